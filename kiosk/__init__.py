@@ -1,0 +1,3 @@
+"""Self-service library kiosk."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,4 @@
+"""Barcode sources (evdev HID, pyserial, keyboard) emitting plain ``Scan`` values.
+
+Arrives with issue 4.
+"""

@@ -1,0 +1,221 @@
+"""The lending decisions of shared/docs/lending-rules.md: checkout, return, renewal, fault.
+
+Pure functions of the policy, the facts and the moment ``now`` (the library's
+local time, always passed in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from kiosk.rules import reasons
+from kiosk.rules.model import (
+    AVAILABLE,
+    END_OF_LENDING_DAY,
+    Due,
+    Item,
+    Loan,
+    Patron,
+    Policy,
+    Privilege,
+    money,
+)
+from kiosk.rules.reasons import Refusal
+
+
+class Route(StrEnum):
+    HOLD_SHELF = "hold_shelf"
+    SHELF = "shelf"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutDecision:
+    refusals: tuple[Refusal, ...]
+    due: Due | None
+
+    @property
+    def allowed(self) -> bool:
+        return not self.refusals
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnOutcome:
+    overdue_days: int
+    chargeable_days: int
+    fine: Decimal
+    route: Route
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalDecision:
+    refusals: tuple[Refusal, ...]
+    due: Due | None
+    fine: Decimal
+
+    @property
+    def allowed(self) -> bool:
+        return not self.refusals
+
+
+@dataclass(frozen=True, slots=True)
+class FaultOutcome:
+    charge: Decimal
+    item_status: str
+
+
+def human_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def _standing_refusals(policy: Policy, patron: Patron, today: date) -> list[Refusal]:
+    """What stops this patron borrowing anything at all."""
+    refusals = []
+    if patron.barred:
+        refusals.append(reasons.patron_barred())
+    if patron.expires is not None and patron.expires < today:
+        refusals.append(reasons.membership_expired(human_date(patron.expires)))
+    limit = policy.member_types[patron.member_type].fine_limit
+    if limit is not None and patron.owed > limit:
+        refusals.append(reasons.fines_owed(f"{money(patron.owed)}", f"{money(limit)}"))
+    return refusals
+
+
+def _loan_period(
+    policy: Policy, privilege: Privilege, cap: date | None, now: datetime
+) -> Due | Refusal:
+    """When a loan starting ``now`` falls due, or why no due date is possible.
+
+    The caller has already refused a cap that lies before today.
+    """
+    if privilege.is_short_loan:
+        due_at = now + timedelta(hours=privilege.hours)
+        if cap is not None and due_at.date() > cap:
+            due_at = datetime.combine(cap, END_OF_LENDING_DAY)
+        return Due.at_time(due_at)
+    calendar = policy.calendar
+    due = now.date() + timedelta(days=privilege.days)
+    if cap is not None and due > cap:
+        due = cap
+    due = calendar.next_open_day(due)
+    if cap is not None and due > cap:
+        last_open = calendar.last_open_day(cap, earliest=now.date())
+        if last_open is None:
+            return reasons.no_open_day_before(human_date(cap))
+        due = last_open
+    return Due.end_of(due)
+
+
+def _new_due(
+    policy: Policy,
+    privilege: Privilege | None,
+    member_type: str,
+    publication_type: str,
+    *,
+    now: datetime,
+    refusals: list[Refusal],
+) -> Due | None:
+    """The due date of a new loan period, appending to ``refusals`` when there is none."""
+    cap = policy.lending_cap(member_type, publication_type)
+    if cap is not None and cap < now.date():
+        refusals.append(reasons.no_issue_after(human_date(cap)))
+        return None
+    if privilege is None:
+        return None
+    outcome = _loan_period(policy, privilege, cap, now)
+    if isinstance(outcome, Refusal):
+        refusals.append(outcome)
+        return None
+    return outcome
+
+
+def decide_checkout(
+    policy: Policy,
+    patron: Patron,
+    held: Sequence[str],
+    item: Item,
+    now: datetime,
+) -> CheckoutDecision:
+    """May ``patron``, who holds loans of the publication types ``held``, borrow ``item``?
+
+    Every reason that applies is reported, in the contract's order.
+    """
+    member = policy.member_types[patron.member_type]
+    publication = policy.publication_types[item.publication_type]
+    refusals = _standing_refusals(policy, patron, now.date())
+    if item.status != AVAILABLE:
+        refusals.append(reasons.item_unavailable(item.status))
+    if item.holds and item.holds[0] != patron.id:
+        refusals.append(reasons.on_hold_for_other())
+
+    privilege = policy.privilege(member.code, publication.code)
+    same_type = sum(1 for code in held if code == publication.code)
+    if privilege is None:
+        refusals.append(reasons.no_privilege(member.name, publication.name))
+    elif privilege.quota is not None and same_type >= privilege.quota:
+        refusals.append(reasons.privilege_quota(privilege.quota, member.name, publication.name))
+    if member.quota is not None and len(held) >= member.quota:
+        refusals.append(reasons.member_type_quota(member.quota, member.name))
+    if publication.quota is not None and same_type >= publication.quota:
+        refusals.append(reasons.publication_type_quota(publication.quota, publication.name))
+
+    due = _new_due(policy, privilege, member.code, publication.code, now=now, refusals=refusals)
+    if refusals:
+        return CheckoutDecision(tuple(refusals), None)
+    return CheckoutDecision((), due)
+
+
+def assess_return(policy: Policy, loan: Loan, item: Item, now: datetime) -> ReturnOutcome:
+    """The fine and the route of ``item`` coming back at ``now``.
+
+    The fine follows the privilege of the borrower's member type and the item's
+    publication type as it stands now. A loan whose privilege has since been
+    removed is taken back without a fine: there is no rule left to fine it by.
+    """
+    overdue = loan.due.overdue_days(now)
+    privilege = policy.privilege(loan.member_type, item.publication_type)
+    route = Route.HOLD_SHELF if item.holds else Route.SHELF
+    if privilege is None:
+        return ReturnOutcome(overdue, overdue, money(Decimal(0)), route)
+    chargeable = max(0, overdue - privilege.days_grace)
+    periods = -(-chargeable // privilege.days_per_fine)
+    fine = money(periods * privilege.fine)
+    cap = policy.fine_cap(loan.member_type, item.publication_type)
+    if cap is not None:
+        fine = min(fine, money(cap))
+    return ReturnOutcome(overdue, chargeable, fine, route)
+
+
+def decide_renewal(
+    policy: Policy, patron: Patron, loan: Loan, item: Item, now: datetime
+) -> RenewalDecision:
+    """May ``patron`` renew ``loan`` of ``item`` at ``now``?
+
+    A renewal is a new loan period from ``now`` under the patron's current member
+    type; quotas do not apply because the item is already counted. The fine
+    accrued so far is charged when the renewal goes ahead.
+    """
+    member = policy.member_types[patron.member_type]
+    publication = policy.publication_types[item.publication_type]
+    refusals = _standing_refusals(policy, patron, now.date())
+    if any(holder != patron.id for holder in item.holds):
+        refusals.append(reasons.on_hold_for_other())
+    privilege = policy.privilege(member.code, publication.code)
+    if privilege is None:
+        refusals.append(reasons.no_privilege(member.name, publication.name))
+    elif privilege.renewals is not None and loan.renewals >= privilege.renewals:
+        refusals.append(reasons.renewal_limit(privilege.renewals))
+    due = _new_due(policy, privilege, member.code, publication.code, now=now, refusals=refusals)
+    if refusals:
+        return RenewalDecision(tuple(refusals), None, money(Decimal(0)))
+    return RenewalDecision((), due, assess_return(policy, loan, item, now).fine)
+
+
+def assess_fault(policy: Policy, charge_code: str, item: Item) -> FaultOutcome:
+    """A fault charge costs its amount, reduced to the item's price when one is set."""
+    charge = policy.fault_charges[charge_code]
+    amount = min(charge.amount, item.price) if item.price > 0 else charge.amount
+    return FaultOutcome(money(amount), charge.status)
