@@ -40,6 +40,10 @@ def reason_codes(refusals: Iterable[Refusal]) -> list[str]:
     return [refusal.reason.value for refusal in refusals]
 
 
+def _items(count: int) -> str:
+    return "item" if count == 1 else "items"
+
+
 def patron_barred() -> Refusal:
     return Refusal(
         Reason.PATRON_BARRED,
@@ -97,7 +101,9 @@ def privilege_quota(quota: int, member_type: str, publication_type: str) -> Refu
         )
     return Refusal(
         Reason.PRIVILEGE_QUOTA,
-        "You already have {quota} {publication_type} items, the most a {member_type} may borrow.",
+        "You already have {quota} {publication_type} "
+        + _items(quota)
+        + ", the most a {member_type} may borrow.",
         {"quota": str(quota), "member_type": member_type, "publication_type": publication_type},
     )
 
@@ -111,7 +117,7 @@ def member_type_quota(quota: int, member_type: str) -> Refusal:
         )
     return Refusal(
         Reason.MEMBER_TYPE_QUOTA,
-        "You already have {quota} items, the most a {member_type} may borrow.",
+        "You already have {quota} " + _items(quota) + ", the most a {member_type} may borrow.",
         {"quota": str(quota), "member_type": member_type},
     )
 
@@ -125,7 +131,9 @@ def publication_type_quota(quota: int, publication_type: str) -> Refusal:
         )
     return Refusal(
         Reason.PUBLICATION_TYPE_QUOTA,
-        "You already have {quota} {publication_type} items, the most anyone may borrow.",
+        "You already have {quota} {publication_type} "
+        + _items(quota)
+        + ", the most anyone may borrow.",
         {"quota": str(quota), "publication_type": publication_type},
     )
 
