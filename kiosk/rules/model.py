@@ -153,10 +153,6 @@ class Due:
     def at_time(cls, moment: datetime) -> Due:
         return cls(moment.date(), moment.time().replace(second=0, microsecond=0))
 
-    @property
-    def is_short_loan(self) -> bool:
-        return self.at is not None
-
     def isoformat(self) -> str:
         if self.at is None:
             return self.day.isoformat()

@@ -210,28 +210,22 @@ class Reader:
         return None
 
     def moment(self, data: Mapping[str, object], key: str, path: str) -> datetime | None:
-        """A local date and time (``2026-11-22T10:00``), or None if absent."""
+        """A local date and time (``2026-11-22T10:00``, no time zone), or None if absent."""
         value = data.get(key)
         if value is None:
             return None
         where = child(path, key)
-        if isinstance(value, datetime):
-            parsed: datetime | None = value
-        elif isinstance(value, str) and _DATETIME.fullmatch(value):
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError as error:
-                self.problem(where, f"is not a real date and time: {value!r} ({error})")
-                return None
-        else:
+        if not (isinstance(value, str) and _DATETIME.fullmatch(value)):
             self.problem(
-                where, f"must be a date and time as YYYY-MM-DDTHH:MM, got {describe(value)}"
+                where,
+                f"must be a local date and time as YYYY-MM-DDTHH:MM, got {describe(value)}",
             )
             return None
-        if parsed is not None and parsed.tzinfo is not None:
-            self.problem(where, "must be the library's local time, without a time zone")
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError as error:
+            self.problem(where, f"is not a real date and time: {value!r} ({error})")
             return None
-        return parsed
 
     def flag(self, data: Mapping[str, object], key: str, path: str) -> bool:
         value = data.get(key)

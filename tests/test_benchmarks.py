@@ -1,0 +1,26 @@
+"""The benchmarks keep running: each prints its figures as JSON (speed is judged from
+their numbers in the README, never asserted here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_rules_benchmark_reports_every_decision_against_its_floor() -> None:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "rules.py"), "--json", "--seconds", "0.01"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    figures = json.loads(run.stdout)
+    assert set(figures) == {"floor", "checkout", "return", "renewal"}
+    assert figures["floor"]["times_floor"] == 1.0
+    for row in figures.values():
+        assert row["per_second"] > 0
