@@ -63,9 +63,10 @@ def parse_scenario(data: object) -> Scenario:
     reader = Reader(strict_keys=False)
     root = reader.table(data, "", SCENARIO_KEYS) or {}
     action = _action(reader, root.get("action"))
-    for key in NEEDS[action] if action else ():
-        if root.get(key) is None:
-            reader.problem(key, f"is required for action {action.value!r}")
+    if action is not None:
+        for key in NEEDS[action]:
+            if root.get(key) is None:
+                reader.problem(key, f"is required for action {action.value!r}")
     policy = parse_policy(root.get("policy", {}), reader, "policy")
     now = reader.moment(root, "now", "")
     patron = _patron(reader, root.get("patron"), policy)
@@ -97,11 +98,10 @@ def _action(reader: Reader, value: object) -> Action | None:
     if value is None:
         reader.problem("action", f"is required: one of {choices}")
         return None
-    try:
+    if isinstance(value, str) and value in tuple(Action):
         return Action(value)
-    except ValueError:
-        reader.problem("action", f"must be one of {choices}, got {describe(value)}")
-        return None
+    reader.problem("action", f"must be one of {choices}, got {describe(value)}")
+    return None
 
 
 def _patron(reader: Reader, value: object, policy: Policy) -> Patron:

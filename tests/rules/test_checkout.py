@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ REFUSALS = [
 
 @pytest.mark.parametrize(("patron", "held", "item", "reason"), REFUSALS)
 def test_each_reason_refuses_on_its_own(
-    patron: dict[str, object], held: list[str], item: dict[str, object], reason: str
+    patron: dict[str, Any], held: list[str], item: dict[str, Any], reason: str
 ) -> None:
     base = policy(
         member_types=[STUDENT],
@@ -54,7 +55,7 @@ def test_each_reason_refuses_on_its_own(
         replace(PATRON, **patron),
         held,
         replace(ITEM, **item),
-        NOW,  # type: ignore[arg-type]
+        NOW,
     )
     assert_refused_only(decision, reason)
 
@@ -71,7 +72,7 @@ ALLOWED_AT_THE_EDGE = [
 
 @pytest.mark.parametrize(("patron", "held", "item"), ALLOWED_AT_THE_EDGE)
 def test_boundaries_that_still_lend(
-    patron: dict[str, object], held: list[str], item: dict[str, object]
+    patron: dict[str, Any], held: list[str], item: dict[str, Any]
 ) -> None:
     base = policy(
         member_types=[STUDENT],
@@ -83,7 +84,7 @@ def test_boundaries_that_still_lend(
         replace(PATRON, **patron),
         held,
         replace(ITEM, **item),
-        NOW,  # type: ignore[arg-type]
+        NOW,
     )
     assert_allowed(decision, due=DUE_IN_14_DAYS)
 
