@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
 CENT = Decimal("0.01")
+Limit = TypeVar("Limit", date, Decimal)
 DEFAULT_SHORT_LOAN_HOURS = 4
 # A short loan capped by "no issue after" is due at the end of the cap day.
 END_OF_LENDING_DAY = time(23, 59)
@@ -114,27 +116,22 @@ class Policy:
 
     def lending_cap(self, member_type: str, publication_type: str) -> date | None:
         """The earliest "no issue after" of the two types: no loan may be due later."""
-        caps = [
-            cap
-            for cap in (
-                self.member_types[member_type].no_issue_after,
-                self.publication_types[publication_type].no_issue_after,
-            )
-            if cap is not None
-        ]
-        return min(caps, default=None)
+        return _least(
+            self.member_types[member_type].no_issue_after,
+            self.publication_types[publication_type].no_issue_after,
+        )
 
     def fine_cap(self, member_type: str, publication_type: str) -> Decimal | None:
         """The smallest "maximum fine" of the two types, where set."""
-        caps = [
-            cap
-            for cap in (
-                self.member_types[member_type].max_fine,
-                self.publication_types[publication_type].max_fine,
-            )
-            if cap is not None
-        ]
-        return min(caps, default=None)
+        return _least(
+            self.member_types[member_type].max_fine,
+            self.publication_types[publication_type].max_fine,
+        )
+
+
+def _least(*limits: Limit | None) -> Limit | None:
+    """The tightest of the limits that are set; None when none is."""
+    return min((limit for limit in limits if limit is not None), default=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from kiosk.rules import Item, MemberType, Patron, Privilege, PublicationType, decide_checkout
+from kiosk.rules import (
+    Item,
+    MemberType,
+    Patron,
+    Policy,
+    Privilege,
+    PublicationType,
+    decide_checkout,
+)
 
 from .helpers import NOW, D, assert_allowed, assert_refused_only, d, policy
 
@@ -100,59 +108,51 @@ def test_no_privilege_for_the_pair_refuses() -> None:
     assert decision.refusals[0].message == "Student members can't borrow DVD items."
 
 
-@pytest.mark.parametrize(
-    ("quota", "held", "allowed"),
-    [(None, 50, True), (0, 0, False), (1, 0, True), (1, 1, False)],
-    ids=["blank-no-limit", "zero-none-at-all", "one-with-none", "one-with-one"],
-)
-def test_privilege_quota_zero_is_none_and_blank_is_no_limit(
-    quota: int | None, held: int, allowed: bool
-) -> None:
-    base = policy(privileges=[Privilege("STUDENT", "FICTION", quota=quota, days=14)])
-    decision = decide_checkout(base, PATRON, ["FICTION"] * held, ITEM, NOW)
-    if allowed:
-        assert_allowed(decision, due=DUE_IN_14_DAYS)
-    else:
-        assert_refused_only(decision, "privilege_quota")
+QUOTA_LIMITS = [(None, 50, True), (0, 0, False), (1, 0, True), (2, 1, True), (2, 2, False)]
+QUOTA_IDS = ["blank-no-limit", "zero-none-at-all", "one-with-none", "below", "reached"]
 
 
-@pytest.mark.parametrize(
-    ("quota", "held", "allowed"),
-    [(None, 50, True), (0, 0, False), (2, 1, True), (2, 2, False)],
-    ids=["blank-no-limit", "zero-none-at-all", "below", "reached"],
-)
-def test_member_type_quota_counts_every_publication_type(
-    quota: int | None, held: int, allowed: bool
-) -> None:
-    base = policy(
-        member_types=[MemberType("STUDENT", "Student", quota=quota)],
-        publication_types=[FICTION, PublicationType("DVD", "DVD")],
-        privileges=[Privilege("STUDENT", "FICTION", days=14)],
+def quota_policy(kind: str, quota: int | None) -> Policy:
+    """A policy whose only limit is ``quota``, set at the level of ``kind``."""
+    return policy(
+        member_types=[
+            MemberType("STUDENT", "Student", quota=quota if kind == "member_type" else None)
+        ],
+        publication_types=[
+            PublicationType(
+                "FICTION", "Fiction", quota=quota if kind == "publication_type" else None
+            ),
+            PublicationType("DVD", "DVD"),
+        ],
+        privileges=[
+            Privilege("STUDENT", "FICTION", quota=quota if kind == "privilege" else None, days=14)
+        ],
     )
-    decision = decide_checkout(base, PATRON, ["DVD"] * held, ITEM, NOW)
-    if allowed:
-        assert_allowed(decision, due=DUE_IN_14_DAYS)
-    else:
-        assert_refused_only(decision, "member_type_quota")
 
 
+@pytest.mark.parametrize(("quota", "held", "allowed"), QUOTA_LIMITS, ids=QUOTA_IDS)
 @pytest.mark.parametrize(
-    ("quota", "held", "allowed"),
-    [(None, 50, True), (0, 0, False), (2, 1, True), (2, 2, False)],
-    ids=["blank-no-limit", "zero-none-at-all", "below", "reached"],
+    ("kind", "held_type"),
+    [
+        ("privilege", "FICTION"),
+        ("member_type", "DVD"),  # the member type's quota counts every publication type
+        ("publication_type", "FICTION"),
+    ],
 )
-def test_publication_type_quota_applies_whatever_the_member_type(
-    quota: int | None, held: int, allowed: bool
+def test_quota_zero_is_none_and_blank_is_no_limit(
+    kind: str, held_type: str, quota: int | None, held: int, allowed: bool
 ) -> None:
-    base = policy(
-        publication_types=[PublicationType("FICTION", "Fiction", quota=quota)],
-        privileges=[Privilege("STUDENT", "FICTION", days=14)],
-    )
-    decision = decide_checkout(base, PATRON, ["FICTION"] * held + ["DVD"] * 5, ITEM, NOW)
+    decision = decide_checkout(quota_policy(kind, quota), PATRON, [held_type] * held, ITEM, NOW)
     if allowed:
         assert_allowed(decision, due=DUE_IN_14_DAYS)
     else:
-        assert_refused_only(decision, "publication_type_quota")
+        assert_refused_only(decision, f"{kind}_quota")
+
+
+def test_other_publication_types_do_not_count_against_a_type_quota() -> None:
+    for kind in ("privilege", "publication_type"):
+        decision = decide_checkout(quota_policy(kind, 1), PATRON, ["DVD"] * 5, ITEM, NOW)
+        assert_allowed(decision, due=DUE_IN_14_DAYS)
 
 
 def test_seed_student_quota_of_4_beats_the_fiction_privilege_of_3() -> None:
