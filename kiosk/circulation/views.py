@@ -1,0 +1,166 @@
+"""Plain, immutable view data: what the screens (and ``kiosk circ``) show.
+
+Nothing here knows about Kivy. Amounts are ``Decimal``; every patron-facing
+sentence is an English template with its fields, ready for translation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from kiosk.rules import Due, Refusal
+
+
+@dataclass(frozen=True, slots=True)
+class SortingBin:
+    """Where a returned item goes: a number and colour staff have painted on a bin."""
+
+    name: str
+    number: int
+    colour: str
+
+
+@dataclass(frozen=True, slots=True)
+class SortingBins:
+    hold_shelf: SortingBin = SortingBin("Hold shelf", 1, "yellow")
+    shelf: SortingBin = SortingBin("Shelf", 2, "green")
+    staff: SortingBin = SortingBin("Staff", 3, "red")
+
+
+class OutOfService(StrEnum):
+    """Why the kiosk cannot lend now; each clears by itself when its cause goes away."""
+
+    MIRROR_EMPTY = "mirror_empty"
+    CLOCK_UNTRUSTED = "clock_untrusted"
+    DISK_FULL = "disk_full"
+
+
+OUT_OF_SERVICE_MESSAGE = "This kiosk is out of service. Please see a member of staff."
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """The kiosk cannot take this transaction now; nothing was recorded."""
+
+    cause: OutOfService
+    message: str = OUT_OF_SERVICE_MESSAGE
+
+
+class IdentifyStatus(StrEnum):
+    IDENTIFIED = "identified"
+    UNKNOWN_CARD = "unknown_card"
+    PIN_NEEDED = "pin_needed"
+    WRONG_PIN = "wrong_pin"
+    LOCKED = "locked"
+    NO_PIN_SET = "no_pin_set"
+
+
+@dataclass(frozen=True, slots=True)
+class PatronSession:
+    """Who is at the kiosk. Holds no card number and no PIN."""
+
+    patron_id: str
+    first_name: str
+    member_type: str
+    notices: tuple[str, ...] = ()  # expired, barred: said at once, not at the first scan
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    status: IdentifyStatus
+    message: str
+    session: PatronSession | None = None
+    attempts_left: int | None = None
+
+
+class CheckoutStatus(StrEnum):
+    LENT = "lent"
+    ALREADY_YOURS = "already_yours"
+    REFUSED = "refused"
+    UNKNOWN_ITEM = "unknown_item"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutView:
+    status: CheckoutStatus
+    barcode: str
+    title: str
+    message: str
+    due: Due | None = None
+    refusals: tuple[Refusal, ...] = ()
+    hold_fulfilled: bool = False
+    entry_id: str | None = None
+
+
+class ReturnStatus(StrEnum):
+    RETURNED = "returned"
+    NOT_ON_LOAN = "not_on_loan"
+    UNKNOWN_ITEM = "unknown_item"
+    ALREADY_RETURNED = "already_returned"
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnView:
+    status: ReturnStatus
+    barcode: str
+    title: str
+    message: str
+    bin: SortingBin
+    fine: Decimal = Decimal("0.00")
+    overdue_days: int = 0
+    entry_id: str | None = None
+
+
+class RenewStatus(StrEnum):
+    RENEWED = "renewed"
+    REFUSED = "refused"
+    NOT_YOUR_LOAN = "not_your_loan"
+
+
+@dataclass(frozen=True, slots=True)
+class RenewView:
+    status: RenewStatus
+    barcode: str
+    title: str
+    message: str
+    due: Due | None = None
+    fine: Decimal = Decimal("0.00")
+    refusals: tuple[Refusal, ...] = ()
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoanLine:
+    barcode: str
+    title: str
+    due: Due
+    overdue: bool
+    renewals: int
+
+
+@dataclass(frozen=True, slots=True)
+class HoldLine:
+    title: str
+    ready: bool
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    first_name: str
+    loans: tuple[LoanLine, ...]
+    owed: Decimal
+    holds_waiting: tuple[HoldLine, ...] = ()
+    holds_ready: tuple[HoldLine, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FaultView:
+    barcode: str
+    title: str
+    charge: Decimal
+    item_status: str
+    charged_to_borrower: bool
+    entry_id: str = field(default="")

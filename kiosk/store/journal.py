@@ -1,0 +1,63 @@
+"""``journal.db``: every transaction this kiosk decided. Precious: never rebuilt.
+
+An entry is committed (WAL, ``synchronous=FULL``) before its result is shown.
+It stays until the server has acknowledged it and the mirror reflects it, then
+it is purged, so no loan history outlives its need on the kiosk.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+PENDING = "pending"
+ACKNOWLEDGED = "acknowledged"
+
+
+class JournalBase(DeclarativeBase):
+    pass
+
+
+class Entry(JournalBase):
+    __tablename__ = "entries"
+
+    # The kiosk's own sequence: the order in which it decided.
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    # Globally unique and fixed when decided: the server applies each id once.
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # checkout, return, renew, fault
+    decided_at: Mapped[str]  # local time, ISO, from the kiosk's clock
+    item_barcode: Mapped[str] = mapped_column(String(32))
+    patron_id: Mapped[str | None] = mapped_column(String(32))  # the borrower; never a card number
+    payload: Mapped[str]  # JSON: the decision and the facts it was made on
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    acknowledged_at: Mapped[str | None]
+    server_outcome: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (
+        Index("entries_by_item", "item_barcode", "seq"),
+        Index("entries_by_patron", "patron_id", "seq"),
+        Index("entries_by_state", "state", "seq"),
+        # AUTOINCREMENT: a purged entry's sequence number is never handed out again.
+        {"sqlite_autoincrement": True},
+    )
+
+
+class KioskState(JournalBase):
+    """One row: this kiosk's identity and the latest time it has recorded."""
+
+    __tablename__ = "kiosk_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    kiosk_id: Mapped[str] = mapped_column(String(64))
+    latest_time: Mapped[str | None]  # the clock must never run back behind this
+
+
+class PinFailures(JournalBase):
+    """Wrong PINs per card on this kiosk; the card locks here after too many."""
+
+    __tablename__ = "pin_failures"
+
+    patron_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int]
+    locked_until: Mapped[str | None]

@@ -1,0 +1,78 @@
+"""Writing a library into the mirror in bulk: the sync agent's snapshot, demo data, tests.
+
+Plain dictionaries in, Core ``INSERT``s out: at two million items the ORM's
+per-object bookkeeping would cost minutes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert
+from sqlalchemy.sql.schema import Table
+
+from kiosk.store.mirror import (
+    MirrorHold,
+    MirrorLoan,
+    MirrorPatron,
+    PolicyDocument,
+    Record,
+    StockItem,
+    SyncCursor,
+)
+
+BATCH = 20_000
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def put_policy(connection: Connection, document: Mapping[str, Any], version: str) -> None:
+    """Replace the policy in force with ``document`` (the contract's JSON policy shape)."""
+    connection.execute(delete(_table(PolicyDocument)))
+    connection.execute(
+        insert(_table(PolicyDocument)),
+        {"id": 1, "document": json.dumps(document, default=str), "version": version},
+    )
+
+
+def _insert_all(connection: Connection, model: Any, rows: Iterable[Mapping[str, Any]]) -> int:
+    count = 0
+    iterator = iter(rows)
+    while batch := list(islice(iterator, BATCH)):
+        connection.execute(insert(_table(model)), batch)
+        count += len(batch)
+    return count
+
+
+def put_records(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+    return _insert_all(connection, Record, rows)
+
+
+def put_items(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+    return _insert_all(connection, StockItem, rows)
+
+
+def put_patrons(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+    return _insert_all(connection, MirrorPatron, rows)
+
+
+def put_loans(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+    return _insert_all(connection, MirrorLoan, rows)
+
+
+def put_holds(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+    return _insert_all(connection, MirrorHold, rows)
+
+
+def put_cursor(connection: Connection, cursor: int, synced_at: datetime) -> None:
+    connection.execute(delete(_table(SyncCursor)))
+    connection.execute(
+        insert(_table(SyncCursor)), {"id": 1, "cursor": cursor, "synced_at": synced_at.isoformat()}
+    )

@@ -1,0 +1,120 @@
+"""``mirror.db``: the kiosk's replica of the library, as the central server sent it.
+
+Only the sync agent writes here; it can be deleted and rebuilt at any time. The
+lending policy is kept whole, as the JSON document of the lending contract, so
+that a policy change arrives and applies as one consistent piece.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from kiosk.store.types import Money
+
+
+class MirrorBase(DeclarativeBase):
+    pass
+
+
+class PolicyDocument(MirrorBase):
+    __tablename__ = "policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1: one policy in force
+    document: Mapped[str]  # JSON in the shape of the contract's "policy" object
+    version: Mapped[str] = mapped_column(String(64))
+
+
+class Record(MirrorBase):
+    """A catalogue record (BRN): what the item is."""
+
+    __tablename__ = "records"
+
+    brn: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str]
+    author: Mapped[str]
+    isbn: Mapped[str | None]
+    publication_type: Mapped[str] = mapped_column(String(32))
+
+
+class StockItem(MirrorBase):
+    """One physical copy, known by its barcode (accession number)."""
+
+    __tablename__ = "items"
+
+    barcode: Mapped[str] = mapped_column(String(32), primary_key=True)
+    brn: Mapped[int] = mapped_column(ForeignKey("records.brn"))
+    price: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(32))
+    home_location: Mapped[str] = mapped_column(String(64))
+
+
+class MirrorPatron(MirrorBase):
+    """A member, reduced to what a kiosk needs: never a full name, never a PIN."""
+
+    __tablename__ = "patrons"
+
+    patron_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    card: Mapped[str] = mapped_column(String(32), unique=True)
+    first_name: Mapped[str] = mapped_column(String(64))  # the greeting on screen
+    member_type: Mapped[str] = mapped_column(String(32))
+    expires: Mapped[date | None]
+    barred: Mapped[bool]
+    owed: Mapped[Decimal] = mapped_column(Money)
+    pin_verifier: Mapped[str | None]  # argon2id; None = this card needs no PIN
+
+
+class MirrorLoan(MirrorBase):
+    __tablename__ = "loans"
+
+    item_barcode: Mapped[str] = mapped_column(String(32), primary_key=True)
+    patron_id: Mapped[str] = mapped_column(String(32))
+    member_type: Mapped[str] = mapped_column(String(32))  # the borrower's, at checkout
+    due: Mapped[str] = mapped_column(String(16))  # Due.isoformat(): a date, or date and time
+    renewals: Mapped[int]
+
+    __table_args__ = (Index("loans_by_patron", "patron_id"),)
+
+
+class MirrorHold(MirrorBase):
+    """A place in an item's hold queue; ``ready`` = waiting on the hold shelf."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_barcode: Mapped[str] = mapped_column(String(32))
+    patron_id: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int]
+    ready: Mapped[bool]
+    title: Mapped[str]
+
+    __table_args__ = (
+        Index("holds_by_item", "item_barcode", "position"),
+        Index("holds_by_patron", "patron_id"),
+    )
+
+
+class ReflectedEntry(MirrorBase):
+    """A journal entry whose effect the mirror already shows.
+
+    Written in the same transaction as the delta that carried the effect, so the
+    kiosk never counts a transaction twice (once from the mirror, once from the
+    journal) nor loses it between the two.
+    """
+
+    __tablename__ = "reflected_entries"
+
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class SyncCursor(MirrorBase):
+    """How far the mirror has followed the server's change log."""
+
+    __tablename__ = "sync_cursor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    cursor: Mapped[int]
+    synced_at: Mapped[str]  # local time of the last successful sync, ISO

@@ -1,0 +1,112 @@
+"""The kiosk's data directory: ``mirror.db`` and ``journal.db``, opened, checked, migrated.
+
+A journal that cannot be opened stops the kiosk (it holds transactions nobody
+else has). A mirror that cannot be opened is set aside and replaced by an empty
+one: the kiosk is out of service until the next sync fills it, and nothing is
+lost because the mirror only ever held what the server sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from kiosk.store import migrate
+from kiosk.store.database import open_sqlite, quick_check
+from kiosk.store.journal import KioskState
+from kiosk.store.mirror import PolicyDocument
+
+log = logging.getLogger(__name__)
+
+MIRROR_FILE = "mirror.db"
+JOURNAL_FILE = "journal.db"
+
+
+class MirrorHealth(StrEnum):
+    READY = "ready"
+    EMPTY = "empty"  # never synced, or rebuilt after damage: out of service until synced
+    SET_ASIDE = "set_aside"  # was damaged; moved aside and replaced by an empty one
+
+
+@dataclass
+class Store:
+    directory: Path
+    mirror: Engine
+    journal: Engine
+    kiosk_id: str
+    mirror_health: MirrorHealth
+
+    @classmethod
+    def open(cls, directory: Path, *, kiosk_id: str | None = None) -> Store:
+        directory.mkdir(parents=True, exist_ok=True)
+        journal = open_sqlite(directory / JOURNAL_FILE, durable=True)
+        quick_check(journal)  # a damaged journal stops the kiosk: staff must save it first
+        migrate.upgrade(journal, "journal")
+        mirror, health = _open_mirror(directory)
+        return cls(directory, mirror, journal, _kiosk_identity(journal, kiosk_id), health)
+
+    def refresh_health(self) -> MirrorHealth:
+        """Whether the mirror now holds a library (the sync agent may have filled it)."""
+        with Session(self.mirror) as session:
+            has_policy = session.scalar(select(PolicyDocument.id).limit(1)) is not None
+        if has_policy:
+            self.mirror_health = MirrorHealth.READY
+        elif self.mirror_health is MirrorHealth.READY:
+            self.mirror_health = MirrorHealth.EMPTY
+        return self.mirror_health
+
+    def close(self) -> None:
+        self.mirror.dispose()
+        self.journal.dispose()
+
+
+def _open_mirror(directory: Path) -> tuple[Engine, MirrorHealth]:
+    path = directory / MIRROR_FILE
+    mirror = open_sqlite(path, durable=False)
+    health = MirrorHealth.READY
+    try:
+        quick_check(mirror)
+        migrate.upgrade(mirror, "mirror")
+    except Exception as error:  # any damage at all: the mirror is rebuilt, never repaired
+        mirror.dispose()
+        aside = path.with_name(f"{MIRROR_FILE}.damaged-{uuid.uuid4().hex[:8]}")
+        log.error(
+            "mirror.db is damaged (%s); moved to %s and starting an empty one", error, aside.name
+        )
+        for suffix in ("", "-wal", "-shm"):
+            damaged = Path(f"{path}{suffix}")
+            if damaged.exists():
+                damaged.rename(Path(f"{aside}{suffix}"))
+        mirror = open_sqlite(path, durable=False)
+        migrate.upgrade(mirror, "mirror")
+        health = MirrorHealth.SET_ASIDE
+    with Session(mirror) as session:
+        if health is MirrorHealth.READY and session.get(PolicyDocument, 1) is None:
+            health = MirrorHealth.EMPTY
+    return mirror, health
+
+
+def _kiosk_identity(journal: Engine, wanted: str | None) -> str:
+    """This kiosk's id, fixed in the journal at first start (a configured id wins)."""
+    with Session(journal) as session, session.begin():
+        state = session.get(KioskState, 1)
+        if state is None:
+            state = KioskState(id=1, kiosk_id=wanted or f"kiosk-{uuid.uuid4().hex[:12]}")
+            session.add(state)
+        elif wanted and state.kiosk_id != wanted:
+            log.warning("kiosk id changed from %s to %s by configuration", state.kiosk_id, wanted)
+            state.kiosk_id = wanted
+        return state.kiosk_id
+
+
+def latest_recorded_time(journal: Engine) -> datetime | None:
+    with Session(journal) as session:
+        state = session.get(KioskState, 1)
+        return datetime.fromisoformat(state.latest_time) if state and state.latest_time else None
