@@ -35,6 +35,7 @@ REFERENCE = "35000000000001"
 LOST_ITEM = "31000000009999"
 BEN_OVERDUE = NONFICTION[3]  # lent to Ben, due 10 days ago
 HELD_FOR_BEN = FICTION[7]  # on the hold shelf for Ben
+WANTED_BY_ADA = FICTION[6]  # lent to Ben; Ada is waiting for it
 
 
 def build(directory: Path, *, verifier: str | None = None) -> Store:
@@ -137,7 +138,14 @@ def build(directory: Path, *, verifier: str | None = None) -> Store:
                     "member_type": "ADULT",
                     "due": "2026-11-13",
                     "renewals": 0,
-                }
+                },
+                {
+                    "item_barcode": WANTED_BY_ADA,
+                    "patron_id": BEN,
+                    "member_type": "ADULT",
+                    "due": "2026-12-01",
+                    "renewals": 0,
+                },
             ],
         )
         loading.put_holds(
@@ -149,7 +157,14 @@ def build(directory: Path, *, verifier: str | None = None) -> Store:
                     "position": 1,
                     "ready": True,
                     "title": "The Hobbit",
-                }
+                },
+                {
+                    "item_barcode": WANTED_BY_ADA,
+                    "patron_id": ADA,
+                    "position": 1,
+                    "ready": False,
+                    "title": "The Hobbit",
+                },
             ],
         )
         loading.put_cursor(connection, 1, datetime(2026, 11, 23, 8, 0))
