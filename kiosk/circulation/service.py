@@ -100,13 +100,10 @@ class Circulation:
     @contextmanager
     def _world(self) -> Iterator[World]:
         """Journal transaction first, then the mirror snapshot (see kiosk.circulation.world)."""
-        with (
-            Session(self.store.journal) as journal,
-            journal.begin(),
-            Session(self.store.mirror) as mirror,
-            mirror.begin(),
-        ):
-            yield World(mirror, journal)
+        with Session(self.store.journal) as journal, journal.begin():
+            journal.connection()  # BEGIN IMMEDIATE now, not at the first journal query
+            with Session(self.store.mirror) as mirror, mirror.begin():
+                yield World(mirror, journal)
 
     def _run(self, decide: Any) -> Any:
         """Run ``decide(world, now)``; a full disk or a refusal to serve becomes Unavailable."""

@@ -26,8 +26,8 @@ from kiosk.store.mirror import (
     MirrorLoan,
     MirrorPatron,
     Record,
-    ReflectedEntry,
     StockItem,
+    SyncCursor,
 )
 
 ON_LOAN = "on_loan"
@@ -109,6 +109,8 @@ class World:
     def __init__(self, mirror: Session, journal: Session) -> None:
         self.mirror = mirror
         self.journal = journal
+        cursor = mirror.get(SyncCursor, 1)
+        self.reflected_through = cursor.reflected_through if cursor else 0
 
     def unreflected(
         self, *, items: Iterable[str] = (), patron_id: str | None = None
@@ -123,18 +125,11 @@ class World:
         if not conditions:
             return []
         entries = self.journal.scalars(
-            select(Entry).where(or_(*conditions)).order_by(Entry.seq)
+            select(Entry)
+            .where(Entry.seq > self.reflected_through, or_(*conditions))
+            .order_by(Entry.seq)
         ).all()
-        if not entries:
-            return []
-        reflected = set(
-            self.mirror.scalars(
-                select(ReflectedEntry.entry_id).where(
-                    ReflectedEntry.entry_id.in_([entry.id for entry in entries])
-                )
-            )
-        )
-        return [entry for entry in entries if entry.id not in reflected]
+        return list(entries)
 
     def patron_by_card(self, card: str) -> PatronState | None:
         row = self.mirror.scalar(select(MirrorPatron).where(MirrorPatron.card == card))

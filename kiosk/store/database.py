@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.pool import NullPool
 
 from kiosk.store.errors import StoreCorrupt
 
@@ -21,7 +20,7 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def open_sqlite(path: Path, *, durable: bool) -> Engine:
-    engine = create_engine(f"sqlite+pysqlite:///{path}", poolclass=NullPool)
+    engine = create_engine(f"sqlite+pysqlite:///{path}")
     synchronous = "FULL" if durable else "NORMAL"
 
     @event.listens_for(engine, "connect")

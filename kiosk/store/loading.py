@@ -71,8 +71,16 @@ def put_holds(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
     return _insert_all(connection, MirrorHold, rows)
 
 
-def put_cursor(connection: Connection, cursor: int, synced_at: datetime) -> None:
+def put_cursor(
+    connection: Connection, cursor: int, synced_at: datetime, reflected_through: int = 0
+) -> None:
     connection.execute(delete(_table(SyncCursor)))
     connection.execute(
-        insert(_table(SyncCursor)), {"id": 1, "cursor": cursor, "synced_at": synced_at.isoformat()}
+        insert(_table(SyncCursor)),
+        {
+            "id": 1,
+            "cursor": cursor,
+            "synced_at": synced_at.isoformat(),
+            "reflected_through": reflected_through,
+        },
     )

@@ -97,24 +97,19 @@ class MirrorHold(MirrorBase):
     )
 
 
-class ReflectedEntry(MirrorBase):
-    """A journal entry whose effect the mirror already shows.
-
-    Written in the same transaction as the delta that carried the effect, so the
-    kiosk never counts a transaction twice (once from the mirror, once from the
-    journal) nor loses it between the two.
-    """
-
-    __tablename__ = "reflected_entries"
-
-    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-
-
 class SyncCursor(MirrorBase):
-    """How far the mirror has followed the server's change log."""
+    """How far the mirror has followed the server's change log.
+
+    ``reflected_through``: the mirror already shows the effect of every journal entry of
+    this kiosk up to this sequence number. The server applies a kiosk's entries in
+    sequence order, and the delta that carries their effects sets this in the same
+    transaction, so the kiosk never counts an entry twice (mirror and journal) nor
+    misses one between the two.
+    """
 
     __tablename__ = "sync_cursor"
 
     id: Mapped[int] = mapped_column(primary_key=True)  # always 1
     cursor: Mapped[int]
     synced_at: Mapped[str]  # local time of the last successful sync, ISO
+    reflected_through: Mapped[int] = mapped_column(default=0)

@@ -70,15 +70,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("brn"),
     )
     op.create_table(
-        "reflected_entries",
-        sa.Column("entry_id", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("entry_id"),
-    )
-    op.create_table(
         "sync_cursor",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cursor", sa.Integer(), nullable=False),
         sa.Column("synced_at", sa.String(), nullable=False),
+        sa.Column("reflected_through", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -99,7 +95,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("items")
     op.drop_table("sync_cursor")
-    op.drop_table("reflected_entries")
     op.drop_table("records")
     op.drop_table("policy")
     op.drop_table("patrons")
