@@ -32,6 +32,47 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 0 for any valid scenario, 2 for an invalid one.",
     )
     evaluate.add_argument("scenario", help="a scenario JSON file, or - for standard input")
+
+    circ = commands.add_parser(
+        "circ",
+        help="check out, return, renew and show accounts from the terminal",
+        description="Each line printed (or JSON object, with --json) is already durable in "
+        "the journal. Exit status: 0 done, 1 refused or not done, 3 out of service.",
+    )
+    circ.add_argument("--data", type=Path, required=True, help="the kiosk's data directory")
+    circ.add_argument("--json", action="store_true", help="one JSON object per answer")
+    circ_commands = circ.add_subparsers(dest="circ_command", required=True, metavar="ACTION")
+    for name, text in (
+        ("checkout", "lend items to a patron"),
+        ("renew", "renew a patron's loans (all of them when no --item is given)"),
+        ("account", "show a patron's loans, holds and money owed"),
+    ):
+        action = circ_commands.add_parser(name, help=text)
+        action.add_argument("--card", required=True, help="the patron's card barcode")
+        action.add_argument("--pin", help="the patron's PIN (asked for by the kiosk's policy)")
+        if name != "account":
+            action.add_argument(
+                "--item",
+                action="append",
+                default=[],
+                required=name == "checkout",
+                help="an item barcode; repeat for several",
+            )
+    returning = circ_commands.add_parser("return", help="take items back (no patron needed)")
+    returning.add_argument("--item", action="append", required=True, help="an item barcode")
+
+    demo = commands.add_parser(
+        "demo-data",
+        help="build a realistic demo library straight into a data directory",
+        description="Writes the example policy, a catalogue, items, patrons, loans and holds "
+        "into DIR's mirror.db (the journal is kept), and usable cards with their PINs to "
+        "DIR/demo-cards.json. The same --seed gives the same library.",
+    )
+    demo.add_argument("--out", type=Path, required=True, metavar="DIR", help="the data directory")
+    demo.add_argument("--items", type=int, default=2000, help="stock items (default 2000)")
+    demo.add_argument("--patrons", type=int, default=300, help="patrons (default 300)")
+    demo.add_argument("--loans", type=int, default=400, help="current loans (default 400)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     return parser
 
 
@@ -43,7 +84,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.policy_command == "table":
             return policy_tool.table(args.file, sys.stdout, sys.stderr)
         return policy_tool.evaluate_command(args.scenario, sys.stdin, sys.stdout, sys.stderr)
+    if args.command == "circ":
+        return _circ(args)
+    if args.command == "demo-data":
+        return _demo_data(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse allows no other
+
+
+def _circ(args: argparse.Namespace) -> int:
+    from kiosk.circ_tool import CircTool  # noqa: PLC0415 - SQLAlchemy only when needed
+    from kiosk.clock import SystemClock  # noqa: PLC0415
+
+    tool = CircTool(args.data, SystemClock(), sys.stdout, sys.stderr, as_json=args.json)
+    try:
+        if args.circ_command == "checkout":
+            return tool.checkout(args.card, args.pin, args.item)
+        if args.circ_command == "return":
+            return tool.return_items(args.item)
+        if args.circ_command == "renew":
+            return tool.renew(args.card, args.pin, args.item)
+        return tool.account(args.card, args.pin)
+    finally:
+        tool.close()
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    from kiosk.clock import SystemClock  # noqa: PLC0415 - SQLAlchemy only when needed
+    from kiosk.demo_data import Scale, build_demo_library  # noqa: PLC0415
+
+    for name in ("items", "patrons", "loans"):
+        if getattr(args, name) < 0:
+            print(f"kiosk demo-data: --{name} must be 0 or more", file=sys.stderr)
+            return 2
+    if args.items == 0 and args.loans > 0:
+        print("kiosk demo-data: --loans needs --items above 0", file=sys.stderr)
+        return 2
+    scale = Scale(args.items, args.patrons, args.loans, args.seed)
+    library = build_demo_library(args.out, scale, SystemClock().now())
+    print(
+        f"{args.out}: {library.records} titles, {library.items} items, {library.patrons} "
+        f"patrons, {library.loans} loans, {library.holds} holds; cards in "
+        f"{args.out / 'demo-cards.json'}"
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -43,10 +43,42 @@ def put_policy(connection: Connection, document: Mapping[str, Any], version: str
 
 
 def _insert_all(connection: Connection, model: Any, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert through the driver's ``executemany``, converting each value with its column
+    type's own bind processor (money to cents, dates to text) once per value."""
+    table = _table(model)
+    columns = list(table.columns)
+    dialect = connection.dialect
+    processors = [column.type.bind_processor(dialect) for column in columns]
+    names = [column.name for column in columns]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+
+    plain = [(name, convert) for name, convert in zip(names, processors, strict=True)]
+
+    def values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            value if convert is None or value is None else convert(value)
+            for name, convert in plain
+            for value in (row.get(name),)
+        )
+
+    count = 0
+    iterator = iter(rows)
+    while batch := [values(row) for row in islice(iterator, BATCH)]:
+        connection.exec_driver_sql(sql, batch)
+        count += len(batch)
+    return count
+
+
+def put_stored(connection: Connection, model: Any, rows: Iterable[tuple[Any, ...]]) -> int:
+    """The fast path for bulk snapshots: tuples already in column order and in their
+    stored form (money in cents, dates as ISO text, booleans as 0 or 1)."""
+    table = _table(model)
+    names = [column.name for column in table.columns]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
     count = 0
     iterator = iter(rows)
     while batch := list(islice(iterator, BATCH)):
-        connection.execute(insert(_table(model)), batch)
+        connection.exec_driver_sql(sql, batch)
         count += len(batch)
     return count
 

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("due", sa.String(length=16), nullable=False),
         sa.Column("renewals", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("item_barcode"),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("loans", schema=None) as batch_op:
         batch_op.create_index("loans_by_patron", ["patron_id"], unique=False)
@@ -84,11 +85,8 @@ def upgrade() -> None:
         sa.Column("price", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("home_location", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["brn"],
-            ["records.brn"],
-        ),
         sa.PrimaryKeyConstraint("barcode"),
+        sqlite_with_rowid=False,
     )
 
 

@@ -1,0 +1,154 @@
+"""``kiosk circ``: the circulation use cases from the kiosk's terminal, for staff.
+
+A line of output (or a JSON object with ``--json``) means the transaction is
+already durable in the journal. Exit status: 0 done, 1 refused or not done
+(the line says why), 3 the kiosk is out of service.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, is_dataclass
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any, TextIO
+
+from kiosk.circulation.service import Circulation, describe_due
+from kiosk.circulation.views import (
+    AccountView,
+    CheckoutStatus,
+    IdentifyStatus,
+    PatronSession,
+    RenewStatus,
+    ReturnStatus,
+    Unavailable,
+)
+from kiosk.clock import Clock
+from kiosk.rules import Due, Refusal
+from kiosk.store.store import Store
+
+DONE, NOT_DONE, OUT_OF_SERVICE = 0, 1, 3
+
+
+def _plain(value: Any) -> Any:  # noqa: PLR0911 - one case per kind of view value
+    """View data as JSON-ready values: amounts and dates as the contract writes them."""
+    if isinstance(value, Due):
+        return value.isoformat()
+    if isinstance(value, Refusal):
+        return {"reason": value.reason.value, "message": value.message}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {key: _plain(getattr(value, key)) for key in asdict(value)}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
+
+
+class CircTool:
+    def __init__(
+        self, data: Path, clock: Clock, out: TextIO, err: TextIO, *, as_json: bool
+    ) -> None:
+        self.store = Store.open(data)
+        self.circulation = Circulation(self.store, clock)
+        self.out, self.err, self.as_json = out, err, as_json
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _emit(self, view: Any, line: str) -> None:
+        print(json.dumps(_plain(view)) if self.as_json else line, file=self.out, flush=True)
+
+    def _unavailable(self, answer: Unavailable) -> int:
+        self._emit(answer, f"out of service ({answer.cause.value}): {answer.message}")
+        return OUT_OF_SERVICE
+
+    def _sign_in(self, card: str, pin: str | None) -> PatronSession | int:
+        identified = self.circulation.identify(card, pin)
+        if isinstance(identified, Unavailable):
+            return self._unavailable(identified)
+        if identified.session is None or identified.status is not IdentifyStatus.IDENTIFIED:
+            self._emit(identified, f"{identified.status.value}: {identified.message}")
+            return NOT_DONE
+        for notice in identified.session.notices:
+            print(f"note: {notice}", file=self.err)
+        return identified.session
+
+    def checkout(self, card: str, pin: str | None, barcodes: Sequence[str]) -> int:
+        session = self._sign_in(card, pin)
+        if isinstance(session, int):
+            return session
+        status = DONE
+        for barcode in barcodes:
+            view = self.circulation.checkout(session, barcode)
+            if isinstance(view, Unavailable):
+                return self._unavailable(view)
+            self._emit(view, f"{view.status.value}: {_named(barcode, view.title)}: {view.message}")
+            if view.status not in (CheckoutStatus.LENT, CheckoutStatus.ALREADY_YOURS):
+                status = NOT_DONE
+        return status
+
+    def return_items(self, barcodes: Sequence[str]) -> int:
+        status = DONE
+        for barcode in barcodes:
+            view = self.circulation.return_item(barcode)
+            if isinstance(view, Unavailable):
+                return self._unavailable(view)
+            self._emit(
+                view,
+                f"{view.status.value}: {_named(barcode, view.title)}: {view.message} "
+                f"[bin {view.bin.number} ({view.bin.name}, {view.bin.colour}), fine {view.fine}]",
+            )
+            if view.status not in (ReturnStatus.RETURNED, ReturnStatus.ALREADY_RETURNED):
+                status = NOT_DONE
+        return status
+
+    def renew(self, card: str, pin: str | None, barcodes: Sequence[str]) -> int:
+        session = self._sign_in(card, pin)
+        if isinstance(session, int):
+            return session
+        if barcodes:
+            views: list[Any] = [self.circulation.renew(session, barcode) for barcode in barcodes]
+        else:
+            every = self.circulation.renew_all(session)
+            views = [every] if isinstance(every, Unavailable) else list(every)
+        status = DONE
+        for view in views:
+            if isinstance(view, Unavailable):
+                return self._unavailable(view)
+            self._emit(
+                view, f"{view.status.value}: {_named(view.barcode, view.title)}: {view.message}"
+            )
+            if view.status is not RenewStatus.RENEWED:
+                status = NOT_DONE
+        return status
+
+    def account(self, card: str, pin: str | None) -> int:
+        session = self._sign_in(card, pin)
+        if isinstance(session, int):
+            return session
+        view = self.circulation.account(session)
+        if isinstance(view, Unavailable):
+            return self._unavailable(view)
+        self._emit(view, _account_text(view))
+        return DONE
+
+
+def _named(barcode: str, title: str) -> str:
+    return f"{barcode} {title}" if title else barcode
+
+
+def _account_text(view: AccountView) -> str:
+    lines = [f"{view.first_name}: {len(view.loans)} on loan, owes {view.owed}"]
+    for loan in view.loans:
+        mark = " OVERDUE" if loan.overdue else ""
+        lines.append(f"  {loan.barcode} {loan.title}: due {describe_due(loan.due)}{mark}")
+    for hold in view.holds_ready:
+        lines.append(f"  ready for pickup: {hold.title}")
+    for hold in view.holds_waiting:
+        lines.append(f"  waiting (place {hold.position}): {hold.title}")
+    return "\n".join(lines)

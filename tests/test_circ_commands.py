@@ -1,0 +1,184 @@
+"""``kiosk demo-data`` and ``kiosk circ`` as staff run them: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.barcodes import valid_isbn13, valid_library_barcode
+
+
+def kiosk(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    data = tmp_path_factory.mktemp("demo") / "data"
+    run = kiosk(
+        "demo-data",
+        "--out",
+        str(data),
+        "--items",
+        "3000",
+        "--patrons",
+        "400",
+        "--loans",
+        "500",
+        "--seed",
+        "7",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "3000 items, 400 patrons, 500 loans" in run.stdout
+    return data, json.loads((data / "demo-cards.json").read_text())
+
+
+def test_demo_data_is_deterministic_and_valid(
+    demo: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    data, cards = demo
+    again = tmp_path / "again"
+    assert (
+        kiosk(
+            "demo-data",
+            "--out",
+            str(again),
+            "--items",
+            "3000",
+            "--patrons",
+            "400",
+            "--loans",
+            "500",
+            "--seed",
+            "7",
+        ).returncode
+        == 0
+    )
+    assert json.loads((again / "demo-cards.json").read_text()) == cards
+    with sqlite3.connect(data / "mirror.db") as mirror:
+        barcodes = [row[0] for row in mirror.execute("SELECT barcode FROM items")]
+        assert len(barcodes) == 3000
+        assert all(code.startswith("3") and valid_library_barcode(code) for code in barcodes)
+        patrons = [row[0] for row in mirror.execute("SELECT card FROM patrons")]
+        assert all(card.startswith("2") and valid_library_barcode(card) for card in patrons)
+        isbns = [
+            row[0] for row in mirror.execute("SELECT isbn FROM records WHERE isbn IS NOT NULL")
+        ]
+        assert isbns
+        assert all(valid_isbn13(isbn) for isbn in isbns)
+        overdue = mirror.execute(
+            "SELECT count(*) FROM loans WHERE substr(due, 1, 10) < date('now')"
+        ).fetchone()[0]
+        assert overdue > 0
+        assert mirror.execute("SELECT count(*) FROM holds WHERE ready").fetchone()[0] > 0
+        assert mirror.execute("SELECT count(*) FROM patrons WHERE barred").fetchone()[0] > 0
+        verifiers = [row[0] for row in mirror.execute("SELECT DISTINCT pin_verifier FROM patrons")]
+        assert all(verifier.startswith("$argon2id$") for verifier in verifiers)
+    situations = {card["situation"] for card in cards["cards"]}
+    assert {"barred", "expired", "has overdue loans", "has loans"} <= situations
+    assert set(cards["items"]) == {"FICTION", "NONFICTION", "TEXTBOOK", "DVD", "REFERENCE"}
+    assert cards["items"]["FICTION"]["available"]
+
+
+def card_in(
+    cards: dict[str, Any], situation: str, member_type: str | None = None
+) -> dict[str, Any]:
+    return next(
+        card
+        for card in cards["cards"]
+        if card["situation"] == situation and member_type in (None, card["member_type"])
+    )
+
+
+def test_circ_checkout_account_renew_and_return_from_the_terminal(
+    demo: tuple[Path, dict[str, Any]],
+) -> None:
+    data, cards = demo
+    adult = card_in(cards, "adult, nothing on loan")
+    item = cards["items"]["FICTION"]["available"][0]
+    patron = ["--card", adult["card"], "--pin", adult["pin"]]
+
+    lent = kiosk("circ", "--data", str(data), "--json", "checkout", *patron, "--item", item)
+    assert lent.returncode == 0, lent.stderr
+    answer = json.loads(lent.stdout)
+    assert answer["status"] == "lent"
+    assert answer["due"]
+    with sqlite3.connect(data / "journal.db") as journal:
+        assert journal.execute(
+            "SELECT kind FROM entries WHERE id = ?", (answer["entry_id"],)
+        ).fetchone() == ("checkout",)
+
+    account = kiosk("circ", "--data", str(data), "account", *patron)
+    assert account.returncode == 0
+    assert account.stdout.startswith(f"{adult['first_name']}: 1 on loan")
+    assert item in account.stdout
+
+    renewed = kiosk("circ", "--data", str(data), "--json", "renew", *patron)
+    assert [json.loads(line)["status"] for line in renewed.stdout.splitlines()] == ["renewed"]
+
+    back = kiosk("circ", "--data", str(data), "return", "--item", item)
+    assert back.returncode == 0
+    assert back.stdout.startswith(f"returned: {item} ")
+    assert "bin 2 (Shelf, green)" in back.stdout
+    for output in (lent.stdout, account.stdout, renewed.stdout, back.stdout, lent.stderr):
+        assert adult["card"] not in output
+        assert adult["pin"] not in output
+
+
+def test_circ_refusals_exit_1_with_the_reason(demo: tuple[Path, dict[str, Any]]) -> None:
+    data, cards = demo
+    barred = card_in(cards, "barred")
+    item = cards["items"]["NONFICTION"]["available"][1]
+    run = kiosk(
+        "circ",
+        "--data",
+        str(data),
+        "checkout",
+        "--card",
+        barred["card"],
+        "--pin",
+        barred["pin"],
+        "--item",
+        item,
+    )
+    assert run.returncode == 1
+    assert run.stdout.startswith("refused: ")
+    assert "can't be used to borrow" in run.stdout
+    wrong = kiosk(
+        "circ", "--data", str(data), "account", "--card", barred["card"], "--pin", "99999"
+    )
+    assert (wrong.returncode, wrong.stdout.split(":")[0]) == (1, "wrong_pin")
+    unknown = kiosk("circ", "--data", str(data), "return", "--item", "39999999999999")
+    assert unknown.returncode == 1
+    assert unknown.stdout == (
+        "unknown_item: 39999999999999: Thank you. Please put this item in the staff bin. "
+        "[bin 3 (Staff, red), fine 0.00]\n"
+    )
+
+
+def test_circ_on_an_empty_data_directory_is_out_of_service(tmp_path: Path) -> None:
+    run = kiosk("circ", "--data", str(tmp_path / "new"), "return", "--item", "30000000000038")
+    assert run.returncode == 3
+    assert (
+        run.stdout
+        == "out of service (mirror_empty): This kiosk is out of service. Please see a member of staff.\n"
+    )
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--items", "-1"), ("--patrons", "-5")])
+def test_demo_data_rejects_negative_sizes(tmp_path: Path, flag: str, value: str) -> None:
+    run = kiosk("demo-data", "--out", str(tmp_path), flag, value)
+    assert run.returncode == 2
+    assert f"{flag} must be 0 or more" in run.stderr
