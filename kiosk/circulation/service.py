@@ -13,6 +13,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -39,7 +40,18 @@ from kiosk.circulation.views import (
     SortingBins,
     Unavailable,
 )
-from kiosk.circulation.world import CHECKOUT, FAULT, RENEW, RETURN, ItemState, PatronState, World
+from kiosk.circulation.world import (
+    CHECKOUT,
+    FAULT,
+    ON_LOAN,
+    RENEW,
+    RETURN,
+    UNKNOWN,
+    CurrentLoan,
+    ItemState,
+    PatronState,
+    World,
+)
 from kiosk.clock import Clock
 from kiosk.rules import (
     InvalidPolicy,
@@ -52,7 +64,7 @@ from kiosk.rules import (
     read_policy,
 )
 from kiosk.rules.decisions import human_date
-from kiosk.rules.model import Due, money
+from kiosk.rules.model import AVAILABLE, Due, money
 from kiosk.store.journal import Entry, KioskState, PinFailures
 from kiosk.store.mirror import PolicyDocument
 from kiosk.store.store import MirrorHealth, Store
@@ -153,7 +165,12 @@ class Circulation:
         item_barcode: str,
         patron_id: str | None,
         details: dict[str, Any],
+        status_after: str,
+        loan: CurrentLoan | None,
+        charged: Decimal = Decimal("0.00"),
+        fulfilled_hold_of: str | None = None,
     ) -> str:
+        """Append the decision, with the item's whole state after it, to the journal."""
         entry_id = str(uuid.uuid4())
         world.journal.add(
             Entry(
@@ -163,6 +180,13 @@ class Circulation:
                 item_barcode=item_barcode,
                 patron_id=patron_id,
                 payload=json.dumps(details, default=str),
+                charged=charged,
+                status_after=status_after,
+                loan_patron_id=loan.patron_id if loan else None,
+                loan_member_type=loan.member_type if loan else None,
+                loan_due=loan.due.isoformat() if loan else None,
+                loan_renewals=loan.renewals if loan else None,
+                fulfilled_hold_of=fulfilled_hold_of,
             )
         )
         state = world.journal.get(KioskState, 1)
@@ -312,12 +336,14 @@ class Circulation:
                 item_barcode=barcode,
                 patron_id=patron.patron_id,
                 details={
-                    "patron_id": patron.patron_id,
                     "member_type": patron.member_type,
                     "publication_type": item.publication_type,
                     "due": decision.due.isoformat(),
                     "hold_fulfilled": hold_fulfilled,
                 },
+                status_after=ON_LOAN,
+                loan=CurrentLoan(patron.patron_id, patron.member_type, decision.due, 0),
+                fulfilled_hold_of=patron.patron_id if hold_fulfilled else None,
             )
             return CheckoutView(
                 CheckoutStatus.LENT,
@@ -347,7 +373,9 @@ class Circulation:
                     RETURN,
                     item_barcode=barcode,
                     patron_id=None,
-                    details={"known": False},
+                    details={"known": False, "route": "staff"},
+                    status_after=UNKNOWN,
+                    loan=None,
                 )
                 return ReturnView(
                     ReturnStatus.UNKNOWN_ITEM,
@@ -380,6 +408,8 @@ class Circulation:
                     item_barcode=barcode,
                     patron_id=None,
                     details={"known": True, "route": "staff"},
+                    status_after=item.status,
+                    loan=None,
                 )
                 return ReturnView(
                     ReturnStatus.NOT_ON_LOAN,
@@ -403,9 +433,11 @@ class Circulation:
                     "due": item.loan.due.isoformat(),
                     "overdue_days": outcome.overdue_days,
                     "fine": str(outcome.fine),
-                    "charged": str(outcome.fine),
                     "route": outcome.route.value,
                 },
+                status_after=AVAILABLE,
+                loan=None,
+                charged=outcome.fine,
             )
             message = f"Thank you. Please put it in bin {bin_.number}."
             if outcome.fine > 0:
@@ -468,12 +500,13 @@ class Circulation:
             item_barcode=barcode,
             patron_id=patron_id,
             details={
-                "patron_id": patron_id,
                 "due": decision.due.isoformat(),
                 "fine": str(decision.fine),
-                "charged": str(decision.fine),
                 "renewals": loan.renewals + 1,
             },
+            status_after=ON_LOAN,
+            loan=replace(loan, due=decision.due, renewals=loan.renewals + 1),
+            charged=decision.fine,
         )
         message = f"Renewed: now due back by {describe_due(decision.due)}."
         if decision.fine > 0:
@@ -571,8 +604,10 @@ class Circulation:
                     "code": charge_code,
                     "charge": str(outcome.charge),
                     "status": outcome.item_status,
-                    "charged": str(outcome.charge) if charged_to else "0.00",
                 },
+                status_after=outcome.item_status,
+                loan=item.loan,
+                charged=outcome.charge if charged_to else money(Decimal(0)),
             )
             return FaultView(
                 barcode,

@@ -9,17 +9,16 @@ between the two readings and be missed by both.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from kiosk.rules import Due, Item, Loan, Patron
-from kiosk.rules.model import AVAILABLE
 from kiosk.store.journal import Entry
 from kiosk.store.mirror import (
     MirrorHold,
@@ -29,8 +28,10 @@ from kiosk.store.mirror import (
     StockItem,
     SyncCursor,
 )
+from kiosk.store.types import Money
 
 ON_LOAN = "on_loan"
+UNKNOWN = "unknown"
 CHECKOUT, RETURN, RENEW, FAULT = "checkout", "return", "renew", "fault"
 
 
@@ -86,21 +87,16 @@ def payload(entry: Entry) -> dict[str, Any]:
     return data
 
 
-def apply_entry(item: ItemState, entry: Entry) -> ItemState:
-    """The item after ``entry``, as the server will see it once it applies it."""
-    data = payload(entry)
-    if entry.kind == CHECKOUT:
-        holds = item.holds[1:] if data.get("hold_fulfilled") else item.holds
-        loan = CurrentLoan(data["patron_id"], data["member_type"], parse_due(data["due"]), 0)
-        return replace(item, status=ON_LOAN, loan=loan, holds=holds, last_entry=entry)
-    if entry.kind == RENEW and item.loan is not None:
-        loan = replace(item.loan, due=parse_due(data["due"]), renewals=item.loan.renewals + 1)
-        return replace(item, loan=loan, last_entry=entry)
-    if entry.kind == RETURN:
-        return replace(item, status=AVAILABLE, loan=None, last_entry=entry)
-    if entry.kind == FAULT:
-        return replace(item, status=data["status"], last_entry=entry)
-    return replace(item, last_entry=entry)
+def loan_after(entry: Entry) -> CurrentLoan | None:
+    """Who has the item once ``entry`` is applied (each entry records the whole state)."""
+    if entry.loan_patron_id is None or entry.loan_due is None:
+        return None
+    return CurrentLoan(
+        entry.loan_patron_id,
+        entry.loan_member_type or "",
+        parse_due(entry.loan_due),
+        entry.loan_renewals or 0,
+    )
 
 
 class World:
@@ -112,24 +108,28 @@ class World:
         cursor = mirror.get(SyncCursor, 1)
         self.reflected_through = cursor.reflected_through if cursor else 0
 
-    def unreflected(
-        self, *, items: Iterable[str] = (), patron_id: str | None = None
-    ) -> list[Entry]:
-        """Journal entries about these items or this patron that the mirror does not yet show."""
-        conditions: list[ColumnElement[bool]] = []
-        barcodes = list(items)
-        if barcodes:
-            conditions.append(Entry.item_barcode.in_(barcodes))
-        if patron_id is not None:
-            conditions.append(Entry.patron_id == patron_id)
-        if not conditions:
-            return []
-        entries = self.journal.scalars(
-            select(Entry)
-            .where(Entry.seq > self.reflected_through, or_(*conditions))
-            .order_by(Entry.seq)
-        ).all()
-        return list(entries)
+    def _latest_entries(self, barcodes: Sequence[str]) -> dict[str, Entry]:
+        """The newest unreflected entry of each item: it holds the item's whole state."""
+        newest = (
+            select(func.max(Entry.seq))
+            .where(Entry.item_barcode.in_(barcodes), Entry.seq > self.reflected_through)
+            .group_by(Entry.item_barcode)
+        )
+        return {
+            entry.item_barcode: entry
+            for entry in self.journal.scalars(select(Entry).where(Entry.seq.in_(newest)))
+        }
+
+    def _fulfilled_holds(self, barcodes: Sequence[str]) -> set[tuple[str, str]]:
+        """(item, patron) holds fulfilled here that the mirror still lists."""
+        rows = self.journal.execute(
+            select(Entry.item_barcode, Entry.fulfilled_hold_of).where(
+                Entry.item_barcode.in_(barcodes),
+                Entry.seq > self.reflected_through,
+                Entry.fulfilled_hold_of.is_not(None),
+            )
+        )
+        return {(barcode, patron_id) for barcode, patron_id in rows if patron_id}
 
     def patron_by_card(self, card: str) -> PatronState | None:
         row = self.mirror.scalar(select(MirrorPatron).where(MirrorPatron.card == card))
@@ -140,9 +140,12 @@ class World:
         return None if row is None else self._patron(row)
 
     def _patron(self, row: MirrorPatron) -> PatronState:
-        owed = row.owed
-        for entry in self.unreflected(patron_id=row.patron_id):
-            owed += Decimal(payload(entry).get("charged", "0.00"))
+        charged = self.journal.scalar(
+            select(func.coalesce(func.sum(Entry.charged), 0, type_=Money())).where(
+                Entry.patron_id == row.patron_id, Entry.seq > self.reflected_through
+            )
+        )
+        owed = row.owed + (charged or Decimal(0))
         return PatronState(
             row.patron_id,
             row.first_name,
@@ -168,13 +171,15 @@ class World:
                 select(MirrorLoan).where(MirrorLoan.item_barcode.in_(barcodes))
             )
         }
+        fulfilled = self._fulfilled_holds(barcodes)
         holds: dict[str, list[str]] = {}
         for hold in self.mirror.scalars(
             select(MirrorHold)
             .where(MirrorHold.item_barcode.in_(barcodes))
             .order_by(MirrorHold.item_barcode, MirrorHold.position)
         ):
-            holds.setdefault(hold.item_barcode, []).append(hold.patron_id)
+            if (hold.item_barcode, hold.patron_id) not in fulfilled:
+                holds.setdefault(hold.item_barcode, []).append(hold.patron_id)
         states = {}
         for stock, record in rows:
             loan = loans.get(stock.barcode)
@@ -191,9 +196,14 @@ class World:
                     loan.patron_id, loan.member_type, parse_due(loan.due), loan.renewals
                 ),
             )
-        for entry in self.unreflected(items=barcodes):
-            if entry.item_barcode in states:
-                states[entry.item_barcode] = apply_entry(states[entry.item_barcode], entry)
+        for barcode, entry in self._latest_entries(barcodes).items():
+            if barcode in states:
+                states[barcode] = replace(
+                    states[barcode],
+                    status=entry.status_after,
+                    loan=loan_after(entry),
+                    last_entry=entry,
+                )
         return states
 
     def item(self, barcode: str) -> ItemState | None:
@@ -206,7 +216,18 @@ class World:
                 select(MirrorLoan.item_barcode).where(MirrorLoan.patron_id == patron_id)
             )
         )
-        barcodes.update(entry.item_barcode for entry in self.unreflected(patron_id=patron_id))
+        later = aliased(Entry)
+        barcodes.update(
+            self.journal.scalars(
+                select(Entry.item_barcode).where(
+                    Entry.seq > self.reflected_through,
+                    Entry.loan_patron_id == patron_id,
+                    ~exists().where(
+                        later.item_barcode == Entry.item_barcode, later.seq > Entry.seq
+                    ),
+                )
+            )
+        )
         states = self.items(sorted(barcodes))
         on_loan = [
             state

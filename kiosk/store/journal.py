@@ -7,8 +7,12 @@ it is purged, so no loan history outlives its need on the kiosk.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from kiosk.store.types import Money
 
 PENDING = "pending"
 ACKNOWLEDGED = "acknowledged"
@@ -30,6 +34,16 @@ class Entry(JournalBase):
     item_barcode: Mapped[str] = mapped_column(String(32))
     patron_id: Mapped[str | None] = mapped_column(String(32))  # the borrower; never a card number
     payload: Mapped[str]  # JSON: the decision and the facts it was made on
+    # What the kiosk reads back before the server has the entry, kept in columns so
+    # that the overlay is a few indexed queries however long the kiosk was offline:
+    # the money charged to ``patron_id``, and the item's state after the entry.
+    charged: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    status_after: Mapped[str] = mapped_column(String(32))
+    loan_patron_id: Mapped[str | None] = mapped_column(String(32))  # who has it after
+    loan_member_type: Mapped[str | None] = mapped_column(String(32))
+    loan_due: Mapped[str | None] = mapped_column(String(16))
+    loan_renewals: Mapped[int | None]
+    fulfilled_hold_of: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default=PENDING)
     acknowledged_at: Mapped[str | None]
     server_outcome: Mapped[str | None] = mapped_column(String(16))
@@ -37,6 +51,7 @@ class Entry(JournalBase):
     __table_args__ = (
         Index("entries_by_item", "item_barcode", "seq"),
         Index("entries_by_patron", "patron_id", "seq"),
+        Index("entries_by_borrower", "loan_patron_id", "seq"),
         Index("entries_by_state", "state", "seq"),
         # AUTOINCREMENT: a purged entry's sequence number is never handed out again.
         {"sqlite_autoincrement": True},

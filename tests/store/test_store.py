@@ -40,8 +40,8 @@ def test_reopening_keeps_the_kiosk_identity_and_the_journal(tmp_path: Path) -> N
     first.close()
     with sqlite3.connect(tmp_path / "journal.db") as connection:
         connection.execute(
-            "INSERT INTO entries (id, kind, decided_at, item_barcode, payload, state) "
-            "VALUES ('e1', 'return', '2026-11-23T10:00:00', '31', '{}', 'pending')"
+            "INSERT INTO entries (id, kind, decided_at, item_barcode, payload, state, charged, status_after) "
+            "VALUES ('e1', 'return', '2026-11-23T10:00:00', '31', '{}', 'pending', 0, 'available')"
         )
     again = Store.open(tmp_path)
     assert again.kiosk_id == kiosk_id
@@ -61,8 +61,8 @@ def test_an_old_journal_is_upgraded_in_place(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(tmp_path / "journal.db") as connection:
         connection.execute(
-            "INSERT INTO entries (id, kind, decided_at, item_barcode, payload, state) "
-            "VALUES ('kept', 'checkout', '2026-11-23T10:00:00', '31', '{}', 'pending')"
+            "INSERT INTO entries (id, kind, decided_at, item_barcode, payload, state, charged, status_after) "
+            "VALUES ('kept', 'checkout', '2026-11-23T10:00:00', '31', '{}', 'pending', 0, 'on_loan')"
         )
         connection.execute("UPDATE alembic_version SET version_num = '0001'")
     reopened = Store.open(tmp_path)

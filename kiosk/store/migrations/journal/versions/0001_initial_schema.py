@@ -23,6 +23,13 @@ def upgrade() -> None:
         sa.Column("item_barcode", sa.String(length=32), nullable=False),
         sa.Column("patron_id", sa.String(length=32), nullable=True),
         sa.Column("payload", sa.String(), nullable=False),
+        sa.Column("charged", sa.Integer(), nullable=False),
+        sa.Column("status_after", sa.String(length=32), nullable=False),
+        sa.Column("loan_patron_id", sa.String(length=32), nullable=True),
+        sa.Column("loan_member_type", sa.String(length=32), nullable=True),
+        sa.Column("loan_due", sa.String(length=16), nullable=True),
+        sa.Column("loan_renewals", sa.Integer(), nullable=True),
+        sa.Column("fulfilled_hold_of", sa.String(length=32), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("acknowledged_at", sa.String(), nullable=True),
         sa.Column("server_outcome", sa.String(length=16), nullable=True),
@@ -31,6 +38,7 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("entries", schema=None) as batch_op:
+        batch_op.create_index("entries_by_borrower", ["loan_patron_id", "seq"], unique=False)
         batch_op.create_index("entries_by_item", ["item_barcode", "seq"], unique=False)
         batch_op.create_index("entries_by_patron", ["patron_id", "seq"], unique=False)
         batch_op.create_index("entries_by_state", ["state", "seq"], unique=False)
@@ -58,5 +66,6 @@ def downgrade() -> None:
         batch_op.drop_index("entries_by_state")
         batch_op.drop_index("entries_by_patron")
         batch_op.drop_index("entries_by_item")
+        batch_op.drop_index("entries_by_borrower")
 
     op.drop_table("entries")

@@ -1,0 +1,212 @@
+"""How long a checkout or a return takes on the kiosk, at the scale of a large library.
+
+Builds (once, then cached under benchmarks/.cache/) a mirror with the demo data
+generator, then runs checkout-then-return cycles through the real circulation
+path, each ending in a durable journal commit (WAL, synchronous=FULL). In the
+same run it measures the floor: plain ``sqlite3`` doing the same minimal reads
+(item and title, its loan, its holds, the patron, the patron's loans) and one
+journal insert under the same synchronous setting.
+
+    python benchmarks/circulation.py [--items N] [--patrons M] [--loans K]
+                                     [--cycles C] [--seed S] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+from kiosk.circulation.service import Circulation
+from kiosk.circulation.views import CheckoutStatus, PatronSession, ReturnStatus
+from kiosk.clock import FixedClock
+from kiosk.demo_data import Scale, build_demo_library
+from kiosk.store.store import Store
+
+CACHE = Path(__file__).parent / ".cache"
+NOW = datetime(2026, 11, 23, 10, 0)
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def cached_mirror(scale: Scale) -> tuple[Path, float | None]:
+    """The cached data directory for this scale, and the build time if built now."""
+    directory = (
+        CACHE / f"items{scale.items}-patrons{scale.patrons}-loans{scale.loans}-seed{scale.seed}"
+    )
+    if (directory / "demo-cards.json").exists():
+        return directory, None
+    shutil.rmtree(directory, ignore_errors=True)
+    started = time.perf_counter()
+    build_demo_library(directory, scale, NOW)
+    return directory, time.perf_counter() - started
+
+
+def borrower_and_items(directory: Path, cycles: int, seed: int) -> tuple[str, list[str]]:
+    """An adult with nothing on loan, and available Fiction and Non Fiction items to lend."""
+    with sqlite3.connect(directory / "mirror.db") as mirror:
+        (patron_id,) = mirror.execute(
+            "SELECT patron_id FROM patrons WHERE member_type = 'ADULT' AND NOT barred "
+            "AND owed = 0 AND expires > ? AND patron_id NOT IN (SELECT patron_id FROM loans) "
+            "AND patron_id NOT IN (SELECT patron_id FROM holds) LIMIT 1",
+            (NOW.date().isoformat(),),
+        ).fetchone()
+        candidates = [
+            row[0]
+            for row in mirror.execute(
+                "SELECT barcode FROM items JOIN records USING (brn) "
+                "WHERE status = 'available' AND publication_type IN ('FICTION', 'NONFICTION') "
+                "AND barcode NOT IN (SELECT item_barcode FROM loans) "
+                "AND barcode NOT IN (SELECT item_barcode FROM holds)"
+            )
+        ]
+    chooser = random.Random(seed)
+    return patron_id, chooser.sample(candidates, k=min(cycles, len(candidates)))
+
+
+def timed(work: Callable[[], object], samples: list[float]) -> object:
+    started = time.perf_counter_ns()
+    result = work()
+    samples.append((time.perf_counter_ns() - started) / 1e6)
+    return result
+
+
+def run_kiosk(directory: Path, patron_id: str, items: list[str]) -> dict[str, list[float]]:
+    store = Store.open(directory)
+    circulation = Circulation(store, FixedClock(NOW))
+    with sqlite3.connect(directory / "mirror.db") as mirror:
+        first_name, member_type = mirror.execute(
+            "SELECT first_name, member_type FROM patrons WHERE patron_id = ?", (patron_id,)
+        ).fetchone()
+    session = PatronSession(patron_id, first_name, member_type)
+    samples: dict[str, list[float]] = {"checkout": [], "return": []}
+    for barcode in items:
+        lent = timed(partial(circulation.checkout, session, barcode), samples["checkout"])
+        back = timed(partial(circulation.return_item, barcode), samples["return"])
+        if getattr(lent, "status", None) is not CheckoutStatus.LENT:
+            raise SystemExit(f"benchmark setup: checkout of {barcode} gave {lent}")
+        if getattr(back, "status", None) is not ReturnStatus.RETURNED:
+            raise SystemExit(f"benchmark setup: return of {barcode} gave {back}")
+    store.close()
+    return samples
+
+
+def run_floor(
+    directory: Path, patron_id: str, items: list[str], scratch: Path
+) -> dict[str, list[float]]:
+    """The least any kiosk must do: the same reads, one durable insert, one commit."""
+    mirror = sqlite3.connect(directory / "mirror.db", isolation_level=None)
+    mirror.execute("PRAGMA journal_mode = WAL")
+    journal = sqlite3.connect(scratch / "floor-journal.db", isolation_level=None)
+    journal.execute("PRAGMA journal_mode = WAL")
+    journal.execute("PRAGMA synchronous = FULL")
+    journal.execute(
+        "CREATE TABLE entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, kind TEXT, "
+        "decided_at TEXT, item_barcode TEXT, patron_id TEXT, payload TEXT)"
+    )
+
+    def reads(barcode: str, with_patron: bool) -> None:
+        mirror.execute("BEGIN")
+        mirror.execute(
+            "SELECT i.*, r.title, r.publication_type FROM items i JOIN records r USING (brn) "
+            "WHERE barcode = ?",
+            (barcode,),
+        ).fetchone()
+        mirror.execute("SELECT * FROM loans WHERE item_barcode = ?", (barcode,)).fetchone()
+        mirror.execute("SELECT patron_id FROM holds WHERE item_barcode = ?", (barcode,)).fetchall()
+        if with_patron:
+            mirror.execute("SELECT * FROM patrons WHERE patron_id = ?", (patron_id,)).fetchone()
+            mirror.execute(
+                "SELECT item_barcode FROM loans WHERE patron_id = ?", (patron_id,)
+            ).fetchall()
+        mirror.execute("COMMIT")
+
+    def record(kind: str, barcode: str) -> None:
+        journal.execute("BEGIN IMMEDIATE")
+        journal.execute(
+            "INSERT INTO entries (id, kind, decided_at, item_barcode, patron_id, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (str(uuid.uuid4()), kind, NOW.isoformat(), barcode, patron_id, '{"due": "2026-12-14"}'),
+        )
+        journal.execute("COMMIT")
+
+    samples: dict[str, list[float]] = {"checkout": [], "return": []}
+
+    def checkout(barcode: str) -> None:
+        reads(barcode, True)
+        record("checkout", barcode)
+
+    def give_back(barcode: str) -> None:
+        reads(barcode, False)
+        record("return", barcode)
+
+    for barcode in items:
+        timed(partial(checkout, barcode), samples["checkout"])
+        timed(partial(give_back, barcode), samples["return"])
+    mirror.close()
+    journal.close()
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=2_000_000)
+    parser.add_argument("--patrons", type=int, default=500_000)
+    parser.add_argument("--loans", type=int, default=200_000)
+    parser.add_argument("--cycles", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    scale = Scale(args.items, args.patrons, args.loans, args.seed)
+    cached, build_s = cached_mirror(scale)
+    patron_id, items = borrower_and_items(cached, args.cycles, args.seed)
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        shutil.copyfile(cached / "mirror.db", scratch / "mirror.db")
+        floor = run_floor(scratch, patron_id, items, scratch)
+        kiosk = run_kiosk(scratch, patron_id, items)
+    every = kiosk["checkout"] + kiosk["return"]
+    floor_every = floor["checkout"] + floor["return"]
+    result = {
+        "items": args.items,
+        "patrons": args.patrons,
+        "loans": args.loans,
+        "operations": len(every),
+        "p50_ms": round(percentile(every, 0.5), 3),
+        "p99_ms": round(percentile(every, 0.99), 3),
+        "checkout_p99_ms": round(percentile(kiosk["checkout"], 0.99), 3),
+        "return_p99_ms": round(percentile(kiosk["return"], 0.99), 3),
+        "floor_p50_ms": round(percentile(floor_every, 0.5), 3),
+        "floor_p99_ms": round(percentile(floor_every, 0.99), 3),
+        "ratio_p99": round(percentile(every, 0.99) / percentile(floor_every, 0.99), 2),
+        "mean_ms": round(statistics.fmean(every), 3),
+        "mirror_mb": round((cached / "mirror.db").stat().st_size / 1e6, 1),
+        "build_s": None if build_s is None else round(build_s, 1),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>16}: {value}")
+        if build_s is None:
+            print(f"(mirror reused from {cached}; delete it to measure build_s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
