@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exc, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exc
 
 from kiosk.circulation import pins
 from kiosk.circulation.views import (
@@ -64,9 +63,8 @@ from kiosk.rules import (
     read_policy,
 )
 from kiosk.rules.decisions import human_date
-from kiosk.rules.model import AVAILABLE, Due, money
-from kiosk.store.journal import Entry, KioskState, PinFailures
-from kiosk.store.mirror import PolicyDocument
+from kiosk.rules.model import AVAILABLE, CENT, Due, money
+from kiosk.store.journal import PENDING
 from kiosk.store.store import MirrorHealth, Store
 
 log = logging.getLogger(__name__)
@@ -86,6 +84,14 @@ def describe_due(due: Due) -> str:
     if due.at is None:
         return human_date(due.day)
     return f"{due.at:%H:%M} on {human_date(due.day)}"
+
+
+def _locked_until(until: datetime) -> Identification:
+    return Identification(
+        IdentifyStatus.LOCKED,
+        f"Too many wrong PINs: this card is locked on this kiosk until {until:%H:%M}. "
+        "Please see a member of staff.",
+    )
 
 
 def _is_disk_full(error: exc.OperationalError) -> bool:
@@ -112,10 +118,13 @@ class Circulation:
     @contextmanager
     def _world(self) -> Iterator[World]:
         """Journal transaction first, then the mirror snapshot (see kiosk.circulation.world)."""
-        with Session(self.store.journal) as journal, journal.begin():
-            journal.connection()  # BEGIN IMMEDIATE now, not at the first journal query
-            with Session(self.store.mirror) as mirror, mirror.begin():
-                yield World(mirror, journal)
+        with (
+            self.store.journal.connect() as journal,
+            journal.begin(),  # BEGIN IMMEDIATE, before the mirror snapshot starts
+            self.store.mirror.connect() as mirror,
+            mirror.begin(),
+        ):
+            yield World(mirror, journal)
 
     def _run(self, decide: Any) -> Any:
         """Run ``decide(world, now)``; a full disk or a refusal to serve becomes Unavailable."""
@@ -137,23 +146,22 @@ class Circulation:
             self.store.refresh_health()
         if self.store.mirror_health is not MirrorHealth.READY:
             raise _Refuse(Unavailable(OutOfService.MIRROR_EMPTY))
-        state = world.journal.get(KioskState, 1)
-        latest = datetime.fromisoformat(state.latest_time) if state and state.latest_time else None
+        latest = world.latest_time()
         if now < EARLIEST_TRUSTED_TIME or (latest is not None and now < latest):
             log.error("the clock reads %s, before the latest recorded time %s", now, latest)
             raise _Refuse(Unavailable(OutOfService.CLOCK_UNTRUSTED))
 
     def policy(self, world: World) -> Policy:
-        row = world.mirror.get(PolicyDocument, 1)
-        if row is None:
+        version = world.policy_version()
+        if version is None:
             raise _Refuse(Unavailable(OutOfService.MIRROR_EMPTY))
-        if self._policy is None or self._policy[0] != row.version:
+        if self._policy is None or self._policy[0] != version:
             try:
-                policy = read_policy(json.loads(row.document, parse_float=Decimal))
+                policy = read_policy(json.loads(world.policy_document(), parse_float=Decimal))
             except (InvalidPolicy, ValueError) as error:
                 log.error("the mirror's policy is unusable: %s", error)
                 raise _Refuse(Unavailable(OutOfService.MIRROR_EMPTY)) from error
-            self._policy = (row.version, policy)
+            self._policy = (version, policy)
         return self._policy[1]
 
     def _record(
@@ -172,27 +180,25 @@ class Circulation:
     ) -> str:
         """Append the decision, with the item's whole state after it, to the journal."""
         entry_id = str(uuid.uuid4())
-        world.journal.add(
-            Entry(
-                id=entry_id,
-                kind=kind,
-                decided_at=now.isoformat(),
-                item_barcode=item_barcode,
-                patron_id=patron_id,
-                payload=json.dumps(details, default=str),
-                charged=charged,
-                status_after=status_after,
-                loan_patron_id=loan.patron_id if loan else None,
-                loan_member_type=loan.member_type if loan else None,
-                loan_due=loan.due.isoformat() if loan else None,
-                loan_renewals=loan.renewals if loan else None,
-                fulfilled_hold_of=fulfilled_hold_of,
-            )
+        world.record(
+            {
+                "id": entry_id,
+                "kind": kind,
+                "decided_at": now.isoformat(),
+                "item_barcode": item_barcode,
+                "patron_id": patron_id,
+                "payload": json.dumps(details, default=str),
+                "state": PENDING,
+                "charged": int(money(charged) / CENT),
+                "status_after": status_after,
+                "loan_patron_id": loan.patron_id if loan else None,
+                "loan_member_type": loan.member_type if loan else None,
+                "loan_due": loan.due.isoformat() if loan else None,
+                "loan_renewals": loan.renewals if loan else None,
+                "fulfilled_hold_of": fulfilled_hold_of,
+            },
+            now,
         )
-        state = world.journal.get(KioskState, 1)
-        if state is not None:
-            state.latest_time = now.isoformat()
-        world.journal.flush()
         return entry_id
 
     # --- identify ---------------------------------------------------------------------
@@ -202,13 +208,8 @@ class Circulation:
     ) -> Identification | Unavailable:
         def look_up(world: World, now: datetime) -> Any:
             patron = world.patron_by_card(card)
-            failures = world.journal.get(PinFailures, patron.patron_id) if patron else None
-            locked = (
-                failures is not None
-                and failures.locked_until is not None
-                and (datetime.fromisoformat(failures.locked_until) > now)
-            )
-            return patron, locked, (failures.locked_until if failures else None)
+            _, locked_until = world.pin_failures(patron.patron_id) if patron else (0, None)
+            return patron, locked_until is not None and locked_until > now, locked_until
 
         found = self._run(look_up)
         if isinstance(found, Unavailable):
@@ -220,12 +221,7 @@ class Circulation:
                 "We don't recognise this card. Please see a member of staff.",
             )
         if locked:
-            until = datetime.fromisoformat(locked_until)
-            return Identification(
-                IdentifyStatus.LOCKED,
-                f"Too many wrong PINs: this card is locked on this kiosk until {until:%H:%M}. "
-                "Please see a member of staff.",
-            )
+            return _locked_until(locked_until)
         if self.pin_required:
             if patron.pin_verifier is None:
                 return Identification(
@@ -236,7 +232,7 @@ class Circulation:
                 return Identification(IdentifyStatus.PIN_NEEDED, "Please enter your PIN.")
             if not pins.pin_matches(patron.pin_verifier, pin):
                 return self._wrong_pin(patron.patron_id)
-        self._run(lambda world, _now: self._clear_failures(world, patron.patron_id))
+        self._run(lambda world, _now: world.set_pin_failures(patron.patron_id, 0, None))
         return self._welcome(patron)
 
     def _welcome(self, patron: PatronState) -> Identification:
@@ -259,21 +255,12 @@ class Circulation:
             IdentifyStatus.IDENTIFIED, f"Hello {patron.first_name}.", session=session
         )
 
-    def _clear_failures(self, world: World, patron_id: str) -> None:
-        failures = world.journal.get(PinFailures, patron_id)
-        if failures is not None:
-            world.journal.delete(failures)
-
     def _wrong_pin(self, patron_id: str) -> Identification | Unavailable:
         def count(world: World, now: datetime) -> Identification:
-            failures = world.journal.get(PinFailures, patron_id)
-            if failures is None:
-                failures = PinFailures(patron_id=patron_id, count=0, locked_until=None)
-                world.journal.add(failures)
-            failures.count += 1
-            if failures.count >= pins.MAX_WRONG_PINS:
+            count = world.pin_failures(patron_id)[0] + 1
+            if count >= pins.MAX_WRONG_PINS:
                 until = now + timedelta(minutes=pins.LOCKOUT_MINUTES)
-                failures.count, failures.locked_until = 0, until.isoformat()
+                world.set_pin_failures(patron_id, 0, until)
                 log.warning(
                     "a card was locked on this kiosk after %d wrong PINs", pins.MAX_WRONG_PINS
                 )
@@ -282,7 +269,8 @@ class Circulation:
                     f"Too many wrong PINs: this card is locked on this kiosk until {until:%H:%M}. "
                     "Please see a member of staff.",
                 )
-            left = pins.MAX_WRONG_PINS - failures.count
+            world.set_pin_failures(patron_id, count, None)
+            left = pins.MAX_WRONG_PINS - count
             return Identification(
                 IdentifyStatus.WRONG_PIN,
                 f"That PIN is not right. Please try again ({left} "
@@ -388,8 +376,7 @@ class Circulation:
             if item.loan is None:
                 last = item.last_entry
                 if last is not None and last.kind == RETURN:
-                    earlier = json.loads(last.payload)
-                    bin_ = self._bin(earlier.get("route"))
+                    bin_ = self._bin(last.details().get("route"))
                     return ReturnView(
                         ReturnStatus.ALREADY_RETURNED,
                         barcode,
@@ -620,7 +607,3 @@ class Circulation:
 
         result: FaultView | Unavailable = self._run(decide)
         return result
-
-    def pending_entries(self) -> list[Entry]:
-        with Session(self.store.journal) as journal:
-            return list(journal.scalars(select(Entry).order_by(Entry.seq)))

@@ -4,6 +4,10 @@ An item lent a moment ago is on loan here before the server knows; a fine
 charged at this drop station is owed before the next sync. Callers open the
 journal transaction *before* the mirror snapshot, so no entry can be purged
 between the two readings and be missed by both.
+
+Every scan runs these reads, so they are plain SQL through the driver: the
+ORM's per-statement bookkeeping would cost more than SQLite itself. The tables
+are those of ``kiosk.store.mirror`` and ``kiosk.store.journal``.
 """
 
 from __future__ import annotations
@@ -15,20 +19,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Connection
 
 from kiosk.rules import Due, Item, Loan, Patron
-from kiosk.store.journal import Entry
-from kiosk.store.mirror import (
-    MirrorHold,
-    MirrorLoan,
-    MirrorPatron,
-    Record,
-    StockItem,
-    SyncCursor,
-)
-from kiosk.store.types import Money
+from kiosk.rules.model import CENT
 
 ON_LOAN = "on_loan"
 UNKNOWN = "unknown"
@@ -39,6 +33,10 @@ def parse_due(text: str) -> Due:
     if "T" in text:
         return Due.at_time(datetime.fromisoformat(text))
     return Due.end_of(date.fromisoformat(text))
+
+
+def cents_to_money(cents: int | None) -> Decimal:
+    return Decimal(cents or 0) * CENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +51,19 @@ class CurrentLoan:
 
 
 @dataclass(frozen=True, slots=True)
+class LastEntry:
+    """The newest unreflected journal entry about an item."""
+
+    id: str
+    kind: str
+    payload: str
+
+    def details(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.payload)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
 class ItemState:
     barcode: str
     title: str
@@ -61,10 +72,9 @@ class ItemState:
     status: str
     holds: tuple[str, ...]  # patron ids in queue order
     loan: CurrentLoan | None
-    last_entry: Entry | None = None  # the newest unreflected entry about this item
+    last_entry: LastEntry | None = None
 
     def as_rules_item(self) -> Item:
-        # On the kiosk, "on loan" comes from the loan itself; the rules read the status.
         return Item(self.publication_type, self.status, self.holds, self.price)
 
 
@@ -82,150 +92,154 @@ class PatronState:
         return Patron(self.patron_id, self.member_type, self.expires, self.barred, self.owed)
 
 
-def payload(entry: Entry) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(entry.payload)
-    return data
+@dataclass(frozen=True, slots=True)
+class HoldState:
+    item_barcode: str
+    title: str
+    position: int
+    ready: bool
 
 
-def loan_after(entry: Entry) -> CurrentLoan | None:
-    """Who has the item once ``entry`` is applied (each entry records the whole state)."""
-    if entry.loan_patron_id is None or entry.loan_due is None:
-        return None
-    return CurrentLoan(
-        entry.loan_patron_id,
-        entry.loan_member_type or "",
-        parse_due(entry.loan_due),
-        entry.loan_renewals or 0,
-    )
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+_PATRON_COLUMNS = "patron_id, first_name, member_type, expires, barred, owed, pin_verifier"
 
 
 class World:
     """One consistent reading of mirror + journal, for one decision."""
 
-    def __init__(self, mirror: Session, journal: Session) -> None:
-        self.mirror = mirror
-        self.journal = journal
-        cursor = mirror.get(SyncCursor, 1)
-        self.reflected_through = cursor.reflected_through if cursor else 0
+    def __init__(self, mirror: Connection, journal: Connection) -> None:
+        self._mirror_sql = mirror.exec_driver_sql
+        self._journal_sql = journal.exec_driver_sql
+        row = self._mirror_sql("SELECT reflected_through FROM sync_cursor WHERE id = 1").first()
+        self.reflected_through: int = row[0] if row else 0
 
-    def _latest_entries(self, barcodes: Sequence[str]) -> dict[str, Entry]:
-        """The newest unreflected entry of each item: it holds the item's whole state."""
-        newest = (
-            select(func.max(Entry.seq))
-            .where(Entry.item_barcode.in_(barcodes), Entry.seq > self.reflected_through)
-            .group_by(Entry.item_barcode)
-        )
-        return {
-            entry.item_barcode: entry
-            for entry in self.journal.scalars(select(Entry).where(Entry.seq.in_(newest)))
-        }
+    # --- the kiosk's own state ---------------------------------------------------------
 
-    def _fulfilled_holds(self, barcodes: Sequence[str]) -> set[tuple[str, str]]:
-        """(item, patron) holds fulfilled here that the mirror still lists."""
-        rows = self.journal.execute(
-            select(Entry.item_barcode, Entry.fulfilled_hold_of).where(
-                Entry.item_barcode.in_(barcodes),
-                Entry.seq > self.reflected_through,
-                Entry.fulfilled_hold_of.is_not(None),
-            )
+    def latest_time(self) -> datetime | None:
+        row = self._journal_sql("SELECT latest_time FROM kiosk_state WHERE id = 1").first()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def policy_version(self) -> str | None:
+        row = self._mirror_sql("SELECT version FROM policy WHERE id = 1").first()
+        return row[0] if row else None
+
+    def policy_document(self) -> str:
+        row = self._mirror_sql("SELECT document FROM policy WHERE id = 1").first()
+        return str(row[0]) if row else "{}"
+
+    def record(self, values: dict[str, Any], now: datetime) -> None:
+        """Append one entry and move the kiosk's latest recorded time forward."""
+        columns = list(values)
+        self._journal_sql(
+            f"INSERT INTO entries ({', '.join(columns)}) VALUES ({_marks(len(columns))})",
+            tuple(values.values()),
         )
-        return {(barcode, patron_id) for barcode, patron_id in rows if patron_id}
+        self._journal_sql("UPDATE kiosk_state SET latest_time = ? WHERE id = 1", (now.isoformat(),))
+
+    # --- patrons -----------------------------------------------------------------------
 
     def patron_by_card(self, card: str) -> PatronState | None:
-        row = self.mirror.scalar(select(MirrorPatron).where(MirrorPatron.card == card))
+        row = self._mirror_sql(
+            f"SELECT {_PATRON_COLUMNS} FROM patrons WHERE card = ?", (card,)
+        ).first()
         return None if row is None else self._patron(row)
 
     def patron(self, patron_id: str) -> PatronState | None:
-        row = self.mirror.get(MirrorPatron, patron_id)
+        row = self._mirror_sql(
+            f"SELECT {_PATRON_COLUMNS} FROM patrons WHERE patron_id = ?", (patron_id,)
+        ).first()
         return None if row is None else self._patron(row)
 
-    def _patron(self, row: MirrorPatron) -> PatronState:
-        charged = self.journal.scalar(
-            select(func.coalesce(func.sum(Entry.charged), 0, type_=Money())).where(
-                Entry.patron_id == row.patron_id, Entry.seq > self.reflected_through
-            )
-        )
-        owed = row.owed + (charged or Decimal(0))
+    def _patron(self, row: Any) -> PatronState:
+        patron_id, first_name, member_type, expires, barred, owed, verifier = row
+        (charged,) = self._journal_sql(
+            "SELECT coalesce(sum(charged), 0) FROM entries WHERE patron_id = ? AND seq > ?",
+            (patron_id, self.reflected_through),
+        ).one()
         return PatronState(
-            row.patron_id,
-            row.first_name,
-            row.member_type,
-            row.expires,
-            row.barred,
-            owed,
-            row.pin_verifier,
+            patron_id,
+            first_name,
+            member_type,
+            date.fromisoformat(expires) if expires else None,
+            bool(barred),
+            cents_to_money(owed) + cents_to_money(charged),
+            verifier,
         )
+
+    # --- items -------------------------------------------------------------------------
 
     def items(self, barcodes: Sequence[str]) -> dict[str, ItemState]:
         """The current state of each known item among ``barcodes``."""
         if not barcodes:
             return {}
-        rows = self.mirror.execute(
-            select(StockItem, Record)
-            .join(Record, Record.brn == StockItem.brn)
-            .where(StockItem.barcode.in_(barcodes))
+        marks = _marks(len(barcodes))
+        rows = self._mirror_sql(
+            "SELECT i.barcode, r.title, r.publication_type, i.price, i.status, "
+            "l.patron_id, l.member_type, l.due, l.renewals "
+            "FROM items i JOIN records r ON r.brn = i.brn "
+            f"LEFT JOIN loans l ON l.item_barcode = i.barcode WHERE i.barcode IN ({marks})",
+            tuple(barcodes),
         ).all()
-        loans = {
-            loan.item_barcode: loan
-            for loan in self.mirror.scalars(
-                select(MirrorLoan).where(MirrorLoan.item_barcode.in_(barcodes))
-            )
-        }
-        fulfilled = self._fulfilled_holds(barcodes)
+        if not rows:
+            return {}
+        entries = self._journal_sql(
+            "SELECT item_barcode, id, kind, payload, status_after, loan_patron_id, "
+            "loan_member_type, loan_due, loan_renewals, fulfilled_hold_of FROM entries "
+            f"WHERE item_barcode IN ({marks}) AND seq > ? ORDER BY seq",
+            (*barcodes, self.reflected_through),
+        ).all()
+        fulfilled = {(entry[0], entry[9]) for entry in entries if entry[9]}
+        newest = {entry[0]: entry for entry in entries}
         holds: dict[str, list[str]] = {}
-        for hold in self.mirror.scalars(
-            select(MirrorHold)
-            .where(MirrorHold.item_barcode.in_(barcodes))
-            .order_by(MirrorHold.item_barcode, MirrorHold.position)
+        for barcode, patron_id in self._mirror_sql(
+            f"SELECT item_barcode, patron_id FROM holds WHERE item_barcode IN ({marks}) "
+            "ORDER BY item_barcode, position",
+            tuple(barcodes),
         ):
-            if (hold.item_barcode, hold.patron_id) not in fulfilled:
-                holds.setdefault(hold.item_barcode, []).append(hold.patron_id)
+            if (barcode, patron_id) not in fulfilled:
+                holds.setdefault(barcode, []).append(patron_id)
         states = {}
-        for stock, record in rows:
-            loan = loans.get(stock.barcode)
-            states[stock.barcode] = ItemState(
-                barcode=stock.barcode,
-                title=record.title,
-                publication_type=record.publication_type,
-                price=stock.price,
-                status=ON_LOAN if loan is not None else stock.status,
-                holds=tuple(holds.get(stock.barcode, ())),
-                loan=None
-                if loan is None
-                else CurrentLoan(
-                    loan.patron_id, loan.member_type, parse_due(loan.due), loan.renewals
-                ),
+        for barcode, title, kind, price, status, borrower, member_type, due, renewals in rows:
+            loan = None
+            if borrower is not None:
+                loan = CurrentLoan(borrower, member_type, parse_due(due), renewals)
+            state = ItemState(
+                barcode=barcode,
+                title=title,
+                publication_type=kind,
+                price=cents_to_money(price),
+                status=ON_LOAN if loan is not None else status,
+                holds=tuple(holds.get(barcode, ())),
+                loan=loan,
             )
-        for barcode, entry in self._latest_entries(barcodes).items():
-            if barcode in states:
-                states[barcode] = replace(
-                    states[barcode],
-                    status=entry.status_after,
-                    loan=loan_after(entry),
-                    last_entry=entry,
-                )
+            if barcode in newest:
+                state = _after(state, newest[barcode])
+            states[barcode] = state
         return states
 
     def item(self, barcode: str) -> ItemState | None:
         return self.items([barcode]).get(barcode)
 
     def loans_of(self, patron_id: str) -> list[ItemState]:
-        """The items on loan to this patron now, oldest first."""
-        barcodes = set(
-            self.mirror.scalars(
-                select(MirrorLoan.item_barcode).where(MirrorLoan.patron_id == patron_id)
+        """The items on loan to this patron now, soonest due first."""
+        barcodes = {
+            row[0]
+            for row in self._mirror_sql(
+                "SELECT item_barcode FROM loans WHERE patron_id = ?", (patron_id,)
             )
-        )
-        later = aliased(Entry)
+        }
+        # Items lent here since the last sync whose newest entry still leaves them with
+        # this patron (a later entry about the same item would say otherwise).
         barcodes.update(
-            self.journal.scalars(
-                select(Entry.item_barcode).where(
-                    Entry.seq > self.reflected_through,
-                    Entry.loan_patron_id == patron_id,
-                    ~exists().where(
-                        later.item_barcode == Entry.item_barcode, later.seq > Entry.seq
-                    ),
-                )
+            row[0]
+            for row in self._journal_sql(
+                "SELECT e.item_barcode FROM entries e WHERE e.seq > ? AND e.loan_patron_id = ? "
+                "AND NOT EXISTS (SELECT 1 FROM entries later "
+                "WHERE later.item_barcode = e.item_barcode AND later.seq > e.seq)",
+                (self.reflected_through, patron_id),
             )
         )
         states = self.items(sorted(barcodes))
@@ -236,11 +250,44 @@ class World:
         ]
         return sorted(on_loan, key=lambda state: state.loan.due.day if state.loan else date.min)
 
-    def holds_of(self, patron_id: str) -> list[tuple[MirrorHold, ItemState | None]]:
-        rows = list(
-            self.mirror.scalars(
-                select(MirrorHold).where(MirrorHold.patron_id == patron_id).order_by(MirrorHold.id)
+    def holds_of(self, patron_id: str) -> list[tuple[HoldState, ItemState | None]]:
+        holds = [
+            HoldState(barcode, title, position, bool(ready))
+            for barcode, title, position, ready in self._mirror_sql(
+                "SELECT item_barcode, title, position, ready FROM holds WHERE patron_id = ? "
+                "ORDER BY id",
+                (patron_id,),
             )
+        ]
+        states = self.items([hold.item_barcode for hold in holds])
+        return [(hold, states.get(hold.item_barcode)) for hold in holds]
+
+    # --- PIN failures ------------------------------------------------------------------
+
+    def pin_failures(self, patron_id: str) -> tuple[int, datetime | None]:
+        row = self._journal_sql(
+            "SELECT count, locked_until FROM pin_failures WHERE patron_id = ?", (patron_id,)
+        ).first()
+        if row is None:
+            return 0, None
+        return row[0], datetime.fromisoformat(row[1]) if row[1] else None
+
+    def set_pin_failures(self, patron_id: str, count: int, locked_until: datetime | None) -> None:
+        if count == 0 and locked_until is None:
+            self._journal_sql("DELETE FROM pin_failures WHERE patron_id = ?", (patron_id,))
+            return
+        self._journal_sql(
+            "INSERT INTO pin_failures (patron_id, count, locked_until) VALUES (?, ?, ?) "
+            "ON CONFLICT (patron_id) DO UPDATE SET count = excluded.count, "
+            "locked_until = excluded.locked_until",
+            (patron_id, count, locked_until.isoformat() if locked_until else None),
         )
-        states = self.items([row.item_barcode for row in rows])
-        return [(row, states.get(row.item_barcode)) for row in rows]
+
+
+def _after(state: ItemState, entry: Any) -> ItemState:
+    """The item as the newest entry left it: each entry records the whole state."""
+    _, entry_id, kind, payload, status, borrower, member_type, due, renewals, _ = entry
+    loan = None
+    if borrower is not None and due is not None:
+        loan = CurrentLoan(borrower, member_type or "", parse_due(due), renewals or 0)
+    return replace(state, status=status, loan=loan, last_entry=LastEntry(entry_id, kind, payload))
