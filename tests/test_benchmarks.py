@@ -24,3 +24,32 @@ def test_rules_benchmark_reports_every_decision_against_its_floor() -> None:
     assert figures["floor"]["times_floor"] == 1.0
     for row in figures.values():
         assert row["per_second"] > 0
+
+
+def test_circulation_benchmark_reports_the_figures_the_issue_names() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "circulation.py"),
+            "--items",
+            "400",
+            "--patrons",
+            "80",
+            "--loans",
+            "40",
+            "--cycles",
+            "20",
+            "--seed",
+            "3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    figures = json.loads(run.stdout)
+    for key in ("p50_ms", "p99_ms", "floor_p50_ms", "floor_p99_ms", "ratio_p99", "mirror_mb"):
+        assert figures[key] > 0, key
+    assert "build_s" in figures
+    assert figures["operations"] == 40
