@@ -1,0 +1,1 @@
+"""kiosk-central: the library's circulation server that kiosks sync with."""

@@ -1,0 +1,136 @@
+"""Writing the change log: every change to what kiosks mirror gets the next sequence number."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from kiosk.central.models import Change, ChangeCounter, Hold, Item, Loan, Patron, Record
+from kiosk.sync.protocol import (
+    Entity,
+    HoldRow,
+    ItemRow,
+    LoanRow,
+    PatronRow,
+    RecordRow,
+    Wire,
+)
+
+
+class ChangeLog:
+    """The change log within one transaction of ``session``.
+
+    The first change bumps the counter row, whose lock then serialises this
+    transaction with every other writer until it commits (see ChangeCounter).
+    Call ``lock()`` before reading what a decision depends on.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.last_seq: int | None = None
+
+    def lock(self) -> None:
+        if self.last_seq is None:
+            self._next()
+
+    def _next(self) -> int:
+        seq = self.session.execute(
+            update(ChangeCounter)
+            .where(ChangeCounter.id == 1)
+            .values(value=ChangeCounter.value + 1)
+            .returning(ChangeCounter.value)
+        ).scalar_one()
+        self.last_seq = seq
+        return seq
+
+    def _add(self, entity: Entity, key: str, row: Wire | None, kiosk_id: int | None = None) -> int:
+        seq = self._next()
+        self.session.add(
+            Change(
+                seq=seq,
+                entity=entity.value,
+                key=key,
+                data=None if row is None else row.model_dump(mode="json"),
+                kiosk_id=kiosk_id,
+            )
+        )
+        return seq
+
+    def put(self, entity: Entity, key: str, row: Wire) -> int:
+        return self._add(entity, key, row)
+
+    def remove(self, entity: Entity, key: str) -> int:
+        return self._add(entity, key, None)
+
+    def entry_applied(self, entry_id: str, kiosk_id: int) -> int:
+        return self._add(Entity.ENTRY, entry_id, None, kiosk_id)
+
+    # The wire form of each mirrored row, in one place.
+    def item(self, item: Item) -> int:
+        return self.put(Entity.ITEM, item.barcode, item_row(item))
+
+    def patron(self, patron: Patron) -> int:
+        return self.put(Entity.PATRON, patron.patron_id, patron_row(patron))
+
+    def loan(self, loan: Loan) -> int:
+        return self.put(Entity.LOAN, loan.item_barcode, loan_row(loan))
+
+    def hold(self, hold: Hold) -> int:
+        return self.put(Entity.HOLD, str(hold.id), hold_row(hold))
+
+    def record(self, record: Record) -> int:
+        return self.put(Entity.RECORD, str(record.brn), record_row(record))
+
+
+def record_row(record: Record) -> RecordRow:
+    return RecordRow(
+        brn=record.brn,
+        title=record.title,
+        author=record.author,
+        isbn=record.isbn,
+        publication_type=record.publication_type,
+    )
+
+
+def item_row(item: Item) -> ItemRow:
+    return ItemRow(
+        barcode=item.barcode,
+        brn=item.brn,
+        price=item.price,
+        status=item.status,
+        home_location=item.home_location,
+    )
+
+
+def patron_row(patron: Patron) -> PatronRow:
+    return PatronRow(
+        patron_id=patron.patron_id,
+        card=patron.card,
+        first_name=patron.first_name,
+        member_type=patron.member_type,
+        expires=patron.expires,
+        barred=patron.barred,
+        owed=patron.owed,
+        pin_verifier=patron.pin_verifier,
+    )
+
+
+def loan_row(loan: Loan) -> LoanRow:
+    return LoanRow(
+        item_barcode=loan.item_barcode,
+        patron_id=loan.patron_id,
+        member_type=loan.member_type,
+        due=loan.due,
+        renewals=loan.renewals,
+    )
+
+
+def hold_row(hold: Hold) -> HoldRow:
+    return HoldRow(
+        id=hold.id,
+        item_barcode=hold.item_barcode,
+        patron_id=hold.patron_id,
+        position=hold.position,
+        ready=hold.ready,
+        title=hold.title,
+    )

@@ -1,0 +1,20 @@
+"""The central server's exceptions, written for the staff member who runs it."""
+
+from __future__ import annotations
+
+
+class CentralError(Exception):
+    """Root of every error kiosk-central raises on purpose."""
+
+
+class ImportRejected(CentralError):
+    """A file to import has errors; nothing of it was imported. ``problems`` says where."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: {len(problems)} problem(s); nothing was imported")
+
+
+class UnknownKiosk(CentralError):
+    """No kiosk of that name is registered."""

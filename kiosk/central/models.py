@@ -1,0 +1,184 @@
+"""The authoritative circulation database: SQLite for a small library, PostgreSQL at scale.
+
+Money is stored in whole cents (``Money``), times are the library's local time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from kiosk.store.types import Money
+
+
+class CentralBase(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class PolicyVersion(CentralBase):
+    __tablename__ = "policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1: the policy in force
+    version: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class Record(CentralBase):
+    __tablename__ = "records"
+
+    brn: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(String(400))
+    author: Mapped[str] = mapped_column(String(200))
+    isbn: Mapped[str | None] = mapped_column(String(17))
+    publication_type: Mapped[str] = mapped_column(String(32))
+
+
+class Item(CentralBase):
+    __tablename__ = "items"
+
+    barcode: Mapped[str] = mapped_column(String(32), primary_key=True)
+    brn: Mapped[int] = mapped_column(ForeignKey("records.brn"), index=True)
+    price: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(32))
+    home_location: Mapped[str] = mapped_column(String(64))
+
+
+class Patron(CentralBase):
+    __tablename__ = "patrons"
+
+    patron_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    card: Mapped[str] = mapped_column(String(32), unique=True)
+    first_name: Mapped[str] = mapped_column(String(64))
+    surname: Mapped[str] = mapped_column(String(64))  # never sent to a kiosk
+    member_type: Mapped[str] = mapped_column(String(32))
+    expires: Mapped[date | None]
+    barred: Mapped[bool]
+    owed: Mapped[Decimal] = mapped_column(Money)
+    pin_verifier: Mapped[str | None] = mapped_column(String(200))
+
+
+class Loan(CentralBase):
+    __tablename__ = "loans"
+
+    item_barcode: Mapped[str] = mapped_column(String(32), primary_key=True)
+    patron_id: Mapped[str] = mapped_column(String(32), index=True)
+    member_type: Mapped[str] = mapped_column(String(32))
+    due: Mapped[str] = mapped_column(String(16))
+    renewals: Mapped[int]
+    lent_at: Mapped[datetime]
+    kiosk_id: Mapped[int | None]
+
+
+class Hold(CentralBase):
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_barcode: Mapped[str] = mapped_column(String(32))
+    patron_id: Mapped[str] = mapped_column(String(32), index=True)
+    position: Mapped[int]
+    ready: Mapped[bool]
+    title: Mapped[str] = mapped_column(String(400))
+    placed_at: Mapped[datetime]
+
+    __table_args__ = (Index("holds_by_item", "item_barcode", "position"),)
+
+
+class LedgerEntry(CentralBase):
+    """Money owed or paid: every fine and charge, with the transaction that made it."""
+
+    __tablename__ = "ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patron_id: Mapped[str] = mapped_column(String(32), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    kind: Mapped[str] = mapped_column(String(16))  # fine, fault, payment
+    entry_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Kiosk(CentralBase):
+    __tablename__ = "kiosks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the token
+    created_at: Mapped[datetime]
+    last_seen: Mapped[datetime | None]
+    version: Mapped[str | None] = mapped_column(String(32))
+    journal_depth: Mapped[int | None]
+    oldest_pending: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(400))
+    scanners: Mapped[list[str] | None]
+    disk_free_mb: Mapped[int | None]
+
+
+class AppliedTransaction(CentralBase):
+    """Every kiosk transaction applied, by its id: the primary key makes it once only."""
+
+    __tablename__ = "transactions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id"))
+    kiosk_seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    item_barcode: Mapped[str] = mapped_column(String(32))
+    patron_id: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime]
+    applied_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))
+    change_seq: Mapped[int] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]]
+    charged: Mapped[Decimal] = mapped_column(Money)
+
+    # Not unique: a kiosk re-installed on a new card starts a new journal at 1.
+    __table_args__ = (
+        Index("transactions_by_kiosk", "kiosk_id", "kiosk_seq"),
+        Index("transactions_at", "decided_at"),
+    )
+
+
+class StaffException(CentralBase):
+    """A physical fact the rules would have refused, applied anyway, for staff to look at."""
+
+    __tablename__ = "exceptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64), index=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id"))
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(400))
+
+
+class Change(CentralBase):
+    """The change log that drives every kiosk's mirror; ``seq`` only ever grows."""
+
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entity: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any] | None]
+    kiosk_id: Mapped[int | None]  # set on a journal entry's marker: only that kiosk needs it
+
+
+class ChangeCounter(CentralBase):
+    """One row: the last change sequence handed out.
+
+    Every writing transaction bumps it first, so the row lock serialises writers and
+    sequence numbers are committed in the order they are handed out: a kiosk that has
+    read up to N can never later miss a change numbered below N.
+    """
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

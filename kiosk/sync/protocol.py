@@ -1,0 +1,191 @@
+"""The sync protocol's wire schemas: defined once, used by the server and the kiosk alike.
+
+Paths are versioned (``/v1/...``); every request carries the kiosk's bearer
+token. See docs/sync-protocol.md for the exchange itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+API_PREFIX = "/v1"
+MAX_PUSH = 500  # entries in one push
+MAX_PAGE = 5000  # rows or changes in one page
+
+
+class Wire(BaseModel):
+    """Every message: unknown fields are an error, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Entity(StrEnum):
+    POLICY = "policy"
+    RECORD = "record"
+    ITEM = "item"
+    PATRON = "patron"
+    LOAN = "loan"
+    HOLD = "hold"
+    ENTRY = "entry"  # marks a kiosk's journal entry as applied; carries no row
+
+
+# The order in which a snapshot sends the entities, and a mirror loads them.
+SNAPSHOT_ORDER = (
+    Entity.POLICY,
+    Entity.RECORD,
+    Entity.ITEM,
+    Entity.PATRON,
+    Entity.LOAN,
+    Entity.HOLD,
+)
+
+
+class PolicyRow(Wire):
+    version: str
+    document: dict[str, Any]  # the contract's JSON policy
+
+
+class RecordRow(Wire):
+    brn: int
+    title: str
+    author: str
+    isbn: str | None
+    publication_type: str
+
+
+class ItemRow(Wire):
+    barcode: str
+    brn: int
+    price: Decimal
+    status: str
+    home_location: str
+
+
+class PatronRow(Wire):
+    patron_id: str
+    card: str
+    first_name: str
+    member_type: str
+    expires: date | None
+    barred: bool
+    owed: Decimal
+    pin_verifier: str | None
+
+
+class LoanRow(Wire):
+    item_barcode: str
+    patron_id: str
+    member_type: str
+    due: str  # a date, or a date and time for a short loan
+    renewals: int
+
+
+class HoldRow(Wire):
+    id: int
+    item_barcode: str
+    patron_id: str
+    position: int
+    ready: bool
+    title: str
+
+
+ROW_TYPES: dict[Entity, type[Wire]] = {
+    Entity.POLICY: PolicyRow,
+    Entity.RECORD: RecordRow,
+    Entity.ITEM: ItemRow,
+    Entity.PATRON: PatronRow,
+    Entity.LOAN: LoanRow,
+    Entity.HOLD: HoldRow,
+}
+
+
+class Change(Wire):
+    """One row changed on the server. ``data`` None is a tombstone: the row is gone."""
+
+    seq: int
+    entity: Entity
+    key: str
+    data: dict[str, Any] | None
+
+
+class ChangesPage(Wire):
+    changes: list[Change]
+    cursor: int  # the last change this page accounts for
+    more: bool
+    # This kiosk's journal entries whose effects are in the changes up to ``cursor``.
+    reflected: list[str] = Field(default_factory=list)
+
+
+class SnapshotPage(Wire):
+    cursor: int  # the change log position the snapshot began at: follow deltas from here
+    entity: Entity
+    rows: list[dict[str, Any]]
+    after: str | None  # pass back to get the next page; None when the snapshot is complete
+    totals: dict[Entity, int]  # rows of each entity in the whole snapshot, for progress
+
+
+EntryKind = Literal["checkout", "return", "renew", "fault"]
+
+
+class WireEntry(Wire):
+    """One journal entry of a kiosk, as decided there."""
+
+    id: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=1)
+    kind: EntryKind
+    decided_at: datetime
+    item_barcode: str = Field(min_length=1, max_length=32)
+    patron_id: str | None
+    details: dict[str, Any]
+    charged: Decimal = Field(ge=0)
+    status_after: str
+    loan_patron_id: str | None
+    loan_member_type: str | None
+    loan_due: str | None
+    loan_renewals: int | None
+    fulfilled_hold_of: str | None
+
+
+class PushRequest(Wire):
+    entries: list[WireEntry] = Field(max_length=MAX_PUSH)
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    EXCEPTION = "exception"  # applied, and recorded for staff to look at
+
+
+class PushResult(Wire):
+    id: str
+    outcome: Outcome
+    reason: str | None = None
+
+
+class PushResponse(Wire):
+    results: list[PushResult]
+
+
+class Heartbeat(Wire):
+    version: str
+    journal_depth: int = Field(ge=0)
+    oldest_pending: datetime | None
+    last_error: str | None
+    scanners: list[str]
+    disk_free_mb: int = Field(ge=0)
+
+
+class HeartbeatReply(Wire):
+    server_time: datetime
+    cursor: int
+
+
+class Problem(Wire):
+    """An error answer: what went wrong, for the person who must fix it."""
+
+    detail: str
