@@ -241,7 +241,7 @@ def _evdev() -> Any:
 def is_scanner_like(device: Any) -> bool:
     """A device that can type digits and Enter: a keyboard or a keyboard-wedge scanner,
     not the mouse, power button or "consumer control" half of the same USB device."""
-    keys = device.capabilities().get(EV_KEY, [])
+    keys: list[int] = device.capabilities().get(EV_KEY, [])
     return layouts.KEY_ENTER in keys and all(code in keys for code in range(2, 12))
 
 
