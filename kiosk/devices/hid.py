@@ -153,7 +153,7 @@ class HidDecoder:
             else:
                 composed = unicodedata.normalize("NFC", char + COMBINING[accent])
                 char = composed if len(composed) == 1 else accent + char
-        if self._bad is None and len(self._chars) + len(char) > self.max_length:
+        if self._bad is None and sum(map(len, self._chars)) + len(char) > self.max_length:
             self._spoil(f"longer than {self.max_length} characters")
         if self._bad is None:
             self._chars.append(char)

@@ -179,7 +179,7 @@ def test_an_overlong_line_is_dropped_whole() -> None:
 
 
 def test_key_repeats_and_lone_enters_add_nothing() -> None:
-    events = tap(e.KEY_ENTER) + [event(e.EV_KEY, e.KEY_A, 1), event(e.EV_KEY, e.KEY_A, 2)]
+    events = [*tap(e.KEY_ENTER), event(e.EV_KEY, e.KEY_A, 1), event(e.EV_KEY, e.KEY_A, 2)]
     events += [event(e.EV_KEY, e.KEY_A, 2), event(e.EV_KEY, e.KEY_A, 0), *tap(e.KEY_ENTER)]
     assert decode(events) == ["a"]
 
@@ -246,7 +246,7 @@ class FakeKernel:
         self.opens = 0
         self.lock = threading.Lock()
 
-    def open(self, spec: str, claims: Claims) -> FakeInputDevice | None:
+    def open(self, _spec: str, claims: Claims) -> FakeInputDevice | None:
         with self.lock:
             self.opens += 1
             device = self.present

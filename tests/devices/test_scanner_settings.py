@@ -137,7 +137,8 @@ library_check_digit = "luhm"
         "scanners.poll_seconds: must be a number of seconds above 0, not -1",
         "barcodes.patron: must be a list of regular expressions",
         "barcodes.item[0]: not a valid regular expression",
-        "barcodes.library_check_digit: must be one of luhn, none, not 'luhm' (did you mean 'luhn'?)",
+        "barcodes.library_check_digit: must be one of luhn, none, not 'luhm' "
+        "(did you mean 'luhn'?)",
         "barcodes.debounce_seconds: must be a number of seconds from 0 to 3600, not '1s'",
     ]
     for start in expected_starts:
