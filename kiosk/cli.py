@@ -66,6 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _scanners(args: argparse.Namespace) -> int:
+    if args.scanners_command == "list":
+        return scanners_tool.list_command(args.config, sys.stdout, sys.stderr)
+    return scanners_tool.listen_command(
+        config=args.config,
+        serial_port=args.serial,
+        baud=args.baud,
+        terminator=args.terminator,
+        evdev_device=args.evdev,
+        layout=args.layout,
+        keyboard=args.keyboard,
+        as_json=args.json,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "policy":
@@ -75,20 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return policy_tool.table(args.file, sys.stdout, sys.stderr)
         return policy_tool.evaluate_command(args.scenario, sys.stdin, sys.stdout, sys.stderr)
     if args.command == "scanners":
-        if args.scanners_command == "list":
-            return scanners_tool.list_command(args.config, sys.stdout, sys.stderr)
-        return scanners_tool.listen_command(
-            config=args.config,
-            serial_port=args.serial,
-            baud=args.baud,
-            terminator=args.terminator,
-            evdev_device=args.evdev,
-            layout=args.layout,
-            keyboard=args.keyboard,
-            as_json=args.json,
-            out=sys.stdout,
-            err=sys.stderr,
-        )
+        return _scanners(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse allows no other
 
 
