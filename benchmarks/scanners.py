@@ -33,7 +33,7 @@ GOAL_P99_MS = 5.0
 
 
 def key_events(codes: list[str]) -> list[InputEvent]:
-    where = {}
+    where: dict[str, tuple[int, int]] = {}
     for code, chars in US.keys.items():
         for level, char in enumerate(chars[:2]):
             where.setdefault(char, (code, level))

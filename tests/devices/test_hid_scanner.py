@@ -8,7 +8,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 import evdev
@@ -342,7 +342,7 @@ def test_a_missing_device_path_yields_no_device() -> None:
 @pytest.mark.uinput
 @pytest.mark.skipif(not os.access("/dev/uinput", os.W_OK), reason="needs a writable /dev/uinput")
 def test_a_virtual_keyboard_through_the_kernel() -> None:
-    capabilities = {e.EV_KEY: list(range(1, 128))}
+    capabilities: dict[int, Sequence[int]] = {e.EV_KEY: list(range(1, 128))}
     with evdev.UInput(capabilities, name="kiosk test scanner", vendor=0x1234, product=0x5678) as ui:
         bus, statuses = ScanBus(), Statuses()
         source = HidSource(

@@ -186,8 +186,13 @@ def test_a_scan_never_shows_its_code_in_repr_or_masked_form() -> None:
 def test_bus_hands_over_every_scan_in_order_across_threads() -> None:
     bus = ScanBus()
     scans = [Scan(str(n), "unknown", "unknown", f"s{n % 3}", None, MORNING) for n in range(3000)]
+
+    def write(part: list[Scan]) -> None:
+        for scan in part:
+            bus.put(scan)
+
     writers = [
-        threading.Thread(target=lambda part=part: [bus.put(s) for s in part])
+        threading.Thread(target=write, args=(part,))
         for part in (scans[0::3], scans[1::3], scans[2::3])
     ]
     for writer in writers:

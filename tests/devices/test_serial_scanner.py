@@ -8,7 +8,7 @@ import os
 import queue
 import time
 import tty
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -84,7 +84,7 @@ class Rig:
         )
 
     def codes(self, count: int, timeout: float = 5.0) -> list[str]:
-        found = []
+        found: list[str] = []
         for _ in range(count):
             scan = self.bus.get(timeout=timeout)
             assert scan is not None, f"only {found} arrived"
@@ -92,25 +92,28 @@ class Rig:
         return found
 
 
+RigFactory = Callable[..., Rig]
+
+
 @pytest.fixture
-def rig_factory(tmp_path: Path) -> Iterator[type[Rig]]:
+def rig_factory(tmp_path: Path) -> Iterator[RigFactory]:
     made: list[Rig] = []
 
-    class Made(Rig):
-        def __init__(self, **settings: object) -> None:
-            super().__init__(tmp_path, **settings)
-            made.append(self)
-            self.source.start()
-            self.statuses.wait_for("connected")
+    def make(**settings: object) -> Rig:
+        rig = Rig(tmp_path, **settings)
+        made.append(rig)
+        rig.source.start()
+        rig.statuses.wait_for("connected")
+        return rig
 
-    yield Made
+    yield make
     for rig in made:
         rig.source.stop()
         assert not rig.source.is_alive()
 
 
 @pytest.mark.parametrize(("terminator", "end"), [("cr", b"\r"), ("lf", b"\n"), ("crlf", b"\r\n")])
-def test_terminated_lines(rig_factory: type[Rig], terminator: str, end: bytes) -> None:
+def test_terminated_lines(rig_factory: RigFactory, terminator: str, end: bytes) -> None:
     rig = rig_factory(terminator=terminator)
     rig.pty.write(ITEM.encode() + end + PATRON.encode() + end)
     assert rig.codes(2) == [ITEM, PATRON]
@@ -121,14 +124,14 @@ def test_terminated_lines(rig_factory: type[Rig], terminator: str, end: bytes) -
     assert rig.bus.get(timeout=0.05) is None
 
 
-def test_any_line_end_works_whatever_was_configured(rig_factory: type[Rig]) -> None:
+def test_any_line_end_works_whatever_was_configured(rig_factory: RigFactory) -> None:
     rig = rig_factory(terminator="cr")
     rig.pty.write(f"{ITEM}\n{PATRON}\r\n{ITEM}\r".encode())
     assert rig.codes(3) == [ITEM, PATRON, ITEM]
     assert rig.bus.get(timeout=0.05) is None  # the LF after a CR is no empty scan
 
 
-def test_without_terminator_the_quiet_line_is_the_end_of_a_scan(rig_factory: type[Rig]) -> None:
+def test_without_terminator_the_quiet_line_is_the_end_of_a_scan(rig_factory: RigFactory) -> None:
     rig = rig_factory(terminator="none", timeout=0.05)
     rig.pty.write(ITEM.encode())
     assert rig.codes(1) == [ITEM]
@@ -137,7 +140,7 @@ def test_without_terminator_the_quiet_line_is_the_end_of_a_scan(rig_factory: typ
 
 
 def test_a_partial_line_is_discarded_on_timeout_never_glued_to_the_next(
-    rig_factory: type[Rig], caplog: pytest.LogCaptureFixture
+    rig_factory: RigFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     rig = rig_factory(terminator="cr", timeout=0.05)
     rig.pty.write(b"3123400")
@@ -150,7 +153,7 @@ def test_a_partial_line_is_discarded_on_timeout_never_glued_to_the_next(
 
 
 def test_garbage_and_overlong_lines_are_dropped_with_a_log_line(
-    rig_factory: type[Rig], caplog: pytest.LogCaptureFixture
+    rig_factory: RigFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     rig = rig_factory(terminator="cr", max_length=20)
     rig.pty.write(b"\x00\xff\x13\x1b[0m\r")  # power-up chatter
@@ -164,7 +167,7 @@ def test_garbage_and_overlong_lines_are_dropped_with_a_log_line(
 
 
 def test_unplug_then_replug_at_the_same_path(
-    rig_factory: type[Rig], caplog: pytest.LogCaptureFixture
+    rig_factory: RigFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO")
     rig = rig_factory(terminator="cr")
