@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from kiosk import __version__, policy_tool
+from kiosk import __version__, policy_tool, scanners_tool
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +73,55 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--patrons", type=int, default=300, help="patrons (default 300)")
     demo.add_argument("--loans", type=int, default=400, help="current loans (default 400)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+
+    scanners = commands.add_parser("scanners", help="find barcode scanners and watch their scans")
+    scanners_commands = scanners.add_subparsers(
+        dest="scanners_command", required=True, metavar="ACTION"
+    )
+    scanners_list = scanners_commands.add_parser(
+        "list", help="the input devices and serial ports present, and which the config uses"
+    )
+    scanners_list.add_argument("--config", type=Path, help="a kiosk.toml with [scanners]")
+    listen = scanners_commands.add_parser(
+        "listen",
+        help="print one line per scan until interrupted",
+        description="Prints one line per scan (with --json one JSON object per line), "
+        "flushed at once. Exits 0 on SIGINT or SIGTERM, 2 for a bad config.",
+    )
+    listen.add_argument("--config", type=Path, help="a kiosk.toml with [scanners], [barcodes]")
+    listen.add_argument("--serial", metavar="PORT", help="a serial scanner's port")
+    listen.add_argument("--baud", type=int, help="its speed (default 9600)")
+    listen.add_argument(
+        "--terminator", choices=["cr", "lf", "crlf", "none"], help="its line end (default cr)"
+    )
+    listen.add_argument(
+        "--evdev", metavar="DEVICE", help="a HID scanner: /dev/input path, vendor:product or name"
+    )
+    listen.add_argument(
+        "--layout", choices=["us", "uk", "de", "fr"], default="us", help="its keyboard layout"
+    )
+    listen.add_argument(
+        "--keyboard", action="store_true", help="also take scans typed as lines on standard input"
+    )
+    listen.add_argument("--json", action="store_true", help="one JSON object per scan")
     return parser
+
+
+def _scanners(args: argparse.Namespace) -> int:
+    if args.scanners_command == "list":
+        return scanners_tool.list_command(args.config, sys.stdout, sys.stderr)
+    return scanners_tool.listen_command(
+        config=args.config,
+        serial_port=args.serial,
+        baud=args.baud,
+        terminator=args.terminator,
+        evdev_device=args.evdev,
+        layout=args.layout,
+        keyboard=args.keyboard,
+        as_json=args.json,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _circ(args)
     if args.command == "demo-data":
         return _demo_data(args)
+    if args.command == "scanners":
+        return _scanners(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # argparse allows no other
 
 

@@ -25,8 +25,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from kiosk.barcodes import ITEM_PREFIX, PATRON_PREFIX, isbn13, library_barcodes
 from kiosk.circulation.pins import pin_verifier
+from kiosk.devices.check_digits import ITEM_PREFIX, PATRON_PREFIX, isbn13, library_barcodes
 from kiosk.rules import Item, Patron, Policy, decide_checkout, read_policy
 from kiosk.store import loading
 from kiosk.store.journal import Entry

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.barcodes import valid_isbn13, valid_library_barcode
+from kiosk.devices.check_digits import gs1_valid, valid_library_barcode
 
 
 def kiosk(*args: str) -> subprocess.CompletedProcess[str]:
@@ -77,7 +77,7 @@ def test_demo_data_is_deterministic_and_valid(
             row[0] for row in mirror.execute("SELECT isbn FROM records WHERE isbn IS NOT NULL")
         ]
         assert isbns
-        assert all(valid_isbn13(isbn) for isbn in isbns)
+        assert all(gs1_valid(isbn) for isbn in isbns)
         overdue = mirror.execute(
             "SELECT count(*) FROM loans WHERE substr(due, 1, 10) < date('now')"
         ).fetchone()[0]

@@ -1,4 +1,37 @@
 """Barcode sources (evdev HID, pyserial, keyboard) emitting plain ``Scan`` values.
 
-Arrives with issue 4.
+The app builds one :class:`Scanners` from :class:`ScannerSettings` with a :class:`ScanBus`
+and its clock, starts it, and takes :class:`Scan` values off the bus on its own thread.
+Nothing here imports Kivy.
 """
+
+from kiosk.devices.codes import ScanPipeline
+from kiosk.devices.reader import SourceStatus
+from kiosk.devices.scan import Clock, Kind, Scan, ScanBus, Symbology, local_now
+from kiosk.devices.settings import (
+    BarcodeSettings,
+    HidScannerSettings,
+    InvalidScannerSettings,
+    ScannerSettings,
+    SerialScannerSettings,
+    read_scanner_settings,
+)
+from kiosk.devices.sources import Scanners
+
+__all__ = [
+    "BarcodeSettings",
+    "Clock",
+    "HidScannerSettings",
+    "InvalidScannerSettings",
+    "Kind",
+    "Scan",
+    "ScanBus",
+    "ScanPipeline",
+    "ScannerSettings",
+    "Scanners",
+    "SerialScannerSettings",
+    "SourceStatus",
+    "Symbology",
+    "local_now",
+    "read_scanner_settings",
+]

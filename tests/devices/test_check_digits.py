@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.barcodes import (
+from kiosk.devices.check_digits import (
+    gs1_valid,
     isbn13,
     library_barcode,
     library_barcodes,
     luhn_digit,
-    valid_isbn13,
     valid_library_barcode,
 )
 
@@ -49,6 +49,6 @@ def test_bulk_barcodes_equal_one_at_a_time(first: int, count: int) -> None:
     ("code", "valid"), [("9780261103344", True), ("9780553380163", True), ("9780553380164", False)]
 )
 def test_isbn13(code: str, valid: bool) -> None:
-    assert valid_isbn13(code) is valid
+    assert gs1_valid(code) is valid
     if valid:
         assert isbn13(code[:12]) == code
