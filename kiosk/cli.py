@@ -74,6 +74,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--loans", type=int, default=400, help="current loans (default 400)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
 
+    sync = commands.add_parser(
+        "sync",
+        help="keep this kiosk's mirror and journal in step with kiosk-central",
+        description="Pushes the journal, follows the server's changes into the mirror and "
+        "purges what the mirror shows. Runs until stopped, or once with --once.",
+    )
+    sync.add_argument("--data", type=Path, required=True, help="the kiosk's data directory")
+    sync.add_argument(
+        "--server", required=True, help="kiosk-central's URL, e.g. https://central:8443"
+    )
+    sync.add_argument(
+        "--token-file", type=Path, required=True, help="file holding this kiosk's token"
+    )
+    sync.add_argument("--ca-file", type=Path, help="a CA bundle to trust for the server's TLS")
+    sync.add_argument("--once", action="store_true", help="sync once and exit")
+    sync.add_argument("--interval", type=float, default=15.0, help="seconds between syncs")
+
     scanners = commands.add_parser("scanners", help="find barcode scanners and watch their scans")
     scanners_commands = scanners.add_subparsers(
         dest="scanners_command", required=True, metavar="ACTION"
@@ -124,21 +141,24 @@ def _scanners(args: argparse.Namespace) -> int:
     )
 
 
+def _policy(args: argparse.Namespace) -> int:
+    if args.policy_command == "check":
+        return policy_tool.check(args.file, sys.stdout, sys.stderr)
+    if args.policy_command == "table":
+        return policy_tool.table(args.file, sys.stdout, sys.stderr)
+    return policy_tool.evaluate_command(args.scenario, sys.stdin, sys.stdout, sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "policy":
-        if args.policy_command == "check":
-            return policy_tool.check(args.file, sys.stdout, sys.stderr)
-        if args.policy_command == "table":
-            return policy_tool.table(args.file, sys.stdout, sys.stderr)
-        return policy_tool.evaluate_command(args.scenario, sys.stdin, sys.stdout, sys.stderr)
-    if args.command == "circ":
-        return _circ(args)
-    if args.command == "demo-data":
-        return _demo_data(args)
-    if args.command == "scanners":
-        return _scanners(args)
-    raise AssertionError(f"unhandled command {args.command!r}")  # argparse allows no other
+    commands = {
+        "policy": _policy,
+        "circ": _circ,
+        "demo-data": _demo_data,
+        "scanners": _scanners,
+        "sync": _sync,
+    }
+    return commands[args.command](args)
 
 
 def _circ(args: argparse.Namespace) -> int:
@@ -156,6 +176,57 @@ def _circ(args: argparse.Namespace) -> int:
         return tool.account(args.card, args.pin)
     finally:
         tool.close()
+
+
+def _sync(args: argparse.Namespace) -> int:
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from kiosk.clock import SystemClock  # noqa: PLC0415 - requests and SQLAlchemy only here
+    from kiosk.store.store import Store  # noqa: PLC0415
+    from kiosk.sync.agent import SyncAgent, SyncError  # noqa: PLC0415
+    from kiosk.sync.token import TokenFileError, read_token  # noqa: PLC0415
+
+    try:
+        token = read_token(args.token_file)
+    except TokenFileError as error:
+        print(f"kiosk sync: {error}", file=sys.stderr)
+        return 2
+
+    def progress(done: int, total: int) -> None:
+        bar = "#" * (30 * done // total)
+        print(
+            f"\rsnapshot [{bar:<30}] {100 * done // total:3d}% ({done}/{total} rows)",
+            end="",
+            file=sys.stderr,
+        )
+        if done >= total:
+            print(file=sys.stderr)
+
+    store = Store.open(args.data)
+    agent = SyncAgent(
+        store, args.server, token, SystemClock(), ca_file=args.ca_file, on_progress=progress
+    )
+    try:
+        if args.once:
+            try:
+                report = agent.sync_once()
+            except SyncError as error:
+                print(f"kiosk sync: {error}", file=sys.stderr)
+                return 1
+            print(
+                f"pushed {report.pushed} ({report.duplicates} already there, "
+                f"{report.exceptions} for staff), {report.changes} changes, "
+                f"{report.purged} entries purged"
+            )
+            return 0
+        stop = threading.Event()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stop.set())
+        agent.run(stop, interval=args.interval)
+        return 0
+    finally:
+        store.close()
 
 
 def _demo_data(args: argparse.Namespace) -> int:

@@ -84,16 +84,37 @@ def _weighted(rng: random.Random, mix: dict[str, int], count: int) -> list[str]:
     return rng.choices(list(mix), weights=list(mix.values()), k=count)
 
 
-def build_demo_library(
-    directory: Path, scale: Scale, now: datetime, policy_file: Path = EXAMPLE_POLICY
-) -> DemoLibrary:
+@dataclass
+class GeneratedLibrary:
+    """A whole demo library, in the mirror's stored forms, before it is written anywhere."""
+
+    document: dict[str, Any]
+    version: str
+    records: list[tuple[int, str, str, str | None, str]]
+    items: list[_Item]
+    patrons: list[dict[str, Any]]
+    loans: dict[str, dict[str, Any]]
+    holds: list[dict[str, Any]]
+    cards: list[dict[str, Any]]
+    samples: dict[str, dict[str, list[str]]]
+
+    def write_cards(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "demo-cards.json").write_text(
+            json.dumps({"cards": self.cards, "items": self.samples}, indent=2) + "\n",
+            encoding="utf-8",
+        )
+
+
+def generate_library(
+    scale: Scale, now: datetime, policy_file: Path = EXAMPLE_POLICY
+) -> GeneratedLibrary:
+    """The demo library for ``scale``: the same seed gives the same library."""
     rng = random.Random(scale.seed)
     document = tomllib.loads(policy_file.read_text(encoding="utf-8"), parse_float=Decimal)
     policy = read_policy(document)
     pins = [f"{rng.randrange(10_000):04d}" for _ in range(PIN_POOL)]
     verifiers = [pin_verifier(pin) for pin in pins]
-    summary = DemoLibrary()
-
     records_count = max(1, scale.items * 2 // 5)
     record_types = _weighted(rng, PUBLICATION_MIX, records_count)
     records = [_record(rng, brn, kind) for brn, kind in enumerate(record_types, start=1)]
@@ -109,31 +130,47 @@ def build_demo_library(
         now=now,
     )
     holds = _holds(rng, items, loans, patrons, records)
+    cards = _cards(patrons, loans, holds, dict(zip(verifiers, pins, strict=True)), now.date())
+    return GeneratedLibrary(
+        document=json.loads(json.dumps(document, default=str)),
+        version=f"demo-{scale.seed}",
+        records=records,
+        items=items,
+        patrons=patrons,
+        loans=loans,
+        holds=holds,
+        cards=cards,
+        samples=_samples(items, record_types, loans, holds),
+    )
 
+
+def build_demo_library(
+    directory: Path, scale: Scale, now: datetime, policy_file: Path = EXAMPLE_POLICY
+) -> DemoLibrary:
+    """Write a generated library straight into a kiosk's data directory."""
+    library = generate_library(scale, now, policy_file)
+    summary = DemoLibrary()
     store = Store.open(directory)
     with Session(store.journal) as journal:
         decided = journal.scalar(select(func.max(Entry.seq))) or 0
     with store.mirror.begin() as connection:
         for table in reversed(MirrorBase.metadata.sorted_tables):
             connection.execute(delete(table))
-        loading.put_policy(connection, document, f"demo-{scale.seed}")
-        summary.records = loading.put_stored(connection, Record, records)
-        summary.items = loading.put_stored(connection, StockItem, items)
-        summary.patrons = loading.put_stored(connection, MirrorPatron, _patron_rows(patrons))
-        summary.loans = loading.put_loans(connection, (loans[code] for code in sorted(loans)))
-        summary.holds = loading.put_holds(connection, holds)
+        loading.put_policy(connection, library.document, library.version)
+        summary.records = loading.put_stored(connection, Record, library.records)
+        summary.items = loading.put_stored(connection, StockItem, library.items)
+        summary.patrons = loading.put_stored(
+            connection, MirrorPatron, _patron_rows(library.patrons)
+        )
+        summary.loans = loading.put_loans(
+            connection, (library.loans[code] for code in sorted(library.loans))
+        )
+        summary.holds = loading.put_holds(connection, library.holds)
         # This snapshot is the whole truth now: earlier journal entries are history.
         loading.put_cursor(connection, 0, now, reflected_through=decided)
     store.close()
-
-    summary.cards = _cards(
-        patrons, loans, holds, dict(zip(verifiers, pins, strict=True)), now.date()
-    )
-    summary.samples = _samples(items, record_types, loans, holds)
-    (directory / "demo-cards.json").write_text(
-        json.dumps({"cards": summary.cards, "items": summary.samples}, indent=2) + "\n",
-        encoding="utf-8",
-    )
+    summary.cards, summary.samples = library.cards, library.samples
+    library.write_cards(directory)
     return summary
 
 
@@ -208,6 +245,7 @@ def _patrons(
                 "patron_id": f"P{number:07d}",
                 "card": card,
                 "first_name": pick(FIRST_NAMES),
+                "surname": pick(SURNAMES),
                 "member_type": member_type,
                 "expires": expires,
                 "barred": draw() < 0.01,

@@ -37,8 +37,9 @@ def connect(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
-            # Writers take the lock at once: a read that later writes must not deadlock.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Deferred: every writer's first statement bumps the change counter (a write),
+            # so no transaction reads first and then fails to upgrade its lock.
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)

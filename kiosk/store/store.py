@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from kiosk.store import migrate
 from kiosk.store.database import open_sqlite, quick_check
 from kiosk.store.journal import KioskState
-from kiosk.store.mirror import PolicyDocument
+from kiosk.store.mirror import PolicyDocument, SyncCursor
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,7 @@ class Store:
 
     def refresh_health(self) -> MirrorHealth:
         """Whether the mirror now holds a library (the sync agent may have filled it)."""
-        with Session(self.mirror) as session:
-            has_policy = session.scalar(select(PolicyDocument.id).limit(1)) is not None
-        if has_policy:
+        if _mirror_complete(self.mirror):
             self.mirror_health = MirrorHealth.READY
         elif self.mirror_health is MirrorHealth.READY:
             self.mirror_health = MirrorHealth.EMPTY
@@ -87,10 +85,18 @@ def _open_mirror(directory: Path) -> tuple[Engine, MirrorHealth]:
         mirror = open_sqlite(path, durable=False)
         migrate.upgrade(mirror, "mirror")
         health = MirrorHealth.SET_ASIDE
-    with Session(mirror) as session:
-        if health is MirrorHealth.READY and session.get(PolicyDocument, 1) is None:
-            health = MirrorHealth.EMPTY
+    if health is MirrorHealth.READY and not _mirror_complete(mirror):
+        health = MirrorHealth.EMPTY
     return mirror, health
+
+
+def _mirror_complete(mirror: Engine) -> bool:
+    """A policy and a sync cursor: the cursor is written last, when a snapshot is whole."""
+    with Session(mirror) as session:
+        return (
+            session.scalar(select(PolicyDocument.id).limit(1)) is not None
+            and session.scalar(select(SyncCursor.id).limit(1)) is not None
+        )
 
 
 def _kiosk_identity(journal: Engine, wanted: str | None) -> str:

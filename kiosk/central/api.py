@@ -1,0 +1,165 @@
+"""The HTTP API kiosks sync with: ``/v1/...``, one bearer token per kiosk.
+
+The server keeps no state between requests: several processes may serve one
+database. Bodies are gzip-compressed when large (snapshot pages especially).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk import __version__
+from kiosk.central.apply import ForeignEntry, PolicyCache, apply_entry
+from kiosk.central.feed import changes_page, current_cursor, snapshot_page
+from kiosk.central.models import Kiosk
+from kiosk.sync.protocol import (
+    API_PREFIX,
+    MAX_PAGE,
+    ChangesPage,
+    Heartbeat,
+    HeartbeatReply,
+    PushRequest,
+    PushResponse,
+    SnapshotPage,
+)
+
+log = logging.getLogger(__name__)
+
+
+def token_hash(token: str) -> str:
+    """Tokens are long random strings, so a plain SHA-256 is enough to keep them secret."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as db:
+        yield db
+
+
+Db = Annotated[Session, Depends(_session)]
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _kiosk(
+    db: Db, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Kiosk:
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a kiosk token is required (Authorization: Bearer ...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    found = db.scalar(select(Kiosk).where(Kiosk.token_hash == token_hash(credentials.credentials)))
+    if found is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this token belongs to no kiosk; provision the kiosk again",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return found
+
+
+Caller = Annotated[Kiosk, Depends(_kiosk)]
+router = APIRouter(prefix=API_PREFIX)
+
+
+@router.get("/health")
+def health(db: Db) -> dict[str, Any]:
+    db.execute(select(func.count()).select_from(Kiosk)).scalar()
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/snapshot", response_model=SnapshotPage)
+def snapshot(
+    db: Db,
+    caller: Caller,  # noqa: ARG001 - only kiosks may read the library
+    after: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+) -> SnapshotPage:
+    try:
+        return snapshot_page(db, after, limit)
+    except ValueError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
+
+
+@router.get("/changes", response_model=ChangesPage)
+def changes(
+    db: Db,
+    caller: Caller,
+    since: Annotated[int, Query(ge=0)],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+) -> ChangesPage:
+    return changes_page(db, caller.id, since, limit)
+
+
+@router.post("/journal", response_model=PushResponse)
+def push(body: PushRequest, caller: Caller, request: Request) -> PushResponse:
+    state = request.app.state
+    results = []
+    for entry in body.entries:
+        # One transaction per entry: each is applied (or found applied) on its own, in
+        # the kiosk's order, and a failure cannot undo the ones before it.
+        with state.sessions() as db, db.begin():
+            try:
+                results.append(apply_entry(db, caller, entry, state.now(), state.policies))
+            except ForeignEntry:
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    f"entry {entry.id} was recorded by another kiosk; a kiosk may push only "
+                    "its own transactions",
+                ) from None
+    return PushResponse(results=results)
+
+
+@router.post("/heartbeat", response_model=HeartbeatReply)
+def heartbeat(beat: Heartbeat, caller: Caller, db: Db, request: Request) -> HeartbeatReply:
+    now = request.app.state.now()
+    db.rollback()  # end the read that found the caller: the update comes first in its own
+    db.execute(
+        update(Kiosk)
+        .where(Kiosk.id == caller.id)
+        .values(
+            last_seen=now,
+            version=beat.version,
+            journal_depth=beat.journal_depth,
+            oldest_pending=beat.oldest_pending,
+            last_error=beat.last_error[:400] if beat.last_error else None,
+            scanners=beat.scanners,
+            disk_free_mb=beat.disk_free_mb,
+        )
+    )
+    db.commit()
+    return HeartbeatReply(server_time=now, cursor=current_cursor(db))
+
+
+def create_app(engine: Engine, now: Callable[[], datetime]) -> FastAPI:
+    """The API over ``engine``; ``now`` is the library's local clock."""
+    app = FastAPI(
+        title="kiosk-central",
+        version=__version__,
+        description="The library's circulation server that self-service kiosks sync with. "
+        "See docs/sync-protocol.md.",
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+    app.state.now = now
+    app.state.policies = PolicyCache()
+    app.include_router(router)
+
+    @app.exception_handler(Exception)
+    def unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error: %s", error)
+        return JSONResponse({"detail": "internal error; see the server's log"}, status_code=500)
+
+    return app

@@ -1,0 +1,444 @@
+"""The kiosk's sync agent: push the journal, follow the server's changes, purge what is done.
+
+It runs beside the kiosk app (``kiosk sync``), never inside a scan: the mirror is
+written in small transactions that readers never wait for (WAL), and the journal
+is touched only in short ones. Entries are acknowledged only on the server's
+answer, and purged only once the mirror shows their effect, so no loan history
+stays on the kiosk and nothing is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Connection, delete, insert, select, update
+
+from kiosk import __version__
+from kiosk.clock import Clock
+from kiosk.store import loading
+from kiosk.store.journal import ACKNOWLEDGED, PENDING, Entry
+from kiosk.store.mirror import (
+    MirrorBase,
+    MirrorHold,
+    MirrorLoan,
+    MirrorPatron,
+    Record,
+    StockItem,
+    SyncCursor,
+)
+from kiosk.store.store import Store
+from kiosk.sync.protocol import (
+    API_PREFIX,
+    MAX_PAGE,
+    MAX_PUSH,
+    ROW_TYPES,
+    Change,
+    ChangesPage,
+    Entity,
+    Heartbeat,
+    HeartbeatReply,
+    PolicyRow,
+    PushRequest,
+    PushResponse,
+    SnapshotPage,
+    WireEntry,
+)
+
+log = logging.getLogger(__name__)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+# Mirror table and key column of each entity the server sends.
+MIRROR_TABLES: dict[Entity, tuple[Any, str]] = {
+    Entity.RECORD: (Record, "brn"),
+    Entity.ITEM: (StockItem, "barcode"),
+    Entity.PATRON: (MirrorPatron, "patron_id"),
+    Entity.LOAN: (MirrorLoan, "item_barcode"),
+    Entity.HOLD: (MirrorHold, "id"),
+}
+PURGE_BATCH = 500
+
+
+class Connectivity(StrEnum):
+    UNKNOWN = "unknown"
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """What the screens and ``kiosk status`` show about syncing."""
+
+    connectivity: Connectivity = Connectivity.UNKNOWN
+    last_success: datetime | None = None
+    last_error: str | None = None
+    snapshot_percent: int | None = None  # while a snapshot is loading
+    cursor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    pushed: int
+    duplicates: int
+    exceptions: int
+    changes: int
+    purged: int
+    snapshot_rows: int
+
+
+class SyncError(Exception):
+    """Syncing failed this time; the agent retries with backoff. The message says why."""
+
+
+class SyncRefused(SyncError):
+    """The server refused the kiosk (401/403): retrying will not help until staff act."""
+
+
+class SyncAgent:
+    def __init__(
+        self,
+        store: Store,
+        server: str,
+        token: str,
+        clock: Clock,
+        *,
+        ca_file: Path | None = None,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 30.0,
+        page_size: int = MAX_PAGE,
+        on_progress: Callable[[int, int], None] | None = None,
+        scanners: Callable[[], list[str]] = list,
+    ) -> None:
+        self.store = store
+        self.base = server.rstrip("/") + API_PREFIX
+        self.clock = clock
+        self.page_size = page_size
+        self.on_progress = on_progress
+        self.scanners = scanners
+        self.timeouts = (connect_timeout, read_timeout)
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        # Verification is always on: a CA file narrows whom to trust, never widens it.
+        self.http.verify = str(ca_file) if ca_file is not None else True
+        self._status = SyncStatus()
+        self._lock = threading.Lock()
+
+    # --- status ------------------------------------------------------------------------
+
+    @property
+    def status(self) -> SyncStatus:
+        with self._lock:
+            return self._status
+
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)
+
+    # --- HTTP --------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, answer: type[Model], **kwargs: Any) -> Model:
+        try:
+            response = self.http.request(method, self.base + path, timeout=self.timeouts, **kwargs)
+        except requests.RequestException as error:
+            raise SyncError(f"cannot reach the server: {type(error).__name__}: {error}") from None
+        if response.status_code in (401, 403):
+            raise SyncRefused(
+                f"the server refused this kiosk ({response.status_code}): {_detail(response)}"
+            )
+        if response.status_code != 200:
+            raise SyncError(f"the server answered {response.status_code}: {_detail(response)}")
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as error:
+            raise SyncError(
+                f"the server's answer to {path} is malformed: {error.error_count()} errors"
+            ) from None
+
+    # --- one round ---------------------------------------------------------------------
+
+    def sync_once(self) -> SyncReport:
+        """Push, (snapshot,) pull, purge, heartbeat. Raises SyncError when the server
+        cannot be reached or answers wrongly; whatever was done before that stays done."""
+        try:
+            pushed, duplicates, exceptions = self.push()
+            snapshot_rows = 0 if self._cursor() is not None else self.snapshot()
+            changes = self.pull()
+            purged = self.purge()
+            self.heartbeat(self.status.last_error)
+        except SyncError as error:
+            self._set(connectivity=Connectivity.OFFLINE, last_error=str(error))
+            raise
+        self._set(
+            connectivity=Connectivity.ONLINE,
+            last_success=self.clock.now(),
+            last_error=None,
+            cursor=self._cursor(),
+        )
+        return SyncReport(pushed, duplicates, exceptions, changes, purged, snapshot_rows)
+
+    def run(
+        self, stop: threading.Event, interval: float = 15.0, max_backoff: float = 300.0
+    ) -> None:
+        """Sync every ``interval`` seconds until ``stop`` is set, backing off (with jitter)
+        while the server is unreachable."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                self.sync_once()
+                failures = 0
+                wait = interval
+            except SyncError as error:
+                failures += 1
+                wait = min(max_backoff, interval * 2 ** min(failures, 10)) * random.uniform(
+                    0.5, 1.0
+                )
+                log.warning("sync failed (%s); next try in %.0f s", error, wait)
+            stop.wait(wait)
+
+    # --- push --------------------------------------------------------------------------
+
+    def push(self) -> tuple[int, int, int]:
+        """Send pending entries, oldest first, and mark each one the server answered for."""
+        pushed = duplicates = exceptions = 0
+        while True:
+            with self.store.journal.connect() as journal:
+                rows = journal.execute(
+                    select(Entry).where(Entry.state == PENDING).order_by(Entry.seq).limit(MAX_PUSH)
+                ).all()
+            if not rows:
+                return pushed, duplicates, exceptions
+            entries = [_wire_entry(row) for row in rows]
+            answer = self._call(
+                "POST",
+                "/journal",
+                PushResponse,
+                data=PushRequest(entries=entries).model_dump_json(),
+                headers={"Content-Type": "application/json"},
+            )
+            outcomes = {result.id: result for result in answer.results}
+            now = self.clock.now().isoformat()
+            with self.store.journal.begin() as journal:
+                for entry_id, result in outcomes.items():
+                    journal.execute(
+                        update(Entry)
+                        .where(Entry.id == entry_id)
+                        .values(
+                            state=ACKNOWLEDGED,
+                            acknowledged_at=now,
+                            server_outcome=result.outcome.value,
+                        )
+                    )
+            pushed += sum(result.outcome.value == "applied" for result in answer.results)
+            duplicates += sum(result.outcome.value == "duplicate" for result in answer.results)
+            exceptions += sum(result.outcome.value == "exception" for result in answer.results)
+            if len(outcomes) < len(entries):
+                raise SyncError("the server answered for fewer entries than were sent")
+
+    # --- snapshot ----------------------------------------------------------------------
+
+    def snapshot(self) -> int:
+        """Replace the mirror with the server's library, page by page."""
+        first = self._call("GET", "/snapshot", SnapshotPage, params={"limit": self.page_size})
+        total = sum(first.totals.values()) or 1
+        done = 0
+        reflected = self._acknowledged_through()
+        with self.store.mirror.begin() as mirror:
+            for table in reversed(MirrorBase.metadata.sorted_tables):
+                mirror.execute(delete(table))
+        page = first
+        while True:
+            with self.store.mirror.begin() as mirror:
+                _load_rows(mirror, page.entity, page.rows)
+            done += len(page.rows)
+            self._set(snapshot_percent=min(99, done * 100 // total))
+            if self.on_progress is not None:
+                self.on_progress(done, total)
+            if page.after is None:
+                break
+            page = self._call(
+                "GET",
+                "/snapshot",
+                SnapshotPage,
+                params={"after": page.after, "limit": self.page_size},
+            )
+        with self.store.mirror.begin() as mirror:
+            # Written last: the mirror counts as complete only with its cursor.
+            loading.put_cursor(mirror, first.cursor, self.clock.now(), reflected_through=reflected)
+        self._set(snapshot_percent=None)
+        self.store.refresh_health()
+        return done
+
+    def _acknowledged_through(self) -> int:
+        """The newest entry before which every entry is acknowledged: all of those were
+        applied before a snapshot taken now began, so the snapshot shows them."""
+        with self.store.journal.connect() as journal:
+            oldest_pending = journal.scalar(
+                select(Entry.seq).where(Entry.state == PENDING).order_by(Entry.seq).limit(1)
+            )
+            newest = journal.scalar(select(Entry.seq).order_by(Entry.seq.desc()).limit(1))
+        if oldest_pending is not None:
+            return oldest_pending - 1
+        return newest or 0
+
+    # --- pull --------------------------------------------------------------------------
+
+    def _cursor(self) -> int | None:
+        with self.store.mirror.connect() as mirror:
+            row = mirror.execute(select(SyncCursor.cursor)).first()
+        return None if row is None else int(row[0])
+
+    def pull(self) -> int:
+        """Apply the server's changes since the mirror's cursor, a page per transaction."""
+        applied = 0
+        while True:
+            cursor = self._cursor()
+            if cursor is None:
+                return applied
+            page = self._call(
+                "GET", "/changes", ChangesPage, params={"since": cursor, "limit": self.page_size}
+            )
+            reflected_seqs = self._seqs_of(page.reflected)
+            with self.store.mirror.begin() as mirror:
+                for change in page.changes:
+                    _apply_change(mirror, change)
+                current = mirror.execute(select(SyncCursor.reflected_through)).scalar_one()
+                mirror.execute(
+                    update(SyncCursor).values(
+                        cursor=page.cursor,
+                        synced_at=self.clock.now().isoformat(),
+                        reflected_through=max([current, *reflected_seqs]),
+                    )
+                )
+            applied += len(page.changes)
+            if not page.more:
+                return applied
+
+    def _seqs_of(self, entry_ids: list[str]) -> list[int]:
+        if not entry_ids:
+            return []
+        with self.store.journal.connect() as journal:
+            return [
+                int(seq)
+                for seq in journal.scalars(select(Entry.seq).where(Entry.id.in_(entry_ids)))
+            ]
+
+    # --- purge -------------------------------------------------------------------------
+
+    def purge(self) -> int:
+        """Forget entries the mirror already shows: no loan history stays on the kiosk."""
+        with self.store.mirror.connect() as mirror:
+            row = mirror.execute(select(SyncCursor.reflected_through)).first()
+        if row is None:
+            return 0
+        through = int(row[0])
+        purged = 0
+        while True:
+            with self.store.journal.begin() as journal:
+                batch = list(
+                    journal.scalars(
+                        select(Entry.seq).where(Entry.seq <= through).limit(PURGE_BATCH)
+                    )
+                )
+                if batch:
+                    journal.execute(delete(Entry).where(Entry.seq.in_(batch)))
+            purged += len(batch)
+            if len(batch) < PURGE_BATCH:
+                return purged
+
+    # --- heartbeat ---------------------------------------------------------------------
+
+    def heartbeat(self, last_error: str | None) -> HeartbeatReply:
+        with self.store.journal.connect() as journal:
+            pending = journal.execute(
+                select(Entry.decided_at).where(Entry.state == PENDING).order_by(Entry.seq)
+            ).all()
+        beat = Heartbeat(
+            version=__version__,
+            journal_depth=len(pending),
+            oldest_pending=datetime.fromisoformat(pending[0][0]) if pending else None,
+            last_error=last_error,
+            scanners=self.scanners(),
+            disk_free_mb=shutil.disk_usage(self.store.directory).free // 2**20,
+        )
+        return self._call(
+            "POST",
+            "/heartbeat",
+            HeartbeatReply,
+            data=beat.model_dump_json(),
+            headers={"Content-Type": "application/json"},
+        )
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return str(detail)[:200] if detail else response.reason
+
+
+def _wire_entry(entry: Any) -> WireEntry:
+    """A journal row (read through Core: columns by name, money already Decimal)."""
+    return WireEntry(
+        id=entry.id,
+        seq=entry.seq,
+        kind=entry.kind,
+        decided_at=datetime.fromisoformat(entry.decided_at),
+        item_barcode=entry.item_barcode,
+        patron_id=entry.patron_id,
+        details=json.loads(entry.payload),
+        charged=entry.charged,
+        status_after=entry.status_after,
+        loan_patron_id=entry.loan_patron_id,
+        loan_member_type=entry.loan_member_type,
+        loan_due=entry.loan_due,
+        loan_renewals=entry.loan_renewals,
+        fulfilled_hold_of=entry.fulfilled_hold_of,
+    )
+
+
+def _mirror_values(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
+    """A wire row as the mirror table's columns (typed, so money becomes cents on insert)."""
+    row = ROW_TYPES[entity].model_validate(data)
+    values: dict[str, Any] = row.model_dump()
+    return values
+
+
+def _load_rows(mirror: Connection, entity: Entity, rows: list[dict[str, Any]]) -> None:
+    if entity is Entity.POLICY:
+        for data in rows:
+            policy = PolicyRow.model_validate(data)
+            loading.put_policy(mirror, policy.document, policy.version)
+        return
+    model, _ = MIRROR_TABLES[entity]
+    if rows:
+        mirror.execute(insert(model), [_mirror_values(entity, data) for data in rows])
+
+
+def _apply_change(mirror: Connection, change: Change) -> None:
+    if change.entity is Entity.POLICY:
+        if change.data is not None:
+            policy = PolicyRow.model_validate(change.data)
+            loading.put_policy(mirror, policy.document, policy.version)
+        return
+    if change.entity not in MIRROR_TABLES:
+        return
+    model, key_name = MIRROR_TABLES[change.entity]
+    key_column = getattr(model, key_name)
+    key: Any = int(change.key) if change.entity in (Entity.RECORD, Entity.HOLD) else change.key
+    mirror.execute(delete(model).where(key_column == key))
+    if change.data is not None:
+        mirror.execute(insert(model), [_mirror_values(change.entity, change.data)])
