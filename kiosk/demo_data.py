@@ -374,6 +374,8 @@ def _cards(
             situation = "has a hold ready for pickup"
         elif lending[pid]:
             situation = "has loans"
+        elif patron["owed"] > 0:
+            situation = "owes money"
         else:
             situation = f"{patron['member_type'].lower()}, nothing on loan"
         if seen[situation] >= 3:
