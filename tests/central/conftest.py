@@ -1,0 +1,126 @@
+"""The real central server on a loopback port, over SQLite and over PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from kiosk.central import admin, db
+from kiosk.central.api import create_app
+from kiosk.clock import FixedClock
+from kiosk.demo_data import GeneratedLibrary, Scale, generate_library
+from kiosk.store.store import Store
+from kiosk.sync.agent import SyncAgent
+
+POSTGRES = os.environ.get("KIOSK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = datetime(2026, 11, 23, 10, 0)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'central.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin_engine = db.connect(POSTGRES)
+    with admin_engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    with admin_engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin_engine.dispose()
+
+
+class ServerThread:
+    """uvicorn serving the real app on a loopback port, in this process."""
+
+    def __init__(self, engine: Engine, clock: FixedClock) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(engine, clock.now), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@dataclass
+class Central:
+    engine: Engine
+    url: str
+    tokens: dict[str, str]
+    library: GeneratedLibrary
+    clock: FixedClock
+
+    def session(self) -> Session:
+        return Session(self.engine)
+
+    def agent(
+        self,
+        directory: Path,
+        kiosk: str = "kiosk-a",
+        *,
+        server: str | None = None,
+        read_timeout: float = 30.0,
+        connect_timeout: float = 3.05,
+    ) -> SyncAgent:
+        store = Store.open(directory, kiosk_id=kiosk)
+        return SyncAgent(
+            store,
+            server or self.url,
+            self.tokens[kiosk],
+            self.clock,
+            read_timeout=read_timeout,
+            connect_timeout=connect_timeout,
+        )
+
+
+@pytest.fixture
+def central(database_url: str) -> Iterator[Central]:
+    engine = db.connect(database_url)
+    db.upgrade(engine)
+    clock = FixedClock(NOW)
+    library = generate_library(Scale(items=300, patrons=60, loans=40, seed=5), NOW)
+    with Session(engine) as session:
+        admin.put_policy(session, library.document, NOW)
+        with engine.begin() as connection:
+            admin.load_library(connection, library, NOW)
+        tokens = {name: admin.add_kiosk(session, name, NOW) for name in ("kiosk-a", "kiosk-b")}
+    with ServerThread(engine, clock) as server:
+        yield Central(engine, server.url, tokens, library, clock)
+    engine.dispose()
