@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from kiosk.central.changes import hold_row, item_row, loan_row, patron_row, record_row
 from kiosk.central.models import (
     Change,
     ChangeCounter,
@@ -19,33 +18,54 @@ from kiosk.central.models import (
     PolicyVersion,
     Record,
 )
+from kiosk.store.types import Money
 from kiosk.sync.protocol import (
+    SNAPSHOT_COLUMNS,
     SNAPSHOT_ORDER,
     ChangesPage,
     Entity,
-    PolicyRow,
-    SnapshotPage,
-    Wire,
 )
-from kiosk.sync.protocol import (
-    Change as WireChange,
-)
+from kiosk.sync.protocol import Change as WireChange
 
-_Table = tuple[Any, Any, Callable[[Any], Wire], Callable[[str], Any]]
+# entity -> (model, key column, how a key in an ``after`` token is read back)
+TABLES: dict[Entity, tuple[Any, Any, Callable[[str], Any]]] = {
+    Entity.POLICY: (PolicyVersion, PolicyVersion.id, int),
+    Entity.RECORD: (Record, Record.brn, int),
+    Entity.ITEM: (Item, Item.barcode, str),
+    Entity.PATRON: (Patron, Patron.patron_id, str),
+    Entity.LOAN: (Loan, Loan.item_barcode, str),
+    Entity.HOLD: (Hold, Hold.id, int),
+}
 
-# entity -> (model, its key column, its wire row, how a key in a token is read back)
-TABLES: dict[Entity, _Table] = {
-    Entity.POLICY: (
-        PolicyVersion,
-        PolicyVersion.id,
-        lambda row: PolicyRow(version=row.version, document=row.document),
-        int,
-    ),
-    Entity.RECORD: (Record, Record.brn, record_row, int),
-    Entity.ITEM: (Item, Item.barcode, item_row, str),
-    Entity.PATRON: (Patron, Patron.patron_id, patron_row, str),
-    Entity.LOAN: (Loan, Loan.item_barcode, loan_row, str),
-    Entity.HOLD: (Hold, Hold.id, hold_row, int),
+
+def _money(cents: int) -> str:
+    """Stored cents as the wire's decimal string, without making a Decimal per row."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _day(value: Any) -> str | None:
+    return None if value is None else str(value)  # str(date) and SQLite's text agree
+
+
+def _columns(entity: Entity) -> list[Any]:
+    """The snapshot's columns of ``entity``; money read as raw cents (see _money)."""
+    model = TABLES[entity][0]
+    return [
+        type_coerce(getattr(model, name), Integer)
+        if isinstance(getattr(model, name).type, Money)
+        else getattr(model, name)
+        for name in SNAPSHOT_COLUMNS[entity]
+    ]
+
+
+# How each entity's selected row becomes its wire row (same column order).
+_WIRE: dict[Entity, Callable[[Any], list[Any]]] = {
+    Entity.POLICY: list,
+    Entity.RECORD: list,
+    Entity.ITEM: lambda r: [r[0], r[1], _money(r[2]), r[3], r[4]],
+    Entity.PATRON: lambda r: [r[0], r[1], r[2], r[3], _day(r[4]), bool(r[5]), _money(r[6]), r[7]],
+    Entity.LOAN: list,
+    Entity.HOLD: lambda r: [r[0], r[1], r[2], r[3], bool(r[4]), r[5]],
 }
 
 
@@ -62,39 +82,45 @@ def _parse_after(after: str) -> tuple[int, Entity, str]:
         raise ValueError(f"after: not a token this server gave out: {after!r}") from None
 
 
-def snapshot_page(db: Session, after: str | None, limit: int) -> SnapshotPage:
-    """One page of the snapshot. The first page (``after`` None) fixes the cursor to
-    follow afterwards and carries the totals; each page carries one entity's rows."""
-    totals: dict[Entity, int] = {}
+def snapshot_page(db: Session, after: str | None, limit: int) -> dict[str, Any]:
+    """One page of the snapshot, as the JSON of a SnapshotPage (built directly: a page
+    holds up to fifty thousand rows). The first page (``after`` None) fixes the cursor
+    to follow afterwards and carries the totals; each page carries one entity's rows."""
+    totals: dict[str, int] = {}
     if after is None:
         cursor, entity, key = current_cursor(db), SNAPSHOT_ORDER[0], ""
         for counted in SNAPSHOT_ORDER:
             model = TABLES[counted][0]
-            totals[counted] = db.scalar(select(func.count()).select_from(model)) or 0
+            totals[counted.value] = db.scalar(select(func.count()).select_from(model)) or 0
     else:
         cursor, entity, key = _parse_after(after)
     position = SNAPSHOT_ORDER.index(entity)
     while True:
-        model, column, to_wire, read_key = TABLES[entity]
-        query = select(model).order_by(column).limit(limit)
+        _, key_column, read_key = TABLES[entity]
+        query = select(*_columns(entity)).order_by(key_column).limit(limit)
         if key:
-            query = query.where(column > read_key(key))
-        rows: Sequence[Any] = db.scalars(query).all()
+            query = query.where(key_column > read_key(key))
+        to_wire = _WIRE[entity]
+        rows = [to_wire(row) for row in db.execute(query)]
         if rows or position == len(SNAPSHOT_ORDER) - 1:
             break
         position += 1
         entity, key = SNAPSHOT_ORDER[position], ""
-    wire_rows = [to_wire(row).model_dump(mode="json") for row in rows]
-    if len(rows) == limit:
-        last = getattr(rows[-1], column.key)
+    if len(rows) == limit and entity is not Entity.POLICY:  # one policy: never a full page
+        last = rows[-1][SNAPSHOT_COLUMNS[entity].index(key_column.key)]
         next_after: str | None = f"{cursor}:{entity.value}:{last}"
     elif position < len(SNAPSHOT_ORDER) - 1:
         next_after = f"{cursor}:{SNAPSHOT_ORDER[position + 1].value}:"
     else:
         next_after = None
-    return SnapshotPage(
-        cursor=cursor, entity=entity, rows=wire_rows, after=next_after, totals=totals
-    )
+    return {
+        "cursor": cursor,
+        "entity": entity.value,
+        "columns": list(SNAPSHOT_COLUMNS[entity]),
+        "rows": rows,
+        "after": next_after,
+        "totals": totals,
+    }
 
 
 def changes_page(db: Session, kiosk_id: int, since: int, limit: int) -> ChangesPage:

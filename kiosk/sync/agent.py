@@ -15,8 +15,10 @@ import random
 import shutil
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,7 +45,9 @@ from kiosk.sync.protocol import (
     API_PREFIX,
     MAX_PAGE,
     MAX_PUSH,
+    MAX_SNAPSHOT_PAGE,
     ROW_TYPES,
+    SNAPSHOT_COLUMNS,
     Change,
     ChangesPage,
     Entity,
@@ -118,6 +122,7 @@ class SyncAgent:
         connect_timeout: float = 3.05,
         read_timeout: float = 30.0,
         page_size: int = MAX_PAGE,
+        snapshot_page_size: int = MAX_SNAPSHOT_PAGE,
         on_progress: Callable[[int, int], None] | None = None,
         scanners: Callable[[], list[str]] = list,
     ) -> None:
@@ -125,6 +130,7 @@ class SyncAgent:
         self.base = server.rstrip("/") + API_PREFIX
         self.clock = clock
         self.page_size = page_size
+        self.snapshot_page_size = snapshot_page_size
         self.on_progress = on_progress
         self.scanners = scanners
         self.timeouts = (connect_timeout, read_timeout)
@@ -249,30 +255,39 @@ class SyncAgent:
     # --- snapshot ----------------------------------------------------------------------
 
     def snapshot(self) -> int:
-        """Replace the mirror with the server's library, page by page."""
-        first = self._call("GET", "/snapshot", SnapshotPage, params={"limit": self.page_size})
+        """Replace the mirror with the server's library, page by page. The next page is
+        fetched while the current one is written, so the server and the kiosk work at
+        once."""
+        first = self._call(
+            "GET", "/snapshot", SnapshotPage, params={"limit": self.snapshot_page_size}
+        )
         total = sum(first.totals.values()) or 1
         done = 0
         reflected = self._acknowledged_through()
         with self.store.mirror.begin() as mirror:
             for table in reversed(MirrorBase.metadata.sorted_tables):
                 mirror.execute(delete(table))
-        page = first
-        while True:
-            with self.store.mirror.begin() as mirror:
-                _load_rows(mirror, page.entity, page.rows)
-            done += len(page.rows)
-            self._set(snapshot_percent=min(99, done * 100 // total))
-            if self.on_progress is not None:
-                self.on_progress(done, total)
-            if page.after is None:
-                break
-            page = self._call(
-                "GET",
-                "/snapshot",
-                SnapshotPage,
-                params={"after": page.after, "limit": self.page_size},
-            )
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as fetcher:
+            page: SnapshotPage | None = first
+            while page is not None:
+                following = (
+                    fetcher.submit(
+                        self._call,
+                        "GET",
+                        "/snapshot",
+                        SnapshotPage,
+                        params={"after": page.after, "limit": self.snapshot_page_size},
+                    )
+                    if page.after is not None
+                    else None
+                )
+                with self.store.mirror.begin() as mirror:
+                    _load_page(mirror, page)
+                done += len(page.rows)
+                self._set(snapshot_percent=min(99, done * 100 // total))
+                if self.on_progress is not None:
+                    self.on_progress(done, total)
+                page = following.result() if following is not None else None
         with self.store.mirror.begin() as mirror:
             # Written last: the mirror counts as complete only with its cursor.
             loading.put_cursor(mirror, first.cursor, self.clock.now(), reflected_through=reflected)
@@ -417,15 +432,35 @@ def _mirror_values(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _load_rows(mirror: Connection, entity: Entity, rows: list[dict[str, Any]]) -> None:
-    if entity is Entity.POLICY:
-        for data in rows:
-            policy = PolicyRow.model_validate(data)
-            loading.put_policy(mirror, policy.document, policy.version)
+def _cents(amount: str) -> int:
+    return int(Decimal(amount) * 100)
+
+
+# How a snapshot row's wire values become the mirror's stored ones (same column order).
+_STORED: dict[Entity, Callable[[list[Any]], tuple[Any, ...]]] = {
+    Entity.RECORD: tuple,
+    Entity.ITEM: lambda row: (row[0], row[1], _cents(row[2]), row[3], row[4]),
+    Entity.PATRON: lambda row: (*row[:5], int(row[5]), _cents(row[6]), row[7]),
+    Entity.LOAN: tuple,
+    Entity.HOLD: lambda row: (*row[:4], int(row[4]), row[5]),
+}
+
+
+def _load_page(mirror: Connection, page: SnapshotPage) -> None:
+    if page.columns != list(SNAPSHOT_COLUMNS[page.entity]):
+        raise SyncError(
+            f"the snapshot's {page.entity} columns are not this kiosk's: {page.columns}"
+        )
+    if page.entity is Entity.POLICY:
+        for version, document in page.rows:
+            loading.put_policy(mirror, document, version)
         return
-    model, _ = MIRROR_TABLES[entity]
-    if rows:
-        mirror.execute(insert(model), [_mirror_values(entity, data) for data in rows])
+    model, _ = MIRROR_TABLES[page.entity]
+    try:
+        rows = [_STORED[page.entity](row) for row in page.rows]
+    except (ArithmeticError, IndexError, TypeError, ValueError) as error:
+        raise SyncError(f"the snapshot's {page.entity} rows are malformed: {error}") from None
+    loading.put_stored(mirror, model, rows)
 
 
 def _apply_change(mirror: Connection, change: Change) -> None:

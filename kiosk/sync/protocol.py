@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 API_PREFIX = "/v1"
 MAX_PUSH = 500  # entries in one push
-MAX_PAGE = 5000  # rows or changes in one page
+MAX_PAGE = 5000  # changes in one page
+MAX_SNAPSHOT_PAGE = 50_000  # rows in one snapshot page
 
 
 class Wire(BaseModel):
@@ -121,12 +122,34 @@ class ChangesPage(Wire):
     reflected: list[str] = Field(default_factory=list)
 
 
+# A snapshot page is columnar: these columns, in this order, one list per row. Money is
+# a decimal string, a date "YYYY-MM-DD", the policy's document a JSON object.
+SNAPSHOT_COLUMNS: dict[Entity, tuple[str, ...]] = {
+    Entity.POLICY: ("version", "document"),
+    Entity.RECORD: ("brn", "title", "author", "isbn", "publication_type"),
+    Entity.ITEM: ("barcode", "brn", "price", "status", "home_location"),
+    Entity.PATRON: (
+        "patron_id",
+        "card",
+        "first_name",
+        "member_type",
+        "expires",
+        "barred",
+        "owed",
+        "pin_verifier",
+    ),
+    Entity.LOAN: ("item_barcode", "patron_id", "member_type", "due", "renewals"),
+    Entity.HOLD: ("id", "item_barcode", "patron_id", "position", "ready", "title"),
+}
+
+
 class SnapshotPage(Wire):
     cursor: int  # the change log position the snapshot began at: follow deltas from here
     entity: Entity
-    rows: list[dict[str, Any]]
+    columns: list[str]
+    rows: list[list[Any]]
     after: str | None  # pass back to get the next page; None when the snapshot is complete
-    totals: dict[Entity, int]  # rows of each entity in the whole snapshot, for progress
+    totals: dict[Entity, int]  # rows of each entity in the whole snapshot (first page only)
 
 
 EntryKind = Literal["checkout", "return", "renew", "fault"]
