@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk import __version__
-from kiosk.central.apply import ForeignEntry, PolicyCache, apply_entry
+from kiosk.central.apply import ForeignEntry, PolicyCache, apply_batch
 from kiosk.central.feed import changes_page, current_cursor, snapshot_page
 from kiosk.central.models import Kiosk
 from kiosk.sync.protocol import (
@@ -115,19 +115,17 @@ def changes(
 @router.post("/journal", response_model=PushResponse)
 def push(body: PushRequest, caller: Caller, request: Request) -> PushResponse:
     state = request.app.state
-    results = []
-    for entry in body.entries:
-        # One transaction per entry: each is applied (or found applied) on its own, in
-        # the kiosk's order, and a failure cannot undo the ones before it.
-        with state.sessions() as db, db.begin():
-            try:
-                results.append(apply_entry(db, caller, entry, state.now(), state.policies))
-            except ForeignEntry:
-                raise HTTPException(
-                    status.HTTP_403_FORBIDDEN,
-                    f"entry {entry.id} was recorded by another kiosk; a kiosk may push only "
-                    "its own transactions",
-                ) from None
+    # One transaction for the batch (one commit, one lock), each entry applied in the
+    # kiosk's order; any failure undoes the whole batch, which the kiosk sends again.
+    with state.sessions() as db, db.begin():
+        try:
+            results = apply_batch(db, caller, body.entries, state.now(), state.policies)
+        except ForeignEntry as foreign:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"entry {foreign} was recorded by another kiosk; a kiosk may push only its "
+                "own transactions",
+            ) from None
     return PushResponse(results=results)
 
 

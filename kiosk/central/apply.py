@@ -14,7 +14,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kiosk.central.changes import ChangeLog
@@ -84,12 +83,45 @@ class PolicyCache:
         return self._cached[1]
 
 
-def apply_entry(
-    session: Session, kiosk: Kiosk, entry: WireEntry, now: datetime, policies: PolicyCache
-) -> PushResult:
-    """Apply ``entry`` in ``session``'s transaction (the caller commits)."""
+def apply_batch(
+    session: Session,
+    kiosk: Kiosk,
+    entries: list[WireEntry],
+    now: datetime,
+    policies: PolicyCache,
+) -> list[PushResult]:
+    """Apply a kiosk's entries, in order, in ``session``'s transaction (the caller commits).
+
+    The change counter's lock serialises every writer, so the entries already applied
+    are known exactly before any is applied again; the primary key on the entry id
+    stays the guarantee: should two writers ever insert one id, the second
+    transaction fails whole and its kiosk sends the batch again.
+    """
     log = ChangeLog(session)
     log.lock()
+    ids = [entry.id for entry in entries]
+    earlier = dict(
+        session.execute(
+            select(AppliedTransaction.id, AppliedTransaction.kiosk_id).where(
+                AppliedTransaction.id.in_(ids)
+            )
+        ).all()
+    )
+    policy = policies.get(session)
+    results = []
+    for entry in entries:
+        if entry.id in earlier:
+            if earlier[entry.id] != kiosk.id:
+                raise ForeignEntry(entry.id)
+            results.append(PushResult(id=entry.id, outcome=Outcome.DUPLICATE))
+            continue
+        earlier[entry.id] = kiosk.id
+        results.append(_apply(_Applying(session, log, policy, kiosk), entry, now))
+    return results
+
+
+def _apply(applying: _Applying, entry: WireEntry, now: datetime) -> PushResult:
+    session, kiosk = applying.session, applying.kiosk
     applied = AppliedTransaction(
         id=entry.id,
         kiosk_id=kiosk.id,
@@ -104,17 +136,7 @@ def apply_entry(
         details=entry.details,
         charged=entry.charged,
     )
-    try:
-        with session.begin_nested():
-            session.add(applied)
-            session.flush()
-    except IntegrityError:
-        earlier = session.get(AppliedTransaction, entry.id)
-        if earlier is not None and earlier.kiosk_id != kiosk.id:
-            raise ForeignEntry(entry.id) from None
-        return PushResult(id=entry.id, outcome=Outcome.DUPLICATE)
-
-    applying = _Applying(session, log, policies.get(session), kiosk)
+    session.add(applied)
     handler = {
         "checkout": _checkout,
         "return": _return,
@@ -124,7 +146,7 @@ def apply_entry(
     handler(applying, entry)
     if entry.charged > 0 and entry.patron_id is not None:
         _charge(applying, entry, now)
-    applied.change_seq = log.entry_applied(entry.id, kiosk.id)
+    applied.change_seq = applying.log.entry_applied(entry.id, kiosk.id)
     if not applying.findings:
         return PushResult(id=entry.id, outcome=Outcome.APPLIED)
     applied.outcome = Outcome.EXCEPTION.value

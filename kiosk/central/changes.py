@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from kiosk.central.models import Change, ChangeCounter, Hold, Item, Loan, Patron, Record
@@ -20,28 +20,37 @@ from kiosk.sync.protocol import (
 class ChangeLog:
     """The change log within one transaction of ``session``.
 
-    The first change bumps the counter row, whose lock then serialises this
-    transaction with every other writer until it commits (see ChangeCounter).
-    Call ``lock()`` before reading what a decision depends on.
+    ``lock()`` bumps the counter row, whose lock then serialises this transaction
+    with every other writer until it commits (see ChangeCounter); call it before
+    reading what a decision depends on. Later numbers are counted here and the
+    counter is written once, just before the transaction commits.
     """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.last_seq: int | None = None
 
-    def lock(self) -> None:
+    def lock(self) -> int:
         if self.last_seq is None:
-            self._next()
+            self.last_seq = self.session.execute(
+                update(ChangeCounter)
+                .where(ChangeCounter.id == 1)
+                .values(value=ChangeCounter.value + 1)
+                .returning(ChangeCounter.value)
+            ).scalar_one()
+            self._written = self.last_seq
+            event.listen(self.session, "before_commit", self._write_counter, once=True)
+        return self.last_seq
 
     def _next(self) -> int:
-        seq = self.session.execute(
-            update(ChangeCounter)
-            .where(ChangeCounter.id == 1)
-            .values(value=ChangeCounter.value + 1)
-            .returning(ChangeCounter.value)
-        ).scalar_one()
-        self.last_seq = seq
-        return seq
+        self.last_seq = self.lock() + 1
+        return self.last_seq
+
+    def _write_counter(self, _session: Session) -> None:
+        if self.last_seq is not None and self.last_seq != self._written:
+            self.session.execute(
+                update(ChangeCounter).where(ChangeCounter.id == 1).values(value=self.last_seq)
+            )
 
     def _add(self, entity: Entity, key: str, row: Wire | None, kiosk_id: int | None = None) -> int:
         seq = self._next()

@@ -1,0 +1,333 @@
+"""How fast kiosks and kiosk-central exchange the library, the journal and the changes.
+
+Runs the real server as its own process on a loopback port and measures:
+
+- the initial snapshot of the demo library (default 2,000,000 items and 500,000
+  patrons) into an empty kiosk: time and bytes on the wire, against the floor of
+  plain ``sqlite3`` loading the same rows from a local file into the same tables;
+- a delta of 10,000 changes;
+- the flush of 10,000 journal entries after a day offline;
+- many simulated kiosks pushing and pulling at once (PostgreSQL only; give
+  ``--postgres URL``): p50/p99 latency and requests per second.
+
+    python benchmarks/sync.py [--items N] [--patrons M] [--loans K] [--delta D]
+                              [--flush F] [--kiosks K] [--postgres URL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from kiosk.central import admin, db
+from kiosk.central.changes import ChangeLog
+from kiosk.central.models import Item
+from kiosk.clock import FixedClock
+from kiosk.demo_data import Scale, generate_library
+from kiosk.store.store import Store
+from kiosk.sync.agent import SyncAgent
+from kiosk.sync.protocol import PushRequest, WireEntry
+
+NOW = datetime(2026, 11, 23, 10, 0)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """``kiosk-central serve`` in its own process."""
+
+    def __init__(self, url: str, workers: int) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kiosk.central.cli",
+                "--db",
+                url,
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/v1/health", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise SystemExit("the server did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+class CountingSession(requests.Session):
+    """Counts the bytes that crossed the wire (compressed bodies)."""
+
+    wire_bytes = 0
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        response = super().send(request, **kwargs)
+        CountingSession.wire_bytes += int(
+            response.headers.get("Content-Length") or len(response.raw.data or b"")
+        )
+        return response
+
+
+def snapshot_floor(mirror: Path, scratch: Path) -> float:
+    """Plain sqlite3 loading the same rows, from a local CSV file, into the same tables."""
+    source = sqlite3.connect(mirror)
+    target_path = scratch / "floor.db"
+    target = sqlite3.connect(target_path, isolation_level=None)
+    target.execute("PRAGMA journal_mode = WAL")
+    target.execute("PRAGMA synchronous = NORMAL")
+    tables = ["records", "items", "patrons", "loans", "holds"]
+    for table in tables:
+        (schema,) = source.execute(
+            "SELECT sql FROM sqlite_master WHERE name = ?", (table,)
+        ).fetchone()
+        target.execute(schema)
+        with open(scratch / f"{table}.csv", "w", newline="") as out:
+            csv.writer(out).writerows(source.execute(f"SELECT * FROM {table}"))
+    started = time.perf_counter()
+    target.execute("BEGIN")
+    for table in tables:
+        with open(scratch / f"{table}.csv", newline="") as rows:
+            width = len(source.execute(f"SELECT * FROM {table} LIMIT 1").description or ())
+            target.executemany(
+                f"INSERT INTO {table} VALUES ({', '.join('?' * width)})",
+                ([value if value != "" else None for value in row] for row in csv.reader(rows)),
+            )
+    target.execute("COMMIT")
+    return time.perf_counter() - started
+
+
+def make_entries(count: int, barcodes: list[str], patron_id: str) -> list[WireEntry]:
+    entries = []
+    for seq in range(1, count + 1):
+        barcode = barcodes[seq % len(barcodes)]
+        entries.append(
+            WireEntry(
+                id=str(uuid.uuid4()),
+                seq=seq,
+                kind="return" if seq % 2 else "checkout",
+                decided_at=NOW + timedelta(seconds=seq),
+                item_barcode=barcode,
+                patron_id=patron_id,
+                details={},
+                charged=Decimal(0),
+                status_after="available" if seq % 2 else "on_loan",
+                loan_patron_id=None if seq % 2 else patron_id,
+                loan_member_type=None if seq % 2 else "ADULT",
+                loan_due=None if seq % 2 else "2026-12-14",
+                loan_renewals=None if seq % 2 else 0,
+                fulfilled_hold_of=None,
+            )
+        )
+    return entries
+
+
+def main() -> int:  # noqa: PLR0915 - one measurement after another
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=2_000_000)
+    parser.add_argument("--patrons", type=int, default=500_000)
+    parser.add_argument("--loans", type=int, default=200_000)
+    parser.add_argument("--delta", type=int, default=10_000)
+    parser.add_argument("--flush", type=int, default=10_000)
+    parser.add_argument("--kiosks", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5, help="push-and-pull rounds per kiosk")
+    parser.add_argument("--postgres", help="a PostgreSQL URL for the many-kiosks run")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result: dict[str, Any] = {"items": args.items, "patrons": args.patrons}
+
+    scratch = Path(tempfile.mkdtemp(prefix="sync-bench-"))
+    url = f"sqlite:///{scratch / 'central.db'}"
+    engine = db.connect(url)
+    db.upgrade(engine)
+    library = generate_library(Scale(args.items, args.patrons, args.loans, 1), NOW)
+    with Session(engine) as session:
+        admin.put_policy(session, library.document, NOW)
+        with engine.begin() as connection:
+            admin.load_library(connection, library, NOW)
+        tokens = [admin.add_kiosk(session, f"bench-{n}", NOW) for n in range(2)]
+    server = Server(url, workers=1)
+    try:
+        clock = FixedClock(NOW)
+        agent = SyncAgent(Store.open(scratch / "kiosk"), server.url, tokens[0], clock)
+        agent.http = CountingSession()
+        agent.http.headers["Authorization"] = f"Bearer {tokens[0]}"
+        started = time.perf_counter()
+        report = agent.sync_once()
+        result["snapshot_s"] = round(time.perf_counter() - started, 1)
+        result["snapshot_rows"] = report.snapshot_rows
+        result["snapshot_wire_mb"] = round(CountingSession.wire_bytes / 1e6, 1)
+        result["snapshot_floor_s"] = round(
+            snapshot_floor(scratch / "kiosk" / "mirror.db", scratch), 1
+        )
+        result["snapshot_ratio"] = round(result["snapshot_s"] / result["snapshot_floor_s"], 2)
+
+        barcodes = [item.barcode for item in library.items[: args.delta]]
+        with Session(engine) as session, session.begin():
+            log = ChangeLog(session)
+            log.lock()
+            for barcode in barcodes:
+                item = session.get(Item, barcode)
+                assert item is not None
+                item.home_location = "Annex"
+                log.item(item)
+        started = time.perf_counter()
+        delta = agent.sync_once()
+        result["delta_changes"] = delta.changes
+        result["delta_s"] = round(time.perf_counter() - started, 2)
+
+        adult = next(p for p in library.patrons if p["member_type"] == "ADULT")
+        entries = make_entries(
+            args.flush, [item.barcode for item in library.items[-500:]], adult["patron_id"]
+        )
+        with agent.store.journal.begin() as journal:
+            for entry in entries:
+                journal.exec_driver_sql(
+                    "INSERT INTO entries (id, kind, decided_at, item_barcode, patron_id, payload, "
+                    "state, charged, status_after, loan_patron_id, loan_member_type, loan_due, "
+                    "loan_renewals) VALUES (?, ?, ?, ?, ?, '{}', 'pending', 0, ?, ?, ?, ?, ?)",
+                    (
+                        entry.id,
+                        entry.kind,
+                        entry.decided_at.isoformat(),
+                        entry.item_barcode,
+                        entry.patron_id,
+                        entry.status_after,
+                        entry.loan_patron_id,
+                        entry.loan_member_type,
+                        entry.loan_due,
+                        entry.loan_renewals,
+                    ),
+                )
+        started = time.perf_counter()
+        flushed = agent.sync_once()
+        result["flush_entries"] = flushed.pushed + flushed.duplicates + flushed.exceptions
+        result["flush_s"] = round(time.perf_counter() - started, 2)
+    finally:
+        server.stop()
+
+    if args.postgres:
+        result.update(many_kiosks(args))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
+    return 0
+
+
+def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
+    """``--kiosks`` kiosks at once, each pushing a small batch and pulling changes."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin_engine = db.connect(args.postgres)
+    with admin_engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{args.postgres}?options=-csearch_path%3D{schema}"
+    engine = db.connect(url)
+    db.upgrade(engine)
+    small = generate_library(Scale(20_000, 5_000, 1_000, 2), NOW)
+    with Session(engine) as session:
+        admin.put_policy(session, small.document, NOW)
+        with engine.begin() as connection:
+            admin.load_library(connection, small, NOW)
+        tokens = [admin.add_kiosk(session, f"k{n}", NOW) for n in range(args.kiosks)]
+    server = Server(url, workers=4)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    start = threading.Barrier(args.kiosks)
+    adult = next(p for p in small.patrons if p["member_type"] == "ADULT")
+
+    def kiosk(token: str, number: int) -> None:
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {token}"
+        barcodes = [item.barcode for item in small.items[number * 20 : number * 20 + 20]]
+        entries = make_entries(2 * args.rounds, barcodes, adult["patron_id"])
+        cursor = 0
+        start.wait()
+        for round_ in range(args.rounds):
+            for call in ("push", "pull"):
+                began = time.perf_counter()
+                if call == "push":
+                    batch = entries[2 * round_ : 2 * round_ + 2]
+                    response = http.post(
+                        f"{server.url}/v1/journal",
+                        data=PushRequest(entries=batch).model_dump_json(),
+                        headers={"Content-Type": "application/json"},
+                        timeout=60,
+                    )
+                else:
+                    response = http.get(
+                        f"{server.url}/v1/changes", params={"since": cursor}, timeout=60
+                    )
+                    cursor = response.json()["cursor"]
+                response.raise_for_status()
+                with lock:
+                    latencies.append((time.perf_counter() - began) * 1000)
+            time.sleep(random.uniform(0, 0.05))
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=kiosk, args=(token, n)) for n, token in enumerate(tokens)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    server.stop()
+    engine.dispose()
+    with admin_engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    latencies.sort()
+    return {
+        "kiosks": args.kiosks,
+        "requests": len(latencies),
+        "kiosks_p50_ms": round(statistics.median(latencies), 1),
+        "kiosks_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+    }
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
