@@ -6,15 +6,18 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kiosk.central import admin, db
-from kiosk.central.errors import CentralError
+from kiosk.central.errors import CentralError, ImportRejected
+from kiosk.central.importers import import_file
 from kiosk.clock import SystemClock
 
 DB_ENV = "KIOSK_CENTRAL_DB"
@@ -44,6 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     what = importing.add_subparsers(dest="what", required=True, metavar="WHAT")
     policy = what.add_parser("policy", help="make a policy file (TOML) the policy in force")
     policy.add_argument("file", type=Path)
+    for kind, text in (
+        ("catalogue", "catalogue records: brn, title, author, isbn, publication_type"),
+        ("items", "stock items: barcode, brn, price, status, home_location"),
+        (
+            "patrons",
+            "patrons: patron_id, card, first_name, surname, member_type, expires, barred, pin",
+        ),
+    ):
+        table = what.add_parser(kind, help=f"{text} (CSV with a header row)")
+        table.add_argument("file", type=Path)
 
     demo = commands.add_parser("demo-data", help="fill a new database with the demo library")
     demo.add_argument(
@@ -90,10 +103,115 @@ def _emit(rows: list[dict[str, Any]], as_json: bool) -> None:
         print("  ".join(f"{key}={value}" for key, value in row.items()))
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911, PLR0912 - one branch per command
+def _import(args: argparse.Namespace, session: Session, now: datetime) -> int:
+    if args.what != "policy":
+        count = import_file(session, args.what, args.file)
+        print(f"{args.file}: {count} rows imported")
+        return 0
+    version = admin.import_policy(session, args.file, now)
+    print(f"{args.file}: policy version {version} is in force")
+    return 0
+
+
+def _demo_data(args: argparse.Namespace, session: Session, now: datetime) -> int:
+    from kiosk.demo_data import Scale, generate_library  # noqa: PLC0415
+
+    library = generate_library(Scale(args.items, args.patrons, args.loans, args.seed), now)
+    admin.put_policy(session, library.document, now)
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    with engine.begin() as connection:
+        admin.load_library(connection, library, now)
+    library.write_cards(args.out)
+    print(
+        f"{len(library.items)} items, {len(library.patrons)} patrons, "
+        f"{len(library.loans)} loans; cards in {args.out / 'demo-cards.json'}"
+    )
+    return 0
+
+
+def _kiosk(args: argparse.Namespace, session: Session, now: datetime) -> int:
+    if args.kiosk_command == "add":
+        token = admin.add_kiosk(session, args.name, now)
+        if args.json:
+            print(json.dumps({"name": args.name, "token": token}))
+        else:
+            print(f"kiosk {args.name} registered; its token (shown only now): {token}")
+        return 0
+    _emit(
+        [
+            {
+                "name": kiosk.name,
+                "last_seen": kiosk.last_seen,
+                "version": kiosk.version,
+                "journal_depth": kiosk.journal_depth,
+                "last_error": kiosk.last_error,
+            }
+            for kiosk in admin.kiosks(session)
+        ],
+        args.json,
+    )
+    return 0
+
+
+def _holds(args: argparse.Namespace, session: Session, now: datetime) -> int:
+    hold = admin.place_hold(session, args.card, args.item, now)
+    shelf = " (ready on the hold shelf)" if hold.ready else ""
+    print(f"hold placed: position {hold.position}{shelf}")
+    return 0
+
+
+def _transactions(args: argparse.Namespace, session: Session, _now: datetime) -> int:
+    _emit(
+        [
+            {
+                "id": row.id,
+                "kind": row.kind,
+                "item": row.item_barcode,
+                "decided_at": row.decided_at,
+                "outcome": row.outcome,
+            }
+            for row in admin.transactions(session)
+        ],
+        args.json,
+    )
+    return 0
+
+
+def _exceptions(args: argparse.Namespace, session: Session, now: datetime) -> int:
+    if args.resolve is not None:
+        admin.resolve_exception(session, args.resolve, args.note, now)
+        print(f"exception {args.resolve} resolved")
+        return 0
+    _emit(
+        [
+            {
+                "number": row.id,
+                "entry": row.entry_id,
+                "reason": row.reason,
+                "detail": row.detail,
+                "created_at": row.created_at,
+            }
+            for row in admin.open_exceptions(session)
+        ],
+        args.json,
+    )
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Session, datetime], int]] = {
+    "import": _import,
+    "demo-data": _demo_data,
+    "kiosk": _kiosk,
+    "holds": _holds,
+    "transactions": _transactions,
+    "exceptions": _exceptions,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     engine = db.connect(args.db)
-    now = SystemClock().now
     try:
         if args.command == "init":
             db.upgrade(engine)
@@ -105,88 +223,15 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911, PLR0912 - 
                 file=sys.stderr,
             )
             return 2
+        if args.command == "serve":
+            return _serve(args)
         with Session(engine) as session:
-            if args.command == "import":
-                version = admin.import_policy(session, args.file, now())
-                print(f"{args.file}: policy version {version} is in force")
-                return 0
-            if args.command == "demo-data":
-                from kiosk.demo_data import Scale, generate_library  # noqa: PLC0415
-
-                library = generate_library(
-                    Scale(args.items, args.patrons, args.loans, args.seed), now()
-                )
-                admin.put_policy(session, library.document, now())
-                with engine.begin() as connection:
-                    admin.load_library(connection, library, now())
-                library.write_cards(args.out)
-                print(
-                    f"{len(library.items)} items, {len(library.patrons)} patrons, "
-                    f"{len(library.loans)} loans; cards in {args.out / 'demo-cards.json'}"
-                )
-                return 0
-            if args.command == "kiosk":
-                if args.kiosk_command == "add":
-                    token = admin.add_kiosk(session, args.name, now())
-                    if args.json:
-                        print(json.dumps({"name": args.name, "token": token}))
-                    else:
-                        print(f"kiosk {args.name} registered; its token (shown only now): {token}")
-                    return 0
-                _emit(
-                    [
-                        {
-                            "name": kiosk.name,
-                            "last_seen": kiosk.last_seen,
-                            "version": kiosk.version,
-                            "journal_depth": kiosk.journal_depth,
-                            "last_error": kiosk.last_error,
-                        }
-                        for kiosk in admin.kiosks(session)
-                    ],
-                    args.json,
-                )
-                return 0
-            if args.command == "holds":
-                hold = admin.place_hold(session, args.card, args.item, now())
-                shelf = " (ready on the hold shelf)" if hold.ready else ""
-                print(f"hold placed: position {hold.position}{shelf}")
-                return 0
-            if args.command == "transactions":
-                _emit(
-                    [
-                        {
-                            "id": row.id,
-                            "kind": row.kind,
-                            "item": row.item_barcode,
-                            "decided_at": row.decided_at,
-                            "outcome": row.outcome,
-                        }
-                        for row in admin.transactions(session)
-                    ],
-                    args.json,
-                )
-                return 0
-            if args.command == "exceptions":
-                if args.resolve is not None:
-                    admin.resolve_exception(session, args.resolve, args.note, now())
-                    print(f"exception {args.resolve} resolved")
-                    return 0
-                _emit(
-                    [
-                        {
-                            "number": row.id,
-                            "entry": row.entry_id,
-                            "reason": row.reason,
-                            "detail": row.detail,
-                            "created_at": row.created_at,
-                        }
-                        for row in admin.open_exceptions(session)
-                    ],
-                    args.json,
-                )
-                return 0
-        return _serve(args)
+            return COMMANDS[args.command](args, session, SystemClock().now())
+    except ImportRejected as rejected:
+        for problem in rejected.problems:
+            print(problem, file=sys.stderr)
+        print(f"kiosk-central: {rejected}", file=sys.stderr)
+        return 2
     except CentralError as error:
         print(f"kiosk-central: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,240 @@
+"""Importing the library's catalogue, items and patrons from CSV files staff export.
+
+Every bad row is reported with its line number and column, and a file with any
+error imports nothing. Rows are upserted by key and enter the change log, so
+every kiosk receives them.
+
+Columns (a header row is required; column order is free):
+
+- catalogue: ``brn, title, author, isbn, publication_type`` (isbn may be empty)
+- items: ``barcode, brn, price, status, home_location``
+- patrons: ``patron_id, card, first_name, surname, member_type, expires, barred, pin``
+  (``expires`` and ``pin`` may be empty; ``barred`` is yes/no; the PIN is turned
+  into an argon2id verifier at once and never stored)
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.central.changes import ChangeLog
+from kiosk.central.errors import ImportRejected
+from kiosk.central.models import Item, Patron, PolicyVersion, Record
+from kiosk.circulation.pins import pin_verifier
+from kiosk.devices.check_digits import gs1_valid, isbn10_valid
+from kiosk.rules.parsing import STANDARD_STATUSES, did_you_mean
+
+COLUMNS = {
+    "catalogue": ("brn", "title", "author", "isbn", "publication_type"),
+    "items": ("barcode", "brn", "price", "status", "home_location"),
+    "patrons": (
+        "patron_id",
+        "card",
+        "first_name",
+        "surname",
+        "member_type",
+        "expires",
+        "barred",
+        "pin",
+    ),
+}
+OPTIONAL = {"isbn", "expires", "pin"}
+_PIN = re.compile(r"\d{4,8}")
+
+
+@dataclass
+class _Row:
+    line: int
+    values: dict[str, str]
+    problems: list[str]
+    source: str
+
+    def bad(self, column: str, message: str) -> None:
+        self.problems.append(f"{self.source}:{self.line}: {column}: {message}")
+
+    def text(self, column: str, limit: int) -> str:
+        value = self.values.get(column, "").strip()
+        if not value and column not in OPTIONAL:
+            self.bad(column, "is empty")
+        elif len(value) > limit:
+            self.bad(column, f"is longer than {limit} characters")
+        return value
+
+    def whole(self, column: str) -> int:
+        value = self.text(column, 20)
+        if value and not value.isdigit():
+            self.bad(column, f"must be a whole number, got {value!r}")
+            return 0
+        return int(value or 0)
+
+    def money(self, column: str) -> Decimal:
+        value = self.text(column, 20)
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            self.bad(column, f'must be an amount such as "12.50", got {value!r}')
+            return Decimal(0)
+        if amount < 0 or amount != amount.quantize(Decimal("0.01")):
+            self.bad(column, f"must be 0 or more, with at most two decimals, got {value!r}")
+        return amount
+
+    def code(self, column: str, known: set[str], what: str) -> str:
+        value = self.text(column, 32)
+        if value and value not in known:
+            self.bad(column, f"unknown {what} {value!r}{did_you_mean(value, known)}")
+        return value
+
+
+def _rows(path: Path, kind: str, problems: list[str]) -> Iterator[_Row]:
+    source = path.name
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as error:
+        raise ImportRejected(source, [f"{source}: cannot read: {error.strerror}"]) from None
+    with handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        expected = COLUMNS[kind]
+        for name in header:
+            if name not in expected:
+                problems.append(
+                    f"{source}:1: unknown column {name!r}{did_you_mean(name, expected)}"
+                )
+        for name in expected:
+            if name not in header and name not in OPTIONAL:
+                problems.append(f"{source}:1: missing column {name!r}")
+        if problems:
+            return
+        for row in reader:
+            yield _Row(reader.line_num, {k: v or "" for k, v in row.items() if k}, problems, source)
+
+
+def _policy_codes(db: Session) -> tuple[set[str], set[str]]:
+    policy = db.get(PolicyVersion, 1)
+    if policy is None:
+        raise ImportRejected(
+            "policy", ["import a policy first: kiosk-central import policy FILE.toml"]
+        )
+    document: dict[str, Any] = policy.document
+    return set(document.get("member_types", {})), set(document.get("publication_types", {}))
+
+
+def _check_isbn(row: _Row, isbn: str) -> None:
+    digits = isbn.replace("-", "")
+    if isbn and not (
+        (len(digits) == 13 and gs1_valid(digits)) or (len(digits) == 10 and isbn10_valid(digits))
+    ):
+        row.bad("isbn", f"is not a valid ISBN-13 or ISBN-10: {isbn!r}")
+
+
+def import_file(db: Session, kind: str, path: Path) -> int:
+    """Import ``path`` as ``kind`` (catalogue, items or patrons); returns the rows imported.
+    Raises ImportRejected listing every problem, having imported nothing."""
+    problems: list[str] = []
+    member_types, publication_types = _policy_codes(db)
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    first_line: dict[str, int] = {}
+    key_column = COLUMNS[kind][0]
+    for row in _rows(path, kind, problems):
+        key = row.values.get(key_column, "").strip()
+        if key in first_line:
+            row.bad(key_column, f"{key!r} appears again (first on line {first_line[key]})")
+        first_line.setdefault(key, row.line)
+        parsed.append((row.line, _PARSERS[kind](row, member_types, publication_types)))
+    if kind == "items":
+        brns = set(db.scalars(select(Record.brn)))
+        for line, values in parsed:
+            if values["brn"] not in brns:
+                problems.append(f"{path.name}:{line}: brn: no catalogue record {values['brn']}")
+    if problems:
+        raise ImportRejected(path.name, problems)
+    model = {"catalogue": Record, "items": Item, "patrons": Patron}[kind]
+    log = ChangeLog(db)
+    log.lock()
+    for _, values in parsed:
+        existing = db.get(model, values[key_column])
+        if existing is None:
+            existing = model(**{**_NEW_DEFAULTS.get(kind, {}), **values})
+            db.add(existing)
+        else:
+            for name, value in values.items():
+                setattr(existing, name, value)
+        db.flush()
+        _LOG[kind](log, existing)
+    db.commit()
+    return len(parsed)
+
+
+def _catalogue(row: _Row, _members: set[str], publications: set[str]) -> dict[str, Any]:
+    isbn = row.text("isbn", 17)
+    _check_isbn(row, isbn)
+    return {
+        "brn": row.whole("brn"),
+        "title": row.text("title", 400),
+        "author": row.text("author", 200),
+        "isbn": isbn.replace("-", "") or None,
+        "publication_type": row.code("publication_type", publications, "publication type"),
+    }
+
+
+def _item(row: _Row, _members: set[str], _publications: set[str]) -> dict[str, Any]:
+    status = row.code("status", set(STANDARD_STATUSES), "status")
+    return {
+        "barcode": row.text("barcode", 32),
+        "brn": row.whole("brn"),
+        "price": row.money("price"),
+        "status": status,
+        "home_location": row.text("home_location", 64),
+    }
+
+
+def _patron(row: _Row, members: set[str], _publications: set[str]) -> dict[str, Any]:
+    expires_text = row.text("expires", 10)
+    expires = None
+    if expires_text:
+        try:
+            expires = date.fromisoformat(expires_text)
+        except ValueError:
+            row.bad("expires", f"must be a date as YYYY-MM-DD, got {expires_text!r}")
+    barred_text = row.text("barred", 5).lower()
+    if barred_text not in ("yes", "no", "true", "false", "1", "0"):
+        row.bad("barred", f"must be yes or no, got {barred_text!r}")
+    pin = row.values.get("pin", "").strip()
+    if pin and not _PIN.fullmatch(pin):
+        row.bad("pin", "must be 4 to 8 digits")  # never echo a PIN
+    return {
+        "patron_id": row.text("patron_id", 32),
+        "card": row.text("card", 32),
+        "first_name": row.text("first_name", 64),
+        "surname": row.text("surname", 64),
+        "member_type": row.code("member_type", members, "member type"),
+        "expires": expires,
+        "barred": barred_text in ("yes", "true", "1"),
+    } | ({"pin_verifier": pin_verifier(pin)} if pin and _PIN.fullmatch(pin) else {})
+
+
+# Only a new patron starts owing nothing and without a PIN: an import never clears a
+# balance (that is the ledger's) nor a PIN set at the desk.
+_NEW_DEFAULTS: dict[str, dict[str, Any]] = {
+    "patrons": {"owed": Decimal("0.00"), "pin_verifier": None},
+}
+_PARSERS: dict[str, Callable[[_Row, set[str], set[str]], dict[str, Any]]] = {
+    "catalogue": _catalogue,
+    "items": _item,
+    "patrons": _patron,
+}
+_LOG: dict[str, Callable[[ChangeLog, Any], int]] = {
+    "catalogue": ChangeLog.record,
+    "items": ChangeLog.item,
+    "patrons": ChangeLog.patron,
+}
