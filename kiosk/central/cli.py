@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from kiosk.central import admin, db
 from kiosk.central.errors import CentralError, ImportRejected
 from kiosk.central.importers import import_file
+from kiosk.central.koc import export_koc
 from kiosk.clock import SystemClock
 
 DB_ENV = "KIOSK_CENTRAL_DB"
@@ -87,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     exceptions.add_argument("--json", action="store_true")
     exceptions.add_argument("--resolve", type=int, metavar="N", help="mark exception N resolved")
     exceptions.add_argument("--note", default="resolved", help="what was done about it")
+
+    export = commands.add_parser("export", help="write transactions for another system")
+    formats = export.add_subparsers(dest="format", required=True, metavar="FORMAT")
+    koc = formats.add_parser("koc", help="Koha's offline circulation file (.koc)")
+    koc.add_argument("--since", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    koc.add_argument("--out", type=Path, required=True, help="the .koc file to write")
 
     serve = commands.add_parser("serve", help="serve the kiosks' API")
     serve.add_argument("--host", default="127.0.0.1")
@@ -199,6 +206,19 @@ def _exceptions(args: argparse.Namespace, session: Session, now: datetime) -> in
     return 0
 
 
+def _export(args: argparse.Namespace, session: Session, _now: datetime) -> int:
+    written = export_koc(session, datetime.combine(args.since, time.min), args.out)
+    print(
+        f"{args.out}: {written.written} operations since {args.since}"
+        + (
+            f"; {written.left_out} fault charges left out (Koha has no such operation)"
+            if written.left_out
+            else ""
+        )
+    )
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Session, datetime], int]] = {
     "import": _import,
     "demo-data": _demo_data,
@@ -206,6 +226,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Session, datetime], int]] = {
     "holds": _holds,
     "transactions": _transactions,
     "exceptions": _exceptions,
+    "export": _export,
 }
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 from sqlalchemy import func, select, update
 
+from kiosk import __version__
 from kiosk.central import admin
 from kiosk.central.changes import ChangeLog
+from kiosk.central.koc import export_koc
 from kiosk.central.models import AppliedTransaction, LedgerEntry, Loan, Patron, StaffException
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import CheckoutStatus, PatronSession, ReturnStatus, Unavailable
@@ -291,3 +294,31 @@ def test_the_protocol_is_served_as_openapi(central: Central) -> None:
     schema = requests.get(f"{central.url}/openapi.json", timeout=10).json()
     assert {"/v1/snapshot", "/v1/changes", "/v1/journal", "/v1/heartbeat"} <= set(schema["paths"])
     assert json.dumps(schema).count("WireEntry") > 0
+
+
+def test_transactions_export_to_koha_offline_circulation(central: Central, tmp_path: Path) -> None:
+    agent = central.agent(tmp_path / "a")
+    agent.sync_once()
+    circulation = Circulation(agent.store, central.clock)
+    adult = card(central, "adult, nothing on loan")
+    session = sign_in(circulation, adult)
+    first, second = available(central)[:2]
+    circulation.checkout(session, first)
+    central.clock.advance(minutes=5)
+    circulation.checkout(session, second)
+    central.clock.advance(minutes=5)
+    circulation.return_item(first)
+    central.clock.advance(days=2)
+    circulation.renew(session, second)
+    agent.sync_once()
+    out = tmp_path / "kiosk.koc"
+    with central.session() as db:
+        written = export_koc(db, datetime(2026, 11, 23), out)
+    assert (written.written, written.left_out) == (4, 0)
+    assert out.read_text().splitlines() == [
+        f"Version=1.0\tGenerator=kiosk-central\tGeneratorVersion={__version__}",
+        f"2026-11-23 10:00:00 000\tissue\t{adult['card']}\t{first}",
+        f"2026-11-23 10:05:00 000\tissue\t{adult['card']}\t{second}",
+        f"2026-11-23 10:10:00 000\treturn\t{first}",
+        f"2026-11-25 10:10:00 000\tissue\t{adult['card']}\t{second}",
+    ]
