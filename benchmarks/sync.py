@@ -203,6 +203,7 @@ def main() -> int:  # noqa: PLR0915 - one measurement after another
             snapshot_floor(scratch / "kiosk" / "mirror.db", scratch), 1
         )
         result["snapshot_ratio"] = round(result["snapshot_s"] / result["snapshot_floor_s"], 2)
+        print(json.dumps(result), file=sys.stderr, flush=True)
 
         barcodes = [item.barcode for item in library.items[: args.delta]]
         with Session(engine) as session, session.begin():
@@ -217,6 +218,7 @@ def main() -> int:  # noqa: PLR0915 - one measurement after another
         delta = agent.sync_once()
         result["delta_changes"] = delta.changes
         result["delta_s"] = round(time.perf_counter() - started, 2)
+        print(json.dumps(result), file=sys.stderr, flush=True)
 
         adult = next(p for p in library.patrons if p["member_type"] == "ADULT")
         entries = make_entries(
@@ -245,6 +247,7 @@ def main() -> int:  # noqa: PLR0915 - one measurement after another
         flushed = agent.sync_once()
         result["flush_entries"] = flushed.pushed + flushed.duplicates + flushed.exceptions
         result["flush_s"] = round(time.perf_counter() - started, 2)
+        print(json.dumps(result), file=sys.stderr, flush=True)
     finally:
         server.stop()
 
@@ -275,6 +278,7 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
         tokens = [admin.add_kiosk(session, f"k{n}", NOW) for n in range(args.kiosks)]
     server = Server(url, workers=4)
     latencies: list[float] = []
+    failures: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(args.kiosks)
     adult = next(p for p in small.patrons if p["member_type"] == "ADULT")
@@ -318,10 +322,13 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
     engine.dispose()
     with admin_engine.begin() as connection:
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    if not latencies:
+        raise SystemExit(f"every request of the many-kiosks run failed: {failures[:3]}")
     latencies.sort()
     return {
         "kiosks": args.kiosks,
         "requests": len(latencies),
+        "failed_requests": len(failures),
         "kiosks_p50_ms": round(statistics.median(latencies), 1),
         "kiosks_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
         "requests_per_s": round(len(latencies) / elapsed, 1),
