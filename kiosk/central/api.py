@@ -106,7 +106,7 @@ def snapshot(
 def changes(
     db: Db,
     caller: Caller,
-    since: Annotated[int, Query(ge=0)],
+    since: Annotated[int, Query(ge=0, le=2**63 - 1)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
 ) -> ChangesPage:
     return changes_page(db, caller.id, since, limit)

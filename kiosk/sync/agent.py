@@ -383,7 +383,7 @@ class SyncAgent:
             version=__version__,
             journal_depth=len(pending),
             oldest_pending=datetime.fromisoformat(pending[0][0]) if pending else None,
-            last_error=last_error,
+            last_error=last_error[:400] if last_error else None,
             scanners=self.scanners(),
             disk_free_mb=shutil.disk_usage(self.store.directory).free // 2**20,
         )

@@ -6,12 +6,13 @@ token. See docs/sync-protocol.md for the exchange itself.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 API_PREFIX = "/v1"
 MAX_PUSH = 500  # entries in one push
@@ -155,23 +156,49 @@ class SnapshotPage(Wire):
 EntryKind = Literal["checkout", "return", "renew", "fault"]
 
 
+INT32 = 2**31 - 1  # the widest plain integer column in the central database
+Code = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,32}$")]  # barcodes, ids, codes
+Status = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+DueText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?$")]
+
+
+def _local_time(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        raise ValueError("must be the library's local time, without a time zone")
+    return moment
+
+
+def _storable(details: dict[str, Any]) -> dict[str, Any]:
+    """Only what every database stores as JSON: no NUL characters, no lone surrogates."""
+    text = json.dumps(details, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    if "\\u0000" in text or "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    if len(text) > 10_000:
+        raise ValueError("is too large (at most 10,000 characters as JSON)")
+    return details
+
+
 class WireEntry(Wire):
     """One journal entry of a kiosk, as decided there."""
 
-    id: str = Field(min_length=1, max_length=64)
-    seq: int = Field(ge=1)
+    id: str = Field(pattern=r"^[A-Za-z0-9:._-]{1,64}$")
+    seq: int = Field(ge=1, le=INT32)
     kind: EntryKind
-    decided_at: datetime
-    item_barcode: str = Field(min_length=1, max_length=32)
-    patron_id: str | None
-    details: dict[str, Any]
-    charged: Decimal = Field(ge=0)
-    status_after: str
-    loan_patron_id: str | None
-    loan_member_type: str | None
-    loan_due: str | None
-    loan_renewals: int | None
-    fulfilled_hold_of: str | None
+    decided_at: Annotated[datetime, AfterValidator(_local_time)]
+    item_barcode: Code
+    patron_id: Code | None
+    details: Annotated[dict[str, Any], AfterValidator(_storable)]
+    charged: Decimal = Field(ge=0, le=Decimal("100000.00"), decimal_places=2)
+    status_after: Status | Literal[""]
+    loan_patron_id: Code | None
+    loan_member_type: Code | None
+    loan_due: DueText | None
+    loan_renewals: int | None = Field(ge=0, le=INT32)
+    fulfilled_hold_of: Code | None
 
 
 class PushRequest(Wire):
@@ -195,12 +222,12 @@ class PushResponse(Wire):
 
 
 class Heartbeat(Wire):
-    version: str
-    journal_depth: int = Field(ge=0)
-    oldest_pending: datetime | None
-    last_error: str | None
-    scanners: list[str]
-    disk_free_mb: int = Field(ge=0)
+    version: str = Field(max_length=32)
+    journal_depth: int = Field(ge=0, le=INT32)
+    oldest_pending: Annotated[datetime, AfterValidator(_local_time)] | None
+    last_error: str | None = Field(max_length=400)
+    scanners: list[Annotated[str, StringConstraints(max_length=100)]] = Field(max_length=20)
+    disk_free_mb: int = Field(ge=0, le=INT32)
 
 
 class HeartbeatReply(Wire):
