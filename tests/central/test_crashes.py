@@ -1,0 +1,189 @@
+"""kill -9 of the sync agent mid-push, and of the server mid-push: every transaction once.
+
+The server runs as its own process here (``kiosk-central serve``) so that it can
+be killed, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kiosk.central import admin, db
+from kiosk.central.models import AppliedTransaction
+from kiosk.circulation.service import Circulation
+from kiosk.clock import FixedClock
+from kiosk.demo_data import Scale, generate_library
+from kiosk.store.journal import Entry
+from kiosk.store.store import Store
+from kiosk.sync.agent import SyncAgent, SyncError
+
+NOW = datetime(2026, 11, 23, 10, 0)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    def __init__(self, url: str, port: int) -> None:
+        self.url, self.port = url, port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kiosk.central.cli",
+                "--db",
+                self.url,
+                "serve",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.base}/v1/health", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError("kiosk-central did not start")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def setup(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, SyncAgent, str, int]]:
+    engine = db.connect(database_url)
+    db.upgrade(engine)
+    library = generate_library(Scale(items=400, patrons=80, loans=20, seed=9), NOW)
+    with Session(engine) as session:
+        admin.put_policy(session, library.document, NOW)
+        with engine.begin() as connection:
+            admin.load_library(connection, library, NOW)
+        token = admin.add_kiosk(session, "kiosk-a", NOW)
+    server = ServerProcess(database_url, free_port())
+    server.start()
+    clock = FixedClock(NOW)
+    agent = SyncAgent(Store.open(tmp_path / "kiosk"), server.base, token, clock, read_timeout=5.0)
+    agent.sync_once()
+    circulation = Circulation(agent.store, clock, pin_required=False)
+    adult = next(c for c in library.cards if c["situation"] == "adult, nothing on loan")
+    identified = circulation.identify(adult["card"], None)
+    session_ = identified.session  # type: ignore[union-attr]
+    made = 0
+    for barcode in (
+        library.samples["FICTION"]["available"][:3] + library.samples["NONFICTION"]["available"][:3]
+    ):
+        for _ in range(4):  # lend and take back, again and again, offline
+            circulation.checkout(session_, barcode)  # type: ignore[arg-type]
+            circulation.return_item(barcode)
+            made += 2
+    yield server, agent, token, made
+    server.kill()
+    agent.store.close()
+    engine.dispose()
+
+
+def applied(database_url: str) -> tuple[int, int]:
+    engine = db.connect(database_url)
+    with Session(engine) as session:
+        total = session.scalar(select(func.count()).select_from(AppliedTransaction)) or 0
+        distinct = session.scalar(select(func.count(func.distinct(AppliedTransaction.id)))) or 0
+    engine.dispose()
+    return int(total), int(distinct)
+
+
+def drain(agent: SyncAgent) -> None:
+    for _ in range(10):
+        try:
+            agent.sync_once()
+            return
+        except SyncError:
+            time.sleep(0.5)
+    raise AssertionError("the agent could not sync after the crashes")
+
+
+def test_kill_9_of_the_sync_agent_mid_push_then_restart(
+    setup: tuple[ServerProcess, SyncAgent, str, int], database_url: str, tmp_path: Path
+) -> None:
+    server, agent, token, made = setup
+    token_file = tmp_path / "token"
+    token_file.write_text(token)
+    os.chmod(token_file, 0o600)
+    chooser = random.Random(11)
+    agent.store.close()
+    for _ in range(6):
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kiosk",
+                "sync",
+                "--data",
+                str(agent.store.directory),
+                "--server",
+                server.base,
+                "--token-file",
+                str(token_file),
+                "--once",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(chooser.uniform(0.3, 1.5))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    drain(agent)
+    assert applied(database_url) == (made, made)
+    with agent.store.journal.connect() as journal:
+        assert journal.scalar(select(func.count()).select_from(Entry)) == 0
+
+
+def test_kill_9_of_the_server_mid_push_then_restart(
+    setup: tuple[ServerProcess, SyncAgent, str, int], database_url: str
+) -> None:
+    server, agent, _, made = setup
+    pushing = threading.Thread(target=lambda: _try(agent))
+    pushing.start()
+    time.sleep(0.15)
+    server.kill()
+    pushing.join(timeout=60)
+    server.start()
+    drain(agent)
+    assert applied(database_url) == (made, made)
+
+
+def _try(agent: SyncAgent) -> None:
+    with contextlib.suppress(SyncError):  # the server dies under it: that is the point
+        agent.sync_once()
