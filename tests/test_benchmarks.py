@@ -53,3 +53,39 @@ def test_circulation_benchmark_reports_the_figures_the_issue_names() -> None:
         assert figures[key] > 0, key
     assert "build_s" in figures
     assert figures["operations"] == 40
+
+
+def test_sync_benchmark_reports_snapshot_delta_and_flush() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "sync.py"),
+            "--items",
+            "1000",
+            "--patrons",
+            "200",
+            "--loans",
+            "50",
+            "--delta",
+            "50",
+            "--flush",
+            "60",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    figures = json.loads(run.stdout)
+    assert figures["delta_changes"] == 50
+    assert figures["flush_entries"] == 60
+    for key in (
+        "snapshot_s",
+        "snapshot_rows",
+        "snapshot_floor_s",
+        "snapshot_ratio",
+        "delta_s",
+        "flush_s",
+    ):
+        assert figures[key] > 0, key

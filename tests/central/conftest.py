@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 import uuid
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import admin, db
 from kiosk.central.api import create_app
+from kiosk.central.process import free_port
 from kiosk.clock import FixedClock
 from kiosk.demo_data import GeneratedLibrary, Scale, generate_library
 from kiosk.store.store import Store
@@ -26,13 +26,6 @@ from kiosk.sync.agent import SyncAgent
 
 POSTGRES = os.environ.get("KIOSK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 23, 10, 0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

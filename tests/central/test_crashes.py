@@ -10,7 +10,6 @@ import contextlib
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,12 +19,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.central import admin, db
 from kiosk.central.models import AppliedTransaction
+from kiosk.central.process import CentralProcess
 from kiosk.circulation.service import Circulation
 from kiosk.clock import FixedClock
 from kiosk.demo_data import Scale, generate_library
@@ -36,54 +35,10 @@ from kiosk.sync.agent import SyncAgent, SyncError
 NOW = datetime(2026, 11, 23, 10, 0)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class ServerProcess:
-    def __init__(self, url: str, port: int) -> None:
-        self.url, self.port = url, port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kiosk.central.cli",
-                "--db",
-                self.url,
-                "serve",
-                "--port",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.base}/v1/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.1)
-        raise RuntimeError("kiosk-central did not start")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-
-
 @pytest.fixture
-def setup(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, SyncAgent, str, int]]:
+def setup(
+    database_url: str, tmp_path: Path
+) -> Iterator[tuple[CentralProcess, SyncAgent, str, int]]:
     engine = db.connect(database_url)
     db.upgrade(engine)
     library = generate_library(Scale(items=400, patrons=80, loans=20, seed=9), NOW)
@@ -92,10 +47,9 @@ def setup(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, Sy
         with engine.begin() as connection:
             admin.load_library(connection, library, NOW)
         token = admin.add_kiosk(session, "kiosk-a", NOW)
-    server = ServerProcess(database_url, free_port())
-    server.start()
+    server = CentralProcess(database_url).start()
     clock = FixedClock(NOW)
-    agent = SyncAgent(Store.open(tmp_path / "kiosk"), server.base, token, clock, read_timeout=5.0)
+    agent = SyncAgent(Store.open(tmp_path / "kiosk"), server.url, token, clock, read_timeout=5.0)
     agent.sync_once()
     circulation = Circulation(agent.store, clock, pin_required=False)
     adult = next(c for c in library.cards if c["situation"] == "adult, nothing on loan")
@@ -135,7 +89,7 @@ def drain(agent: SyncAgent) -> None:
 
 
 def test_kill_9_of_the_sync_agent_mid_push_then_restart(
-    setup: tuple[ServerProcess, SyncAgent, str, int], database_url: str, tmp_path: Path
+    setup: tuple[CentralProcess, SyncAgent, str, int], database_url: str, tmp_path: Path
 ) -> None:
     server, agent, token, made = setup
     token_file = tmp_path / "token"
@@ -153,7 +107,7 @@ def test_kill_9_of_the_sync_agent_mid_push_then_restart(
                 "--data",
                 str(agent.store.directory),
                 "--server",
-                server.base,
+                server.url,
                 "--token-file",
                 str(token_file),
                 "--once",
@@ -171,7 +125,7 @@ def test_kill_9_of_the_sync_agent_mid_push_then_restart(
 
 
 def test_kill_9_of_the_server_mid_push_then_restart(
-    setup: tuple[ServerProcess, SyncAgent, str, int], database_url: str
+    setup: tuple[CentralProcess, SyncAgent, str, int], database_url: str
 ) -> None:
     server, agent, _, made = setup
     pushing = threading.Thread(target=lambda: _try(agent))
