@@ -281,6 +281,7 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
         "kiosks": args.kiosks,
         "requests": len(latencies),
         "failed_requests": len(failures),
+        "failures": sorted(set(failures)),
         "kiosks_p50_ms": round(statistics.median(latencies), 1),
         "kiosks_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
         "requests_per_s": round(len(latencies) / elapsed, 1),

@@ -236,16 +236,14 @@ class SyncAgent:
             outcomes = {result.id: result for result in answer.results}
             now = self.clock.now().isoformat()
             with self.store.journal.begin() as journal:
-                for entry_id, result in outcomes.items():
-                    journal.execute(
-                        update(Entry)
-                        .where(Entry.id == entry_id)
-                        .values(
-                            state=ACKNOWLEDGED,
-                            acknowledged_at=now,
-                            server_outcome=result.outcome.value,
-                        )
-                    )
+                journal.exec_driver_sql(
+                    "UPDATE entries SET state = ?, acknowledged_at = ?, server_outcome = ? "
+                    "WHERE id = ?",
+                    [
+                        (ACKNOWLEDGED, now, result.outcome.value, entry_id)
+                        for entry_id, result in outcomes.items()
+                    ],
+                )
             pushed += sum(result.outcome.value == "applied" for result in answer.results)
             duplicates += sum(result.outcome.value == "duplicate" for result in answer.results)
             exceptions += sum(result.outcome.value == "exception" for result in answer.results)
@@ -326,8 +324,7 @@ class SyncAgent:
             )
             reflected_seqs = self._seqs_of(page.reflected)
             with self.store.mirror.begin() as mirror:
-                for change in page.changes:
-                    _apply_change(mirror, change)
+                _apply_changes(mirror, page.changes)
                 current = mirror.execute(select(SyncCursor.reflected_through)).scalar_one()
                 mirror.execute(
                     update(SyncCursor).values(
@@ -463,17 +460,27 @@ def _load_page(mirror: Connection, page: SnapshotPage) -> None:
     loading.put_stored(mirror, model, rows)
 
 
-def _apply_change(mirror: Connection, change: Change) -> None:
-    if change.entity is Entity.POLICY:
-        if change.data is not None:
-            policy = PolicyRow.model_validate(change.data)
-            loading.put_policy(mirror, policy.document, policy.version)
-        return
-    if change.entity not in MIRROR_TABLES:
-        return
-    model, key_name = MIRROR_TABLES[change.entity]
-    key_column = getattr(model, key_name)
-    key: Any = int(change.key) if change.entity in (Entity.RECORD, Entity.HOLD) else change.key
-    mirror.execute(delete(model).where(key_column == key))
-    if change.data is not None:
-        mirror.execute(insert(model), [_mirror_values(change.entity, change.data)])
+def _apply_changes(mirror: Connection, changes: list[Change]) -> None:
+    """Apply a page of changes. Within a page the last change of a row is its state, so
+    each table gets one delete and one insert for all its changed rows."""
+    final: dict[tuple[Entity, str], Change] = {}
+    for change in changes:
+        if change.entity is Entity.POLICY:
+            if change.data is not None:
+                policy = PolicyRow.model_validate(change.data)
+                loading.put_policy(mirror, policy.document, policy.version)
+        elif change.entity in MIRROR_TABLES:
+            final[(change.entity, change.key)] = change
+    for entity, (model, key_name) in MIRROR_TABLES.items():
+        touched = [change for (kind, _), change in final.items() if kind is entity]
+        if not touched:
+            continue
+        table = model.__table__
+        key_type = int if entity in (Entity.RECORD, Entity.HOLD) else str
+        mirror.exec_driver_sql(
+            f"DELETE FROM {table.name} WHERE {key_name} = ?",
+            [(key_type(change.key),) for change in touched],
+        )
+        rows = [_mirror_values(entity, change.data) for change in touched if change.data]
+        if rows:
+            mirror.execute(insert(model), rows)
