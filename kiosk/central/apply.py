@@ -402,7 +402,9 @@ class _Applying:
             kiosk_id=self.kiosk.id,
         )
         batch.loans[item.barcode] = new_loan
-        self.log.put(Entity.LOAN, item.barcode, _loan_row(new_loan))
+        self.log.put(
+            Entity.LOAN, item.barcode, LoanRow.model_validate(new_loan, from_attributes=True)
+        )
         remaining = []
         for hold in batch.holds.get(item.barcode, []):
             if hold.patron_id == new_loan.patron_id:
@@ -433,11 +435,17 @@ class _Applying:
             self.note("found", f"item {item.barcode} was recorded as {item.status} and came back")
             item = replace(item, status="available")
             batch.items[item.barcode] = item
-            self.log.put(Entity.ITEM, item.barcode, _item_row(item))
+            self.log.put(
+                Entity.ITEM, item.barcode, ItemRow.model_validate(item, from_attributes=True)
+            )
         holds = batch.holds.get(item.barcode, [])
         if holds and not holds[0].ready:
             holds[0] = replace(holds[0], ready=True)
-            self.log.put(Entity.HOLD, str(holds[0].id), _hold_row(holds[0]))
+            self.log.put(
+                Entity.HOLD,
+                str(holds[0].id),
+                HoldRow.model_validate(holds[0], from_attributes=True),
+            )
 
     def _renew(self, entry: WireEntry) -> None:
         batch = self.batch
@@ -472,7 +480,9 @@ class _Applying:
             renewals=entry.loan_renewals if entry.loan_renewals is not None else loan.renewals + 1,
         )
         batch.loans[loan.item_barcode] = renewed
-        self.log.put(Entity.LOAN, loan.item_barcode, _loan_row(renewed))
+        self.log.put(
+            Entity.LOAN, loan.item_barcode, LoanRow.model_validate(renewed, from_attributes=True)
+        )
 
     def _fault(self, entry: WireEntry) -> None:
         item = self.batch.items.get(entry.item_barcode)
@@ -481,7 +491,7 @@ class _Applying:
             return
         item = replace(item, status=entry.status_after)
         self.batch.items[item.barcode] = item
-        self.log.put(Entity.ITEM, item.barcode, _item_row(item))
+        self.log.put(Entity.ITEM, item.barcode, ItemRow.model_validate(item, from_attributes=True))
 
     def _charge(self, entry: WireEntry) -> None:
         patron = self.batch.patrons.get(entry.patron_id or "")
@@ -502,7 +512,9 @@ class _Applying:
         )
         patron = replace(patron, owed=patron.owed + entry.charged)
         self.batch.patrons[patron.patron_id] = patron
-        self.log.put(Entity.PATRON, patron.patron_id, _patron_row(patron))
+        self.log.put(
+            Entity.PATRON, patron.patron_id, PatronRow.model_validate(patron, from_attributes=True)
+        )
 
 
 def _write(session: Session, batch: _Batch) -> None:
@@ -555,50 +567,6 @@ def _as_dict(loan: _Loan) -> dict[str, Any]:
 def _rules_patron(patron: _Patron) -> RulesPatron:
     return RulesPatron(
         patron.patron_id, patron.member_type, patron.expires, patron.barred, patron.owed
-    )
-
-
-def _loan_row(loan: _Loan) -> LoanRow:
-    return LoanRow(
-        item_barcode=loan.item_barcode,
-        patron_id=loan.patron_id,
-        member_type=loan.member_type,
-        due=loan.due,
-        renewals=loan.renewals,
-    )
-
-
-def _item_row(item: _Item) -> ItemRow:
-    return ItemRow(
-        barcode=item.barcode,
-        brn=item.brn,
-        price=item.price,
-        status=item.status,
-        home_location=item.home_location,
-    )
-
-
-def _hold_row(hold: _Hold) -> HoldRow:
-    return HoldRow(
-        id=hold.id,
-        item_barcode=hold.item_barcode,
-        patron_id=hold.patron_id,
-        position=hold.position,
-        ready=hold.ready,
-        title=hold.title,
-    )
-
-
-def _patron_row(patron: _Patron) -> PatronRow:
-    return PatronRow(
-        patron_id=patron.patron_id,
-        card=patron.card,
-        first_name=patron.first_name,
-        member_type=patron.member_type,
-        expires=patron.expires,
-        barred=patron.barred,
-        owed=patron.owed,
-        pin_verifier=patron.pin_verifier,
     )
 
 

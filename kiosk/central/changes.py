@@ -92,54 +92,20 @@ class ChangeLog:
 
 
 def record_row(record: Record) -> RecordRow:
-    return RecordRow(
-        brn=record.brn,
-        title=record.title,
-        author=record.author,
-        isbn=record.isbn,
-        publication_type=record.publication_type,
-    )
+    return RecordRow.model_validate(record, from_attributes=True)
 
 
 def item_row(item: Item) -> ItemRow:
-    return ItemRow(
-        barcode=item.barcode,
-        brn=item.brn,
-        price=item.price,
-        status=item.status,
-        home_location=item.home_location,
-    )
+    return ItemRow.model_validate(item, from_attributes=True)
 
 
 def patron_row(patron: Patron) -> PatronRow:
-    return PatronRow(
-        patron_id=patron.patron_id,
-        card=patron.card,
-        first_name=patron.first_name,
-        member_type=patron.member_type,
-        expires=patron.expires,
-        barred=patron.barred,
-        owed=patron.owed,
-        pin_verifier=patron.pin_verifier,
-    )
+    return PatronRow.model_validate(patron, from_attributes=True)
 
 
 def loan_row(loan: Loan) -> LoanRow:
-    return LoanRow(
-        item_barcode=loan.item_barcode,
-        patron_id=loan.patron_id,
-        member_type=loan.member_type,
-        due=loan.due,
-        renewals=loan.renewals,
-    )
+    return LoanRow.model_validate(loan, from_attributes=True)
 
 
 def hold_row(hold: Hold) -> HoldRow:
-    return HoldRow(
-        id=hold.id,
-        item_barcode=hold.item_barcode,
-        patron_id=hold.patron_id,
-        position=hold.position,
-        ready=hold.ready,
-        title=hold.title,
-    )
+    return HoldRow.model_validate(hold, from_attributes=True)
