@@ -113,11 +113,14 @@ def changes(
 
 
 @router.post("/journal", response_model=PushResponse)
-def push(body: PushRequest, caller: Caller, request: Request) -> PushResponse:
+def push(body: PushRequest, caller: Caller, db: Db, request: Request) -> PushResponse:
     state = request.app.state
+    # The session that found the caller applies the batch: one connection per request,
+    # so a burst of kiosks cannot exhaust the pool.
+    db.rollback()
     # One transaction for the batch (one commit, one lock), each entry applied in the
     # kiosk's order; any failure undoes the whole batch, which the kiosk sends again.
-    with state.sessions() as db, db.begin():
+    with db.begin():
         try:
             results = apply_batch(db, caller, body.entries, state.now(), state.policies)
         except ForeignEntry as foreign:

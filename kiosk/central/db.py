@@ -42,7 +42,9 @@ def connect(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # One connection per request. Kept small: several workers share PostgreSQL's
+    # default of 100 connections, and a request waits for a free one rather than fail.
+    return create_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
