@@ -43,35 +43,27 @@ def put_policy(connection: Connection, document: Mapping[str, Any], version: str
 
 
 def _insert_all(connection: Connection, model: Any, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Insert through the driver's ``executemany``, converting each value with its column
-    type's own bind processor (money to cents, dates to text) once per value."""
-    table = _table(model)
-    columns = list(table.columns)
-    dialect = connection.dialect
-    processors = [column.type.bind_processor(dialect) for column in columns]
-    names = [column.name for column in columns]
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    """Insert rows given by column name: each value is converted with its column type's
+    own bind processor (money to cents, dates to text), then stored as ``put_stored`` does."""
+    columns = list(_table(model).columns)
+    converters = [
+        (column.name, column.type.bind_processor(connection.dialect)) for column in columns
+    ]
 
-    plain = [(name, convert) for name, convert in zip(names, processors, strict=True)]
-
-    def values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    def stored(row: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(
             value if convert is None or value is None else convert(value)
-            for name, convert in plain
+            for name, convert in converters
             for value in (row.get(name),)
         )
 
-    count = 0
-    iterator = iter(rows)
-    while batch := [values(row) for row in islice(iterator, BATCH)]:
-        connection.exec_driver_sql(sql, batch)
-        count += len(batch)
-    return count
+    return put_stored(connection, model, (stored(row) for row in rows))
 
 
 def put_stored(connection: Connection, model: Any, rows: Iterable[tuple[Any, ...]]) -> int:
     """The fast path for bulk snapshots: tuples already in column order and in their
-    stored form (money in cents, dates as ISO text, booleans as 0 or 1)."""
+    stored form (money in cents, dates as ISO text, booleans as 0 or 1), inserted through
+    the driver's ``executemany`` in batches."""
     table = _table(model)
     names = [column.name for column in table.columns]
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -110,9 +109,3 @@ def _kiosk_identity(journal: Engine, wanted: str | None) -> str:
             log.warning("kiosk id changed from %s to %s by configuration", state.kiosk_id, wanted)
             state.kiosk_id = wanted
         return state.kiosk_id
-
-
-def latest_recorded_time(journal: Engine) -> datetime | None:
-    with Session(journal) as session:
-        state = session.get(KioskState, 1)
-        return datetime.fromisoformat(state.latest_time) if state and state.latest_time else None
