@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from kiosk import __version__, policy_tool, scanners_tool
 
@@ -91,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--once", action="store_true", help="sync once and exit")
     sync.add_argument("--interval", type=float, default=15.0, help="seconds between syncs")
 
+    _add_run_parser(commands)
+
     scanners = commands.add_parser("scanners", help="find barcode scanners and watch their scans")
     scanners_commands = scanners.add_subparsers(
         dest="scanners_command", required=True, metavar="ACTION"
@@ -149,6 +152,29 @@ def _policy(args: argparse.Namespace) -> int:
     return policy_tool.evaluate_command(args.scenario, sys.stdin, sys.stdout, sys.stderr)
 
 
+def _add_run_parser(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="the full-screen kiosk for patrons",
+        description="Runs the patrons' kiosk. With --demo and nothing else: builds a demo "
+        "library, starts a central server on loopback and the sync agent, and takes the "
+        "keyboard as the scanner. Exit status: 0 normal, 1 a script step failed, 2 bad input.",
+    )
+    run.add_argument("--demo", action="store_true", help="run on a demo library on loopback")
+    run.add_argument(
+        "--demo-dir", type=Path, default=Path("demo"), help="where the demo keeps its files"
+    )
+    run.add_argument("--script", type=Path, help="drive the app from a script, then exit")
+    run.add_argument("--trace", type=Path, help="write what each screen showed (JSON lines)")
+    run.add_argument("--screenshots", type=Path, help="directory for the script's shots")
+    run.add_argument("--size", help="a window of WIDTHxHEIGHT instead of full screen")
+    run.add_argument("--mode", choices=["checkout", "return", "both"], help="override the mode")
+    run.add_argument("--theme", choices=["standard", "high_contrast"], help="override the theme")
+    run.add_argument(
+        "--inactivity", type=float, help="seconds without a touch or scan before the warning"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {
@@ -157,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo-data": _demo_data,
         "scanners": _scanners,
         "sync": _sync,
+        "run": _run,
     }
     return commands[args.command](args)
 
@@ -227,6 +254,36 @@ def _sync(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kiosk import app  # noqa: PLC0415 - the UI's dependencies only for `kiosk run`
+
+    overrides: dict[str, object] = {}
+    if args.size:
+        try:
+            width, height = (int(part) for part in args.size.lower().split("x"))
+        except ValueError:
+            print(f"kiosk run: --size takes WIDTHxHEIGHT, e.g. 800x480, not {args.size!r}")
+            return 2
+        overrides.update(size=(width, height), fullscreen=False)
+    for name in ("mode", "theme"):
+        if getattr(args, name):
+            overrides[name] = getattr(args, name)
+    if args.inactivity is not None:
+        overrides["inactivity_seconds"] = args.inactivity
+    request = app.RunRequest(args.script, args.trace, args.screenshots)
+    if not args.demo:
+        print("kiosk run: a kiosk.toml is not supported yet; use --demo", file=sys.stderr)
+        return 2
+    library = app.prepare_demo(args.demo_dir)
+    try:
+        options = app.demo_options(args.demo_dir, library, **overrides)
+        for line in options.demo:
+            print(line)
+        return app.run_app(options, request)
+    finally:
+        library.central.stop()
 
 
 def _demo_data(args: argparse.Namespace) -> int:

@@ -91,6 +91,7 @@ def _locked_until(until: datetime) -> Identification:
         IdentifyStatus.LOCKED,
         f"Too many wrong PINs: this card is locked on this kiosk until {until:%H:%M}. "
         "Please see a member of staff.",
+        locked_until=until,
     )
 
 
@@ -150,6 +151,11 @@ class Circulation:
         if now < EARLIEST_TRUSTED_TIME or (latest is not None and now < latest):
             log.error("the clock reads %s, before the latest recorded time %s", now, latest)
             raise _Refuse(Unavailable(OutOfService.CLOCK_UNTRUSTED))
+
+    def readiness(self) -> OutOfService | None:
+        """Why the kiosk cannot lend now, or None; checked as a transaction would be."""
+        answer = self._run(lambda world, _now: self.policy(world))
+        return answer.cause if isinstance(answer, Unavailable) else None
 
     def policy(self, world: World) -> Policy:
         version = world.policy_version()
@@ -238,10 +244,11 @@ class Circulation:
     def _welcome(self, patron: PatronState) -> Identification:
         notices = []
         rules_patron = patron.as_rules_patron()
-        today = self.clock.now().date()
-        if rules_patron.expires is not None and rules_patron.expires < today:
+        expires = rules_patron.expires
+        expired_on = expires if expires is not None and expires < self.clock.now().date() else None
+        if expired_on is not None:
             notices.append(
-                f"Your membership ended on {human_date(rules_patron.expires)}. You can see your "
+                f"Your membership ended on {human_date(expired_on)}. You can see your "
                 "account and return items; please renew at the desk to borrow."
             )
         if rules_patron.barred:
@@ -249,7 +256,12 @@ class Circulation:
                 "Your card can't be used to borrow at the moment. Please see a member of staff."
             )
         session = PatronSession(
-            patron.patron_id, patron.first_name, patron.member_type, tuple(notices)
+            patron.patron_id,
+            patron.first_name,
+            patron.member_type,
+            tuple(notices),
+            expired_on=expired_on,
+            barred=rules_patron.barred,
         )
         return Identification(
             IdentifyStatus.IDENTIFIED, f"Hello {patron.first_name}.", session=session
@@ -264,11 +276,7 @@ class Circulation:
                 log.warning(
                     "a card was locked on this kiosk after %d wrong PINs", pins.MAX_WRONG_PINS
                 )
-                return Identification(
-                    IdentifyStatus.LOCKED,
-                    f"Too many wrong PINs: this card is locked on this kiosk until {until:%H:%M}. "
-                    "Please see a member of staff.",
-                )
+                return _locked_until(until)
             world.set_pin_failures(patron_id, count, None)
             left = pins.MAX_WRONG_PINS - count
             return Identification(

@@ -7,6 +7,7 @@ sentence is an English template with its fields, ready for translation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -65,6 +66,9 @@ class PatronSession:
     first_name: str
     member_type: str
     notices: tuple[str, ...] = ()  # expired, barred: said at once, not at the first scan
+    # The facts behind the notices, for screens that word them in the patron's language.
+    expired_on: date | None = None
+    barred: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ class Identification:
     message: str
     session: PatronSession | None = None
     attempts_left: int | None = None
+    locked_until: datetime | None = None
 
 
 class CheckoutStatus(StrEnum):

@@ -1,0 +1,403 @@
+"""The composition root of ``kiosk run``: builds the whole object graph explicitly.
+
+Nothing in the package creates a store, a scanner or a window at import time; this
+module makes each one, hands each its collaborators, and starts them in order. Kivy is
+imported only in :func:`run_app`, after its environment is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk import __version__
+from kiosk.circulation.service import Circulation
+from kiosk.circulation.views import SortingBins
+from kiosk.clock import Clock, SystemClock
+from kiosk.devices import ScanBus, Scanners, ScannerSettings
+from kiosk.devices.check_digits import luhn_digit
+from kiosk.screens.flow import (
+    FlowSettings,
+    Health,
+    KioskFlow,
+    Mode,
+    Ports,
+    ReceiptPort,
+    StaffStatus,
+)
+from kiosk.screens.i18n import load_translators
+from kiosk.screens.viewdata import Look
+from kiosk.store.journal import PENDING
+from kiosk.store.store import Store
+from kiosk.sync.agent import SyncAgent, SyncError
+
+log = logging.getLogger(__name__)
+
+# Below this much free space the journal may not be able to record the next loan.
+MIN_FREE_BYTES = 50 * 1024 * 1024
+DEMO_STAFF_CARD = "2999999999999" + luhn_digit("2999999999999")
+DEMO_STAFF_PIN = "2468"
+
+
+@dataclass(frozen=True)
+class KioskOptions:
+    """What ``kiosk run`` needs, whether it comes from kiosk.toml or from --demo."""
+
+    data_dir: Path
+    library_name: str = "Library"
+    logo: str = ""
+    mode: Mode = "both"
+    languages: tuple[str, ...] = ("en", "es", "fr")
+    default_language: str = "en"
+    currency: str = ""
+    theme: str = "standard"
+    large_text: bool = False
+    pin_required: bool = True
+    inactivity_seconds: float = 60.0
+    warning_seconds: float = 15.0
+    bins: SortingBins = field(default_factory=SortingBins)
+    staff_cards: frozenset[str] = frozenset()
+    staff_pin_verifier: str | None = None
+    server_url: str = ""
+    token: str = ""
+    ca_file: Path | None = None
+    sync_interval: float = 30.0
+    scanners: ScannerSettings = field(default_factory=lambda: ScannerSettings(keyboard=True))
+    fullscreen: bool = True
+    size: tuple[int, int] = (800, 480)
+    demo: tuple[str, ...] = ()
+
+
+class SyncThread:
+    """The sync agent on its own thread, woken early by staff's "Sync now"."""
+
+    def __init__(self, agent: SyncAgent, interval: float) -> None:
+        self.agent = agent
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.wake = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="sync-agent", daemon=True)
+
+    def start(self) -> SyncThread:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.agent.sync_once()
+            except SyncError as error:
+                log.warning("sync failed: %s", error)
+            self.wake.wait(self.interval)
+            self.wake.clear()
+
+    def sync_now(self) -> None:
+        self.wake.set()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.wake.set()
+        self.thread.join(timeout=10)
+
+
+class Kiosk:
+    """Every long-lived part of a running kiosk, built and wired in one place."""
+
+    def __init__(
+        self,
+        options: KioskOptions,
+        *,
+        clock: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        printer: ReceiptPort | None = None,
+    ) -> None:
+        self.options = options
+        self.clock = clock or SystemClock()
+        self.store = Store.open(options.data_dir)
+        self.circulation = Circulation(
+            self.store, self.clock, bins=options.bins, pin_required=options.pin_required
+        )
+        self.bus = ScanBus()
+        self.scanners = Scanners(options.scanners, self.bus, self.clock.now)
+        self.sync: SyncThread | None = None
+        if options.server_url:
+            agent = SyncAgent(
+                self.store, options.server_url, options.token, self.clock, ca_file=options.ca_file
+            )
+            self.sync = SyncThread(agent, options.sync_interval)
+        self.translators = load_translators(options.languages, options.currency)
+        self.settings = FlowSettings(
+            library_name=options.library_name,
+            logo=options.logo,
+            mode=options.mode,
+            languages=options.languages,
+            default_language=options.default_language,
+            inactivity_seconds=options.inactivity_seconds,
+            warning_seconds=options.warning_seconds,
+            staff_cards=options.staff_cards,
+            staff_pin_verifier=options.staff_pin_verifier,
+            look=Look(options.theme, options.large_text),
+            demo=options.demo,
+        )
+        self.ports = Ports(
+            circulation=self.circulation,
+            translators=self.translators,
+            monotonic=monotonic,
+            health=self.health,
+            staff_status=self.staff_status,
+            sync_now=self.sync.sync_now if self.sync else (lambda: None),
+        )
+        if printer is not None:
+            self.ports.printer = printer
+        self.flow = KioskFlow(self.settings, self.ports)
+
+    def start(self) -> None:
+        self.scanners.start()
+        if self.sync is not None:
+            self.sync.start()
+
+    def stop(self) -> None:
+        if self.sync is not None:
+            self.sync.stop()
+        self.scanners.stop()
+        self.store.close()
+
+    # --- what staff and the out-of-service screen need to know --------------------------
+
+    def health(self) -> Health:
+        progress = self.sync.agent.status.snapshot_percent if self.sync else None
+        cause = self.circulation.readiness()
+        if cause is not None:
+            return Health(cause.value, progress)
+        if shutil.disk_usage(self.options.data_dir).free < MIN_FREE_BYTES:
+            return Health("disk_full")
+        states = [status.state for status in self.scanners.statuses()]
+        if states and "connected" not in states:
+            return Health("no_scanner")
+        return Health()
+
+    def journal_depth(self) -> tuple[int, str | None]:
+        with self.store.journal.connect() as journal:
+            count, oldest = journal.exec_driver_sql(
+                "SELECT count(*), min(decided_at) FROM entries WHERE state = ?", (PENDING,)
+            ).one()
+        return count, oldest
+
+    def staff_status(self) -> StaffStatus:
+        depth, oldest = self.journal_depth()
+        sync = self.sync.agent.status if self.sync else None
+        disk = shutil.disk_usage(self.options.data_dir)
+        rows = [
+            ("Version", __version__),
+            ("Mode", self.options.mode),
+            ("Server", self.options.server_url or "none configured"),
+            ("Connection", sync.connectivity.value if sync else "no server"),
+            ("Last sync", _when(sync.last_success) if sync else "never"),
+            ("Mirror cursor", str(sync.cursor) if sync and sync.cursor is not None else "none"),
+            ("Journal waiting to send", f"{depth}" + (f", oldest {oldest}" if oldest else "")),
+            ("Disk free", f"{disk.free / 1e9:.1f} GB of {disk.total / 1e9:.1f} GB"),
+            ("Clock", self.clock.now().strftime("%Y-%m-%d %H:%M")),
+        ]
+        for status in self.scanners.statuses():
+            rows.append((f"Scanner {status.source}", status.state))
+        faults = []
+        if sync is not None and sync.last_error:
+            faults.append(f"Last sync error: {sync.last_error}")
+        return StaffStatus(tuple(rows), tuple(faults))
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
+
+
+# --- the demo ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoLibrary:
+    server_url: str
+    token: str
+    cards: dict[str, Any]
+    central: Any  # kiosk.central.process.CentralProcess
+
+    def lines(self) -> tuple[str, ...]:
+        """What to try, for the screen and the terminal."""
+        by_situation: dict[str, dict[str, Any]] = {}
+        for card in self.cards["cards"]:
+            by_situation.setdefault(card["situation"], card)
+        lines = ["Demo: type a barcode and press Enter; the keyboard is the scanner."]
+        for situation in ("adult, nothing on loan", "has overdue loans", "owes money"):
+            card = by_situation.get(situation)
+            if card:
+                lines.append(f"Card {card['card']}  PIN {card['pin']}  ({situation})")
+        books = [
+            code for kind in self.cards["items"].values() for code in kind.get("available", [])[:1]
+        ]
+        lines.append("Books: " + "  ".join(books[:4]))
+        lines.append(f"Staff card {DEMO_STAFF_CARD}  PIN {DEMO_STAFF_PIN}")
+        return tuple(lines)
+
+
+def prepare_demo(directory: Path) -> DemoLibrary:
+    """A central server with a demo library on loopback, and this kiosk registered."""
+    from kiosk.central import cli as central_cli  # noqa: PLC0415 - only the demo runs a server
+    from kiosk.central.process import CentralProcess  # noqa: PLC0415
+
+    directory.mkdir(parents=True, exist_ok=True)
+    database = f"sqlite:///{directory / 'central.db'}"
+    token_file = directory / "token"
+    if not token_file.exists():
+        print("demo: building a demo library (a few seconds, the first time only)")
+        for argv in (["init"], ["demo-data", "--out", str(directory)]):
+            with contextlib.redirect_stdout(io.StringIO()):
+                central_cli.main(["--db", database, *argv])
+        answer = io.StringIO()
+        with contextlib.redirect_stdout(answer):
+            central_cli.main(["--db", database, "kiosk", "add", "demo-kiosk", "--json"])
+        token_file.write_text(json.loads(answer.getvalue())["token"] + "\n")
+        token_file.chmod(0o600)
+    central = CentralProcess(database).start()
+    cards = json.loads((directory / "demo-cards.json").read_text())
+    return DemoLibrary(central.url, token_file.read_text().strip(), cards, central)
+
+
+def demo_options(directory: Path, library: DemoLibrary, **overrides: Any) -> KioskOptions:
+    from kiosk.circulation.pins import pin_verifier  # noqa: PLC0415
+
+    values: dict[str, Any] = {
+        "data_dir": directory / "kiosk",
+        "library_name": "Papyrus Public Library (demo)",
+        "server_url": library.server_url,
+        "token": library.token,
+        "staff_cards": frozenset({DEMO_STAFF_CARD}),
+        "staff_pin_verifier": pin_verifier(DEMO_STAFF_PIN),
+        "sync_interval": 10.0,
+        "demo": library.lines(),
+        "fullscreen": False,
+    }
+    values.update(overrides)
+    return KioskOptions(**values)
+
+
+def first_sync(kiosk: Kiosk) -> None:
+    """Fill an empty mirror before the window opens, with a progress bar on the terminal."""
+    if kiosk.sync is None or kiosk.store.refresh_health().value == "ready":
+        return
+    agent = kiosk.sync.agent
+
+    def progress(done: int, total: int) -> None:
+        bar = "#" * (30 * done // max(total, 1))
+        print(f"\rdemo: first snapshot [{bar:<30}] {100 * done // max(total, 1):3d}%", end="")
+
+    agent.on_progress = progress
+    try:
+        agent.sync_once()
+        print()
+    except SyncError as error:
+        print(f"\ndemo: the first sync failed ({error}); the kiosk will retry by itself")
+    finally:
+        agent.on_progress = None
+
+
+# --- the window ---------------------------------------------------------------------------
+
+
+def prepare_kivy(options: KioskOptions, home: Path) -> None:
+    """Kivy reads its settings when first imported: set them all before that."""
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_HOME", str(home))
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    from kivy.config import Config  # noqa: PLC0415
+
+    width, height = options.size
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("graphics", "fullscreen", "auto" if options.fullscreen else "0")
+    Config.set("graphics", "resizable", "0" if options.fullscreen else "1")
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("input", "mouse", "mouse,multitouch_on_demand")
+
+
+@dataclass
+class RunRequest:
+    script: Path | None = None
+    trace: Path | None = None
+    screenshots: Path | None = None
+
+
+class ShiftedClock:
+    """Monotonic time that a script's ``idle`` can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None) -> int:
+    from kiosk.screens.scripting import ScriptError, read_script  # noqa: PLC0415
+
+    steps = None
+    if request.script is not None:
+        try:
+            steps = read_script(request.script)
+        except ScriptError as error:
+            print(f"kiosk run: {error}", file=sys.stderr)
+            return 2
+    prepare_kivy(options, options.data_dir / "kivy")
+    from kiosk.screens.app import KioskApp  # noqa: PLC0415 - creates the window
+    from kiosk.screens.runner import ScriptRunner  # noqa: PLC0415
+    from kiosk.screens.trace import Trace  # noqa: PLC0415
+
+    monotonic = ShiftedClock()
+    kiosk = Kiosk(options, monotonic=monotonic)
+    runner: list[ScriptRunner] = []
+
+    def started(app: KioskApp) -> None:
+        if steps is not None:
+            runner.append(
+                ScriptRunner(
+                    app, steps, screenshots=request.screenshots, advance_idle=monotonic.advance
+                )
+            )
+            runner[0].start()
+        if on_ready is not None:
+            on_ready(app)
+
+    app = KioskApp(
+        kiosk.flow,
+        kiosk.bus,
+        keyboard=kiosk.scanners.keyboard,
+        trace=Trace(request.trace),
+        sounds_dir=options.data_dir / "sounds",
+        fullscreen=options.fullscreen,
+        on_start=started,
+    )
+    kiosk.ports.quit = app.quit_from_staff
+    first_sync(kiosk)
+    kiosk.flow.check_health(force=True)
+    kiosk.start()
+    try:
+        app.run()
+    finally:
+        kiosk.stop()
+    if runner and runner[0].failure:
+        return 1
+    return 0

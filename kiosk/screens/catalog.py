@@ -1,0 +1,114 @@
+"""The translators' tool: ``python -m kiosk.screens.catalog update|check``.
+
+``update`` collects every patron-facing message (``tr(...)``, ``tr.plural(...)``,
+``N_(...)`` in kiosk/screens, and the refusal templates of kiosk/rules/reasons.py) into
+``kiosk/locale/kiosk.pot`` and merges it into each language's ``.po`` file, keeping what
+is already translated. ``check`` fails, naming each message, when a language lacks one.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po, write_po
+
+from kiosk.screens.i18n import DOMAIN, LANGUAGE_NAMES, LOCALE_DIR
+
+PACKAGE = Path(__file__).resolve().parent.parent
+SOURCES = (
+    (PACKAGE / "screens", {"tr": None, "N_": None, "plural": (1, 2)}),
+    (PACKAGE / "rules" / "reasons.py", {"Refusal": (2,)}),
+)
+TRANSLATED = tuple(code for code in LANGUAGE_NAMES if code != "en")
+
+
+def extract() -> Catalog:
+    catalog = Catalog(project="library-kiosk", domain=DOMAIN)
+    for source, keywords in SOURCES:
+        files = sorted(source.glob("*.py")) if source.is_dir() else [source]
+        for path in files:
+            for line, message, comments, context in extract_from_file(
+                "python", str(path), keywords=keywords
+            ):
+                catalog.add(
+                    message,
+                    locations=[(str(path.relative_to(PACKAGE.parent)), line)],
+                    auto_comments=comments,
+                    context=context,
+                )
+    return catalog
+
+
+def po_path(code: str) -> Path:
+    return LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def update() -> None:
+    template = extract()
+    LOCALE_DIR.mkdir(parents=True, exist_ok=True)
+    with (LOCALE_DIR / f"{DOMAIN}.pot").open("wb") as out:
+        write_po(out, template, omit_header=True, sort_output=True, include_lineno=False)
+    for code in TRANSLATED:
+        path = po_path(code)
+        if path.exists():
+            with path.open("rb") as source:
+                catalog = read_po(source, locale=code)
+            catalog.update(template, no_fuzzy_matching=True)
+        else:
+            catalog = Catalog(locale=code, domain=DOMAIN)
+            catalog.update(template)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            write_po(
+                out,
+                catalog,
+                omit_header=True,
+                sort_output=True,
+                ignore_obsolete=True,
+                include_lineno=False,
+            )
+
+
+def missing() -> dict[str, list[str]]:
+    """The message ids each language has no (or only a fuzzy) translation for."""
+    template = extract()
+    gaps: dict[str, list[str]] = {}
+    for code in TRANSLATED:
+        path = po_path(code)
+        translated: dict[object, object] = {}
+        if path.exists():
+            with path.open("rb") as source:
+                catalog = read_po(source, locale=code)
+            translated = {
+                message.id: message.string
+                for message in catalog
+                if message.id and not message.fuzzy
+            }
+        for message in template:
+            if not message.id:
+                continue
+            string = translated.get(message.id)
+            done = all(string) if isinstance(string, tuple | list) else bool(string)
+            if not done:
+                gaps.setdefault(code, []).append(str(message.id))
+    return gaps
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    command = (list(argv) if argv is not None else sys.argv[1:]) or ["check"]
+    if command[0] == "update":
+        update()
+        return 0
+    gaps = missing()
+    for code, ids in gaps.items():
+        for message in ids:
+            print(f"{po_path(code)}: not translated: {message}")
+    return 1 if gaps else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

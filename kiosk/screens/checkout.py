@@ -1,0 +1,16 @@
+"""Checkout: each item scanned, newest first, with its due date or why it can't go."""
+
+from __future__ import annotations
+
+from kiosk.screens.viewdata import CheckoutView
+from kiosk.screens.widgets import KioskScreen, fill_buttons, fill_lines, show_banners
+
+
+class CheckoutScreen(KioskScreen):
+    def render(self, view: CheckoutView) -> None:  # type: ignore[override]
+        self.ids.heading.text = view.heading
+        self.ids.instruction.text = view.instruction
+        show_banners(self.ids.notices, view.notices)
+        show_banners(self.ids.banner, [view.banner])
+        fill_lines(self.ids.lines, view.lines)
+        fill_buttons(self.ids.actions, view.actions)

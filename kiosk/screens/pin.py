@@ -1,0 +1,20 @@
+"""PIN: a large keypad; digits show only as dots."""
+
+from __future__ import annotations
+
+from kiosk.screens.viewdata import PinView
+from kiosk.screens.widgets import KioskScreen, button, fill_buttons, show_banners
+
+
+class PinScreen(KioskScreen):
+    def render(self, view: PinView) -> None:  # type: ignore[override]
+        self.ids.heading.text = view.heading
+        self.ids.masked.text = view.masked
+        show_banners(self.ids.banner, [view.banner])
+        keys = self.ids.keypad
+        keys.clear_widgets()
+        for spec in view.keys:
+            key = button(spec)
+            key.size_hint_y = 1
+            keys.add_widget(key)
+        fill_buttons(self.ids.actions, view.actions)
