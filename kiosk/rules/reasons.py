@@ -40,10 +40,6 @@ def reason_codes(refusals: Iterable[Refusal]) -> list[str]:
     return [refusal.reason.value for refusal in refusals]
 
 
-def _items(count: int) -> str:
-    return "item" if count == 1 else "items"
-
-
 def patron_barred() -> Refusal:
     return Refusal(
         Reason.PATRON_BARRED,
@@ -99,12 +95,18 @@ def privilege_quota(quota: int, member_type: str, publication_type: str) -> Refu
             "{member_type} members can't borrow {publication_type} items.",
             {"member_type": member_type, "publication_type": publication_type},
         )
+    fields = {"quota": str(quota), "member_type": member_type, "publication_type": publication_type}
+    if quota == 1:
+        return Refusal(
+            Reason.PRIVILEGE_QUOTA,
+            "You already have {quota} {publication_type} item, "
+            "the most a {member_type} may borrow.",
+            fields,
+        )
     return Refusal(
         Reason.PRIVILEGE_QUOTA,
-        "You already have {quota} {publication_type} "
-        + _items(quota)
-        + ", the most a {member_type} may borrow.",
-        {"quota": str(quota), "member_type": member_type, "publication_type": publication_type},
+        "You already have {quota} {publication_type} items, the most a {member_type} may borrow.",
+        fields,
     )
 
 
@@ -115,10 +117,17 @@ def member_type_quota(quota: int, member_type: str) -> Refusal:
             "{member_type} members can't borrow items from this kiosk.",
             {"member_type": member_type},
         )
+    fields = {"quota": str(quota), "member_type": member_type}
+    if quota == 1:
+        return Refusal(
+            Reason.MEMBER_TYPE_QUOTA,
+            "You already have {quota} item, the most a {member_type} may borrow.",
+            fields,
+        )
     return Refusal(
         Reason.MEMBER_TYPE_QUOTA,
-        "You already have {quota} " + _items(quota) + ", the most a {member_type} may borrow.",
-        {"quota": str(quota), "member_type": member_type},
+        "You already have {quota} items, the most a {member_type} may borrow.",
+        fields,
     )
 
 
@@ -129,12 +138,17 @@ def publication_type_quota(quota: int, publication_type: str) -> Refusal:
             "{publication_type} items can't be borrowed.",
             {"publication_type": publication_type},
         )
+    fields = {"quota": str(quota), "publication_type": publication_type}
+    if quota == 1:
+        return Refusal(
+            Reason.PUBLICATION_TYPE_QUOTA,
+            "You already have {quota} {publication_type} item, the most anyone may borrow.",
+            fields,
+        )
     return Refusal(
         Reason.PUBLICATION_TYPE_QUOTA,
-        "You already have {quota} {publication_type} "
-        + _items(quota)
-        + ", the most anyone may borrow.",
-        {"quota": str(quota), "publication_type": publication_type},
+        "You already have {quota} {publication_type} items, the most anyone may borrow.",
+        fields,
     )
 
 

@@ -76,7 +76,7 @@ class Translator:
     def due(self, due: Due) -> str:
         if due.at is None:
             return self.date(due.day)
-        return self("{time} on {date}", time=self.time(due.at), date=self.date(due.day))
+        return self(N_("{time} on {date}"), time=self.time(due.at), date=self.date(due.day))
 
     def money(self, amount: Decimal) -> str:
         if self.currency:

@@ -349,7 +349,7 @@ def test_language_choice_lasts_for_the_session_only(kiosk: Kiosk) -> None:
     assert kiosk.frame.language == "es"
     assert not kiosk.says("Scan your library card to borrow")
     kiosk.sign_in(CARDS[ADA]).scan(FICTION[0])
-    assert checkout_lines(kiosk)[0][1] == "Devolver antes del 7 de diciembre de 2026."
+    assert checkout_lines(kiosk)[0][1] == "Fecha de devolución: 7 de diciembre de 2026."
     kiosk.press("done", "no_receipt")
     assert kiosk.frame.language == "en"
 
