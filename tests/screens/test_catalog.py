@@ -25,9 +25,9 @@ def test_translations_keep_every_placeholder(code: str) -> None:
     for message in messages:
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        wanted = set(PLACEHOLDER.findall(ids[-1]))
+        wanted = set(PLACEHOLDER.findall(str(ids[-1])))
         for string in strings:
-            assert set(PLACEHOLDER.findall(string)) == wanted, (code, message.id)
+            assert set(PLACEHOLDER.findall(str(string))) == wanted, (code, message.id)
 
 
 def test_french_plurals_treat_one_as_singular() -> None:
