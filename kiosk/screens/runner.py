@@ -88,6 +88,18 @@ class ScriptRunner:
         elif command == "shot":
             self._shot(argument)
             self._settle(self._next)
+        elif command == "key":
+            self._key(argument)
+            self._settle(self._next)
+
+    def _key(self, name: str) -> None:
+        """What the window does with the key is what it would do with a real one."""
+        if name == "alt+f4":
+            Window.dispatch("on_request_close")
+        else:
+            code = {"escape": 27, "enter": 13}[name]
+            Window.dispatch("on_key_down", code, 0, None, [])
+            Window.dispatch("on_key_up", code, 0)
 
     def _press(self, button_id: str) -> None:
         buttons = self.app.buttons_on_screen()

@@ -10,6 +10,7 @@ and each mistake is reported with its line number.
     wait SECONDS     real time passes (the app keeps running)
     idle SECONDS     time passes with no touch or scan (inactivity timers see it at once)
     shot NAME        a screenshot to DIR/NAME.png (with --screenshots DIR)
+    key NAME         a key a patron might try: escape, alt+f4 (the window's close), enter
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-COMMANDS = ("scan", "press", "pin", "lang", "wait", "idle", "shot")
+COMMANDS = ("scan", "press", "pin", "lang", "wait", "idle", "shot", "key")
+KEYS = ("escape", "alt+f4", "enter")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -49,6 +51,8 @@ def _check(command: str, argument: str) -> str | None:  # noqa: PLR0911 - one pe
             return f"{command} takes a number of seconds, not {argument!r}"
         if not 0 <= seconds <= 3600:
             return f"{command} takes 0 to 3600 seconds, not {argument}"
+    if command == "key" and argument not in KEYS:
+        return f"key takes one of {', '.join(KEYS)}, not {argument!r}"
     if command == "pin" and not argument.isdigit():
         return f"pin takes digits only, not {argument!r}"
     if command in ("press", "lang", "shot") and not _NAME.match(argument):

@@ -1,0 +1,107 @@
+"""A real X display for the real Kivy window: Xvfb, started by the tests themselves."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCREEN = "1920x1080x24"
+
+
+def _free_display() -> int:
+    for number in range(90, 400):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(
+            f"/tmp/.X{number}-lock"
+        ).exists():
+            return number
+    raise RuntimeError("no free X display number between :90 and :399")
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    xvfb = shutil.which("Xvfb")
+    assert xvfb, "Xvfb is needed for the screen tests: sudo apt install xvfb (.ci/run does)"
+    number = _free_display()
+    server = subprocess.Popen(
+        [xvfb, f":{number}", "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    socket = Path(f"/tmp/.X11-unix/X{number}")
+    for _ in range(100):
+        if socket.exists():
+            break
+        assert server.poll() is None, "Xvfb exited at start"
+        time.sleep(0.05)
+    yield f":{number}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@dataclass
+class Run:
+    status: int
+    trace: list[dict[str, Any]]
+    output: str
+
+    def screens(self) -> list[str]:
+        return [entry["screen"] for entry in self.trace]
+
+    def seen(self, fragment: str) -> bool:
+        return any(fragment in text for entry in self.trace for text in entry["texts"])
+
+    def after(self, index: int) -> list[dict[str, Any]]:
+        return self.trace[index:]
+
+    def first(self, screen: str, fragment: str = "") -> int:
+        for index, entry in enumerate(self.trace):
+            if entry["screen"] == screen and any(fragment in text for text in entry["texts"]):
+                return index
+        raise AssertionError(f"no {screen} screen showing {fragment!r} in {self.screens()}")
+
+
+def run_kiosk(
+    display: str,
+    demo_dir: Path,
+    script: str,
+    *extra: str,
+    screenshots: Path | None = None,
+    timeout: float = 120,
+) -> Run:
+    script_file = demo_dir / "test.script"
+    trace_file = demo_dir / "trace.jsonl"
+    script_file.write_text(script)
+    command = [
+        sys.executable,
+        "-m",
+        "kiosk",
+        "run",
+        "--demo",
+        "--demo-dir",
+        str(demo_dir),
+        "--script",
+        str(script_file),
+        "--trace",
+        str(trace_file),
+        *extra,
+    ]
+    if screenshots is not None:
+        command += ["--screenshots", str(screenshots)]
+    if "--size" not in extra:
+        command += ["--size", "800x480"]
+    env = {**os.environ, "DISPLAY": display, "SDL_AUDIODRIVER": "dummy", "KIVY_NO_CONSOLELOG": "1"}
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    trace = [json.loads(line) for line in trace_file.read_text().splitlines()]
+    return Run(done.returncode, trace, done.stdout + done.stderr)
