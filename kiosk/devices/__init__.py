@@ -1,4 +1,5 @@
-"""Barcode sources (evdev HID, pyserial, keyboard) emitting plain ``Scan`` values.
+"""Barcode sources (evdev HID, pyserial, keyboard) emitting plain ``Scan`` values, and the
+receipt printer (:class:`ReceiptPrinter`).
 
 The app builds one :class:`Scanners` from :class:`ScannerSettings` with a :class:`ScanBus`
 and its clock, starts it, and takes :class:`Scan` values off the bus on its own thread.
@@ -6,6 +7,14 @@ Nothing here imports Kivy.
 """
 
 from kiosk.devices.codes import ScanPipeline
+from kiosk.devices.printer import (
+    InvalidPrinterSettings,
+    PrinterSettings,
+    PrintOutcome,
+    Receipt,
+    ReceiptPrinter,
+    read_printer_settings,
+)
 from kiosk.devices.reader import SourceStatus
 from kiosk.devices.scan import Clock, Kind, Scan, ScanBus, Symbology, local_now
 from kiosk.devices.settings import (
@@ -22,8 +31,13 @@ __all__ = [
     "BarcodeSettings",
     "Clock",
     "HidScannerSettings",
+    "InvalidPrinterSettings",
     "InvalidScannerSettings",
     "Kind",
+    "PrintOutcome",
+    "PrinterSettings",
+    "Receipt",
+    "ReceiptPrinter",
     "Scan",
     "ScanBus",
     "ScanPipeline",
@@ -33,5 +47,6 @@ __all__ = [
     "SourceStatus",
     "Symbology",
     "local_now",
+    "read_printer_settings",
     "read_scanner_settings",
 ]

@@ -25,7 +25,8 @@ _PARITY = {
     "mark": serial.PARITY_MARK,
     "space": serial.PARITY_SPACE,
 }
-_ABSENT = (errno.ENOENT, errno.ENODEV, errno.ENXIO)
+# What opening a device node fails with while the hardware is not there (unplugged).
+ABSENT_ERRNOS = (errno.ENOENT, errno.ENODEV, errno.ENXIO)
 
 
 class LineFramer(Protocol[bytes]):
@@ -121,18 +122,26 @@ class LineFramer(Protocol[bytes]):
 
 def open_serial_port(settings: SerialScannerSettings) -> serial.Serial | None:
     """Open the configured port, or ``None`` while it is not there (unplugged)."""
+    return open_serial(
+        settings.port,
+        baudrate=settings.baud,
+        parity=_PARITY[settings.parity],
+        bytesize=serial.SEVENBITS if settings.bytesize == 7 else serial.EIGHTBITS,
+        stopbits=serial.STOPBITS_TWO if settings.stopbits == 2 else serial.STOPBITS_ONE,
+        timeout=0,
+    )
+
+
+def open_serial(port: str, **options: Any) -> serial.Serial | None:
+    """Open ``port`` with pyserial ``options``, or ``None`` while it is not there.
+
+    Exclusive: two programs reading one scanner would each get half the scans, and two
+    writing one printer would interleave their receipts.
+    """
     try:
-        return serial.Serial(
-            settings.port,
-            baudrate=settings.baud,
-            parity=_PARITY[settings.parity],
-            bytesize=serial.SEVENBITS if settings.bytesize == 7 else serial.EIGHTBITS,
-            stopbits=serial.STOPBITS_TWO if settings.stopbits == 2 else serial.STOPBITS_ONE,
-            timeout=0,
-            exclusive=True,  # two programs reading one scanner would each get half the scans
-        )
+        return serial.Serial(port, exclusive=True, **options)
     except serial.SerialException as error:
-        if error.errno in _ABSENT:
+        if error.errno in ABSENT_ERRNOS:
             return None
         raise
 

@@ -93,12 +93,16 @@ class ScannerSettings:
     barcodes: BarcodeSettings = field(default_factory=BarcodeSettings)
 
 
-class InvalidScannerSettings(ValueError):
+class InvalidSettings(ValueError):
     """Settings that cannot be used; ``problems`` holds one message per error found."""
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__("; ".join(self.problems))
+
+
+class InvalidScannerSettings(InvalidSettings):
+    """The ``[scanners]`` or ``[barcodes]`` table cannot be used."""
 
 
 T = TypeVar("T")
@@ -381,6 +385,7 @@ __all__ = [
     "BarcodeSettings",
     "HidScannerSettings",
     "InvalidScannerSettings",
+    "InvalidSettings",
     "ScannerSettings",
     "SerialScannerSettings",
     "read_scanner_settings",
