@@ -28,13 +28,13 @@ from kiosk.circulation.views import SortingBins
 from kiosk.clock import Clock, SystemClock
 from kiosk.devices import ScanBus, Scanners, ScannerSettings
 from kiosk.devices.check_digits import luhn_digit
+from kiosk.devices.printer import PrinterSettings, PrintOutcome, Receipt, ReceiptPrinter
 from kiosk.screens.flow import (
     FlowSettings,
     Health,
     KioskFlow,
     Mode,
     Ports,
-    ReceiptPort,
     StaffStatus,
 )
 from kiosk.screens.i18n import load_translators
@@ -75,9 +75,34 @@ class KioskOptions:
     ca_file: Path | None = None
     sync_interval: float = 30.0
     scanners: ScannerSettings = field(default_factory=lambda: ScannerSettings(keyboard=True))
+    printer: PrinterSettings = field(default_factory=PrinterSettings)
     fullscreen: bool = True
     size: tuple[int, int] = (800, 480)
     demo: tuple[str, ...] = ()
+
+
+class BackgroundPrinter:
+    """Prints off the UI thread: a jammed printer must not freeze the screen for its
+    write timeout. An absent printer is known at once (``available``); a receipt that
+    fails later is logged and shown to staff, the patron having gone."""
+
+    def __init__(self, printer: ReceiptPrinter) -> None:
+        self.printer = printer
+        self.last_failure: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.printer.available
+
+    def print_receipt(self, receipt: Receipt) -> PrintOutcome:
+        def work() -> None:
+            outcome = self.printer.print_receipt(receipt)
+            if outcome is not PrintOutcome.PRINTED:
+                self.last_failure = f"a receipt was not printed ({outcome.value})"
+                log.warning(self.last_failure)
+
+        threading.Thread(target=work, name="receipt", daemon=True).start()
+        return PrintOutcome.PRINTED
 
 
 class SyncThread:
@@ -121,7 +146,6 @@ class Kiosk:
         *,
         clock: Clock | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        printer: ReceiptPort | None = None,
     ) -> None:
         self.options = options
         self.clock = clock or SystemClock()
@@ -159,8 +183,8 @@ class Kiosk:
             staff_status=self.staff_status,
             sync_now=self.sync.sync_now if self.sync else (lambda: None),
         )
-        if printer is not None:
-            self.ports.printer = printer
+        self.printer = BackgroundPrinter(ReceiptPrinter(options.printer))
+        self.ports.printer = self.printer
         self.flow = KioskFlow(self.settings, self.ports)
 
     def start(self) -> None:
@@ -215,6 +239,10 @@ class Kiosk:
         faults = []
         if sync is not None and sync.last_error:
             faults.append(f"Last sync error: {sync.last_error}")
+        if self.options.printer.enabled and not self.printer.available:
+            faults.append(f"The receipt printer is not at {self.options.printer.device}")
+        if self.printer.last_failure:
+            faults.append(f"Printer: {self.printer.last_failure}")
         return StaffStatus(tuple(rows), tuple(faults))
 
 

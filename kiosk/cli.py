@@ -273,6 +273,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.inactivity is not None:
         overrides["inactivity_seconds"] = args.inactivity
     request = app.RunRequest(args.script, args.trace, args.screenshots)
+    if args.script is not None:
+        from kiosk.screens.scripting import ScriptError, read_script  # noqa: PLC0415
+
+        try:
+            read_script(args.script)  # every mistake before anything starts
+        except ScriptError as error:
+            print(f"kiosk run: {error}", file=sys.stderr)
+            return 2
     if not args.demo:
         print("kiosk run: a kiosk.toml is not supported yet; use --demo", file=sys.stderr)
         return 2

@@ -29,6 +29,7 @@ from kiosk.circulation.views import (
     ReturnView,
     Unavailable,
 )
+from kiosk.devices.printer import PrinterSettings, PrintOutcome, Receipt, ReceiptPrinter
 from kiosk.devices.scan import Scan
 from kiosk.screens import wording
 from kiosk.screens.i18n import LANGUAGE_NAMES, Translator
@@ -80,17 +81,12 @@ class StaffStatus:
 
 
 class ReceiptPort(Protocol):
+    """kiosk.devices.printer.ReceiptPrinter, or the app's background wrapper of it."""
+
     @property
     def available(self) -> bool: ...
 
-    def print_lines(self, heading: str, lines: tuple[str, ...], footer: str) -> bool: ...
-
-
-class NoPrinter:
-    available = False
-
-    def print_lines(self, *_receipt: object) -> bool:
-        return False
+    def print_receipt(self, receipt: Receipt) -> PrintOutcome: ...
 
 
 @dataclass(frozen=True)
@@ -122,7 +118,7 @@ class Ports:
     health: Callable[[], Health] = Health
     staff_status: Callable[[], StaffStatus] = lambda: StaffStatus(())
     sync_now: Callable[[], None] = lambda: None
-    printer: ReceiptPort = field(default_factory=NoPrinter)
+    printer: ReceiptPort = field(default_factory=lambda: ReceiptPrinter(PrinterSettings()))
     quit: Callable[[], None] = lambda: None
 
 
@@ -222,6 +218,12 @@ class KioskFlow:
         if self.screen is Screen.STAFF:
             self._staff_scan(scan)
             return
+        if self.screen is Screen.HELP:
+            self.screen = self.help_from
+        if self.screen is Screen.DROP:
+            # The last return's answer gives way to whatever this scan brings.
+            self.drop = None
+            self.screen = Screen.WELCOME
         if scan.valid_check_digit is False:
             self._say(
                 self.tr("That barcode didn't scan properly. Please try again."),
@@ -234,8 +236,6 @@ class KioskFlow:
             return
         if self.screen is Screen.OUT_OF_SERVICE:
             return  # scans wait for the kiosk to recover; the screen already says why
-        if self.screen is Screen.HELP:
-            self.screen = self.help_from
         if self.screen is Screen.PIN and self._typed_pin(scan):
             return
         if scan.kind == "item" or (scan.kind == "unknown" and self.patron.session is not None):
@@ -507,11 +507,14 @@ class KioskFlow:
         tr = self.tr
         printed = None
         if receipt:
-            printed = self.ports.printer.print_lines(
-                self.settings.library_name,
-                self._receipt_lines(),
-                tr("Thank you for using the library."),
+            outcome = self.ports.printer.print_receipt(
+                Receipt(
+                    self.settings.library_name,
+                    self._receipt_lines(),
+                    tr("Thank you for using the library."),
+                )
             )
+            printed = outcome is PrintOutcome.PRINTED
         self.end_session()
         # The goodbye is said in the patron's language (tr was taken before the reset);
         # the next person starts in the kiosk's default language.

@@ -143,7 +143,8 @@ class ScriptRunner:
 
     def _fail(self, message: str) -> None:
         self.failure = message
-        print(f"kiosk run --script: {message}", file=sys.stderr)
+        # Kivy puts its own logger in place of sys.stderr; the message is for the person.
+        print(f"kiosk run --script: {message}", file=sys.__stderr__)
         self.app.quit_from_staff()
 
     def _finish(self) -> None:

@@ -13,6 +13,7 @@ from kiosk.circulation.pins import pin_verifier
 from kiosk.circulation.service import Circulation
 from kiosk.clock import FixedClock
 from kiosk.devices.codes import ScanPipeline
+from kiosk.devices.printer import PrintOutcome, Receipt
 from kiosk.devices.settings import BarcodeSettings
 from kiosk.screens.flow import FlowSettings, Health, KioskFlow, Ports, StaffStatus
 from kiosk.screens.i18n import load_translators
@@ -31,12 +32,13 @@ class Receipts:
     def __init__(self, available: bool = True, works: bool = True) -> None:
         self.available = available
         self.works = works
-        self.printed: list[tuple[str, tuple[str, ...], str]] = []
+        self.printed: list[Receipt] = []
 
-    def print_lines(self, heading: str, lines: tuple[str, ...], footer: str) -> bool:
-        if self.works:
-            self.printed.append((heading, lines, footer))
-        return self.works
+    def print_receipt(self, receipt: Receipt) -> PrintOutcome:
+        if not self.works:
+            return PrintOutcome.FAILED
+        self.printed.append(receipt)
+        return PrintOutcome.PRINTED
 
 
 class Kiosk:

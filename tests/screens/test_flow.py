@@ -246,7 +246,8 @@ def test_done_sums_up_and_prints_a_receipt_without_the_card_number(kiosk: Kiosk)
     assert isinstance(view, FinishView)
     assert view.summary == "You borrowed 1 item today."
     kiosk.press("print_receipt")
-    [(heading, lines, _)] = kiosk.receipts.printed
+    [receipt] = kiosk.receipts.printed
+    heading, lines = receipt.heading, receipt.lines
     assert heading == "Papyrus Library"
     assert "The Hobbit" in lines
     assert "  Due back by 7 December 2026." in lines

@@ -20,9 +20,10 @@ SCREEN = "1920x1080x24"
 
 def _free_display() -> int:
     for number in range(90, 400):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(
-            f"/tmp/.X{number}-lock"
-        ).exists():
+        if (
+            not Path(f"/tmp/.X11-unix/X{number}").exists()
+            and not Path(f"/tmp/.X{number}-lock").exists()
+        ):
             return number
     raise RuntimeError("no free X display number between :90 and :399")
 
@@ -103,5 +104,6 @@ def run_kiosk(
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
-    trace = [json.loads(line) for line in trace_file.read_text().splitlines()]
+    lines = trace_file.read_text().splitlines() if trace_file.exists() else []
+    trace = [json.loads(line) for line in lines]
     return Run(done.returncode, trace, done.stdout + done.stderr)

@@ -1,0 +1,218 @@
+"""The real app in a real Kivy window under Xvfb, driven by scripts as a patron would.
+
+Each test runs ``kiosk run --demo --script`` on a fresh copy of one demo library (a
+central server on loopback, the sync agent, the keyboard as the scanner) and reads the
+trace: every screen shown and every text on it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.app import DEMO_STAFF_CARD, DEMO_STAFF_PIN
+from kiosk.devices.check_digits import luhn_digit
+
+from .xvfb import display, run_kiosk
+
+__all__ = ["display"]  # the session's X server, a fixture
+
+
+@pytest.fixture(scope="module")
+def template(display: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo library, built and synced once; each test gets a copy."""
+    directory = tmp_path_factory.mktemp("demo-template")
+    run = run_kiosk(display, directory, "shot first\n")
+    assert run.status == 0, run.output
+    assert run.screens() == ["welcome"]
+    return directory
+
+
+@pytest.fixture
+def demo(template: Path, tmp_path: Path) -> Iterator[Path]:
+    copy = tmp_path / "demo"
+    shutil.copytree(template, copy, ignore=shutil.ignore_patterns("kivy", "trace.jsonl"))
+    yield copy
+
+
+def cards(demo: Path) -> dict[str, Any]:
+    return json.loads((demo / "demo-cards.json").read_text())
+
+
+def card(demo: Path, situation: str) -> dict[str, Any]:
+    return next(c for c in cards(demo)["cards"] if c["situation"] == situation)
+
+
+def items(demo: Path, kind: str, state: str) -> list[str]:
+    return list(cards(demo)["items"][kind][state])
+
+
+def test_checkout_with_a_refusal_renew_and_finish(display: str, demo: Path) -> None:
+    adult = card(demo, "adult, nothing on loan")
+    book = items(demo, "FICTION", "available")[0]
+    elsewhere = items(demo, "FICTION", "on_loan")[0]
+    run = run_kiosk(
+        display,
+        demo,
+        f"scan {adult['card']}\npin {adult['pin']}\nscan {book}\nscan {elsewhere}\n"
+        "press account\npress renew_1\npress done\npress no_receipt\n"
+        "key escape\nkey alt+f4\nshot still-running\n",
+    )
+    assert run.status == 0, run.output
+    checkout = run.trace[run.first("checkout", "can't be borrowed right now")]
+    assert f"Hello {adult['first_name']}" in checkout["texts"]
+    assert checkout["sound"] == "error"
+    assert any(text.startswith("Due back by") for text in checkout["texts"])
+    account = run.trace[run.first("account", "Renew")]
+    assert any("item on loan" in text for text in account["texts"])
+    run.first("account", "Renewed: now due back by")
+    run.first("finish", "You borrowed 1 item today.")
+    goodbye = run.trace[run.first("welcome", "Thank you. Goodbye!")]
+    assert not any(adult["first_name"] in text for text in goodbye["texts"])
+    # Escape and the window's close were tried after that: the kiosk is still there.
+    assert run.screens()[-1] == "welcome"
+
+
+def test_pin_lockout_on_the_fifth_wrong_pin(display: str, demo: Path) -> None:
+    adult = card(demo, "adult, nothing on loan")
+    wrong = "0000" if adult["pin"] != "0000" else "1111"
+    run = run_kiosk(display, demo, f"scan {adult['card']}\n" + f"pin {wrong}\n" * 5)
+    assert run.status == 0, run.output
+    run.first("pin", "Please try again (4 tries left).")
+    run.first("pin", "Please try again (1 try left).")
+    locked = run.trace[-1]
+    assert locked["screen"] == "welcome"
+    assert any("this card is locked on this kiosk until" in text for text in locked["texts"])
+
+
+def test_returns_are_routed_to_their_bins(display: str, demo: Path) -> None:
+    lent = items(demo, "DVD", "on_loan")[0]
+    unknown = "3999999999999" + luhn_digit("3999999999999")
+    run = run_kiosk(display, demo, f"scan {lent}\nscan {unknown}\nscan 39999999999991\n")
+    assert run.status == 0, run.output
+    first = run.trace[run.first("drop", "Please put it in bin")]
+    assert first["sound"] == "success"
+    assert {"1", "2"} & set(first["texts"])
+    run.first("drop", "Please put this item in the staff bin, number 3.")
+    misread = run.trace[-1]
+    assert misread["screen"] == "welcome"
+    assert "That barcode didn't scan properly. Please try again." in misread["texts"]
+
+
+def test_inactivity_resets_and_leaves_no_patron_text(display: str, demo: Path) -> None:
+    patron = card(demo, "has loans")
+    book = items(demo, "NONFICTION", "available")[0]
+    run = run_kiosk(
+        display,
+        demo,
+        f"scan {patron['card']}\npin {patron['pin']}\nscan {book}\npress account\n"
+        "idle 60\nidle 15\n",
+        "--inactivity",
+        "60",
+    )
+    assert run.status == 0, run.output
+    warning = run.trace[run.first("account", "Are you still there?")]
+    assert warning["warning"] is True
+    assert "For your privacy, this session ends in 15 seconds." in warning["texts"]
+    last = run.trace[-1]
+    assert last["screen"] == "welcome"
+    titles = [
+        text for entry in run.trace if entry["screen"] == "account" for text in entry["texts"]
+    ]
+    for text in last["texts"]:
+        assert patron["first_name"] not in text
+        assert patron["card"] not in text or "Card " in text  # the demo's list of cards
+    assert not set(titles) & set(last["texts"]) - {"Help"}
+
+
+def test_the_patrons_language_lasts_for_their_session(display: str, demo: Path) -> None:
+    adult = card(demo, "adult, nothing on loan")
+    run = run_kiosk(
+        display,
+        demo,
+        f"lang es\nscan {adult['card']}\npin {adult['pin']}\npress done\npress no_receipt\n",
+    )
+    assert run.status == 0, run.output
+    run.first("welcome", "Escanee su carné")
+    spanish = run.trace[run.first("checkout")]
+    assert spanish["language"] == "es"
+    assert f"Hola, {adult['first_name']}" in spanish["texts"] or any(
+        adult["first_name"] in text and "Hola" in text for text in spanish["texts"]
+    )
+    last = run.trace[-1]
+    assert (last["screen"], last["language"]) == ("welcome", "en")
+    assert "Scan your library card to borrow" in last["texts"]
+
+
+def test_staff_mode_status_and_scanner_test(display: str, demo: Path) -> None:
+    book = items(demo, "FICTION", "available")[0]
+    run = run_kiosk(
+        display,
+        demo,
+        f"scan {DEMO_STAFF_CARD}\npin {DEMO_STAFF_PIN}\npress scanner_test\nscan {book}\n"
+        "press sync_now\npress close_staff\n",
+    )
+    assert run.status == 0, run.output
+    staff = run.trace[run.first("staff", "Journal waiting to send")]
+    assert "Mirror cursor" in staff["texts"]
+    run.first("staff", f"item …{book[-4:]} from keyboard")
+    assert run.screens()[-1] == "welcome"
+
+
+def test_a_bad_script_line_is_reported_with_its_number(display: str, demo: Path) -> None:
+    run = run_kiosk(display, demo, "scan 1\nfrobnicate 2\nwait soon\n")
+    assert run.status == 2
+    assert "test.script:2: unknown command 'frobnicate'" in run.output
+    assert "test.script:3: wait takes a number of seconds, not 'soon'" in run.output
+
+
+def test_pressing_a_button_that_is_not_there_fails_the_run(display: str, demo: Path) -> None:
+    run = run_kiosk(display, demo, "press renew_all\n")
+    assert run.status == 1
+    assert "no button 'renew_all' on the welcome screen" in run.output
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", path
+    width, height = struct.unpack(">II", header[16:24])
+    return width, height
+
+
+@pytest.mark.parametrize(
+    ("size", "theme"), [("800x480", "standard"), ("1920x1080", "high_contrast")]
+)
+def test_every_screen_renders_at_the_pi_and_full_hd_sizes(
+    display: str, demo: Path, tmp_path: Path, size: str, theme: str
+) -> None:
+    tour = (Path(__file__).parents[2] / "docs" / "screens" / "tour.script").read_text()
+    shots = tmp_path / "shots"
+    run = run_kiosk(
+        display, demo, tour, "--size", size, "--theme", theme, screenshots=shots, timeout=180
+    )
+    assert run.status == 0, run.output
+    width, height = (int(part) for part in size.split("x"))
+    names = sorted(path.stem for path in shots.glob("*.png"))
+    assert names == sorted(
+        [
+            "welcome",
+            "pin",
+            "checkout",
+            "account",
+            "finish",
+            "drop",
+            "help",
+            "staff",
+            "warning",
+            "after-inactivity",
+        ]
+    )
+    for path in shots.glob("*.png"):
+        assert png_size(path) == (width, height)
+    assert {entry["theme"] for entry in run.trace} == {theme}
