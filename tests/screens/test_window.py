@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +34,15 @@ def template(display: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def demo(template: Path, tmp_path: Path) -> Iterator[Path]:
+def demo(template: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "demo"
     shutil.copytree(template, copy, ignore=shutil.ignore_patterns("kivy", "trace.jsonl"))
-    yield copy
+    return copy
 
 
 def cards(demo: Path) -> dict[str, Any]:
-    return json.loads((demo / "demo-cards.json").read_text())
+    loaded: dict[str, Any] = json.loads((demo / "demo-cards.json").read_text())
+    return loaded
 
 
 def card(demo: Path, situation: str) -> dict[str, Any]:
