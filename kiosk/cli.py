@@ -164,6 +164,7 @@ def _add_run_parser(commands: Any) -> None:
     run.add_argument(
         "--demo-dir", type=Path, default=Path("demo"), help="where the demo keeps its files"
     )
+    run.add_argument("--data", type=Path, help="the kiosk's data directory")
     run.add_argument("--script", type=Path, help="drive the app from a script, then exit")
     run.add_argument("--trace", type=Path, help="write what each screen showed (JSON lines)")
     run.add_argument("--screenshots", type=Path, help="directory for the script's shots")
@@ -282,8 +283,10 @@ def _run(args: argparse.Namespace) -> int:
             print(f"kiosk run: {error}", file=sys.stderr)
             return 2
     if not args.demo:
-        print("kiosk run: a kiosk.toml is not supported yet; use --demo", file=sys.stderr)
-        return 2
+        if args.data is None:
+            print("kiosk run: give --data DIR (or --demo)", file=sys.stderr)
+            return 2
+        return app.run_app(app.KioskOptions(data_dir=args.data, **overrides), request)  # type: ignore[arg-type]
     library = app.prepare_demo(args.demo_dir)
     try:
         options = app.demo_options(args.demo_dir, library, **overrides)

@@ -6,6 +6,10 @@ import os
 
 import pytest
 
+from tests.screens.xvfb import display
+
+__all__ = ["display"]  # a real X server (Xvfb) for the tests that open a Kivy window
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``uinput`` need a writable /dev/uinput (real virtual input devices).

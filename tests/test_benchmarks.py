@@ -4,6 +4,7 @@ their numbers in the README, never asserted here)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,5 +88,33 @@ def test_sync_benchmark_reports_snapshot_delta_and_flush() -> None:
         "snapshot_ratio",
         "delta_s",
         "flush_s",
+    ):
+        assert figures[key] > 0, key
+
+
+def test_ui_benchmark_reports_scan_to_frame_cold_start_and_memory(display: str) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "ui.py"),
+            *("--items", "400", "--patrons", "80", "--loans", "40"),
+            *("--cycles", "5", "--cold-starts", "1", "--seed", "3", "--json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        env={**os.environ, "DISPLAY": display},
+    )
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    assert figures["scans"] == 15
+    for key in (
+        "scan_to_frame_p99_ms",
+        "repaint_floor_p99_ms",
+        "durable_floor_p99_ms",
+        "cold_start_s",
+        "cold_start_floor_s",
+        "rss_at_welcome_mb",
+        "peak_rss_mb",
     ):
         assert figures[key] > 0, key

@@ -18,9 +18,7 @@ import pytest
 from kiosk.app import DEMO_STAFF_CARD, DEMO_STAFF_PIN
 from kiosk.devices.check_digits import luhn_digit
 
-from .xvfb import display, run_kiosk
-
-__all__ = ["display"]  # the session's X server, a fixture
+from .xvfb import run_kiosk
 
 
 @pytest.fixture(scope="module")
