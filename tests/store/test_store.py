@@ -70,3 +70,8 @@ def test_an_old_journal_is_upgraded_in_place(tmp_path: Path) -> None:
     reopened.close()
     with sqlite3.connect(tmp_path / "journal.db") as connection:
         assert connection.execute("SELECT id FROM entries").fetchall() == [("kept",)]
+
+
+def test_the_heads_known_without_alembic_are_alembics_heads() -> None:
+    for database in ("mirror", "journal"):
+        assert migrate.HEADS[database] == migrate.head(database)
