@@ -8,8 +8,12 @@ trace: every screen shown and every text on it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +218,49 @@ def test_every_screen_renders_at_the_pi_and_full_hd_sizes(
     for path in shots.glob("*.png"):
         assert png_size(path) == (width, height)
     assert {entry["theme"] for entry in run.trace} == {theme}
+
+
+def test_out_of_service_until_the_library_arrives_then_back_by_itself(
+    display: str, tmp_path: Path
+) -> None:
+    """An empty data directory: nothing to lend from. The library then arrives (written
+    into the mirror by another process, as the sync agent would) and the kiosk comes
+    back to Welcome without anyone touching it."""
+    data = tmp_path / "kiosk"
+    script = tmp_path / "oos.script"
+    trace = tmp_path / "trace.jsonl"
+    script.write_text("shot waiting\nwait 12\n")
+    env = {**os.environ, "DISPLAY": display, "SDL_AUDIODRIVER": "dummy", "KIVY_NO_CONSOLELOG": "1"}
+    app = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "kiosk", "run", "--data", str(data), "--size", "800x480"),
+            *("--script", str(script), "--trace", str(trace)),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (trace.exists() and trace.read_text().strip()):
+            assert app.poll() is None, app.communicate()[0]
+            assert time.monotonic() < deadline, "the kiosk never drew its first screen"
+            time.sleep(0.1)
+        first = json.loads(trace.read_text().splitlines()[0])
+        assert first["screen"] == "out_of_service"
+        assert "The library's records have not arrived at this kiosk yet." in first["texts"]
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "kiosk", "demo-data", "--out", str(data)),
+                *("--items", "200", "--patrons", "20", "--loans", "5"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        output, _ = app.communicate(timeout=60)
+    finally:
+        app.kill()
+    assert app.returncode == 0, output
+    screens = [json.loads(line)["screen"] for line in trace.read_text().splitlines()]
+    assert screens[-1] == "welcome", screens
