@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from kiosk.screens.viewdata import AccountView
-from kiosk.screens.widgets import (
-    KioskScreen,
-    SectionHeading,
-    fill_buttons,
-    line_row,
-    show_banners,
-)
+from kiosk.screens.widgets import KioskScreen, fill_buttons, fill_sections, show_banners
 
 
 class AccountScreen(KioskScreen):
@@ -17,10 +11,5 @@ class AccountScreen(KioskScreen):
         self.ids.heading.text = view.heading
         self.ids.owed.text = view.owed
         show_banners(self.ids.banner, [view.banner])
-        sections = self.ids.sections
-        sections.clear_widgets()
-        for title, lines in view.sections:
-            sections.add_widget(SectionHeading(text=title))
-            for line in lines:
-                sections.add_widget(line_row(line))
+        fill_sections(self.ids.sections, view.sections)
         fill_buttons(self.ids.actions, view.actions)

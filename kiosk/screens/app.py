@@ -207,9 +207,12 @@ class KioskApp(App):
     # --- output -----------------------------------------------------------------------
 
     def render(self, *, force: bool = False) -> None:
-        frame = self.flow.frame()
-        if not force and frame.serial == self.rendered_serial and frame.warning is None:
+        # Building a frame words every text of a screen: only when something changed
+        # (or while the inactivity countdown ticks), not every tick.
+        unchanged = self.flow.serial == self.rendered_serial and not self.flow.warning_shown
+        if unchanged and not force:
             return
+        frame = self.flow.frame()
         new_event = frame.serial != self.rendered_serial
         self.rendered_serial = frame.serial
         self._show(frame, play=new_event)

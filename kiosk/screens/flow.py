@@ -59,6 +59,7 @@ T = TypeVar("T")
 
 Mode = Literal["checkout", "return", "both"]
 MAX_PIN_DIGITS = 8
+STAFF_REFRESH_SECONDS = 2.0
 STAFF = "staff"
 
 
@@ -159,6 +160,7 @@ class KioskFlow:
         self.last_test_scan = ""
         self.staff_failures = 0
         self.staff_locked_until = 0.0
+        self.next_staff_refresh = 0.0
         self.check_health(force=True)
 
     # --- state helpers ------------------------------------------------------------------
@@ -335,6 +337,9 @@ class KioskFlow:
         ):
             self.banner = None
             self._changed()
+        if self.screen is Screen.STAFF and now >= self.next_staff_refresh:
+            self.next_staff_refresh = now + STAFF_REFRESH_SECONDS
+            self._changed()  # the status page follows the sync agent and the scanners
         idle = now - self.last_activity
         if self.screen is Screen.DROP and idle >= self.settings.message_seconds:
             self.end_session()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiosk.screens.viewdata import PinView
-from kiosk.screens.widgets import KioskScreen, button, fill_buttons, show_banners
+from kiosk.screens.widgets import KioskScreen, fill_buttons, show_banners
 
 
 class PinScreen(KioskScreen):
@@ -11,10 +11,5 @@ class PinScreen(KioskScreen):
         self.ids.heading.text = view.heading
         self.ids.masked.text = view.masked
         show_banners(self.ids.banner, [view.banner])
-        keys = self.ids.keypad
-        keys.clear_widgets()
-        for spec in view.keys:
-            key = button(spec)
-            key.size_hint_y = 1
-            keys.add_widget(key)
+        fill_buttons(self.ids.keypad, view.keys)
         fill_buttons(self.ids.actions, view.actions)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from kiosk.screens.viewdata import WelcomeView
-from kiosk.screens.widgets import Hint, KioskScreen, SecondaryLabel, fill_buttons, show_banners
+from kiosk.screens.widgets import (
+    Hint,
+    KioskScreen,
+    SecondaryLabel,
+    fill_buttons,
+    fill_labels,
+    show_banners,
+)
 
 
 class WelcomeScreen(KioskScreen):
@@ -11,14 +18,8 @@ class WelcomeScreen(KioskScreen):
         self.ids.library.text = view.library_name
         self.ids.logo.source = view.logo
         self.ids.heading.text = view.heading
-        hints = self.ids.hints
-        hints.clear_widgets()
-        for hint in view.hints:
-            hints.add_widget(Hint(text=hint))
+        fill_labels(self.ids.hints, view.hints, Hint)
         show_banners(self.ids.banner, [view.banner])
-        demo = self.ids.demo
-        demo.clear_widgets()
-        for line in view.demo:
-            demo.add_widget(SecondaryLabel(text=line))
+        fill_labels(self.ids.demo, view.demo, SecondaryLabel)
         fill_buttons(self.ids.languages, view.languages)
         fill_buttons(self.ids.options, view.options)

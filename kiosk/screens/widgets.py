@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from kivy.app import App
 from kivy.properties import BooleanProperty, ColorProperty, StringProperty
@@ -13,6 +14,8 @@ from kivy.uix.screenmanager import Screen as KivyScreen
 from kivy.uix.widget import Widget
 
 from kiosk.screens.viewdata import Banner, Button, Line, MessageView, Tone
+
+T = TypeVar("T")
 
 
 class KioskLabel(Label):
@@ -84,44 +87,110 @@ def tone_colour(tone: Tone | str) -> tuple[float, float, float, float]:
     }.get(Tone(tone), app.panel_colour)
 
 
+def reconcile(
+    container: Widget,
+    specs: Iterable[T],
+    make: Callable[[T], Widget],
+    update: Callable[[Widget, T], bool],
+) -> None:
+    """Make ``container`` show ``specs``, reusing the widgets it already has.
+
+    Building a Kivy widget (its kv rules, its text textures) costs milliseconds; setting
+    a property on one that exists costs microseconds, and a label whose text did not
+    change is not drawn again. A scan usually changes one line of a screen.
+    """
+    wanted = list(specs)
+    children = list(reversed(container.children))  # in layout order
+    if all(update(child, spec) for child, spec in zip(children, wanted, strict=False)):
+        for child in children[len(wanted) :]:
+            container.remove_widget(child)
+        for spec in wanted[len(children) :]:
+            container.add_widget(make(spec))
+        return
+    container.clear_widgets()
+    for spec in wanted:
+        container.add_widget(make(spec))
+
+
 def button(spec: Button) -> KioskButton:
     return KioskButton(text=spec.label, button_id=spec.id, primary=spec.primary)
 
 
+def _update_button(widget: Widget, spec: Button) -> bool:
+    if not isinstance(widget, KioskButton):
+        return False
+    widget.text, widget.button_id, widget.primary = spec.label, spec.id, spec.primary
+    return True
+
+
 def fill_buttons(container: Widget, specs: Iterable[Button]) -> None:
-    container.clear_widgets()
-    for spec in specs:
-        container.add_widget(button(spec))
+    reconcile(container, specs, button, _update_button)
 
 
-def banner(spec: Banner | None) -> BannerBox | None:
-    if spec is None:
-        return None
+def banner(spec: Banner) -> BannerBox:
     return BannerBox(text=spec.text, tone=spec.tone.value, fill=tone_colour(spec.tone))
 
 
+def _update_banner(widget: Widget, spec: Banner) -> bool:
+    if not isinstance(widget, BannerBox):
+        return False
+    widget.text, widget.tone, widget.fill = spec.text, spec.tone.value, tone_colour(spec.tone)
+    return True
+
+
 def show_banners(container: Widget, specs: Iterable[Banner | None]) -> None:
-    container.clear_widgets()
-    for spec in specs:
-        box = banner(spec)
-        if box is not None:
-            container.add_widget(box)
+    reconcile(container, [spec for spec in specs if spec is not None], banner, _update_banner)
 
 
 def line_row(spec: Line) -> LineRow:
-    row = LineRow(
-        title=spec.title,
-        detail=spec.detail,
-        tone=spec.tone.value,
-        mark=tone_colour(spec.tone),
-        has_action=spec.action is not None,
-    )
-    if spec.action is not None:
-        row.ids.slot.add_widget(button(spec.action))
+    row = LineRow()
+    _update_line(row, spec)
     return row
 
 
+def _update_line(widget: Widget, spec: Line) -> bool:
+    if not isinstance(widget, LineRow):
+        return False
+    widget.title, widget.detail = spec.title, spec.detail
+    widget.tone, widget.mark = spec.tone.value, tone_colour(spec.tone)
+    widget.has_action = spec.action is not None
+    fill_buttons(widget.ids.slot, [spec.action] if spec.action is not None else [])
+    return True
+
+
 def fill_lines(container: Widget, specs: Iterable[Line]) -> None:
-    container.clear_widgets()
-    for spec in specs:
-        container.add_widget(line_row(spec))
+    reconcile(container, specs, line_row, _update_line)
+
+
+def _section_heading(text: str) -> SectionHeading:
+    return SectionHeading(text=text)
+
+
+def fill_sections(container: Widget, sections: Iterable[tuple[str, Iterable[Line]]]) -> None:
+    """Each section's heading, then its lines, in one column."""
+    flat: list[str | Line] = []
+    for heading, lines in sections:
+        flat += [heading, *lines]
+
+    def make(spec: str | Line) -> Widget:
+        return _section_heading(spec) if isinstance(spec, str) else line_row(spec)
+
+    def update(widget: Widget, spec: str | Line) -> bool:
+        if isinstance(spec, str):
+            if not isinstance(widget, SectionHeading):
+                return False
+            widget.text = spec
+            return True
+        return _update_line(widget, spec)
+
+    reconcile(container, flat, make, update)
+
+
+def fill_labels(container: Widget, texts: Iterable[str], kind: type[KioskLabel]) -> None:
+    def update(widget: Widget, text: str) -> bool:
+        if type(widget) is not kind:
+            return False
+        widget.text = text
+        return True
+
+    reconcile(container, texts, lambda text: kind(text=text), update)
