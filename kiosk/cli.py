@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from kiosk import __version__, policy_tool, scanners_tool
 
@@ -121,7 +122,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--keyboard", action="store_true", help="also take scans typed as lines on standard input"
     )
     listen.add_argument("--json", action="store_true", help="one JSON object per scan")
+    _add_appliance_commands(commands)
     return parser
+
+
+def _add_appliance_commands(commands: Any) -> None:
+    """check-config, config show, staff-pin, status: the kiosk as an appliance."""
+    default = "$KIOSK_CONFIG, else /etc/kiosk/kiosk.toml"
+    check = commands.add_parser(
+        "check-config",
+        help="check kiosk.toml and report every mistake in it",
+        description="Reads the shipped defaults and FILE over them and reports every mistake "
+        "with its file, line and key. Exit 0 when valid, 2 when there is any mistake.",
+    )
+    check.add_argument("file", nargs="?", type=Path, help=f"the site's kiosk.toml ({default})")
+    config = commands.add_parser("config", help="show the settings in force")
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = config_commands.add_parser(
+        "show", help="print the effective config as TOML, secrets masked"
+    )
+    show.add_argument("file", nargs="?", type=Path, help=f"the site's kiosk.toml ({default})")
+    commands.add_parser(
+        "staff-pin",
+        help="make the verifier of a new staff PIN for [staff] pin_verifier",
+        description="Reads the PIN twice without echo and prints the line to paste into "
+        "kiosk.toml. The PIN itself is never stored.",
+    )
 
 
 def _scanners(args: argparse.Namespace) -> int:
@@ -157,8 +183,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo-data": _demo_data,
         "scanners": _scanners,
         "sync": _sync,
+        "check-config": _check_config,
+        "config": _config,
+        "staff-pin": _staff_pin,
     }
     return commands[args.command](args)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from kiosk import config_tool  # noqa: PLC0415
+
+    return config_tool.check_config_command(args.file, sys.stdout, sys.stderr)
+
+
+def _config(args: argparse.Namespace) -> int:
+    from kiosk import config_tool  # noqa: PLC0415
+
+    return config_tool.show_command(args.file, sys.stdout, sys.stderr)
+
+
+def _staff_pin(_args: argparse.Namespace) -> int:
+    import getpass  # noqa: PLC0415
+
+    from kiosk import config_tool  # noqa: PLC0415
+
+    return config_tool.staff_pin_command(getpass.getpass, sys.stdout, sys.stderr)
 
 
 def _circ(args: argparse.Namespace) -> int:
