@@ -81,16 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pushes the journal, follows the server's changes into the mirror and "
         "purges what the mirror shows. Runs until stopped, or once with --once.",
     )
-    sync.add_argument("--data", type=Path, required=True, help="the kiosk's data directory")
     sync.add_argument(
-        "--server", required=True, help="kiosk-central's URL, e.g. https://central:8443"
+        "--config",
+        type=Path,
+        help="a kiosk.toml giving all of the below ([kiosk] data_dir, [server]); "
+        "options given here win",
     )
-    sync.add_argument(
-        "--token-file", type=Path, required=True, help="file holding this kiosk's token"
-    )
+    sync.add_argument("--data", type=Path, help="the kiosk's data directory")
+    sync.add_argument("--server", help="kiosk-central's URL, e.g. https://central:8443")
+    sync.add_argument("--token-file", type=Path, help="file holding this kiosk's token")
     sync.add_argument("--ca-file", type=Path, help="a CA bundle to trust for the server's TLS")
     sync.add_argument("--once", action="store_true", help="sync once and exit")
-    sync.add_argument("--interval", type=float, default=15.0, help="seconds between syncs")
+    sync.add_argument("--interval", type=float, help="seconds between syncs (default 15)")
 
     scanners = commands.add_parser("scanners", help="find barcode scanners and watch their scans")
     scanners_commands = scanners.add_subparsers(
@@ -122,12 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--keyboard", action="store_true", help="also take scans typed as lines on standard input"
     )
     listen.add_argument("--json", action="store_true", help="one JSON object per scan")
-    _add_appliance_commands(commands)
+    _add_appliance_commands(parser, commands)
     return parser
 
 
-def _add_appliance_commands(commands: Any) -> None:
-    """check-config, config show, staff-pin, status: the kiosk as an appliance."""
+def _add_appliance_commands(parser: argparse.ArgumentParser, commands: Any) -> None:
+    """--log-level, check-config, config show, staff-pin, status: the kiosk as an appliance."""
+    parser.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        help="log to standard error at this level (services take it from kiosk.toml)",
+    )
     default = "$KIOSK_CONFIG, else /etc/kiosk/kiosk.toml"
     check = commands.add_parser(
         "check-config",
@@ -177,6 +184,10 @@ def _policy(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.log_level:
+        from kiosk.logs import setup_logging  # noqa: PLC0415
+
+        setup_logging(args.log_level)
     commands = {
         "policy": _policy,
         "circ": _circ,
@@ -232,17 +243,29 @@ def _sync(args: argparse.Namespace) -> int:
     import threading  # noqa: PLC0415
 
     from kiosk.clock import SystemClock  # noqa: PLC0415 - requests and SQLAlchemy only here
+    from kiosk.notify import SystemdNotifier  # noqa: PLC0415
     from kiosk.store.store import Store  # noqa: PLC0415
     from kiosk.sync.agent import SyncAgent, SyncError  # noqa: PLC0415
     from kiosk.sync.token import TokenFileError, read_token  # noqa: PLC0415
 
+    settings = _sync_settings(args)
+    if isinstance(settings, str):
+        print(f"kiosk sync: {settings}", file=sys.stderr)
+        return 2
+    data, server, token_file, ca_file, interval, timeouts = settings
     try:
-        token = read_token(args.token_file)
+        token = read_token(token_file)
     except TokenFileError as error:
         print(f"kiosk sync: {error}", file=sys.stderr)
         return 2
+    notifier = SystemdNotifier()
 
     def progress(done: int, total: int) -> None:
+        notifier.watchdog()  # a long first snapshot is progress, not a hang
+        if not sys.stderr.isatty():  # the journal wants no progress bar
+            if done >= total:
+                print(f"snapshot: {total} rows", file=sys.stderr)
+            return
         bar = "#" * (30 * done // total)
         print(
             f"\rsnapshot [{bar:<30}] {100 * done // total:3d}% ({done}/{total} rows)",
@@ -252,9 +275,16 @@ def _sync(args: argparse.Namespace) -> int:
         if done >= total:
             print(file=sys.stderr)
 
-    store = Store.open(args.data)
+    store = Store.open(data)
     agent = SyncAgent(
-        store, args.server, token, SystemClock(), ca_file=args.ca_file, on_progress=progress
+        store,
+        server,
+        token,
+        SystemClock(),
+        ca_file=ca_file,
+        connect_timeout=timeouts[0],
+        read_timeout=timeouts[1],
+        on_progress=progress,
     )
     try:
         if args.once:
@@ -270,12 +300,63 @@ def _sync(args: argparse.Namespace) -> int:
             )
             return 0
         stop = threading.Event()
+
+        def stopping(*_: object) -> None:
+            notifier.stopping()
+            stop.set()
+
+        def alive() -> None:
+            notifier.watchdog()
+            status = agent.status
+            notifier.status(
+                f"{status.connectivity.value}; last success "
+                f"{status.last_success.isoformat() if status.last_success else 'never'}"
+                + (f"; {status.last_error}" if status.last_error else "")
+            )
+
         for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, lambda *_: stop.set())
-        agent.run(stop, interval=args.interval)
+            signal.signal(number, stopping)
+        notifier.ready()
+        agent.run(stop, interval=interval, alive=alive, alive_every=notifier.watchdog_interval())
         return 0
     finally:
         store.close()
+
+
+def _sync_settings(
+    args: argparse.Namespace,
+) -> tuple[Path, str, Path, Path | None, float, tuple[float, float]] | str:
+    """Where and how to sync: the options, over ``--config``'s [kiosk] and [server]."""
+    from kiosk.config import ConfigError, load_config  # noqa: PLC0415
+
+    interval, timeouts = 15.0, (3.05, 30.0)
+    data, server, token_file, ca_file = args.data, args.server, args.token_file, args.ca_file
+    if args.config is not None:
+        try:
+            config = load_config(args.config)
+        except ConfigError as error:
+            return str(error)
+        server_faults = [str(f) for f in config.faults if f.key.startswith("server.")]
+        if server_faults and not (args.server and args.token_file):
+            return "\n".join([*server_faults, "the kiosk cannot sync until this is fixed"])
+        if not args.log_level:
+            from kiosk.logs import setup_logging  # noqa: PLC0415
+
+            setup_logging(config.kiosk.log_level)
+        data = data or config.kiosk.data_dir
+        server = server or config.server.url
+        token_file = token_file or config.server.token_file
+        ca_file = ca_file or config.server.ca_file
+        interval = config.server.sync_interval
+        timeouts = (config.server.connect_timeout, config.server.read_timeout)
+    missing = [
+        option
+        for option, value in (("--data", data), ("--server", server), ("--token-file", token_file))
+        if not value
+    ]
+    if missing:
+        return f"give {', '.join(missing)} or --config FILE"
+    return data, server, token_file, ca_file, args.interval or interval, timeouts
 
 
 def _demo_data(args: argparse.Namespace) -> int:
