@@ -149,6 +149,18 @@ def _add_appliance_commands(parser: argparse.ArgumentParser, commands: Any) -> N
         "show", help="print the effective config as TOML, secrets masked"
     )
     show.add_argument("file", nargs="?", type=Path, help=f"the site's kiosk.toml ({default})")
+    status = commands.add_parser(
+        "status",
+        help="whether this kiosk can lend, and what needs a person",
+        description="Mode, version, mirror age and cursor, journal depth and oldest pending "
+        "entry, last sync result, scanners present, disk free, clock trusted. Exit 0 when "
+        "the kiosk can lend, 3 when it cannot, 2 when the config is invalid.",
+    )
+    status.add_argument("--config", type=Path, help=f"the site's kiosk.toml ({default})")
+    status.add_argument(
+        "--data", type=Path, help="a data directory (instead of the config's data_dir)"
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object")
     commands.add_parser(
         "staff-pin",
         help="make the verifier of a new staff PIN for [staff] pin_verifier",
@@ -197,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check-config": _check_config,
         "config": _config,
         "staff-pin": _staff_pin,
+        "status": _status,
     }
     return commands[args.command](args)
 
@@ -211,6 +224,20 @@ def _config(args: argparse.Namespace) -> int:
     from kiosk import config_tool  # noqa: PLC0415
 
     return config_tool.show_command(args.file, sys.stdout, sys.stderr)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from kiosk.clock import SystemClock  # noqa: PLC0415
+    from kiosk.status import status_command  # noqa: PLC0415
+
+    return status_command(
+        args.config,
+        args.data,
+        as_json=args.json,
+        clock=SystemClock(),
+        out=sys.stdout,
+        err=sys.stderr,
+    )
 
 
 def _staff_pin(_args: argparse.Namespace) -> int:
