@@ -1,9 +1,10 @@
 """Logging for the kiosk's services: plain lines on standard error, which systemd puts
 in the journal (it adds the time and the unit).
 
-Nothing the kiosk logs names a patron, a card number or a PIN (tests/test_logs.py
-checks); SQLAlchemy's engine logs would (they echo statements with their parameters
-at INFO and below), so they are held at WARNING whatever the level asked for.
+Nothing the kiosk logs names a patron, a card number or a PIN
+(tests/appliance/test_logs.py checks). SQLAlchemy's engine logs would: at INFO they
+echo every statement with its parameters, card numbers included. SQLAlchemy keeps
+them at WARNING unless told otherwise; so does this, whatever level is asked for.
 """
 
 from __future__ import annotations

@@ -199,6 +199,16 @@ class SyncAgent:
         )
         report = SyncReport(pushed, duplicates, exceptions, changes, purged, snapshot_rows)
         self._save(attempted, report=report)
+        log.info(
+            "synced: pushed %d (%d already there, %d for staff), %d snapshot rows, "
+            "%d changes, %d entries purged",
+            pushed,
+            duplicates,
+            exceptions,
+            snapshot_rows,
+            changes,
+            purged,
+        )
         return report
 
     def _save(
