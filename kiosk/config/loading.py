@@ -316,7 +316,7 @@ class _Checker(SettingsReader):
         path = Path(text.strip())
         if not path.is_absolute():
             source, _ = self.layers.where(f"{section}.{key}")
-            path = source.path.parent / path
+            path = source.path.absolute().parent / path
         return path
 
     def existing(self, path: Path | None, key: str, *, folder: bool = False) -> None:

@@ -434,3 +434,18 @@ def test_the_shipped_defaults_match_the_dataclass_defaults(tmp_path: Path) -> No
     )
     assert replace(loaded, files=()) == built
     assert os.fspath(DEFAULTS_FILE).endswith("kiosk/config/defaults.toml")
+
+
+def test_the_sync_agent_refuses_a_config_whose_server_part_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = site(tmp_path, GOOD)
+    token = tmp_path / "token"
+    token.chmod(0o640)
+    assert main(["sync", "--config", str(path), "--once"]) == 2
+    assert capsys.readouterr().err == (
+        f"kiosk sync: {path}:7: server.token_file: {token}: readable by other users "
+        f"(mode 640); run: chmod 600 {token}\nthe kiosk cannot sync until this is fixed\n"
+    )
+    assert main(["sync", "--once"]) == 2
+    assert "give --data, --server, --token-file or --config FILE" in capsys.readouterr().err
