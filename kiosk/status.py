@@ -9,6 +9,7 @@ still list warnings), 3 it cannot (the reasons are listed), 2 the config is inva
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -67,7 +68,12 @@ def _plain(value: object) -> str:
 
 
 def _read_only(path: Path) -> Any:
-    return create_engine(f"sqlite+pysqlite:///file:{path}?mode=ro&uri=true")
+    """A read-only engine that leaves no file behind. Without a ``-wal`` file nobody has
+    the database open and everything is in the main file: it is read as immutable, so
+    SQLite creates no ``-wal``/``-shm`` (made by root, they would lock the kiosk user
+    out). Otherwise the open database is read through its existing WAL files."""
+    immutable = "&immutable=1" if not Path(f"{path}-wal").exists() else ""
+    return create_engine(f"sqlite+pysqlite:///file:{path}?mode=ro{immutable}&uri=true")
 
 
 def _age(now: datetime, then: datetime | None) -> int | None:
@@ -105,6 +111,11 @@ def gather(
         status.faults = [str(fault) for fault in config.faults]
     if not data_dir.is_dir():
         status.problems.append(f"the data directory {data_dir} does not exist")
+        return status
+    if not os.access(data_dir, os.R_OK | os.X_OK):
+        status.problems.append(
+            f"{data_dir} cannot be read by this user: run sudo -u kiosk kiosk status"
+        )
         return status
     free = shutil.disk_usage(data_dir).free // 2**20
     status.disk_free_mb = free

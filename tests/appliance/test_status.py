@@ -192,3 +192,15 @@ def test_an_absent_scanner_and_a_bad_config(
     assert (
         "kiosk.mode: must be one of checkout, return, both, not 'lend'" in capsys.readouterr().err
     )
+
+
+def test_status_leaves_no_file_behind(config: Path, central: Central, agent: SyncAgent) -> None:
+    """Run as root on a stopped kiosk, a -wal or -shm file it made would belong to root
+    and lock the kiosk user out of its own journal."""
+    agent.store.close()
+    data = config.parent / "kiosk"
+    before = sorted(path.name for path in data.iterdir())
+    assert "journal.db-wal" not in before
+    code, shown = status(config, central.clock)
+    assert (code, shown["mirror"]["state"]) == (0, "ready")
+    assert sorted(path.name for path in data.iterdir()) == before
