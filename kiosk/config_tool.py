@@ -17,6 +17,7 @@ from kiosk.config import (
     read_layers,
     site_file,
 )
+from kiosk.config.loading import key_prefixes
 
 EXIT_OK = 0
 EXIT_NOT_DONE = 1
@@ -62,7 +63,7 @@ def show_command(path: Path | None, out: TextIO, err: TextIO) -> int:
     site = layers.site
 
     def origin(key: str) -> str:
-        if site is None or not any(prefix in layers.origins for prefix in _own(key)):
+        if site is None or not any(prefix in layers.origins for prefix in key_prefixes(key)):
             return ""
         line = site.line_of(key)
         return f"  # {site.path}:{line}" if line else f"  # {site.path}"
@@ -76,11 +77,6 @@ def show_command(path: Path | None, out: TextIO, err: TextIO) -> int:
         _report(problems, err)
         return EXIT_INVALID
     return EXIT_OK
-
-
-def _own(key: str) -> list[str]:
-    parts = key.split(".")
-    return [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
 def _value(value: Any) -> str:

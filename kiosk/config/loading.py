@@ -124,7 +124,7 @@ class Layers:
         """The file a key's value came from and its line there. A mistake in a default
         (a required key left empty) is the site's to fix: it is placed there."""
         source = self.defaults
-        for prefix in _prefixes(key):
+        for prefix in key_prefixes(key):
             if prefix in self.origins:
                 source = self.origins[prefix]
                 break
@@ -141,7 +141,7 @@ class Source:
     lines: dict[str, int]
 
     def line_of(self, key: str) -> int | None:
-        for prefix in _prefixes(key):
+        for prefix in key_prefixes(key):
             if prefix in self.lines:
                 return self.lines[prefix]
         return None
@@ -209,7 +209,7 @@ def _merge(
     return result
 
 
-def _prefixes(key: str) -> list[str]:
+def key_prefixes(key: str) -> list[str]:
     """``a.b[0].c`` -> ``a.b[0].c``, ``a.b[0]``, ``a.b``, ``a``."""
     found = [key]
     while key:
@@ -268,7 +268,7 @@ def key_lines(text: str) -> dict[str, int]:
                 prefix = f"{name}[{index}]"
             else:
                 prefix = name
-            for parent in _prefixes(prefix):
+            for parent in key_prefixes(prefix):
                 lines.setdefault(parent, number)
             continue
         assign = _ASSIGN.match(line)

@@ -353,6 +353,7 @@ def test_config_show_masks_secrets_and_is_valid_toml(
     assert f'pin_verifier = "{MASK}"  # {path}:10' in shown
     assert f'name = "branch-1"  # {path}:2' in shown
     assert 'mode = "both"\n' in shown  # a default: no comment
+    assert f'port = "/dev/ttyUSB0"  # {path}:12' in shown
     data = tomllib.loads(shown)
     assert data["staff"]["pin_verifier"] == MASK
     assert data["scanners"]["serial"] == [{"port": "/dev/ttyUSB0", "baud": 19200}]
