@@ -385,12 +385,21 @@ class _Checker(SettingsReader):
         )
 
     def library(self) -> LibrarySection:
-        table = self.section("library", ("name", "logo"))
+        table = self.section("library", ("name", "logo", "currency"))
         logo = self.path(table, "library", "logo")
         self.existing(logo, "library.logo")
+        currency = self.get(table, "library", "currency", "", as_text, "text").strip()
+        if currency and not re.fullmatch(r"[A-Za-z]{3}", currency):
+            self.problem(
+                "library.currency",
+                f'must be a three-letter currency code such as "USD", "EUR" or "GBP", '
+                f'or "" for none, not {currency!r}',
+            )
+            currency = ""
         return LibrarySection(
             name=self.get(table, "library", "name", LibrarySection().name, as_text, "text"),
             logo=logo,
+            currency=currency.upper(),
         )
 
     def server(self) -> ServerSection:

@@ -110,6 +110,7 @@ class KioskSection:
 class LibrarySection:
     name: str = "The Library"
     logo: Path | None = None
+    currency: str = ""  # ISO 4217, e.g. "USD"; "" = amounts as bare numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +150,7 @@ class DisplaySection:
 class PrinterSection:
     enabled: bool = False
     device: str = "/dev/usb/lp0"
-    baud: int = 9600
+    baud: int = 19200
     width: int = 42
 
 

@@ -98,6 +98,7 @@ sync_interval = 60
 [library]
 name = "Springfield Public Library"
 logo = "{logo}"
+currency = "usd"
 """
         + """
 [patrons]
@@ -121,7 +122,7 @@ colour = "#FF00aa"
 [printer]
 enabled = false
 device = "/dev/ttyUSB1"
-baud = 19200
+baud = 9600
 width = 32
 [staff]
 cards = ["29999999999999"]
@@ -136,6 +137,7 @@ prefix = "]"
     config = load_config(path)
     assert config.library.name == "Springfield Public Library"
     assert config.library.logo == logo
+    assert config.library.currency == "USD"
     assert config.server.ca_file == tmp_path / "token"
     assert config.server.sync_interval == 60.0
     assert not config.patrons.pin_required
@@ -152,7 +154,7 @@ prefix = "]"
     )
     assert config.bins == SortingBins(staff=SortingBin("Desk", 7, "#ff00aa"))
     assert config.printer == PrinterSection(
-        enabled=False, device="/dev/ttyUSB1", baud=19200, width=32
+        enabled=False, device="/dev/ttyUSB1", baud=9600, width=32
     )
     assert config.staff == StaffSection(cards=("29999999999999",), pin_verifier=Secret(VERIFIER))
     assert config.scanners.hid == (HidScannerSettings(device="0c2e:0b61", layout="fr"),)
@@ -182,6 +184,14 @@ def test_an_unknown_key_says_what_was_meant(tmp_path: Path) -> None:
     assert messages(check_config(path)) == [
         f"{path}:3: kiosk.mdoe: unknown key (did you mean 'mode'?); known keys: name, mode, "
         "data_dir, log_level",
+    ]
+
+
+def test_a_currency_is_a_three_letter_code(tmp_path: Path) -> None:
+    path = site(tmp_path, GOOD + '[library]\ncurrency = "$"\n')
+    assert messages(check_config(path)) == [
+        f'{path}:9: library.currency: must be a three-letter currency code such as "USD", '
+        f'"EUR" or "GBP", or "" for none, not \'$\'',
     ]
 
 
