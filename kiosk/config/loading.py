@@ -43,16 +43,16 @@ from kiosk.config.model import (
     StaffSection,
     Theme,
 )
-from kiosk.devices.settings import (
+from kiosk.devices.settings import (  # the scanners' reader serves every table alike
     InvalidScannerSettings,
     ScannerSettings,
-    SettingsReader,
-    as_flag,
-    as_positive_int,
-    as_positive_seconds,
-    as_text,
+    _flag,
+    _positive_int,
+    _positive_seconds,
+    _Reader,
+    _shown,
+    _text,
     read_scanner_settings,
-    shown,
     suggestion,
 )
 from kiosk.sync.token import TokenFileError, read_token
@@ -285,7 +285,7 @@ def key_lines(text: str) -> dict[str, int]:
 # --- checking -----------------------------------------------------------------------------
 
 
-class _Checker(SettingsReader):
+class _Checker(_Reader):
     """Reads every table of the merged config; problems are kept, never raised."""
 
     def __init__(self, layers: Layers) -> None:
@@ -310,7 +310,7 @@ class _Checker(SettingsReader):
 
     def path(self, table: Mapping[str, Any], section: str, key: str) -> Path | None:
         """A path value; ``""`` is None. Relative paths start at the naming file's folder."""
-        text = self.get(table, section, key, "", as_text, "a path in quotes")
+        text = self.get(table, section, key, "", _text, "a path in quotes")
         if not text.strip():
             return None
         path = Path(text.strip())
@@ -346,7 +346,7 @@ class _Checker(SettingsReader):
                     "patrons",
                     "pin_required",
                     True,
-                    as_flag,
+                    _flag,
                     "true or false",
                 )
             ),
@@ -363,7 +363,7 @@ class _Checker(SettingsReader):
 
     def kiosk(self) -> KioskSection:
         table = self.section("kiosk", ("name", "mode", "data_dir", "log_level"))
-        name = self.get(table, "kiosk", "name", "", as_text, "text").strip()
+        name = self.get(table, "kiosk", "name", "", _text, "text").strip()
         if not name:
             self.problem(
                 "kiosk.name",
@@ -388,7 +388,7 @@ class _Checker(SettingsReader):
         table = self.section("library", ("name", "logo", "currency"))
         logo = self.path(table, "library", "logo")
         self.existing(logo, "library.logo")
-        currency = self.get(table, "library", "currency", "", as_text, "text").strip()
+        currency = self.get(table, "library", "currency", "", _text, "text").strip()
         if currency and not re.fullmatch(r"[A-Za-z]{3}", currency):
             self.problem(
                 "library.currency",
@@ -397,7 +397,7 @@ class _Checker(SettingsReader):
             )
             currency = ""
         return LibrarySection(
-            name=self.get(table, "library", "name", LibrarySection().name, as_text, "text"),
+            name=self.get(table, "library", "name", LibrarySection().name, _text, "text"),
             logo=logo,
             currency=currency.upper(),
         )
@@ -406,7 +406,7 @@ class _Checker(SettingsReader):
         known = ("url", "token_file", "ca_file", "connect_timeout", "read_timeout", "sync_interval")
         table = self.section("server", known)
         defaults = ServerSection()
-        url = self.get(table, "server", "url", "", as_text, "text").strip()
+        url = self.get(table, "server", "url", "", _text, "text").strip()
         if not url:
             self.problem(
                 "server.url", 'missing: kiosk-central\'s address, e.g. "https://central:8443"'
@@ -426,7 +426,7 @@ class _Checker(SettingsReader):
 
         def seconds(key: str, default: float) -> float:
             return self.get(
-                table, "server", key, default, as_positive_seconds, "a number of seconds above 0"
+                table, "server", key, default, _positive_seconds, "a number of seconds above 0"
             )
 
         return ServerSection(
@@ -447,7 +447,7 @@ class _Checker(SettingsReader):
             "session",
             "inactivity_seconds",
             defaults.inactivity_seconds,
-            as_positive_seconds,
+            _positive_seconds,
             wanted,
         )
         warning = self.get(
@@ -455,7 +455,7 @@ class _Checker(SettingsReader):
             "session",
             "warning_seconds",
             defaults.warning_seconds,
-            as_positive_seconds,
+            _positive_seconds,
             wanted,
         )
         if warning >= inactivity:
@@ -489,12 +489,10 @@ class _Checker(SettingsReader):
             )
 
         def flag(key: str, default: bool) -> bool:
-            return self.get(table, "display", key, default, as_flag, "true or false")
+            return self.get(table, "display", key, default, _flag, "true or false")
 
         def pixels(key: str, default: int) -> int:
-            return self.get(
-                table, "display", key, default, as_positive_int, "a whole number above 0"
-            )
+            return self.get(table, "display", key, default, _positive_int, "a whole number above 0")
 
         return DisplaySection(
             languages=languages or defaults.languages,
@@ -511,7 +509,7 @@ class _Checker(SettingsReader):
         key = "display.languages"
         if not isinstance(value, list) or not value:
             self.problem(
-                key, f"must be a list of languages from {', '.join(LANGUAGES)}, not {shown(value)}"
+                key, f"must be a list of languages from {', '.join(LANGUAGES)}, not {_shown(value)}"
             )
             return ()
         chosen: list[Language] = []
@@ -522,7 +520,8 @@ class _Checker(SettingsReader):
                 continue
             hint = suggestion(item.lower(), LANGUAGES) if isinstance(item, str) else ""
             self.problem(
-                f"{key}[{index}]", f"must be one of {', '.join(LANGUAGES)}, not {shown(item)}{hint}"
+                f"{key}[{index}]",
+                f"must be one of {', '.join(LANGUAGES)}, not {_shown(item)}{hint}",
             )
         return tuple(chosen)
 
@@ -534,10 +533,10 @@ class _Checker(SettingsReader):
             path = f"bins.{name}"
             default: SortingBin = getattr(defaults, name)
             table = self.table(tables.get(name, {}), path, ("label", "number", "colour"))
-            label = self.get(table, path, "label", default.name, as_text, "text").strip()
+            label = self.get(table, path, "label", default.name, _text, "text").strip()
             if not label:
                 self.problem(f"{path}.label", "missing: the name painted on the bin")
-            colour = self.get(table, path, "colour", default.colour, as_text, "a colour in quotes")
+            colour = self.get(table, path, "colour", default.colour, _text, "a colour in quotes")
             if colour.lower() not in COLOURS and not _HEX_COLOUR.fullmatch(colour):
                 self.problem(
                     f"{path}.colour",
@@ -547,7 +546,7 @@ class _Checker(SettingsReader):
             bins[name] = SortingBin(
                 name=label or default.name,
                 number=self.get(
-                    table, path, "number", default.number, as_positive_int, "a whole number above 0"
+                    table, path, "number", default.number, _positive_int, "a whole number above 0"
                 ),
                 colour=colour.lower(),
             )
@@ -556,9 +555,9 @@ class _Checker(SettingsReader):
     def printer(self) -> PrinterSection:
         table = self.section("printer", ("enabled", "device", "baud", "width"))
         defaults = PrinterSection()
-        enabled = self.get(table, "printer", "enabled", False, as_flag, "true or false")
+        enabled = self.get(table, "printer", "enabled", False, _flag, "true or false")
         device = self.get(
-            table, "printer", "device", defaults.device, as_text, "a device path in quotes"
+            table, "printer", "device", defaults.device, _text, "a device path in quotes"
         )
         if enabled and not Path(device).exists():
             self.problem(
@@ -568,8 +567,8 @@ class _Checker(SettingsReader):
         return PrinterSection(
             enabled=enabled,
             device=device,
-            baud=self.get(table, "printer", "baud", defaults.baud, as_positive_int, number),
-            width=self.get(table, "printer", "width", defaults.width, as_positive_int, number),
+            baud=self.get(table, "printer", "baud", defaults.baud, _positive_int, number),
+            width=self.get(table, "printer", "width", defaults.width, _positive_int, number),
         )
 
     def staff(self) -> StaffSection:
@@ -577,10 +576,10 @@ class _Checker(SettingsReader):
         cards = table.get("cards", [])
         if not isinstance(cards, list) or not all(isinstance(c, str) and c.strip() for c in cards):
             self.problem(
-                "staff.cards", f"must be a list of card barcodes in quotes, not {shown(cards)}"
+                "staff.cards", f"must be a list of card barcodes in quotes, not {_shown(cards)}"
             )
             cards = []
-        verifier = self.get(table, "staff", "pin_verifier", "", as_text, "text")
+        verifier = self.get(table, "staff", "pin_verifier", "", _text, "text")
         if verifier and not verifier.startswith("$argon2id$"):
             self.problem(
                 "staff.pin_verifier",

@@ -132,7 +132,7 @@ def suggestion(word: str, choices: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-class SettingsReader:
+class _Reader:
     def __init__(self) -> None:
         self.problems: list[str] = []
 
@@ -141,7 +141,7 @@ class SettingsReader:
 
     def table(self, value: object, path: str, known: Sequence[str]) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
-            self.problem(path, f"must be a table, not {shown(value)}")
+            self.problem(path, f"must be a table, not {_shown(value)}")
             return {}
         for key in value:
             if key not in known:
@@ -165,7 +165,7 @@ class SettingsReader:
         value = table[key]
         checked = check(value)
         if checked is None:
-            self.problem(f"{path}.{key}", f"must be {wanted}, not {shown(value)}")
+            self.problem(f"{path}.{key}", f"must be {wanted}, not {_shown(value)}")
             return default
         return checked
 
@@ -179,7 +179,7 @@ class SettingsReader:
             return value.lower()
         hint = suggestion(value, choices) if isinstance(value, str) else ""
         self.problem(
-            f"{path}.{key}", f"must be one of {', '.join(choices)}, not {shown(value)}{hint}"
+            f"{path}.{key}", f"must be one of {', '.join(choices)}, not {_shown(value)}{hint}"
         )
         return default
 
@@ -193,7 +193,7 @@ class SettingsReader:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             self.problem(
-                f"{path}.{key}", f"must be a list of regular expressions, not {shown(value)}"
+                f"{path}.{key}", f"must be a list of regular expressions, not {_shown(value)}"
             )
             return default
         for index, pattern in enumerate(value):
@@ -204,7 +204,7 @@ class SettingsReader:
         return tuple(value)
 
 
-def shown(value: object) -> str:
+def _shown(value: object) -> str:
     if isinstance(value, Mapping):
         return "a table"
     if isinstance(value, list):
@@ -212,26 +212,26 @@ def shown(value: object) -> str:
     return repr(value)
 
 
-def as_text(value: object) -> str | None:
+def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def as_flag(value: object) -> bool | None:
+def _flag(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def as_positive_int(value: object) -> int | None:
+def _positive_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def as_seconds(value: object) -> float | None:
+def _seconds(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 3600:
         return float(value)
     return None
 
 
-def as_positive_seconds(value: object) -> float | None:
-    seconds = as_seconds(value)
+def _positive_seconds(value: object) -> float | None:
+    seconds = _seconds(value)
     return seconds if seconds else None
 
 
@@ -248,7 +248,7 @@ def read_scanner_settings(config: Mapping[str, Any]) -> ScannerSettings:
     Only ``[scanners]`` and ``[barcodes]`` are read; other tables belong to other parts.
     Raises :class:`InvalidScannerSettings` listing every problem found.
     """
-    reader = SettingsReader()
+    reader = _Reader()
     scanners = reader.table(config.get("scanners", {}), "scanners", _SCANNERS_KEYS)
     barcodes = reader.table(config.get("barcodes", {}), "barcodes", _BARCODES_KEYS)
 
@@ -265,13 +265,13 @@ def read_scanner_settings(config: Mapping[str, Any]) -> ScannerSettings:
     settings = ScannerSettings(
         hid=hid,
         serial=serial,
-        keyboard=reader.get(scanners, "scanners", "keyboard", False, as_flag, "true or false"),
+        keyboard=reader.get(scanners, "scanners", "keyboard", False, _flag, "true or false"),
         poll_seconds=reader.get(
             scanners,
             "scanners",
             "poll_seconds",
             defaults.poll_seconds,
-            as_positive_seconds,
+            _positive_seconds,
             "a number of seconds above 0",
         ),
         reopen_max_seconds=reader.get(
@@ -279,7 +279,7 @@ def read_scanner_settings(config: Mapping[str, Any]) -> ScannerSettings:
             "scanners",
             "reopen_max_seconds",
             defaults.reopen_max_seconds,
-            as_positive_seconds,
+            _positive_seconds,
             "a number of seconds above 0",
         ),
         barcodes=_read_barcodes(reader, barcodes),
@@ -292,17 +292,17 @@ def read_scanner_settings(config: Mapping[str, Any]) -> ScannerSettings:
     return settings
 
 
-def _entries(reader: SettingsReader, scanners: Mapping[str, Any], key: str) -> list[object]:
+def _entries(reader: _Reader, scanners: Mapping[str, Any], key: str) -> list[object]:
     value = scanners.get(key, [])
     if isinstance(value, Mapping):
         return [value]  # a single [scanners.hid] table instead of [[scanners.hid]]
     if not isinstance(value, list):
-        reader.problem(f"scanners.{key}", f"must be a list of tables, not {shown(value)}")
+        reader.problem(f"scanners.{key}", f"must be a list of tables, not {_shown(value)}")
         return []
     return value
 
 
-def _read_hid(reader: SettingsReader, entry: object, path: str) -> HidScannerSettings:
+def _read_hid(reader: _Reader, entry: object, path: str) -> HidScannerSettings:
     table = reader.table(entry, path, _HID_KEYS)
     device = table.get("device")
     if not isinstance(device, str) or not device.strip():
@@ -316,20 +316,15 @@ def _read_hid(reader: SettingsReader, entry: object, path: str) -> HidScannerSet
     return HidScannerSettings(
         device=device.strip(),
         layout=cast(Layout, reader.choice(table, path, "layout", defaults.layout, LAYOUTS)),
-        name=reader.get(table, path, "name", "", as_text, "text"),
-        grab=reader.get(table, path, "grab", True, as_flag, "true or false"),
+        name=reader.get(table, path, "name", "", _text, "text"),
+        grab=reader.get(table, path, "grab", True, _flag, "true or false"),
         max_length=reader.get(
-            table,
-            path,
-            "max_length",
-            defaults.max_length,
-            as_positive_int,
-            "a whole number above 0",
+            table, path, "max_length", defaults.max_length, _positive_int, "a whole number above 0"
         ),
     )
 
 
-def _read_serial(reader: SettingsReader, entry: object, path: str) -> SerialScannerSettings:
+def _read_serial(reader: _Reader, entry: object, path: str) -> SerialScannerSettings:
     table = reader.table(entry, path, _SERIAL_KEYS)
     port = table.get("port")
     if not isinstance(port, str) or not port.strip():
@@ -337,12 +332,12 @@ def _read_serial(reader: SettingsReader, entry: object, path: str) -> SerialScan
         port = ""
     defaults = SerialScannerSettings(port="")
     timeout: float | None = reader.get(
-        table, path, "timeout", None, as_positive_seconds, "a number of seconds above 0"
+        table, path, "timeout", None, _positive_seconds, "a number of seconds above 0"
     )
     return SerialScannerSettings(
         port=port.strip(),
         baud=reader.get(
-            table, path, "baud", defaults.baud, as_positive_int, "a whole number above 0"
+            table, path, "baud", defaults.baud, _positive_int, "a whole number above 0"
         ),
         parity=cast(Parity, reader.choice(table, path, "parity", defaults.parity, PARITIES)),
         bytesize=reader.get(table, path, "bytesize", 8, _one_of(7, 8), "7 or 8"),
@@ -352,36 +347,31 @@ def _read_serial(reader: SettingsReader, entry: object, path: str) -> SerialScan
         ),
         timeout=timeout,
         max_length=reader.get(
-            table,
-            path,
-            "max_length",
-            defaults.max_length,
-            as_positive_int,
-            "a whole number above 0",
+            table, path, "max_length", defaults.max_length, _positive_int, "a whole number above 0"
         ),
-        name=reader.get(table, path, "name", "", as_text, "text"),
+        name=reader.get(table, path, "name", "", _text, "text"),
     )
 
 
-def _read_barcodes(reader: SettingsReader, table: Mapping[str, Any]) -> BarcodeSettings:
+def _read_barcodes(reader: _Reader, table: Mapping[str, Any]) -> BarcodeSettings:
     path = "barcodes"
     defaults = BarcodeSettings()
     return BarcodeSettings(
-        prefix=reader.get(table, path, "prefix", "", as_text, "text"),
-        suffix=reader.get(table, path, "suffix", "", as_text, "text"),
+        prefix=reader.get(table, path, "prefix", "", _text, "text"),
+        suffix=reader.get(table, path, "suffix", "", _text, "text"),
         patron_patterns=reader.patterns(table, path, "patron", defaults.patron_patterns),
         item_patterns=reader.patterns(table, path, "item", defaults.item_patterns),
         library_check_digit=cast(
             CheckDigit,
             reader.choice(table, path, "library_check_digit", "luhn", CHECK_DIGITS),
         ),
-        strip_codabar=reader.get(table, path, "strip_codabar", True, as_flag, "true or false"),
+        strip_codabar=reader.get(table, path, "strip_codabar", True, _flag, "true or false"),
         debounce_seconds=reader.get(
             table,
             path,
             "debounce_seconds",
             defaults.debounce_seconds,
-            as_seconds,
+            _seconds,
             "a number of seconds from 0 to 3600",
         ),
     )
