@@ -14,11 +14,17 @@ from typing import Any
 
 
 def add_commands(parser: argparse.ArgumentParser, commands: Any) -> None:
-    """--log-level, check-config, config show, staff-pin, status: the kiosk as an appliance."""
+    """--log-level, check-config, config show, staff-pin, status, and sync's --config."""
     parser.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
         help="log to standard error at this level (services take it from kiosk.toml)",
+    )
+    commands.choices["sync"].add_argument(
+        "--config",
+        type=Path,
+        help="a kiosk.toml giving --data ([kiosk] data_dir) and the [server] settings; "
+        "options given as well win",
     )
     default = "$KIOSK_CONFIG, else /etc/kiosk/kiosk.toml"
     check = commands.add_parser(

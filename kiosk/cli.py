@@ -80,12 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pushes the journal, follows the server's changes into the mirror and "
         "purges what the mirror shows. Runs until stopped, or once with --once.",
     )
-    sync.add_argument(
-        "--config",
-        type=Path,
-        help="a kiosk.toml giving all of the below ([kiosk] data_dir, [server]); "
-        "options given here win",
-    )
     sync.add_argument("--data", type=Path, help="the kiosk's data directory")
     sync.add_argument("--server", help="kiosk-central's URL, e.g. https://central:8443")
     sync.add_argument("--token-file", type=Path, help="file holding this kiosk's token")
