@@ -79,7 +79,7 @@ folder() {  # folder DIR MODE [OWNER:GROUP]
 packages=(python3 python3-venv python3-dev gcc linux-libc-dev git)
 if [ "$role" = kiosk ]; then
     # cage: the Wayland kiosk compositor; the rest is what Kivy's SDL2 needs to draw.
-    packages+=(cage libgl1 libgles2 libegl1 libmtdev1 xkb-data fonts-dejavu-core)
+    packages+=(cage libgl1 libgles2 libegl1 libgl1-mesa-dri libmtdev1 xkb-data fonts-dejavu-core)
 fi
 if [ -n "$root" ]; then
     system apt-get install -y --no-install-recommends "${packages[@]}"
