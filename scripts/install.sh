@@ -146,6 +146,7 @@ else
 fi
 # Keep the release in use, the one before and the newest other one; remove older ones.
 keep=("releases/$release" "$(readlink "$R/opt/kiosk/previous" 2>/dev/null || true)")
+# shellcheck disable=SC2012  # release names are VERSION-REVISION: no spaces, no newlines
 for old in $(ls -1t "$R/opt/kiosk/releases" | tail -n +4); do
     case " ${keep[*]} " in
         *" releases/$old "*) ;;
