@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kiosk import __version__, policy_tool, scanners_tool
+from kiosk import __version__, appliance_cli, policy_tool, scanners_tool
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,16 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pushes the journal, follows the server's changes into the mirror and "
         "purges what the mirror shows. Runs until stopped, or once with --once.",
     )
-    sync.add_argument("--data", type=Path, required=True, help="the kiosk's data directory")
-    sync.add_argument(
-        "--server", required=True, help="kiosk-central's URL, e.g. https://central:8443"
-    )
-    sync.add_argument(
-        "--token-file", type=Path, required=True, help="file holding this kiosk's token"
-    )
+    sync.add_argument("--data", type=Path, help="the kiosk's data directory")
+    sync.add_argument("--server", help="kiosk-central's URL, e.g. https://central:8443")
+    sync.add_argument("--token-file", type=Path, help="file holding this kiosk's token")
     sync.add_argument("--ca-file", type=Path, help="a CA bundle to trust for the server's TLS")
     sync.add_argument("--once", action="store_true", help="sync once and exit")
-    sync.add_argument("--interval", type=float, default=15.0, help="seconds between syncs")
+    sync.add_argument("--interval", type=float, help="seconds between syncs (default 15)")
 
     _add_run_parser(commands)
 
@@ -124,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--keyboard", action="store_true", help="also take scans typed as lines on standard input"
     )
     listen.add_argument("--json", action="store_true", help="one JSON object per scan")
+    appliance_cli.add_commands(parser, commands)
     return parser
 
 
@@ -178,6 +175,10 @@ def _add_run_parser(commands: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.log_level:
+        from kiosk.logs import setup_logging  # noqa: PLC0415
+
+        setup_logging(args.log_level)
     commands = {
         "policy": _policy,
         "circ": _circ,
@@ -186,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sync": _sync,
         "run": _run,
     }
-    return commands[args.command](args)
+    return {**commands, **appliance_cli.COMMANDS}[args.command](args)
 
 
 def _circ(args: argparse.Namespace) -> int:
@@ -211,17 +212,29 @@ def _sync(args: argparse.Namespace) -> int:
     import threading  # noqa: PLC0415
 
     from kiosk.clock import SystemClock  # noqa: PLC0415 - requests and SQLAlchemy only here
+    from kiosk.notify import SystemdNotifier  # noqa: PLC0415
     from kiosk.store.store import Store  # noqa: PLC0415
     from kiosk.sync.agent import SyncAgent, SyncError  # noqa: PLC0415
     from kiosk.sync.token import TokenFileError, read_token  # noqa: PLC0415
 
+    settings = appliance_cli.sync_settings(args)
+    if isinstance(settings, str):
+        print(f"kiosk sync: {settings}", file=sys.stderr)
+        return 2
+    data, server, token_file, ca_file, interval, timeouts = settings
     try:
-        token = read_token(args.token_file)
+        token = read_token(token_file)
     except TokenFileError as error:
         print(f"kiosk sync: {error}", file=sys.stderr)
         return 2
+    notifier = SystemdNotifier()
 
     def progress(done: int, total: int) -> None:
+        notifier.watchdog()  # a long first snapshot is progress, not a hang
+        if not sys.stderr.isatty():  # the journal wants no progress bar
+            if done >= total:
+                print(f"snapshot: {total} rows", file=sys.stderr)
+            return
         bar = "#" * (30 * done // total)
         print(
             f"\rsnapshot [{bar:<30}] {100 * done // total:3d}% ({done}/{total} rows)",
@@ -231,9 +244,16 @@ def _sync(args: argparse.Namespace) -> int:
         if done >= total:
             print(file=sys.stderr)
 
-    store = Store.open(args.data)
+    store = Store.open(data)
     agent = SyncAgent(
-        store, args.server, token, SystemClock(), ca_file=args.ca_file, on_progress=progress
+        store,
+        server,
+        token,
+        SystemClock(),
+        ca_file=ca_file,
+        connect_timeout=timeouts[0],
+        read_timeout=timeouts[1],
+        on_progress=progress,
     )
     try:
         if args.once:
@@ -249,9 +269,24 @@ def _sync(args: argparse.Namespace) -> int:
             )
             return 0
         stop = threading.Event()
+
+        def stopping(*_: object) -> None:
+            notifier.stopping()
+            stop.set()
+
+        def alive() -> None:
+            notifier.watchdog()
+            status = agent.status
+            notifier.status(
+                f"{status.connectivity.value}; last success "
+                f"{status.last_success.isoformat() if status.last_success else 'never'}"
+                + (f"; {status.last_error}" if status.last_error else "")
+            )
+
         for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, lambda *_: stop.set())
-        agent.run(stop, interval=args.interval)
+            signal.signal(number, stopping)
+        notifier.ready()
+        agent.run(stop, interval=interval, alive=alive, alive_every=notifier.watchdog_interval())
         return 0
     finally:
         store.close()

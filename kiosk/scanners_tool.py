@@ -131,6 +131,14 @@ def _used(
     return used
 
 
+def presence(settings: ScannerSettings) -> list[tuple[str, str, bool]]:
+    """Each configured scanner: its source name, its device or port, whether it is here."""
+    devices = _input_devices()
+    found = [(e.source, e.device, any(_hid_matches(e, d) for d in devices)) for e in settings.hid]
+    found += [(e.source, e.port, os.path.exists(e.port)) for e in settings.serial]
+    return found
+
+
 def _print_found(
     title: str, found: list[dict[str, Any]], used: dict[str, str], out: TextIO
 ) -> None:

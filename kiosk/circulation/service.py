@@ -73,6 +73,13 @@ log = logging.getLogger(__name__)
 EARLIEST_TRUSTED_TIME = datetime(2026, 1, 1)
 
 
+def clock_trusted(now: datetime, latest: datetime | None) -> bool:
+    """Whether the clock can be believed: not before the project's own date, and not
+    behind the latest time the journal recorded (a clock that ran back would misdate
+    loans and fines)."""
+    return now >= EARLIEST_TRUSTED_TIME and (latest is None or now >= latest)
+
+
 class _Refuse(Exception):
     """A signal inside this module, never raised out of it."""
 
@@ -148,7 +155,7 @@ class Circulation:
         if self.store.mirror_health is not MirrorHealth.READY:
             raise _Refuse(Unavailable(OutOfService.MIRROR_EMPTY))
         latest = world.latest_time()
-        if now < EARLIEST_TRUSTED_TIME or (latest is not None and now < latest):
+        if not clock_trusted(now, latest):
             log.error("the clock reads %s, before the latest recorded time %s", now, latest)
             raise _Refuse(Unavailable(OutOfService.CLOCK_UNTRUSTED))
 

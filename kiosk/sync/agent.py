@@ -14,6 +14,7 @@ import logging
 import random
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -41,6 +42,7 @@ from kiosk.store.mirror import (
     SyncCursor,
 )
 from kiosk.store.store import Store
+from kiosk.sync import last_sync
 from kiosk.sync.protocol import (
     API_PREFIX,
     MAX_PAGE,
@@ -138,7 +140,8 @@ class SyncAgent:
         self.http.headers["Authorization"] = f"Bearer {token}"
         # Verification is always on: a CA file narrows whom to trust, never widens it.
         self.http.verify = str(ca_file) if ca_file is not None else True
-        self._status = SyncStatus()
+        previous = last_sync.load(store.directory)
+        self._status = SyncStatus(last_success=previous.last_success if previous else None)
         self._lock = threading.Lock()
 
     # --- status ------------------------------------------------------------------------
@@ -177,6 +180,7 @@ class SyncAgent:
     def sync_once(self) -> SyncReport:
         """Push, (snapshot,) pull, purge, heartbeat. Raises SyncError when the server
         cannot be reached or answers wrongly; whatever was done before that stays done."""
+        attempted = self.clock.now()
         try:
             pushed, duplicates, exceptions = self.push()
             snapshot_rows = 0 if self._cursor() is not None else self.snapshot()
@@ -185,6 +189,7 @@ class SyncAgent:
             self.heartbeat(self.status.last_error)
         except SyncError as error:
             self._set(connectivity=Connectivity.OFFLINE, last_error=str(error))
+            self._save(attempted, error=error)
             raise
         self._set(
             connectivity=Connectivity.ONLINE,
@@ -192,15 +197,62 @@ class SyncAgent:
             last_error=None,
             cursor=self._cursor(),
         )
-        return SyncReport(pushed, duplicates, exceptions, changes, purged, snapshot_rows)
+        report = SyncReport(pushed, duplicates, exceptions, changes, purged, snapshot_rows)
+        self._save(attempted, report=report)
+        log.info(
+            "synced: pushed %d (%d already there, %d for staff), %d snapshot rows, "
+            "%d changes, %d entries purged",
+            pushed,
+            duplicates,
+            exceptions,
+            snapshot_rows,
+            changes,
+            purged,
+        )
+        return report
+
+    def _save(
+        self,
+        attempted: datetime,
+        *,
+        error: SyncError | None = None,
+        report: SyncReport | None = None,
+    ) -> None:
+        """Keep this attempt's result in the data directory for ``kiosk status``."""
+        status = self.status
+        try:
+            last_sync.save(
+                self.store.directory,
+                last_sync.LastSync(
+                    ok=error is None,
+                    attempted_at=attempted,
+                    last_success=status.last_success,
+                    error=str(error)[:400] if error is not None else None,
+                    refused=isinstance(error, SyncRefused),
+                    cursor=self._cursor(),
+                    pushed=report.pushed if report else 0,
+                    changes=report.changes if report else 0,
+                ),
+            )
+        except OSError as failure:  # a full disk must not stop syncing
+            log.warning("cannot write %s: %s", last_sync.STATUS_FILE, failure)
 
     def run(
-        self, stop: threading.Event, interval: float = 15.0, max_backoff: float = 300.0
+        self,
+        stop: threading.Event,
+        interval: float = 15.0,
+        max_backoff: float = 300.0,
+        *,
+        alive: Callable[[], object] | None = None,
+        alive_every: float | None = None,
     ) -> None:
         """Sync every ``interval`` seconds until ``stop`` is set, backing off (with jitter)
-        while the server is unreachable."""
+        while the server is unreachable. ``alive`` is called at each turn and at least every
+        ``alive_every`` seconds while waiting (systemd's watchdog)."""
         failures = 0
         while not stop.is_set():
+            if alive is not None:
+                alive()
             try:
                 self.sync_once()
                 failures = 0
@@ -211,7 +263,11 @@ class SyncAgent:
                     0.5, 1.0
                 )
                 log.warning("sync failed (%s); next try in %.0f s", error, wait)
-            stop.wait(wait)
+            deadline = time.monotonic() + wait
+            while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                stop.wait(min(left, alive_every) if alive_every else left)
+                if alive is not None:
+                    alive()
 
     # --- push --------------------------------------------------------------------------
 

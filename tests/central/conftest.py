@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -105,6 +106,14 @@ class Central:
 
 @pytest.fixture
 def central(database_url: str) -> Iterator[Central]:
+    with running_central(database_url) as running:
+        yield running
+
+
+@contextmanager
+def running_central(database_url: str) -> Iterator[Central]:
+    """The demo library (300 items, 60 patrons) served on a loopback port; kiosks
+    ``kiosk-a`` and ``kiosk-b`` registered."""
     engine = db.connect(database_url)
     db.upgrade(engine)
     clock = FixedClock(NOW)

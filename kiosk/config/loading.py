@@ -1,0 +1,637 @@
+"""Reading ``kiosk.toml``: the shipped defaults, the site's file over them, every mistake.
+
+The site's file replaces the defaults key by key (an array, such as the scanners, is
+replaced whole). Every value is then checked; each mistake is reported with the file
+and line it came from, its key and, for a misspelt key or value, what was probably
+meant. Mistakes in parts the kiosk can lend without become ``faults``; any other
+mistake raises :class:`ConfigError` listing them all.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, cast
+
+from kiosk.circulation.views import SortingBin, SortingBins
+from kiosk.config.model import (
+    COLOURS,
+    LANGUAGES,
+    LOG_LEVELS,
+    MODES,
+    THEMES,
+    ConfigError,
+    ConfigProblem,
+    DisplaySection,
+    KioskConfig,
+    KioskSection,
+    Language,
+    LibrarySection,
+    LogLevel,
+    Mode,
+    PatronsSection,
+    PrinterSection,
+    Secret,
+    ServerSection,
+    SessionSection,
+    StaffSection,
+    Theme,
+)
+from kiosk.devices.settings import (  # the scanners' reader serves every table alike
+    InvalidScannerSettings,
+    ScannerSettings,
+    _flag,
+    _positive_int,
+    _positive_seconds,
+    _Reader,
+    _shown,
+    _text,
+    read_scanner_settings,
+    suggestion,
+)
+from kiosk.sync.token import TokenFileError, read_token
+
+DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+SITE_FILE = Path("/etc/kiosk/kiosk.toml")
+CONFIG_ENV = "KIOSK_CONFIG"
+
+TABLES = (
+    "kiosk",
+    "library",
+    "server",
+    "patrons",
+    "session",
+    "display",
+    "bins",
+    "printer",
+    "staff",
+    "scanners",
+    "barcodes",
+)
+# Parts the kiosk lends without: a mistake there is a fault shown in staff mode.
+OPTIONAL_PARTS = frozenset({"server", "printer", "scanners", "staff"})
+OPTIONAL_KEYS = frozenset({"library.logo"})
+SECRET_KEYS = frozenset({"staff.pin_verifier"})
+_BIN_NAMES = ("hold_shelf", "shelf", "staff")
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def site_file(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The site's file: ``path`` if given, else $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml."""
+    if path is not None:
+        return path
+    named = (os.environ if environ is None else environ).get(CONFIG_ENV, "")
+    return Path(named) if named else SITE_FILE
+
+
+def load_config(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> KioskConfig:
+    """The kiosk's settings: defaults, with the site's file (see :func:`site_file`) over them.
+
+    Raises :class:`ConfigError` with every mistake when one of them is vital; mistakes
+    in optional parts are returned in ``faults``.
+    """
+    config, problems = read_config(site_file(path, environ))
+    if config is None or any(problem.vital for problem in problems):
+        raise ConfigError(problems)
+    return config
+
+
+def check_config(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> list[ConfigProblem]:
+    """Every mistake in the site's file, vital or not (``kiosk check-config``)."""
+    return read_config(site_file(path, environ))[1]
+
+
+@dataclass
+class Layers:
+    """The defaults and the site's file, merged, with where each value came from."""
+
+    merged: dict[str, Any]
+    defaults: Source
+    site: Source | None
+    origins: dict[str, Source] = field(default_factory=dict)  # key path -> site's file
+
+    def where(self, key: str) -> tuple[Source, int | None]:
+        """The file a key's value came from and its line there. A mistake in a default
+        (a required key left empty) is the site's to fix: it is placed there."""
+        source = self.defaults
+        for prefix in key_prefixes(key):
+            if prefix in self.origins:
+                source = self.origins[prefix]
+                break
+        if source is self.defaults and self.site is not None:
+            source = self.site
+        return source, source.line_of(key)
+
+
+@dataclass
+class Source:
+    path: Path
+    text: str
+    data: dict[str, Any]
+    lines: dict[str, int]
+
+    def line_of(self, key: str) -> int | None:
+        for prefix in key_prefixes(key):
+            if prefix in self.lines:
+                return self.lines[prefix]
+        return None
+
+
+def read_layers(site: Path | None) -> Layers | ConfigProblem:
+    """The defaults with the site's file over them, or why a file cannot be read."""
+    defaults = _read_source(DEFAULTS_FILE)
+    if isinstance(defaults, ConfigProblem):  # the package itself is broken
+        return defaults
+    source = None if site is None else _read_source(site)
+    if isinstance(source, ConfigProblem):
+        return source
+    layers = Layers(copy.deepcopy(defaults.data), defaults, source)
+    if source is not None:
+        layers.merged = _merge(layers.merged, source.data, source, layers.origins)
+    return layers
+
+
+def read_config(site: Path | None) -> tuple[KioskConfig | None, list[ConfigProblem]]:
+    """The config (None when a file cannot be read at all) and every problem found."""
+    layers = read_layers(site)
+    if isinstance(layers, ConfigProblem):
+        return None, [layers]
+    checker = _Checker(layers)
+    config = checker.config()
+    problems = checker.located()
+    return replace(config, faults=tuple(p for p in problems if not p.vital)), problems
+
+
+def _read_source(path: Path) -> Source | ConfigProblem:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        return ConfigProblem(path, None, "", f"cannot read the config file: {error.strerror}")
+    except UnicodeDecodeError:
+        return ConfigProblem(path, None, "", "is not UTF-8 text; save it as UTF-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+        line = int(found.group(1)) if found else None
+        if found:
+            message = f"{message[: found.start()]} (column {found.group(2)})"
+        return ConfigProblem(path, line, "", f"not valid TOML: {message}")
+    return Source(path, text, data, key_lines(text))
+
+
+def _merge(
+    base: dict[str, Any],
+    over: Mapping[str, Any],
+    source: Source,
+    origins: dict[str, Source],
+    path: str = "",
+) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in over.items():
+        full = f"{path}.{key}" if path else key
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            result[key] = _merge(base[key], value, source, origins, full)
+        else:
+            result[key] = value
+            origins[full] = source
+    return result
+
+
+def key_prefixes(key: str) -> list[str]:
+    """``a.b[0].c`` -> ``a.b[0].c``, ``a.b[0]``, ``a.b``, ``a``."""
+    found = [key]
+    while key:
+        key = key[: key.rindex("[")] if key.endswith("]") else key.rpartition(".")[0]
+        if key:
+            found.append(key)
+    return found
+
+
+# --- where each key stands in a file ----------------------------------------------------
+
+_BARE_OR_QUOTED = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
+_DOTTED = rf"{_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*"
+_HEADER = re.compile(rf"^\s*\[(\[?)\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$")
+_ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=(.*)$")
+_STRINGS = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'""")
+
+
+def _dotted(text: str) -> str:
+    parts = re.findall(_BARE_OR_QUOTED, text)
+    return ".".join(part.strip("\"'") for part in parts)
+
+
+def _brackets(text: str) -> int:
+    """Open minus closed brackets outside strings and comments."""
+    bare = _STRINGS.sub("", text).split("#", 1)[0]
+    return bare.count("[") - bare.count("]")
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Each key path (``scanners.hid[1].layout``) and table of a TOML text -> its line.
+
+    A TOML parser gives values without places; this finds the places, skipping the
+    inside of multi-line strings and arrays.
+    """
+    lines: dict[str, int] = {}
+    prefix = ""
+    counts: dict[str, int] = {}
+    depth = 0
+    closing: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if closing is not None:
+            if line.count(closing) % 2 == 1:
+                closing = None
+            continue
+        if depth > 0:
+            depth += _brackets(line)
+            continue
+        header = _HEADER.match(line)
+        if header:
+            name = _dotted(header.group(2))
+            if header.group(1):
+                index = counts.get(name, 0)
+                counts[name] = index + 1
+                lines.setdefault(name, number)
+                prefix = f"{name}[{index}]"
+            else:
+                prefix = name
+            for parent in key_prefixes(prefix):
+                lines.setdefault(parent, number)
+            continue
+        assign = _ASSIGN.match(line)
+        if assign:
+            key = _dotted(assign.group(1))
+            lines.setdefault(f"{prefix}.{key}" if prefix else key, number)
+            rest = assign.group(2)
+            closing = next((q for q in ('"""', "'''") if rest.count(q) % 2 == 1), None)
+            if closing is None:
+                depth = max(0, _brackets(rest))
+    return lines
+
+
+# --- checking -----------------------------------------------------------------------------
+
+
+class _Checker(_Reader):
+    """Reads every table of the merged config; problems are kept, never raised."""
+
+    def __init__(self, layers: Layers) -> None:
+        super().__init__()
+        self.layers = layers
+        self.scanner_problems: list[str] = []
+
+    def located(self) -> list[ConfigProblem]:
+        located = []
+        for text in [*self.problems, *self.scanner_problems]:
+            key, _, message = text.partition(": ")
+            source, line = self.layers.where(key)
+            part = key.split(".")[0].split("[")[0]
+            if part not in TABLES:  # an unknown table: the part it was probably meant for
+                part = next(iter(difflib.get_close_matches(part, TABLES, n=1)), part)
+            vital = part not in OPTIONAL_PARTS and key not in OPTIONAL_KEYS
+            located.append(ConfigProblem(source.path, line, key, message, vital))
+        return sorted(located, key=lambda p: (str(p.file), p.line or 0, p.key))
+
+    def section(self, name: str, known: tuple[str, ...]) -> Mapping[str, Any]:
+        return self.table(self.layers.merged.get(name, {}), name, known)
+
+    def path(self, table: Mapping[str, Any], section: str, key: str) -> Path | None:
+        """A path value; ``""`` is None. Relative paths start at the naming file's folder."""
+        text = self.get(table, section, key, "", _text, "a path in quotes")
+        if not text.strip():
+            return None
+        path = Path(text.strip())
+        if not path.is_absolute():
+            source, _ = self.layers.where(f"{section}.{key}")
+            path = source.path.absolute().parent / path
+        return path
+
+    def existing(self, path: Path | None, key: str, *, folder: bool = False) -> None:
+        if path is None:
+            return
+        if not path.exists():
+            self.problem(key, f"{path} does not exist")
+        elif folder and not path.is_dir():
+            self.problem(key, f"{path} is not a folder")
+        elif not folder and path.is_dir():
+            self.problem(key, f"{path} is a folder, not a file")
+
+    def config(self) -> KioskConfig:
+        for key in self.layers.merged:
+            if key not in TABLES:
+                self.problem(
+                    key,
+                    f"unknown table{suggestion(key, TABLES)}; known tables: {', '.join(TABLES)}",
+                )
+        return KioskConfig(
+            kiosk=self.kiosk(),
+            library=self.library(),
+            server=self.server(),
+            patrons=PatronsSection(
+                pin_required=self.get(
+                    self.section("patrons", ("pin_required",)),
+                    "patrons",
+                    "pin_required",
+                    True,
+                    _flag,
+                    "true or false",
+                )
+            ),
+            session=self.session(),
+            display=self.display(),
+            bins=self.bins(),
+            printer=self.printer(),
+            staff=self.staff(),
+            scanners=self.scanners(),
+            files=tuple(
+                source.path for source in (self.layers.defaults, self.layers.site) if source
+            ),
+        )
+
+    def kiosk(self) -> KioskSection:
+        table = self.section("kiosk", ("name", "mode", "data_dir", "log_level"))
+        name = self.get(table, "kiosk", "name", "", _text, "text").strip()
+        if not name:
+            self.problem(
+                "kiosk.name",
+                "missing: set it to this kiosk's name in kiosk-central "
+                '(kiosk-central kiosk add NAME), e.g. name = "branch-1"',
+            )
+        data_dir = self.path(table, "kiosk", "data_dir")
+        if data_dir is None:
+            self.problem(
+                "kiosk.data_dir",
+                'missing: the folder for mirror.db and journal.db, e.g. "/var/lib/kiosk"',
+            )
+        self.existing(data_dir, "kiosk.data_dir", folder=True)
+        return KioskSection(
+            name=name,
+            mode=cast(Mode, self.choice(table, "kiosk", "mode", "both", MODES)),
+            data_dir=data_dir or KioskSection(name="").data_dir,
+            log_level=cast(LogLevel, self.choice(table, "kiosk", "log_level", "info", LOG_LEVELS)),
+        )
+
+    def library(self) -> LibrarySection:
+        table = self.section("library", ("name", "logo", "currency"))
+        logo = self.path(table, "library", "logo")
+        self.existing(logo, "library.logo")
+        currency = self.get(table, "library", "currency", "", _text, "text").strip()
+        if currency and not re.fullmatch(r"[A-Za-z]{3}", currency):
+            self.problem(
+                "library.currency",
+                f'must be a three-letter currency code such as "USD", "EUR" or "GBP", '
+                f'or "" for none, not {currency!r}',
+            )
+            currency = ""
+        return LibrarySection(
+            name=self.get(table, "library", "name", LibrarySection().name, _text, "text"),
+            logo=logo,
+            currency=currency.upper(),
+        )
+
+    def server(self) -> ServerSection:
+        known = ("url", "token_file", "ca_file", "connect_timeout", "read_timeout", "sync_interval")
+        table = self.section("server", known)
+        defaults = ServerSection()
+        url = self.get(table, "server", "url", "", _text, "text").strip()
+        if not url:
+            self.problem(
+                "server.url", 'missing: kiosk-central\'s address, e.g. "https://central:8443"'
+            )
+        elif not re.match(r"https?://[^/\s]+", url):
+            self.problem("server.url", f"must start with https:// or http://, not {url!r}")
+        token_file = self.path(table, "server", "token_file")
+        if token_file is None:
+            self.problem("server.token_file", "missing: the file holding this kiosk's token")
+        else:
+            try:
+                read_token(token_file)
+            except TokenFileError as error:
+                self.problem("server.token_file", str(error))
+        ca_file = self.path(table, "server", "ca_file")
+        self.existing(ca_file, "server.ca_file")
+
+        def seconds(key: str, default: float) -> float:
+            return self.get(
+                table, "server", key, default, _positive_seconds, "a number of seconds above 0"
+            )
+
+        return ServerSection(
+            url=url,
+            token_file=token_file or defaults.token_file,
+            ca_file=ca_file,
+            connect_timeout=seconds("connect_timeout", defaults.connect_timeout),
+            read_timeout=seconds("read_timeout", defaults.read_timeout),
+            sync_interval=seconds("sync_interval", defaults.sync_interval),
+        )
+
+    def session(self) -> SessionSection:
+        table = self.section("session", ("inactivity_seconds", "warning_seconds"))
+        defaults = SessionSection()
+        wanted = "a number of seconds above 0"
+        inactivity = self.get(
+            table,
+            "session",
+            "inactivity_seconds",
+            defaults.inactivity_seconds,
+            _positive_seconds,
+            wanted,
+        )
+        warning = self.get(
+            table,
+            "session",
+            "warning_seconds",
+            defaults.warning_seconds,
+            _positive_seconds,
+            wanted,
+        )
+        if warning >= inactivity:
+            self.problem(
+                "session.warning_seconds",
+                f"must be less than inactivity_seconds ({inactivity:g}), not {warning:g}",
+            )
+        return SessionSection(inactivity_seconds=inactivity, warning_seconds=warning)
+
+    def display(self) -> DisplaySection:
+        known = (
+            "languages",
+            "default_language",
+            "theme",
+            "large_text",
+            "fullscreen",
+            "width",
+            "height",
+            "sounds",
+        )
+        table = self.section("display", known)
+        defaults = DisplaySection()
+        languages = self.languages(table.get("languages", list(defaults.languages)))
+        default_language = self.choice(
+            table, "display", "default_language", defaults.default_language, LANGUAGES
+        )
+        if languages and default_language not in languages:
+            self.problem(
+                "display.default_language",
+                f"{default_language!r} is not among the languages ({', '.join(languages)})",
+            )
+
+        def flag(key: str, default: bool) -> bool:
+            return self.get(table, "display", key, default, _flag, "true or false")
+
+        def pixels(key: str, default: int) -> int:
+            return self.get(table, "display", key, default, _positive_int, "a whole number above 0")
+
+        return DisplaySection(
+            languages=languages or defaults.languages,
+            default_language=cast(Language, default_language),
+            theme=cast(Theme, self.choice(table, "display", "theme", defaults.theme, THEMES)),
+            large_text=flag("large_text", defaults.large_text),
+            fullscreen=flag("fullscreen", defaults.fullscreen),
+            width=pixels("width", defaults.width),
+            height=pixels("height", defaults.height),
+            sounds=flag("sounds", defaults.sounds),
+        )
+
+    def languages(self, value: object) -> tuple[Language, ...]:
+        key = "display.languages"
+        if not isinstance(value, list) or not value:
+            self.problem(
+                key, f"must be a list of languages from {', '.join(LANGUAGES)}, not {_shown(value)}"
+            )
+            return ()
+        chosen: list[Language] = []
+        for index, item in enumerate(value):
+            if isinstance(item, str) and item.lower() in LANGUAGES:
+                if item.lower() not in chosen:
+                    chosen.append(cast(Language, item.lower()))
+                continue
+            hint = suggestion(item.lower(), LANGUAGES) if isinstance(item, str) else ""
+            self.problem(
+                f"{key}[{index}]",
+                f"must be one of {', '.join(LANGUAGES)}, not {_shown(item)}{hint}",
+            )
+        return tuple(chosen)
+
+    def bins(self) -> SortingBins:
+        tables = self.section("bins", _BIN_NAMES)
+        defaults = SortingBins()
+        bins = {}
+        for name in _BIN_NAMES:
+            path = f"bins.{name}"
+            default: SortingBin = getattr(defaults, name)
+            table = self.table(tables.get(name, {}), path, ("label", "number", "colour"))
+            label = self.get(table, path, "label", default.name, _text, "text").strip()
+            if not label:
+                self.problem(f"{path}.label", "missing: the name painted on the bin")
+            colour = self.get(table, path, "colour", default.colour, _text, "a colour in quotes")
+            if colour.lower() not in COLOURS and not _HEX_COLOUR.fullmatch(colour):
+                self.problem(
+                    f"{path}.colour",
+                    f'must be one of {", ".join(COLOURS)} or "#rrggbb", not {colour!r}'
+                    f"{suggestion(colour.lower(), COLOURS)}",
+                )
+            bins[name] = SortingBin(
+                name=label or default.name,
+                number=self.get(
+                    table, path, "number", default.number, _positive_int, "a whole number above 0"
+                ),
+                colour=colour.lower(),
+            )
+        return SortingBins(**bins)
+
+    def printer(self) -> PrinterSection:
+        table = self.section("printer", ("enabled", "device", "baud", "width"))
+        defaults = PrinterSection()
+        enabled = self.get(table, "printer", "enabled", False, _flag, "true or false")
+        device = self.get(
+            table, "printer", "device", defaults.device, _text, "a device path in quotes"
+        )
+        if enabled and not Path(device).exists():
+            self.problem(
+                "printer.device", f"{device} does not exist: is the printer plugged in and on?"
+            )
+        number = "a whole number above 0"
+        return PrinterSection(
+            enabled=enabled,
+            device=device,
+            baud=self.get(table, "printer", "baud", defaults.baud, _positive_int, number),
+            width=self.get(table, "printer", "width", defaults.width, _positive_int, number),
+        )
+
+    def staff(self) -> StaffSection:
+        table = self.section("staff", ("cards", "pin_verifier"))
+        cards = table.get("cards", [])
+        if not isinstance(cards, list) or not all(isinstance(c, str) and c.strip() for c in cards):
+            self.problem(
+                "staff.cards", f"must be a list of card barcodes in quotes, not {_shown(cards)}"
+            )
+            cards = []
+        verifier = self.get(table, "staff", "pin_verifier", "", _text, "text")
+        if verifier and not verifier.startswith("$argon2id$"):
+            self.problem(
+                "staff.pin_verifier",
+                "is not a PIN verifier: run `kiosk staff-pin` and paste the line it prints",
+            )
+            verifier = ""
+        elif cards and not verifier:
+            self.problem(
+                "staff.pin_verifier",
+                "missing: staff cards open staff mode only with the staff PIN; "
+                "make its verifier with `kiosk staff-pin`",
+            )
+        return StaffSection(cards=tuple(c.strip() for c in cards), pin_verifier=Secret(verifier))
+
+    def scanners(self) -> ScannerSettings:
+        """The scanner tables through the scanners' own reader. A bad scanner is left out
+        (the others still work); a bad barcode setting is vital."""
+        data = {
+            "scanners": copy.deepcopy(self.layers.merged.get("scanners", {})),
+            "barcodes": copy.deepcopy(self.layers.merged.get("barcodes", {})),
+        }
+        for attempt in range(3):
+            try:
+                return read_scanner_settings(data)
+            except InvalidScannerSettings as invalid:
+                if attempt == 0:
+                    self.scanner_problems.extend(invalid.problems)
+                _drop_faulty(data, invalid.problems, drop_all=attempt > 0)
+        return ScannerSettings()
+
+
+def _drop_faulty(data: dict[str, Any], problems: list[str], *, drop_all: bool) -> None:
+    """Remove what each problem is about, so the rest of the scanner settings can be read."""
+    scanners, barcodes = data["scanners"], data["barcodes"]
+    if drop_all or not isinstance(scanners, dict):
+        data["scanners"] = {}
+    if not isinstance(barcodes, dict):
+        data["barcodes"] = {}
+    doomed: dict[str, set[int]] = {"hid": set(), "serial": set()}
+    for problem in problems:
+        key = problem.partition(": ")[0]
+        entry = re.match(r"scanners\.(hid|serial)\[(\d+)\]", key)
+        if entry:
+            doomed[entry.group(1)].add(int(entry.group(2)))
+            continue
+        table, _, name = key.partition(".")
+        name = re.split(r"[.\[]", name)[0]
+        if isinstance(data.get(table), dict):
+            data[table].pop(name, None)
+    for kind, indexes in doomed.items():
+        entries = data["scanners"].get(kind) if isinstance(data["scanners"], dict) else None
+        if isinstance(entries, dict):
+            entries = [entries]
+        if isinstance(entries, list):
+            data["scanners"][kind] = [e for i, e in enumerate(entries) if i not in indexes]

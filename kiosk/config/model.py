@@ -1,0 +1,179 @@
+"""The kiosk's settings as plain frozen values: what ``load_config`` returns.
+
+The defaults written here are those of the shipped ``defaults.toml`` (a test keeps the
+two the same); the loader always starts from that file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, get_args
+
+from kiosk.circulation.views import SortingBins
+from kiosk.devices.settings import ScannerSettings
+
+Mode = Literal["checkout", "return", "both"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+Language = Literal["en", "es", "fr"]
+Theme = Literal["standard", "high_contrast"]
+
+MODES: tuple[str, ...] = get_args(Mode)
+LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)
+LANGUAGES: tuple[str, ...] = get_args(Language)
+THEMES: tuple[str, ...] = get_args(Theme)
+COLOURS: tuple[str, ...] = (
+    "yellow",
+    "green",
+    "red",
+    "blue",
+    "orange",
+    "purple",
+    "white",
+    "black",
+    "grey",
+)
+
+MASK = "********"
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A value that is never shown: ``str()`` and ``repr()`` give ``********``."""
+
+    value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self.value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __str__(self) -> str:
+        return MASK if self.value else ""
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})" if self.value else "Secret('')"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One mistake in a config file, said for the librarian who has to fix it."""
+
+    file: Path | None
+    line: int | None
+    key: str
+    message: str
+    # False: the kiosk can lend without this part (printer, a scanner, the server,
+    # staff cards); the problem is kept in ``KioskConfig.faults`` for staff mode.
+    vital: bool = True
+
+    def __str__(self) -> str:
+        where = (
+            "" if self.file is None else f"{self.file}:{self.line}" if self.line else str(self.file)
+        )
+        return ": ".join(part for part in (where, self.key, self.message) if part)
+
+
+class ConfigError(Exception):
+    """The config cannot be used; ``problems`` holds every mistake found, vital or not."""
+
+    def __init__(self, problems: tuple[ConfigProblem, ...] | list[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        vital = sum(problem.vital for problem in self.problems)
+        lines = [str(problem) for problem in self.problems]
+        lines.append(
+            f"{len(self.problems)} {'error' if len(self.problems) == 1 else 'errors'}"
+            + (f" ({vital} vital)" if vital and vital != len(self.problems) else "")
+            + "; the kiosk cannot start with this config"
+        )
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True, slots=True)
+class KioskSection:
+    name: str
+    mode: Mode = "both"
+    data_dir: Path = Path("/var/lib/kiosk")
+    log_level: LogLevel = "info"
+
+    @property
+    def lends(self) -> bool:
+        return self.mode in ("checkout", "both")
+
+    @property
+    def takes_returns(self) -> bool:
+        return self.mode in ("return", "both")
+
+
+@dataclass(frozen=True, slots=True)
+class LibrarySection:
+    name: str = "The Library"
+    logo: Path | None = None
+    currency: str = ""  # ISO 4217, e.g. "USD"; "" = amounts as bare numbers
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSection:
+    url: str = ""
+    token_file: Path = Path("/etc/kiosk/token")
+    ca_file: Path | None = None  # None: the system's CAs; verification is always on
+    connect_timeout: float = 3.05
+    read_timeout: float = 30.0
+    sync_interval: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class PatronsSection:
+    pin_required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSection:
+    inactivity_seconds: float = 60.0
+    warning_seconds: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class DisplaySection:
+    languages: tuple[Language, ...] = ("en", "es", "fr")
+    default_language: Language = "en"
+    theme: Theme = "standard"
+    large_text: bool = False
+    fullscreen: bool = True
+    width: int = 800
+    height: int = 480
+    sounds: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterSection:
+    enabled: bool = False
+    device: str = "/dev/usb/lp0"
+    baud: int = 19200
+    width: int = 42
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSection:
+    cards: tuple[str, ...] = ()
+    pin_verifier: Secret = Secret("")
+
+
+@dataclass(frozen=True, slots=True)
+class KioskConfig:
+    kiosk: KioskSection
+    library: LibrarySection = field(default_factory=LibrarySection)
+    server: ServerSection = field(default_factory=ServerSection)
+    patrons: PatronsSection = field(default_factory=PatronsSection)
+    session: SessionSection = field(default_factory=SessionSection)
+    display: DisplaySection = field(default_factory=DisplaySection)
+    bins: SortingBins = field(default_factory=SortingBins)
+    printer: PrinterSection = field(default_factory=PrinterSection)
+    staff: StaffSection = field(default_factory=StaffSection)
+    scanners: ScannerSettings = field(default_factory=ScannerSettings)
+    # Mistakes in parts the kiosk lends without (printer, a scanner, the server, staff):
+    # shown in staff mode. Vital mistakes raise ConfigError instead.
+    faults: tuple[ConfigProblem, ...] = ()
+    # The files read, defaults first.
+    files: tuple[Path, ...] = ()

@@ -1,0 +1,335 @@
+"""``kiosk status``: can this kiosk lend, and what needs a person.
+
+It reads the data directory without changing it (the databases are opened read-only;
+the sync agent's last result comes from ``sync-status.json``), so it can run beside
+the kiosk and the sync agent at any time. Exit status: 0 the kiosk can lend (it may
+still list warnings), 3 it cannot (the reasons are listed), 2 the config is invalid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import create_engine, func, select
+
+from kiosk import __version__
+from kiosk.circulation.service import EARLIEST_TRUSTED_TIME, clock_trusted
+from kiosk.clock import Clock
+from kiosk.config import ConfigError, KioskConfig, load_config
+from kiosk.store.journal import PENDING, Entry, KioskState
+from kiosk.store.mirror import PolicyDocument, SyncCursor
+from kiosk.store.store import JOURNAL_FILE, MIRROR_FILE
+from kiosk.sync import last_sync
+
+CAN_LEND, INVALID_CONFIG, CANNOT_LEND = 0, 2, 3
+# Below this the next transactions may not fit: the kiosk counts as full.
+DISK_FULL_MB = 10
+DISK_LOW_MB = 200
+# Older than this, waiting entries or an unrefreshed mirror need someone to look.
+STALE_SECONDS = 3600
+
+
+@dataclass
+class KioskStatus:
+    version: str
+    data_dir: str
+    now: datetime
+    name: str | None = None
+    mode: str | None = None
+    mirror: dict[str, Any] = field(default_factory=dict)
+    journal: dict[str, Any] = field(default_factory=dict)
+    last_sync: dict[str, Any] | None = None
+    scanners: list[dict[str, Any]] | None = None  # None: no config, so none known
+    disk_free_mb: int | None = None
+    clock: dict[str, Any] = field(default_factory=dict)
+    faults: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # why it cannot lend
+    warnings: list[str] = field(default_factory=list)  # lending, but look at these
+
+    @property
+    def can_lend(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["can_lend"] = self.can_lend
+        return json.loads(json.dumps(data, default=_plain))  # type: ignore[no-any-return]
+
+
+def _plain(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _read_only(path: Path) -> Any:
+    """A read-only engine that leaves no file behind. Without a ``-wal`` file nobody has
+    the database open and everything is in the main file: it is read as immutable, so
+    SQLite creates no ``-wal``/``-shm`` (made by root, they would lock the kiosk user
+    out). Otherwise the open database is read through its existing WAL files."""
+    immutable = "&immutable=1" if not Path(f"{path}-wal").exists() else ""
+    return create_engine(f"sqlite+pysqlite:///file:{path}?mode=ro{immutable}&uri=true")
+
+
+def _age(now: datetime, then: datetime | None) -> int | None:
+    return None if then is None else int((now - then).total_seconds())
+
+
+def _when(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    seconds = _age(now, then) or 0
+    if seconds < 0:
+        ago = "in the future"
+    elif seconds < 120:
+        ago = f"{seconds} s ago"
+    elif seconds < 7200:
+        ago = f"{seconds // 60} min ago"
+    elif seconds < 172800:
+        ago = f"{seconds // 3600} h ago"
+    else:
+        ago = f"{seconds // 86400} days ago"
+    return f"{then:%Y-%m-%d %H:%M} ({ago})"
+
+
+def gather(
+    data_dir: Path,
+    clock: Clock,
+    config: KioskConfig | None = None,
+    presence: Callable[[Any], list[tuple[str, str, bool]]] | None = None,
+) -> KioskStatus:
+    """Everything ``kiosk status`` says, read from ``data_dir`` (and ``config``)."""
+    now = clock.now()
+    status = KioskStatus(__version__, str(data_dir), now)
+    if config is not None:
+        status.name, status.mode = config.kiosk.name, config.kiosk.mode
+        status.faults = [str(fault) for fault in config.faults]
+    if not data_dir.is_dir():
+        status.problems.append(f"the data directory {data_dir} does not exist")
+        return status
+    if not os.access(data_dir, os.R_OK | os.X_OK):
+        status.problems.append(
+            f"{data_dir} cannot be read by this user: run sudo -u kiosk kiosk status"
+        )
+        return status
+    free = shutil.disk_usage(data_dir).free // 2**20
+    status.disk_free_mb = free
+    if free < DISK_FULL_MB:
+        status.problems.append(f"the disk is full ({free} MB free)")
+    elif free < DISK_LOW_MB:
+        status.warnings.append(f"the disk is nearly full ({free} MB free)")
+    latest = _journal(status, data_dir / JOURNAL_FILE)
+    _mirror(status, data_dir / MIRROR_FILE)
+    _sync(status, data_dir)
+    status.clock = {
+        "now": now,
+        "latest_recorded": latest,
+        "trusted": clock_trusted(now, latest),
+    }
+    if not status.clock["trusted"]:
+        status.problems.append(
+            f"the clock is not trusted: it reads {now:%Y-%m-%d %H:%M}, before "
+            + (
+                f"the latest recorded time {latest:%Y-%m-%d %H:%M}"
+                if latest is not None and now < latest
+                else f"{EARLIEST_TRUSTED_TIME:%Y-%m-%d}"
+            )
+            + " (check the network time: timedatectl)"
+        )
+    if config is not None and presence is not None:
+        _scanners(status, config, presence)
+    return status
+
+
+def _journal(status: KioskStatus, path: Path) -> datetime | None:
+    if not path.exists():
+        status.journal = {"pending": 0, "oldest_pending": None}
+        return None
+    engine = _read_only(path)
+    try:
+        with engine.connect() as journal:
+            pending, oldest = journal.execute(
+                select(func.count(), func.min(Entry.decided_at)).where(Entry.state == PENDING)
+            ).one()
+            latest = journal.scalar(select(KioskState.latest_time).where(KioskState.id == 1))
+            kiosk_id = journal.scalar(select(KioskState.kiosk_id).where(KioskState.id == 1))
+    except Exception as error:
+        status.problems.append(f"journal.db cannot be read: {error}")
+        return None
+    finally:
+        engine.dispose()
+    oldest_at = datetime.fromisoformat(oldest) if oldest else None
+    status.journal = {
+        "kiosk_id": kiosk_id,
+        "pending": pending,
+        "oldest_pending": oldest_at,
+        "oldest_pending_age_seconds": _age(status.now, oldest_at),
+    }
+    age = _age(status.now, oldest_at)
+    if age is not None and age > STALE_SECONDS:
+        status.warnings.append(
+            f"{pending} transaction{'s' if pending != 1 else ''} waiting for the server "
+            f"since {oldest_at:%Y-%m-%d %H:%M}"
+        )
+    return datetime.fromisoformat(latest) if latest else None
+
+
+def _mirror(status: KioskStatus, path: Path) -> None:
+    if not path.exists():
+        status.mirror = {"state": "empty"}
+        status.problems.append("the mirror is empty: the kiosk has not synced yet")
+        return
+    engine = _read_only(path)
+    try:
+        with engine.connect() as mirror:
+            cursor = mirror.execute(
+                select(SyncCursor.cursor, SyncCursor.synced_at, SyncCursor.reflected_through)
+            ).first()
+            policy = mirror.scalar(select(PolicyDocument.version))
+    except Exception as error:
+        status.mirror = {"state": "unreadable"}
+        status.problems.append(f"mirror.db cannot be read: {error}")
+        return
+    finally:
+        engine.dispose()
+    synced = datetime.fromisoformat(cursor.synced_at) if cursor else None
+    status.mirror = {
+        "state": "ready" if cursor is not None and policy is not None else "empty",
+        "cursor": cursor.cursor if cursor else None,
+        "synced_at": synced,
+        "age_seconds": _age(status.now, synced),
+        "reflected_through": cursor.reflected_through if cursor else None,
+        "policy_version": policy,
+    }
+    if status.mirror["state"] != "ready":
+        status.problems.append("the mirror is empty: the kiosk has not synced yet")
+
+
+def _sync(status: KioskStatus, data_dir: Path) -> None:
+    last = last_sync.load(data_dir)
+    if last is None:
+        status.warnings.append("no sync has been attempted yet (is kiosk-sync running?)")
+        return
+    status.last_sync = last.to_json()
+    if last.refused:
+        status.warnings.append(f"the server refuses this kiosk: {last.error}")
+    elif not last.ok:
+        status.warnings.append(
+            f"offline since {_when(status.now, last.last_success)}: {last.error}"
+        )
+    age = _age(status.now, last.attempted_at)
+    if age is not None and age > STALE_SECONDS:
+        status.warnings.append(
+            f"the last sync attempt was {_when(status.now, last.attempted_at)}"
+            " (is kiosk-sync running?)"
+        )
+
+
+def _scanners(
+    status: KioskStatus,
+    config: KioskConfig,
+    presence: Callable[[Any], list[tuple[str, str, bool]]],
+) -> None:
+    found = presence(config.scanners)
+    status.scanners = [
+        {"name": source, "device": device, "present": present} for source, device, present in found
+    ]
+    for source, device, present in found:
+        if not present:
+            status.warnings.append(f"scanner {source} ({device}) is not plugged in")
+    if not any(present for *_, present in found) and not config.scanners.keyboard:
+        status.problems.append(
+            "no scanner is present"
+            + ("" if found else ": kiosk.toml names none ([[scanners.hid]], [[scanners.serial]])")
+        )
+
+
+def _text(status: KioskStatus) -> str:
+    now = status.now
+    head = f"kiosk {status.name or '?'} (mode {status.mode or '?'}), version {status.version}: "
+    head += "LENDING" if status.can_lend else "OUT OF SERVICE"
+    lines = [head]
+
+    def row(label: str, text: str) -> None:
+        lines.append(f"  {label:<10}  {text}")
+
+    disk = f", {status.disk_free_mb:,} MB free" if status.disk_free_mb is not None else ""
+    row("data", f"{status.data_dir}{disk}")
+    mirror = status.mirror
+    if mirror.get("state") == "ready":
+        row(
+            "mirror",
+            f"ready; synced {_when(now, mirror['synced_at'])}, cursor {mirror['cursor']}",
+        )
+    else:
+        row("mirror", str(mirror.get("state", "unknown")))
+    journal = status.journal
+    if journal:
+        oldest = journal.get("oldest_pending")
+        row(
+            "journal",
+            f"{journal['pending']} pending"
+            + (f", oldest {_when(now, oldest)}" if oldest is not None else ""),
+        )
+    last = status.last_sync
+    if last is not None:
+        attempted = datetime.fromisoformat(last["attempted_at"])
+        row(
+            "last sync",
+            f"ok {_when(now, attempted)}"
+            if last["ok"]
+            else f"failed {_when(now, attempted)}: {last['error']}",
+        )
+    else:
+        row("last sync", "never")
+    if status.scanners is not None:
+        row(
+            "scanners",
+            "; ".join(
+                f"{s['name']} ({s['device']}): {'present' if s['present'] else 'absent'}"
+                for s in status.scanners
+            )
+            or "none configured",
+        )
+    if status.clock:
+        trusted = "trusted" if status.clock["trusted"] else "NOT trusted"
+        row("clock", f"{trusted} ({now:%Y-%m-%d %H:%M})")
+    lines.extend(f"  fault: {fault}" for fault in status.faults)
+    lines.extend(f"problem: {problem}" for problem in status.problems)
+    lines.extend(f"warning: {warning}" for warning in status.warnings)
+    return "\n".join(lines)
+
+
+def status_command(
+    config_path: Path | None,
+    data_dir: Path | None,
+    *,
+    as_json: bool,
+    clock: Clock,
+    out: TextIO,
+    err: TextIO,
+    presence: Callable[[Any], list[tuple[str, str, bool]]] | None = None,
+) -> int:
+    config = None
+    if config_path is not None or data_dir is None:
+        try:
+            config = load_config(config_path)
+        except ConfigError as error:
+            print(str(error), file=err)
+            return INVALID_CONFIG
+        data_dir = data_dir or config.kiosk.data_dir
+    if config is not None and presence is None:
+        from kiosk.scanners_tool import presence as scanners_present  # noqa: PLC0415
+
+        presence = scanners_present
+    status = gather(data_dir, clock, config, presence)
+    if as_json:
+        print(json.dumps(status.to_json(), indent=2), file=out)
+    else:
+        print(_text(status), file=out)
+    return CAN_LEND if status.can_lend else CANNOT_LEND

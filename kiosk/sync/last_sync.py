@@ -1,0 +1,62 @@
+"""The sync agent's last result, kept in the data directory for ``kiosk status``.
+
+The agent and ``kiosk status`` are separate processes; the agent writes this small
+JSON file after every attempt, atomically (a whole new file renamed over the old),
+so a reader never sees half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+STATUS_FILE = "sync-status.json"
+
+
+@dataclass(frozen=True, slots=True)
+class LastSync:
+    ok: bool
+    attempted_at: datetime
+    last_success: datetime | None
+    error: str | None = None
+    refused: bool = False  # the server refused this kiosk: staff must act
+    cursor: int | None = None
+    pushed: int = 0
+    changes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("attempted_at", "last_success"):
+            data[key] = data[key].isoformat() if data[key] is not None else None
+        return data
+
+
+def save(directory: Path, last: LastSync) -> None:
+    path = directory / STATUS_FILE
+    scratch = path.with_name(f".{STATUS_FILE}.{os.getpid()}")
+    scratch.write_text(json.dumps(last.to_json(), indent=1) + "\n", encoding="utf-8")
+    os.replace(scratch, path)
+
+
+def load(directory: Path) -> LastSync | None:
+    """The last result written, or None when there is none (or it is unreadable)."""
+    try:
+        data = json.loads((directory / STATUS_FILE).read_text(encoding="utf-8"))
+        return LastSync(
+            ok=bool(data["ok"]),
+            attempted_at=datetime.fromisoformat(data["attempted_at"]),
+            last_success=(
+                datetime.fromisoformat(data["last_success"]) if data["last_success"] else None
+            ),
+            error=data.get("error"),
+            refused=bool(data.get("refused", False)),
+            cursor=data.get("cursor"),
+            pushed=int(data.get("pushed", 0)),
+            changes=int(data.get("changes", 0)),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
