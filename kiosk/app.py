@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,11 @@ from kiosk import __version__
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import SortingBins
 from kiosk.clock import Clock, SystemClock
+from kiosk.config import KioskConfig
 from kiosk.devices import ScanBus, Scanners, ScannerSettings
 from kiosk.devices.check_digits import luhn_digit
 from kiosk.devices.printer import PrinterSettings, PrintOutcome, Receipt, ReceiptPrinter
+from kiosk.notify import SystemdNotifier
 from kiosk.screens.flow import (
     FlowSettings,
     Health,
@@ -39,8 +40,9 @@ from kiosk.screens.flow import (
 )
 from kiosk.screens.i18n import load_translators
 from kiosk.screens.viewdata import Look
-from kiosk.store.journal import PENDING
+from kiosk.status import gather, rows
 from kiosk.store.store import Store
+from kiosk.sync import last_sync
 from kiosk.sync.agent import SyncAgent, SyncError
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class KioskOptions:
     """What ``kiosk run`` needs, whether it comes from kiosk.toml or from --demo."""
 
     data_dir: Path
+    name: str = "kiosk"
     library_name: str = "Library"
     logo: str = ""
     mode: Mode = "both"
@@ -78,6 +81,8 @@ class KioskOptions:
     printer: PrinterSettings = field(default_factory=PrinterSettings)
     fullscreen: bool = True
     size: tuple[int, int] = (800, 480)
+    sounds: bool = True
+    faults: tuple[str, ...] = ()  # mistakes in optional parts of kiosk.toml
     demo: tuple[str, ...] = ()
 
 
@@ -106,13 +111,13 @@ class BackgroundPrinter:
 
 
 class SyncThread:
-    """The sync agent on its own thread, woken early by staff's "Sync now"."""
+    """The demo's sync agent, on a thread of the app (an installed kiosk runs it as its
+    own service, kiosk-sync). Staff's "Sync now" reaches either the same way."""
 
     def __init__(self, agent: SyncAgent, interval: float) -> None:
         self.agent = agent
         self.interval = interval
         self.stop_event = threading.Event()
-        self.wake = threading.Event()
         self.thread = threading.Thread(target=self._run, name="sync-agent", daemon=True)
 
     def start(self) -> SyncThread:
@@ -120,20 +125,10 @@ class SyncThread:
         return self
 
     def _run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                self.agent.sync_once()
-            except SyncError as error:
-                log.warning("sync failed: %s", error)
-            self.wake.wait(self.interval)
-            self.wake.clear()
-
-    def sync_now(self) -> None:
-        self.wake.set()
+        self.agent.run(self.stop_event, self.interval)
 
     def stop(self) -> None:
         self.stop_event.set()
-        self.wake.set()
         self.thread.join(timeout=10)
 
 
@@ -181,7 +176,7 @@ class Kiosk:
             monotonic=monotonic,
             health=self.health,
             staff_status=self.staff_status,
-            sync_now=self.sync.sync_now if self.sync else (lambda: None),
+            sync_now=lambda: last_sync.request_sync(options.data_dir),
         )
         self.printer = BackgroundPrinter(ReceiptPrinter(options.printer))
         self.ports.printer = self.printer
@@ -212,42 +207,54 @@ class Kiosk:
             return Health("no_scanner")
         return Health()
 
-    def journal_depth(self) -> tuple[int, str | None]:
-        with self.store.journal.connect() as journal:
-            count, oldest = journal.exec_driver_sql(
-                "SELECT count(*), min(decided_at) FROM entries WHERE state = ?", (PENDING,)
-            ).one()
-        return count, oldest
-
     def staff_status(self) -> StaffStatus:
-        depth, oldest = self.journal_depth()
-        sync = self.sync.agent.status if self.sync else None
-        disk = shutil.disk_usage(self.options.data_dir)
-        rows = [
-            ("Version", __version__),
-            ("Mode", self.options.mode),
-            ("Server", self.options.server_url or "none configured"),
-            ("Connection", sync.connectivity.value if sync else "no server"),
-            ("Last sync", _when(sync.last_success) if sync else "never"),
-            ("Mirror cursor", str(sync.cursor) if sync and sync.cursor is not None else "none"),
-            ("Journal waiting to send", f"{depth}" + (f", oldest {oldest}" if oldest else "")),
-            ("Disk free", f"{disk.free / 1e9:.1f} GB of {disk.total / 1e9:.1f} GB"),
-            ("Clock", self.clock.now().strftime("%Y-%m-%d %H:%M")),
+        """What ``kiosk status`` says, with the scanners as this process sees them."""
+        status = gather(self.options.data_dir, self.clock)
+        found = [
+            ("kiosk", f"{self.options.name} ({self.options.mode}), version {__version__}"),
+            ("server", self.options.server_url or "kiosk-sync's, see kiosk.toml"),
+            *rows(status),
         ]
-        for status in self.scanners.statuses():
-            rows.append((f"Scanner {status.source}", status.state))
-        faults = []
-        if sync is not None and sync.last_error:
-            faults.append(f"Last sync error: {sync.last_error}")
+        found += [(f"scanner {s.source}", s.state) for s in self.scanners.statuses()]
+        faults = [*self.options.faults, *status.problems, *status.warnings]
         if self.options.printer.enabled and not self.printer.available:
             faults.append(f"The receipt printer is not at {self.options.printer.device}")
         if self.printer.last_failure:
             faults.append(f"Printer: {self.printer.last_failure}")
-        return StaffStatus(tuple(rows), tuple(faults))
+        return StaffStatus(tuple(found), tuple(faults))
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
+def options_from_config(config: KioskConfig, **overrides: Any) -> KioskOptions:
+    """What ``kiosk run`` takes from kiosk.toml. The sync agent is the kiosk-sync
+    service's, so the server's settings are not the screens' business."""
+    values: dict[str, Any] = {
+        "data_dir": config.kiosk.data_dir,
+        "name": config.kiosk.name,
+        "library_name": config.library.name,
+        "logo": str(config.library.logo or ""),
+        "currency": config.library.currency,
+        "mode": config.kiosk.mode,
+        "languages": tuple(config.display.languages),
+        "default_language": config.display.default_language,
+        "theme": config.display.theme,
+        "large_text": config.display.large_text,
+        "fullscreen": config.display.fullscreen,
+        "size": (config.display.width, config.display.height),
+        "sounds": config.display.sounds,
+        "pin_required": config.patrons.pin_required,
+        "inactivity_seconds": config.session.inactivity_seconds,
+        "warning_seconds": config.session.warning_seconds,
+        "bins": config.bins,
+        "staff_cards": frozenset(config.staff.cards),
+        "staff_pin_verifier": config.staff.pin_verifier.value or None,
+        "scanners": config.scanners,
+        "printer": PrinterSettings(
+            config.printer.enabled, config.printer.device, config.printer.baud, config.printer.width
+        ),
+        "faults": tuple(str(fault) for fault in config.faults),
+    }
+    values.update(overrides)
+    return KioskOptions(**values)
 
 
 # --- the demo ---------------------------------------------------------------------------
@@ -348,6 +355,8 @@ def prepare_kivy(options: KioskOptions, home: Path) -> None:
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_HOME", str(home))
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    # Kivy keeps to its own logger and leaves standard error (the journal) to ours.
+    os.environ.setdefault("KIVY_LOG_MODE", "MIXED")
     from kivy.config import Config  # noqa: PLC0415
 
     width, height = options.size
@@ -364,6 +373,25 @@ class RunRequest:
     script: Path | None = None
     trace: Path | None = None
     screenshots: Path | None = None
+
+
+class Watchdog:
+    """Fed from the UI's own clock: a frozen screen stops feeding it and systemd
+    restarts the kiosk (systemd/kiosk.service, WatchdogSec)."""
+
+    def __init__(self, notifier: SystemdNotifier) -> None:
+        self.notifier = notifier
+        interval = notifier.watchdog_interval()
+        self.every = interval if interval is not None else None
+        self.next = 0.0
+
+    def feed(self) -> None:
+        if self.every is None:
+            return
+        now = time.monotonic()
+        if now >= self.next:
+            self.notifier.watchdog()
+            self.next = now + self.every
 
 
 class ShiftedClock:
@@ -397,8 +425,11 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
     monotonic = ShiftedClock()
     kiosk = Kiosk(options, monotonic=monotonic)
     runner: list[ScriptRunner] = []
+    notifier = SystemdNotifier()
+    watchdog = Watchdog(notifier)
 
     def started(app: KioskApp) -> None:
+        notifier.ready()
         if steps is not None:
             runner.append(
                 ScriptRunner(
@@ -414,9 +445,10 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
         kiosk.bus,
         keyboard=kiosk.scanners.keyboard,
         trace=Trace(request.trace),
-        sounds_dir=options.data_dir / "sounds",
+        sounds_dir=options.data_dir / "sounds" if options.sounds else None,
         fullscreen=options.fullscreen,
         on_start=started,
+        on_tick=watchdog.feed,
     )
     kiosk.ports.quit = app.quit_from_staff
     first_sync(kiosk)
@@ -425,6 +457,7 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
     try:
         app.run()
     finally:
+        notifier.stopping()
         kiosk.stop()
     if runner and runner[0].failure:
         return 1

@@ -161,7 +161,15 @@ def _add_run_parser(commands: Any) -> None:
     run.add_argument(
         "--demo-dir", type=Path, default=Path("demo"), help="where the demo keeps its files"
     )
-    run.add_argument("--data", type=Path, help="the kiosk's data directory")
+    run.add_argument(
+        "--config",
+        type=Path,
+        help="kiosk.toml (default: $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml over the defaults)",
+    )
+    run.add_argument("--data", type=Path, help="the kiosk's data directory (over the config's)")
+    run.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="over the config's"
+    )
     run.add_argument("--script", type=Path, help="drive the app from a script, then exit")
     run.add_argument("--trace", type=Path, help="write what each screen showed (JSON lines)")
     run.add_argument("--screenshots", type=Path, help="directory for the script's shots")
@@ -294,7 +302,9 @@ def _sync(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from kiosk import app  # noqa: PLC0415 - the UI's dependencies only for `kiosk run`
+    from kiosk.logs import setup_logging  # noqa: PLC0415
 
+    setup_logging(args.log_level or "info")
     overrides: dict[str, object] = {}
     if args.size:
         try:
@@ -318,10 +328,10 @@ def _run(args: argparse.Namespace) -> int:
             print(f"kiosk run: {error}", file=sys.stderr)
             return 2
     if not args.demo:
-        if args.data is None:
-            print("kiosk run: give --data DIR (or --demo)", file=sys.stderr)
+        options = _run_options(args, overrides)
+        if options is None:
             return 2
-        return app.run_app(app.KioskOptions(data_dir=args.data, **overrides), request)  # type: ignore[arg-type]
+        return app.run_app(options, request)
     library = app.prepare_demo(args.demo_dir)
     try:
         options = app.demo_options(args.demo_dir, library, **overrides)
@@ -330,6 +340,28 @@ def _run(args: argparse.Namespace) -> int:
         return app.run_app(options, request)
     finally:
         library.central.stop()
+
+
+def _run_options(args: argparse.Namespace, overrides: dict[str, object]) -> Any:
+    """kiosk.toml's settings (or only a data directory), with the command line's over them.
+    None, with the reasons printed, when the config cannot run a kiosk."""
+    from kiosk import app  # noqa: PLC0415
+    from kiosk.config import ConfigError, load_config  # noqa: PLC0415
+    from kiosk.logs import setup_logging  # noqa: PLC0415
+
+    if args.data is not None and args.config is None:
+        return app.KioskOptions(data_dir=args.data, **overrides)  # type: ignore[arg-type]
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return None
+    setup_logging(args.log_level or config.kiosk.log_level)
+    for fault in config.faults:
+        print(f"kiosk run: lending without it: {fault}", file=sys.stderr)
+    if args.data is not None:
+        overrides["data_dir"] = args.data
+    return app.options_from_config(config, **overrides)
 
 
 def _demo_data(args: argparse.Namespace) -> int:

@@ -249,14 +249,13 @@ def _scanners(
         )
 
 
-def _text(status: KioskStatus) -> str:
+def rows(status: KioskStatus) -> list[tuple[str, str]]:
+    """The status as (label, text) pairs: for the terminal and the staff screen alike."""
     now = status.now
-    head = f"kiosk {status.name or '?'} (mode {status.mode or '?'}), version {status.version}: "
-    head += "LENDING" if status.can_lend else "OUT OF SERVICE"
-    lines = [head]
+    found: list[tuple[str, str]] = []
 
     def row(label: str, text: str) -> None:
-        lines.append(f"  {label:<10}  {text}")
+        found.append((label, text))
 
     disk = f", {status.disk_free_mb:,} MB free" if status.disk_free_mb is not None else ""
     row("data", f"{status.data_dir}{disk}")
@@ -299,6 +298,13 @@ def _text(status: KioskStatus) -> str:
     if status.clock:
         trusted = "trusted" if status.clock["trusted"] else "NOT trusted"
         row("clock", f"{trusted} ({now:%Y-%m-%d %H:%M})")
+    return found
+
+
+def _text(status: KioskStatus) -> str:
+    head = f"kiosk {status.name or '?'} (mode {status.mode or '?'}), version {status.version}: "
+    head += "LENDING" if status.can_lend else "OUT OF SERVICE"
+    lines = [head, *(f"  {label:<10}  {text}" for label, text in rows(status))]
     lines.extend(f"  fault: {fault}" for fault in status.faults)
     lines.extend(f"problem: {problem}" for problem in status.problems)
     lines.extend(f"warning: {warning}" for warning in status.warnings)

@@ -77,6 +77,10 @@ MIRROR_TABLES: dict[Entity, tuple[Any, str]] = {
 PURGE_BATCH = 500
 
 
+# How soon staff's "Sync now" (kiosk.sync.last_sync.request_sync) is noticed.
+REQUEST_POLL_SECONDS = 1.0
+
+
 class Connectivity(StrEnum):
     UNKNOWN = "unknown"
     ONLINE = "online"
@@ -265,9 +269,11 @@ class SyncAgent:
                 log.warning("sync failed (%s); next try in %.0f s", error, wait)
             deadline = time.monotonic() + wait
             while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
-                stop.wait(min(left, alive_every) if alive_every else left)
+                stop.wait(min(left, alive_every or left, REQUEST_POLL_SECONDS))
                 if alive is not None:
                     alive()
+                if last_sync.take_sync_request(self.store.directory):
+                    break
 
     # --- push --------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 STATUS_FILE = "sync-status.json"
+# Staff's "Sync now" on the screen (another process) asks the agent through this file.
+SYNC_NOW_FILE = "sync-now"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +62,17 @@ def load(directory: Path) -> LastSync | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def request_sync(directory: Path) -> None:
+    """Ask the running agent to sync now rather than at its next turn."""
+    (directory / SYNC_NOW_FILE).touch()
+
+
+def take_sync_request(directory: Path) -> bool:
+    """Whether a sync was asked for since the last look (and forget the asking)."""
+    try:
+        (directory / SYNC_NOW_FILE).unlink()
+    except FileNotFoundError:
+        return False
+    return True

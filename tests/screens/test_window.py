@@ -161,8 +161,9 @@ def test_staff_mode_status_and_scanner_test(display: str, demo: Path) -> None:
         "press sync_now\npress close_staff\n",
     )
     assert run.status == 0, run.output
-    staff = run.trace[run.first("staff", "Journal waiting to send")]
-    assert "Mirror cursor" in staff["texts"]
+    staff = run.trace[run.first("staff", "pending")]
+    assert "journal" in staff["texts"]
+    assert any(text.startswith("ready; synced") and "cursor" in text for text in staff["texts"])
     run.first("staff", f"item …{book[-4:]} from keyboard")
     assert run.screens()[-1] == "welcome"
 
@@ -264,3 +265,90 @@ def test_out_of_service_until_the_library_arrives_then_back_by_itself(
     assert app.returncode == 0, output
     screens = [json.loads(line)["screen"] for line in trace.read_text().splitlines()]
     assert screens[-1] == "welcome", screens
+
+
+def test_a_whole_session_at_debug_level_logs_no_patron_name_card_or_pin(
+    display: str, demo: Path
+) -> None:
+    every = cards(demo)["cards"]
+    tour = (Path(__file__).parents[2] / "docs" / "screens" / "tour.script").read_text()
+    run = run_kiosk(display, demo, tour, "--log-level", "debug")
+    assert run.status == 0, run.output
+    assert "kiosk.screens.flow" in run.logs or "kiosk.devices" in run.logs  # it did log
+    for card in every:
+        assert card["card"] not in run.logs, card["situation"]
+        assert f" {card['first_name']} " not in run.logs, card["situation"]
+        assert f"PIN {card['pin']}" not in run.logs
+    assert DEMO_STAFF_PIN not in run.logs
+
+
+def test_kiosk_run_with_a_config_file(display: str, demo: Path, tmp_path: Path) -> None:
+    """An installed kiosk: kiosk.toml names the data directory, a drop-station mode, the
+    library and its bins; the sync agent is another service, so none runs here."""
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f"""
+[kiosk]
+name = "branch-drop"
+mode = "return"
+data_dir = "{demo / "kiosk"}"
+
+[library]
+name = "Riverside Branch"
+
+[display]
+languages = ["en", "fr"]
+
+[bins.shelf]
+label = "Shelf"
+number = 7
+colour = "blue"
+
+[scanners]
+keyboard = true
+"""
+    )
+    lent = items(demo, "FICTION", "on_loan")[0]
+    script = tmp_path / "drop.script"
+    trace = tmp_path / "trace.jsonl"
+    script.write_text(f"scan {lent}\n")
+    env = {**os.environ, "DISPLAY": display, "SDL_AUDIODRIVER": "dummy", "KIVY_NO_CONSOLELOG": "1"}
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "kiosk", "run", "--config", str(config)),
+            *("--size", "800x480", "--script", str(script), "--trace", str(trace)),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    entries = [json.loads(line) for line in trace.read_text().splitlines()]
+    welcome = entries[0]
+    assert "Riverside Branch" in welcome["texts"]
+    assert "Scan a book to return it" in welcome["texts"]
+    assert "Français" in welcome["texts"]
+    assert "Español" not in welcome["texts"]
+    drop = entries[-1]
+    assert drop["screen"] == "drop"
+    assert {"Please put it in bin 7, the blue one.", "7"} <= set(drop["texts"]) or any(
+        "bin 1" in text
+        for text in drop["texts"]  # an item someone reserved meanwhile
+    )
+
+
+def test_a_broken_config_stops_kiosk_run_with_every_mistake(tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[kiosk]\nname = "x"\nmode = "chekout"\n\n[sesion]\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "did you mean 'checkout'" in done.stderr
+    assert "sesion" in done.stderr

@@ -54,6 +54,7 @@ class Run:
     status: int
     trace: list[dict[str, Any]]
     output: str
+    logs: str = ""
 
     def screens(self) -> list[str]:
         return [entry["screen"] for entry in self.trace]
@@ -106,4 +107,4 @@ def run_kiosk(
     )
     lines = trace_file.read_text().splitlines() if trace_file.exists() else []
     trace = [json.loads(line) for line in lines]
-    return Run(done.returncode, trace, done.stdout + done.stderr)
+    return Run(done.returncode, trace, done.stdout + done.stderr, done.stderr)
