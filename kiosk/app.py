@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kiosk import __version__
 from kiosk.circulation.service import Circulation
@@ -41,6 +41,7 @@ from kiosk.screens.flow import (
 from kiosk.screens.i18n import load_translators
 from kiosk.screens.viewdata import Look
 from kiosk.status import gather, rows
+from kiosk.store.errors import StoreError
 from kiosk.store.store import Store
 from kiosk.sync import last_sync
 from kiosk.sync.agent import SyncAgent, SyncError
@@ -144,14 +145,13 @@ class Kiosk:
     ) -> None:
         self.options = options
         self.clock = clock or SystemClock()
-        self.store = Store.open(options.data_dir)
-        self.circulation = Circulation(
-            self.store, self.clock, bins=options.bins, pin_required=options.pin_required
-        )
+        self.store_problem: str | None = None
+        self.store = self._open_store()
+        self.circulation = self._circulation(self.store)
         self.bus = ScanBus()
         self.scanners = Scanners(options.scanners, self.bus, self.clock.now)
         self.sync: SyncThread | None = None
-        if options.server_url:
+        if options.server_url and self.store is not None:
             agent = SyncAgent(
                 self.store, options.server_url, options.token, self.clock, ca_file=options.ca_file
             )
@@ -182,6 +182,29 @@ class Kiosk:
         self.ports.printer = self.printer
         self.flow = KioskFlow(self.settings, self.ports)
 
+    def _open_store(self) -> Store | None:
+        """The data directory, or None with the reason kept: a damaged journal holds
+        transactions nobody else has, so the kiosk says it is out of service (and staff
+        mode says why) until staff have saved it; it is tried again at every health check."""
+        try:
+            store = Store.open(self.options.data_dir)
+        except (StoreError, OSError) as error:
+            if self.store_problem != str(error):
+                log.error("the kiosk cannot use its data directory: %s", error)
+            self.store_problem = str(error)
+            return None
+        self.store_problem = None
+        return store
+
+    def _circulation(self, store: Store | None) -> Circulation:
+        if store is None:
+            # Never called: the flow starts out of service and stays there until a store
+            # opens (see health), and out of service it sends nothing to circulation.
+            return cast(Circulation, None)
+        return Circulation(
+            store, self.clock, bins=self.options.bins, pin_required=self.options.pin_required
+        )
+
     def start(self) -> None:
         self.scanners.start()
         if self.sync is not None:
@@ -191,11 +214,17 @@ class Kiosk:
         if self.sync is not None:
             self.sync.stop()
         self.scanners.stop()
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
 
     # --- what staff and the out-of-service screen need to know --------------------------
 
     def health(self) -> Health:
+        if self.store is None:
+            self.store = self._open_store()
+            if self.store is None:
+                return Health("store_unusable")
+            self.circulation = self.ports.circulation = self._circulation(self.store)
         progress = self.sync.agent.status.snapshot_percent if self.sync else None
         cause = self.circulation.readiness()
         if cause is not None:
@@ -217,6 +246,8 @@ class Kiosk:
         ]
         found += [(f"scanner {s.source}", s.state) for s in self.scanners.statuses()]
         faults = [*self.options.faults, *status.problems, *status.warnings]
+        if self.store_problem:
+            faults.insert(0, f"The data directory cannot be used: {self.store_problem}")
         if self.options.printer.enabled and not self.printer.available:
             faults.append(f"The receipt printer is not at {self.options.printer.device}")
         if self.printer.last_failure:
@@ -328,7 +359,7 @@ def demo_options(directory: Path, library: DemoLibrary, **overrides: Any) -> Kio
 
 def first_sync(kiosk: Kiosk) -> None:
     """Fill an empty mirror before the window opens, with a progress bar on the terminal."""
-    if kiosk.sync is None or kiosk.store.refresh_health().value == "ready":
+    if kiosk.sync is None or kiosk.store is None or kiosk.store.refresh_health().value == "ready":
         return
     agent = kiosk.sync.agent
 

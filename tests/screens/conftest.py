@@ -44,7 +44,9 @@ class Receipts:
 class Kiosk:
     """The flow with everything real but the window and the wall clock."""
 
-    def __init__(self, store: Store, clock: FixedClock, **settings: Any) -> None:
+    def __init__(
+        self, store: Store, clock: FixedClock, *, pin_required: bool = True, **settings: Any
+    ) -> None:
         self.clock = clock
         self.seconds = 0.0
         self.health = Health()
@@ -61,7 +63,7 @@ class Kiosk:
         }
         defaults.update(settings)
         self.ports = Ports(
-            circulation=Circulation(store, clock),
+            circulation=Circulation(store, clock, pin_required=pin_required),
             translators=TRANSLATORS,
             monotonic=lambda: self.seconds,
             health=lambda: self.health,

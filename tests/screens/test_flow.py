@@ -92,6 +92,13 @@ def test_wrong_pins_count_down_then_lock_the_card(kiosk: Kiosk) -> None:
     assert kiosk.says("locked on this kiosk until 10:15")  # the right PIN is not even asked
 
 
+def test_cards_need_no_pin_where_the_config_says_so(store: Store, clock: FixedClock) -> None:
+    kiosk = Kiosk(store, clock, pin_required=False)
+    kiosk.scan(CARDS[EVE])  # no PIN set, and none needed
+    assert kiosk.screen() == Screen.CHECKOUT
+    assert kiosk.says("Hello Eve")
+
+
 def test_an_empty_pin_asks_for_one(kiosk: Kiosk) -> None:
     kiosk.scan(CARDS[ADA]).press("pin_ok")
     assert (kiosk.screen(), kiosk.says("Please enter your PIN.")) == (Screen.PIN, True)

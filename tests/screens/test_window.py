@@ -352,3 +352,20 @@ def test_a_broken_config_stops_kiosk_run_with_every_mistake(tmp_path: Path) -> N
     assert done.returncode == 2
     assert "did you mean 'checkout'" in done.stderr
     assert "sesion" in done.stderr
+
+
+def test_a_damaged_journal_is_out_of_service_and_staff_mode_says_why(
+    display: str, demo: Path
+) -> None:
+    journal = demo / "kiosk" / "journal.db"
+    journal.write_bytes(b"this is not a database" * 100)
+    for side in ("journal.db-wal", "journal.db-shm"):
+        (demo / "kiosk" / side).unlink(missing_ok=True)
+    run = run_kiosk(
+        display, demo, f"scan {DEMO_STAFF_CARD}\npin {DEMO_STAFF_PIN}\n", "--log-level", "info"
+    )
+    assert run.status == 0, run.output
+    assert run.trace[0]["screen"] == "out_of_service"
+    assert "This kiosk cannot open its records." in run.trace[0]["texts"]
+    run.first("staff", "The data directory cannot be used")
+    assert journal.read_bytes().startswith(b"this is not a database")  # kept for staff
