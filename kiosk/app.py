@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from kiosk import __version__
 from kiosk.circulation.service import Circulation
@@ -44,7 +44,9 @@ from kiosk.status import gather, rows
 from kiosk.store.errors import StoreError
 from kiosk.store.store import Store
 from kiosk.sync import last_sync
-from kiosk.sync.agent import SyncAgent, SyncError
+
+if TYPE_CHECKING:
+    from kiosk.sync.agent import SyncAgent
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +154,10 @@ class Kiosk:
         self.scanners = Scanners(options.scanners, self.bus, self.clock.now)
         self.sync: SyncThread | None = None
         if options.server_url and self.store is not None:
+            # Only the demo syncs in this process; requests and pydantic stay out of an
+            # installed kiosk's screens (kiosk-sync is another service).
+            from kiosk.sync.agent import SyncAgent  # noqa: PLC0415
+
             agent = SyncAgent(
                 self.store, options.server_url, options.token, self.clock, ca_file=options.ca_file
             )
@@ -361,6 +367,8 @@ def first_sync(kiosk: Kiosk) -> None:
     """Fill an empty mirror before the window opens, with a progress bar on the terminal."""
     if kiosk.sync is None or kiosk.store is None or kiosk.store.refresh_health().value == "ready":
         return
+    from kiosk.sync.agent import SyncError  # noqa: PLC0415
+
     agent = kiosk.sync.agent
 
     def progress(done: int, total: int) -> None:
