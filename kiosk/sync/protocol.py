@@ -162,6 +162,20 @@ Status = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 DueText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?$")]
 
 
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
+# Free text a kiosk reports (a version, an error, a scanner's name): PostgreSQL's text
+# columns cannot hold NUL, so it is refused at the door, not answered with a 500.
+NoNul = AfterValidator(_no_nul)
+VersionText = Annotated[str, StringConstraints(max_length=32), NoNul]
+ErrorText = Annotated[str, StringConstraints(max_length=400), NoNul]
+ScannerText = Annotated[str, StringConstraints(max_length=100), NoNul]
+
+
 def _local_time(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         raise ValueError("must be the library's local time, without a time zone")
@@ -222,11 +236,11 @@ class PushResponse(Wire):
 
 
 class Heartbeat(Wire):
-    version: str = Field(max_length=32)
+    version: VersionText
     journal_depth: int = Field(ge=0, le=INT32)
     oldest_pending: Annotated[datetime, AfterValidator(_local_time)] | None
-    last_error: str | None = Field(max_length=400)
-    scanners: list[Annotated[str, StringConstraints(max_length=100)]] = Field(max_length=20)
+    last_error: ErrorText | None
+    scanners: list[ScannerText] = Field(max_length=20)
     disk_free_mb: int = Field(ge=0, le=INT32)
 
 

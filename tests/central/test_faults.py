@@ -98,7 +98,10 @@ def proxy(central: Central) -> Iterator[str]:
 def test_after_any_failure_every_transaction_is_applied_exactly_once(
     central: Central, proxy: str, tmp_path: Path, fault: str
 ) -> None:
-    agent = central.agent(tmp_path / "a", server=proxy, read_timeout=1.0, connect_timeout=1.0)
+    # Timeouts are short only while the fault is on, so that a hang fails fast; a busy
+    # machine must not turn the snapshot before it, or the recovery after it, into one.
+    agent = central.agent(tmp_path / "a", server=proxy, read_timeout=30.0, connect_timeout=5.0)
+    generous = agent.timeouts
     agent.sync_once()
     circulation = Circulation(agent.store, central.clock)
     session = sign_in(circulation, card(central, "adult, nothing on loan"))
@@ -109,8 +112,10 @@ def test_after_any_failure_every_transaction_is_applied_exactly_once(
         )
 
     FaultyProxy.fault = fault
+    agent.timeouts = (1.0, 1.0)
     with pytest.raises(SyncError):
         agent.sync_once()
+    agent.timeouts = generous
     assert agent.status.connectivity is Connectivity.OFFLINE
     assert agent.status.last_error
     assert journal_size(agent) == 3, "nothing is forgotten while the server is unreachable"
