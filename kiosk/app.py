@@ -285,9 +285,7 @@ def options_from_config(config: KioskConfig, **overrides: Any) -> KioskOptions:
         "staff_cards": frozenset(config.staff.cards),
         "staff_pin_verifier": config.staff.pin_verifier.value or None,
         "scanners": config.scanners,
-        "printer": PrinterSettings(
-            config.printer.enabled, config.printer.device, config.printer.baud, config.printer.width
-        ),
+        "printer": config.printer,
         "faults": tuple(str(fault) for fault in config.faults),
     }
     values.update(overrides)

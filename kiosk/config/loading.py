@@ -36,13 +36,13 @@ from kiosk.config.model import (
     LogLevel,
     Mode,
     PatronsSection,
-    PrinterSection,
     Secret,
     ServerSection,
     SessionSection,
     StaffSection,
     Theme,
 )
+from kiosk.devices.printer import InvalidPrinterSettings, PrinterSettings, read_printer_settings
 from kiosk.devices.settings import (  # the scanners' reader serves every table alike
     InvalidScannerSettings,
     ScannerSettings,
@@ -552,24 +552,19 @@ class _Checker(_Reader):
             )
         return SortingBins(**bins)
 
-    def printer(self) -> PrinterSection:
-        table = self.section("printer", ("enabled", "device", "baud", "width"))
-        defaults = PrinterSection()
-        enabled = self.get(table, "printer", "enabled", False, _flag, "true or false")
-        device = self.get(
-            table, "printer", "device", defaults.device, _text, "a device path in quotes"
-        )
-        if enabled and not Path(device).exists():
+    def printer(self) -> PrinterSettings:
+        """The printer table through the printer's own reader (kiosk.devices.printer)."""
+        try:
+            settings = read_printer_settings({"printer": self.layers.merged.get("printer", {})})
+        except InvalidPrinterSettings as invalid:
+            self.problems.extend(invalid.problems)
+            return PrinterSettings()
+        if settings.enabled and not Path(settings.device).exists():
             self.problem(
-                "printer.device", f"{device} does not exist: is the printer plugged in and on?"
+                "printer.device",
+                f"{settings.device} does not exist: is the printer plugged in and on?",
             )
-        number = "a whole number above 0"
-        return PrinterSection(
-            enabled=enabled,
-            device=device,
-            baud=self.get(table, "printer", "baud", defaults.baud, _positive_int, number),
-            width=self.get(table, "printer", "width", defaults.width, _positive_int, number),
-        )
+        return settings
 
     def staff(self) -> StaffSection:
         table = self.section("staff", ("cards", "pin_verifier"))

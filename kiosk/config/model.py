@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from kiosk.circulation.views import SortingBins
+from kiosk.devices.printer import PrinterSettings
 from kiosk.devices.settings import ScannerSettings
 
 Mode = Literal["checkout", "return", "both"]
@@ -147,14 +148,6 @@ class DisplaySection:
 
 
 @dataclass(frozen=True, slots=True)
-class PrinterSection:
-    enabled: bool = False
-    device: str = "/dev/usb/lp0"
-    baud: int = 19200
-    width: int = 42
-
-
-@dataclass(frozen=True, slots=True)
 class StaffSection:
     cards: tuple[str, ...] = ()
     pin_verifier: Secret = Secret("")
@@ -169,7 +162,7 @@ class KioskConfig:
     session: SessionSection = field(default_factory=SessionSection)
     display: DisplaySection = field(default_factory=DisplaySection)
     bins: SortingBins = field(default_factory=SortingBins)
-    printer: PrinterSection = field(default_factory=PrinterSection)
+    printer: PrinterSettings = field(default_factory=PrinterSettings)
     staff: StaffSection = field(default_factory=StaffSection)
     scanners: ScannerSettings = field(default_factory=ScannerSettings)
     # Mistakes in parts the kiosk lends without (printer, a scanner, the server, staff):

@@ -63,7 +63,7 @@ _HARDWARE_ERRORS = (OSError, termios.error, ValueError)
 @dataclass(frozen=True, slots=True)
 class PrinterSettings:
     enabled: bool = False
-    device: str = ""  # /dev/usb/lp0, /dev/ttyUSB0, /dev/serial/by-id/...
+    device: str = "/dev/usb/lp0"  # or a serial port: /dev/ttyUSB0, /dev/serial/by-id/...
     baud: int = 19200  # serial printers only
     width: int = 42  # characters per line (font A on 80 mm paper)
 
@@ -315,7 +315,7 @@ def read_printer_settings(config: Mapping[str, Any]) -> PrinterSettings:
     defaults = PrinterSettings()
     settings = PrinterSettings(
         enabled=reader.get(table, "printer", "enabled", False, _flag, "true or false"),
-        device=reader.get(table, "printer", "device", "", _text, "text").strip(),
+        device=reader.get(table, "printer", "device", defaults.device, _text, "text").strip(),
         baud=reader.get(
             table, "printer", "baud", defaults.baud, _positive_int, "a whole number above 0"
         ),

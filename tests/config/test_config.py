@@ -21,7 +21,6 @@ from kiosk.config import (
     DisplaySection,
     KioskConfig,
     KioskSection,
-    PrinterSection,
     Secret,
     ServerSection,
     StaffSection,
@@ -30,6 +29,7 @@ from kiosk.config import (
 )
 from kiosk.config.loading import key_lines
 from kiosk.config_tool import check_config_command, staff_pin_command
+from kiosk.devices.printer import PrinterSettings
 from kiosk.devices.settings import HidScannerSettings, ScannerSettings, SerialScannerSettings
 
 ROOT = Path(__file__).parents[2]
@@ -153,7 +153,7 @@ prefix = "]"
         sounds=False,
     )
     assert config.bins == SortingBins(staff=SortingBin("Desk", 7, "#ff00aa"))
-    assert config.printer == PrinterSection(
+    assert config.printer == PrinterSettings(
         enabled=False, device="/dev/ttyUSB1", baud=9600, width=32
     )
     assert config.staff == StaffSection(cards=("29999999999999",), pin_verifier=Secret(VERIFIER))

@@ -403,4 +403,4 @@ def test_every_problem_in_the_printer_table_is_reported_at_once() -> None:
         "printer.width: must be a whole number of characters from 16, not 8",
     ]
     with pytest.raises(InvalidPrinterSettings, match=r"printer\.device: missing"):
-        read_printer_settings({"printer": {"enabled": True}})
+        read_printer_settings({"printer": {"enabled": True, "device": " "}})
