@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import fields, is_dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +17,10 @@ from kiosk.screens.flow import FlowSettings, Health, KioskFlow, Ports, StaffStat
 from kiosk.screens.i18n import load_translators
 from kiosk.screens.viewdata import Frame, Screen
 from kiosk.store.store import Store
-from tests.circulation.conftest import MONDAY_MORNING
-from tests.circulation.library import PIN, build
+from tests.circulation.conftest import clock, store, verifier
+from tests.circulation.library import PIN
+
+__all__ = ["clock", "store", "verifier"]  # the circulation tests' real data directory
 
 STAFF_CARD = "29999999999998"
 STAFF_PIN = "7531"
@@ -130,18 +130,6 @@ def _strings(value: Any) -> list[str]:
 
 STAFF_VERIFIER = pin_verifier(STAFF_PIN)
 TRANSLATORS = load_translators(("en", "es", "fr"), "GBP")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = build(tmp_path / "data", verifier=pin_verifier(PIN))
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY_MORNING)
 
 
 @pytest.fixture
