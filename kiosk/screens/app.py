@@ -8,6 +8,7 @@ Scans arrive on a reader thread and reach the flow only through
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -146,6 +147,10 @@ class KioskApp(App):
     def on_start(self) -> None:
         self._load_sounds()
         self.render(force=True)
+        # Everything built so far (Kivy, the screens, the libraries) lives as long as the
+        # app: moved out of the collector's sight, a collection during a scan is short.
+        gc.collect()
+        gc.freeze()
         threading.Thread(target=self._pump_scans, name="scan-pump", daemon=True).start()
         Clock.schedule_interval(self._tick, TICK_SECONDS)
         if self.on_start_hook is not None:
