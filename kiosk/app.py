@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -455,6 +456,12 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
             print(f"kiosk run: {error}", file=sys.stderr)
             return 2
     prepare_kivy(options, options.data_dir / "kivy")
+    # systemd stops the kiosk with SIGTERM, a terminal with SIGINT. Handlers set before
+    # the window exists are kept by SDL (which would otherwise turn both into a window
+    # close, and the kiosk refuses those); the UI's clock acts on them at its next tick.
+    stop_asked = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop_asked.set())
     from kiosk.screens.app import KioskApp  # noqa: PLC0415 - creates the window
     from kiosk.screens.runner import ScriptRunner  # noqa: PLC0415
     from kiosk.screens.trace import Trace  # noqa: PLC0415
@@ -477,6 +484,12 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
         if on_ready is not None:
             on_ready(app)
 
+    def tick() -> None:
+        watchdog.feed()
+        if stop_asked.is_set():
+            log.info("stopping: asked to by a signal")
+            app.quit_from_staff()
+
     app = KioskApp(
         kiosk.flow,
         kiosk.bus,
@@ -485,8 +498,9 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
         sounds_dir=options.data_dir / "sounds" if options.sounds else None,
         fullscreen=options.fullscreen,
         on_start=started,
-        on_tick=watchdog.feed,
+        on_tick=tick,
     )
+
     kiosk.ports.quit = app.quit_from_staff
     first_sync(kiosk)
     kiosk.flow.check_health(force=True)

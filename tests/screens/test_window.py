@@ -369,3 +369,35 @@ def test_a_damaged_journal_is_out_of_service_and_staff_mode_says_why(
     assert "This kiosk cannot open its records." in run.trace[0]["texts"]
     run.first("staff", "The data directory cannot be used")
     assert journal.read_bytes().startswith(b"this is not a database")  # kept for staff
+
+
+def test_sigterm_stops_the_kiosk_though_the_window_refuses_to_close(
+    display: str, demo: Path
+) -> None:
+    """systemctl stop sends SIGTERM; Alt+F4 must not close the kiosk, but this must."""
+    script = demo / "long.script"
+    script.write_text("wait 60\n")
+    trace = demo / "trace.jsonl"
+    env = {**os.environ, "DISPLAY": display, "SDL_AUDIODRIVER": "dummy", "KIVY_NO_CONSOLELOG": "1"}
+    app = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "kiosk", "run", "--data", str(demo / "kiosk")),
+            *("--size", "800x480", "--script", str(script), "--trace", str(trace)),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (trace.exists() and trace.read_text().strip()):
+            assert app.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        app.terminate()
+        _, logs = app.communicate(timeout=20)
+    finally:
+        app.kill()
+    assert app.returncode == 0
+    assert "stopping: asked to by a signal" in logs
