@@ -1,9 +1,25 @@
-"""Writing the change log: every change to what kiosks mirror gets the next sequence number."""
+"""Writing the change log: every change to what kiosks mirror gets the next sequence number.
+
+Kiosks read "changes after N", so a change must never commit after another with
+a higher number: the reader would have moved past it. Numbers are therefore
+handed out at the very end of a writing transaction, by bumping the counter row,
+whose row lock is then held until the commit: numbering and committing happen
+in one order, and only that short end is serialised.
+
+What a writer decides on is guarded by narrower locks taken before it reads
+(see ``lock_items`` and ``lock_patrons``), so pushes that touch different items
+and patrons run side by side on PostgreSQL. SQLite has one writer at a time
+anyway; there every writer takes the database's write lock first.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import event, update
-from sqlalchemy.orm import Session
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from kiosk.central.models import Change, ChangeCounter, Hold, Item, Loan, Patron, Record
 from kiosk.sync.protocol import (
@@ -16,54 +32,132 @@ from kiosk.sync.protocol import (
     Wire,
 )
 
+# PostgreSQL advisory lock classes (the first of the two int4 keys). Advisory locks
+# belong to the database, not the schema: schemas sharing one database (tests,
+# benchmarks) may wait on each other's locks now and then, but never miscount.
+WRITERS, ITEMS, PATRONS = 0x6B10_0000, 0x6B10_0001, 0x6B10_0002
+
+
+def _key(text: str) -> int:
+    """A stable int4 for ``text``; two texts sharing one only share a lock."""
+    value = zlib.crc32(text.encode())
+    return value - 2**32 if value >= 2**31 else value
+
 
 class ChangeLog:
     """The change log within one transaction of ``session``.
 
-    ``lock()`` bumps the counter row, whose lock then serialises this transaction
-    with every other writer until it commits (see ChangeCounter); call it before
-    reading what a decision depends on. Later numbers are counted here and the
-    counter is written once, just before the transaction commits.
+    A writer first takes its locks: ``lock()`` for staff's writes (nothing else writes
+    until the commit), or ``lock_items`` then ``lock_patrons`` for a push (only what
+    those touch). Changes are collected as they happen and numbered by ``write()``,
+    which the session also calls just before it commits; ``write()`` returns the
+    first number, so the i-th change collected (as returned by ``put``) has number
+    first + i.
     """
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.last_seq: int | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._postgres = session.get_bind().dialect.name == "postgresql"
+        self._writing = False  # this transaction holds its writer's lock (or the database's)
+        self._held: set[tuple[int, int]] = set()
+        self._last: tuple[int, int] | None = None
+        self.first_seq: int | None = None
+        self._transaction: SessionTransaction | None = None  # the one this log writes in
+        event.listen(session, "before_commit", self._before_commit)
 
-    def lock(self) -> int:
-        if self.last_seq is None:
-            self.last_seq = self.session.execute(
-                update(ChangeCounter)
-                .where(ChangeCounter.id == 1)
-                .values(value=ChangeCounter.value + 1)
-                .returning(ChangeCounter.value)
-            ).scalar_one()
-            self._written = self.last_seq
-            event.listen(self.session, "before_commit", self._write_counter, once=True)
-        return self.last_seq
+    # --- locks ---------------------------------------------------------------------------
 
-    def _next(self) -> int:
-        self.last_seq = self.lock() + 1
-        return self.last_seq
+    def lock(self) -> None:
+        """Staff's writes (imports, policy, holds): every push waits until this commits."""
+        self._begin_writing(exclusive=True)
 
-    def _write_counter(self, _session: Session) -> None:
-        if self.last_seq is not None and self.last_seq != self._written:
+    def lock_items(self, barcodes: Iterable[str]) -> None:
+        """Guard the items (their loans, holds and status) a push reads and writes."""
+        self._begin_writing(exclusive=False)
+        self._advisory(ITEMS, barcodes)
+
+    def lock_patrons(self, patron_ids: Iterable[str]) -> None:
+        """Guard the patrons (their balance and loans) a push reads and writes: call it
+        after ``lock_items``, once, with every patron the push's entries or the loans of
+        its items name."""
+        self._advisory(PATRONS, patron_ids)
+
+    def _begin_writing(self, *, exclusive: bool) -> None:
+        if self._writing:
+            return
+        self._writing = True
+        if self._postgres:
+            function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            self.session.execute(select(getattr(func, function)(WRITERS, 0)))
+        else:
+            # SQLite: a write first takes the database's write lock for the whole
+            # transaction, so no reader has to upgrade (and fail) later.
             self.session.execute(
-                update(ChangeCounter).where(ChangeCounter.id == 1).values(value=self.last_seq)
+                update(ChangeCounter).where(ChangeCounter.id == 1).values(value=ChangeCounter.value)
             )
+
+    def _advisory(self, space: int, names: Iterable[str]) -> None:
+        if not self._postgres:
+            return
+        keys = sorted({(space, _key(name)) for name in names} - self._held)
+        if not keys:
+            return
+        # One order for every writer (class, then key), so two writers never wait on
+        # each other in a circle.
+        if self._last is not None and keys[0] < self._last:
+            raise RuntimeError(
+                f"locks taken out of order ({keys[0]} after {self._last}): "
+                "lock_items must come before lock_patrons, each once"
+            )
+        # Evaluated left to right: the locks are taken in the order listed.
+        self.session.execute(select(*(func.pg_advisory_xact_lock(space, key) for _, key in keys)))
+        self._held.update(keys)
+        self._last = keys[-1]
+
+    # --- numbering -----------------------------------------------------------------------
+
+    def write(self) -> int | None:
+        """Number the changes collected and write them; None when there were none.
+
+        The counter row's lock, taken here, is held until the commit: call it last,
+        just before committing."""
+        if not self._pending:
+            return self.first_seq
+        count = len(self._pending)
+        last = self.session.execute(
+            update(ChangeCounter)
+            .where(ChangeCounter.id == 1)
+            .values(value=ChangeCounter.value + count)
+            .returning(ChangeCounter.value)
+        ).scalar_one()
+        first = last - count + 1
+        self.session.execute(
+            insert(Change),
+            [{**change, "seq": first + n} for n, change in enumerate(self._pending)],
+        )
+        self._pending = []
+        if self.first_seq is None:
+            self.first_seq = first
+        return first
+
+    def _before_commit(self, session: Session) -> None:
+        # Changes collected in a transaction that was rolled back are not written later.
+        if self._transaction is not None and session.get_transaction() is self._transaction:
+            self.write()
 
     def _add(self, entity: Entity, key: str, row: Wire | None, kiosk_id: int | None = None) -> int:
-        seq = self._next()
-        self.session.add(
-            Change(
-                seq=seq,
-                entity=entity.value,
-                key=key,
-                data=None if row is None else row.model_dump(mode="json"),
-                kiosk_id=kiosk_id,
-            )
+        if self._transaction is None:
+            self._transaction = self.session.get_transaction() or self.session.begin()
+        self._pending.append(
+            {
+                "entity": entity.value,
+                "key": key,
+                "data": None if row is None else row.model_dump(mode="json"),
+                "kiosk_id": kiosk_id,
+            }
         )
-        return seq
+        return len(self._pending) - 1
 
     def put(self, entity: Entity, key: str, row: Wire) -> int:
         return self._add(entity, key, row)
