@@ -168,15 +168,20 @@ def _local_time(moment: datetime) -> datetime:
     return moment
 
 
-def _storable(details: dict[str, Any]) -> dict[str, Any]:
-    """Only what every database stores as JSON: no NUL characters, no lone surrogates."""
-    text = json.dumps(details, ensure_ascii=False)
+def _storable_text(text: str) -> str:
+    """Only what every database stores as text: no NUL characters, no lone surrogates."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text") from None
     if "\\u0000" in text or "\x00" in text:
         raise ValueError("must not contain NUL characters")
+    return text
+
+
+def _storable(details: dict[str, Any]) -> dict[str, Any]:
+    """Only what every database stores as JSON (see _storable_text), and not too much."""
+    text = _storable_text(json.dumps(details, ensure_ascii=False))
     if len(text) > 10_000:
         raise ValueError("is too large (at most 10,000 characters as JSON)")
     return details
@@ -222,11 +227,13 @@ class PushResponse(Wire):
 
 
 class Heartbeat(Wire):
-    version: str = Field(max_length=32)
+    version: Annotated[str, AfterValidator(_storable_text)] = Field(max_length=32)
     journal_depth: int = Field(ge=0, le=INT32)
     oldest_pending: Annotated[datetime, AfterValidator(_local_time)] | None
-    last_error: str | None = Field(max_length=400)
-    scanners: list[Annotated[str, StringConstraints(max_length=100)]] = Field(max_length=20)
+    last_error: Annotated[str, AfterValidator(_storable_text)] | None = Field(max_length=400)
+    scanners: list[
+        Annotated[str, StringConstraints(max_length=100), AfterValidator(_storable_text)]
+    ] = Field(max_length=20)
     disk_free_mb: int = Field(ge=0, le=INT32)
 
 
