@@ -112,15 +112,16 @@ def snapshot(
     return Response(json.dumps(page, separators=(",", ":")), media_type="application/json")
 
 
-@router.get("/changes", response_model=ChangesPage)
+@router.get("/changes", response_model=ChangesPage, responses={200: {"model": ChangesPage}})
 def changes(
     request: Request,
     caller: Caller,
     since: Annotated[int, Query(ge=0, le=2**63 - 1)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
-) -> ChangesPage:
+) -> Response:
     with _db(request) as db:
-        return changes_page(db, caller.id, since, limit)
+        page = changes_page(db, caller.id, since, limit)
+    return Response(page, media_type="application/json")  # JSON already (see changes_page)
 
 
 @router.post("/journal", response_model=PushResponse)
