@@ -41,6 +41,7 @@ from kiosk.central.models import (
     PolicyVersion,
     Record,
     StaffException,
+    table,
 )
 from kiosk.rules import Due, Policy, decide_checkout, decide_renewal, read_policy
 from kiosk.rules import Item as RulesItem
@@ -71,10 +72,13 @@ class PolicyCache:
         self._cached: tuple[str, Policy] | None = None
 
     def get(self, session: Session) -> Policy | None:
-        row = session.get(PolicyVersion, 1)
-        if row is None:
+        version = session.scalar(select(PolicyVersion.version).where(PolicyVersion.id == 1))
+        if version is None:
             return None
-        if self._cached is None or self._cached[0] != row.version:
+        if self._cached is None or self._cached[0] != version:
+            row = session.get(PolicyVersion, 1)
+            if row is None:  # replaced meanwhile: the next push reads it again
+                return None
             self._cached = (row.version, read_policy(row.document))
         return self._cached[1]
 
@@ -305,7 +309,7 @@ def apply_batch(
     first_seq = log.write()
     assert first_seq is not None  # every entry applied leaves its marker
     session.execute(
-        insert(AppliedTransaction),
+        insert(table(AppliedTransaction)),
         [{**row, "change_seq": first_seq + row["change_seq"]} for row in batch.transactions],
     )
     return results
@@ -552,7 +556,7 @@ def _write(session: Session, batch: _Batch) -> None:
         (StaffException, batch.exceptions),
     ):
         if rows:
-            session.execute(insert(model), rows)
+            session.execute(insert(table(model)), rows)
 
 
 def _write_loans(session: Session, batch: _Batch) -> None:
@@ -563,7 +567,7 @@ def _write_loans(session: Session, batch: _Batch) -> None:
         if before is not None:
             session.execute(delete(Loan).where(Loan.item_barcode == barcode))
         if loan is not None:
-            session.execute(insert(Loan).values(**_as_dict(loan)))
+            session.execute(insert(table(Loan)).values(**_as_dict(loan)))
 
 
 def _write_holds(session: Session, batch: _Batch) -> None:

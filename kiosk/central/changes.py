@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from kiosk.central.models import Change, ChangeCounter, Hold, Item, Loan, Patron, Record
+from kiosk.central.models import Change, ChangeCounter, Hold, Item, Loan, Patron, Record, table
 from kiosk.sync.protocol import (
     Entity,
     HoldRow,
@@ -70,50 +70,50 @@ class ChangeLog:
 
     def lock(self) -> None:
         """Staff's writes (imports, policy, holds): every push waits until this commits."""
-        self._begin_writing(exclusive=True)
+        self._take(exclusive=True)
 
     def lock_items(self, barcodes: Iterable[str]) -> None:
         """Guard the items (their loans, holds and status) a push reads and writes."""
-        self._begin_writing(exclusive=False)
-        self._advisory(ITEMS, barcodes)
+        self._take(exclusive=False, space=ITEMS, names=barcodes)
 
     def lock_patrons(self, patron_ids: Iterable[str]) -> None:
         """Guard the patrons (their balance and loans) a push reads and writes: call it
         after ``lock_items``, once, with every patron the push's entries or the loans of
         its items name."""
-        self._advisory(PATRONS, patron_ids)
+        self._take(exclusive=False, space=PATRONS, names=patron_ids)
 
-    def _begin_writing(self, *, exclusive: bool) -> None:
-        if self._writing:
-            return
-        self._writing = True
-        if self._postgres:
-            function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-            self.session.execute(select(getattr(func, function)(WRITERS, 0)))
-        else:
-            # SQLite: a write first takes the database's write lock for the whole
-            # transaction, so no reader has to upgrade (and fail) later.
-            self.session.execute(
-                update(ChangeCounter).where(ChangeCounter.id == 1).values(value=ChangeCounter.value)
-            )
-
-    def _advisory(self, space: int, names: Iterable[str]) -> None:
+    def _take(self, *, exclusive: bool, space: int = WRITERS, names: Iterable[str] = ()) -> None:
+        calls = []
+        if not self._writing:
+            self._writing = True
+            if not self._postgres:
+                # SQLite: a write first takes the database's write lock for the whole
+                # transaction, so no reader has to upgrade (and fail) later.
+                self.session.execute(
+                    update(ChangeCounter)
+                    .where(ChangeCounter.id == 1)
+                    .values(value=ChangeCounter.value)
+                )
+                return
+            writers = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+            calls.append(writers(WRITERS, 0))
         if not self._postgres:
             return
         keys = sorted({(space, _key(name)) for name in names} - self._held)
-        if not keys:
-            return
         # One order for every writer (class, then key), so two writers never wait on
         # each other in a circle.
-        if self._last is not None and keys[0] < self._last:
+        if keys and self._last is not None and keys[0] < self._last:
             raise RuntimeError(
                 f"locks taken out of order ({keys[0]} after {self._last}): "
                 "lock_items must come before lock_patrons, each once"
             )
-        # Evaluated left to right: the locks are taken in the order listed.
-        self.session.execute(select(*(func.pg_advisory_xact_lock(space, key) for _, key in keys)))
-        self._held.update(keys)
-        self._last = keys[-1]
+        calls += [func.pg_advisory_xact_lock(kind, key) for kind, key in keys]
+        if calls:
+            # One statement; its calls run left to right, so the locks come in that order.
+            self.session.execute(select(*calls))
+        if keys:
+            self._held.update(keys)
+            self._last = keys[-1]
 
     # --- numbering -----------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ class ChangeLog:
         ).scalar_one()
         first = last - count + 1
         self.session.execute(
-            insert(Change),
+            insert(table(Change)),
             [{**change, "seq": first + n} for n, change in enumerate(self._pending)],
         )
         self._pending = []
