@@ -15,7 +15,7 @@ Runs the real server as its own process on a loopback port and measures:
     python benchmarks/sync.py [--items N] [--patrons M] [--loans K] [--delta D]
                               [--flush F] [--kiosks K] [--postgres URL] [--json]
                               [--only library|many-kiosks] [--workers W]
-                              [--client-processes P]
+                              [--client-processes P] [--interval S] [--rounds R]
 """
 
 from __future__ import annotations
@@ -133,6 +133,14 @@ def main() -> int:
     parser.add_argument("--flush", type=int, default=10_000)
     parser.add_argument("--kiosks", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="push-and-pull rounds per kiosk")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.0,
+        help="seconds from the start of one of a kiosk's rounds to the next (the sync agent "
+        "waits 15); 0: back to back, each kiosk starting its next round as soon as the last "
+        "is answered",
+    )
     parser.add_argument("--postgres", help="a PostgreSQL URL for the many-kiosks run")
     parser.add_argument(
         "--only",
@@ -275,25 +283,37 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
     server = CentralProcess(url, workers=args.workers, log=args.server_log).start()
     processes = max(1, min(args.client_processes, args.kiosks))
     ready = multiprocessing.Barrier(processes + 1)
-    results: multiprocessing.Queue[tuple[list[float], list[str]]] = multiprocessing.Queue()
+    results: multiprocessing.Queue[tuple[list[float], list[str], float]] = multiprocessing.Queue()
     clients = [
         multiprocessing.Process(
             target=_client,
-            args=(server.url, kiosks[n::processes], args.rounds, ready, results),
+            args=(server.url, kiosks[n::processes]),
+            kwargs={
+                "rounds": args.rounds,
+                "interval": args.interval,
+                "ready": ready,
+                "results": results,
+            },
         )
         for n in range(processes)
     ]
     for client in clients:
         client.start()
+    assert server.process is not None
+    server_pid = server.process.pid
     ready.wait()  # every client has its threads and sessions ready: go
     began = time.perf_counter()
+    busy_before, server_before = _machine_busy_s(), _tree_cpu_s(server_pid)
     latencies: list[float] = []
     failures: list[str] = []
+    client_cpu = 0.0
     for _ in clients:
-        timed, failed = results.get()
+        timed, failed, cpu = results.get()
         latencies += timed
         failures += failed
+        client_cpu += cpu
     elapsed = time.perf_counter() - began
+    busy, server_cpu = _machine_busy_s() - busy_before, _tree_cpu_s(server_pid) - server_before
     for client in clients:
         client.join()
     server.stop()
@@ -305,6 +325,8 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
     latencies.sort()
     return {
         "kiosks": args.kiosks,
+        "interval_s": args.interval,
+        "rounds": args.rounds,
         "server_workers": args.workers,
         "client_processes": processes,
         "requests": len(latencies),
@@ -313,13 +335,45 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
         "kiosks_p50_ms": round(statistics.median(latencies), 1),
         "kiosks_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
         "requests_per_s": round(len(latencies) / elapsed, 1),
+        # Where the CPU went during the run, in CPU seconds: the machine has
+        # os.cpu_count() of them per second, shared with PostgreSQL and anything else.
+        "elapsed_s": round(elapsed, 1),
+        "cpus": os.cpu_count(),
+        "machine_busy_cpu_s": round(busy, 1),
+        "server_cpu_s": round(server_cpu, 1),
+        "client_cpu_s": round(client_cpu, 1),
     }
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds spent by every process on the machine so far (Linux)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of ``pid`` and its living descendants (Linux): the server's workers."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _tree_cpu_s(int(child))
+    except FileNotFoundError:  # it ended meanwhile
+        pass
+    return total
 
 
 def _client(
     server: str,
     kiosks: list[tuple[str, list[str], str]],
+    *,
     rounds: int,
+    interval: float,
     ready: Any,
     results: Any,
 ) -> None:
@@ -335,7 +389,11 @@ def _client(
         entries = make_entries(2 * rounds, barcodes, patron_id)
         cursor = 0
         start.wait()
+        # Paced kiosks start at random moments within the first interval, as real ones do.
+        due = time.perf_counter() + random.uniform(0, interval)
         for round_ in range(rounds):
+            time.sleep(max(0.0, due - time.perf_counter()))
+            due += interval
             for call in ("push", "pull"):
                 began = time.perf_counter()
                 try:
@@ -362,16 +420,18 @@ def _client(
                     continue
                 with lock:
                     latencies.append((time.perf_counter() - began) * 1000)
-            time.sleep(random.uniform(0, 0.05))
+            if not interval:
+                time.sleep(random.uniform(0, 0.05))
 
     threads = [threading.Thread(target=kiosk, args=simulated) for simulated in kiosks]
     for thread in threads:
         thread.start()
     ready.wait()
     start.wait()
+    cpu = time.process_time()
     for thread in threads:
         thread.join()
-    results.put((latencies, failures))
+    results.put((latencies, failures, time.process_time() - cpu))
 
 
 if __name__ == "__main__":

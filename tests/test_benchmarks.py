@@ -4,6 +4,7 @@ their numbers in the README, never asserted here)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -88,4 +89,34 @@ def test_sync_benchmark_reports_snapshot_delta_and_flush() -> None:
         "delta_s",
         "flush_s",
     ):
+        assert figures[key] > 0, key
+
+
+def test_sync_benchmark_runs_the_many_kiosks_part_alone() -> None:
+    postgres = os.environ.get("KIOSK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "sync.py"),
+            "--only",
+            "many-kiosks",
+            "--postgres",
+            postgres,
+            "--kiosks",
+            "6",
+            "--rounds",
+            "2",
+            "--workers",
+            "2",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    figures = json.loads(run.stdout)
+    assert "snapshot_s" not in figures
+    assert (figures["kiosks"], figures["requests"], figures["failed_requests"]) == (6, 24, 0)
+    for key in ("kiosks_p50_ms", "kiosks_p99_ms", "requests_per_s", "server_cpu_s"):
         assert figures[key] > 0, key
