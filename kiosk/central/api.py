@@ -54,6 +54,16 @@ def _db(request: Request) -> Session:
     return session
 
 
+def _reading(request: Request) -> Session:
+    """A session for a step that only reads, each statement on its own (autocommit): no
+    BEGIN and ROLLBACK around it on PostgreSQL, two round trips fewer for every request.
+    Each statement sees what was committed when it began, as in a transaction at READ
+    COMMITTED; what kiosks read is built for that (the change log's numbers commit in
+    order, a snapshot page is keyed, not positioned)."""
+    session: Session = request.app.state.reading()
+    return session
+
+
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -67,7 +77,7 @@ def _kiosk(
             "a kiosk token is required (Authorization: Bearer ...)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    with _db(request) as db:
+    with _reading(request) as db:
         found = db.scalar(
             select(Kiosk).where(Kiosk.token_hash == token_hash(credentials.credentials))
         )
@@ -86,7 +96,7 @@ router = APIRouter(prefix=API_PREFIX)
 
 @router.get("/health")
 def health(request: Request) -> dict[str, Any]:
-    with _db(request) as db:
+    with _reading(request) as db:
         db.execute(select(func.count()).select_from(Kiosk)).scalar()
     return {"status": "ok", "version": __version__}
 
@@ -103,7 +113,7 @@ def snapshot(
     limit: Annotated[int, Query(ge=1, le=MAX_SNAPSHOT_PAGE)] = MAX_SNAPSHOT_PAGE,
 ) -> Response:
     try:
-        with _db(request) as db:
+        with _reading(request) as db:
             page = snapshot_page(db, after, limit)
     except ValueError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
@@ -119,7 +129,7 @@ def changes(
     since: Annotated[int, Query(ge=0, le=2**63 - 1)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
 ) -> Response:
-    with _db(request) as db:
+    with _reading(request) as db:
         page = changes_page(db, caller.id, since, limit)
     return Response(page, media_type="application/json")  # JSON already (see changes_page)
 
@@ -173,6 +183,13 @@ def create_app(engine: Engine, now: Callable[[], datetime]) -> FastAPI:
     # Level 1: most of gzip's saving on this repetitive JSON at a fraction of the CPU.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+    # SQLite keeps its own transaction handling (see db.connect): switching a connection
+    # to autocommit and back would undo it.
+    app.state.reading = (
+        sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+        if engine.dialect.name == "postgresql"
+        else app.state.sessions
+    )
     app.state.now = now
     app.state.policies = PolicyCache()
     app.include_router(router)
