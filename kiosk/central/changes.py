@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
+from kiosk.central.errors import LockOrderError
 from kiosk.central.models import Change, ChangeCounter, Hold, Item, Loan, Patron, Record, table
 from kiosk.sync.protocol import (
     Entity,
@@ -62,7 +63,6 @@ class ChangeLog:
         self._writing = False  # this transaction holds its writer's lock (or the database's)
         self._held: set[tuple[int, int]] = set()
         self._last: tuple[int, int] | None = None
-        self.first_seq: int | None = None
         self._transaction: SessionTransaction | None = None  # the one this log writes in
         event.listen(session, "before_commit", self._before_commit)
 
@@ -103,7 +103,7 @@ class ChangeLog:
         # One order for every writer (class, then key), so two writers never wait on
         # each other in a circle.
         if keys and self._last is not None and keys[0] < self._last:
-            raise RuntimeError(
+            raise LockOrderError(
                 f"locks taken out of order ({keys[0]} after {self._last}): "
                 "lock_items must come before lock_patrons, each once"
             )
@@ -123,7 +123,7 @@ class ChangeLog:
         The counter row's lock, taken here, is held until the commit: call it last,
         just before committing."""
         if not self._pending:
-            return self.first_seq
+            return None
         count = len(self._pending)
         last = self.session.execute(
             update(ChangeCounter)
@@ -137,8 +137,6 @@ class ChangeLog:
             [{**change, "seq": first + n} for n, change in enumerate(self._pending)],
         )
         self._pending = []
-        if self.first_seq is None:
-            self.first_seq = first
         return first
 
     def _before_commit(self, session: Session) -> None:
