@@ -8,10 +8,14 @@ Runs the real server as its own process on a loopback port and measures:
 - a delta of 10,000 changes;
 - the flush of 10,000 journal entries after a day offline;
 - many simulated kiosks pushing and pulling at once (PostgreSQL only; give
-  ``--postgres URL``): p50/p99 latency and requests per second.
+  ``--postgres URL``): p50/p99 latency and requests per second. The simulated
+  kiosks run in several client processes, so that the client's own Python is not
+  what is measured.
 
     python benchmarks/sync.py [--items N] [--patrons M] [--loans K] [--delta D]
                               [--flush F] [--kiosks K] [--postgres URL] [--json]
+                              [--only library|many-kiosks] [--workers W]
+                              [--client-processes P] [--interval S] [--rounds R]
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import multiprocessing
 import os
 import random
 import sqlite3
@@ -116,7 +121,10 @@ def make_entries(count: int, barcodes: list[str], patron_id: str) -> list[WireEn
     return entries
 
 
-def main() -> int:  # noqa: PLR0915 - one measurement after another
+PARTS = ("library", "many-kiosks")
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=2_000_000)
     parser.add_argument("--patrons", type=int, default=500_000)
@@ -125,11 +133,52 @@ def main() -> int:  # noqa: PLR0915 - one measurement after another
     parser.add_argument("--flush", type=int, default=10_000)
     parser.add_argument("--kiosks", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5, help="push-and-pull rounds per kiosk")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.0,
+        help="seconds from the start of one of a kiosk's rounds to the next (the sync agent "
+        "waits 15); 0: back to back, each kiosk starting its next round as soon as the last "
+        "is answered",
+    )
     parser.add_argument("--postgres", help="a PostgreSQL URL for the many-kiosks run")
+    parser.add_argument(
+        "--only",
+        choices=PARTS,
+        help="run one part: library (snapshot, delta, flush) or many-kiosks (needs --postgres)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=4, help="server processes for the many-kiosks run"
+    )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=2,
+        help="processes the simulated kiosks are spread over (their threads share one GIL each)",
+    )
+    parser.add_argument(
+        "--server-log", type=Path, help="append the many-kiosks server's own log to this file"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result: dict[str, Any] = {"items": args.items, "patrons": args.patrons}
+    if args.only == "many-kiosks" and not args.postgres:
+        parser.error("--only many-kiosks needs --postgres URL")
+    result: dict[str, Any] = {}
+    if args.only in (None, "library"):
+        result.update(library_part(args))
+    if args.only in (None, "many-kiosks") and args.postgres:
+        result.update(many_kiosks(args))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
+    return 0
 
+
+def library_part(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one after another
+    """The initial snapshot, a delta and a flush, over SQLite."""
+    result: dict[str, Any] = {"items": args.items, "patrons": args.patrons}
     scratch = Path(tempfile.mkdtemp(prefix="sync-bench-"))
     url = f"sqlite:///{scratch / 'central.db'}"
     engine = db.connect(url)
@@ -202,18 +251,10 @@ def main() -> int:  # noqa: PLR0915 - one measurement after another
         print(json.dumps(result), file=sys.stderr, flush=True)
     finally:
         server.stop()
-
-    if args.postgres:
-        result.update(many_kiosks(args))
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>20}: {value}")
-    return 0
+    return result
 
 
-def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - one run, start to end
+def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
     """``--kiosks`` kiosks at once, each pushing a small batch and pulling changes."""
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin_engine = db.connect(args.postgres)
@@ -228,28 +269,138 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - 
         with engine.begin() as connection:
             admin.load_library(connection, small, NOW)
         tokens = [admin.add_kiosk(session, f"k{n}", NOW) for n in range(args.kiosks)]
-    server = CentralProcess(url, workers=4).start()
+    # Each kiosk lends its own 20 items to its own patron: one patron at 200 kiosks
+    # at the same instant cannot happen, and would measure that patron's lock alone.
+    adults = [p["patron_id"] for p in small.patrons if p["member_type"] == "ADULT"]
+    kiosks = [
+        (
+            token,
+            [item.barcode for item in small.items[n * 20 : n * 20 + 20]],
+            adults[n % len(adults)],
+        )
+        for n, token in enumerate(tokens)
+    ]
+    server = CentralProcess(url, workers=args.workers, log=args.server_log).start()
+    processes = max(1, min(args.client_processes, args.kiosks))
+    ready = multiprocessing.Barrier(processes + 1)
+    results: multiprocessing.Queue[tuple[list[float], list[str], float]] = multiprocessing.Queue()
+    clients = [
+        multiprocessing.Process(
+            target=_client,
+            args=(server.url, kiosks[n::processes]),
+            kwargs={
+                "rounds": args.rounds,
+                "interval": args.interval,
+                "ready": ready,
+                "results": results,
+            },
+        )
+        for n in range(processes)
+    ]
+    for client in clients:
+        client.start()
+    assert server.process is not None
+    server_pid = server.process.pid
+    ready.wait()  # every client has its threads and sessions ready: go
+    began = time.perf_counter()
+    busy_before, server_before = _machine_busy_s(), _tree_cpu_s(server_pid)
+    latencies: list[float] = []
+    failures: list[str] = []
+    client_cpu = 0.0
+    for _ in clients:
+        timed, failed, cpu = results.get()
+        latencies += timed
+        failures += failed
+        client_cpu += cpu
+    elapsed = time.perf_counter() - began
+    busy, server_cpu = _machine_busy_s() - busy_before, _tree_cpu_s(server_pid) - server_before
+    for client in clients:
+        client.join()
+    server.stop()
+    engine.dispose()
+    with admin_engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    if not latencies:
+        raise SystemExit(f"every request of the many-kiosks run failed: {failures[:3]}")
+    latencies.sort()
+    return {
+        "kiosks": args.kiosks,
+        "interval_s": args.interval,
+        "rounds": args.rounds,
+        "server_workers": args.workers,
+        "client_processes": processes,
+        "requests": len(latencies),
+        "failed_requests": len(failures),
+        "failures": sorted(set(failures)),
+        "kiosks_p50_ms": round(statistics.median(latencies), 1),
+        "kiosks_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        # Where the CPU went during the run, in CPU seconds: the machine has
+        # os.cpu_count() of them per second, shared with PostgreSQL and anything else.
+        "elapsed_s": round(elapsed, 1),
+        "cpus": os.cpu_count(),
+        "machine_busy_cpu_s": round(busy, 1),
+        "server_cpu_s": round(server_cpu, 1),
+        "client_cpu_s": round(client_cpu, 1),
+    }
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds spent by every process on the machine so far (Linux)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of ``pid`` and its living descendants (Linux): the server's workers."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _tree_cpu_s(int(child))
+    except FileNotFoundError:  # it ended meanwhile
+        pass
+    return total
+
+
+def _client(
+    server: str,
+    kiosks: list[tuple[str, list[str], str]],
+    *,
+    rounds: int,
+    interval: float,
+    ready: Any,
+    results: Any,
+) -> None:
+    """One client process: a thread per simulated kiosk, all started at once."""
     latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
-    start = threading.Barrier(args.kiosks)
-    adult = next(p for p in small.patrons if p["member_type"] == "ADULT")
+    start = threading.Barrier(len(kiosks) + 1)
 
-    def kiosk(token: str, number: int) -> None:
+    def kiosk(token: str, barcodes: list[str], patron_id: str) -> None:
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {token}"
-        barcodes = [item.barcode for item in small.items[number * 20 : number * 20 + 20]]
-        entries = make_entries(2 * args.rounds, barcodes, adult["patron_id"])
+        entries = make_entries(2 * rounds, barcodes, patron_id)
         cursor = 0
         start.wait()
-        for round_ in range(args.rounds):
+        # Paced kiosks start at random moments within the first interval, as real ones do.
+        due = time.perf_counter() + random.uniform(0, interval)
+        for round_ in range(rounds):
+            time.sleep(max(0.0, due - time.perf_counter()))
+            due += interval
             for call in ("push", "pull"):
                 began = time.perf_counter()
                 try:
                     if call == "push":
                         batch = entries[2 * round_ : 2 * round_ + 2]
                         response = http.post(
-                            f"{server.url}/v1/journal",
+                            f"{server}/v1/journal",
                             data=PushRequest(entries=batch).model_dump_json(),
                             headers={"Content-Type": "application/json"},
                             timeout=60,
@@ -257,7 +408,7 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - 
                         response.raise_for_status()
                     else:
                         response = http.get(
-                            f"{server.url}/v1/changes", params={"since": cursor}, timeout=60
+                            f"{server}/v1/changes", params={"since": cursor}, timeout=60
                         )
                         response.raise_for_status()
                         cursor = response.json()["cursor"]
@@ -269,31 +420,18 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 - 
                     continue
                 with lock:
                     latencies.append((time.perf_counter() - began) * 1000)
-            time.sleep(random.uniform(0, 0.05))
+            if not interval:
+                time.sleep(random.uniform(0, 0.05))
 
-    began = time.perf_counter()
-    threads = [threading.Thread(target=kiosk, args=(token, n)) for n, token in enumerate(tokens)]
+    threads = [threading.Thread(target=kiosk, args=simulated) for simulated in kiosks]
     for thread in threads:
         thread.start()
+    ready.wait()
+    start.wait()
+    cpu = time.process_time()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - began
-    server.stop()
-    engine.dispose()
-    with admin_engine.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    if not latencies:
-        raise SystemExit(f"every request of the many-kiosks run failed: {failures[:3]}")
-    latencies.sort()
-    return {
-        "kiosks": args.kiosks,
-        "requests": len(latencies),
-        "failed_requests": len(failures),
-        "failures": sorted(set(failures)),
-        "kiosks_p50_ms": round(statistics.median(latencies), 1),
-        "kiosks_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1),
-        "requests_per_s": round(len(latencies) / elapsed, 1),
-    }
+    results.put((latencies, failures, time.process_time() - cpu))
 
 
 if __name__ == "__main__":

@@ -8,19 +8,30 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).parent.parent
 
 
-def test_rules_benchmark_reports_every_decision_against_its_floor() -> None:
+def figures_of(
+    benchmark: str, *arguments: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``benchmarks/<benchmark>.py --json`` with ``arguments``; its figures (the last
+    line it prints)."""
     run = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "rules.py"), "--json", "--seconds", "0.01"],
+        [sys.executable, str(ROOT / "benchmarks" / f"{benchmark}.py"), *arguments, "--json"],
         capture_output=True,
         text=True,
         check=True,
-        timeout=120,
+        timeout=timeout,
+        env=env,
     )
-    figures = json.loads(run.stdout)
+    figures: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def test_rules_benchmark_reports_every_decision_against_its_floor() -> None:
+    figures = figures_of("rules", "--seconds", "0.01", timeout=120)
     assert set(figures) == {"floor", "checkout", "return", "renewal"}
     assert figures["floor"]["times_floor"] == 1.0
     for row in figures.values():
@@ -28,28 +39,19 @@ def test_rules_benchmark_reports_every_decision_against_its_floor() -> None:
 
 
 def test_circulation_benchmark_reports_the_figures_the_issue_names() -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "circulation.py"),
-            "--items",
-            "400",
-            "--patrons",
-            "80",
-            "--loans",
-            "40",
-            "--cycles",
-            "20",
-            "--seed",
-            "3",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
+    figures = figures_of(
+        "circulation",
+        "--items",
+        "400",
+        "--patrons",
+        "80",
+        "--loans",
+        "40",
+        "--cycles",
+        "20",
+        "--seed",
+        "3",
     )
-    figures = json.loads(run.stdout)
     for key in ("p50_ms", "p99_ms", "floor_p50_ms", "floor_p99_ms", "ratio_p99", "mirror_mb"):
         assert figures[key] > 0, key
     assert "build_s" in figures
@@ -57,28 +59,19 @@ def test_circulation_benchmark_reports_the_figures_the_issue_names() -> None:
 
 
 def test_sync_benchmark_reports_snapshot_delta_and_flush() -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "sync.py"),
-            "--items",
-            "1000",
-            "--patrons",
-            "200",
-            "--loans",
-            "50",
-            "--delta",
-            "50",
-            "--flush",
-            "60",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
+    figures = figures_of(
+        "sync",
+        "--items",
+        "1000",
+        "--patrons",
+        "200",
+        "--loans",
+        "50",
+        "--delta",
+        "50",
+        "--flush",
+        "60",
     )
-    figures = json.loads(run.stdout)
     assert figures["delta_changes"] == 50
     assert figures["flush_entries"] == 60
     for key in (
@@ -93,20 +86,12 @@ def test_sync_benchmark_reports_snapshot_delta_and_flush() -> None:
 
 
 def test_ui_benchmark_reports_scan_to_frame_cold_start_and_memory(display: str) -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "ui.py"),
-            *("--items", "400", "--patrons", "80", "--loans", "40"),
-            *("--cycles", "5", "--cold-starts", "1", "--seed", "3", "--json"),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
+    figures = figures_of(
+        "ui",
+        *("--items", "400", "--patrons", "80", "--loans", "40"),
+        *("--cycles", "5", "--cold-starts", "1", "--seed", "3"),
         env={**os.environ, "DISPLAY": display},
     )
-    figures = json.loads(run.stdout.strip().splitlines()[-1])
     assert figures["scans"] == 15
     for key in (
         "scan_to_frame_p99_ms",
@@ -115,6 +100,28 @@ def test_ui_benchmark_reports_scan_to_frame_cold_start_and_memory(display: str) 
         "cold_start_s",
         "cold_start_floor_s",
         "rss_at_welcome_mb",
+        "rss_floor_mb",
         "peak_rss_mb",
     ):
+        assert figures[key] > 0, key
+
+
+def test_sync_benchmark_runs_the_many_kiosks_part_alone() -> None:
+    postgres = os.environ.get("KIOSK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+    figures = figures_of(
+        "sync",
+        "--only",
+        "many-kiosks",
+        "--postgres",
+        postgres,
+        "--kiosks",
+        "6",
+        "--rounds",
+        "2",
+        "--workers",
+        "2",
+    )
+    assert "snapshot_s" not in figures
+    assert (figures["kiosks"], figures["requests"], figures["failed_requests"]) == (6, 24, 0)
+    for key in ("kiosks_p50_ms", "kiosks_p99_ms", "requests_per_s", "server_cpu_s"):
         assert figures[key] > 0, key

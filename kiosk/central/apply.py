@@ -8,7 +8,15 @@ has already left or come back, and recorded as an exception for staff.
 A push is applied as one batch: everything its entries touch is read in a few
 queries, the entries are applied in order to that state in memory, and what
 changed is written back at the end. The change log records each entry's
-changes as they happen, in order.
+changes as they happen, in order, and numbers them just before the commit.
+
+Pushes run side by side. Before reading anything, a push locks the items its
+entries name, then every patron those entries or the items' loans name (see
+``ChangeLog``): whatever another push could change under it (a loan, a hold
+queue, an item's status, a balance, a patron's loans counted against a quota,
+whether an entry id was applied) belongs to one of those. Two pushes of one
+entry lock its item, so the second finds the first's row and answers
+``duplicate``.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from kiosk.central.models import (
     PolicyVersion,
     Record,
     StaffException,
+    table,
 )
 from kiosk.rules import Due, Policy, decide_checkout, decide_renewal, read_policy
 from kiosk.rules import Item as RulesItem
@@ -63,10 +72,13 @@ class PolicyCache:
         self._cached: tuple[str, Policy] | None = None
 
     def get(self, session: Session) -> Policy | None:
-        row = session.get(PolicyVersion, 1)
-        if row is None:
+        version = session.scalar(select(PolicyVersion.version).where(PolicyVersion.id == 1))
+        if version is None:
             return None
-        if self._cached is None or self._cached[0] != row.version:
+        if self._cached is None or self._cached[0] != version:
+            row = session.get(PolicyVersion, 1)
+            if row is None:  # replaced meanwhile: the next push reads it again
+                return None
             self._cached = (row.version, read_policy(row.document))
         return self._cached[1]
 
@@ -145,7 +157,8 @@ class _Batch:
         ]
 
 
-def _read(session: Session, entries: list[WireEntry]) -> _Batch:
+def _read(session: Session, entries: list[WireEntry], log: ChangeLog) -> _Batch:
+    """What ``entries`` touch, read after their items are locked; locks their patrons."""
     barcodes = sorted({entry.item_barcode for entry in entries})
     item_rows = session.execute(
         select(
@@ -175,6 +188,7 @@ def _read(session: Session, entries: list[WireEntry]) -> _Batch:
     for lent in session.execute(select(*loan_columns).where(Loan.item_barcode.in_(barcodes))):
         loans[lent.item_barcode] = _Loan(*lent)
         patron_ids.add(lent.patron_id)
+    log.lock_patrons(patron_ids)
     # The other loans of these patrons count against their quotas.
     for other in session.execute(
         select(
@@ -255,13 +269,14 @@ def apply_batch(
 ) -> list[PushResult]:
     """Apply a kiosk's entries, in order, in ``session``'s transaction (the caller commits).
 
-    The change counter's lock serialises every writer, so the entries already applied
-    are known exactly before any is applied again; the primary key on the entry id
-    stays the guarantee: should two writers ever insert one id, the second
-    transaction fails whole and its kiosk sends the batch again.
+    The lock on each entry's item makes the entries already applied known exactly
+    before any is applied again; the primary key on the entry id stays the
+    guarantee: should two writers ever insert one id (a kiosk reusing an id for
+    another item), the second transaction fails whole and its kiosk sends the
+    batch again.
     """
     log = ChangeLog(session)
-    log.lock()
+    log.lock_items(entry.item_barcode for entry in entries)
     earlier = dict(
         session.execute(
             select(AppliedTransaction.id, AppliedTransaction.kiosk_id).where(
@@ -281,7 +296,7 @@ def apply_batch(
     to_apply = [entry for entry in fresh if entry is not None]
     if not to_apply:
         return [PushResult(id=entry.id, outcome=Outcome.DUPLICATE) for entry in entries]
-    batch = _read(session, to_apply)
+    batch = _read(session, to_apply, log)
     policy = policies.get(session)
     results = [
         _Applying(batch, log, policy, kiosk, now).apply(new)
@@ -290,6 +305,13 @@ def apply_batch(
         for entry, new in zip(entries, fresh, strict=True)
     ]
     _write(session, batch)
+    # From here to the commit, writers queue for the change counter: keep it short.
+    first_seq = log.write()
+    assert first_seq is not None  # every entry applied leaves its marker
+    session.execute(
+        insert(table(AppliedTransaction)),
+        [{**row, "change_seq": first_seq + row["change_seq"]} for row in batch.transactions],
+    )
     return results
 
 
@@ -315,7 +337,7 @@ class _Applying:
         handler(entry)
         if entry.charged > 0 and entry.patron_id is not None:
             self._charge(entry)
-        change_seq = self.log.entry_applied(entry.id, self.kiosk.id)
+        marker = self.log.entry_applied(entry.id, self.kiosk.id)  # numbered at the end
         outcome = Outcome.EXCEPTION if self.findings else Outcome.APPLIED
         self.batch.transactions.append(
             {
@@ -328,7 +350,7 @@ class _Applying:
                 "decided_at": entry.decided_at,
                 "applied_at": self.now,
                 "outcome": outcome.value,
-                "change_seq": change_seq,
+                "change_seq": marker,
                 "details": entry.details,
                 "charged": entry.charged,
             }
@@ -518,7 +540,7 @@ class _Applying:
 
 
 def _write(session: Session, batch: _Batch) -> None:
-    """Write back what the batch changed."""
+    """Write back what the batch changed, but for its transactions (numbered last)."""
     _write_loans(session, batch)
     _write_holds(session, batch)
     for patron_id, patron in batch.patrons.items():
@@ -530,12 +552,11 @@ def _write(session: Session, batch: _Batch) -> None:
         if batch.original_items.get(barcode) != item:
             session.execute(update(Item).where(Item.barcode == barcode).values(status=item.status))
     for model, rows in (
-        (AppliedTransaction, batch.transactions),
         (LedgerEntry, batch.ledger),
         (StaffException, batch.exceptions),
     ):
         if rows:
-            session.execute(insert(model), rows)
+            session.execute(insert(table(model)), rows)
 
 
 def _write_loans(session: Session, batch: _Batch) -> None:
@@ -546,7 +567,7 @@ def _write_loans(session: Session, batch: _Batch) -> None:
         if before is not None:
             session.execute(delete(Loan).where(Loan.item_barcode == barcode))
         if loan is not None:
-            session.execute(insert(Loan).values(**_as_dict(loan)))
+            session.execute(insert(table(Loan)).values(**_as_dict(loan)))
 
 
 def _write_holds(session: Session, batch: _Batch) -> None:

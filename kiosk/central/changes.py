@@ -1,11 +1,28 @@
-"""Writing the change log: every change to what kiosks mirror gets the next sequence number."""
+"""Writing the change log: every change to what kiosks mirror gets the next sequence number.
+
+Kiosks read "changes after N", so a change must never commit after another with
+a higher number: the reader would have moved past it. Numbers are therefore
+handed out at the very end of a writing transaction, by bumping the counter row,
+whose row lock is then held until the commit: numbering and committing happen
+in one order, and only that short end is serialised.
+
+What a writer decides on is guarded by narrower locks taken before it reads
+(see ``lock_items`` and ``lock_patrons``), so pushes that touch different items
+and patrons run side by side on PostgreSQL. SQLite has one writer at a time
+anyway; there every writer takes the database's write lock first.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import event, update
-from sqlalchemy.orm import Session
+import zlib
+from collections.abc import Iterable
+from typing import Any
 
-from kiosk.central.models import Change, ChangeCounter, Hold, Item, Loan, Patron, Record
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
+
+from kiosk.central.errors import LockOrderError
+from kiosk.central.models import Change, ChangeCounter, Hold, Item, Loan, Patron, Record, table
 from kiosk.sync.protocol import (
     Entity,
     HoldRow,
@@ -16,54 +33,129 @@ from kiosk.sync.protocol import (
     Wire,
 )
 
+# PostgreSQL advisory lock classes (the first of the two int4 keys). Advisory locks
+# belong to the database, not the schema: schemas sharing one database (tests,
+# benchmarks) may wait on each other's locks now and then, but never miscount.
+WRITERS, ITEMS, PATRONS = 0x6B10_0000, 0x6B10_0001, 0x6B10_0002
+
+
+def _key(text: str) -> int:
+    """A stable int4 for ``text``; two texts sharing one only share a lock."""
+    value = zlib.crc32(text.encode())
+    return value - 2**32 if value >= 2**31 else value
+
 
 class ChangeLog:
     """The change log within one transaction of ``session``.
 
-    ``lock()`` bumps the counter row, whose lock then serialises this transaction
-    with every other writer until it commits (see ChangeCounter); call it before
-    reading what a decision depends on. Later numbers are counted here and the
-    counter is written once, just before the transaction commits.
+    A writer first takes its locks: ``lock()`` for staff's writes (nothing else writes
+    until the commit), or ``lock_items`` then ``lock_patrons`` for a push (only what
+    those touch). Changes are collected as they happen and numbered by ``write()``,
+    which the session also calls just before it commits; ``write()`` returns the
+    first number, so the i-th change collected (as returned by ``put``) has number
+    first + i.
     """
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.last_seq: int | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._postgres = session.get_bind().dialect.name == "postgresql"
+        self._writing = False  # this transaction holds its writer's lock (or the database's)
+        self._held: set[tuple[int, int]] = set()
+        self._last: tuple[int, int] | None = None
+        self._transaction: SessionTransaction | None = None  # the one this log writes in
+        event.listen(session, "before_commit", self._before_commit)
 
-    def lock(self) -> int:
-        if self.last_seq is None:
-            self.last_seq = self.session.execute(
-                update(ChangeCounter)
-                .where(ChangeCounter.id == 1)
-                .values(value=ChangeCounter.value + 1)
-                .returning(ChangeCounter.value)
-            ).scalar_one()
-            self._written = self.last_seq
-            event.listen(self.session, "before_commit", self._write_counter, once=True)
-        return self.last_seq
+    # --- locks ---------------------------------------------------------------------------
 
-    def _next(self) -> int:
-        self.last_seq = self.lock() + 1
-        return self.last_seq
+    def lock(self) -> None:
+        """Staff's writes (imports, policy, holds): every push waits until this commits."""
+        self._take(exclusive=True)
 
-    def _write_counter(self, _session: Session) -> None:
-        if self.last_seq is not None and self.last_seq != self._written:
-            self.session.execute(
-                update(ChangeCounter).where(ChangeCounter.id == 1).values(value=self.last_seq)
+    def lock_items(self, barcodes: Iterable[str]) -> None:
+        """Guard the items (their loans, holds and status) a push reads and writes."""
+        self._take(exclusive=False, space=ITEMS, names=barcodes)
+
+    def lock_patrons(self, patron_ids: Iterable[str]) -> None:
+        """Guard the patrons (their balance and loans) a push reads and writes: call it
+        after ``lock_items``, once, with every patron the push's entries or the loans of
+        its items name."""
+        self._take(exclusive=False, space=PATRONS, names=patron_ids)
+
+    def _take(self, *, exclusive: bool, space: int = WRITERS, names: Iterable[str] = ()) -> None:
+        calls = []
+        if not self._writing:
+            self._writing = True
+            if not self._postgres:
+                # SQLite: a write first takes the database's write lock for the whole
+                # transaction, so no reader has to upgrade (and fail) later.
+                self.session.execute(
+                    update(ChangeCounter)
+                    .where(ChangeCounter.id == 1)
+                    .values(value=ChangeCounter.value)
+                )
+                return
+            writers = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+            calls.append(writers(WRITERS, 0))
+        if not self._postgres:
+            return
+        keys = sorted({(space, _key(name)) for name in names} - self._held)
+        # One order for every writer (class, then key), so two writers never wait on
+        # each other in a circle.
+        if keys and self._last is not None and keys[0] < self._last:
+            raise LockOrderError(
+                f"locks taken out of order ({keys[0]} after {self._last}): "
+                "lock_items must come before lock_patrons, each once"
             )
+        calls += [func.pg_advisory_xact_lock(kind, key) for kind, key in keys]
+        if calls:
+            # One statement; its calls run left to right, so the locks come in that order.
+            self.session.execute(select(*calls))
+        if keys:
+            self._held.update(keys)
+            self._last = keys[-1]
+
+    # --- numbering -----------------------------------------------------------------------
+
+    def write(self) -> int | None:
+        """Number the changes collected and write them; None when there were none.
+
+        The counter row's lock, taken here, is held until the commit: call it last,
+        just before committing."""
+        if not self._pending:
+            return None
+        count = len(self._pending)
+        last = self.session.execute(
+            update(ChangeCounter)
+            .where(ChangeCounter.id == 1)
+            .values(value=ChangeCounter.value + count)
+            .returning(ChangeCounter.value)
+        ).scalar_one()
+        first = last - count + 1
+        self.session.execute(
+            insert(table(Change)),
+            [{**change, "seq": first + n} for n, change in enumerate(self._pending)],
+        )
+        self._pending = []
+        return first
+
+    def _before_commit(self, session: Session) -> None:
+        # Changes collected in a transaction that was rolled back are not written later.
+        if self._transaction is not None and session.get_transaction() is self._transaction:
+            self.write()
 
     def _add(self, entity: Entity, key: str, row: Wire | None, kiosk_id: int | None = None) -> int:
-        seq = self._next()
-        self.session.add(
-            Change(
-                seq=seq,
-                entity=entity.value,
-                key=key,
-                data=None if row is None else row.model_dump(mode="json"),
-                kiosk_id=kiosk_id,
-            )
+        if self._transaction is None:
+            self._transaction = self.session.get_transaction() or self.session.begin()
+        self._pending.append(
+            {
+                "entity": entity.value,
+                "key": key,
+                "data": None if row is None else row.model_dump(mode="json"),
+                "kiosk_id": kiosk_id,
+            }
         )
-        return seq
+        return len(self._pending) - 1
 
     def put(self, entity: Entity, key: str, row: Wire) -> int:
         return self._add(entity, key, row)

@@ -18,3 +18,8 @@ class ImportRejected(CentralError):
 
 class UnknownKiosk(CentralError):
     """No kiosk of that name is registered."""
+
+
+class LockOrderError(CentralError):
+    """A writer took its locks out of the one order every writer keeps: a bug in
+    kiosk-central for its developers to fix, never the staff's doing."""

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 
@@ -20,10 +21,18 @@ def free_port() -> int:
 
 
 class CentralProcess:
-    def __init__(self, database_url: str, *, port: int | None = None, workers: int = 1) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        port: int | None = None,
+        workers: int = 1,
+        log: Path | None = None,
+    ) -> None:
         self.database_url = database_url
         self.port = port or free_port()
         self.workers = workers
+        self.log = log  # where the server's own log goes; nowhere when None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -31,6 +40,7 @@ class CentralProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> CentralProcess:
+        log = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -44,9 +54,11 @@ class CentralProcess:
                 "--workers",
                 str(self.workers),
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
+        if not isinstance(log, int):
+            log.close()  # the child has its own copy
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

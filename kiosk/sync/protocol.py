@@ -162,35 +162,26 @@ Status = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 DueText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?$")]
 
 
-def _no_nul(text: str) -> str:
-    if "\x00" in text:
-        raise ValueError("must not contain NUL characters")
-    return text
-
-
-# Free text a kiosk reports (a version, an error, a scanner's name): PostgreSQL's text
-# columns cannot hold NUL, so it is refused at the door, not answered with a 500.
-NoNul = AfterValidator(_no_nul)
-VersionText = Annotated[str, StringConstraints(max_length=32), NoNul]
-ErrorText = Annotated[str, StringConstraints(max_length=400), NoNul]
-ScannerText = Annotated[str, StringConstraints(max_length=100), NoNul]
-
-
 def _local_time(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         raise ValueError("must be the library's local time, without a time zone")
     return moment
 
 
-def _storable(details: dict[str, Any]) -> dict[str, Any]:
-    """Only what every database stores as JSON: no NUL characters, no lone surrogates."""
-    text = json.dumps(details, ensure_ascii=False)
+def _storable_text(text: str) -> str:
+    """Only what every database stores as text: no NUL characters, no lone surrogates."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text") from None
     if "\\u0000" in text or "\x00" in text:
         raise ValueError("must not contain NUL characters")
+    return text
+
+
+def _storable(details: dict[str, Any]) -> dict[str, Any]:
+    """Only what every database stores as JSON (see _storable_text), and not too much."""
+    text = _storable_text(json.dumps(details, ensure_ascii=False))
     if len(text) > 10_000:
         raise ValueError("is too large (at most 10,000 characters as JSON)")
     return details
@@ -236,11 +227,13 @@ class PushResponse(Wire):
 
 
 class Heartbeat(Wire):
-    version: VersionText
+    version: Annotated[str, AfterValidator(_storable_text)] = Field(max_length=32)
     journal_depth: int = Field(ge=0, le=INT32)
     oldest_pending: Annotated[datetime, AfterValidator(_local_time)] | None
-    last_error: ErrorText | None
-    scanners: list[ScannerText] = Field(max_length=20)
+    last_error: Annotated[str, AfterValidator(_storable_text)] | None = Field(max_length=400)
+    scanners: list[
+        Annotated[str, StringConstraints(max_length=100), AfterValidator(_storable_text)]
+    ] = Field(max_length=20)
     disk_free_mb: int = Field(ge=0, le=INT32)
 
 
