@@ -349,6 +349,7 @@ def demo_options(directory: Path, library: DemoLibrary, **overrides: Any) -> Kio
 
     values: dict[str, Any] = {
         "data_dir": directory / "kiosk",
+        "name": "demo-kiosk",
         "library_name": "Papyrus Public Library (demo)",
         "server_url": library.server_url,
         "token": library.token,

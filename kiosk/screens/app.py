@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -336,10 +337,25 @@ class KioskApp(App):
         )
 
 
+MARKUP_TAG = re.compile(r"\[/?[a-z_]+(=[^\]]*)?\]")
+MARKUP_ESCAPES = (("&bl;", "["), ("&br;", "]"), ("&amp;", "&"))
+
+
+def _shown(label: Label) -> str:
+    """A label's text as it reads on screen: without its markup tags."""
+    text = label.text.strip()
+    if not label.markup:
+        return text
+    text = MARKUP_TAG.sub("", text)
+    for escaped, character in MARKUP_ESCAPES:
+        text = text.replace(escaped, character)
+    return text
+
+
 def _texts(widget: Any) -> list[str]:
     if widget.opacity == 0:
         return []
-    texts = [widget.text.strip()] if isinstance(widget, Label) and widget.text.strip() else []
+    texts = [_shown(widget)] if isinstance(widget, Label) and widget.text.strip() else []
     # Kivy keeps the last child added first; layouts place the first added first.
     for child in reversed(widget.children):
         texts += _texts(child)

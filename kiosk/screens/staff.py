@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from kivy.utils import escape_markup
+
 from kiosk.screens.viewdata import Banner, StaffView, Tone
-from kiosk.screens.widgets import (
-    KioskLabel,
-    KioskScreen,
-    SecondaryLabel,
-    fill_buttons,
-    show_banners,
-)
+from kiosk.screens.widgets import KioskLabel, KioskScreen, fill_buttons, fill_labels, show_banners
+
+
+class StatusLine(KioskLabel):
+    """One fact of the status page: its name in bold, then its value."""
 
 
 class StaffScreen(KioskScreen):
     def render(self, view: StaffView) -> None:  # type: ignore[override]
         self.ids.heading.text = view.heading
         show_banners(self.ids.banner, [view.banner])
-        rows = self.ids.rows
-        rows.clear_widgets()
-        for label, value in view.rows:
-            rows.add_widget(SecondaryLabel(text=label))
-            rows.add_widget(KioskLabel(text=value))
+        fill_labels(
+            self.ids.rows,
+            [
+                f"[b]{escape_markup(label)}[/b]  {escape_markup(value)}"
+                for label, value in view.rows
+            ],
+            StatusLine,
+        )
         show_banners(self.ids.faults, [Banner(fault, Tone.ERROR) for fault in view.faults])
         self.ids.scanner_test.text = view.scanner_test
         fill_buttons(self.ids.actions, view.actions)

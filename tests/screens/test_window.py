@@ -162,8 +162,9 @@ def test_staff_mode_status_and_scanner_test(display: str, demo: Path) -> None:
     )
     assert run.status == 0, run.output
     staff = run.trace[run.first("staff", "pending")]
-    assert "journal" in staff["texts"]
-    assert any(text.startswith("ready; synced") and "cursor" in text for text in staff["texts"])
+    assert any(text.startswith("journal  ") for text in staff["texts"])
+    assert any(text.startswith("mirror  ready; synced") for text in staff["texts"])
+    assert not any("[b]" in text for text in staff["texts"])  # what is read, not markup
     run.first("staff", f"item …{book[-4:]} from keyboard")
     assert run.screens()[-1] == "welcome"
 
