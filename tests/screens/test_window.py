@@ -8,12 +8,10 @@ trace: every screen shown and every text on it.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ import pytest
 from kiosk.app import DEMO_STAFF_CARD, DEMO_STAFF_PIN
 from kiosk.devices.check_digits import luhn_digit
 
-from .xvfb import run_kiosk
+from .xvfb import kiosk_env, run_kiosk, start_kiosk
 
 
 @pytest.fixture(scope="module")
@@ -229,26 +227,9 @@ def test_out_of_service_until_the_library_arrives_then_back_by_itself(
     into the mirror by another process, as the sync agent would) and the kiosk comes
     back to Welcome without anyone touching it."""
     data = tmp_path / "kiosk"
-    script = tmp_path / "oos.script"
     trace = tmp_path / "trace.jsonl"
-    script.write_text("shot waiting\nwait 12\n")
-    env = {**os.environ, "DISPLAY": display, "SDL_AUDIODRIVER": "dummy", "KIVY_NO_CONSOLELOG": "1"}
-    app = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "kiosk", "run", "--data", str(data), "--size", "800x480"),
-            *("--script", str(script), "--trace", str(trace)),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    app = start_kiosk(display, data, "shot waiting\nwait 12\n", trace)
     try:
-        deadline = time.monotonic() + 60
-        while not (trace.exists() and trace.read_text().strip()):
-            assert app.poll() is None, app.communicate()[0]
-            assert time.monotonic() < deadline, "the kiosk never drew its first screen"
-            time.sleep(0.1)
         first = json.loads(trace.read_text().splitlines()[0])
         assert first["screen"] == "out_of_service"
         assert "The library's records have not arrived at this kiosk yet." in first["texts"]
@@ -260,10 +241,10 @@ def test_out_of_service_until_the_library_arrives_then_back_by_itself(
             check=True,
             capture_output=True,
         )
-        output, _ = app.communicate(timeout=60)
+        _, logs = app.communicate(timeout=60)
     finally:
         app.kill()
-    assert app.returncode == 0, output
+    assert app.returncode == 0, logs
     screens = [json.loads(line)["screen"] for line in trace.read_text().splitlines()]
     assert screens[-1] == "welcome", screens
 
@@ -313,13 +294,12 @@ keyboard = true
     script = tmp_path / "drop.script"
     trace = tmp_path / "trace.jsonl"
     script.write_text(f"scan {lent}\n")
-    env = {**os.environ, "DISPLAY": display, "SDL_AUDIODRIVER": "dummy", "KIVY_NO_CONSOLELOG": "1"}
     done = subprocess.run(
         [
             *(sys.executable, "-m", "kiosk", "run", "--config", str(config)),
             *("--size", "800x480", "--script", str(script), "--trace", str(trace)),
         ],
-        env=env,
+        env=kiosk_env(display),
         capture_output=True,
         text=True,
         timeout=120,
@@ -376,26 +356,8 @@ def test_sigterm_stops_the_kiosk_though_the_window_refuses_to_close(
     display: str, demo: Path
 ) -> None:
     """systemctl stop sends SIGTERM; Alt+F4 must not close the kiosk, but this must."""
-    script = demo / "long.script"
-    script.write_text("wait 60\n")
-    trace = demo / "trace.jsonl"
-    env = {**os.environ, "DISPLAY": display, "SDL_AUDIODRIVER": "dummy", "KIVY_NO_CONSOLELOG": "1"}
-    app = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "kiosk", "run", "--data", str(demo / "kiosk")),
-            *("--size", "800x480", "--script", str(script), "--trace", str(trace)),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    app = start_kiosk(display, demo / "kiosk", "wait 60\n", demo / "trace.jsonl")
     try:
-        deadline = time.monotonic() + 60
-        while not (trace.exists() and trace.read_text().strip()):
-            assert app.poll() is None
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
         app.terminate()
         _, logs = app.communicate(timeout=20)
     finally:

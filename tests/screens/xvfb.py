@@ -101,10 +101,44 @@ def run_kiosk(
         command += ["--screenshots", str(screenshots)]
     if "--size" not in extra:
         command += ["--size", "800x480"]
-    env = {**os.environ, "DISPLAY": display, "SDL_AUDIODRIVER": "dummy", "KIVY_NO_CONSOLELOG": "1"}
     done = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        command,
+        env=kiosk_env(display),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     lines = trace_file.read_text().splitlines() if trace_file.exists() else []
     trace = [json.loads(line) for line in lines]
     return Run(done.returncode, trace, done.stdout + done.stderr, done.stderr)
+
+
+def kiosk_env(display: str) -> dict[str, str]:
+    return {**os.environ, "DISPLAY": display, "SDL_AUDIODRIVER": "dummy", "KIVY_NO_CONSOLELOG": "1"}
+
+
+def start_kiosk(display: str, data: Path, script: str, trace: Path) -> subprocess.Popen[str]:
+    """``kiosk run --data DATA`` with ``script``, once its first screen is drawn.
+    Its standard error (the logs) is a pipe; standard output is dropped."""
+    script_file = trace.with_suffix(".script")
+    script_file.write_text(script)
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "kiosk", "run", "--data", str(data), "--size", "800x480"),
+            *("--script", str(script_file), "--trace", str(trace)),
+        ],
+        env=kiosk_env(display),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (trace.exists() and trace.read_text().strip()):
+        if process.poll() is not None:
+            raise AssertionError(f"kiosk run exited at start: {process.communicate()[1]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("the kiosk never drew its first screen")
+        time.sleep(0.1)
+    return process
