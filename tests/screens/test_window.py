@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -364,3 +365,43 @@ def test_sigterm_stops_the_kiosk_though_the_window_refuses_to_close(
         app.kill()
     assert app.returncode == 0
     assert "stopping: asked to by a signal" in logs
+
+
+def test_the_screens_tell_systemd_they_are_ready_and_feed_its_watchdog(
+    display: str, demo: Path, tmp_path: Path
+) -> None:
+    """kiosk.service is Type=notify with WatchdogSec: the UI's own clock feeds it, so a
+    frozen screen stops feeding it and systemd restarts the kiosk."""
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(address)
+        listener.settimeout(0.2)
+        env = {
+            **kiosk_env(display),
+            "NOTIFY_SOCKET": address,
+            "WATCHDOG_USEC": "400000",  # fed every 0.2 s
+        }
+        script = tmp_path / "wait.script"
+        script.write_text("wait 2\n")
+        app = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "kiosk", "run", "--data", str(demo / "kiosk")),
+                *("--size", "800x480", "--script", str(script)),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        messages: list[str] = []
+        try:
+            while app.poll() is None:
+                try:
+                    messages.append(listener.recv(4096).decode())
+                except TimeoutError:
+                    continue
+        finally:
+            app.kill()
+    assert app.returncode == 0
+    assert messages[0] == "READY=1"
+    assert messages.count("WATCHDOG=1") >= 5
+    assert messages[-1] == "STOPPING=1"
