@@ -78,8 +78,9 @@ folder() {  # folder DIR MODE [OWNER:GROUP]
 # --- 1. packages ---------------------------------------------------------------------
 packages=(python3 python3-venv python3-dev gcc linux-libc-dev git)
 if [ "$role" = kiosk ]; then
-    # cage: the Wayland kiosk compositor; the rest is what Kivy's SDL2 needs to draw.
-    packages+=(cage libgl1 libgles2 libegl1 libgl1-mesa-dri libmtdev1 xkb-data fonts-dejavu-core)
+    # cage: the Wayland kiosk compositor; xwayland for an SDL2 built without Wayland (cage
+    # then starts it for the kiosk); the rest is what Kivy's SDL2 needs to draw.
+    packages+=(cage xwayland libgl1 libgles2 libegl1 libgl1-mesa-dri libmtdev1 xkb-data fonts-dejavu-core)
 fi
 if [ -n "$root" ]; then
     system apt-get install -y --no-install-recommends "${packages[@]}"
