@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from kiosk.screens.account import AccountScreen
 from kiosk.screens.checkout import CheckoutScreen
 from kiosk.screens.drop import DropScreen
 from kiosk.screens.finish import FinishScreen
-from kiosk.screens.flow import KioskFlow
+from kiosk.screens.flow import KioskFlow, UnknownButton
 from kiosk.screens.help import HelpScreen
 from kiosk.screens.out_of_service import OutOfServiceScreen
 from kiosk.screens.pin import PinScreen
@@ -112,6 +113,7 @@ class KioskApp(App):
         self.on_tick_hook = on_tick
         self.on_start_hook = on_start
         self.scans_handled = 0
+        self.errors = 0
         self.renders = 0
         self.rendered_serial = -1
         self.may_close = False
@@ -170,12 +172,31 @@ class KioskApp(App):
                 Clock.schedule_once(lambda _dt, scan=scan: self.on_scan(scan), -1)
 
     def on_scan(self, scan: Scan) -> None:
-        self.flow.on_scan(scan)
+        self._guarded("a scan", lambda: self.flow.on_scan(scan))
         self.scans_handled += 1
-        self.render()
 
     def press(self, button_id: str) -> None:
-        self.flow.press(button_id)
+        self._guarded("a touch", lambda: self.flow.press(button_id))
+
+    def _guarded(self, what: str, action: Callable[[], None]) -> None:
+        """Run one event through the flow; whatever goes wrong, the kiosk stays up."""
+        try:
+            action()
+        except UnknownButton:
+            log.info("a touch on a button no longer on screen was ignored")
+        except Exception as error:  # an appliance must not crash on one bad event
+            self.errors += 1
+            # The type and the place, not the message or the locals: either may hold a
+            # card number.
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            log.error(
+                "%s failed with %s at %s:%d; the session was reset",
+                what,
+                type(error).__name__,
+                Path(where.filename).name,
+                where.lineno,
+            )
+            self.flow.fail_safe()
         self.render()
 
     def _key_down(self, _window: Any, key: int, *_args: Any) -> bool:
@@ -205,10 +226,9 @@ class KioskApp(App):
     # --- time ---------------------------------------------------------------------------
 
     def _tick(self, _dt: float) -> None:
-        self.flow.tick()
+        self._guarded("the clock's tick", self.flow.tick)
         if self.on_tick_hook is not None:
             self.on_tick_hook()
-        self.render()
 
     # --- output -----------------------------------------------------------------------
 

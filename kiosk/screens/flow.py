@@ -199,6 +199,16 @@ class KioskFlow:
         self.scanner_test = False
         self._go(Screen.WELCOME)
 
+    def fail_safe(self) -> None:
+        """After an unexpected error: start afresh, and say so without detail."""
+        tr = self.tr
+        self.end_session()
+        self._say(
+            tr("Sorry, something went wrong. Please try again, or see a member of staff."),
+            Tone.ERROR,
+            Sound.ERROR,
+        )
+
     @property
     def lends(self) -> bool:
         return self.settings.mode in ("checkout", "both")

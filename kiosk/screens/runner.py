@@ -148,4 +148,7 @@ class ScriptRunner:
         self.app.quit_from_staff()
 
     def _finish(self) -> None:
+        if self.app.errors:
+            self._fail(f"{self.app.errors} event(s) failed during the run (see the log)")
+            return
         self.app.quit_from_staff()

@@ -458,3 +458,12 @@ def test_wrong_staff_pins_lock_staff_mode(kiosk: Kiosk) -> None:
     assert kiosk.screen() == Screen.WELCOME
     kiosk.scan(STAFF_CARD).pin(STAFF_PIN)
     assert kiosk.says("Staff mode is locked for a while.")
+
+
+def test_after_an_unexpected_error_the_kiosk_starts_afresh_and_says_so(kiosk: Kiosk) -> None:
+    kiosk.sign_in(CARDS[ADA]).scan(FICTION[0])
+    kiosk.flow.fail_safe()
+    assert kiosk.screen() == Screen.WELCOME
+    assert kiosk.says("Sorry, something went wrong. Please try again, or see a member of staff.")
+    assert not kiosk.says("Ada")
+    assert kiosk.frame.sound is Sound.ERROR
