@@ -60,7 +60,6 @@ T = TypeVar("T")
 Mode = Literal["checkout", "return", "both"]
 MAX_PIN_DIGITS = 8
 STAFF_REFRESH_SECONDS = 2.0
-STAFF = "staff"
 
 
 class UnknownButton(LookupError):

@@ -34,6 +34,8 @@ OUT_OF_SERVICE_DETAIL = {
     "store_unusable": N_("This kiosk cannot open its records."),
 }
 
+# The shipped bins' names, marked for the catalog so each language has them. A library
+# may name its bins otherwise in kiosk.toml; a name the catalog lacks shows as written.
 DEFAULT_BIN_LABELS = (N_("Hold shelf"), N_("Shelf"), N_("Staff"))
 BIN_COLOURS = {
     "yellow": N_("yellow"),
