@@ -84,13 +84,14 @@ class Translator:
         return format_decimal(amount, format="#,##0.00", locale=self.locale)
 
     def field(self, value: str) -> str:
-        """A refusal's field in this language: English dates are written out again."""
+        """A refusal's field in this language: English dates are written out again, and
+        words the catalog holds (an item's status) are translated."""
         if _ENGLISH_DATE.match(value):
             try:
                 return self.date(datetime.strptime(value, "%d %B %Y").date())  # noqa: DTZ007
             except ValueError:
                 return value
-        return value
+        return self.catalog.gettext(value) if value else value
 
 
 def load_catalog(code: str) -> gettext.NullTranslations:

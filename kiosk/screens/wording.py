@@ -49,6 +49,19 @@ BIN_COLOURS = {
 }
 
 
+# Item statuses a refusal may name ("it is recorded as lost"), marked for the catalog.
+# A library's own status word that the catalog lacks shows as written.
+ITEM_STATUSES = (
+    N_("on loan"),
+    N_("lost"),
+    N_("damaged"),
+    N_("missing"),
+    N_("withdrawn"),
+    N_("on hold shelf"),
+    N_("in transit"),
+)
+
+
 def refusal(tr: Translator, refusal: Refusal) -> str:
     fields = {name: tr.field(value) for name, value in refusal.fields.items()}
     return tr(refusal.template, **fields)

@@ -467,3 +467,10 @@ def test_after_an_unexpected_error_the_kiosk_starts_afresh_and_says_so(kiosk: Ki
     assert kiosk.says("Sorry, something went wrong. Please try again, or see a member of staff.")
     assert not kiosk.says("Ada")
     assert kiosk.frame.sound is Sound.ERROR
+
+
+def test_an_items_status_in_a_refusal_is_in_the_patrons_language(kiosk: Kiosk) -> None:
+    kiosk.press("lang_es").sign_in(CARDS[BEN]).scan(LOST_ITEM)
+    detail = checkout_lines(kiosk)[0][1]
+    assert "perdido" in detail
+    assert "lost" not in detail
