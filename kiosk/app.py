@@ -163,6 +163,8 @@ class Kiosk:
                 self.store, options.server_url, options.token, self.clock, ca_file=options.ca_file
             )
             self.sync = SyncThread(agent, options.sync_interval)
+        if self.sync is not None:
+            first_sync(self)  # before the flow looks at the mirror, which may be empty
         self.translators = load_translators(options.languages, options.currency)
         self.settings = FlowSettings(
             library_name=options.library_name,
@@ -373,12 +375,14 @@ def first_sync(kiosk: Kiosk) -> None:
 
     def progress(done: int, total: int) -> None:
         bar = "#" * (30 * done // max(total, 1))
-        print(f"\rdemo: first snapshot [{bar:<30}] {100 * done // max(total, 1):3d}%", end="")
+        percent = 100 * done // max(total, 1)
+        print(
+            f"\rdemo: first snapshot [{bar:<30}] {percent:3d}%", end="\n" if done >= total else ""
+        )
 
     agent.on_progress = progress
     try:
         agent.sync_once()
-        print()
     except SyncError as error:
         print(f"\ndemo: the first sync failed ({error}); the kiosk will retry by itself")
     finally:
@@ -503,8 +507,6 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
     )
 
     kiosk.ports.quit = app.quit_from_staff
-    first_sync(kiosk)
-    kiosk.flow.check_health(force=True)
     kiosk.start()
     try:
         app.run()
