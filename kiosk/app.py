@@ -41,7 +41,7 @@ from kiosk.screens.flow import (
 )
 from kiosk.screens.i18n import load_translators
 from kiosk.screens.viewdata import Look
-from kiosk.status import gather, rows
+from kiosk.status import DISK_FULL_MB, gather, rows
 from kiosk.store.errors import StoreError
 from kiosk.store.store import Store
 from kiosk.sync import last_sync
@@ -51,8 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Below this much free space the journal may not be able to record the next loan.
-MIN_FREE_BYTES = 50 * 1024 * 1024
 DEMO_STAFF_CARD = "2999999999999" + luhn_digit("2999999999999")
 DEMO_STAFF_PIN = "2468"
 
@@ -238,7 +236,7 @@ class Kiosk:
         cause = self.circulation.readiness()
         if cause is not None:
             return Health(cause.value, progress)
-        if shutil.disk_usage(self.options.data_dir).free < MIN_FREE_BYTES:
+        if shutil.disk_usage(self.options.data_dir).free < DISK_FULL_MB * 2**20:
             return Health("disk_full")
         states = [status.state for status in self.scanners.statuses()]
         if states and "connected" not in states:

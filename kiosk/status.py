@@ -29,8 +29,9 @@ from kiosk.store.store import JOURNAL_FILE, MIRROR_FILE
 from kiosk.sync import last_sync
 
 CAN_LEND, INVALID_CONFIG, CANNOT_LEND = 0, 2, 3
-# Below this the next transactions may not fit: the kiosk counts as full.
-DISK_FULL_MB = 10
+# Below this the next transactions may not fit: the kiosk counts as full. The screens
+# go out of service at the same mark (kiosk.app), so both always agree.
+DISK_FULL_MB = 50
 DISK_LOW_MB = 200
 # Older than this, waiting entries or an unrefreshed mirror need someone to look.
 STALE_SECONDS = 3600
