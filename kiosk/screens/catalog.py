@@ -14,9 +14,9 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import write_po
 
-from kiosk.screens.i18n import DOMAIN, LANGUAGE_NAMES, LOCALE_DIR
+from kiosk.screens.i18n import DOMAIN, LANGUAGE_NAMES, LOCALE_DIR, po_path, read_translations
 
 PACKAGE = Path(__file__).resolve().parent.parent
 SOURCES = (
@@ -43,10 +43,6 @@ def extract() -> Catalog:
     return catalog
 
 
-def po_path(code: str) -> Path:
-    return LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
 def update() -> None:
     template = extract()
     LOCALE_DIR.mkdir(parents=True, exist_ok=True)
@@ -55,8 +51,7 @@ def update() -> None:
     for code in TRANSLATED:
         path = po_path(code)
         if path.exists():
-            with path.open("rb") as source:
-                catalog = read_po(source, locale=code)
+            catalog = read_translations(code)
             catalog.update(template, no_fuzzy_matching=True)
         else:
             catalog = Catalog(locale=code, domain=DOMAIN)
@@ -81,8 +76,7 @@ def missing() -> dict[str, list[str]]:
         path = po_path(code)
         translated: dict[object, object] = {}
         if path.exists():
-            with path.open("rb") as source:
-                catalog = read_po(source, locale=code)
+            catalog = read_translations(code)
             translated = {
                 message.id: message.string
                 for message in catalog

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date, format_time
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileParser
 from babel.numbers import format_currency, format_decimal
 
 from kiosk.rules import Due
@@ -31,6 +32,11 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français"}
 # The region decides the date order: "7 December 2026" reads right in a British or
 # Irish library as in most of the world; a US library can set en_US.
 BABEL_LOCALES = {"en": "en_GB", "es": "es_ES", "fr": "fr_FR"}
+
+# Each catalog's plural rule is fixed here, not taken from Babel's copy of CLDR: CLDR
+# gave Spanish and French a third form (for round millions) in Babel 2.19, and a
+# catalog translated for two forms then fell back to English for every plural.
+PLURAL_FORMS = {"es": "nplurals=2; plural=(n != 1);", "fr": "nplurals=2; plural=(n > 1);"}
 
 # Dates that reach us already written out in English inside a refusal's fields
 # (kiosk.rules.decisions.human_date): "7 December 2026".
@@ -94,14 +100,27 @@ class Translator:
         return self.catalog.gettext(value) if value else value
 
 
+def po_path(code: str) -> Path:
+    return LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read_translations(code: str) -> Catalog:
+    """A language's ``.po`` file, with the plural rule of PLURAL_FORMS."""
+    catalog = Catalog(locale=Locale.parse(BABEL_LOCALES.get(code, code)), domain=DOMAIN)
+    if code in PLURAL_FORMS:
+        # Before parsing: the parser pads each plural message to the rule's count.
+        catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[code])]
+    with po_path(code).open("rb") as source:
+        PoFileParser(catalog, ignore_obsolete=False).parse(source)
+    return catalog
+
+
 def load_catalog(code: str) -> gettext.NullTranslations:
     if code == "en":
         return gettext.NullTranslations()
-    po_file = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po_file.exists():
+    if not po_path(code).exists():
         raise UnknownLanguage(code)
-    with po_file.open("rb") as source:
-        catalog = read_po(source, locale=Locale.parse(BABEL_LOCALES.get(code, code)))
+    catalog = read_translations(code)
     compiled = io.BytesIO()
     write_mo(compiled, catalog, use_fuzzy=False)
     compiled.seek(0)
