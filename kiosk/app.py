@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from kiosk import __version__
+from kiosk.circulation.pins import pin_verifier, return_hash_memory_after_each_pin
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import SortingBins
 from kiosk.clock import Clock, SystemClock
@@ -345,8 +346,6 @@ def prepare_demo(directory: Path) -> DemoLibrary:
 
 
 def demo_options(directory: Path, library: DemoLibrary, **overrides: Any) -> KioskOptions:
-    from kiosk.circulation.pins import pin_verifier  # noqa: PLC0415
-
     values: dict[str, Any] = {
         "data_dir": directory / "kiosk",
         "name": "demo-kiosk",
@@ -459,6 +458,7 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
             print(f"kiosk run: {error}", file=sys.stderr)
             return 2
     prepare_kivy(options, options.data_dir / "kivy")
+    return_hash_memory_after_each_pin()
     # systemd stops the kiosk with SIGTERM, a terminal with SIGINT. Handlers set before
     # the window exists are kept by SDL (which would otherwise turn both into a window
     # close, and the kiosk refuses those); the UI's clock acts on them at its next tick.
