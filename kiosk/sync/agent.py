@@ -75,6 +75,8 @@ MIRROR_TABLES: dict[Entity, tuple[Any, str]] = {
     Entity.HOLD: (MirrorHold, "id"),
 }
 PURGE_BATCH = 500
+# Seconds from one sync round to the next unless kiosk.toml's [server] sync_interval says.
+DEFAULT_INTERVAL_S = 15.0
 
 
 # How soon staff's "Sync now" (kiosk.sync.last_sync.request_sync) is noticed.
@@ -244,7 +246,7 @@ class SyncAgent:
     def run(
         self,
         stop: threading.Event,
-        interval: float = 15.0,
+        interval: float = DEFAULT_INTERVAL_S,
         max_backoff: float = 300.0,
         *,
         alive: Callable[[], object] | None = None,
@@ -492,6 +494,10 @@ def _mirror_values(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cents(amount: str) -> int:
+    """A wire amount in cents. The server writes two decimals ("12.34"); those are read
+    without making a Decimal (2.5 million of them in a large library's snapshot)."""
+    if len(amount) > 3 and amount[-3] == ".":
+        return int(amount[:-3] + amount[-2:])
     return int(Decimal(amount) * 100)
 
 

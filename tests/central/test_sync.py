@@ -7,8 +7,10 @@ once over PostgreSQL.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,14 @@ from kiosk import __version__
 from kiosk.central import admin
 from kiosk.central.changes import ChangeLog
 from kiosk.central.koc import export_koc
-from kiosk.central.models import AppliedTransaction, LedgerEntry, Loan, Patron, StaffException
+from kiosk.central.models import (
+    AppliedTransaction,
+    Item,
+    LedgerEntry,
+    Loan,
+    Patron,
+    StaffException,
+)
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import CheckoutStatus, PatronSession, ReturnStatus, Unavailable
 from kiosk.store.journal import Entry
@@ -81,6 +90,54 @@ def test_a_new_kiosk_takes_a_snapshot_and_can_lend(central: Central, tmp_path: P
         sign_in(circulation, card(central, "adult, nothing on loan")), available(central)[0]
     )
     assert getattr(lent, "status", None) is CheckoutStatus.LENT
+
+
+def test_a_snapshot_in_small_pages_copies_every_row_as_the_server_holds_it(
+    central: Central, tmp_path: Path
+) -> None:
+    # Amounts at the edges of their text form, a missing expiry and a barred card,
+    # read back through several pages of each table.
+    with central.session() as session, session.begin():
+        first, second, third = session.scalars(select(Patron).order_by(Patron.patron_id).limit(3))
+        first.owed, first.expires, first.barred = Decimal("1234.05"), None, True
+        second.owed = Decimal("0.07")
+        third.owed = Decimal("-2.50")  # a credit on the account
+        session.execute(
+            update(Item).where(Item.barcode == available(central)[0]).values(price=Decimal("0.00"))
+        )
+    agent = central.agent(tmp_path / "a")
+    agent.snapshot_page_size = 7
+    agent.sync_once()
+    with central.session() as session:
+        server_items = {
+            (i.barcode, i.brn, i.price, i.status, i.home_location)
+            for i in session.scalars(select(Item))
+        }
+        server_patrons = {
+            (p.patron_id, p.card, p.first_name, p.member_type, p.expires, p.barred, p.owed)
+            for p in session.scalars(select(Patron))
+        }
+    with sqlite3.connect(tmp_path / "a" / "mirror.db") as mirror:
+        kiosk_items = {
+            (barcode, brn, Decimal(cents) / 100, status, home)
+            for barcode, brn, cents, status, home in mirror.execute("SELECT * FROM items")
+        }
+        kiosk_patrons = {
+            (
+                pid,
+                number,
+                name,
+                kind,
+                expires and date.fromisoformat(expires),
+                bool(barred),
+                Decimal(cents) / 100,
+            )
+            for pid, number, name, kind, expires, barred, cents, _ in mirror.execute(
+                "SELECT * FROM patrons"
+            )
+        }
+    assert kiosk_items == server_items
+    assert kiosk_patrons == server_patrons
 
 
 def test_offline_lending_arrives_once_and_leaves_no_history_on_the_kiosk(
