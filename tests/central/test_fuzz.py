@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -32,4 +33,8 @@ def test_no_generated_request_makes_the_server_fail(central: Central) -> None:
         check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:]
-    assert "No issues found" in run.stdout
+    # Every generated case passed; a warning (an operation that found no test data, say)
+    # is not a server error, and under load schemathesis adds one now and then.
+    generated = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
+    assert generated, run.stdout[-3000:]
+    assert int(generated[1]) == int(generated[2]) > 100, run.stdout[-3000:]
