@@ -49,8 +49,8 @@ from kiosk.central.process import CentralProcess
 from kiosk.clock import FixedClock
 from kiosk.demo_data import Scale, generate_library
 from kiosk.store.store import Store
-from kiosk.sync.agent import SyncAgent
-from kiosk.sync.protocol import PushRequest, WireEntry
+from kiosk.sync.agent import DEFAULT_INTERVAL_S, SyncAgent
+from kiosk.sync.protocol import Heartbeat, PushRequest, WireEntry
 
 NOW = datetime(2026, 11, 23, 10, 0)
 
@@ -132,14 +132,16 @@ def main() -> int:
     parser.add_argument("--delta", type=int, default=10_000)
     parser.add_argument("--flush", type=int, default=10_000)
     parser.add_argument("--kiosks", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5, help="push-and-pull rounds per kiosk")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="sync rounds per kiosk (push, pull, heartbeat)"
+    )
     parser.add_argument(
         "--interval",
         type=float,
-        default=0.0,
-        help="seconds from the start of one of a kiosk's rounds to the next (the sync agent "
-        "waits 15); 0: back to back, each kiosk starting its next round as soon as the last "
-        "is answered",
+        default=DEFAULT_INTERVAL_S,
+        help=f"seconds from the start of one of a kiosk's rounds to the next (default "
+        f"{DEFAULT_INTERVAL_S:g}, the sync agent's own); 0: back to back, each kiosk starting "
+        "its next round as soon as the last is answered, which measures the server's capacity",
     )
     parser.add_argument("--postgres", help="a PostgreSQL URL for the many-kiosks run")
     parser.add_argument(
@@ -387,6 +389,14 @@ def _client(
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {token}"
         entries = make_entries(2 * rounds, barcodes, patron_id)
+        beat = Heartbeat(
+            version="bench",
+            journal_depth=0,
+            oldest_pending=None,
+            last_error=None,
+            scanners=["keyboard"],
+            disk_free_mb=20_000,
+        ).model_dump_json()
         cursor = 0
         start.wait()
         # Paced kiosks start at random moments within the first interval, as real ones do.
@@ -394,7 +404,7 @@ def _client(
         for round_ in range(rounds):
             time.sleep(max(0.0, due - time.perf_counter()))
             due += interval
-            for call in ("push", "pull"):
+            for call in ("push", "pull", "heartbeat"):
                 began = time.perf_counter()
                 try:
                     if call == "push":
@@ -406,12 +416,20 @@ def _client(
                             timeout=60,
                         )
                         response.raise_for_status()
-                    else:
+                    elif call == "pull":
                         response = http.get(
                             f"{server}/v1/changes", params={"since": cursor}, timeout=60
                         )
                         response.raise_for_status()
                         cursor = response.json()["cursor"]
+                    else:
+                        response = http.post(
+                            f"{server}/v1/heartbeat",
+                            data=beat,
+                            headers={"Content-Type": "application/json"},
+                            timeout=60,
+                        )
+                        response.raise_for_status()
                 except (
                     Exception
                 ) as error:  # every failure is counted, by kind, and the kiosk goes on

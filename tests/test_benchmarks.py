@@ -118,10 +118,14 @@ def test_sync_benchmark_runs_the_many_kiosks_part_alone() -> None:
         "6",
         "--rounds",
         "2",
+        "--interval",
+        "0.5",
         "--workers",
         "2",
     )
     assert "snapshot_s" not in figures
-    assert (figures["kiosks"], figures["requests"], figures["failed_requests"]) == (6, 24, 0)
+    # Each round of each kiosk is a push, a pull and a heartbeat, as the agent's.
+    assert (figures["kiosks"], figures["requests"], figures["failed_requests"]) == (6, 36, 0)
+    assert figures["interval_s"] == 0.5
     for key in ("kiosks_p50_ms", "kiosks_p99_ms", "requests_per_s", "server_cpu_s"):
         assert figures[key] > 0, key
