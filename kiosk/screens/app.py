@@ -45,7 +45,7 @@ from kiosk.screens.staff import StaffScreen
 from kiosk.screens.trace import Trace
 from kiosk.screens.viewdata import Frame, Sound
 from kiosk.screens.welcome import WelcomeScreen
-from kiosk.screens.widgets import KioskButton, button
+from kiosk.screens.widgets import KioskButton, fill_buttons
 
 log = logging.getLogger(__name__)
 
@@ -299,10 +299,7 @@ class KioskApp(App):
             return
         self.root.ids.warning_heading.text = warning.heading
         self.root.ids.warning_body.text = warning.body
-        slot = self.root.ids.warning_action
-        if not slot.children or slot.children[0].text != warning.action.label:
-            slot.clear_widgets()
-            slot.add_widget(button(warning.action))
+        fill_buttons(self.root.ids.warning_action, [warning.action])
 
     def _load_sounds(self) -> None:
         if self.sounds_dir is None:

@@ -98,18 +98,40 @@ def reconcile(
     Building a Kivy widget (its kv rules, its text textures) costs milliseconds; setting
     a property on one that exists costs microseconds, and a label whose text did not
     change is not drawn again. A scan usually changes one line of a screen.
+
+    Widgets no longer shown are kept aside for the next time the container grows, never
+    dropped: Kivy leaves a dropped widget's bindings behind (to the screen's density and
+    the app's theme), and a kiosk that built each patron's rows afresh grew by some
+    seventy of them a session, for as long as it ran.
     """
     wanted = list(specs)
+    spares = _SPARES.setdefault(container.uid, [])
     children = list(reversed(container.children))  # in layout order
-    if all(update(child, spec) for child, spec in zip(children, wanted, strict=False)):
-        for child in children[len(wanted) :]:
-            container.remove_widget(child)
-        for spec in wanted[len(children) :]:
-            container.add_widget(make(spec))
+    if not all(update(child, spec) for child, spec in zip(children, wanted, strict=False)):
+        container.clear_widgets()
+        spares.extend(reversed(children))
+        for spec in wanted:
+            container.add_widget(_reused(spares, spec, make, update))
         return
-    container.clear_widgets()
-    for spec in wanted:
-        container.add_widget(make(spec))
+    for child in children[len(wanted) :]:
+        container.remove_widget(child)
+        spares.append(child)
+    for spec in wanted[len(children) :]:
+        container.add_widget(_reused(spares, spec, make, update))
+
+
+# Each container's widgets not shown now, by the container's uid (containers live as
+# long as the app).
+_SPARES: dict[int, list[Widget]] = {}
+
+
+def _reused(
+    spares: list[Widget], spec: T, make: Callable[[T], Widget], update: Callable[[Widget, T], bool]
+) -> Widget:
+    for position in range(len(spares) - 1, -1, -1):
+        if update(spares[position], spec):
+            return spares.pop(position)
+    return make(spec)
 
 
 def button(spec: Button) -> KioskButton:
