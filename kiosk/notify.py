@@ -44,7 +44,13 @@ class SystemdNotifier:
         message = "\n".join(fields).encode("utf-8")
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-                sock.sendto(message, self._address)
+                # Never wait, as sd_notify does not: a manager that has stopped reading
+                # (its queue holds ten messages) must not stall the service, least of
+                # all in the signal handler that stops it.
+                sock.sendto(message, socket.MSG_DONTWAIT, self._address)
+        except BlockingIOError:
+            log.debug("systemd's notify queue is full; %s dropped", fields[0].split("=")[0])
+            return False
         except OSError as error:
             log.warning("cannot notify systemd: %s", error)
             return False

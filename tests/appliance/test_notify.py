@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,21 @@ def listener(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
     sock.settimeout(10)
     yield sock, path
     sock.close()
+
+
+def test_a_manager_that_stopped_reading_never_stalls_the_service(
+    listener: tuple[socket.socket, str],
+) -> None:
+    _, path = listener  # bound, never read: its queue fills after a few messages
+    notifier = SystemdNotifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
+    sent: list[bool] = []
+    pinging = threading.Thread(target=lambda: sent.extend(notifier.watchdog() for _ in range(50)))
+    pinging.start()
+    pinging.join(timeout=5)
+    assert not pinging.is_alive(), "a watchdog ping waited on a full notify queue"
+    assert sent[0] is True
+    assert sent[-1] is False  # dropped, as sd_notify drops it
+    assert notifier.stopping() is False
 
 
 def test_each_message_reaches_the_socket(listener: tuple[socket.socket, str]) -> None:
