@@ -66,7 +66,6 @@ TICK_SECONDS = 0.25
 # Touch targets of at least 15 mm: the smallest a hurried or unsteady finger hits.
 TOUCH_TARGET_MM = 15
 ENTER_KEYS = (13, 271)  # Return, keypad Enter
-ESCAPE = 27
 
 
 class KioskRoot(FloatLayout):
@@ -200,12 +199,15 @@ class KioskApp(App):
         self.render()
 
     def _key_down(self, _window: Any, key: int, *_args: Any) -> bool:
-        if key == ESCAPE:
-            return True  # no way out of the kiosk from a keyboard
+        """Every key is taken here, so none reaches Kivy's own: Escape would quit, F1
+        would open Kivy's settings over the patron's screen. Typed text still arrives
+        (as text input); Enter ends a barcode typed on the keyboard."""
         if key in ENTER_KEYS and self.keyboard is not None:
             self.keyboard.type_text("\n")
-            return True
-        return False
+        return True
+
+    def open_settings(self, *_args: Any) -> bool:
+        return False  # the kiosk has no settings panel: staff edit kiosk.toml
 
     def _text_input(self, _window: Any, text: str) -> None:
         if self.keyboard is not None:
@@ -324,10 +326,12 @@ class KioskApp(App):
     # --- what the patron sees -------------------------------------------------------------
 
     def visible_texts(self) -> list[str]:
-        """Every text on screen now, in the order the layouts place it (reading order)."""
+        """Every text on screen now, in the order the layouts place it (reading order),
+        including whatever else the window shows over the kiosk (Kivy's own panels)."""
         roots = [self.root.ids.manager.current_screen]
         if self.root.ids.overlay.opacity > 0:
             roots.append(self.root.ids.overlay)
+        roots += [child for child in reversed(Window.children) if child is not self.root]
         return [text for root in roots for text in _texts(root)]
 
     def buttons_on_screen(self) -> dict[str, Any]:
@@ -340,6 +344,9 @@ class KioskApp(App):
             for widget in root.walk(restrict=True)
             if isinstance(widget, KioskButton)
         }
+
+    def record_now(self) -> None:
+        self._record()
 
     def _record(self) -> None:
         frame = self.flow.frame()

@@ -97,8 +97,10 @@ class ScriptRunner:
         if name == "alt+f4":
             Window.dispatch("on_request_close")
         else:
-            code = {"escape": 27, "enter": 13}[name]
-            Window.dispatch("on_key_down", code, 0, None, [])
+            code = {"escape": 27, "f1": 282, "enter": 13}[name]
+            # As SDL2's window does: on_keyboard only for a key on_key_down left alone.
+            if not Window.dispatch("on_key_down", code, 0, None, []):
+                Window.dispatch("on_keyboard", code, 0, None, [])
             Window.dispatch("on_key_up", code, 0)
 
     def _press(self, button_id: str) -> None:
@@ -134,6 +136,7 @@ class ScriptRunner:
         Clock.schedule_once(arrived, 0)
 
     def _shot(self, name: str) -> None:
+        self.app.record_now()  # the trace says what the picture shows
         if self.screenshots is None:
             return
         self.screenshots.mkdir(parents=True, exist_ok=True)

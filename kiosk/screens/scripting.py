@@ -10,7 +10,7 @@ and each mistake is reported with its line number.
     wait SECONDS     real time passes (the app keeps running)
     idle SECONDS     time passes with no touch or scan (inactivity timers see it at once)
     shot NAME        a screenshot to DIR/NAME.png (with --screenshots DIR)
-    key NAME         a key a patron might try: escape, alt+f4 (the window's close), enter
+    key NAME         a key a patron might try: escape, f1, alt+f4 (the window's close), enter
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 COMMANDS = ("scan", "press", "pin", "lang", "wait", "idle", "shot", "key")
-KEYS = ("escape", "alt+f4", "enter")
+KEYS = ("escape", "f1", "alt+f4", "enter")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 

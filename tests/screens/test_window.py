@@ -63,7 +63,7 @@ def test_checkout_with_a_refusal_renew_and_finish(display: str, demo: Path) -> N
         demo,
         f"scan {adult['card']}\npin {adult['pin']}\nscan {book}\nscan {elsewhere}\n"
         "press account\npress renew_1\npress done\npress no_receipt\n"
-        "key escape\nkey alt+f4\nshot still-running\n",
+        "key escape\nkey f1\nkey alt+f4\nshot still-running\n",
     )
     assert run.status == 0, run.output
     checkout = run.trace[run.first("checkout", "can't be borrowed right now")]
@@ -76,8 +76,10 @@ def test_checkout_with_a_refusal_renew_and_finish(display: str, demo: Path) -> N
     run.first("finish", "You borrowed 1 item today.")
     goodbye = run.trace[run.first("welcome", "Thank you. Goodbye!")]
     assert not any(adult["first_name"] in text for text in goodbye["texts"])
-    # Escape and the window's close were tried after that: the kiosk is still there.
+    # Escape, F1 (Kivy's settings) and the window's close were tried after that: the
+    # kiosk is still there, showing only its own screen.
     assert run.screens()[-1] == "welcome"
+    assert run.trace[-1]["texts"] == goodbye["texts"]
 
 
 def test_pin_lockout_on_the_fifth_wrong_pin(display: str, demo: Path) -> None:
