@@ -26,7 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.central.changes import ChangeLog
@@ -134,7 +134,9 @@ class _Batch:
     loans: dict[str, _Loan | None]
     holds: dict[str, list[_Hold]]
     patrons: dict[str, _Patron]
-    returned_before: set[str]
+    # When each item last came back, of the returns applied before: a fact decided
+    # earlier than the item's newest one arrived late, and must not undo it.
+    returned_at: dict[str, datetime]
     original_loans: dict[str, _Loan | None] = field(default_factory=dict)
     original_holds: dict[int, _Hold] = field(default_factory=dict)
     original_patrons: dict[str, _Patron] = field(default_factory=dict)
@@ -248,16 +250,16 @@ def _read(session: Session, entries: list[WireEntry], log: ChangeLog) -> _Batch:
             ).where(Patron.patron_id.in_(sorted(patron_ids)))
         )
     }
-    returned_before = set(
-        session.scalars(
-            select(AppliedTransaction.item_barcode)
+    returned_at: dict[str, datetime] = dict(
+        session.execute(
+            select(AppliedTransaction.item_barcode, func.max(AppliedTransaction.decided_at))
             .where(
                 AppliedTransaction.item_barcode.in_(barcodes), AppliedTransaction.kind == "return"
             )
-            .distinct()
-        )
+            .group_by(AppliedTransaction.item_barcode)
+        ).all()
     )
-    return _Batch(items, loans, holds, patrons, returned_before)
+    return _Batch(items, loans, holds, patrons, returned_at)
 
 
 def apply_batch(
@@ -393,6 +395,14 @@ class _Applying:
             return
         patron = batch.patrons.get(entry.patron_id or "")
         loan = batch.loans.get(item.barcode)
+        returned = batch.returned_at.get(item.barcode)
+        if (loan is not None and entry.decided_at < loan.lent_at) or (
+            loan is None and returned is not None and entry.decided_at < returned
+        ):
+            # Lent, then returned or lent again, before this arrived (an offline kiosk
+            # syncing late, a retry overtaken): the newer fact stands; this one is kept
+            # as a transaction.
+            return
         if patron is None:
             self.note("unknown_patron", f"patron {entry.patron_id} is not registered")
         elif loan is not None and loan.patron_id != patron.patron_id:
@@ -444,15 +454,19 @@ class _Applying:
                 "unknown_item", f"item {entry.item_barcode} came back but is not in the catalogue"
             )
             return
-        if batch.loans.get(item.barcode) is None:
-            if item.barcode in batch.returned_before:
+        loan = batch.loans.get(item.barcode)
+        returned = batch.returned_at.get(item.barcode)
+        if loan is not None and entry.decided_at < loan.lent_at:
+            pass  # the return of an earlier loan, arriving after the item was lent again
+        elif loan is None:
+            if returned is not None:
                 self.note("already_returned", f"item {item.barcode} was already returned")
             else:
                 self.note("not_on_loan", f"item {item.barcode} came back but was not on loan")
         else:
             batch.loans[item.barcode] = None
             self.log.remove(Entity.LOAN, item.barcode)
-        batch.returned_before.add(item.barcode)
+        batch.returned_at[item.barcode] = max(entry.decided_at, returned or entry.decided_at)
         if item.status in FOUND_STATUSES:
             self.note("found", f"item {item.barcode} was recorded as {item.status} and came back")
             item = replace(item, status="available")

@@ -215,6 +215,60 @@ def test_the_same_batch_pushed_twice_and_at_once_has_one_effect(
     assert journal_size(agent) == 0
 
 
+def test_batches_arriving_out_of_order_leave_the_state_of_the_newest_fact(
+    central: Central, tmp_path: Path
+) -> None:
+    # Offline, one item is lent, returned and lent again, and a second item lent; the
+    # batches reach the server newest first (a retry overtaken by a later push).
+    agent = central.agent(tmp_path / "a")
+    agent.sync_once()
+    circulation = Circulation(agent.store, central.clock)
+    first = sign_in(circulation, card(central, "adult, nothing on loan"))
+    book, other = available(central)[:2]
+    circulation.checkout(first, book)
+    central.clock.advance(minutes=5)
+    circulation.return_item(book)
+    central.clock.advance(minutes=5)
+    circulation.checkout(first, book)
+    circulation.checkout(first, other)
+    with agent.store.journal.connect() as journal:
+        rows = journal.execute(select(Entry).order_by(Entry.seq)).all()
+    entries = [_wire_entry(row) for row in rows]
+    headers = {
+        "Authorization": f"Bearer {central.tokens['kiosk-a']}",
+        "Content-Type": "application/json",
+    }
+
+    def push(batch: list[Any]) -> list[str]:
+        response = requests.post(
+            f"{central.url}/v1/journal",
+            data=PushRequest(entries=batch).model_dump_json(),
+            headers=headers,
+            timeout=30,
+        )
+        response.raise_for_status()
+        return [result["outcome"] for result in response.json()["results"]]
+
+    assert push(entries[2:]) == ["applied", "applied"]
+    assert push(entries[:2]) == ["applied", "applied"]
+    assert push(entries) == ["duplicate"] * 4
+    assert server_count(central, AppliedTransaction) == 4
+    with central.session() as session:
+        loans = {loan.item_barcode: loan.patron_id for loan in session.scalars(select(Loan))}
+    who = patron_id(central, card(central, "adult, nothing on loan")["card"])
+    # The later loan of the book stands: the older checkout and return, applied after it,
+    # did not take the book back off the patron's account.
+    assert loans.get(book) == who
+    assert loans.get(other) == who
+    report = agent.sync_once()
+    assert (report.pushed, report.duplicates) == (0, 4)
+    assert journal_size(agent) == 0
+    # The kiosk's mirror, with its journal purged, shows the same two loans.
+    account = Circulation(agent.store, central.clock).account(first)
+    assert not isinstance(account, Unavailable)
+    assert {line.barcode for line in account.loans} == {book, other}
+
+
 def test_an_item_lent_offline_after_a_hold_was_placed_is_kept_and_shown_to_staff(
     central: Central, tmp_path: Path
 ) -> None:
