@@ -130,6 +130,30 @@ def sync_settings(
     return data, server, token_file, ca_file, args.interval or interval, timeouts
 
 
+def scanner_report(config_path: Path | None) -> Callable[[], list[str]]:
+    """What the heartbeat says of the scanners kiosk.toml names: each one's source,
+    device and whether it is plugged in now (the screens run in another process)."""
+    if config_path is None:
+        return list
+    from kiosk.config import ConfigError, load_config  # noqa: PLC0415
+    from kiosk.scanners_tool import presence  # noqa: PLC0415
+
+    try:
+        settings = load_config(config_path).scanners
+    except ConfigError:
+        return list  # sync_settings has said what is wrong
+    lines = ["keyboard: present"] if settings.keyboard else []
+
+    def report() -> list[str]:
+        found = [
+            f"{source} {device}: {'present' if here else 'absent'}"[:100]
+            for source, device, here in presence(settings)
+        ]
+        return (lines + found)[:20]
+
+    return report
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check-config": check_config,
     "config": config_show,

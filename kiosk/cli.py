@@ -262,6 +262,7 @@ def _sync(args: argparse.Namespace) -> int:
         connect_timeout=timeouts[0],
         read_timeout=timeouts[1],
         on_progress=progress,
+        scanners=appliance_cli.scanner_report(args.config),
     )
     try:
         if args.once:
