@@ -233,7 +233,11 @@ class Kiosk:
             if self.store is None:
                 return Health("store_unusable")
             self.circulation = self.ports.circulation = self._circulation(self.store)
-        progress = self.sync.agent.status.snapshot_percent if self.sync else None
+        progress = (
+            self.sync.agent.status.snapshot_percent
+            if self.sync
+            else last_sync.load_progress(self.options.data_dir, self.clock.now())
+        )
         cause = self.circulation.readiness()
         if cause is not None:
             return Health(cause.value, progress)

@@ -9,6 +9,7 @@ stays on the kiosk and nothing is lost or counted twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -346,7 +347,7 @@ class SyncAgent:
                 with self.store.mirror.begin() as mirror:
                     _load_page(mirror, page)
                 done += len(page.rows)
-                self._set(snapshot_percent=min(99, done * 100 // total))
+                self._show_progress(min(99, done * 100 // total))
                 if self.on_progress is not None:
                     self.on_progress(done, total)
                 page = following.result() if following is not None else None
@@ -354,8 +355,19 @@ class SyncAgent:
             # Written last: the mirror counts as complete only with its cursor.
             loading.put_cursor(mirror, first.cursor, self.clock.now(), reflected_through=reflected)
         self._set(snapshot_percent=None)
+        with contextlib.suppress(OSError):
+            last_sync.clear_progress(self.store.directory)
         self.store.refresh_health()
         return done
+
+    def _show_progress(self, percent: int) -> None:
+        if percent == self.status.snapshot_percent:
+            return
+        self._set(snapshot_percent=percent)
+        try:
+            last_sync.save_progress(self.store.directory, percent, self.clock.now())
+        except OSError as failure:  # a full disk must not stop the snapshot
+            log.warning("cannot write %s: %s", last_sync.PROGRESS_FILE, failure)
 
     def _acknowledged_through(self) -> int:
         """The newest entry before which every entry is acknowledged: all of those were

@@ -15,6 +15,11 @@ from pathlib import Path
 from typing import Any
 
 STATUS_FILE = "sync-status.json"
+# How far the first snapshot has come, while it loads: the screens (another process on
+# an installed kiosk) show it on the out-of-service screen.
+PROGRESS_FILE = "snapshot-progress.json"
+# Older than this, the progress is not believed: the agent stopped in the middle.
+PROGRESS_STALE_SECONDS = 120
 # Staff's "Sync now" on the screen (another process) asks the agent through this file.
 SYNC_NOW_FILE = "sync-now"
 
@@ -38,10 +43,7 @@ class LastSync:
 
 
 def save(directory: Path, last: LastSync) -> None:
-    path = directory / STATUS_FILE
-    scratch = path.with_name(f".{STATUS_FILE}.{os.getpid()}")
-    scratch.write_text(json.dumps(last.to_json(), indent=1) + "\n", encoding="utf-8")
-    os.replace(scratch, path)
+    _replace(directory / STATUS_FILE, json.dumps(last.to_json(), indent=1) + "\n")
 
 
 def load(directory: Path) -> LastSync | None:
@@ -62,6 +64,32 @@ def load(directory: Path) -> LastSync | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _replace(path: Path, text: str) -> None:
+    scratch = path.with_name(f".{path.name}.{os.getpid()}")
+    scratch.write_text(text, encoding="utf-8")
+    os.replace(scratch, path)
+
+
+def save_progress(directory: Path, percent: int, at: datetime) -> None:
+    _replace(directory / PROGRESS_FILE, json.dumps({"percent": percent, "at": at.isoformat()}))
+
+
+def clear_progress(directory: Path) -> None:
+    (directory / PROGRESS_FILE).unlink(missing_ok=True)
+
+
+def load_progress(directory: Path, now: datetime) -> int | None:
+    """The snapshot's percentage while one is loading, else None."""
+    try:
+        data = json.loads((directory / PROGRESS_FILE).read_text(encoding="utf-8"))
+        percent, at = int(data["percent"]), datetime.fromisoformat(data["at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not 0 <= (now - at).total_seconds() <= PROGRESS_STALE_SECONDS:
+        return None
+    return max(0, min(99, percent))
 
 
 def request_sync(directory: Path) -> None:

@@ -34,6 +34,7 @@ from kiosk.circulation.views import CheckoutStatus, PatronSession, ReturnStatus,
 from kiosk.store.journal import Entry
 from kiosk.store.mirror import MirrorLoan
 from kiosk.store.store import MirrorHealth
+from kiosk.sync import last_sync
 from kiosk.sync.agent import SyncAgent, _wire_entry
 from kiosk.sync.protocol import PushRequest
 
@@ -90,6 +91,33 @@ def test_a_new_kiosk_takes_a_snapshot_and_can_lend(central: Central, tmp_path: P
         sign_in(circulation, card(central, "adult, nothing on loan")), available(central)[0]
     )
     assert getattr(lent, "status", None) is CheckoutStatus.LENT
+
+
+def test_a_loading_snapshot_shows_its_percentage_to_the_screens_process(
+    central: Central, tmp_path: Path
+) -> None:
+    agent = central.agent(tmp_path / "a")
+    agent.snapshot_page_size = 50
+    seen: list[int | None] = []
+    agent.on_progress = lambda _done, _total: seen.append(
+        last_sync.load_progress(tmp_path / "a", central.clock.now())
+    )
+    agent.sync_once()
+    assert len(seen) > 5
+    assert None not in seen
+    assert seen == sorted(seen)  # type: ignore[type-var]
+    assert seen[0] < 20  # type: ignore[operator]
+    assert seen[-1] == 99  # complete only once the cursor is written
+    assert last_sync.load_progress(tmp_path / "a", central.clock.now()) is None
+    assert not (tmp_path / "a" / last_sync.PROGRESS_FILE).exists()
+
+
+def test_progress_left_by_an_agent_that_stopped_is_not_believed(tmp_path: Path) -> None:
+    last_sync.save_progress(tmp_path, 42, datetime(2026, 11, 23, 10, 0))
+    assert last_sync.load_progress(tmp_path, datetime(2026, 11, 23, 10, 1)) == 42
+    assert last_sync.load_progress(tmp_path, datetime(2026, 11, 23, 10, 3)) is None
+    (tmp_path / last_sync.PROGRESS_FILE).write_text("{not json")
+    assert last_sync.load_progress(tmp_path, datetime(2026, 11, 23, 10, 1)) is None
 
 
 def test_a_snapshot_in_small_pages_copies_every_row_as_the_server_holds_it(
