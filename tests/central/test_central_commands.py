@@ -9,6 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.central.process import CentralProcess
+from kiosk.circulation.service import Circulation
+from kiosk.circulation.views import Unavailable
+from kiosk.clock import SystemClock
+from kiosk.store.store import Store
+from kiosk.sync.agent import SyncAgent
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -142,3 +149,51 @@ def test_kiosks_are_registered_with_a_token_shown_once(database: Path) -> None:
     assert "exists already" in twice.stderr
     listing = json.loads(central(database, "kiosk", "list", "--json").stdout)
     assert [kiosk["name"] for kiosk in listing] == ["branch-1"]
+
+
+def test_a_staff_day_holds_exceptions_transactions_and_a_koha_export(tmp_path: Path) -> None:
+    db = tmp_path / "central.db"
+    assert central(db, "init").returncode == 0
+    made = central(db, "demo-data", "--out", str(tmp_path), *("--items", "300", "--loans", "40"))
+    assert made.returncode == 0, made.stderr
+    made = central(db, "kiosk", "add", "branch-1", "--json")
+    token = json.loads(made.stdout)["token"]
+    demo = json.loads((tmp_path / "demo-cards.json").read_text())
+    borrower = next(c for c in demo["cards"] if c["situation"] == "adult, nothing on loan")
+    waiting = next(c for c in demo["cards"] if c["card"] != borrower["card"])
+    book = demo["items"]["FICTION"]["available"][0]
+    server = CentralProcess(f"sqlite:///{db}").start()
+    try:
+        clock = SystemClock()
+        agent = SyncAgent(Store.open(tmp_path / "kiosk"), server.url, token, clock)
+        agent.sync_once()
+        # Offline, the book is lent; meanwhile staff put another member in its queue.
+        circulation = Circulation(agent.store, clock)
+        identified = circulation.identify(borrower["card"], borrower["pin"])
+        assert not isinstance(identified, Unavailable)
+        assert identified.session is not None
+        circulation.checkout(identified.session, book)
+        placed = central(db, "holds", "place", "--card", waiting["card"], "--item", book)
+        assert placed.returncode == 0, placed.stderr
+        assert "hold placed: position 1" in placed.stdout
+        agent.sync_once()
+    finally:
+        server.stop()
+    listed = json.loads(central(db, "exceptions", "--json").stdout)
+    assert [row["reason"] for row in listed] == ["refused_now"]
+    assert "lent offline" in listed[0]["detail"]
+    resolved = central(db, "exceptions", "--resolve", str(listed[0]["number"]), "--note", "ok")
+    assert resolved.returncode == 0
+    assert f"exception {listed[0]['number']} resolved" in resolved.stdout
+    assert json.loads(central(db, "exceptions", "--json").stdout) == []
+    done = json.loads(central(db, "transactions", "--json").stdout)
+    assert [(row["kind"], row["item"], row["outcome"]) for row in done] == [
+        ("checkout", book, "exception")
+    ]
+    koc = tmp_path / "kiosk.koc"
+    exported = central(db, "export", "koc", "--since", "2000-01-01", "--out", str(koc))
+    assert exported.returncode == 0, exported.stderr
+    assert "1 operations" in exported.stdout
+    lines = koc.read_text().splitlines()
+    assert lines[0].startswith("Version=")
+    assert any("issue" in line and book in line and borrower["card"] in line for line in lines)
