@@ -146,7 +146,10 @@ class SyncAgent:
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
         # Verification is always on: a CA file narrows whom to trust, never widens it.
-        self.http.verify = str(ca_file) if ca_file is not None else True
+        # Given with each request: requests lets REQUESTS_CA_BUNDLE in the environment
+        # override a session's own CA file, and staff's file must win.
+        self.verify: str | bool = str(ca_file) if ca_file is not None else True
+        self.http.verify = self.verify
         previous = last_sync.load(store.directory)
         self._status = SyncStatus(last_success=previous.last_success if previous else None)
         self._lock = threading.Lock()
@@ -166,7 +169,9 @@ class SyncAgent:
 
     def _call(self, method: str, path: str, answer: type[Model], **kwargs: Any) -> Model:
         try:
-            response = self.http.request(method, self.base + path, timeout=self.timeouts, **kwargs)
+            response = self.http.request(
+                method, self.base + path, timeout=self.timeouts, verify=self.verify, **kwargs
+            )
         except requests.RequestException as error:
             raise SyncError(f"cannot reach the server: {type(error).__name__}: {error}") from None
         if response.status_code in (401, 403):
