@@ -67,7 +67,7 @@ def test_a_certificate_no_trusted_authority_signed_is_refused(
     agent = SyncAgent(
         Store.open(tmp_path / "k"), https_url, central.tokens["kiosk-a"], central.clock
     )
-    with pytest.raises(SyncError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+    with pytest.raises(SyncError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
         agent.sync_once()
     assert agent.status.connectivity == "offline"
 
