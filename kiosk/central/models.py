@@ -147,6 +147,7 @@ class AppliedTransaction(CentralBase):
     __table_args__ = (
         Index("transactions_by_kiosk", "kiosk_id", "kiosk_seq"),
         Index("transactions_at", "decided_at"),
+        Index("transactions_by_item", "item_barcode", "kind", "decided_at"),
     )
 
 
