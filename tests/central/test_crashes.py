@@ -16,9 +16,12 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+import requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -118,6 +121,92 @@ def test_kill_9_of_the_sync_agent_mid_push_then_restart(
         time.sleep(chooser.uniform(0.3, 1.5))
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
+    drain(agent)
+    assert applied(database_url) == (made, made)
+    with agent.store.journal.connect() as journal:
+        assert journal.scalar(select(func.count()).select_from(Entry)) == 0
+
+
+class HoldingProxy(BaseHTTPRequestHandler):
+    """Relays to the server, and holds a journal push at one moment until told to go on:
+    before the server has it, or after the server applied it and answered."""
+
+    upstream: ClassVar[str] = ""
+    hold: ClassVar[str] = "before"
+    held: ClassVar[threading.Event] = threading.Event()
+    release: ClassVar[threading.Event] = threading.Event()
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_: object) -> None:
+        return
+
+    def _relay(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        pushing = self.path.startswith("/v1/journal")
+        if pushing and HoldingProxy.hold == "before":
+            HoldingProxy.held.set()
+            HoldingProxy.release.wait(30)
+        headers = {
+            key: value
+            for key, value in self.headers.items()
+            if key.lower() in ("authorization", "content-type")
+        }
+        answer = requests.request(
+            self.command, HoldingProxy.upstream + self.path, data=body, headers=headers, timeout=30
+        )
+        if pushing and HoldingProxy.hold == "after":
+            HoldingProxy.held.set()
+            HoldingProxy.release.wait(30)
+        with contextlib.suppress(OSError):  # the agent may be dead by now
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+    do_GET = do_POST = _relay
+
+
+@pytest.mark.parametrize("moment", ["before", "after"])
+def test_kill_9_of_the_sync_agent_while_its_push_is_in_flight(
+    setup: tuple[CentralProcess, SyncAgent, str, int],
+    database_url: str,
+    tmp_path: Path,
+    moment: str,
+) -> None:
+    # Killed while the push waits: before the server has it, or once the server applied
+    # it and its answer is on the way. Either way the restarted agent leaves each once.
+    server, agent, token, made = setup
+    token_file = tmp_path / "token"
+    token_file.write_text(token)
+    os.chmod(token_file, 0o600)
+    HoldingProxy.upstream, HoldingProxy.hold = server.url, moment
+    HoldingProxy.held, HoldingProxy.release = threading.Event(), threading.Event()
+    relay = ThreadingHTTPServer(("127.0.0.1", 0), HoldingProxy)
+    threading.Thread(target=relay.serve_forever, daemon=True).start()
+    agent.store.close()
+    try:
+        child = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "kiosk", "sync", "--once"),
+                *("--data", str(agent.store.directory), "--token-file", str(token_file)),
+                *("--server", f"http://127.0.0.1:{relay.server_address[1]}"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert HoldingProxy.held.wait(30), "the agent never pushed"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        assert applied(database_url) == ((0, 0) if moment == "before" else (made, made))
+    finally:
+        # A push held before the server still reaches it afterwards, as a request
+        # already on the network does.
+        HoldingProxy.release.set()
+        relay.shutdown()
+    with agent.store.journal.connect() as journal:
+        assert journal.scalar(select(func.count()).select_from(Entry)) == made  # none acked
     drain(agent)
     assert applied(database_url) == (made, made)
     with agent.store.journal.connect() as journal:
