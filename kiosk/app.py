@@ -85,6 +85,7 @@ class KioskOptions:
     fullscreen: bool = True
     size: tuple[int, int] = (800, 480)
     sounds: bool = True
+    screen_width_mm: float = 0.0  # 0: the display's own report of its size
     faults: tuple[str, ...] = ()  # mistakes in optional parts of kiosk.toml
     demo: tuple[str, ...] = ()
 
@@ -284,6 +285,7 @@ def options_from_config(config: KioskConfig, **overrides: Any) -> KioskOptions:
         "fullscreen": config.display.fullscreen,
         "size": (config.display.width, config.display.height),
         "sounds": config.display.sounds,
+        "screen_width_mm": config.display.screen_width_mm,
         "pin_required": config.patrons.pin_required,
         "inactivity_seconds": config.session.inactivity_seconds,
         "warning_seconds": config.session.warning_seconds,
@@ -504,6 +506,7 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
         trace=Trace(request.trace),
         sounds_dir=options.data_dir / "sounds" if options.sounds else None,
         fullscreen=options.fullscreen,
+        screen_width_mm=options.screen_width_mm,
         on_start=started,
         on_tick=tick,
     )

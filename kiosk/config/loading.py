@@ -58,6 +58,14 @@ from kiosk.devices.settings import (  # the scanners' reader serves every table 
 from kiosk.sync.token import TokenFileError, read_token
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+
+
+def _screen_width(value: object) -> float | None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    return float(value) if value == 0 or 40 <= value <= 2000 else None
+
+
 SITE_FILE = Path("/etc/kiosk/kiosk.toml")
 CONFIG_ENV = "KIOSK_CONFIG"
 
@@ -475,6 +483,7 @@ class _Checker(_Reader):
             "width",
             "height",
             "sounds",
+            "screen_width_mm",
         )
         table = self.section("display", known)
         defaults = DisplaySection()
@@ -503,6 +512,14 @@ class _Checker(_Reader):
             width=pixels("width", defaults.width),
             height=pixels("height", defaults.height),
             sounds=flag("sounds", defaults.sounds),
+            screen_width_mm=self.get(
+                table,
+                "display",
+                "screen_width_mm",
+                defaults.screen_width_mm,
+                _screen_width,
+                "a width in millimetres from 40 to 2000, or 0 to trust the display",
+            ),
         )
 
     def languages(self, value: object) -> tuple[Language, ...]:

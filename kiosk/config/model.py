@@ -145,6 +145,9 @@ class DisplaySection:
     width: int = 800
     height: int = 480
     sounds: bool = True
+    # The screen's visible width in millimetres, so that touch targets are 15 mm on the
+    # glass; 0 trusts the size the display reports.
+    screen_width_mm: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,6 +98,7 @@ class KioskApp(App):
         trace: Trace | None = None,
         sounds_dir: Path | None = None,
         fullscreen: bool = True,
+        screen_width_mm: float = 0.0,
         on_tick: Callable[[], None] | None = None,
         on_start: Callable[[KioskApp], None] | None = None,
     ) -> None:
@@ -109,6 +110,7 @@ class KioskApp(App):
         self.trace = trace or Trace(None)
         self.sounds_dir = sounds_dir
         self.configured_fullscreen = fullscreen
+        self.screen_width_mm = screen_width_mm
         self.on_tick_hook = on_tick
         self.on_start_hook = on_start
         self.scans_handled = 0
@@ -287,10 +289,17 @@ class KioskApp(App):
             setattr(self, f"{name}_colour", getattr(palette, name))
         self.secondary_colour = palette.secondary_text
         self.scale = theme.scale_for(Window.width, Window.height, frame.look.large_text)
-        self.target = max(mm(TOUCH_TARGET_MM), 56 * self.scale)
+        self.target = max(TOUCH_TARGET_MM * self.pixels_per_mm(), 56 * self.scale)
         if not force:
             return
         self.rendered_serial = -1  # colours of banners and rows are set when built
+
+    def pixels_per_mm(self) -> float:
+        """From the width staff measured, else from the display's report (which a panel
+        without its physical size in its EDID gets wrong, and 15 mm with it)."""
+        if self.screen_width_mm > 0:
+            return float(Window.width) / self.screen_width_mm
+        return float(mm(1))
 
     def _show_warning(self, frame: Frame) -> None:
         overlay = self.root.ids.overlay
@@ -358,7 +367,13 @@ class KioskApp(App):
             large_text=frame.look.large_text,
             sound=frame.sound.value if frame.sound else None,
             warning=frame.warning is not None,
+            smallest_target_mm=self.smallest_target_mm(),
         )
+
+    def smallest_target_mm(self) -> float | None:
+        """The height of the smallest button on screen, on the glass."""
+        heights = [button.height for button in self.buttons_on_screen().values()]
+        return round(min(heights) / self.pixels_per_mm(), 1) if heights else None
 
 
 MARKUP_TAG = re.compile(r"\[/?[a-z_]+(=[^\]]*)?\]")

@@ -460,3 +460,14 @@ def test_the_sync_agent_refuses_a_config_whose_server_part_is_wrong(
     )
     assert main(["sync", "--once"]) == 2
     assert "give --data, --server, --token-file or --config FILE" in capsys.readouterr().err
+
+
+def test_a_screen_width_outside_any_screen_is_refused_with_what_is_wanted(tmp_path: Path) -> None:
+    path = site(tmp_path, GOOD + "\n[display]\nscreen_width_mm = 15.5\n")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert "display.screen_width_mm: must be a width in millimetres from 40 to 2000" in str(
+        refused.value
+    )
+    path = site(tmp_path, GOOD + "\n[display]\nscreen_width_mm = 155\n")
+    assert load_config(path).display.screen_width_mm == 155.0

@@ -221,6 +221,11 @@ def test_every_screen_renders_at_the_pi_and_full_hd_sizes(
     for path in shots.glob("*.png"):
         assert png_size(path) == (width, height)
     assert {entry["theme"] for entry in run.trace} == {theme}
+    # Every button on every screen is a touch target of 15 mm at least (by the display's
+    # own size here: Xvfb says 96 dots to the inch).
+    targets = [entry["smallest_target_mm"] for entry in run.trace if entry["smallest_target_mm"]]
+    assert len(targets) > 10
+    assert min(targets) >= 15
 
 
 def test_out_of_service_until_the_library_arrives_then_back_by_itself(
@@ -283,6 +288,7 @@ name = "Riverside Branch"
 
 [display]
 languages = ["en", "fr"]
+screen_width_mm = 155  # the Raspberry Pi Touch Display, 800 pixels across
 
 [bins.shelf]
 label = "Shelf"
@@ -317,6 +323,8 @@ keyboard = true
     assert "Español" not in welcome["texts"]
     drop = entries[-1]
     assert drop["screen"] == "drop"
+    # 15 mm on the Pi's 155 mm glass is 77 of its 800 pixels, not Xvfb's 57.
+    assert min(entry["smallest_target_mm"] for entry in entries) >= 15
     assert {"Please put it in bin 7, the blue one.", "7"} <= set(drop["texts"]) or any(
         "bin 1" in text
         for text in drop["texts"]  # an item someone reserved meanwhile
