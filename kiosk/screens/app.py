@@ -358,6 +358,8 @@ class KioskApp(App):
         self._record()
 
     def _record(self) -> None:
+        if not self.trace.active:  # a kiosk in service keeps no trace: nothing to gather
+            return
         frame = self.flow.frame()
         self.trace.record(
             frame.screen.value,

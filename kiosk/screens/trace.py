@@ -17,6 +17,10 @@ class Trace:
         self._last: tuple[str, tuple[str, ...]] | None = None
         self.entries = 0
 
+    @property
+    def active(self) -> bool:
+        return self._file is not None
+
     def record(self, screen: str, texts: list[str], **extra: Any) -> None:
         key = (screen, tuple(texts))
         if self._file is None or key == self._last:
