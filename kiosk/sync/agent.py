@@ -149,7 +149,6 @@ class SyncAgent:
         # Given with each request: requests lets REQUESTS_CA_BUNDLE in the environment
         # override a session's own CA file, and staff's file must win.
         self.verify: str | bool = str(ca_file) if ca_file is not None else True
-        self.http.verify = self.verify
         previous = last_sync.load(store.directory)
         self._status = SyncStatus(last_success=previous.last_success if previous else None)
         self._lock = threading.Lock()
