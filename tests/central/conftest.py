@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+import requests
 import uvicorn
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -27,6 +29,21 @@ from kiosk.sync.agent import SyncAgent
 
 POSTGRES = os.environ.get("KIOSK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 23, 10, 0)
+
+
+def forward(
+    handler: BaseHTTPRequestHandler, upstream: str, body: bytes | None
+) -> requests.Response:
+    """What the test relays do with a request: send it on to the server, as a kiosk sent
+    it (its token and content type)."""
+    headers = {
+        key: value
+        for key, value in handler.headers.items()
+        if key.lower() in ("authorization", "content-type")
+    }
+    return requests.request(
+        handler.command, upstream + handler.path, data=body, headers=headers, timeout=30
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

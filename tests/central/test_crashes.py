@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-import requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,6 +33,8 @@ from kiosk.demo_data import Scale, generate_library
 from kiosk.store.journal import Entry
 from kiosk.store.store import Store
 from kiosk.sync.agent import SyncAgent, SyncError
+
+from .conftest import forward
 
 NOW = datetime(2026, 11, 23, 10, 0)
 
@@ -147,14 +148,7 @@ class HoldingProxy(BaseHTTPRequestHandler):
         if pushing and HoldingProxy.hold == "before":
             HoldingProxy.held.set()
             HoldingProxy.release.wait(30)
-        headers = {
-            key: value
-            for key, value in self.headers.items()
-            if key.lower() in ("authorization", "content-type")
-        }
-        answer = requests.request(
-            self.command, HoldingProxy.upstream + self.path, data=body, headers=headers, timeout=30
-        )
+        answer = forward(self, HoldingProxy.upstream, body)
         if pushing and HoldingProxy.hold == "after":
             HoldingProxy.held.set()
             HoldingProxy.release.wait(30)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from kiosk.central.models import AppliedTransaction
@@ -25,7 +24,7 @@ from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import CheckoutStatus
 from kiosk.sync.agent import Connectivity, SyncError
 
-from .conftest import Central
+from .conftest import Central, forward
 from .test_sync import available, card, journal_size, sign_in
 
 
@@ -60,14 +59,7 @@ class FaultyProxy(BaseHTTPRequestHandler):
             time.sleep(2.5)
             self._reset()
             return
-        headers = {
-            key: value
-            for key, value in self.headers.items()
-            if key.lower() in ("authorization", "content-type")
-        }
-        upstream = requests.request(
-            self.command, FaultyProxy.upstream + self.path, data=body, headers=headers, timeout=30
-        )
+        upstream = forward(self, FaultyProxy.upstream, body)
         if fault == "lose_response":
             self._reset()  # the server applied the batch; its answer is lost on the way
             return
