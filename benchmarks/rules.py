@@ -32,7 +32,7 @@ from kiosk.rules import (
     read_policy,
 )
 
-EXAMPLE = Path(__file__).parents[1] / "config" / "policy.example.toml"
+EXAMPLE = Path(__file__).parents[1] / "kiosk" / "demo" / "policy.example.toml"
 
 
 def rate(work: Callable[[], object], seconds: float) -> float:

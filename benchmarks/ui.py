@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from circulation import borrower_and_items, cached_mirror, percentile
 
-from kiosk.demo_data import Scale
+from kiosk.demo.library import Scale
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (800, 480)

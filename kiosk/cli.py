@@ -367,7 +367,7 @@ def _run_options(args: argparse.Namespace, overrides: dict[str, object]) -> Any:
 
 def _demo_data(args: argparse.Namespace) -> int:
     from kiosk.clock import SystemClock  # noqa: PLC0415 - SQLAlchemy only when needed
-    from kiosk.demo_data import Scale, build_demo_library  # noqa: PLC0415
+    from kiosk.demo.library import Scale, build_demo_library  # noqa: PLC0415
 
     for name in ("items", "patrons", "loans"):
         if getattr(args, name) < 0:

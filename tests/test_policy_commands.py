@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
-EXAMPLE = ROOT / "config" / "policy.example.toml"
+EXAMPLE = ROOT / "kiosk" / "demo" / "policy.example.toml"
 SCENARIOS = ROOT / "tests" / "scenarios"
 
 

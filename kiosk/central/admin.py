@@ -32,7 +32,7 @@ from kiosk.rules import InvalidPolicy, read_policy
 from kiosk.sync.protocol import Entity, PolicyRow
 
 if TYPE_CHECKING:  # the generator is imported only by the command that uses it
-    from kiosk.demo_data import GeneratedLibrary
+    from kiosk.demo.library import GeneratedLibrary
 
 
 def add_kiosk(db: Session, name: str, now: datetime) -> str:

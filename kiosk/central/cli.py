@@ -121,7 +121,7 @@ def _import(args: argparse.Namespace, session: Session, now: datetime) -> int:
 
 
 def _demo_data(args: argparse.Namespace, session: Session, now: datetime) -> int:
-    from kiosk.demo_data import Scale, generate_library  # noqa: PLC0415
+    from kiosk.demo.library import Scale, generate_library  # noqa: PLC0415
 
     library = generate_library(Scale(args.items, args.patrons, args.loans, args.seed), now)
     admin.put_policy(session, library.document, now)

@@ -33,7 +33,7 @@ def central(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def database(tmp_path: Path) -> Path:
     path = tmp_path / "central.db"
     assert central(path, "init").returncode == 0
-    run = central(path, "import", "policy", str(ROOT / "config" / "policy.example.toml"))
+    run = central(path, "import", "policy", str(ROOT / "kiosk" / "demo" / "policy.example.toml"))
     assert run.returncode == 0, run.stderr
     assert "policy version" in run.stdout
     return path

@@ -29,7 +29,7 @@ from kiosk.central.models import AppliedTransaction
 from kiosk.central.process import CentralProcess
 from kiosk.circulation.service import Circulation
 from kiosk.clock import FixedClock
-from kiosk.demo_data import Scale, generate_library
+from kiosk.demo.library import Scale, generate_library
 from kiosk.store.journal import Entry
 from kiosk.store.store import Store
 from kiosk.sync.agent import SyncAgent, SyncError

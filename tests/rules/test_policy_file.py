@@ -24,7 +24,7 @@ from kiosk.rules import (
 
 from .helpers import D, assert_allowed, assert_refused_only, at, d
 
-EXAMPLE = Path(__file__).parents[2] / "config" / "policy.example.toml"
+EXAMPLE = Path(__file__).parents[2] / "kiosk" / "demo" / "policy.example.toml"
 POLICY = read_policy(tomllib.loads(EXAMPLE.read_text(), parse_float=Decimal))
 
 

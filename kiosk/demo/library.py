@@ -33,7 +33,7 @@ from kiosk.store.journal import Entry
 from kiosk.store.mirror import MirrorBase, MirrorPatron, Record, StockItem
 from kiosk.store.store import Store
 
-EXAMPLE_POLICY = Path(__file__).parent.parent / "config" / "policy.example.toml"
+EXAMPLE_POLICY = Path(__file__).with_name("policy.example.toml")
 PIN_POOL = 16
 
 ADJECTIVES = (

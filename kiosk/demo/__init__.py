@@ -1,0 +1,1 @@
+"""The demo library (its policy and generated data) and the loopback demo."""
