@@ -30,7 +30,7 @@ from pathlib import Path
 
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import CheckoutStatus, PatronSession, ReturnStatus
-from kiosk.clock import FixedClock
+from kiosk.common.clock import FixedClock
 from kiosk.demo.library import Scale, build_demo_library
 from kiosk.store.store import Store
 

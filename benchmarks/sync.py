@@ -46,7 +46,7 @@ from kiosk.central import admin, db
 from kiosk.central.changes import ChangeLog
 from kiosk.central.models import Item
 from kiosk.central.process import CentralProcess
-from kiosk.clock import FixedClock
+from kiosk.common.clock import FixedClock
 from kiosk.demo.library import Scale, generate_library
 from kiosk.store.store import Store
 from kiosk.sync.agent import DEFAULT_INTERVAL_S, SyncAgent

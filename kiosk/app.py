@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from kiosk import __version__
-from kiosk.circulation.pins import pin_verifier, return_hash_memory_after_each_pin
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import SortingBins
-from kiosk.clock import Clock, SystemClock
+from kiosk.common.check_digits import luhn_digit
+from kiosk.common.clock import Clock, SystemClock
+from kiosk.common.pins import pin_verifier, return_hash_memory_after_each_pin
 from kiosk.config import KioskConfig
 from kiosk.devices import ScanBus, Scanners, ScannerSettings
-from kiosk.devices.check_digits import luhn_digit
 from kiosk.devices.printer import PrinterSettings, PrintOutcome, Receipt, ReceiptPrinter
 from kiosk.notify import SystemdNotifier
 from kiosk.screens.flow import (

@@ -73,7 +73,7 @@ def config_show(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    from kiosk.clock import SystemClock  # noqa: PLC0415
+    from kiosk.common.clock import SystemClock  # noqa: PLC0415
     from kiosk.status import status_command  # noqa: PLC0415
 
     return status_command(

@@ -25,7 +25,7 @@ from kiosk.circulation.views import (
     ReturnStatus,
     Unavailable,
 )
-from kiosk.clock import Clock
+from kiosk.common.clock import Clock
 from kiosk.rules import Due, Refusal
 from kiosk.store.store import Store
 

@@ -200,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _circ(args: argparse.Namespace) -> int:
     from kiosk.circ_tool import CircTool  # noqa: PLC0415 - SQLAlchemy only when needed
-    from kiosk.clock import SystemClock  # noqa: PLC0415
+    from kiosk.common.clock import SystemClock  # noqa: PLC0415
 
     tool = CircTool(args.data, SystemClock(), sys.stdout, sys.stderr, as_json=args.json)
     try:
@@ -219,7 +219,7 @@ def _sync(args: argparse.Namespace) -> int:
     import signal  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
-    from kiosk.clock import SystemClock  # noqa: PLC0415 - requests and SQLAlchemy only here
+    from kiosk.common.clock import SystemClock  # noqa: PLC0415 - requests and SQLAlchemy only here
     from kiosk.notify import SystemdNotifier  # noqa: PLC0415
     from kiosk.store.store import Store  # noqa: PLC0415
     from kiosk.sync.agent import SyncAgent, SyncError  # noqa: PLC0415
@@ -366,7 +366,7 @@ def _run_options(args: argparse.Namespace, overrides: dict[str, object]) -> Any:
 
 
 def _demo_data(args: argparse.Namespace) -> int:
-    from kiosk.clock import SystemClock  # noqa: PLC0415 - SQLAlchemy only when needed
+    from kiosk.common.clock import SystemClock  # noqa: PLC0415 - SQLAlchemy only when needed
     from kiosk.demo.library import Scale, build_demo_library  # noqa: PLC0415
 
     for name in ("items", "patrons", "loans"):

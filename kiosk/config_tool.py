@@ -135,7 +135,7 @@ def render_toml(data: Mapping[str, Any], comment: Callable[[str], str] = lambda 
 def staff_pin_command(read_pin: Callable[[str], str], out: TextIO, err: TextIO) -> int:
     """Ask for the staff PIN twice (``read_pin`` does not echo) and print the line to
     paste into ``[staff]``: the PIN's argon2id verifier, never the PIN."""
-    from kiosk.circulation.pins import pin_verifier  # noqa: PLC0415 - argon2 only here
+    from kiosk.common.pins import pin_verifier  # noqa: PLC0415 - argon2 only here
 
     shortest, longest = STAFF_PIN_DIGITS
     try:

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, func, select
 
 from kiosk import __version__
 from kiosk.circulation.service import EARLIEST_TRUSTED_TIME, clock_trusted
-from kiosk.clock import Clock
+from kiosk.common.clock import Clock
 from kiosk.config import ConfigError, KioskConfig, load_config
 from kiosk.store.journal import PENDING, Entry, KioskState
 from kiosk.store.mirror import PolicyDocument, SyncCursor

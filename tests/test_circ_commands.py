@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.devices.check_digits import gs1_valid, valid_library_barcode
+from kiosk.common.check_digits import gs1_valid, valid_library_barcode
 
 
 def kiosk(*args: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ from kiosk.central import admin, db
 from kiosk.central.errors import CentralError, ImportRejected
 from kiosk.central.importers import import_file
 from kiosk.central.koc import export_koc
-from kiosk.clock import SystemClock
+from kiosk.common.clock import SystemClock
 
 DB_ENV = "KIOSK_CENTRAL_DB"
 

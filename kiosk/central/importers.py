@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session
 from kiosk.central.changes import ChangeLog
 from kiosk.central.errors import ImportRejected
 from kiosk.central.models import Item, Patron, PolicyVersion, Record
-from kiosk.circulation.pins import pin_verifier
-from kiosk.devices.check_digits import gs1_valid, isbn10_valid
-from kiosk.rules.parsing import STANDARD_STATUSES, did_you_mean
+from kiosk.common.check_digits import gs1_valid, isbn10_valid
+from kiosk.common.pins import pin_verifier
+from kiosk.common.suggest import did_you_mean
+from kiosk.rules.parsing import STANDARD_STATUSES
 
 COLUMNS = {
     "catalogue": ("brn", "title", "author", "isbn", "publication_type"),

@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import exc
 
-from kiosk.circulation import pins
 from kiosk.circulation.views import (
     AccountView,
     CheckoutStatus,
@@ -51,7 +50,9 @@ from kiosk.circulation.world import (
     PatronState,
     World,
 )
-from kiosk.clock import Clock
+from kiosk.common import pins
+from kiosk.common.clock import Clock
+from kiosk.common.money import to_cents
 from kiosk.rules import (
     InvalidPolicy,
     Policy,
@@ -63,7 +64,7 @@ from kiosk.rules import (
     read_policy,
 )
 from kiosk.rules.decisions import human_date
-from kiosk.rules.model import AVAILABLE, CENT, Due, money
+from kiosk.rules.model import AVAILABLE, Due, money
 from kiosk.store.journal import PENDING
 from kiosk.store.store import MirrorHealth, Store
 
@@ -202,7 +203,7 @@ class Circulation:
                 "patron_id": patron_id,
                 "payload": json.dumps(details, default=str),
                 "state": PENDING,
-                "charged": int(money(charged) / CENT),
+                "charged": to_cents(charged),
                 "status_after": status_after,
                 "loan_patron_id": loan.patron_id if loan else None,
                 "loan_member_type": loan.member_type if loan else None,

@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from kiosk.common.money import from_cents
 from kiosk.rules import Due, Item, Loan, Patron
-from kiosk.rules.model import CENT
 
 ON_LOAN = "on_loan"
 UNKNOWN = "unknown"
@@ -33,10 +33,6 @@ def parse_due(text: str) -> Due:
     if "T" in text:
         return Due.at_time(datetime.fromisoformat(text))
     return Due.end_of(date.fromisoformat(text))
-
-
-def cents_to_money(cents: int | None) -> Decimal:
-    return Decimal(cents or 0) * CENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +161,7 @@ class World:
             member_type,
             date.fromisoformat(expires) if expires else None,
             bool(barred),
-            cents_to_money(owed) + cents_to_money(charged),
+            from_cents(owed) + from_cents(charged),
             verifier,
         )
 
@@ -210,7 +206,7 @@ class World:
                 barcode=barcode,
                 title=title,
                 publication_type=kind,
-                price=cents_to_money(price),
+                price=from_cents(price),
                 status=ON_LOAN if loan is not None else status,
                 holds=tuple(holds.get(barcode, ())),
                 loan=loan,

@@ -25,8 +25,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from kiosk.circulation.pins import pin_verifier
-from kiosk.devices.check_digits import ITEM_PREFIX, PATRON_PREFIX, isbn13, library_barcodes
+from kiosk.common.check_digits import ITEM_PREFIX, PATRON_PREFIX, isbn13, library_barcodes
+from kiosk.common.money import to_cents
+from kiosk.common.pins import pin_verifier
 from kiosk.rules import Item, Patron, Policy, decide_checkout, read_policy
 from kiosk.store import loading
 from kiosk.store.journal import Entry
@@ -221,7 +222,7 @@ def _patron_rows(patrons: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
             patron["member_type"],
             patron["expires"].isoformat(),
             int(patron["barred"]),
-            int(patron["owed"] * 100),
+            to_cents(patron["owed"]),
             patron["pin_verifier"],
         )
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kiosk.devices.check_digits import gs1_valid, isbn10_valid, luhn_valid
+from kiosk.common.check_digits import gs1_valid, isbn10_valid, luhn_valid
 from kiosk.devices.scan import Clock, Kind, Scan, Symbology, local_now
 from kiosk.devices.settings import BarcodeSettings
 

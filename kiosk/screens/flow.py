@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol, TypeVar
 
-from kiosk.circulation import pins
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import (
     AccountView as AccountAnswer,
@@ -29,6 +28,7 @@ from kiosk.circulation.views import (
     ReturnView,
     Unavailable,
 )
+from kiosk.common import pins
 from kiosk.devices.printer import PrinterSettings, PrintOutcome, Receipt, ReceiptPrinter
 from kiosk.devices.scan import Scan
 from kiosk.screens import wording

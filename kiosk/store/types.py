@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Dialect, Integer
 from sqlalchemy.types import TypeDecorator
 
-from kiosk.rules.model import CENT, money
+from kiosk.common.money import from_cents, to_cents
 
 
 class Money(TypeDecorator[Decimal]):
@@ -20,9 +20,9 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, _dialect: Dialect) -> int | None:
         if value is None:
             return None
-        return int(money(value) / CENT)
+        return to_cents(value)
 
     def process_result_value(self, value: Any, _dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return money(Decimal(int(value)) * CENT)
+        return from_cents(int(value))

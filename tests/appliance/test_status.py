@@ -17,7 +17,7 @@ from kiosk.central.process import free_port
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import CheckoutStatus, Unavailable
 from kiosk.cli import main
-from kiosk.clock import FixedClock
+from kiosk.common.clock import FixedClock
 from kiosk.status import status_command
 from kiosk.sync.agent import SyncAgent, SyncError
 from tests.central.conftest import NOW, Central

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kiosk.central import admin, db
 from kiosk.central.api import create_app
 from kiosk.central.process import free_port
-from kiosk.clock import FixedClock
+from kiosk.common.clock import FixedClock
 from kiosk.demo.library import GeneratedLibrary, Scale, generate_library
 from kiosk.store.store import Store
 from kiosk.sync.agent import SyncAgent

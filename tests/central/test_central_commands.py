@@ -12,7 +12,7 @@ import pytest
 from kiosk.central.process import CentralProcess
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import Unavailable
-from kiosk.clock import SystemClock
+from kiosk.common.clock import SystemClock
 from kiosk.store.store import Store
 from kiosk.sync.agent import SyncAgent
 

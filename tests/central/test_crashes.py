@@ -28,7 +28,7 @@ from kiosk.central import admin, db
 from kiosk.central.models import AppliedTransaction
 from kiosk.central.process import CentralProcess
 from kiosk.circulation.service import Circulation
-from kiosk.clock import FixedClock
+from kiosk.common.clock import FixedClock
 from kiosk.demo.library import Scale, generate_library
 from kiosk.store.journal import Entry
 from kiosk.store.store import Store

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from kiosk.circulation.pins import pin_verifier
+from kiosk.common.pins import pin_verifier
 from kiosk.store import loading
 from kiosk.store.store import Store
 

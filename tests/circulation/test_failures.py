@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import CheckoutStatus, OutOfService, ReturnStatus, Unavailable
-from kiosk.clock import FixedClock, SystemClock
+from kiosk.common.clock import FixedClock, SystemClock
 from kiosk.store.errors import StoreCorrupt
 from kiosk.store.store import MirrorHealth, Store
 

@@ -19,7 +19,7 @@ from kiosk.circulation.views import (
     ReturnStatus,
     Unavailable,
 )
-from kiosk.clock import FixedClock
+from kiosk.common.clock import FixedClock
 from kiosk.rules import Due
 from kiosk.store.store import Store
 

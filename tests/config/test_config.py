@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.circulation.pins import pin_matches
+from kiosk.common.pins import pin_matches
 from kiosk.circulation.views import SortingBin, SortingBins
 from kiosk.cli import main
 from kiosk.config import (

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from kiosk.circulation.pins import pin_verifier
+from kiosk.common.pins import pin_verifier
 from kiosk.circulation.service import Circulation
-from kiosk.clock import FixedClock
+from kiosk.common.clock import FixedClock
 from kiosk.devices.codes import ScanPipeline
 from kiosk.devices.printer import PrintOutcome, Receipt
 from kiosk.devices.settings import BarcodeSettings

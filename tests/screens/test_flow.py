@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.clock import FixedClock
+from kiosk.common.clock import FixedClock
 from kiosk.devices.codes import ScanPipeline
 from kiosk.devices.settings import BarcodeSettings
 from kiosk.screens.flow import Health, UnknownButton

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from kiosk.app import DEMO_STAFF_CARD, DEMO_STAFF_PIN
-from kiosk.devices.check_digits import luhn_digit
+from kiosk.common.check_digits import luhn_digit
 
 from .xvfb import kiosk_env, run_kiosk, start_kiosk
 

@@ -6,13 +6,13 @@ import subprocess
 import sys
 import textwrap
 
-from kiosk.circulation.pins import pin_matches, pin_verifier
+from kiosk.common.pins import pin_matches, pin_verifier
 
 # A fresh interpreter, so that glibc's heaps hold nothing of the test run's own.
 VERIFY_FROM_THREADS = textwrap.dedent(
     """
     import sys, threading
-    from kiosk.circulation.pins import pin_matches, pin_verifier, return_hash_memory_after_each_pin
+    from kiosk.common.pins import pin_matches, pin_verifier, return_hash_memory_after_each_pin
     if sys.argv[1] == "tuned":
         assert return_hash_memory_after_each_pin()
     def anon_mb():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.devices.check_digits import (
+from kiosk.common.check_digits import (
     gs1_valid,
     isbn13,
     library_barcode,

@@ -1,0 +1,14 @@
+"""The few small things both the kiosk and kiosk-central need.
+
+Money in cents, PIN verifiers, check digits, "did you mean", the clock and the root
+of the project's exceptions. Only the standard library and this part's own
+third-party libraries are imported here; everything else imports from here.
+"""
+
+
+class KioskError(Exception):
+    """The root of every error this project raises on purpose.
+
+    Each part has its own root under this one; a message says what happened and what
+    the person who must act can do about it.
+    """
