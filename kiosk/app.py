@@ -32,7 +32,7 @@ from kiosk.config import KioskConfig
 from kiosk.devices import ScanBus, Scanners, ScannerSettings
 from kiosk.devices.printer import PrinterSettings, PrintOutcome, Receipt, ReceiptPrinter
 from kiosk.notify import SystemdNotifier
-from kiosk.screens.flow import (
+from kiosk.session.flow import (
     FlowSettings,
     Health,
     KioskFlow,
@@ -40,8 +40,8 @@ from kiosk.screens.flow import (
     Ports,
     StaffStatus,
 )
-from kiosk.screens.i18n import load_translators
-from kiosk.screens.viewdata import Look
+from kiosk.session.i18n import load_translators
+from kiosk.session.viewdata import Look
 from kiosk.status import DISK_FULL_MB, gather, rows
 from kiosk.store.errors import StoreError
 from kiosk.store.store import Store
@@ -454,7 +454,7 @@ class ShiftedClock:
 
 
 def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None) -> int:
-    from kiosk.screens.scripting import ScriptError, read_script  # noqa: PLC0415
+    from kiosk.session.scripting import ScriptError, read_script  # noqa: PLC0415
 
     steps = None
     if request.script is not None:
@@ -473,7 +473,7 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
         signal.signal(number, lambda *_: stop_asked.set())
     from kiosk.screens.app import KioskApp  # noqa: PLC0415 - creates the window
     from kiosk.screens.runner import ScriptRunner  # noqa: PLC0415
-    from kiosk.screens.trace import Trace  # noqa: PLC0415
+    from kiosk.session.trace import Trace  # noqa: PLC0415
 
     monotonic = ShiftedClock()
     kiosk = Kiosk(options, monotonic=monotonic)

@@ -321,7 +321,7 @@ def _run(args: argparse.Namespace) -> int:
         overrides["inactivity_seconds"] = args.inactivity
     request = app.RunRequest(args.script, args.trace, args.screenshots)
     if args.script is not None:
-        from kiosk.screens.scripting import ScriptError, read_script  # noqa: PLC0415
+        from kiosk.session.scripting import ScriptError, read_script  # noqa: PLC0415
 
         try:
             read_script(args.script)  # every mistake before anything starts

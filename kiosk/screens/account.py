@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kiosk.screens.viewdata import AccountView
 from kiosk.screens.widgets import KioskScreen, fill_buttons, fill_sections, show_banners
+from kiosk.session.viewdata import AccountView
 
 
 class AccountScreen(KioskScreen):

@@ -36,16 +36,16 @@ from kiosk.screens.account import AccountScreen
 from kiosk.screens.checkout import CheckoutScreen
 from kiosk.screens.drop import DropScreen
 from kiosk.screens.finish import FinishScreen
-from kiosk.screens.flow import KioskFlow, UnknownButton
 from kiosk.screens.help import HelpScreen
 from kiosk.screens.out_of_service import OutOfServiceScreen
 from kiosk.screens.pin import PinScreen
 from kiosk.screens.sounds import sound_files
 from kiosk.screens.staff import StaffScreen
-from kiosk.screens.trace import Trace
-from kiosk.screens.viewdata import Frame, Sound
 from kiosk.screens.welcome import WelcomeScreen
 from kiosk.screens.widgets import KioskButton, fill_buttons
+from kiosk.session.flow import KioskFlow, UnknownButton
+from kiosk.session.trace import Trace
+from kiosk.session.viewdata import Frame, Sound
 
 log = logging.getLogger(__name__)
 

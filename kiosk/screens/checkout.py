@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kiosk.screens.viewdata import CheckoutView
 from kiosk.screens.widgets import KioskScreen, fill_buttons, fill_lines, show_banners
+from kiosk.session.viewdata import CheckoutView
 
 
 class CheckoutScreen(KioskScreen):

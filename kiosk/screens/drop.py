@@ -5,8 +5,8 @@ from __future__ import annotations
 from kivy.properties import ColorProperty
 
 from kiosk.screens.theme import BIN_RGBA, DARK_ON
-from kiosk.screens.viewdata import DropView
 from kiosk.screens.widgets import KioskScreen, fill_buttons
+from kiosk.session.viewdata import DropView
 
 BLACK = (0.04, 0.05, 0.05, 1.0)
 WHITE = (1.0, 1.0, 1.0, 1.0)

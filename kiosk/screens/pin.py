@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kiosk.screens.viewdata import PinView
 from kiosk.screens.widgets import KioskScreen, fill_buttons, show_banners
+from kiosk.session.viewdata import PinView
 
 
 class PinScreen(KioskScreen):

@@ -1,4 +1,4 @@
-"""Runs a script (kiosk.screens.scripting) against the real app, one step per frame.
+"""Runs a script (kiosk.session.scripting) against the real app, one step per frame.
 
 Scans go through the keyboard source, the scan pipeline and the bus exactly as a
 scanner's would; presses dispatch the real button's ``on_release``. Each step waits for
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from kivy.clock import Clock
 from kivy.core.window import Window
 
-from kiosk.screens.scripting import ScriptError, Step
+from kiosk.session.scripting import ScriptError, Step
 
 if TYPE_CHECKING:
     from kiosk.screens.app import KioskApp

@@ -12,7 +12,7 @@ import struct
 import wave
 from pathlib import Path
 
-from kiosk.screens.viewdata import Sound
+from kiosk.session.viewdata import Sound
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from kivy.utils import escape_markup
 
-from kiosk.screens.viewdata import Banner, StaffView, Tone
 from kiosk.screens.widgets import KioskLabel, KioskScreen, fill_buttons, fill_labels, show_banners
+from kiosk.session.viewdata import Banner, StaffView, Tone
 
 
 class StatusLine(KioskLabel):

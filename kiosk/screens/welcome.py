@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from kiosk.screens.viewdata import WelcomeView
 from kiosk.screens.widgets import (
     Hint,
     KioskScreen,
@@ -11,6 +10,7 @@ from kiosk.screens.widgets import (
     fill_labels,
     show_banners,
 )
+from kiosk.session.viewdata import WelcomeView
 
 
 class WelcomeScreen(KioskScreen):

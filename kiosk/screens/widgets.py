@@ -13,7 +13,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen as KivyScreen
 from kivy.uix.widget import Widget
 
-from kiosk.screens.viewdata import Banner, Button, Line, MessageView, Tone
+from kiosk.session.viewdata import Banner, Button, Line, MessageView, Tone
 
 T = TypeVar("T")
 

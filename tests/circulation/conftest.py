@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.common.pins import pin_verifier
 from kiosk.circulation.service import Circulation
 from kiosk.common.clock import FixedClock
+from kiosk.common.pins import pin_verifier
 from kiosk.store.store import Store
 
 from .library import PIN, build

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.common.pins import pin_matches
 from kiosk.circulation.views import SortingBin, SortingBins
 from kiosk.cli import main
+from kiosk.common.pins import pin_matches
 from kiosk.config import (
     DEFAULTS_FILE,
     MASK,

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from kiosk.devices import BarcodeSettings, Scan, ScanBus, ScanPipeline
 from kiosk.common.check_digits import gs1_valid, isbn10_valid, luhn_valid
+from kiosk.devices import BarcodeSettings, Scan, ScanBus, ScanPipeline
 from kiosk.devices.codes import check_digit, normalise
 from kiosk.devices.scan import mask
 

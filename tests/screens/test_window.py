@@ -264,7 +264,7 @@ def test_a_whole_session_at_debug_level_logs_no_patron_name_card_or_pin(
     tour = (Path(__file__).parents[2] / "docs" / "screens" / "tour.script").read_text()
     run = run_kiosk(display, demo, tour, "--log-level", "debug")
     assert run.status == 0, run.output
-    assert "kiosk.screens.flow" in run.logs or "kiosk.devices" in run.logs  # it did log
+    assert "kiosk.session.flow" in run.logs or "kiosk.devices" in run.logs  # it did log
     for card in every:
         assert card["card"] not in run.logs, card["situation"]
         assert f" {card['first_name']} " not in run.logs, card["situation"]

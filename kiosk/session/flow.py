@@ -31,9 +31,9 @@ from kiosk.circulation.views import (
 from kiosk.common import pins
 from kiosk.devices.printer import PrinterSettings, PrintOutcome, Receipt, ReceiptPrinter
 from kiosk.devices.scan import Scan
-from kiosk.screens import wording
-from kiosk.screens.i18n import LANGUAGE_NAMES, Translator
-from kiosk.screens.viewdata import (
+from kiosk.session import wording
+from kiosk.session.i18n import LANGUAGE_NAMES, Translator
+from kiosk.session.viewdata import (
     AccountView,
     Banner,
     Button,

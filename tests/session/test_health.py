@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kiosk.app import Kiosk, KioskOptions
 from kiosk.devices.settings import ScannerSettings, SerialScannerSettings
-from kiosk.screens.viewdata import MessageView
+from kiosk.session.viewdata import MessageView
 from kiosk.store.store import Store
 from kiosk.sync import last_sync
 
@@ -17,7 +17,7 @@ def test_the_out_of_service_screen_shows_the_agents_snapshot_percentage(tmp_path
     kiosk = Kiosk(KioskOptions(data_dir=tmp_path, size=(800, 480), fullscreen=False))
     assert kiosk.sync is None  # installed: kiosk-sync runs in its own service
     assert kiosk.health().progress is None
-    last_sync.save_progress(tmp_path, 37, kiosk.common.clock.now())
+    last_sync.save_progress(tmp_path, 37, kiosk.clock.now())
     health = kiosk.health()
     assert (health.cause, health.progress) == ("mirror_empty", 37)
     kiosk.flow.check_health(force=True)

@@ -21,8 +21,8 @@ from kiosk.circulation.views import (
     SortingBin,
 )
 from kiosk.rules import Refusal
-from kiosk.screens.i18n import N_, Translator
-from kiosk.screens.viewdata import Banner, Line, Tone
+from kiosk.session.i18n import N_, Translator
+from kiosk.session.viewdata import Banner, Line, Tone
 
 # Out-of-service causes, as kiosk.circulation.views.OutOfService and the app's own
 # checks name them: a heading for the patron, a line for staff.

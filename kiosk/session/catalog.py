@@ -1,7 +1,7 @@
-"""The translators' tool: ``python -m kiosk.screens.catalog update|check``.
+"""The translators' tool: ``python -m kiosk.session.catalog update|check``.
 
 ``update`` collects every patron-facing message (``tr(...)``, ``tr.plural(...)``,
-``N_(...)`` in kiosk/screens, and the refusal templates of kiosk/rules/reasons.py) into
+``N_(...)`` in kiosk/session and kiosk/screens, and the refusal templates of kiosk/rules/reasons.py) into
 ``kiosk/locale/kiosk.pot`` and merges it into each language's ``.po`` file, keeping what
 is already translated. ``check`` fails, naming each message, when a language lacks one.
 """
@@ -16,10 +16,11 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import write_po
 
-from kiosk.screens.i18n import DOMAIN, LANGUAGE_NAMES, LOCALE_DIR, po_path, read_translations
+from kiosk.session.i18n import DOMAIN, LANGUAGE_NAMES, LOCALE_DIR, po_path, read_translations
 
 PACKAGE = Path(__file__).resolve().parent.parent
 SOURCES = (
+    (PACKAGE / "session", {"tr": None, "N_": None, "plural": (1, 2)}),
     (PACKAGE / "screens", {"tr": None, "N_": None, "plural": (1, 2)}),
     (PACKAGE / "rules" / "reasons.py", {"Refusal": (2,)}),
 )

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from kiosk.screens import catalog
-from kiosk.screens.i18n import load_catalog, read_translations
+from kiosk.session import catalog
+from kiosk.session.i18n import load_catalog, read_translations
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from kiosk.common.pins import pin_verifier
 from kiosk.circulation.service import Circulation
 from kiosk.common.clock import FixedClock
+from kiosk.common.pins import pin_verifier
 from kiosk.devices.codes import ScanPipeline
 from kiosk.devices.printer import PrintOutcome, Receipt
 from kiosk.devices.settings import BarcodeSettings
-from kiosk.screens.flow import FlowSettings, Health, KioskFlow, Ports, StaffStatus
-from kiosk.screens.i18n import load_translators
-from kiosk.screens.viewdata import Frame, Screen
+from kiosk.session.flow import FlowSettings, Health, KioskFlow, Ports, StaffStatus
+from kiosk.session.i18n import load_translators
+from kiosk.session.viewdata import Frame, Screen
 from kiosk.store.store import Store
 from tests.circulation.conftest import clock, store, verifier
 from tests.circulation.library import PIN

@@ -7,8 +7,8 @@ import pytest
 from kiosk.common.clock import FixedClock
 from kiosk.devices.codes import ScanPipeline
 from kiosk.devices.settings import BarcodeSettings
-from kiosk.screens.flow import Health, UnknownButton
-from kiosk.screens.viewdata import (
+from kiosk.session.flow import Health, UnknownButton
+from kiosk.session.viewdata import (
     AccountView,
     CheckoutView,
     DropView,

@@ -8,8 +8,8 @@ import pytest
 
 from kiosk.rules import Reason, Refusal
 from kiosk.rules import reasons as made
-from kiosk.screens.i18n import load_translators
-from kiosk.screens.wording import refusal
+from kiosk.session.i18n import load_translators
+from kiosk.session.wording import refusal
 
 TRANSLATORS = load_translators(("en", "es", "fr"))
 
