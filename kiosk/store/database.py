@@ -8,15 +8,18 @@ cache the sync agent can rebuild, so it trades durability for write speed
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 
-from kiosk.store.errors import StoreCorrupt
+from kiosk.store.errors import StoreCorrupt, StoreFull
 
 BUSY_TIMEOUT_MS = 5000
+# Less room than this on the disk and an I/O error while opening is the disk being full.
+NO_ROOM_BYTES = 2**20
 
 
 def open_sqlite(path: Path, *, durable: bool) -> Engine:
@@ -42,12 +45,30 @@ def open_sqlite(path: Path, *, durable: bool) -> Engine:
     return engine
 
 
+def disk_full(error: BaseException, path: Path) -> bool:
+    """Whether ``error`` is SQLite finding no room on the disk that holds ``path``. A write
+    that does not fit fails with SQLITE_FULL; but opening a WAL database whose ``-shm``
+    file must first be made fails with an I/O error (SQLITE_IOERR_SHMSIZE), which on a
+    disk with no room left is the full disk too, not damage to the file."""
+    code = getattr(getattr(error, "orig", error), "sqlite_errorcode", None)
+    if code is None:
+        return False
+    if code == sqlite3.SQLITE_FULL:
+        return True
+    if code & 0xFF != sqlite3.SQLITE_IOERR:
+        return False
+    return shutil.disk_usage(path.parent).free < NO_ROOM_BYTES
+
+
 def quick_check(engine: Engine) -> None:
-    """Raise StoreCorrupt unless SQLite's quick_check finds the file sound."""
+    """Raise StoreCorrupt unless SQLite's quick_check finds the file sound, StoreFull if
+    the disk has no room to open it (which is not damage)."""
     try:
         with engine.connect() as connection:
             rows = connection.execute(text("PRAGMA quick_check")).scalars().all()
     except Exception as error:  # a file that is not a database at all fails here
+        if disk_full(error, Path(str(engine.url.database))):
+            raise StoreFull(f"{engine.url.database}: the disk is full") from error
         raise StoreCorrupt(f"{engine.url.database}: {error}") from error
     if rows != ["ok"]:
         raise StoreCorrupt(f"{engine.url.database}: {'; '.join(map(str, rows[:5]))}")

@@ -18,7 +18,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from kiosk.store import migrate
-from kiosk.store.database import open_sqlite, quick_check
+from kiosk.store.database import disk_full, open_sqlite, quick_check
+from kiosk.store.errors import StoreFull
 from kiosk.store.journal import KioskState
 from kiosk.store.mirror import PolicyDocument, SyncCursor
 
@@ -73,6 +74,8 @@ def _open_mirror(directory: Path) -> tuple[Engine, MirrorHealth]:
         migrate.upgrade(mirror, "mirror")
     except Exception as error:  # any damage at all: the mirror is rebuilt, never repaired
         mirror.dispose()
+        if isinstance(error, StoreFull) or disk_full(error, path):
+            raise StoreFull(f"{path}: the disk is full") from error  # not damage: kept
         aside = path.with_name(f"{MIRROR_FILE}.damaged-{uuid.uuid4().hex[:8]}")
         log.error(
             "mirror.db is damaged (%s); moved to %s and starting an empty one", error, aside.name
