@@ -1,6 +1,6 @@
 """The Kivy application: one window that renders the flow's frames.
 
-Import this module only after the composition root (kiosk.app) has set Kivy's
+Import this module only after the composition root (kiosk.appliance.kiosk_run) has set Kivy's
 environment: the window is created when ``kivy.core.window`` is first imported.
 Scans arrive on a reader thread and reach the flow only through
 ``Clock.schedule_once``; everything else here runs on Kivy's main thread.

@@ -1,9 +1,10 @@
 """The translators' tool: ``python -m kiosk.session.catalog update|check``.
 
 ``update`` collects every patron-facing message (``tr(...)``, ``tr.plural(...)``,
-``N_(...)`` in kiosk/session and kiosk/screens, and the refusal templates of kiosk/rules/reasons.py) into
-``kiosk/locale/kiosk.pot`` and merges it into each language's ``.po`` file, keeping what
-is already translated. ``check`` fails, naming each message, when a language lacks one.
+``N_(...)`` in kiosk/session and kiosk/screens, and the refusal templates of
+kiosk/rules/reasons.py) into ``kiosk/locale/kiosk.pot`` and merges it into each
+language's ``.po`` file, keeping what is already translated. ``check`` fails, naming
+each message, when a language lacks one.
 """
 
 from __future__ import annotations

@@ -110,7 +110,8 @@ class FlowSettings:
 
 @dataclass
 class Ports:
-    """What the flow drives; the composition root (kiosk.app) builds the real ones."""
+    """What the flow drives; the composition root (kiosk.appliance.kiosk_run) builds the
+    real ones."""
 
     circulation: Circulation
     translators: dict[str, Translator]

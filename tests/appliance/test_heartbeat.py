@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.central.models import Kiosk
-from kiosk.cli import main
+from kiosk.commands import main
 from tests.central.conftest import Central
 
 

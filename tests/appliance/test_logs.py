@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli import main
+from kiosk.commands import main
 from tests.central.conftest import Central
 
 

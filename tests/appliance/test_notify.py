@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.notify import SystemdNotifier
+from kiosk.appliance.notify import SystemdNotifier
 from kiosk.sync import last_sync
 
 

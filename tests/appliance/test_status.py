@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from kiosk.appliance.status import status_command
 from kiosk.central.process import free_port
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import CheckoutStatus, Unavailable
-from kiosk.cli import main
+from kiosk.commands import main
 from kiosk.common.clock import FixedClock
-from kiosk.status import status_command
 from kiosk.sync.agent import SyncAgent, SyncError
 from tests.central.conftest import NOW, Central
 from tests.central.test_sync import available, card, sign_in

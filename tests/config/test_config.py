@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.circulation.views import SortingBin, SortingBins
-from kiosk.cli import main
+from kiosk.commands import main
+from kiosk.commands.check_config import check_config_command
+from kiosk.commands.staff_pin import staff_pin_command
 from kiosk.common.pins import pin_matches
 from kiosk.config import (
     DEFAULTS_FILE,
@@ -28,7 +30,6 @@ from kiosk.config import (
     load_config,
 )
 from kiosk.config.loading import key_lines
-from kiosk.config_tool import check_config_command, staff_pin_command
 from kiosk.devices.printer import PrinterSettings
 from kiosk.devices.settings import HidScannerSettings, ScannerSettings, SerialScannerSettings
 

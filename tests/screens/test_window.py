@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from kiosk.app import DEMO_STAFF_CARD, DEMO_STAFF_PIN
 from kiosk.common.check_digits import luhn_digit
+from kiosk.demo.loopback import DEMO_STAFF_CARD, DEMO_STAFF_PIN
 
 from .xvfb import kiosk_env, run_kiosk, start_kiosk
 

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from kiosk.app import Kiosk, KioskOptions
+from kiosk.appliance.kiosk_run import Kiosk, KioskOptions
 from kiosk.devices.settings import ScannerSettings, SerialScannerSettings
 from kiosk.session.viewdata import MessageView
 from kiosk.store.store import Store

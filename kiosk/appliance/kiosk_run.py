@@ -7,9 +7,6 @@ imported only in :func:`run_app`, after its environment is set.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import logging
 import os
 import shutil
@@ -23,15 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from kiosk import __version__
+from kiosk.appliance.notify import SystemdNotifier
+from kiosk.appliance.status import DISK_FULL_MB, gather, rows
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import SortingBins
-from kiosk.common.check_digits import luhn_digit
 from kiosk.common.clock import Clock, SystemClock
-from kiosk.common.pins import pin_verifier, return_hash_memory_after_each_pin
+from kiosk.common.pins import return_hash_memory_after_each_pin
 from kiosk.config import KioskConfig
 from kiosk.devices import ScanBus, Scanners, ScannerSettings
 from kiosk.devices.printer import PrinterSettings, PrintOutcome, Receipt, ReceiptPrinter
-from kiosk.notify import SystemdNotifier
 from kiosk.session.flow import (
     FlowSettings,
     Health,
@@ -42,7 +39,6 @@ from kiosk.session.flow import (
 )
 from kiosk.session.i18n import load_translators
 from kiosk.session.viewdata import Look
-from kiosk.status import DISK_FULL_MB, gather, rows
 from kiosk.store.errors import StoreError
 from kiosk.store.store import Store
 from kiosk.sync import last_sync
@@ -51,9 +47,6 @@ if TYPE_CHECKING:
     from kiosk.sync.agent import SyncAgent
 
 log = logging.getLogger(__name__)
-
-DEMO_STAFF_CARD = "2999999999999" + luhn_digit("2999999999999")
-DEMO_STAFF_PIN = "2468"
 
 
 @dataclass(frozen=True)
@@ -295,74 +288,6 @@ def options_from_config(config: KioskConfig, **overrides: Any) -> KioskOptions:
         "scanners": config.scanners,
         "printer": config.printer,
         "faults": tuple(str(fault) for fault in config.faults),
-    }
-    values.update(overrides)
-    return KioskOptions(**values)
-
-
-# --- the demo ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DemoLibrary:
-    server_url: str
-    token: str
-    cards: dict[str, Any]
-    central: Any  # kiosk.central.process.CentralProcess
-
-    def lines(self) -> tuple[str, ...]:
-        """What to try, for the screen and the terminal."""
-        by_situation: dict[str, dict[str, Any]] = {}
-        for card in self.cards["cards"]:
-            by_situation.setdefault(card["situation"], card)
-        lines = ["Demo: type a barcode and press Enter; the keyboard is the scanner."]
-        for situation in ("adult, nothing on loan", "has overdue loans", "owes money"):
-            card = by_situation.get(situation)
-            if card:
-                lines.append(f"Card {card['card']}  PIN {card['pin']}  ({situation})")
-        books = [
-            code for kind in self.cards["items"].values() for code in kind.get("available", [])[:1]
-        ]
-        lines.append("Books: " + "  ".join(books[:4]))
-        lines.append(f"Staff card {DEMO_STAFF_CARD}  PIN {DEMO_STAFF_PIN}")
-        return tuple(lines)
-
-
-def prepare_demo(directory: Path) -> DemoLibrary:
-    """A central server with a demo library on loopback, and this kiosk registered."""
-    from kiosk.central import cli as central_cli  # noqa: PLC0415 - only the demo runs a server
-    from kiosk.central.process import CentralProcess  # noqa: PLC0415
-
-    directory.mkdir(parents=True, exist_ok=True)
-    database = f"sqlite:///{directory / 'central.db'}"
-    token_file = directory / "token"
-    if not token_file.exists():
-        print("demo: building a demo library (a few seconds, the first time only)")
-        for argv in (["init"], ["demo-data", "--out", str(directory)]):
-            with contextlib.redirect_stdout(io.StringIO()):
-                central_cli.main(["--db", database, *argv])
-        answer = io.StringIO()
-        with contextlib.redirect_stdout(answer):
-            central_cli.main(["--db", database, "kiosk", "add", "demo-kiosk", "--json"])
-        token_file.write_text(json.loads(answer.getvalue())["token"] + "\n")
-        token_file.chmod(0o600)
-    central = CentralProcess(database).start()
-    cards = json.loads((directory / "demo-cards.json").read_text())
-    return DemoLibrary(central.url, token_file.read_text().strip(), cards, central)
-
-
-def demo_options(directory: Path, library: DemoLibrary, **overrides: Any) -> KioskOptions:
-    values: dict[str, Any] = {
-        "data_dir": directory / "kiosk",
-        "name": "demo-kiosk",
-        "library_name": "Papyrus Public Library (demo)",
-        "server_url": library.server_url,
-        "token": library.token,
-        "staff_cards": frozenset({DEMO_STAFF_CARD}),
-        "staff_pin_verifier": pin_verifier(DEMO_STAFF_PIN),
-        "sync_interval": 10.0,
-        "demo": library.lines(),
-        "fullscreen": False,
     }
     values.update(overrides)
     return KioskOptions(**values)

@@ -1,9 +1,10 @@
-"""The staff's config commands: ``kiosk check-config``, ``kiosk config show``,
-``kiosk staff-pin``."""
+"""``kiosk check-config``: every mistake in kiosk.toml at once, with file, line and key."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
@@ -14,18 +15,15 @@ from kiosk.config import (
     SECRET_KEYS,
     ConfigProblem,
     check_config,
-    read_layers,
     site_file,
 )
-from kiosk.config.loading import key_prefixes
 
 EXIT_OK = 0
 EXIT_NOT_DONE = 1
 EXIT_INVALID = 2
-STAFF_PIN_DIGITS = (4, 12)
 
 
-def _report(problems: list[ConfigProblem], err: TextIO) -> None:
+def report(problems: list[ConfigProblem], err: TextIO) -> None:
     for problem in problems:
         print(f"{problem}{'' if problem.vital else ' [the kiosk lends without it]'}", file=err)
     vital = sum(problem.vital for problem in problems)
@@ -47,39 +45,13 @@ def check_config_command(path: Path | None, out: TextIO, err: TextIO) -> int:
     file = site_file(path)
     problems = check_config(file)
     if problems:
-        _report(problems, err)
+        report(problems, err)
         return EXIT_INVALID
     print(f"{file}: valid", file=out)
     return EXIT_OK
 
 
-def show_command(path: Path | None, out: TextIO, err: TextIO) -> int:
-    """The settings in force as TOML, secrets masked; where the site's file set a value,
-    a comment says so. Exit 2 (after printing) when the config has mistakes."""
-    layers = read_layers(site_file(path))
-    if isinstance(layers, ConfigProblem):
-        _report([layers], err)
-        return EXIT_INVALID
-    site = layers.site
-
-    def origin(key: str) -> str:
-        if site is None or not any(prefix in layers.origins for prefix in key_prefixes(key)):
-            return ""
-        line = site.line_of(key)
-        return f"  # {site.path}:{line}" if line else f"  # {site.path}"
-
-    print(f"# defaults: {layers.defaults.path}", file=out)
-    if site is not None:
-        print(f"# site: {site.path}", file=out)
-    print(render_toml(layers.merged, origin), end="", file=out)
-    problems = check_config(site.path if site else None)
-    if problems:
-        _report(problems, err)
-        return EXIT_INVALID
-    return EXIT_OK
-
-
-def _value(value: Any) -> str:
+def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -87,9 +59,9 @@ def _value(value: Any) -> str:
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, list):
-        return "[" + ", ".join(_value(item) for item in value) + "]"
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
     return json.dumps(str(value), ensure_ascii=False)
 
 
@@ -115,7 +87,7 @@ def render_toml(data: Mapping[str, Any], comment: Callable[[str], str] = lambda 
         for key, value in plain.items():
             full = f"{path}.{key}"
             shown = MASK if full in SECRET_KEYS and value else value
-            lines.append(f"{_key(key)} = {_value(shown)}{comment(full)}")
+            lines.append(f"{_key(key)} = {toml_value(shown)}{comment(full)}")
         for key, value in nested.items():
             full = f"{path}.{key}"
             if isinstance(value, Mapping):
@@ -128,32 +100,23 @@ def render_toml(data: Mapping[str, Any], comment: Callable[[str], str] = lambda 
         if isinstance(values, Mapping):
             table(name, values, f"[{name}]")
         else:
-            lines.extend(["", f"{_key(name)} = {_value(values)}{comment(name)}"])
+            lines.extend(["", f"{_key(name)} = {toml_value(values)}{comment(name)}"])
     return "\n".join(lines[1:]) + "\n"
 
 
-def staff_pin_command(read_pin: Callable[[str], str], out: TextIO, err: TextIO) -> int:
-    """Ask for the staff PIN twice (``read_pin`` does not echo) and print the line to
-    paste into ``[staff]``: the PIN's argon2id verifier, never the PIN."""
-    from kiosk.common.pins import pin_verifier  # noqa: PLC0415 - argon2 only here
+DEFAULT_FILE = "$KIOSK_CONFIG, else /etc/kiosk/kiosk.toml"
 
-    shortest, longest = STAFF_PIN_DIGITS
-    try:
-        first = read_pin("New staff PIN: ")
-        if not (first.isdigit() and shortest <= len(first) <= longest):
-            print(
-                f"kiosk staff-pin: a staff PIN is {shortest} to {longest} digits "
-                "(the kiosk's keypad has digits only); nothing was made",
-                file=err,
-            )
-            return EXIT_NOT_DONE
-        second = read_pin("The same PIN again: ")
-    except (EOFError, KeyboardInterrupt):
-        print("\nkiosk staff-pin: cancelled; nothing was made", file=err)
-        return EXIT_NOT_DONE
-    if first != second:
-        print("kiosk staff-pin: the two PINs differ; nothing was made", file=err)
-        return EXIT_NOT_DONE
-    print(f"pin_verifier = {_value(pin_verifier(first))}", file=out)
-    print("Put this line in the [staff] table of /etc/kiosk/kiosk.toml.", file=err)
-    return EXIT_OK
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = commands.add_parser(
+        "check-config",
+        help="check kiosk.toml and report every mistake in it",
+        description="Reads the shipped defaults and FILE over them and reports every mistake "
+        "with its file, line and key. Exit 0 when valid, 2 when there is any mistake.",
+    )
+    check.add_argument("file", nargs="?", type=Path, help=f"the site's kiosk.toml ({DEFAULT_FILE})")
+    check.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return check_config_command(args.file, sys.stdout, sys.stderr)

@@ -1,8 +1,10 @@
-"""The staff's policy commands: ``kiosk policy check | table | evaluate``."""
+"""``kiosk policy check | table | evaluate``: check, show and try out a lending policy."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import tomllib
 from collections.abc import Sequence
 from decimal import Decimal
@@ -225,3 +227,30 @@ def render_policy(policy: Policy) -> str:
     dates = ", ".join(day.isoformat() for day in sorted(calendar.closed_dates))
     text += f"\nClosed every: {weekdays or 'no weekday'}\nClosed on: {dates or 'no dates'}\n"
     return text
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    policy = commands.add_parser("policy", help="check, show and try out a lending policy")
+    actions = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    checking = actions.add_parser(
+        "check", help="validate a policy file and report every error in it"
+    )
+    checking.add_argument("file", type=Path, help="the policy file (TOML)")
+    tabling = actions.add_parser("table", help="print the privilege matrix of a policy file")
+    tabling.add_argument("file", type=Path, help="the policy file (TOML)")
+    evaluating = actions.add_parser(
+        "evaluate",
+        help="decide one what-if scenario (JSON) and print the answer as JSON",
+        description="Reads a scenario as in docs/lending-rules.md and prints one JSON object. "
+        "Exit 0 for any valid scenario, 2 for an invalid one.",
+    )
+    evaluating.add_argument("scenario", help="a scenario JSON file, or - for standard input")
+    policy.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.policy_command == "check":
+        return check(args.file, sys.stdout, sys.stderr)
+    if args.policy_command == "table":
+        return table(args.file, sys.stdout, sys.stderr)
+    return evaluate_command(args.scenario, sys.stdin, sys.stdout, sys.stderr)

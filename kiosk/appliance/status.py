@@ -30,7 +30,7 @@ from kiosk.sync import last_sync
 
 CAN_LEND, INVALID_CONFIG, CANNOT_LEND = 0, 2, 3
 # Below this the next transactions may not fit: the kiosk counts as full. The screens
-# go out of service at the same mark (kiosk.app), so both always agree.
+# go out of service at the same mark (kiosk.appliance.kiosk_run), so both always agree.
 DISK_FULL_MB = 50
 DISK_LOW_MB = 200
 # Older than this, waiting entries or an unrefreshed mirror need someone to look.
@@ -331,7 +331,7 @@ def status_command(
             return INVALID_CONFIG
         data_dir = data_dir or config.kiosk.data_dir
     if config is not None and presence is None:
-        from kiosk.scanners_tool import presence as scanners_present  # noqa: PLC0415
+        from kiosk.devices.inventory import presence as scanners_present  # noqa: PLC0415
 
         presence = scanners_present
     status = gather(data_dir, clock, config, presence)

@@ -7,15 +7,16 @@ already durable in the journal. Exit status: 0 done, 1 refused or not done
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from kiosk.circulation.service import Circulation, describe_due
 from kiosk.circulation.views import (
     AccountView,
     CheckoutStatus,
@@ -25,9 +26,11 @@ from kiosk.circulation.views import (
     ReturnStatus,
     Unavailable,
 )
-from kiosk.common.clock import Clock
+from kiosk.commands.options import require, spread
 from kiosk.rules import Due, Refusal
-from kiosk.store.store import Store
+
+if TYPE_CHECKING:
+    from kiosk.common.clock import Clock
 
 DONE, NOT_DONE, OUT_OF_SERVICE = 0, 1, 3
 
@@ -53,6 +56,9 @@ class CircTool:
     def __init__(
         self, data: Path, clock: Clock, out: TextIO, err: TextIO, *, as_json: bool
     ) -> None:
+        from kiosk.circulation.service import Circulation  # noqa: PLC0415 - SQLAlchemy
+        from kiosk.store.store import Store  # noqa: PLC0415 - only when a command runs
+
         self.store = Store.open(data)
         self.circulation = Circulation(self.store, clock)
         self.out, self.err, self.as_json = out, err, as_json
@@ -143,6 +149,8 @@ def _named(barcode: str, title: str) -> str:
 
 
 def _account_text(view: AccountView) -> str:
+    from kiosk.circulation.service import describe_due  # noqa: PLC0415
+
     lines = [f"{view.first_name}: {len(view.loans)} on loan, owes {view.owed}"]
     for loan in view.loans:
         mark = " OVERDUE" if loan.overdue else ""
@@ -152,3 +160,51 @@ def _account_text(view: AccountView) -> str:
     for hold in view.holds_waiting:
         lines.append(f"  waiting (place {hold.position}): {hold.title}")
     return "\n".join(lines)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    circ = commands.add_parser(
+        "circ",
+        help="check out, return, renew and show accounts from the terminal",
+        description="Each line printed (or JSON object, with --json) is already durable in "
+        "the journal. Exit status: 0 done, 1 refused or not done, 3 out of service.",
+    )
+    actions = circ.add_subparsers(dest="circ_command", required=True, metavar="ACTION")
+    for name, text in (
+        ("checkout", "lend items to a patron"),
+        ("renew", "renew a patron's loans (all of them when no --item is given)"),
+        ("account", "show a patron's loans, holds and money owed"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("--card", required=True, help="the patron's card barcode")
+        action.add_argument("--pin", help="the patron's PIN (asked for by the kiosk's policy)")
+        if name != "account":
+            action.add_argument(
+                "--item",
+                action="append",
+                default=[],
+                required=name == "checkout",
+                help="an item barcode; repeat for several",
+            )
+    returning = actions.add_parser("return", help="take items back (no patron needed)")
+    returning.add_argument("--item", action="append", required=True, help="an item barcode")
+    spread(circ, "--data", type=Path, help="the kiosk's data directory (required)")
+    spread(circ, "--json", action="store_true", help="one JSON object per answer")
+    circ.set_defaults(handler=run, parser=circ)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kiosk.common.clock import SystemClock  # noqa: PLC0415
+
+    require(args.parser, args, "--data")
+    tool = CircTool(args.data, SystemClock(), sys.stdout, sys.stderr, as_json=args.json)
+    try:
+        if args.circ_command == "checkout":
+            return tool.checkout(args.card, args.pin, args.item)
+        if args.circ_command == "return":
+            return tool.return_items(args.item)
+        if args.circ_command == "renew":
+            return tool.renew(args.card, args.pin, args.item)
+        return tool.account(args.card, args.pin)
+    finally:
+        tool.close()

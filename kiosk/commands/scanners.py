@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -26,7 +26,7 @@ from kiosk.devices import (
     local_now,
     read_scanner_settings,
 )
-from kiosk.devices.hid import is_scanner_like
+from kiosk.devices.inventory import devices_in_use, input_devices, serial_ports
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -53,92 +53,6 @@ def load_settings(path: Path) -> ScannerSettings:
         raise ConfigFileError([f"{path}: {problem}" for problem in invalid.problems]) from None
 
 
-def _links(folder: str) -> dict[str, list[str]]:
-    """Stable names (by-id links) for each real device path."""
-    links: dict[str, list[str]] = {}
-    try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError:
-        return links
-    for entry in entries:
-        links.setdefault(os.path.realpath(entry.path), []).append(entry.path)
-    return links
-
-
-def _input_devices() -> list[dict[str, Any]]:
-    try:
-        import evdev  # noqa: PLC0415 - Linux only; elsewhere there are none to list
-    except ImportError:
-        return []
-    by_id = _links("/dev/input/by-id")
-    found = []
-    for path in sorted(evdev.list_devices()):
-        try:
-            device = evdev.InputDevice(path)
-        except OSError:
-            continue
-        try:
-            found.append(
-                {
-                    "path": path,
-                    "name": device.name,
-                    "usb": f"{device.info.vendor:04x}:{device.info.product:04x}",
-                    "links": by_id.get(os.path.realpath(path), []),
-                    "keyboard": is_scanner_like(device),
-                }
-            )
-        finally:
-            device.close()
-    return found
-
-
-def _serial_ports() -> list[dict[str, Any]]:
-    from serial.tools import list_ports  # noqa: PLC0415 - only this command needs it
-
-    by_id = _links("/dev/serial/by-id")
-    return [
-        {
-            "path": port.device,
-            "description": port.description,
-            "usb": f"{port.vid:04x}:{port.pid:04x}" if port.vid is not None else "",
-            "links": by_id.get(os.path.realpath(port.device), []),
-        }
-        for port in sorted(list_ports.comports(), key=lambda port: port.device)
-    ]
-
-
-def _hid_matches(entry: HidScannerSettings, device: dict[str, Any]) -> bool:
-    spec = entry.device
-    if spec.startswith("/"):
-        return bool(os.path.realpath(spec) == os.path.realpath(device["path"]))
-    return bool(device["keyboard"]) and spec.lower() in (device["usb"], device["name"].lower())
-
-
-def _used(
-    settings: ScannerSettings, devices: list[dict[str, Any]], ports: list[dict[str, Any]]
-) -> dict[str, str]:
-    """Device path -> the configured source that would read it."""
-    used: dict[str, str] = {}
-    for entry in settings.hid:
-        match = next((d for d in devices if _hid_matches(entry, d) and d["path"] not in used), None)
-        if match is not None:
-            used[match["path"]] = entry.source
-    for serial_entry in settings.serial:
-        real = os.path.realpath(serial_entry.port)
-        for port in ports:
-            if os.path.realpath(port["path"]) == real:
-                used.setdefault(port["path"], serial_entry.source)
-    return used
-
-
-def presence(settings: ScannerSettings) -> list[tuple[str, str, bool]]:
-    """Each configured scanner: its source name, its device or port, whether it is here."""
-    devices = _input_devices()
-    found = [(e.source, e.device, any(_hid_matches(e, d) for d in devices)) for e in settings.hid]
-    found += [(e.source, e.port, os.path.exists(e.port)) for e in settings.serial]
-    return found
-
-
 def _print_found(
     title: str, found: list[dict[str, Any]], used: dict[str, str], out: TextIO
 ) -> None:
@@ -163,8 +77,8 @@ def list_command(config: Path | None, out: TextIO, err: TextIO) -> int:
             for line in error.lines:
                 print(line, file=err)
             return EXIT_INVALID
-    devices, ports = _input_devices(), _serial_ports()
-    used = _used(settings, devices, ports) if settings is not None else {}
+    devices, ports = input_devices(), serial_ports()
+    used = devices_in_use(settings, devices, ports) if settings is not None else {}
     _print_found("Input devices", devices, used, out)
     _print_found("Serial ports", ports, used, out)
     if settings is not None:
@@ -260,3 +174,52 @@ def listen_command(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return EXIT_OK
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    scanners = commands.add_parser("scanners", help="find barcode scanners and watch their scans")
+    actions = scanners.add_subparsers(dest="scanners_command", required=True, metavar="ACTION")
+    listing = actions.add_parser(
+        "list", help="the input devices and serial ports present, and which the config uses"
+    )
+    listing.add_argument("--config", type=Path, help="a kiosk.toml with [scanners]")
+    listen = actions.add_parser(
+        "listen",
+        help="print one line per scan until interrupted",
+        description="Prints one line per scan (with --json one JSON object per line), "
+        "flushed at once. Exits 0 on SIGINT or SIGTERM, 2 for a bad config.",
+    )
+    listen.add_argument("--config", type=Path, help="a kiosk.toml with [scanners], [barcodes]")
+    listen.add_argument("--serial", metavar="PORT", help="a serial scanner's port")
+    listen.add_argument("--baud", type=int, help="its speed (default 9600)")
+    listen.add_argument(
+        "--terminator", choices=["cr", "lf", "crlf", "none"], help="its line end (default cr)"
+    )
+    listen.add_argument(
+        "--evdev", metavar="DEVICE", help="a HID scanner: /dev/input path, vendor:product or name"
+    )
+    listen.add_argument(
+        "--layout", choices=["us", "uk", "de", "fr"], default="us", help="its keyboard layout"
+    )
+    listen.add_argument(
+        "--keyboard", action="store_true", help="also take scans typed as lines on standard input"
+    )
+    listen.add_argument("--json", action="store_true", help="one JSON object per scan")
+    scanners.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.scanners_command == "list":
+        return list_command(args.config, sys.stdout, sys.stderr)
+    return listen_command(
+        config=args.config,
+        serial_port=args.serial,
+        baud=args.baud,
+        terminator=args.terminator,
+        evdev_device=args.evdev,
+        layout=args.layout,
+        keyboard=args.keyboard,
+        as_json=args.json,
+        out=sys.stdout,
+        err=sys.stderr,
+    )

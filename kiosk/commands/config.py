@@ -1,0 +1,56 @@
+"""``kiosk config show``: the settings in force, as TOML, secrets masked."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from kiosk.commands.check_config import (
+    DEFAULT_FILE,
+    EXIT_INVALID,
+    EXIT_OK,
+    render_toml,
+    report,
+)
+from kiosk.config import ConfigProblem, check_config, read_layers, site_file
+from kiosk.config.loading import key_prefixes
+
+
+def show_command(path: Path | None, out: TextIO, err: TextIO) -> int:
+    """The settings in force as TOML, secrets masked; where the site's file set a value,
+    a comment says so. Exit 2 (after printing) when the config has mistakes."""
+    layers = read_layers(site_file(path))
+    if isinstance(layers, ConfigProblem):
+        report([layers], err)
+        return EXIT_INVALID
+    site = layers.site
+
+    def origin(key: str) -> str:
+        if site is None or not any(prefix in layers.origins for prefix in key_prefixes(key)):
+            return ""
+        line = site.line_of(key)
+        return f"  # {site.path}:{line}" if line else f"  # {site.path}"
+
+    print(f"# defaults: {layers.defaults.path}", file=out)
+    if site is not None:
+        print(f"# site: {site.path}", file=out)
+    print(render_toml(layers.merged, origin), end="", file=out)
+    problems = check_config(site.path if site else None)
+    if problems:
+        report(problems, err)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    config = commands.add_parser("config", help="show the settings in force")
+    actions = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="print the effective config as TOML, secrets masked")
+    show.add_argument("file", nargs="?", type=Path, help=f"the site's kiosk.toml ({DEFAULT_FILE})")
+    config.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return show_command(args.file, sys.stdout, sys.stderr)

@@ -1,0 +1,83 @@
+"""The loopback demo: a central server with the demo library on 127.0.0.1, this kiosk
+registered with it, and the options of a kiosk that syncs with it in its own process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk.appliance.kiosk_run import KioskOptions
+from kiosk.common.check_digits import luhn_digit
+from kiosk.common.pins import pin_verifier
+
+DEMO_STAFF_CARD = "2999999999999" + luhn_digit("2999999999999")
+DEMO_STAFF_PIN = "2468"
+
+
+@dataclass(frozen=True)
+class LoopbackLibrary:
+    server_url: str
+    token: str
+    cards: dict[str, Any]
+    central: Any  # kiosk.central.process.CentralProcess
+
+    def lines(self) -> tuple[str, ...]:
+        """What to try, for the screen and the terminal."""
+        by_situation: dict[str, dict[str, Any]] = {}
+        for card in self.cards["cards"]:
+            by_situation.setdefault(card["situation"], card)
+        lines = ["Demo: type a barcode and press Enter; the keyboard is the scanner."]
+        for situation in ("adult, nothing on loan", "has overdue loans", "owes money"):
+            card = by_situation.get(situation)
+            if card:
+                lines.append(f"Card {card['card']}  PIN {card['pin']}  ({situation})")
+        books = [
+            code for kind in self.cards["items"].values() for code in kind.get("available", [])[:1]
+        ]
+        lines.append("Books: " + "  ".join(books[:4]))
+        lines.append(f"Staff card {DEMO_STAFF_CARD}  PIN {DEMO_STAFF_PIN}")
+        return tuple(lines)
+
+
+def prepare_demo(directory: Path) -> LoopbackLibrary:
+    """A central server with a demo library on loopback, and this kiosk registered."""
+    from kiosk.central import cli as central_cli  # noqa: PLC0415 - only the demo runs a server
+    from kiosk.central.process import CentralProcess  # noqa: PLC0415
+
+    directory.mkdir(parents=True, exist_ok=True)
+    database = f"sqlite:///{directory / 'central.db'}"
+    token_file = directory / "token"
+    if not token_file.exists():
+        print("demo: building a demo library (a few seconds, the first time only)")
+        for argv in (["init"], ["demo-data", "--out", str(directory)]):
+            with contextlib.redirect_stdout(io.StringIO()):
+                central_cli.main(["--db", database, *argv])
+        answer = io.StringIO()
+        with contextlib.redirect_stdout(answer):
+            central_cli.main(["--db", database, "kiosk", "add", "demo-kiosk", "--json"])
+        token_file.write_text(json.loads(answer.getvalue())["token"] + "\n")
+        token_file.chmod(0o600)
+    central = CentralProcess(database).start()
+    cards = json.loads((directory / "demo-cards.json").read_text())
+    return LoopbackLibrary(central.url, token_file.read_text().strip(), cards, central)
+
+
+def demo_options(directory: Path, library: LoopbackLibrary, **overrides: Any) -> KioskOptions:
+    values: dict[str, Any] = {
+        "data_dir": directory / "kiosk",
+        "name": "demo-kiosk",
+        "library_name": "Papyrus Public Library (demo)",
+        "server_url": library.server_url,
+        "token": library.token,
+        "staff_cards": frozenset({DEMO_STAFF_CARD}),
+        "staff_pin_verifier": pin_verifier(DEMO_STAFF_PIN),
+        "sync_interval": 10.0,
+        "demo": library.lines(),
+        "fullscreen": False,
+    }
+    values.update(overrides)
+    return KioskOptions(**values)
