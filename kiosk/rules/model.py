@@ -150,6 +150,15 @@ class Due:
     def at_time(cls, moment: datetime) -> Due:
         return cls(moment.date(), moment.time().replace(second=0, microsecond=0))
 
+    @classmethod
+    def fromisoformat(cls, text: str) -> Due:
+        """The one parser of a due date as ``isoformat`` writes it (and the wire, the
+        databases and the journal keep it): ``YYYY-MM-DD`` for a day loan,
+        ``YYYY-MM-DDTHH:MM`` for a short loan. Raises ``ValueError`` for anything else."""
+        if "T" in text:
+            return cls.at_time(datetime.fromisoformat(text))
+        return cls.end_of(date.fromisoformat(text))
+
     def isoformat(self) -> str:
         if self.at is None:
             return self.day.isoformat()
