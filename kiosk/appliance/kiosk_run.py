@@ -8,7 +8,6 @@ imported only in :func:`run_app`, after its environment is set.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import signal
 import sys
@@ -320,25 +319,6 @@ def first_sync(kiosk: Kiosk) -> None:
 # --- the window ---------------------------------------------------------------------------
 
 
-def prepare_kivy(options: KioskOptions, home: Path) -> None:
-    """Kivy reads its settings when first imported: set them all before that."""
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_HOME", str(home))
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    # Kivy keeps to its own logger and leaves standard error (the journal) to ours.
-    os.environ.setdefault("KIVY_LOG_MODE", "MIXED")
-    from kivy.config import Config  # noqa: PLC0415
-
-    width, height = options.size
-    Config.set("graphics", "width", str(width))
-    Config.set("graphics", "height", str(height))
-    Config.set("graphics", "fullscreen", "auto" if options.fullscreen else "0")
-    Config.set("graphics", "resizable", "0" if options.fullscreen else "1")
-    Config.set("kivy", "exit_on_escape", "0")
-    Config.set("input", "mouse", "mouse,multitouch_on_demand")
-
-
 @dataclass
 class RunRequest:
     script: Path | None = None
@@ -388,7 +368,9 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
         except ScriptError as error:
             print(f"kiosk run: {error}", file=sys.stderr)
             return 2
-    prepare_kivy(options, options.data_dir / "kivy")
+    from kiosk.screens.window import prepare_kivy  # noqa: PLC0415 - before Kivy loads
+
+    prepare_kivy(options.size, fullscreen=options.fullscreen, home=options.data_dir / "kivy")
     return_hash_memory_after_each_pin()
     # systemd stops the kiosk with SIGTERM, a terminal with SIGINT. Handlers set before
     # the window exists are kept by SDL (which would otherwise turn both into a window

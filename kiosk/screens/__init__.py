@@ -1,4 +1,2 @@
-"""Kivy screens: thin renderers of view data, one ``.py`` beside one ``.kv`` each.
-
-Arrives with issue 6.
-"""
+"""Kivy only: thin renderers of the session's view data, one ``.py`` beside one ``.kv``
+per screen, the window and the sounds. Nothing here decides anything."""

@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -29,8 +29,6 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import NoTransition
 
-from kiosk.devices.keyboard import KeyboardSource
-from kiosk.devices.scan import Scan, ScanBus
 from kiosk.screens import theme
 from kiosk.screens.account import AccountScreen
 from kiosk.screens.checkout import CheckoutScreen
@@ -48,6 +46,18 @@ from kiosk.session.trace import Trace
 from kiosk.session.viewdata import Frame, Sound
 
 log = logging.getLogger(__name__)
+
+
+class ScanQueue(Protocol):
+    """Where the scanners' threads leave their scans (the devices' scan bus)."""
+
+    def get(self, timeout: float) -> Any: ...
+
+
+class TypedText(Protocol):
+    """The keyboard scanner: text typed into the window is a barcode being scanned."""
+
+    def type_text(self, text: str) -> None: ...
 
 HERE = Path(__file__).resolve().parent
 SCREENS = (
@@ -92,9 +102,9 @@ class KioskApp(App):
     def __init__(
         self,
         flow: KioskFlow,
-        bus: ScanBus,
+        bus: ScanQueue,
         *,
-        keyboard: KeyboardSource | None = None,
+        keyboard: TypedText | None = None,
         trace: Trace | None = None,
         sounds_dir: Path | None = None,
         fullscreen: bool = True,
@@ -172,7 +182,7 @@ class KioskApp(App):
             if scan is not None:
                 Clock.schedule_once(lambda _dt, scan=scan: self.on_scan(scan), -1)
 
-    def on_scan(self, scan: Scan) -> None:
+    def on_scan(self, scan: Any) -> None:
         self._guarded("a scan", lambda: self.flow.on_scan(scan))
         self.scans_handled += 1
 
