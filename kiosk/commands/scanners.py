@@ -23,7 +23,6 @@ from kiosk.devices import (
     ScannerSettings,
     SerialScannerSettings,
     SourceStatus,
-    local_now,
     read_scanner_settings,
 )
 from kiosk.devices.inventory import devices_in_use, input_devices, serial_ports
@@ -156,7 +155,9 @@ def listen_command(
         print(f"{status.source}: {status.state}{detail}", file=err, flush=True)
 
     bus = ScanBus()
-    scanners = Scanners(settings, bus, local_now, on_status=show_status)
+    from kiosk.common.clock import SystemClock  # noqa: PLC0415
+
+    scanners = Scanners(settings, bus, SystemClock().now, on_status=show_status)
     try:
         scanners.start()
         if scanners.keyboard is not None:

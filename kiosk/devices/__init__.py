@@ -16,7 +16,7 @@ from kiosk.devices.printer import (
     read_printer_settings,
 )
 from kiosk.devices.reader import SourceStatus
-from kiosk.devices.scan import Clock, Kind, Scan, ScanBus, Symbology, local_now
+from kiosk.devices.scan import Kind, Now, Scan, ScanBus, Symbology
 from kiosk.devices.settings import (
     BarcodeSettings,
     HidScannerSettings,
@@ -29,11 +29,11 @@ from kiosk.devices.sources import Scanners
 
 __all__ = [
     "BarcodeSettings",
-    "Clock",
     "HidScannerSettings",
     "InvalidPrinterSettings",
     "InvalidScannerSettings",
     "Kind",
+    "Now",
     "PrintOutcome",
     "PrinterSettings",
     "Receipt",
@@ -46,7 +46,6 @@ __all__ = [
     "SerialScannerSettings",
     "SourceStatus",
     "Symbology",
-    "local_now",
     "read_printer_settings",
     "read_scanner_settings",
 ]

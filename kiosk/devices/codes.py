@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kiosk.common.check_digits import gs1_valid, isbn10_valid, luhn_valid
-from kiosk.devices.scan import Clock, Kind, Scan, Symbology, local_now
+from kiosk.devices.scan import Kind, Now, Scan, Symbology
 from kiosk.devices.settings import BarcodeSettings
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class ScanPipeline:
     def __init__(
         self,
         settings: BarcodeSettings,
-        clock: Clock = local_now,
+        clock: Now,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings

@@ -1,4 +1,4 @@
-"""The values every barcode source produces: ``Scan``, its kinds, and the clock that stamps it."""
+"""The values every barcode source produces: ``Scan`` and its kinds."""
 
 from __future__ import annotations
 
@@ -11,14 +11,9 @@ from typing import Literal
 Kind = Literal["patron", "item", "unknown"]
 Symbology = Literal["codabar", "ean-upc", "code128", "code39", "other", "unknown"]
 
-# The library's local naive time (see docs/lending-rules.md); injected so tests and the
-# demo can run at any date, and so there is one place where scans meet the wall clock.
-Clock = Callable[[], datetime]
-
-
-def local_now() -> datetime:
-    """The default clock: the machine's local wall time, naive by contract."""
-    return datetime.now()  # noqa: DTZ005 - the library's local naive time is the contract
+# What stamps a scan: the ``now`` of the program's one clock (kiosk.common.clock), handed
+# in by the composition root, so tests and the demo can run at any date.
+Now = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)

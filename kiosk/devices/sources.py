@@ -11,7 +11,7 @@ from kiosk.devices.codes import ScanPipeline
 from kiosk.devices.hid import Claims, HidSource, open_hid_device
 from kiosk.devices.keyboard import KeyboardSource
 from kiosk.devices.reader import Delivery, SourceStatus, StatusBoard
-from kiosk.devices.scan import Clock, ScanBus
+from kiosk.devices.scan import Now, ScanBus
 from kiosk.devices.serial_source import SerialSource, open_serial_port
 from kiosk.devices.settings import ScannerSettings
 
@@ -31,7 +31,7 @@ class Scanners:
         self,
         settings: ScannerSettings,
         bus: ScanBus,
-        clock: Clock,
+        clock: Now,
         *,
         on_status: Callable[[SourceStatus], None] | None = None,
         hid_opener: Any = open_hid_device,
