@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from kiosk import __version__
+from kiosk.appliance.logs import LEVELS
 from kiosk.commands import (
     check_config,
     circ,
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     spread(
         parser,
         "--log-level",
-        choices=["debug", "info", "warning", "error"],
+        choices=LEVELS,
         help="log to standard error at this level (services take it from kiosk.toml)",
     )
     return parser
