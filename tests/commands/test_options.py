@@ -58,7 +58,7 @@ def test_the_log_level_is_taken_anywhere(position: str) -> None:
     assert build_parser().parse_args(argv).log_level == "warning"
 
 
-def test_a_missing_data_directory_is_named_wherever_options_go(tmp_path: Path) -> None:
+def test_a_missing_data_directory_is_named_wherever_options_go() -> None:
     run = subprocess.run(
         [*KIOSK, "circ", "return", "--item", "2"], capture_output=True, text=True, check=False
     )
