@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,14 +79,15 @@ def run_kiosk(
     *extra: str,
     screenshots: Path | None = None,
     timeout: float = 120,
+    kiosk: Sequence[str] = (sys.executable, "-m", "kiosk"),
+    cwd: Path | None = None,
 ) -> Run:
+    """``kiosk run --demo`` with ``script``; ``kiosk`` is the command (an installed one, say)."""
     script_file = demo_dir / "test.script"
     trace_file = demo_dir / "trace.jsonl"
     script_file.write_text(script)
     command = [
-        sys.executable,
-        "-m",
-        "kiosk",
+        *kiosk,
         "run",
         "--demo",
         "--demo-dir",
@@ -104,6 +105,7 @@ def run_kiosk(
     done = subprocess.run(
         command,
         env=kiosk_env(display),
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
