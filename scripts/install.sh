@@ -4,19 +4,27 @@
 # docs/install.md for the whole journey, from a blank SD card to a lending kiosk.
 #
 # Usage: sudo scripts/install.sh [--name NAME] [--server URL] [--token-file FILE]
-#                                [--central] [--root DIR]
+#                                [--central] [--no-start] [--root DIR]
 #
 #   --name NAME        this kiosk's name in kiosk-central (first install; default: hostname)
 #   --server URL       kiosk-central's address (first install)
 #   --token-file FILE  a file holding the token from `kiosk-central kiosk add NAME`
 #   --central          install the central server (kiosk-central.service) instead of a kiosk
-#   --root DIR         write every file under DIR instead of /, and run nothing that
-#                      changes the system (packages, users, services): those steps print
-#                      "would run: ..." instead. For trying the script and for CI.
+#   --no-start         install everything and enable the services, but start, restart or
+#                      reload nothing (systemd and udev are not running: a chroot, a card
+#                      being prepared); those steps print "would run: ..." instead
+#   --root DIR         a scratch root: install the program for real (a virtual environment
+#                      under DIR/opt/kiosk, with pip) and every file under DIR instead of /,
+#                      then run the installed `kiosk check-config` and `kiosk status`; run
+#                      nothing that changes the system (packages, users, services): those
+#                      steps print "would run: ..." instead. For trying the script and for CI.
 #
-# Layout: each version gets its own virtual environment in /opt/kiosk/releases/; the
-# symlink /opt/kiosk/venv names the one in use and /opt/kiosk/previous the one before,
-# so going back is one symlink (docs/install.md, "Roll back").
+# The release installed is the commit checked out (HEAD), built from a clean export of it:
+# uncommitted changes are not installed (the script says so), and the checkout is left
+# as it was. Layout: each release gets its own virtual environment in
+# /opt/kiosk/releases/VERSION-REVISION; the symlink /opt/kiosk/venv names the one in use
+# and /opt/kiosk/previous the one before, so going back is one symlink (docs/install.md,
+# "Roll back").
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +33,7 @@ name=""
 server=""
 token_file=""
 role=kiosk
+no_start=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --root) root=${2:?--root needs a directory}; shift 2 ;;
@@ -32,7 +41,8 @@ while [ $# -gt 0 ]; do
         --server) server=${2:?--server needs a URL}; shift 2 ;;
         --token-file) token_file=${2:?--token-file needs a file}; shift 2 ;;
         --central) role=central; shift ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --no-start) no_start=1; shift ;;
+        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -54,6 +64,23 @@ system() {
         echo "+ $*"
         "$@"
     fi
+}
+# Commands that start, restart or reload something: not with --no-start either.
+live() {
+    if [ "$no_start" = 1 ]; then
+        echo "would run: $*"
+    else
+        system "$@"
+    fi
+}
+# Temporary files and folders, removed on exit.
+temps=()
+trap 'rm -rf "${temps[@]}"' EXIT
+scratch() {  # scratch NAME [-d]: a new temporary file (folder with -d), its path in $NAME
+    local made
+    made=$(mktemp "${@:2}")
+    temps+=("$made")
+    printf -v "$1" '%s' "$made"
 }
 # Put a file in place (mode, owner) unless the same is already there.
 changed=0
@@ -104,6 +131,11 @@ if [ "$role" = kiosk ]; then
 else
     user=kiosk-central; home=/var/lib/kiosk-central; groups=""
 fi
+# udev makes input and render on Raspberry Pi OS and desktop Debian; a system without
+# them (a container, a minimal image) gets them here, as kiosk.service names them.
+for group in ${groups//,/ }; do
+    getent group "$group" >/dev/null || system groupadd --system "$group"
+done
 if [ -z "$root" ] && id -u "$user" >/dev/null 2>&1; then
     say "user $user: present"
     [ -z "$groups" ] || system usermod --append --groups "$groups" "$user"
@@ -112,9 +144,30 @@ else
         --shell /usr/sbin/nologin ${groups:+--groups "$groups"} "$user"
 fi
 
-# --- 3. the program: one virtual environment per version -------------------------------
-version=$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' "$src/pyproject.toml")
-revision=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo local)
+# --- 3. the program: one virtual environment per release ---------------------------------
+# Debian's Python, which the packages above complete (venv, headers); not another one
+# that happens to come first in PATH.
+python=/usr/bin/python3
+[ -x "$python" ] || [ -z "$root" ] || python=python3
+# The release is the commit checked out, exported clean: the build writes nothing into the
+# checkout, and every file placed below is that commit's. safe.directory: a checkout
+# cloned by the administrator is not root's own, and git refuses to read it otherwise.
+tree=""
+scratch tree -d
+git_=(git -c safe.directory="$src" -C "$src")
+if "${git_[@]}" rev-parse --verify --quiet HEAD >/dev/null 2>&1; then
+    revision=$("${git_[@]}" rev-parse --short=9 HEAD)
+    "${git_[@]}" archive --format=tar HEAD | tar -x -C "$tree"
+    if [ -n "$("${git_[@]}" status --porcelain --untracked-files=no)" ]; then
+        say "note: the checkout has uncommitted changes; they are not installed (release: commit $revision)"
+    fi
+else
+    # Not a git checkout (an unpacked archive): the release is named after its content.
+    tar -C "$src" --exclude=./.git --exclude=./.venv --exclude=./demo --exclude=./data \
+        --exclude='__pycache__' -cf - . | tar -x -C "$tree"
+    revision=local-$(cd "$tree" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-9)
+fi
+version=$("$python" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' "$tree/pyproject.toml")
 release="$version-$revision"
 folder "$R/opt/kiosk" 0755
 folder "$R/opt/kiosk/releases" 0755
@@ -123,16 +176,17 @@ if [ -f "$target/.installed" ]; then
     say "release $release: already installed"
 else
     rm -rf "$target"  # an earlier attempt that did not finish
-    if [ -n "$root" ]; then
-        mkdir -p "$target"
-        system python3 -m venv "/opt/kiosk/releases/$release"
-        system "/opt/kiosk/releases/$release/bin/pip" install --no-cache-dir "$src"
-    else
-        system python3 -m venv "$target"
-        system "$target/bin/pip" install --quiet --no-cache-dir --upgrade pip
-        system "$target/bin/pip" install --quiet --no-cache-dir "$src"
-        touch "$target/.installed"
-    fi
+    # On a kiosk pip keeps no cache (an SD card); a scratch root may use the user's.
+    cache=(--no-cache-dir)
+    [ -z "$root" ] || cache=()
+    say "release $release: installing into ${target#"$R"}"
+    echo "+ $python -m venv $target"
+    "$python" -m venv "$target"
+    echo "+ $target/bin/pip install --upgrade pip"
+    "$target/bin/pip" install --quiet "${cache[@]}" --upgrade pip
+    echo "+ $target/bin/pip install library-kiosk ($release)"
+    "$target/bin/pip" install --quiet "${cache[@]}" "$tree"
+    touch "$target/.installed"
 fi
 current=$(readlink "$R/opt/kiosk/venv" 2>/dev/null || true)
 if [ "$current" != "releases/$release" ]; then
@@ -156,7 +210,7 @@ for old in $(ls -1t "$R/opt/kiosk/releases" | tail -n +4); do
 done
 folder "$R/opt/kiosk/docs" 0755
 for doc in install.md scanners.md sync-protocol.md; do
-    place "$src/docs/$doc" "$R/opt/kiosk/docs/$doc" 0644
+    place "$tree/docs/$doc" "$R/opt/kiosk/docs/$doc" 0644
 done
 
 # --- 4. services, devices, login session -------------------------------------------------
@@ -166,14 +220,14 @@ else
     units=(kiosk-central.service)
 fi
 for unit in "${units[@]}"; do
-    place "$src/systemd/$unit" "$R/etc/systemd/system/$unit" 0644
+    place "$tree/systemd/$unit" "$R/etc/systemd/system/$unit" 0644
 done
 if [ "$role" = kiosk ]; then
-    place "$src/config/99-kiosk-scanners.rules" "$R/etc/udev/rules.d/99-kiosk-scanners.rules" 0644
+    place "$tree/config/99-kiosk-scanners.rules" "$R/etc/udev/rules.d/99-kiosk-scanners.rules" 0644
     # The PAM service of kiosk.service (PAMName=kiosk): a logind session on tty1 gives
     # cage the seat, that is the screen and the touch panel.
-    pam=$(mktemp)
-    trap 'rm -f "$pam"' EXIT
+    pam=""
+    scratch pam
     cat >"$pam" <<'PAM'
 # PAM for kiosk.service (PAMName=kiosk), written by scripts/install.sh.
 auth      required  pam_unix.so nullok
@@ -184,9 +238,9 @@ PAM
     place "$pam" "$R/etc/pam.d/kiosk" 0644
 fi
 if [ "$changed" = 1 ]; then
-    system systemctl daemon-reload
-    [ "$role" = central ] || system udevadm control --reload
-    [ "$role" = central ] || system udevadm trigger --subsystem-match=input --subsystem-match=tty
+    live systemctl daemon-reload
+    [ "$role" = central ] || live udevadm control --reload
+    [ "$role" = central ] || live udevadm trigger --subsystem-match=input --subsystem-match=tty
 fi
 if [ -n "$root" ] && command -v systemctl >/dev/null 2>&1; then
     systemctl --root="$root" --quiet enable "${units[@]}"  # writes the .wants links only
@@ -206,27 +260,52 @@ if [ "$role" = kiosk ]; then
     if [ -f "$R/etc/kiosk/kiosk.toml" ]; then
         say "kept: /etc/kiosk/kiosk.toml (the site's own; never overwritten)"
     else
-        site=$(mktemp)
+        site=""
+        scratch site
         sed -e "s|@NAME@|${name:-$(hostname)}|" -e "s|@SERVER@|$server|" \
-            "$src/config/kiosk.site.toml" >"$site"
+            "$tree/config/kiosk.site.toml" >"$site"
         place "$site" "$R/etc/kiosk/kiosk.toml" 0640 root:kiosk
-        rm -f "$site"
     fi
     if [ -n "$token_file" ]; then
         place "$token_file" "$R/etc/kiosk/token" 0600 kiosk:kiosk
     elif [ ! -f "$R/etc/kiosk/token" ]; then
         say "no token yet: put the one from 'kiosk-central kiosk add NAME' in /etc/kiosk/token (docs/install.md)"
     fi
-    if [ -z "$root" ]; then
-        if runuser -u kiosk -- /opt/kiosk/venv/bin/kiosk check-config /etc/kiosk/kiosk.toml; then
-            system systemctl restart kiosk-sync.service kiosk.service
-        else
-            say "fix /etc/kiosk/kiosk.toml as said above, then: sudo systemctl restart kiosk-sync kiosk"
-        fi
+fi
+
+# --- 6. the installed program on the installed settings, then the services -----------------
+status_note="the kiosk lends once the first sync has filled its mirror (docs/install.md, 5)"
+if [ "$role" = kiosk ] && [ -z "$root" ]; then
+    # As the kiosk user, as its services will run it: it must be able to read its files.
+    if runuser -u kiosk -- /opt/kiosk/venv/bin/kiosk check-config /etc/kiosk/kiosk.toml; then
+        live systemctl restart kiosk-sync.service kiosk.service
+        say "kiosk status ($status_note):"
+        runuser -u kiosk -- /opt/kiosk/venv/bin/kiosk status || true
     else
-        system runuser -u kiosk -- /opt/kiosk/venv/bin/kiosk check-config /etc/kiosk/kiosk.toml
+        say "fix /etc/kiosk/kiosk.toml as said above, then: sudo systemctl restart kiosk-sync kiosk"
     fi
+elif [ "$role" = kiosk ]; then
+    system runuser -u kiosk -- /opt/kiosk/venv/bin/kiosk check-config /etc/kiosk/kiosk.toml
+    # For real, from the scratch root: the installed kiosk on the installed settings, with
+    # the paths they name (/etc/kiosk/..., /var/lib/kiosk) moved under the root, in a copy.
+    moved=""
+    scratch moved
+    sed -E "s|^([[:space:]]*[A-Za-z_]+[[:space:]]*=[[:space:]]*[\"'])(/etc/kiosk/\|/var/lib/kiosk)|\1$root\2|" \
+        "$R/etc/kiosk/kiosk.toml" >"$moved"
+    if ! grep -Eq '^[[:space:]]*data_dir[[:space:]]*=' "$moved"; then
+        sed -i -E "/^[[:space:]]*\[kiosk\][[:space:]]*(#.*)?$/a data_dir = \"$root/var/lib/kiosk\"" "$moved"
+    fi
+    say "the installed kiosk on /etc/kiosk/kiosk.toml, its paths under $root ($moved):"
+    echo "+ $R/opt/kiosk/venv/bin/kiosk check-config"
+    if "$R/opt/kiosk/venv/bin/kiosk" check-config "$moved"; then
+        live systemctl restart kiosk-sync.service kiosk.service
+    else
+        say "fix /etc/kiosk/kiosk.toml as said above"
+    fi
+    say "kiosk status ($status_note):"
+    echo "+ $R/opt/kiosk/venv/bin/kiosk status"
+    "$R/opt/kiosk/venv/bin/kiosk" status --config "$moved" || true
 else
-    system systemctl restart kiosk-central.service
+    live systemctl restart kiosk-central.service
 fi
 say "done"
