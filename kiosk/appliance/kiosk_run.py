@@ -28,15 +28,9 @@ from kiosk.common.pins import return_hash_memory_after_each_pin
 from kiosk.config import KioskConfig
 from kiosk.devices import ScanBus, Scanners, ScannerSettings
 from kiosk.devices.printer import PrinterSettings, PrintOutcome, Receipt, ReceiptPrinter
-from kiosk.session.flow import (
-    FlowSettings,
-    Health,
-    KioskFlow,
-    Mode,
-    Ports,
-    StaffStatus,
-)
+from kiosk.session.flow import KioskFlow
 from kiosk.session.i18n import load_translators
+from kiosk.session.ports import FlowSettings, Health, Mode, Ports, StaffStatus
 from kiosk.session.viewdata import Look
 from kiosk.store.errors import StoreError
 from kiosk.store.store import Store
@@ -95,7 +89,10 @@ class BackgroundPrinter:
     def available(self) -> bool:
         return self.printer.available
 
-    def print_receipt(self, receipt: Receipt) -> PrintOutcome:
+    def print_receipt(self, heading: str, lines: tuple[str, ...], footer: str) -> bool:
+        """The session's receipt port: True at once, the printing going on behind."""
+        receipt = Receipt(heading, lines, footer)
+
         def work() -> None:
             outcome = self.printer.print_receipt(receipt)
             if outcome is not PrintOutcome.PRINTED:
@@ -103,7 +100,7 @@ class BackgroundPrinter:
                 log.warning(self.last_failure)
 
         threading.Thread(target=work, name="receipt", daemon=True).start()
-        return PrintOutcome.PRINTED
+        return True
 
 
 class SyncThread:

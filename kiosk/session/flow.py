@@ -1,142 +1,45 @@
-"""The patron's path through the kiosk: which screen comes next, and what it says.
+"""The patron's path through the kiosk: the state machine.
 
-``KioskFlow`` takes events (a scan, a button pressed, time passing) and answers with a
-``Frame`` of immutable view data. Lending questions are the circulation service's;
-this module only routes between screens, words the answers and forgets the patron
-when they leave. It knows nothing of Kivy, so every flow is tested without a window.
+``KioskFlow`` takes events (a scan, a button pressed, time passing), asks the
+circulation service the lending questions, and decides which screen comes next; its
+``frame()`` is what the window shows now, built by kiosk.session.views (staff mode's page
+by kiosk.session.staff). It forgets the patron when they leave, and knows nothing of
+Kivy, so every flow is tested without a window.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol, TypeVar
+from dataclasses import replace
+from typing import TypeVar
 
-from kiosk.circulation.service import Circulation
-from kiosk.circulation.views import (
-    AccountView as AccountAnswer,
-)
 from kiosk.circulation.views import (
     CheckoutStatus,
     Identification,
     IdentifyStatus,
-    PatronSession,
     RenewStatus,
     RenewView,
     ReturnView,
     Unavailable,
 )
-from kiosk.common import pins
-from kiosk.devices.printer import PrinterSettings, PrintOutcome, Receipt, ReceiptPrinter
 from kiosk.devices.scan import Scan
-from kiosk.session import wording
-from kiosk.session.i18n import LANGUAGE_NAMES, Translator
-from kiosk.session.viewdata import (
-    AccountView,
-    Banner,
-    Button,
-    CheckoutView,
-    DropView,
-    FinishView,
-    Frame,
-    Line,
-    Look,
-    MessageView,
-    PinView,
-    Screen,
-    Sound,
-    StaffView,
-    Tone,
-    View,
-    WarningView,
-    WelcomeView,
-)
+from kiosk.session import views, wording
+from kiosk.session.i18n import Translator
+from kiosk.session.patron import Patron
+from kiosk.session.ports import FlowSettings, Health, Ports
+from kiosk.session.staff import BUTTONS as STAFF_BUTTONS
+from kiosk.session.staff import PinCheck, StaffMode
+from kiosk.session.viewdata import Banner, Frame, Look, Screen, Sound, Tone, View
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-Mode = Literal["checkout", "return", "both"]
 MAX_PIN_DIGITS = 8
-STAFF_REFRESH_SECONDS = 2.0
 
 
 class UnknownButton(LookupError):
     """A script pressed a button the screen does not show."""
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    """Why the kiosk cannot serve now (None: it can), and how far a first load has got."""
-
-    cause: str | None = None
-    progress: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StaffStatus:
-    rows: tuple[tuple[str, str], ...]
-    faults: tuple[str, ...] = ()
-
-
-class ReceiptPort(Protocol):
-    """kiosk.devices.printer.ReceiptPrinter, or the app's background wrapper of it."""
-
-    @property
-    def available(self) -> bool: ...
-
-    def print_receipt(self, receipt: Receipt) -> PrintOutcome: ...
-
-
-@dataclass(frozen=True)
-class FlowSettings:
-    library_name: str = "Library"
-    logo: str = ""
-    mode: Mode = "both"
-    languages: tuple[str, ...] = ("en", "es", "fr")
-    default_language: str = "en"
-    inactivity_seconds: float = 60.0
-    warning_seconds: float = 15.0
-    # A drop-station answer or a message on the welcome screen: long enough to read,
-    # short enough that the next person does not see it.
-    message_seconds: float = 10.0
-    health_seconds: float = 5.0
-    staff_cards: frozenset[str] = frozenset()
-    staff_pin_verifier: str | None = None
-    look: Look = field(default_factory=Look)
-    demo: tuple[str, ...] = ()
-
-
-@dataclass
-class Ports:
-    """What the flow drives; the composition root (kiosk.appliance.kiosk_run) builds the
-    real ones."""
-
-    circulation: Circulation
-    translators: dict[str, Translator]
-    monotonic: Callable[[], float]
-    health: Callable[[], Health] = Health
-    staff_status: Callable[[], StaffStatus] = lambda: StaffStatus(())
-    sync_now: Callable[[], None] = lambda: None
-    printer: ReceiptPort = field(default_factory=lambda: ReceiptPrinter(PrinterSettings()))
-    quit: Callable[[], None] = lambda: None
-
-
-@dataclass
-class _Patron:
-    """Everything known about the person at the kiosk; dropped whole when they leave."""
-
-    session: PatronSession | None = None
-    card: str | None = None  # only between the card scan and the PIN
-    staff: bool = False
-    pin: str = ""
-    lines: list[Line] = field(default_factory=list)
-    results: list[tuple[str, object]] = field(default_factory=list)  # (kind, answer)
-    account: AccountAnswer | None = None
-    renewed: dict[str, RenewView] = field(default_factory=dict)
-    language: str = "en"
-    look: Look = field(default_factory=Look)
 
 
 class KioskFlow:
@@ -155,18 +58,13 @@ class KioskFlow:
         self.health = Health()
         self.serial = 0
         self.sound: Sound | None = None
-        self.fullscreen = True
-        self.scanner_test = False
-        self.last_test_scan = ""
-        self.staff_failures = 0
-        self.staff_locked_until = 0.0
-        self.next_staff_refresh = 0.0
+        self.staff = StaffMode(settings.staff_pin_verifier, ports)
         self.check_health(force=True)
 
     # --- state helpers ------------------------------------------------------------------
 
-    def _fresh_patron(self) -> _Patron:
-        return _Patron(language=self.settings.default_language, look=self.settings.look)
+    def _fresh_patron(self) -> Patron:
+        return Patron(language=self.settings.default_language, look=self.settings.look)
 
     @property
     def tr(self) -> Translator:
@@ -196,7 +94,7 @@ class KioskFlow:
         self.drop = None
         self.banner = None
         self.warning_shown = False
-        self.scanner_test = False
+        self.staff.leave()
         self._go(Screen.WELCOME)
 
     def fail_safe(self) -> None:
@@ -209,14 +107,6 @@ class KioskFlow:
             Sound.ERROR,
         )
 
-    @property
-    def lends(self) -> bool:
-        return self.settings.mode in ("checkout", "both")
-
-    @property
-    def takes_returns(self) -> bool:
-        return self.settings.mode in ("return", "both")
-
     # --- events -------------------------------------------------------------------------
 
     def activity(self) -> None:
@@ -228,7 +118,11 @@ class KioskFlow:
     def on_scan(self, scan: Scan) -> None:
         self.activity()
         if self.screen is Screen.STAFF:
-            self._staff_scan(scan)
+            notice, sound = self.staff.scanned(scan)
+            if notice:
+                self._say(notice, Tone.NOTICE)
+            else:
+                self._changed(sound)
             return
         if self.screen is Screen.HELP:
             self.screen = self.help_from
@@ -264,7 +158,7 @@ class KioskFlow:
         return True
 
     def _card_scanned(self, card: str) -> None:
-        if not self.lends:
+        if not self.settings.lends:
             self._say(
                 self.tr("This is a returns station. To borrow, please use a checkout kiosk."),
                 Tone.NOTICE,
@@ -277,10 +171,10 @@ class KioskFlow:
         self._identify(card, None)
 
     def _item_scanned(self, barcode: str) -> None:
-        if self.patron.session is not None and self.lends:
+        if self.patron.session is not None and self.settings.lends:
             self._checkout(barcode)
             return
-        if self.takes_returns:
+        if self.settings.takes_returns:
             self._return(barcode)
             return
         self._say(self.tr("Please scan your library card first."), Tone.NOTICE, Sound.ERROR)
@@ -298,6 +192,12 @@ class KioskFlow:
         action = self._actions().get(button)
         if action is not None:
             action()
+        elif button in STAFF_BUTTONS:
+            notice = self.staff.press(button)
+            if notice:
+                self._say(notice, Tone.NOTICE)
+            else:
+                self._changed()
         elif button.startswith("lang_"):
             self.patron.language = button.removeprefix("lang_")
             self._changed()
@@ -309,13 +209,16 @@ class KioskFlow:
             self._renew(int(button.removeprefix("renew_")) - 1)
 
     def _actions(self) -> dict[str, Callable[[], None]]:
+        look = self.patron.look
         return {
             "help": self._help,
             "back": self._back,
             "contrast": lambda: self._look(
-                theme="standard" if self.patron.look.theme == "high_contrast" else "high_contrast"
+                replace(
+                    look, theme="standard" if look.theme == "high_contrast" else "high_contrast"
+                )
             ),
-            "larger_text": lambda: self._look(large_text=not self.patron.look.large_text),
+            "larger_text": lambda: self._look(replace(look, large_text=not look.large_text)),
             "pin_clear": self._clear_pin,
             "pin_ok": self._submit_pin,
             "cancel": self.end_session,
@@ -324,10 +227,7 @@ class KioskFlow:
             "done": self._done,
             "print_receipt": lambda: self._finish(receipt=True),
             "no_receipt": lambda: self._finish(receipt=False),
-            "sync_now": self._sync_now,
-            "scanner_test": self._toggle_scanner_test,
-            "exit_fullscreen": self._exit_fullscreen,
-            "quit": self.ports.quit,
+            "quit": self.ports.quit,  # read at each press: the window sets it after we start
             "close_staff": self.end_session,
         }
 
@@ -338,18 +238,12 @@ class KioskFlow:
         if (
             self.banner is not None
             and now >= self.banner_until
-            and self.screen
-            in (
-                Screen.WELCOME,
-                Screen.CHECKOUT,
-                Screen.ACCOUNT,
-            )
+            and self.screen in (Screen.WELCOME, Screen.CHECKOUT, Screen.ACCOUNT)
         ):
             self.banner = None
             self._changed()
-        if self.screen is Screen.STAFF and now >= self.next_staff_refresh:
-            self.next_staff_refresh = now + STAFF_REFRESH_SECONDS
-            self._changed()  # the status page follows the sync agent and the scanners
+        if self.screen is Screen.STAFF and self.staff.refresh_due(now):
+            self._changed()
         idle = now - self.last_activity
         if self.screen is Screen.DROP and idle >= self.settings.message_seconds:
             self.end_session()
@@ -395,7 +289,7 @@ class KioskFlow:
             return None
         return answer
 
-    # --- identify -----------------------------------------------------------------------
+    # --- signing in ---------------------------------------------------------------------
 
     def _ask_pin(self, card: str, *, staff: bool) -> None:
         self.end_session()
@@ -405,9 +299,8 @@ class KioskFlow:
 
     def _identify(self, card: str, pin: str | None) -> None:
         answer = self._served(self.ports.circulation.identify(card, pin))
-        if answer is None:
-            return
-        self._identified(card, answer)
+        if answer is not None:
+            self._identified(card, answer)
 
     def _identified(self, card: str, answer: Identification) -> None:
         status = answer.status
@@ -445,6 +338,16 @@ class KioskFlow:
         elif card is not None:
             self._identify(card, pin)
 
+    def _staff_pin(self, pin: str) -> None:
+        check = self.staff.check_pin(pin, self._now())
+        if check is PinCheck.OPEN:
+            self._go(Screen.STAFF, Sound.SUCCESS)
+        elif check is PinCheck.LOCKED:
+            self.end_session()
+            self._say(self.tr("Staff mode is locked for a while. Please try later."), Tone.ERROR)
+        else:
+            self._say(self.tr("That PIN is not right. Please try again."), Tone.ERROR, Sound.ERROR)
+
     # --- lending ------------------------------------------------------------------------
 
     def _checkout(self, barcode: str) -> None:
@@ -453,10 +356,9 @@ class KioskFlow:
         answer = self._served(self.ports.circulation.checkout(session, barcode))
         if answer is None:
             return
-        line = wording.checkout_line(self.tr, answer)
-        self.patron.lines.insert(0, line)
+        self.patron.lines.insert(0, wording.checkout_line(self.tr, answer))
         if answer.status is CheckoutStatus.LENT:
-            self.patron.results.append(("lent", answer))
+            self.patron.results.append(answer)
         self.patron.account = None
         self.screen = Screen.CHECKOUT
         self.banner = None
@@ -502,7 +404,7 @@ class KioskFlow:
         for answer in answers:
             self.patron.renewed[answer.barcode] = answer
             if answer.status is RenewStatus.RENEWED:
-                self.patron.results.append(("renewed", answer))
+                self.patron.results.append(answer)
         ok = all(answer.status is RenewStatus.RENEWED for answer in answers)
         session = self.patron.session
         if session is not None:
@@ -522,14 +424,11 @@ class KioskFlow:
         tr = self.tr
         printed = None
         if receipt:
-            outcome = self.ports.printer.print_receipt(
-                Receipt(
-                    self.settings.library_name,
-                    self._receipt_lines(),
-                    tr("Thank you for using the library."),
-                )
+            printed = self.ports.printer.print_receipt(
+                self.settings.library_name,
+                views.receipt_lines(tr, self.patron),
+                tr("Thank you for using the library."),
             )
-            printed = outcome is PrintOutcome.PRINTED
         self.end_session()
         # The goodbye is said in the patron's language (tr was taken before the reset);
         # the next person starts in the kiosk's default language.
@@ -543,22 +442,6 @@ class KioskFlow:
                 Tone.NOTICE,
             )
 
-    def _receipt_lines(self) -> tuple[str, ...]:
-        lines: list[str] = []
-        for line in self._summary_lines():
-            lines += [line.title, "  " + line.detail, ""]
-        return tuple(lines)
-
-    def _summary_lines(self) -> tuple[Line, ...]:
-        tr = self.tr
-        lines = []
-        for kind, answer in self.patron.results:
-            if kind == "lent":
-                lines.append(wording.checkout_line(tr, answer))  # type: ignore[arg-type]
-            else:
-                lines.append(wording.renew_line(tr, answer))  # type: ignore[arg-type]
-        return tuple(lines)
-
     # --- help, look -----------------------------------------------------------------------
 
     def _help(self) -> None:
@@ -571,57 +454,8 @@ class KioskFlow:
         elif self.screen is Screen.ACCOUNT:
             self._go(Screen.CHECKOUT)
 
-    def _look(self, **changes: object) -> None:
-        self.patron.look = replace(self.patron.look, **changes)  # type: ignore[arg-type]
-        self._changed()
-
-    # --- staff --------------------------------------------------------------------------
-
-    def _staff_pin(self, pin: str) -> None:
-        now = self._now()
-        verifier = self.settings.staff_pin_verifier
-        if now < self.staff_locked_until:
-            self.end_session()
-            self._say(self.tr("Staff mode is locked for a while. Please try later."), Tone.ERROR)
-            return
-        if verifier is not None and pins.pin_matches(verifier, pin):
-            self.staff_failures = 0
-            log.info("staff mode opened")
-            self._go(Screen.STAFF, Sound.SUCCESS)
-            return
-        self.staff_failures += 1
-        log.warning("a wrong staff PIN was entered")
-        if self.staff_failures >= pins.MAX_WRONG_PINS:
-            self.staff_failures = 0
-            self.staff_locked_until = now + pins.LOCKOUT_MINUTES * 60
-            self.end_session()
-            self._say(self.tr("Staff mode is locked for a while. Please try later."), Tone.ERROR)
-            return
-        self._say(self.tr("That PIN is not right. Please try again."), Tone.ERROR, Sound.ERROR)
-
-    def _staff_scan(self, scan: Scan) -> None:
-        if not self.scanner_test:
-            self._say("Scanner test is off: press Scanner test first.", Tone.NOTICE)
-            return
-        check = {True: "check digit right", False: "check digit WRONG", None: "no check digit"}
-        self.last_test_scan = (
-            f"{scan.masked()} from {scan.source} ({scan.symbology}, "
-            f"{check[scan.valid_check_digit]})"
-        )
-        self._changed(Sound.SUCCESS if scan.valid_check_digit is not False else Sound.ERROR)
-
-    def _sync_now(self) -> None:
-        self.ports.sync_now()
-        self._say("Syncing now: the status below updates when it is done.", Tone.NOTICE)
-
-    def _toggle_scanner_test(self) -> None:
-        self.scanner_test = not self.scanner_test
-        self.last_test_scan = ""
-        self._changed()
-
-    def _exit_fullscreen(self) -> None:
-        self.fullscreen = not self.fullscreen
-        log.info("staff %s full screen", "left" if not self.fullscreen else "returned to")
+    def _look(self, look: Look) -> None:
+        self.patron.look = look
         self._changed()
 
     # --- what the window shows -----------------------------------------------------------
@@ -631,16 +465,7 @@ class KioskFlow:
         warning = None
         if self.warning_shown:
             left = self.settings.inactivity_seconds + self.settings.warning_seconds
-            left -= self._now() - self.last_activity
-            warning = WarningView(
-                tr("Are you still there?"),
-                tr.plural(
-                    "For your privacy, this session ends in {count} second.",
-                    "For your privacy, this session ends in {count} seconds.",
-                    max(1, math.ceil(left)),
-                ),
-                Button("still_here", tr("I'm still here"), primary=True),
-            )
+            warning = views.warning(tr, left - (self._now() - self.last_activity))
         return Frame(
             self.screen,
             self._view(tr),
@@ -649,272 +474,33 @@ class KioskFlow:
             warning,
             self.sound,
             self.serial,
-            self.fullscreen,
+            self.staff.fullscreen,
         )
 
     def buttons(self) -> set[str]:
         frame = self.frame()
-        ids = {button.id for button in _buttons(frame.view)}
+        ids = {button.id for button in views.buttons(frame.view)}
         if frame.warning is not None:
             ids.add(frame.warning.action.id)
         return ids
 
     def _view(self, tr: Translator) -> View:
-        render: dict[Screen, Callable[[Translator], View]] = {
-            Screen.WELCOME: self._welcome_view,
-            Screen.PIN: self._pin_view,
-            Screen.CHECKOUT: self._checkout_view,
-            Screen.ACCOUNT: self._account_view,
-            Screen.DROP: self._drop_view,
-            Screen.FINISH: self._finish_view,
-            Screen.HELP: self._help_view,
-            Screen.OUT_OF_SERVICE: self._out_of_service_view,
-            Screen.STAFF: self._staff_view,
+        patron, banner = self.patron, self.banner
+        build: dict[Screen, Callable[[], View]] = {
+            Screen.WELCOME: lambda: views.welcome(tr, self.settings, patron, banner),
+            Screen.PIN: lambda: views.pin(tr, patron, banner),
+            Screen.CHECKOUT: lambda: views.checkout(tr, patron, banner),
+            Screen.ACCOUNT: lambda: views.account(tr, patron, banner),
+            Screen.DROP: lambda: views.drop(tr, self._drop()),
+            Screen.FINISH: lambda: views.finish(
+                tr, patron, banner, can_print=self.ports.printer.available
+            ),
+            Screen.HELP: lambda: views.help_page(tr),
+            Screen.OUT_OF_SERVICE: lambda: views.out_of_service(tr, self.health),
+            Screen.STAFF: lambda: self.staff.view(banner),
         }
-        return render[self.screen](tr)
+        return build[self.screen]()
 
-    def _help_button(self, tr: Translator) -> Button:
-        return Button("help", tr("Help"))
-
-    def _welcome_view(self, tr: Translator) -> WelcomeView:
-        hints = []
-        if self.lends:
-            heading = tr("Scan your library card to borrow")
-            if self.takes_returns:
-                hints.append(tr("Returning? Just scan the book."))
-        else:
-            heading = tr("Scan a book to return it")
-            hints.append(tr("No card needed. Scan each book, then put it in the bin shown."))
-        languages = tuple(
-            Button(f"lang_{code}", LANGUAGE_NAMES.get(code, code), code == self.patron.language)
-            for code in self.settings.languages
-        )
-        contrast = (
-            tr("Standard colours")
-            if self.patron.look.theme == "high_contrast"
-            else tr("High contrast")
-        )
-        larger = tr("Standard text") if self.patron.look.large_text else tr("Larger text")
-        options = (
-            Button("contrast", contrast),
-            Button("larger_text", larger),
-            self._help_button(tr),
-        )
-        return WelcomeView(
-            self.settings.library_name,
-            self.settings.logo,
-            heading,
-            tuple(hints),
-            self.banner,
-            languages,
-            options,
-            self.settings.demo,
-        )
-
-    def _pin_view(self, tr: Translator) -> PinView:
-        keys = tuple(Button(f"digit_{digit}", digit) for digit in "123456789")
-        keys += (
-            Button("pin_clear", tr("Clear")),
-            Button("digit_0", "0"),
-            Button("pin_ok", tr("OK"), primary=True),
-        )
-        heading = tr("Staff PIN") if self.patron.staff else tr("Enter your PIN")
-        masked = " ".join("●" for _ in self.patron.pin) or " "
-        return PinView(
-            heading,
-            masked,
-            self.banner,
-            keys,
-            (Button("cancel", tr("Cancel")), self._help_button(tr)),
-        )
-
-    def _checkout_view(self, tr: Translator) -> CheckoutView:
-        session = self.patron.session
-        assert session is not None
-        notices = []
-        if session.expired_on is not None:
-            notices.append(
-                Banner(
-                    tr(
-                        "Your membership ended on {date}. You can see your account; "
-                        "please renew it at the desk to borrow.",
-                        date=tr.date(session.expired_on),
-                    ),
-                    Tone.NOTICE,
-                )
-            )
-        if session.barred:
-            notices.append(
-                Banner(
-                    tr(
-                        "Your card can't be used to borrow at the moment. "
-                        "Please see a member of staff."
-                    ),
-                    Tone.NOTICE,
-                )
-            )
-        count = sum(1 for kind, _ in self.patron.results if kind == "lent")
-        instruction = (
-            tr("Scan the barcode of each item you want to borrow.")
-            if not self.patron.lines
-            else tr.plural(
-                "You have borrowed {count} item. Scan the next one, or press Done.",
-                "You have borrowed {count} items. Scan the next one, or press Done.",
-                count,
-            )
-        )
-        return CheckoutView(
-            tr("Hello {name}", name=session.first_name),
-            instruction,
-            tuple(notices),
-            tuple(self.patron.lines),
-            self.banner,
-            (
-                Button("account", tr("My account")),
-                self._help_button(tr),
-                Button("done", tr("Done"), primary=True),
-            ),
-        )
-
-    def _account_view(self, tr: Translator) -> AccountView:
-        account = self.patron.account
-        assert account is not None
-        loans = []
-        for number, loan in enumerate(account.loans, start=1):
-            renewed = self.patron.renewed.get(loan.barcode)
-            if renewed is not None:
-                line = wording.renew_line(tr, renewed)
-            elif loan.overdue:
-                overdue = tr("Overdue: it was due by {due}.", due=tr.due(loan.due))
-                line = Line(loan.title, overdue, Tone.ERROR)
-            else:
-                line = Line(loan.title, tr("Due back by {due}.", due=tr.due(loan.due)))
-            loans.append(replace(line, action=Button(f"renew_{number}", tr("Renew"))))
-        ready = tuple(
-            Line(hold.title, tr("Ready for you at the hold shelf."), Tone.SUCCESS)
-            for hold in account.holds_ready
-        )
-        waiting = tuple(
-            Line(hold.title, tr("You are number {position} in the queue.", position=hold.position))
-            for hold in account.holds_waiting
-        )
-        sections = [
-            (
-                tr.plural("{count} item on loan", "{count} items on loan", len(loans)),
-                tuple(loans),
-            )
-        ]
-        if ready:
-            sections.append((tr("Ready to collect"), ready))
-        if waiting:
-            sections.append((tr("Reserved for you"), waiting))
-        owed = (
-            tr("You owe {amount}.", amount=tr.money(account.owed))
-            if account.owed > 0
-            else tr("You owe nothing.")
-        )
-        actions: tuple[Button, ...] = (Button("back", tr("Back")), self._help_button(tr))
-        if loans:
-            actions += (Button("renew_all", tr("Renew all")),)
-        actions += (Button("done", tr("Done"), primary=True),)
-        return AccountView(
-            tr("Your account, {name}", name=account.first_name),
-            owed,
-            tuple(sections),
-            self.banner,
-            actions,
-        )
-
-    def _drop_view(self, tr: Translator) -> DropView:
-        drop = self.drop
-        assert drop is not None
-        return DropView(
-            wording.return_heading(tr, drop),
-            wording.item_title(tr, drop.title, drop.barcode),
-            wording.return_fine(tr, drop),
-            str(drop.bin.number),
-            wording.bin_label(tr, drop.bin),
-            drop.bin.colour,
-            wording.return_instruction(tr, drop),
-            (Button("done", tr("Done"), primary=True),),
-        )
-
-    def _finish_view(self, tr: Translator) -> FinishView:
-        session = self.patron.session
-        lines = self._summary_lines()
-        lent = sum(1 for kind, _ in self.patron.results if kind == "lent")
-        summary = (
-            tr.plural("You borrowed {count} item today.", "You borrowed {count} items today.", lent)
-            if lent
-            else tr("You didn't borrow anything this time.")
-        )
-        actions: tuple[Button, ...] = ()
-        if lines and self.ports.printer.available:
-            actions += (Button("print_receipt", tr("Print a receipt")),)
-        label = tr("No receipt, thanks") if actions else tr("Finish")
-        actions += (Button("no_receipt", label, primary=True),)
-        return FinishView(
-            tr("Thank you, {name}", name=session.first_name if session else ""),
-            summary,
-            lines,
-            self.banner,
-            actions,
-        )
-
-    def _help_view(self, tr: Translator) -> MessageView:
-        return MessageView(
-            tr("Need help?"),
-            tr(
-                "Please ask a member of staff at the desk. They can help with your card, "
-                "your PIN, items that won't scan and anything else."
-            ),
-            tr("To borrow: scan your card, then each item. To return: scan the item."),
-            (Button("back", tr("Back"), primary=True),),
-        )
-
-    def _out_of_service_view(self, tr: Translator) -> MessageView:
-        cause = self.health.cause or ""
-        detail = tr(wording.OUT_OF_SERVICE_DETAIL.get(cause, cause))
-        if cause == "mirror_empty" and self.health.progress is not None:
-            detail += " " + tr("Loading: {percent} %", percent=self.health.progress)
-        return MessageView(
-            tr("Sorry, this kiosk is not working right now"),
-            tr("Please see a member of staff. It will start again by itself."),
-            detail,
-        )
-
-    def _staff_view(self, _tr: Translator) -> StaffView:
-        # Staff read English: the words of the status page are those of the manuals.
-        status = self.ports.staff_status()
-        actions = (
-            Button("sync_now", "Sync now"),
-            Button("scanner_test", "Stop scanner test" if self.scanner_test else "Scanner test"),
-            Button(
-                "exit_fullscreen", "Leave full screen" if self.fullscreen else "Full screen again"
-            ),
-            Button("quit", "Close the kiosk app"),
-            Button("close_staff", "Close staff mode", primary=True),
-        )
-        test = ""
-        if self.scanner_test:
-            test = self.last_test_scan or "Scanner test: scan any barcode."
-        return StaffView(
-            "Staff mode",
-            status.rows,
-            status.faults,
-            test,
-            self.banner,
-            actions,
-        )
-
-
-def _buttons(view: View) -> list[Button]:
-    found: list[Button] = []
-    for name in ("languages", "options", "keys", "actions"):
-        found += getattr(view, name, ())
-    for line in getattr(view, "lines", ()):
-        if line.action is not None:
-            found.append(line.action)
-    for _, lines in getattr(view, "sections", ()):
-        found += [line.action for line in lines if line.action is not None]
-    return found
+    def _drop(self) -> ReturnView:
+        assert self.drop is not None
+        return self.drop

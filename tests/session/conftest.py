@@ -11,10 +11,11 @@ from kiosk.circulation.service import Circulation
 from kiosk.common.clock import FixedClock
 from kiosk.common.pins import pin_verifier
 from kiosk.devices.codes import ScanPipeline
-from kiosk.devices.printer import PrintOutcome, Receipt
+from kiosk.devices.printer import Receipt
 from kiosk.devices.settings import BarcodeSettings
-from kiosk.session.flow import FlowSettings, Health, KioskFlow, Ports, StaffStatus
+from kiosk.session.flow import KioskFlow
 from kiosk.session.i18n import load_translators
+from kiosk.session.ports import FlowSettings, Health, Ports, StaffStatus
 from kiosk.session.viewdata import Frame, Screen
 from kiosk.store.store import Store
 from tests.circulation.conftest import clock, store, verifier
@@ -34,11 +35,11 @@ class Receipts:
         self.works = works
         self.printed: list[Receipt] = []
 
-    def print_receipt(self, receipt: Receipt) -> PrintOutcome:
+    def print_receipt(self, heading: str, lines: tuple[str, ...], footer: str) -> bool:
         if not self.works:
-            return PrintOutcome.FAILED
-        self.printed.append(receipt)
-        return PrintOutcome.PRINTED
+            return False
+        self.printed.append(Receipt(heading, lines, footer))
+        return True
 
 
 class Kiosk:

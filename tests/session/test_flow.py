@@ -7,7 +7,8 @@ import pytest
 from kiosk.common.clock import FixedClock
 from kiosk.devices.codes import ScanPipeline
 from kiosk.devices.settings import BarcodeSettings
-from kiosk.session.flow import Health, UnknownButton
+from kiosk.session.flow import UnknownButton
+from kiosk.session.ports import Health
 from kiosk.session.viewdata import (
     AccountView,
     CheckoutView,
