@@ -1,8 +1,9 @@
 """The few small things both the kiosk and kiosk-central need.
 
-Money in cents, PIN verifiers, check digits, "did you mean", the clock and the root
-of the project's exceptions. Only the standard library and this part's own
-third-party libraries are imported here; everything else imports from here.
+Money in cents, PIN verifiers, check digits, "did you mean", the clock, the TOML
+settings reader, secret files and the root of the project's exceptions. Only the
+standard library and this part's own third-party libraries are imported here;
+everything else imports from here.
 """
 
 
