@@ -44,6 +44,7 @@ from kiosk.store.mirror import (
 )
 from kiosk.store.store import Store
 from kiosk.sync import last_sync
+from kiosk.sync.errors import SyncError as SyncError  # noqa: PLC0414 - callers catch it here
 from kiosk.sync.protocol import (
     API_PREFIX,
     MAX_PAGE,
@@ -109,10 +110,6 @@ class SyncReport:
     changes: int
     purged: int
     snapshot_rows: int
-
-
-class SyncError(Exception):
-    """Syncing failed this time; the agent retries with backoff. The message says why."""
 
 
 class SyncRefused(SyncError):

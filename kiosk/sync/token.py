@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
+from kiosk.common.secrets import KIOSK_TOKEN, SecretFileError, read_secret
+from kiosk.sync.errors import SyncError
 
-class TokenFileError(Exception):
+
+class TokenFileError(SyncError):
     """The token file cannot be used; the message says what to do."""
 
 
 def read_token(path: Path) -> str:
+    """The kiosk's token for kiosk-central, from a file only the kiosk user may read."""
     try:
-        mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as error:
-        raise TokenFileError(f"{path}: cannot read the token file: {error.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise TokenFileError(
-            f"{path}: readable by other users (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
-        )
-    if not text:
-        raise TokenFileError(
-            f"{path}: is empty; put the token from `kiosk-central kiosk add` in it"
-        )
-    return text
+        return read_secret(path, KIOSK_TOKEN)
+    except SecretFileError as error:
+        raise TokenFileError(str(error)) from None
