@@ -6,24 +6,16 @@ import argparse
 import json
 import sys
 import tomllib
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
+from kiosk.commands.errors import UnusableFile
 from kiosk.rules import InvalidPolicy, Policy, Privilege, advisories, read_policy
 from kiosk.rules.scenario import evaluate, load_scenario
 
 EXIT_OK = 0
 EXIT_INVALID = 2
-
-
-class PolicyFileError(Exception):
-    """A policy file that cannot be used; ``lines`` are the messages for staff."""
-
-    def __init__(self, lines: Sequence[str]) -> None:
-        self.lines = list(lines)
-        super().__init__("\n".join(self.lines))
 
 
 def counted(count: int, what: str) -> str:
@@ -34,23 +26,23 @@ def load_policy_file(path: Path) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise PolicyFileError([f"{path}: cannot read the policy file: {error.strerror}"]) from None
+        raise UnusableFile([f"{path}: cannot read the policy file: {error.strerror}"]) from None
     except UnicodeDecodeError:
-        raise PolicyFileError([f"{path}: is not UTF-8 text"]) from None
+        raise UnusableFile([f"{path}: is not UTF-8 text"]) from None
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
-        raise PolicyFileError([f"{path}: not valid TOML: {error}"]) from None
+        raise UnusableFile([f"{path}: not valid TOML: {error}"]) from None
     try:
         return read_policy(data)
     except InvalidPolicy as invalid:
-        raise PolicyFileError([f"{path}: {problem}" for problem in invalid.problems]) from None
+        raise UnusableFile([f"{path}: {problem}" for problem in invalid.problems]) from None
 
 
 def check(path: Path, out: TextIO, err: TextIO) -> int:
     try:
         policy = load_policy_file(path)
-    except PolicyFileError as error:
+    except UnusableFile as error:
         for line in error.lines:
             print(line, file=err)
         count = len(error.lines)
@@ -80,7 +72,7 @@ def check(path: Path, out: TextIO, err: TextIO) -> int:
 def table(path: Path, out: TextIO, err: TextIO) -> int:
     try:
         policy = load_policy_file(path)
-    except PolicyFileError as error:
+    except UnusableFile as error:
         for line in error.lines:
             print(line, file=err)
         return EXIT_INVALID

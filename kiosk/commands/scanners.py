@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from kiosk.commands.errors import UnusableFile
 from kiosk.devices import (
     HidScannerSettings,
     InvalidScannerSettings,
@@ -31,25 +32,19 @@ EXIT_OK = 0
 EXIT_INVALID = 2
 
 
-class ConfigFileError(Exception):
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-        super().__init__("\n".join(lines))
-
-
 def load_settings(path: Path) -> ScannerSettings:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise ConfigFileError([f"{path}: cannot read the config file: {error.strerror}"]) from None
+        raise UnusableFile([f"{path}: cannot read the config file: {error.strerror}"]) from None
     except UnicodeDecodeError:
-        raise ConfigFileError([f"{path}: is not UTF-8 text"]) from None
+        raise UnusableFile([f"{path}: is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigFileError([f"{path}: not valid TOML: {error}"]) from None
+        raise UnusableFile([f"{path}: not valid TOML: {error}"]) from None
     try:
         return read_scanner_settings(data)
     except InvalidScannerSettings as invalid:
-        raise ConfigFileError([f"{path}: {problem}" for problem in invalid.problems]) from None
+        raise UnusableFile([f"{path}: {problem}" for problem in invalid.problems]) from None
 
 
 def _print_found(
@@ -72,7 +67,7 @@ def list_command(config: Path | None, out: TextIO, err: TextIO) -> int:
     if config is not None:
         try:
             settings = load_settings(config)
-        except ConfigFileError as error:
+        except UnusableFile as error:
             for line in error.lines:
                 print(line, file=err)
             return EXIT_INVALID
@@ -117,7 +112,7 @@ def listen_command(
     """Print every scan until SIGINT or SIGTERM, then exit 0."""
     try:
         settings = load_settings(config) if config is not None else ScannerSettings()
-    except ConfigFileError as error:
+    except UnusableFile as error:
         for line in error.lines:
             print(line, file=err)
         return EXIT_INVALID
