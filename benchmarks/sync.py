@@ -42,11 +42,14 @@ import requests
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from kiosk.central import admin, db
-from kiosk.central.changes import ChangeLog
+from kiosk.central import database
+from kiosk.central.api.kiosks import add_kiosk
+from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.circulation.policy import put_policy
 from kiosk.central.models import Item
 from kiosk.central.process import CentralProcess
 from kiosk.common.clock import FixedClock
+from kiosk.demo.central_command import load_library
 from kiosk.demo.library import Scale, generate_library
 from kiosk.store.store import Store
 from kiosk.sync.agent import DEFAULT_INTERVAL_S, SyncAgent
@@ -183,14 +186,14 @@ def library_part(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 -
     result: dict[str, Any] = {"items": args.items, "patrons": args.patrons}
     scratch = Path(tempfile.mkdtemp(prefix="sync-bench-"))
     url = f"sqlite:///{scratch / 'central.db'}"
-    engine = db.connect(url)
-    db.upgrade(engine)
+    engine = database.connect(url)
+    database.upgrade(engine)
     library = generate_library(Scale(args.items, args.patrons, args.loans, 1), NOW)
     with Session(engine) as session:
-        admin.put_policy(session, library.document, NOW)
+        put_policy(session, library.document, NOW)
         with engine.begin() as connection:
-            admin.load_library(connection, library, NOW)
-        tokens = [admin.add_kiosk(session, f"bench-{n}", NOW) for n in range(2)]
+            load_library(connection, library, NOW)
+        tokens = [add_kiosk(session, f"bench-{n}", NOW) for n in range(2)]
     server = CentralProcess(url).start()
     try:
         clock = FixedClock(NOW)
@@ -259,18 +262,18 @@ def library_part(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 -
 def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
     """``--kiosks`` kiosks at once, each pushing a small batch and pulling changes."""
     schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin_engine = db.connect(args.postgres)
+    admin_engine = database.connect(args.postgres)
     with admin_engine.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     url = f"{args.postgres}?options=-csearch_path%3D{schema}"
-    engine = db.connect(url)
-    db.upgrade(engine)
+    engine = database.connect(url)
+    database.upgrade(engine)
     small = generate_library(Scale(20_000, 5_000, 1_000, 2), NOW)
     with Session(engine) as session:
-        admin.put_policy(session, small.document, NOW)
+        put_policy(session, small.document, NOW)
         with engine.begin() as connection:
-            admin.load_library(connection, small, NOW)
-        tokens = [admin.add_kiosk(session, f"k{n}", NOW) for n in range(args.kiosks)]
+            load_library(connection, small, NOW)
+        tokens = [add_kiosk(session, f"k{n}", NOW) for n in range(args.kiosks)]
     # Each kiosk lends its own 20 items to its own patron: one patron at 200 kiosks
     # at the same instant cannot happen, and would measure that patron's lock alone.
     adults = [p["patron_id"] for p in small.patrons if p["member_type"] == "ADULT"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from kiosk.common import KioskError
 
-class CentralError(Exception):
+
+class CentralError(KioskError):
     """Root of every error kiosk-central raises on purpose."""
 
 
@@ -16,8 +18,9 @@ class ImportRejected(CentralError):
         super().__init__(f"{source}: {len(problems)} problem(s); nothing was imported")
 
 
-class UnknownKiosk(CentralError):
-    """No kiosk of that name is registered."""
+class ForeignEntry(CentralError):
+    """A kiosk pushed an entry id already applied for another kiosk: a kiosk may push only
+    its own transactions. The argument is the entry's id."""
 
 
 class LockOrderError(CentralError):

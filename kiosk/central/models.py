@@ -9,10 +9,25 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Table
+from sqlalchemy import JSON, BigInteger, Dialect, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
-from kiosk.store.types import Money
+from kiosk.common.money import from_cents, to_cents
+
+
+class Money(TypeDecorator[Decimal]):
+    """A ``Decimal`` amount stored as an integer number of cents (``kiosk.common.money``
+    converts), so that no binary float ever holds a fine."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, _dialect: Dialect) -> int | None:
+        return None if value is None else to_cents(value)
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> Decimal | None:
+        return None if value is None else from_cents(int(value))
 
 
 class CentralBase(DeclarativeBase):

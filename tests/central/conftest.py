@@ -19,10 +19,13 @@ import uvicorn
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from kiosk.central import admin, db
-from kiosk.central.api import create_app
+from kiosk.central import database
+from kiosk.central.api.app import create_app
+from kiosk.central.api.kiosks import add_kiosk
+from kiosk.central.circulation.policy import put_policy
 from kiosk.central.process import free_port
 from kiosk.common.clock import FixedClock
+from kiosk.demo.central_command import load_library
 from kiosk.demo.library import GeneratedLibrary, Scale, generate_library
 from kiosk.store.store import Store
 from kiosk.sync.agent import SyncAgent
@@ -52,7 +55,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'central.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin_engine = db.connect(POSTGRES)
+    admin_engine = database.connect(POSTGRES)
     with admin_engine.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
@@ -131,15 +134,15 @@ def central(database_url: str) -> Iterator[Central]:
 def running_central(database_url: str) -> Iterator[Central]:
     """The demo library (300 items, 60 patrons) served on a loopback port; kiosks
     ``kiosk-a`` and ``kiosk-b`` registered."""
-    engine = db.connect(database_url)
-    db.upgrade(engine)
+    engine = database.connect(database_url)
+    database.upgrade(engine)
     clock = FixedClock(NOW)
     library = generate_library(Scale(items=300, patrons=60, loans=40, seed=5), NOW)
     with Session(engine) as session:
-        admin.put_policy(session, library.document, NOW)
+        put_policy(session, library.document, NOW)
         with engine.begin() as connection:
-            admin.load_library(connection, library, NOW)
-        tokens = {name: admin.add_kiosk(session, name, NOW) for name in ("kiosk-a", "kiosk-b")}
+            load_library(connection, library, NOW)
+        tokens = {name: add_kiosk(session, name, NOW) for name in ("kiosk-a", "kiosk-b")}
     with ServerThread(engine, clock) as server:
         yield Central(engine, server.url, tokens, library, clock)
     engine.dispose()

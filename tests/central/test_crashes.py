@@ -24,11 +24,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kiosk.central import admin, db
+from kiosk.central import database
+from kiosk.central.api.kiosks import add_kiosk
+from kiosk.central.circulation.policy import put_policy
 from kiosk.central.models import AppliedTransaction
 from kiosk.central.process import CentralProcess
 from kiosk.circulation.service import Circulation
 from kiosk.common.clock import FixedClock
+from kiosk.demo.central_command import load_library
 from kiosk.demo.library import Scale, generate_library
 from kiosk.store.journal import Entry
 from kiosk.store.store import Store
@@ -43,14 +46,14 @@ NOW = datetime(2026, 11, 23, 10, 0)
 def setup(
     database_url: str, tmp_path: Path
 ) -> Iterator[tuple[CentralProcess, SyncAgent, str, int]]:
-    engine = db.connect(database_url)
-    db.upgrade(engine)
+    engine = database.connect(database_url)
+    database.upgrade(engine)
     library = generate_library(Scale(items=400, patrons=80, loans=20, seed=9), NOW)
     with Session(engine) as session:
-        admin.put_policy(session, library.document, NOW)
+        put_policy(session, library.document, NOW)
         with engine.begin() as connection:
-            admin.load_library(connection, library, NOW)
-        token = admin.add_kiosk(session, "kiosk-a", NOW)
+            load_library(connection, library, NOW)
+        token = add_kiosk(session, "kiosk-a", NOW)
     server = CentralProcess(database_url).start()
     clock = FixedClock(NOW)
     agent = SyncAgent(Store.open(tmp_path / "kiosk"), server.url, token, clock, read_timeout=5.0)
@@ -74,7 +77,7 @@ def setup(
 
 
 def applied(database_url: str) -> tuple[int, int]:
-    engine = db.connect(database_url)
+    engine = database.connect(database_url)
     with Session(engine) as session:
         total = session.scalar(select(func.count()).select_from(AppliedTransaction)) or 0
         distinct = session.scalar(select(func.count(func.distinct(AppliedTransaction.id)))) or 0

@@ -18,9 +18,10 @@ import requests
 from sqlalchemy import func, select, update
 
 from kiosk import __version__
-from kiosk.central import admin
-from kiosk.central.changes import ChangeLog
-from kiosk.central.koc import export_koc
+from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.circulation.holds import place_hold
+from kiosk.central.circulation.koc import export_koc
+from kiosk.central.circulation.staff import open_exceptions
 from kiosk.central.models import (
     AppliedTransaction,
     Item,
@@ -305,7 +306,7 @@ def test_an_item_lent_offline_after_a_hold_was_placed_is_kept_and_shown_to_staff
     barcode = available(central)[0]
     other = card(central, "has loans")
     with central.session() as session:
-        admin.place_hold(session, other["card"], barcode, central.clock.now())
+        place_hold(session, other["card"], barcode, central.clock.now())
     circulation = Circulation(agent.store, central.clock)  # offline: the kiosk knows no hold
     adult = card(central, "adult, nothing on loan")
     assert (
@@ -318,7 +319,7 @@ def test_an_item_lent_offline_after_a_hold_was_placed_is_kept_and_shown_to_staff
         loan = session.get(Loan, barcode)
         assert loan is not None
         assert loan.patron_id == patron_id(central, adult["card"])
-        [exception] = admin.open_exceptions(session)
+        [exception] = open_exceptions(session)
         assert exception.reason == "refused_now"
         assert "on_hold_for_other" in exception.detail
 
@@ -363,7 +364,7 @@ def test_one_item_returned_at_two_drop_stations(central: Central, tmp_path: Path
     assert first.sync_once().exceptions == 0
     assert second.sync_once().exceptions == 1
     with central.session() as session:
-        assert [e.reason for e in admin.open_exceptions(session)] == ["already_returned"]
+        assert [e.reason for e in open_exceptions(session)] == ["already_returned"]
         assert session.get(Loan, barcode) is None
     first.sync_once()
     for agent in (first, second):

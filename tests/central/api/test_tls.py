@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from kiosk.central.api import create_app
+from kiosk.central.api.app import create_app
 from kiosk.central.process import free_port
 from kiosk.store.store import Store
 from kiosk.sync.agent import SyncAgent, SyncError
-
-from .conftest import Central
+from tests.central.conftest import Central
 
 
 @pytest.fixture

@@ -21,29 +21,30 @@ entry lock its item, so the second finds the first's row and answers
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from kiosk.central.changes import ChangeLog
+from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.circulation.policy import PolicyCache
+from kiosk.central.errors import ForeignEntry
 from kiosk.central.models import (
     AppliedTransaction,
+    CentralBase,
     Hold,
     Item,
     Kiosk,
     LedgerEntry,
     Loan,
     Patron,
-    PolicyVersion,
     Record,
     StaffException,
     table,
 )
-from kiosk.rules import Due, Policy, decide_checkout, decide_renewal, read_policy
+from kiosk.rules import Due, Policy, decide_checkout, decide_renewal
 from kiosk.rules import Item as RulesItem
 from kiosk.rules import Loan as RulesLoan
 from kiosk.rules import Patron as RulesPatron
@@ -55,75 +56,52 @@ from kiosk.sync.protocol import (
     Outcome,
     PatronRow,
     PushResult,
+    Wire,
     WireEntry,
 )
 
 FOUND_STATUSES = ("lost", "missing")
 
 
-class ForeignEntry(Exception):
-    """The entry id was applied for another kiosk: this kiosk may not push it."""
+def _columns(model: type[CentralBase], row: type[Wire]) -> list[InstrumentedAttribute[Any]]:
+    """The columns of ``model`` that make up the protocol's ``row``, by name."""
+    return [getattr(model, name) for name in row.model_fields]
 
 
-class PolicyCache:
-    """The policy in force, parsed once per version."""
-
-    def __init__(self) -> None:
-        self._cached: tuple[str, Policy] | None = None
-
-    def get(self, session: Session) -> Policy | None:
-        version = session.scalar(select(PolicyVersion.version).where(PolicyVersion.id == 1))
-        if version is None:
-            return None
-        if self._cached is None or self._cached[0] != version:
-            row = session.get(PolicyVersion, 1)
-            if row is None:  # replaced meanwhile: the next push reads it again
-                return None
-            self._cached = (row.version, read_policy(row.document))
-        return self._cached[1]
+_ITEM = _columns(Item, ItemRow)
+_LOAN = _columns(Loan, LoanRow)
+_HOLD = _columns(Hold, HoldRow)
+_PATRON = _columns(Patron, PatronRow)
 
 
 @dataclass(frozen=True, slots=True)
 class _Item:
-    barcode: str
-    brn: int
-    price: Decimal
-    status: str
-    home_location: str
+    """An item as kiosks mirror it, and its record's publication type (the rules ask)."""
+
+    row: ItemRow
     publication_type: str
+
+    @classmethod
+    def read(cls, found: Any) -> _Item:  # a Row with the fields by name
+        return cls(ItemRow.model_validate(found, from_attributes=True), found.publication_type)
 
 
 @dataclass(frozen=True, slots=True)
 class _Loan:
-    item_barcode: str
-    patron_id: str
-    member_type: str
-    due: str
-    renewals: int
+    """A loan as kiosks mirror it, and what only the server keeps of it."""
+
+    row: LoanRow
     lent_at: datetime
     kiosk_id: int | None
 
+    @classmethod
+    def read(cls, found: Any) -> _Loan:  # a Row with the fields by name
+        return cls(
+            LoanRow.model_validate(found, from_attributes=True), found.lent_at, found.kiosk_id
+        )
 
-@dataclass(frozen=True, slots=True)
-class _Hold:
-    id: int
-    item_barcode: str
-    patron_id: str
-    position: int
-    ready: bool
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Patron:
-    patron_id: str
-    card: str
-    first_name: str
-    member_type: str
-    expires: date | None
-    barred: bool
-    owed: Decimal
-    pin_verifier: str | None
+    def columns(self) -> dict[str, Any]:
+        return {**self.row.model_dump(), "lent_at": self.lent_at, "kiosk_id": self.kiosk_id}
 
 
 @dataclass
@@ -132,14 +110,14 @@ class _Batch:
 
     items: dict[str, _Item]
     loans: dict[str, _Loan | None]
-    holds: dict[str, list[_Hold]]
-    patrons: dict[str, _Patron]
+    holds: dict[str, list[HoldRow]]
+    patrons: dict[str, PatronRow]
     # When each item last came back, of the returns applied before: a fact decided
     # earlier than the item's newest one arrived late, and must not undo it.
     returned_at: dict[str, datetime]
     original_loans: dict[str, _Loan | None] = field(default_factory=dict)
-    original_holds: dict[int, _Hold] = field(default_factory=dict)
-    original_patrons: dict[str, _Patron] = field(default_factory=dict)
+    original_holds: dict[int, HoldRow] = field(default_factory=dict)
+    original_patrons: dict[str, PatronRow] = field(default_factory=dict)
     original_items: dict[str, _Item] = field(default_factory=dict)
     ledger: list[dict[str, Any]] = field(default_factory=list)
     transactions: list[dict[str, Any]] = field(default_factory=list)
@@ -155,99 +133,53 @@ class _Batch:
         return [
             self.items[barcode].publication_type if barcode in self.items else ""
             for barcode, loan in self.loans.items()
-            if loan is not None and loan.patron_id == patron_id and barcode != excluding
+            if loan is not None and loan.row.patron_id == patron_id and barcode != excluding
         ]
 
 
 def _read(session: Session, entries: list[WireEntry], log: ChangeLog) -> _Batch:
     """What ``entries`` touch, read after their items are locked; locks their patrons."""
     barcodes = sorted({entry.item_barcode for entry in entries})
-    item_rows = session.execute(
-        select(
-            Item.barcode,
-            Item.brn,
-            Item.price,
-            Item.status,
-            Item.home_location,
-            Record.publication_type,
+    items = {
+        found.barcode: _Item.read(found)
+        for found in session.execute(
+            select(*_ITEM, Record.publication_type)
+            .join(Record, Record.brn == Item.brn)
+            .where(Item.barcode.in_(barcodes))
         )
-        .join(Record, Record.brn == Item.brn)
-        .where(Item.barcode.in_(barcodes))
-    ).all()
-    items = {row.barcode: _Item(*row) for row in item_rows}
+    }
     patron_ids = {entry.patron_id for entry in entries if entry.patron_id}
     patron_ids |= {entry.loan_patron_id for entry in entries if entry.loan_patron_id}
     loans: dict[str, _Loan | None] = dict.fromkeys(barcodes)
-    loan_columns = (
-        Loan.item_barcode,
-        Loan.patron_id,
-        Loan.member_type,
-        Loan.due,
-        Loan.renewals,
-        Loan.lent_at,
-        Loan.kiosk_id,
-    )
-    for lent in session.execute(select(*loan_columns).where(Loan.item_barcode.in_(barcodes))):
-        loans[lent.item_barcode] = _Loan(*lent)
+    for lent in session.execute(
+        select(*_LOAN, Loan.lent_at, Loan.kiosk_id).where(Loan.item_barcode.in_(barcodes))
+    ):
+        loans[lent.item_barcode] = _Loan.read(lent)
         patron_ids.add(lent.patron_id)
     log.lock_patrons(patron_ids)
     # The other loans of these patrons count against their quotas.
     for other in session.execute(
-        select(
-            *loan_columns,
-            Item.brn,
-            Item.price,
-            Item.status,
-            Item.home_location,
-            Record.publication_type,
-        )
+        # The loan's and the item's fields by name (no name is both a loan's and an item's).
+        select(*_LOAN, Loan.lent_at, Loan.kiosk_id, *_ITEM, Record.publication_type)
         .join(Item, Item.barcode == Loan.item_barcode)
         .join(Record, Record.brn == Item.brn)
         .where(Loan.patron_id.in_(sorted(patron_ids)))
     ):
-        loans.setdefault(
-            other.item_barcode,
-            _Loan(
-                other.item_barcode,
-                other.patron_id,
-                other.member_type,
-                other.due,
-                other.renewals,
-                other.lent_at,
-                other.kiosk_id,
-            ),
-        )
-        items.setdefault(
-            other.item_barcode,
-            _Item(
-                other.item_barcode,
-                other.brn,
-                other.price,
-                other.status,
-                other.home_location,
-                other.publication_type,
-            ),
-        )
-    holds: dict[str, list[_Hold]] = {barcode: [] for barcode in barcodes}
+        if other.item_barcode not in loans:
+            loans[other.item_barcode] = _Loan.read(other)
+        if other.barcode not in items:
+            items[other.barcode] = _Item.read(other)
+    holds: dict[str, list[HoldRow]] = {barcode: [] for barcode in barcodes}
     for queued in session.execute(
-        select(Hold.id, Hold.item_barcode, Hold.patron_id, Hold.position, Hold.ready, Hold.title)
+        select(*_HOLD)
         .where(Hold.item_barcode.in_(barcodes))
         .order_by(Hold.item_barcode, Hold.position)
     ):
-        holds[queued.item_barcode].append(_Hold(*queued))
+        holds[queued.item_barcode].append(HoldRow.model_validate(queued, from_attributes=True))
     patrons = {
-        row.patron_id: _Patron(*row)
-        for row in session.execute(
-            select(
-                Patron.patron_id,
-                Patron.card,
-                Patron.first_name,
-                Patron.member_type,
-                Patron.expires,
-                Patron.barred,
-                Patron.owed,
-                Patron.pin_verifier,
-            ).where(Patron.patron_id.in_(sorted(patron_ids)))
+        found.patron_id: PatronRow.model_validate(found, from_attributes=True)
+        for found in session.execute(
+            select(*_PATRON).where(Patron.patron_id.in_(sorted(patron_ids)))
         )
     }
     returned_at: dict[str, datetime] = dict(
@@ -375,12 +307,12 @@ class _Applying:
     def _rules_item(self, item: _Item, on_loan: bool) -> RulesItem:
         return RulesItem(
             publication_type=item.publication_type,
-            status="on_loan" if on_loan else item.status,
-            holds=tuple(hold.patron_id for hold in self.batch.holds.get(item.barcode, [])),
-            price=item.price,
+            status="on_loan" if on_loan else item.row.status,
+            holds=tuple(hold.patron_id for hold in self.batch.holds.get(item.row.barcode, [])),
+            price=item.row.price,
         )
 
-    def _knows(self, patron: _Patron, item: _Item) -> bool:
+    def _knows(self, patron: PatronRow, item: _Item) -> bool:
         return (
             self.policy is not None
             and patron.member_type in self.policy.member_types
@@ -393,9 +325,10 @@ class _Applying:
         if item is None:
             self.note("unknown_item", f"item {entry.item_barcode} is not in the catalogue")
             return
+        barcode = item.row.barcode
         patron = batch.patrons.get(entry.patron_id or "")
-        loan = batch.loans.get(item.barcode)
-        returned = batch.returned_at.get(item.barcode)
+        loan = batch.loans.get(barcode)
+        returned = batch.returned_at.get(barcode)
         if (loan is not None and entry.decided_at < loan.lent_at) or (
             loan is None and returned is not None and entry.decided_at < returned
         ):
@@ -405,16 +338,16 @@ class _Applying:
             return
         if patron is None:
             self.note("unknown_patron", f"patron {entry.patron_id} is not registered")
-        elif loan is not None and loan.patron_id != patron.patron_id:
+        elif loan is not None and loan.row.patron_id != patron.patron_id:
             self.note(
                 "was_on_loan",
-                f"item {item.barcode} was on loan to {loan.patron_id}; that loan is closed",
+                f"item {barcode} was on loan to {loan.row.patron_id}; that loan is closed",
             )
         if patron is not None and self.policy is not None and self._knows(patron, item):
             decision = decide_checkout(
                 self.policy,
                 _rules_patron(patron),
-                batch.held_types(patron.patron_id, item.barcode),
+                batch.held_types(patron.patron_id, barcode),
                 self._rules_item(item, on_loan=False),
                 entry.decided_at,
             )
@@ -425,25 +358,25 @@ class _Applying:
                     f"the server's rules refuse this checkout ({codes}); it was lent offline",
                 )
         new_loan = _Loan(
-            item_barcode=item.barcode,
-            patron_id=entry.loan_patron_id or entry.patron_id or "",
-            member_type=entry.loan_member_type or (patron.member_type if patron else ""),
-            due=entry.loan_due or "",
-            renewals=entry.loan_renewals or 0,
+            LoanRow(
+                item_barcode=barcode,
+                patron_id=entry.loan_patron_id or entry.patron_id or "",
+                member_type=entry.loan_member_type or (patron.member_type if patron else ""),
+                due=entry.loan_due or "",
+                renewals=entry.loan_renewals or 0,
+            ),
             lent_at=entry.decided_at,
             kiosk_id=self.kiosk.id,
         )
-        batch.loans[item.barcode] = new_loan
-        self.log.put(
-            Entity.LOAN, item.barcode, LoanRow.model_validate(new_loan, from_attributes=True)
-        )
+        batch.loans[barcode] = new_loan
+        self.log.put(Entity.LOAN, barcode, new_loan.row)
         remaining = []
-        for hold in batch.holds.get(item.barcode, []):
-            if hold.patron_id == new_loan.patron_id:
+        for hold in batch.holds.get(barcode, []):
+            if hold.patron_id == new_loan.row.patron_id:
                 self.log.remove(Entity.HOLD, str(hold.id))
             else:
                 remaining.append(hold)
-        batch.holds[item.barcode] = remaining
+        batch.holds[barcode] = remaining
 
     def _return(self, entry: WireEntry) -> None:
         # The kiosk's fine stands: it is what the patron was told at the drop station.
@@ -454,46 +387,39 @@ class _Applying:
                 "unknown_item", f"item {entry.item_barcode} came back but is not in the catalogue"
             )
             return
-        loan = batch.loans.get(item.barcode)
-        returned = batch.returned_at.get(item.barcode)
+        barcode, status = item.row.barcode, item.row.status
+        loan = batch.loans.get(barcode)
+        returned = batch.returned_at.get(barcode)
         if loan is not None and entry.decided_at < loan.lent_at:
             pass  # the return of an earlier loan, arriving after the item was lent again
         elif loan is None:
             if returned is not None:
-                self.note("already_returned", f"item {item.barcode} was already returned")
+                self.note("already_returned", f"item {barcode} was already returned")
             else:
-                self.note("not_on_loan", f"item {item.barcode} came back but was not on loan")
+                self.note("not_on_loan", f"item {barcode} came back but was not on loan")
         else:
-            batch.loans[item.barcode] = None
-            self.log.remove(Entity.LOAN, item.barcode)
-        batch.returned_at[item.barcode] = max(entry.decided_at, returned or entry.decided_at)
-        if item.status in FOUND_STATUSES:
-            self.note("found", f"item {item.barcode} was recorded as {item.status} and came back")
-            item = replace(item, status="available")
-            batch.items[item.barcode] = item
-            self.log.put(
-                Entity.ITEM, item.barcode, ItemRow.model_validate(item, from_attributes=True)
-            )
-        holds = batch.holds.get(item.barcode, [])
+            batch.loans[barcode] = None
+            self.log.remove(Entity.LOAN, barcode)
+        batch.returned_at[barcode] = max(entry.decided_at, returned or entry.decided_at)
+        if status in FOUND_STATUSES:
+            self.note("found", f"item {barcode} was recorded as {status} and came back")
+            self._set_status(item, "available")
+        holds = batch.holds.get(barcode, [])
         if holds and not holds[0].ready:
-            holds[0] = replace(holds[0], ready=True)
-            self.log.put(
-                Entity.HOLD,
-                str(holds[0].id),
-                HoldRow.model_validate(holds[0], from_attributes=True),
-            )
+            holds[0] = holds[0].model_copy(update={"ready": True})
+            self.log.put(Entity.HOLD, str(holds[0].id), holds[0])
 
     def _renew(self, entry: WireEntry) -> None:
         batch = self.batch
         loan = batch.loans.get(entry.item_barcode)
-        if loan is None or loan.patron_id != entry.patron_id:
+        if loan is None or loan.row.patron_id != entry.patron_id:
             self.note(
                 "renewal_without_loan",
                 f"item {entry.item_barcode} is not on loan to {entry.patron_id}; nothing renewed",
             )
             return
-        patron = batch.patrons.get(loan.patron_id)
-        item = batch.items.get(loan.item_barcode)
+        patron = batch.patrons.get(loan.row.patron_id)
+        item = batch.items.get(loan.row.item_barcode)
         if (
             self.policy is not None
             and patron is not None
@@ -503,31 +429,38 @@ class _Applying:
             decision = decide_renewal(
                 self.policy,
                 _rules_patron(patron),
-                RulesLoan(loan.member_type, _due(loan.due), loan.renewals),
+                RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals),
                 self._rules_item(item, on_loan=True),
                 entry.decided_at,
             )
             if decision.refusals:
                 codes = ",".join(refusal.reason.value for refusal in decision.refusals)
                 self.note("refused_now", f"the server's rules refuse this renewal ({codes})")
-        renewed = replace(
-            loan,
-            due=entry.loan_due or loan.due,
-            renewals=entry.loan_renewals if entry.loan_renewals is not None else loan.renewals + 1,
+        renewals = entry.loan_renewals
+        renewed = _Loan(
+            loan.row.model_copy(
+                update={
+                    "due": entry.loan_due or loan.row.due,
+                    "renewals": loan.row.renewals + 1 if renewals is None else renewals,
+                }
+            ),
+            loan.lent_at,
+            loan.kiosk_id,
         )
-        batch.loans[loan.item_barcode] = renewed
-        self.log.put(
-            Entity.LOAN, loan.item_barcode, LoanRow.model_validate(renewed, from_attributes=True)
-        )
+        batch.loans[loan.row.item_barcode] = renewed
+        self.log.put(Entity.LOAN, loan.row.item_barcode, renewed.row)
 
     def _fault(self, entry: WireEntry) -> None:
         item = self.batch.items.get(entry.item_barcode)
         if item is None:
             self.note("unknown_item", f"item {entry.item_barcode} is not in the catalogue")
             return
-        item = replace(item, status=entry.status_after)
-        self.batch.items[item.barcode] = item
-        self.log.put(Entity.ITEM, item.barcode, ItemRow.model_validate(item, from_attributes=True))
+        self._set_status(item, entry.status_after)
+
+    def _set_status(self, item: _Item, status: str) -> None:
+        changed = _Item(item.row.model_copy(update={"status": status}), item.publication_type)
+        self.batch.items[item.row.barcode] = changed
+        self.log.put(Entity.ITEM, item.row.barcode, changed.row)
 
     def _charge(self, entry: WireEntry) -> None:
         patron = self.batch.patrons.get(entry.patron_id or "")
@@ -546,11 +479,9 @@ class _Applying:
                 "note": f"item {entry.item_barcode}"[:200],
             }
         )
-        patron = replace(patron, owed=patron.owed + entry.charged)
+        patron = patron.model_copy(update={"owed": patron.owed + entry.charged})
         self.batch.patrons[patron.patron_id] = patron
-        self.log.put(
-            Entity.PATRON, patron.patron_id, PatronRow.model_validate(patron, from_attributes=True)
-        )
+        self.log.put(Entity.PATRON, patron.patron_id, patron)
 
 
 def _write(session: Session, batch: _Batch) -> None:
@@ -564,7 +495,9 @@ def _write(session: Session, batch: _Batch) -> None:
             )
     for barcode, item in batch.items.items():
         if batch.original_items.get(barcode) != item:
-            session.execute(update(Item).where(Item.barcode == barcode).values(status=item.status))
+            session.execute(
+                update(Item).where(Item.barcode == barcode).values(status=item.row.status)
+            )
     for model, rows in (
         (LedgerEntry, batch.ledger),
         (StaffException, batch.exceptions),
@@ -581,7 +514,7 @@ def _write_loans(session: Session, batch: _Batch) -> None:
         if before is not None:
             session.execute(delete(Loan).where(Loan.item_barcode == barcode))
         if loan is not None:
-            session.execute(insert(table(Loan)).values(**_as_dict(loan)))
+            session.execute(insert(table(Loan)).values(**loan.columns()))
 
 
 def _write_holds(session: Session, batch: _Batch) -> None:
@@ -595,17 +528,7 @@ def _write_holds(session: Session, batch: _Batch) -> None:
             )
 
 
-def _as_dict(loan: _Loan) -> dict[str, Any]:
-    return {name: getattr(loan, name) for name in _Loan.__slots__}
-
-
-def _rules_patron(patron: _Patron) -> RulesPatron:
+def _rules_patron(patron: PatronRow) -> RulesPatron:
     return RulesPatron(
         patron.patron_id, patron.member_type, patron.expires, patron.barred, patron.owed
     )
-
-
-def _due(text: str) -> Due:
-    if "T" in text:
-        return Due.at_time(datetime.fromisoformat(text))
-    return Due.end_of(datetime.fromisoformat(text).date())

@@ -16,7 +16,7 @@ from kiosk.common.clock import SystemClock
 from kiosk.store.store import Store
 from kiosk.sync.agent import SyncAgent
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 
 
 def central(db: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -18,12 +18,12 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.central import admin, db
+from kiosk.central import database
+from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.models import AppliedTransaction, Change, ChangeCounter, Loan, Patron
 from kiosk.store.mirror import MirrorLoan, MirrorPatron
 from kiosk.sync.protocol import PushRequest, WireEntry
-
-from .conftest import NOW, Central, ServerThread
+from tests.central.conftest import NOW, Central, ServerThread
 
 KIOSKS = 6
 ENTRIES_PER_KIOSK = 16
@@ -69,7 +69,7 @@ def test_many_kiosks_at_once_apply_each_entry_once_and_converge(
     library = central.library
     with central.session() as session:
         for n in range(2, KIOSKS):
-            central.tokens[f"kiosk-{n}"] = admin.add_kiosk(session, f"kiosk-{n}", NOW)
+            central.tokens[f"kiosk-{n}"] = add_kiosk(session, f"kiosk-{n}", NOW)
     names = ["kiosk-a", "kiosk-b"] + [f"kiosk-{n}" for n in range(2, KIOSKS)]
     agents = [central.agent(tmp_path / name, name) for name in names]
     for agent in agents:
@@ -92,7 +92,7 @@ def test_many_kiosks_at_once_apply_each_entry_once_and_converge(
     entries = {name: entries_of(n, shared, own[n], adults) for n, name in enumerate(names)}
 
     # A second server process on the same database, with its own connections.
-    second_engine = db.connect(database_url)
+    second_engine = database.connect(database_url)
     outcomes: dict[str, list[str]] = {}
     failures: list[str] = []
     holes: list[str] = []

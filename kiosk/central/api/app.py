@@ -6,7 +6,6 @@ database. Bodies are gzip-compressed when large (snapshot pages especially).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -21,8 +20,11 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk import __version__
-from kiosk.central.apply import ForeignEntry, PolicyCache, apply_batch
-from kiosk.central.feed import changes_page, current_cursor, snapshot_page
+from kiosk.central.api.feed import changes_page, current_cursor, snapshot_page
+from kiosk.central.api.kiosks import token_hash
+from kiosk.central.circulation.apply import apply_batch
+from kiosk.central.circulation.policy import PolicyCache
+from kiosk.central.errors import ForeignEntry
 from kiosk.central.models import Kiosk
 from kiosk.sync.protocol import (
     API_PREFIX,
@@ -37,11 +39,6 @@ from kiosk.sync.protocol import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def token_hash(token: str) -> str:
-    """Tokens are long random strings, so a plain SHA-256 is enough to keep them secret."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _db(request: Request) -> Session:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import Central
+from tests.central.conftest import Central
 
 
 def test_no_generated_request_makes_the_server_fail(central: Central) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.central.changes import ChangeLog
+from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.errors import ImportRejected
 from kiosk.central.models import Item, Patron, PolicyVersion, Record
 from kiosk.common.check_digits import gs1_valid, isbn10_valid

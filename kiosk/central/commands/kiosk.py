@@ -1,0 +1,46 @@
+"""``kiosk-central kiosk``: register kiosks (each token shown once) and list them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from kiosk.central.api.kiosks import add_kiosk, kiosks
+from kiosk.central.commands import Command, Verbs, emit, in_session
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    verbs = Verbs(parser, "kiosk_command", "ACTION")
+    add = verbs.add("add", "register a kiosk and print its token once", json=True)
+    add.add_argument("name")
+    verbs.add("list", "kiosks with last contact and health", json=True)
+
+
+def _kiosk(args: argparse.Namespace, session: Session, now: datetime) -> int:
+    if args.kiosk_command == "add":
+        token = add_kiosk(session, args.name, now)
+        if args.json:
+            print(json.dumps({"name": args.name, "token": token}))
+        else:
+            print(f"kiosk {args.name} registered; its token (shown only now): {token}")
+        return 0
+    emit(
+        [
+            {
+                "name": kiosk.name,
+                "last_seen": kiosk.last_seen,
+                "version": kiosk.version,
+                "journal_depth": kiosk.journal_depth,
+                "last_error": kiosk.last_error,
+            }
+            for kiosk in kiosks(session)
+        ],
+        args.json,
+    )
+    return 0
+
+
+COMMAND = Command("kiosk", "register and list kiosks", _arguments, in_session(_kiosk), json=True)
