@@ -23,6 +23,7 @@ from kiosk import __version__
 from kiosk.circulation.service import EARLIEST_TRUSTED_TIME, clock_trusted
 from kiosk.common.clock import Clock
 from kiosk.config import ConfigError, KioskConfig, load_config
+from kiosk.store.database import disk_full
 from kiosk.store.journal import PENDING, Entry, KioskState
 from kiosk.store.mirror import PolicyDocument, SyncCursor
 from kiosk.store.store import JOURNAL_FILE, MIRROR_FILE
@@ -160,6 +161,9 @@ def _journal(status: KioskStatus, path: Path) -> datetime | None:
             latest = journal.scalar(select(KioskState.latest_time).where(KioskState.id == 1))
             kiosk_id = journal.scalar(select(KioskState.kiosk_id).where(KioskState.id == 1))
     except Exception as error:
+        if disk_full(error, path):  # no room for SQLite's -shm: the full disk, said already
+            status.warnings.append("journal.db cannot be read until the disk has room")
+            return None
         status.problems.append(f"journal.db cannot be read: {error}")
         return None
     finally:
@@ -194,6 +198,9 @@ def _mirror(status: KioskStatus, path: Path) -> None:
             policy = mirror.scalar(select(PolicyDocument.version))
     except Exception as error:
         status.mirror = {"state": "unreadable"}
+        if disk_full(error, path):  # as the journal's
+            status.warnings.append("mirror.db cannot be read until the disk has room")
+            return
         status.problems.append(f"mirror.db cannot be read: {error}")
         return
     finally:

@@ -21,6 +21,7 @@ from kiosk.circulation.views import (
     AccountView,
     CheckoutStatus,
     IdentifyStatus,
+    OutOfService,
     PatronSession,
     RenewStatus,
     ReturnStatus,
@@ -70,8 +71,7 @@ class CircTool:
         print(json.dumps(_plain(view)) if self.as_json else line, file=self.out, flush=True)
 
     def _unavailable(self, answer: Unavailable) -> int:
-        self._emit(answer, f"out of service ({answer.cause.value}): {answer.message}")
-        return OUT_OF_SERVICE
+        return _out_of_service(answer, self.out, as_json=self.as_json)
 
     def _sign_in(self, card: str, pin: str | None) -> PatronSession | int:
         identified = self.circulation.identify(card, pin)
@@ -193,11 +193,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     circ.set_defaults(handler=run, parser=circ)
 
 
+def _out_of_service(answer: Unavailable, out: TextIO, *, as_json: bool) -> int:
+    line = f"out of service ({answer.cause.value}): {answer.message}"
+    print(json.dumps(_plain(answer)) if as_json else line, file=out, flush=True)
+    return OUT_OF_SERVICE
+
+
 def run(args: argparse.Namespace) -> int:
     from kiosk.common.clock import SystemClock  # noqa: PLC0415
+    from kiosk.store.errors import StoreFull  # noqa: PLC0415
 
     require(args.parser, args, "--data")
-    tool = CircTool(args.data, SystemClock(), sys.stdout, sys.stderr, as_json=args.json)
+    try:
+        tool = CircTool(args.data, SystemClock(), sys.stdout, sys.stderr, as_json=args.json)
+    except StoreFull as error:  # no room even to open the journal: out of service, not damage
+        print(f"kiosk circ: {error}", file=sys.stderr)
+        return _out_of_service(Unavailable(OutOfService.DISK_FULL), sys.stdout, as_json=args.json)
     try:
         if args.circ_command == "checkout":
             return tool.checkout(args.card, args.pin, args.item)

@@ -26,12 +26,13 @@ from typing import Any, TypeVar
 
 import requests
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, exc, insert, select, update
 
 from kiosk import __version__
 from kiosk.common.clock import Clock
 from kiosk.common.money import wire_cents
 from kiosk.store import loading
+from kiosk.store.database import disk_full
 from kiosk.store.journal import ACKNOWLEDGED, PENDING, Entry
 from kiosk.store.mirror import (
     MirrorBase,
@@ -199,6 +200,13 @@ class SyncAgent:
             self._set(connectivity=Connectivity.OFFLINE, last_error=str(error))
             self._save(attempted, error=error)
             raise
+        except exc.OperationalError as error:  # a full disk fails the round, not the agent
+            if not disk_full(error, self.store.directory / "journal.db"):
+                raise
+            full = SyncError(f"the kiosk's disk is full: {error.orig}")
+            self._set(last_error=str(full))
+            self._save(attempted, error=full)
+            raise full from None
         self._set(
             connectivity=Connectivity.ONLINE,
             last_success=self.clock.now(),
