@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from kiosk import __version__
 from kiosk.appliance.notify import SystemdNotifier
+from kiosk.appliance.sections import BINS_SECTION, PRINTER_SECTION, SCANNERS_SECTION
 from kiosk.appliance.status import DISK_FULL_MB, gather, rows
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import SortingBins
@@ -278,11 +279,11 @@ def options_from_config(config: KioskConfig, **overrides: Any) -> KioskOptions:
         "pin_required": config.patrons.pin_required,
         "inactivity_seconds": config.session.inactivity_seconds,
         "warning_seconds": config.session.warning_seconds,
-        "bins": config.bins,
+        "bins": config[BINS_SECTION],
         "staff_cards": frozenset(config.staff.cards),
         "staff_pin_verifier": config.staff.pin_verifier.value or None,
-        "scanners": config.scanners,
-        "printer": config.printer,
+        "scanners": config[SCANNERS_SECTION],
+        "printer": config[PRINTER_SECTION],
         "faults": tuple(str(fault) for fault in config.faults),
     }
     values.update(overrides)

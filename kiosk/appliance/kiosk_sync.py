@@ -39,12 +39,13 @@ def sync_settings(
 ) -> SyncSettings | str:
     """The options given, over ``config_path``'s [kiosk] and [server]; a message for staff
     when they do not say enough to sync."""
+    from kiosk.appliance.sections import KIOSK_SECTIONS  # noqa: PLC0415
     from kiosk.config import ConfigError, load_config  # noqa: PLC0415
 
     configured_interval, timeouts = DEFAULT_INTERVAL_S, DEFAULT_TIMEOUTS
     if config_path is not None:
         try:
-            config = load_config(config_path)
+            config = load_config(config_path, sections=KIOSK_SECTIONS)
         except ConfigError as error:
             return str(error)
         server_faults = [str(f) for f in config.faults if f.key.startswith("server.")]
@@ -81,11 +82,12 @@ def scanner_report(config_path: Path | None) -> Callable[[], list[str]]:
     device and whether it is plugged in now (the screens run in another process)."""
     if config_path is None:
         return list
+    from kiosk.appliance.sections import KIOSK_SECTIONS, SCANNERS_SECTION  # noqa: PLC0415
     from kiosk.config import ConfigError, load_config  # noqa: PLC0415
     from kiosk.devices.inventory import presence  # noqa: PLC0415
 
     try:
-        settings = load_config(config_path).scanners
+        settings = load_config(config_path, sections=KIOSK_SECTIONS)[SCANNERS_SECTION]
     except ConfigError:
         return list  # sync_settings has said what is wrong
     lines = ["keyboard: present"] if settings.keyboard else []

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from sqlalchemy import create_engine, func, select
 
 from kiosk import __version__
+from kiosk.appliance.sections import KIOSK_SECTIONS, SCANNERS_SECTION
 from kiosk.circulation.service import EARLIEST_TRUSTED_TIME, clock_trusted
 from kiosk.common.clock import Clock
 from kiosk.config import ConfigError, KioskConfig, load_config
@@ -243,14 +244,14 @@ def _scanners(
     config: KioskConfig,
     presence: Callable[[Any], list[tuple[str, str, bool]]],
 ) -> None:
-    found = presence(config.scanners)
+    found = presence(config[SCANNERS_SECTION])
     status.scanners = [
         {"name": source, "device": device, "present": present} for source, device, present in found
     ]
     for source, device, present in found:
         if not present:
             status.warnings.append(f"scanner {source} ({device}) is not plugged in")
-    if not any(present for *_, present in found) and not config.scanners.keyboard:
+    if not any(present for *_, present in found) and not config[SCANNERS_SECTION].keyboard:
         status.problems.append(
             "no scanner is present"
             + ("" if found else ": kiosk.toml names none ([[scanners.hid]], [[scanners.serial]])")
@@ -332,7 +333,7 @@ def status_command(
     config = None
     if config_path is not None or data_dir is None:
         try:
-            config = load_config(config_path)
+            config = load_config(config_path, sections=KIOSK_SECTIONS)
         except ConfigError as error:
             print(str(error), file=err)
             return INVALID_CONFIG

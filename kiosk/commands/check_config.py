@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TextIO
 
+from kiosk.appliance.sections import KIOSK_SECTIONS
 from kiosk.config import (
     MASK,
     SECRET_KEYS,
@@ -43,7 +44,7 @@ def report(problems: list[ConfigProblem], err: TextIO) -> None:
 def check_config_command(path: Path | None, out: TextIO, err: TextIO) -> int:
     """Every mistake at once; exit 2 when there is any, 0 when the file is valid."""
     file = site_file(path)
-    problems = check_config(file)
+    problems = check_config(file, sections=KIOSK_SECTIONS)
     if problems:
         report(problems, err)
         return EXIT_INVALID

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from kiosk.appliance.sections import KIOSK_SECTIONS
 from kiosk.commands.check_config import (
     DEFAULT_FILE,
     EXIT_INVALID,
@@ -14,8 +15,7 @@ from kiosk.commands.check_config import (
     render_toml,
     report,
 )
-from kiosk.config import ConfigProblem, check_config, read_layers, site_file
-from kiosk.config.loading import key_prefixes
+from kiosk.config import ConfigProblem, check_config, key_prefixes, read_layers, site_file
 
 
 def show_command(path: Path | None, out: TextIO, err: TextIO) -> int:
@@ -37,7 +37,7 @@ def show_command(path: Path | None, out: TextIO, err: TextIO) -> int:
     if site is not None:
         print(f"# site: {site.path}", file=out)
     print(render_toml(layers.merged, origin), end="", file=out)
-    problems = check_config(site.path if site else None)
+    problems = check_config(site.path if site else None, sections=KIOSK_SECTIONS)
     if problems:
         report(problems, err)
         return EXIT_INVALID

@@ -91,12 +91,13 @@ def _run_options(args: argparse.Namespace, overrides: dict[str, Any]) -> KioskOp
     None, with the reasons printed, when the config cannot run a kiosk."""
     from kiosk.appliance import kiosk_run  # noqa: PLC0415
     from kiosk.appliance.logs import setup_logging  # noqa: PLC0415
+    from kiosk.appliance.sections import KIOSK_SECTIONS  # noqa: PLC0415
     from kiosk.config import ConfigError, load_config  # noqa: PLC0415
 
     if args.data is not None and args.config is None:
         return kiosk_run.KioskOptions(data_dir=args.data, **overrides)
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, sections=KIOSK_SECTIONS)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return None

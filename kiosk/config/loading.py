@@ -5,23 +5,36 @@ replaced whole). Every value is then checked; each mistake is reported with the 
 and line it came from, its key and, for a misspelt key or value, what was probably
 meant. Mistakes in parts the kiosk can lend without become ``faults``; any other
 mistake raises :class:`ConfigError` listing them all.
+
+The tables config reads itself are in :data:`OWN_TABLES`; every other table of
+:data:`TABLES` is read by one of the sections the caller hands in (see the package's
+docstring).
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
-from kiosk.circulation.views import SortingBin, SortingBins
+from kiosk.common.secrets import KIOSK_TOKEN, SecretFileError, read_secret
+from kiosk.common.settings import (
+    Section,
+    SettingsReader,
+    as_flag,
+    as_positive_int,
+    as_positive_seconds,
+    as_text,
+    read_section,
+    shown,
+)
+from kiosk.common.suggest import closest, did_you_mean
 from kiosk.config.model import (
-    COLOURS,
     LANGUAGES,
     LOG_LEVELS,
     MODES,
@@ -42,20 +55,8 @@ from kiosk.config.model import (
     StaffSection,
     Theme,
 )
-from kiosk.devices.printer import InvalidPrinterSettings, PrinterSettings, read_printer_settings
-from kiosk.devices.settings import (  # the scanners' reader serves every table alike
-    InvalidScannerSettings,
-    ScannerSettings,
-    _flag,
-    _positive_int,
-    _positive_seconds,
-    _Reader,
-    _shown,
-    _text,
-    read_scanner_settings,
-    suggestion,
-)
-from kiosk.sync.token import TokenFileError, read_token
+
+Sections = Sequence[Section[Any]]
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 
@@ -69,6 +70,7 @@ def _screen_width(value: object) -> float | None:
 SITE_FILE = Path("/etc/kiosk/kiosk.toml")
 CONFIG_ENV = "KIOSK_CONFIG"
 
+# kiosk.toml's tables, in the order of the shipped defaults.
 TABLES = (
     "kiosk",
     "library",
@@ -82,12 +84,12 @@ TABLES = (
     "scanners",
     "barcodes",
 )
+# The tables read here; the others by the sections handed to load_config.
+OWN_TABLES = ("kiosk", "library", "server", "patrons", "session", "display", "staff")
 # Parts the kiosk lends without: a mistake there is a fault shown in staff mode.
 OPTIONAL_PARTS = frozenset({"server", "printer", "scanners", "staff"})
 OPTIONAL_KEYS = frozenset({"library.logo"})
 SECRET_KEYS = frozenset({"staff.pin_verifier"})
-_BIN_NAMES = ("hold_shelf", "shelf", "staff")
-_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def site_file(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
@@ -99,24 +101,32 @@ def site_file(path: Path | None = None, environ: Mapping[str, str] | None = None
 
 
 def load_config(
-    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+    path: Path | None = None,
+    *,
+    sections: Sections,
+    environ: Mapping[str, str] | None = None,
 ) -> KioskConfig:
     """The kiosk's settings: defaults, with the site's file (see :func:`site_file`) over them.
 
-    Raises :class:`ConfigError` with every mistake when one of them is vital; mistakes
-    in optional parts are returned in ``faults``.
+    ``sections`` read the tables config does not own (all of :data:`TABLES` but
+    :data:`OWN_TABLES`); what each read is ``config[section]``. Raises
+    :class:`ConfigError` with every mistake when one of them is vital; mistakes in
+    optional parts are returned in ``faults``.
     """
-    config, problems = read_config(site_file(path, environ))
+    config, problems = read_config(site_file(path, environ), sections)
     if config is None or any(problem.vital for problem in problems):
         raise ConfigError(problems)
     return config
 
 
 def check_config(
-    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+    path: Path | None = None,
+    *,
+    sections: Sections,
+    environ: Mapping[str, str] | None = None,
 ) -> list[ConfigProblem]:
     """Every mistake in the site's file, vital or not (``kiosk check-config``)."""
-    return read_config(site_file(path, environ))[1]
+    return read_config(site_file(path, environ), sections)[1]
 
 
 @dataclass
@@ -169,15 +179,31 @@ def read_layers(site: Path | None) -> Layers | ConfigProblem:
     return layers
 
 
-def read_config(site: Path | None) -> tuple[KioskConfig | None, list[ConfigProblem]]:
+def read_config(
+    site: Path | None, sections: Sections
+) -> tuple[KioskConfig | None, list[ConfigProblem]]:
     """The config (None when a file cannot be read at all) and every problem found."""
+    _check_sections(sections)
     layers = read_layers(site)
     if isinstance(layers, ConfigProblem):
         return None, [layers]
-    checker = _Checker(layers)
+    checker = _Checker(layers, sections)
     config = checker.config()
     problems = checker.located()
     return replace(config, faults=tuple(p for p in problems if not p.vital)), problems
+
+
+def _check_sections(sections: Sections) -> None:
+    """Every table is read once: by config, or by one of ``sections``."""
+    read = list(OWN_TABLES) + [table for section in sections for table in section.tables]
+    if sorted(read) != sorted(TABLES):
+        unread = [table for table in TABLES if table not in read]
+        twice = sorted({table for table in read if read.count(table) > 1})
+        unknown = [table for table in read if table not in TABLES]
+        raise ValueError(
+            "load_config needs one section for each table config does not read itself; "
+            f"unread: {unread}, read twice: {twice}, not in kiosk.toml: {unknown}"
+        )
 
 
 def _read_source(path: Path) -> Source | ConfigProblem:
@@ -293,22 +319,22 @@ def key_lines(text: str) -> dict[str, int]:
 # --- checking -----------------------------------------------------------------------------
 
 
-class _Checker(_Reader):
+class _Checker(SettingsReader):
     """Reads every table of the merged config; problems are kept, never raised."""
 
-    def __init__(self, layers: Layers) -> None:
+    def __init__(self, layers: Layers, sections: Sections) -> None:
         super().__init__()
         self.layers = layers
-        self.scanner_problems: list[str] = []
+        self.sections = sections
 
     def located(self) -> list[ConfigProblem]:
         located = []
-        for text in [*self.problems, *self.scanner_problems]:
+        for text in self.problems:
             key, _, message = text.partition(": ")
             source, line = self.layers.where(key)
             part = key.split(".")[0].split("[")[0]
             if part not in TABLES:  # an unknown table: the part it was probably meant for
-                part = next(iter(difflib.get_close_matches(part, TABLES, n=1)), part)
+                part = closest(part, TABLES) or part
             vital = part not in OPTIONAL_PARTS and key not in OPTIONAL_KEYS
             located.append(ConfigProblem(source.path, line, key, message, vital))
         return sorted(located, key=lambda p: (str(p.file), p.line or 0, p.key))
@@ -318,7 +344,7 @@ class _Checker(_Reader):
 
     def path(self, table: Mapping[str, Any], section: str, key: str) -> Path | None:
         """A path value; ``""`` is None. Relative paths start at the naming file's folder."""
-        text = self.get(table, section, key, "", _text, "a path in quotes")
+        text = self.get(table, section, key, "", as_text, "a path in quotes")
         if not text.strip():
             return None
         path = Path(text.strip())
@@ -342,7 +368,8 @@ class _Checker(_Reader):
             if key not in TABLES:
                 self.problem(
                     key,
-                    f"unknown table{suggestion(key, TABLES)}; known tables: {', '.join(TABLES)}",
+                    f"unknown table{did_you_mean(key, TABLES, bracketed=True)}; "
+                    f"known tables: {', '.join(TABLES)}",
                 )
         return KioskConfig(
             kiosk=self.kiosk(),
@@ -354,16 +381,14 @@ class _Checker(_Reader):
                     "patrons",
                     "pin_required",
                     True,
-                    _flag,
+                    as_flag,
                     "true or false",
                 )
             ),
             session=self.session(),
             display=self.display(),
-            bins=self.bins(),
-            printer=self.printer(),
             staff=self.staff(),
-            scanners=self.scanners(),
+            sections={section: self.read(section) for section in self.sections},
             files=tuple(
                 source.path for source in (self.layers.defaults, self.layers.site) if source
             ),
@@ -371,7 +396,7 @@ class _Checker(_Reader):
 
     def kiosk(self) -> KioskSection:
         table = self.section("kiosk", ("name", "mode", "data_dir", "log_level"))
-        name = self.get(table, "kiosk", "name", "", _text, "text").strip()
+        name = self.get(table, "kiosk", "name", "", as_text, "text").strip()
         if not name:
             self.problem(
                 "kiosk.name",
@@ -396,7 +421,7 @@ class _Checker(_Reader):
         table = self.section("library", ("name", "logo", "currency"))
         logo = self.path(table, "library", "logo")
         self.existing(logo, "library.logo")
-        currency = self.get(table, "library", "currency", "", _text, "text").strip()
+        currency = self.get(table, "library", "currency", "", as_text, "text").strip()
         if currency and not re.fullmatch(r"[A-Za-z]{3}", currency):
             self.problem(
                 "library.currency",
@@ -405,7 +430,7 @@ class _Checker(_Reader):
             )
             currency = ""
         return LibrarySection(
-            name=self.get(table, "library", "name", LibrarySection().name, _text, "text"),
+            name=self.get(table, "library", "name", LibrarySection().name, as_text, "text"),
             logo=logo,
             currency=currency.upper(),
         )
@@ -414,7 +439,7 @@ class _Checker(_Reader):
         known = ("url", "token_file", "ca_file", "connect_timeout", "read_timeout", "sync_interval")
         table = self.section("server", known)
         defaults = ServerSection()
-        url = self.get(table, "server", "url", "", _text, "text").strip()
+        url = self.get(table, "server", "url", "", as_text, "text").strip()
         if not url:
             self.problem(
                 "server.url", 'missing: kiosk-central\'s address, e.g. "https://central:8443"'
@@ -426,15 +451,15 @@ class _Checker(_Reader):
             self.problem("server.token_file", "missing: the file holding this kiosk's token")
         else:
             try:
-                read_token(token_file)
-            except TokenFileError as error:
+                read_secret(token_file, KIOSK_TOKEN)
+            except SecretFileError as error:
                 self.problem("server.token_file", str(error))
         ca_file = self.path(table, "server", "ca_file")
         self.existing(ca_file, "server.ca_file")
 
         def seconds(key: str, default: float) -> float:
             return self.get(
-                table, "server", key, default, _positive_seconds, "a number of seconds above 0"
+                table, "server", key, default, as_positive_seconds, "a number of seconds above 0"
             )
 
         return ServerSection(
@@ -455,7 +480,7 @@ class _Checker(_Reader):
             "session",
             "inactivity_seconds",
             defaults.inactivity_seconds,
-            _positive_seconds,
+            as_positive_seconds,
             wanted,
         )
         warning = self.get(
@@ -463,7 +488,7 @@ class _Checker(_Reader):
             "session",
             "warning_seconds",
             defaults.warning_seconds,
-            _positive_seconds,
+            as_positive_seconds,
             wanted,
         )
         if warning >= inactivity:
@@ -498,10 +523,12 @@ class _Checker(_Reader):
             )
 
         def flag(key: str, default: bool) -> bool:
-            return self.get(table, "display", key, default, _flag, "true or false")
+            return self.get(table, "display", key, default, as_flag, "true or false")
 
         def pixels(key: str, default: int) -> int:
-            return self.get(table, "display", key, default, _positive_int, "a whole number above 0")
+            return self.get(
+                table, "display", key, default, as_positive_int, "a whole number above 0"
+            )
 
         return DisplaySection(
             languages=languages or defaults.languages,
@@ -526,7 +553,7 @@ class _Checker(_Reader):
         key = "display.languages"
         if not isinstance(value, list) or not value:
             self.problem(
-                key, f"must be a list of languages from {', '.join(LANGUAGES)}, not {_shown(value)}"
+                key, f"must be a list of languages from {', '.join(LANGUAGES)}, not {shown(value)}"
             )
             return ()
         chosen: list[Language] = []
@@ -535,63 +562,32 @@ class _Checker(_Reader):
                 if item.lower() not in chosen:
                     chosen.append(cast(Language, item.lower()))
                 continue
-            hint = suggestion(item.lower(), LANGUAGES) if isinstance(item, str) else ""
+            hint = (
+                did_you_mean(item.lower(), LANGUAGES, bracketed=True)
+                if isinstance(item, str)
+                else ""
+            )
             self.problem(
                 f"{key}[{index}]",
-                f"must be one of {', '.join(LANGUAGES)}, not {_shown(item)}{hint}",
+                f"must be one of {', '.join(LANGUAGES)}, not {shown(item)}{hint}",
             )
         return tuple(chosen)
 
-    def bins(self) -> SortingBins:
-        tables = self.section("bins", _BIN_NAMES)
-        defaults = SortingBins()
-        bins = {}
-        for name in _BIN_NAMES:
-            path = f"bins.{name}"
-            default: SortingBin = getattr(defaults, name)
-            table = self.table(tables.get(name, {}), path, ("label", "number", "colour"))
-            label = self.get(table, path, "label", default.name, _text, "text").strip()
-            if not label:
-                self.problem(f"{path}.label", "missing: the name painted on the bin")
-            colour = self.get(table, path, "colour", default.colour, _text, "a colour in quotes")
-            if colour.lower() not in COLOURS and not _HEX_COLOUR.fullmatch(colour):
-                self.problem(
-                    f"{path}.colour",
-                    f'must be one of {", ".join(COLOURS)} or "#rrggbb", not {colour!r}'
-                    f"{suggestion(colour.lower(), COLOURS)}",
-                )
-            bins[name] = SortingBin(
-                name=label or default.name,
-                number=self.get(
-                    table, path, "number", default.number, _positive_int, "a whole number above 0"
-                ),
-                colour=colour.lower(),
-            )
-        return SortingBins(**bins)
-
-    def printer(self) -> PrinterSettings:
-        """The printer table through the printer's own reader (kiosk.devices.printer)."""
-        try:
-            settings = read_printer_settings({"printer": self.layers.merged.get("printer", {})})
-        except InvalidPrinterSettings as invalid:
-            self.problems.extend(invalid.problems)
-            return PrinterSettings()
-        if settings.enabled and not Path(settings.device).exists():
-            self.problem(
-                "printer.device",
-                f"{settings.device} does not exist: is the printer plugged in and on?",
-            )
-        return settings
+    def read(self, section: Section[Any]) -> Any:
+        """What ``section`` makes of its tables; its mistakes join the others."""
+        value, problems = read_section(section, self.layers.merged)
+        self.problems.extend(problems)
+        return value
 
     def staff(self) -> StaffSection:
         table = self.section("staff", ("cards", "pin_verifier"))
         cards = table.get("cards", [])
         if not isinstance(cards, list) or not all(isinstance(c, str) and c.strip() for c in cards):
             self.problem(
-                "staff.cards", f"must be a list of card barcodes in quotes, not {_shown(cards)}"
+                "staff.cards", f"must be a list of card barcodes in quotes, not {shown(cards)}"
             )
             cards = []
-        verifier = self.get(table, "staff", "pin_verifier", "", _text, "text")
+        verifier = self.get(table, "staff", "pin_verifier", "", as_text, "text")
         if verifier and not verifier.startswith("$argon2id$"):
             self.problem(
                 "staff.pin_verifier",
@@ -605,45 +601,3 @@ class _Checker(_Reader):
                 "make its verifier with `kiosk staff-pin`",
             )
         return StaffSection(cards=tuple(c.strip() for c in cards), pin_verifier=Secret(verifier))
-
-    def scanners(self) -> ScannerSettings:
-        """The scanner tables through the scanners' own reader. A bad scanner is left out
-        (the others still work); a bad barcode setting is vital."""
-        data = {
-            "scanners": copy.deepcopy(self.layers.merged.get("scanners", {})),
-            "barcodes": copy.deepcopy(self.layers.merged.get("barcodes", {})),
-        }
-        for attempt in range(3):
-            try:
-                return read_scanner_settings(data)
-            except InvalidScannerSettings as invalid:
-                if attempt == 0:
-                    self.scanner_problems.extend(invalid.problems)
-                _drop_faulty(data, invalid.problems, drop_all=attempt > 0)
-        return ScannerSettings()
-
-
-def _drop_faulty(data: dict[str, Any], problems: list[str], *, drop_all: bool) -> None:
-    """Remove what each problem is about, so the rest of the scanner settings can be read."""
-    scanners, barcodes = data["scanners"], data["barcodes"]
-    if drop_all or not isinstance(scanners, dict):
-        data["scanners"] = {}
-    if not isinstance(barcodes, dict):
-        data["barcodes"] = {}
-    doomed: dict[str, set[int]] = {"hid": set(), "serial": set()}
-    for problem in problems:
-        key = problem.partition(": ")[0]
-        entry = re.match(r"scanners\.(hid|serial)\[(\d+)\]", key)
-        if entry:
-            doomed[entry.group(1)].add(int(entry.group(2)))
-            continue
-        table, _, name = key.partition(".")
-        name = re.split(r"[.\[]", name)[0]
-        if isinstance(data.get(table), dict):
-            data[table].pop(name, None)
-    for kind, indexes in doomed.items():
-        entries = data["scanners"].get(kind) if isinstance(data["scanners"], dict) else None
-        if isinstance(entries, dict):
-            entries = [entries]
-        if isinstance(entries, list):
-            data["scanners"][kind] = [e for i, e in enumerate(entries) if i not in indexes]

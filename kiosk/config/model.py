@@ -1,18 +1,19 @@
 """The kiosk's settings as plain frozen values: what ``load_config`` returns.
 
 The defaults written here are those of the shipped ``defaults.toml`` (a test keeps the
-two the same); the loader always starts from that file.
+two the same); the loader always starts from that file. The tables whose types belong to
+other parts are in ``KioskConfig.sections``, by the section that read them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, TypeVar, cast, get_args
 
-from kiosk.circulation.views import SortingBins
-from kiosk.devices.printer import PrinterSettings
-from kiosk.devices.settings import ScannerSettings
+from kiosk.common import KioskError
+from kiosk.common.settings import Section
 
 Mode = Literal["checkout", "return", "both"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -23,17 +24,8 @@ MODES: tuple[str, ...] = get_args(Mode)
 LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)
 LANGUAGES: tuple[str, ...] = get_args(Language)
 THEMES: tuple[str, ...] = get_args(Theme)
-COLOURS: tuple[str, ...] = (
-    "yellow",
-    "green",
-    "red",
-    "blue",
-    "orange",
-    "purple",
-    "white",
-    "black",
-    "grey",
-)
+
+T = TypeVar("T")
 
 MASK = "********"
 
@@ -43,9 +35,6 @@ class Secret:
     """A value that is never shown: ``str()`` and ``repr()`` give ``********``."""
 
     value: str = field(repr=False)
-
-    def reveal(self) -> str:
-        return self.value
 
     def __bool__(self) -> bool:
         return bool(self.value)
@@ -76,8 +65,11 @@ class ConfigProblem:
         return ": ".join(part for part in (where, self.key, self.message) if part)
 
 
-class ConfigError(Exception):
-    """The config cannot be used; ``problems`` holds every mistake found, vital or not."""
+class ConfigError(KioskError):
+    """The config cannot be used; ``problems`` holds every mistake found, vital or not.
+
+    The root of ``kiosk.config``'s errors. Its message lists each mistake with its file,
+    line and key, then how many stop the kiosk."""
 
     def __init__(self, problems: tuple[ConfigProblem, ...] | list[ConfigProblem]) -> None:
         self.problems = tuple(problems)
@@ -164,12 +156,19 @@ class KioskConfig:
     patrons: PatronsSection = field(default_factory=PatronsSection)
     session: SessionSection = field(default_factory=SessionSection)
     display: DisplaySection = field(default_factory=DisplaySection)
-    bins: SortingBins = field(default_factory=SortingBins)
-    printer: PrinterSettings = field(default_factory=PrinterSettings)
     staff: StaffSection = field(default_factory=StaffSection)
-    scanners: ScannerSettings = field(default_factory=ScannerSettings)
+    # The tables whose types belong to other parts ([bins], [printer], [scanners] and
+    # [barcodes]), each read by the section handed to load_config: config[SECTION].
+    sections: Mapping[Section[Any], Any] = field(default_factory=dict)
     # Mistakes in parts the kiosk lends without (printer, a scanner, the server, staff):
     # shown in staff mode. Vital mistakes raise ConfigError instead.
     faults: tuple[ConfigProblem, ...] = ()
     # The files read, defaults first.
     files: tuple[Path, ...] = ()
+
+    def __getitem__(self, section: Section[T]) -> T:
+        """What ``section`` read, e.g. ``config[PRINTER_SECTION]``: a ``PrinterSettings``."""
+        try:
+            return cast(T, self.sections[section])
+        except KeyError:
+            raise KeyError(f"{section!r} was not read: hand it to load_config") from None

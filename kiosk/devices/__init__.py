@@ -7,7 +7,9 @@ Nothing here imports Kivy.
 """
 
 from kiosk.devices.codes import ScanPipeline
+from kiosk.devices.errors import DeviceError, InvalidSettings
 from kiosk.devices.printer import (
+    PRINTER_SECTION,
     InvalidPrinterSettings,
     PrinterSettings,
     PrintOutcome,
@@ -18,6 +20,7 @@ from kiosk.devices.printer import (
 from kiosk.devices.reader import SourceStatus
 from kiosk.devices.scan import Kind, Now, Scan, ScanBus, Symbology
 from kiosk.devices.settings import (
+    SCANNERS_SECTION,
     BarcodeSettings,
     HidScannerSettings,
     InvalidScannerSettings,
@@ -28,10 +31,14 @@ from kiosk.devices.settings import (
 from kiosk.devices.sources import Scanners
 
 __all__ = [
+    "PRINTER_SECTION",
+    "SCANNERS_SECTION",
     "BarcodeSettings",
+    "DeviceError",
     "HidScannerSettings",
     "InvalidPrinterSettings",
     "InvalidScannerSettings",
+    "InvalidSettings",
     "Kind",
     "Now",
     "PrintOutcome",

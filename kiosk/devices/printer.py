@@ -30,8 +30,15 @@ from typing import Any, Protocol
 
 import serial
 
+from kiosk.common.settings import (
+    Section,
+    SettingsReader,
+    as_flag,
+    as_positive_int,
+    as_text,
+)
+from kiosk.devices.errors import InvalidSettings
 from kiosk.devices.serial_source import ABSENT_ERRNOS, open_serial
-from kiosk.devices.settings import InvalidSettings, _flag, _positive_int, _Reader, _text
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +307,7 @@ _NARROWEST = 16  # characters per line; 58 mm paper has 32, 80 mm 42 or 48
 
 
 def _width(value: object) -> int | None:
-    width = _positive_int(value)
+    width = as_positive_int(value)
     return width if width is not None and width >= _NARROWEST else None
 
 
@@ -310,14 +317,40 @@ def read_printer_settings(config: Mapping[str, Any]) -> PrinterSettings:
     No ``[printer]`` table means no printer. Raises :class:`InvalidPrinterSettings`
     listing every problem found.
     """
-    reader = _Reader()
+    reader = SettingsReader()
+    settings = _read_printer(reader, config)
+    if reader.problems:
+        raise InvalidPrinterSettings(reader.problems)
+    return settings
+
+
+def read_printer(reader: SettingsReader, config: Mapping[str, Any]) -> PrinterSettings:
+    """The printer ``config``'s table gives to a kiosk starting now, every mistake kept
+    in ``reader``: none when the table has a mistake; when nothing is at the device's
+    path, the printer as configured (it may be switched on later) and a mistake."""
+    before = len(reader.problems)
+    settings = _read_printer(reader, config)
+    if len(reader.problems) > before:
+        return PrinterSettings()
+    if settings.enabled and not os.path.exists(settings.device):
+        reader.problem(
+            "printer.device",
+            f"{settings.device} does not exist: is the printer plugged in and on?",
+        )
+    return settings
+
+
+PRINTER_SECTION: Section[PrinterSettings] = Section(("printer",), read_printer)
+
+
+def _read_printer(reader: SettingsReader, config: Mapping[str, Any]) -> PrinterSettings:
     table = reader.table(config.get("printer", {}), "printer", _PRINTER_KEYS)
     defaults = PrinterSettings()
     settings = PrinterSettings(
-        enabled=reader.get(table, "printer", "enabled", False, _flag, "true or false"),
-        device=reader.get(table, "printer", "device", defaults.device, _text, "text").strip(),
+        enabled=reader.get(table, "printer", "enabled", False, as_flag, "true or false"),
+        device=reader.get(table, "printer", "device", defaults.device, as_text, "text").strip(),
         baud=reader.get(
-            table, "printer", "baud", defaults.baud, _positive_int, "a whole number above 0"
+            table, "printer", "baud", defaults.baud, as_positive_int, "a whole number above 0"
         ),
         width=reader.get(
             table,
@@ -332,18 +365,18 @@ def read_printer_settings(config: Mapping[str, Any]) -> PrinterSettings:
         reader.problem(
             "printer.device", "missing: the printer, e.g. /dev/usb/lp0 or /dev/serial/by-id/..."
         )
-    if reader.problems:
-        raise InvalidPrinterSettings(reader.problems)
     return settings
 
 
 __all__ = [
+    "PRINTER_SECTION",
     "InvalidPrinterSettings",
     "PrintOutcome",
     "PrinterSettings",
     "Receipt",
     "ReceiptPrinter",
     "open_printer",
+    "read_printer",
     "read_printer_settings",
     "wrap",
 ]

@@ -10,10 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.appliance.sections import (
+    BINS_SECTION,
+    KIOSK_SECTIONS,
+    PRINTER_SECTION,
+    SCANNERS_SECTION,
+)
 from kiosk.circulation.views import SortingBin, SortingBins
 from kiosk.commands import main
 from kiosk.commands.check_config import check_config_command
 from kiosk.commands.staff_pin import staff_pin_command
+from kiosk.common import KioskError
 from kiosk.common.pins import pin_matches
 from kiosk.config import (
     DEFAULTS_FILE,
@@ -24,6 +31,7 @@ from kiosk.config import (
     KioskConfig,
     KioskSection,
     Secret,
+    Sections,
     ServerSection,
     StaffSection,
     check_config,
@@ -69,23 +77,28 @@ def test_the_repository_copy_is_the_shipped_defaults() -> None:
 
 def test_a_minimal_site_file_gives_the_documented_defaults(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD)
-    config = load_config(path)
+    config = load_config(path, sections=KIOSK_SECTIONS)
     expected = KioskConfig(
         kiosk=KioskSection(name="branch-1", data_dir=tmp_path / "data"),
         server=ServerSection(url="https://central.example:8443", token_file=tmp_path / "token"),
+        sections={
+            BINS_SECTION: SortingBins(),
+            PRINTER_SECTION: PrinterSettings(),
+            SCANNERS_SECTION: ScannerSettings(),
+        },
         files=(DEFAULTS_FILE, path),
     )
     assert config == expected
     assert config.faults == ()
-    assert check_config(path) == []
+    assert check_config(path, sections=KIOSK_SECTIONS) == []
     assert config.kiosk.lends
     assert config.kiosk.takes_returns
     assert config.session.inactivity_seconds == 60
     assert config.session.warning_seconds == 15
-    assert config.bins == SortingBins()
+    assert config[BINS_SECTION] == SortingBins()
     assert config.display.fullscreen
     assert (config.display.width, config.display.height) == (800, 480)
-    assert config.printer.width == 42
+    assert config[PRINTER_SECTION].width == 42
 
 
 def test_every_setting_read_from_the_site_file(tmp_path: Path) -> None:
@@ -135,7 +148,7 @@ layout = "fr"
 prefix = "]"
 """.replace("VERIFIER", VERIFIER),
     )
-    config = load_config(path)
+    config = load_config(path, sections=KIOSK_SECTIONS)
     assert config.library.name == "Springfield Public Library"
     assert config.library.logo == logo
     assert config.library.currency == "USD"
@@ -153,36 +166,36 @@ prefix = "]"
         height=600,
         sounds=False,
     )
-    assert config.bins == SortingBins(staff=SortingBin("Desk", 7, "#ff00aa"))
-    assert config.printer == PrinterSettings(
+    assert config[BINS_SECTION] == SortingBins(staff=SortingBin("Desk", 7, "#ff00aa"))
+    assert config[PRINTER_SECTION] == PrinterSettings(
         enabled=False, device="/dev/ttyUSB1", baud=9600, width=32
     )
     assert config.staff == StaffSection(cards=("29999999999999",), pin_verifier=Secret(VERIFIER))
-    assert config.scanners.hid == (HidScannerSettings(device="0c2e:0b61", layout="fr"),)
-    assert config.scanners.barcodes.prefix == "]"
+    assert config[SCANNERS_SECTION].hid == (HidScannerSettings(device="0c2e:0b61", layout="fr"),)
+    assert config[SCANNERS_SECTION].barcodes.prefix == "]"
     assert config.faults == ()
 
 
 def test_a_syntax_error_gives_its_line_and_column(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD + "\n[display]\nlarge_text = yes please\n")
-    assert messages(check_config(path)) == [
+    assert messages(check_config(path, sections=KIOSK_SECTIONS)) == [
         f"{path}:10: not valid TOML: Invalid value (column 14)",
     ]
     with pytest.raises(ConfigError) as raised:
-        load_config(path)
+        load_config(path, sections=KIOSK_SECTIONS)
     assert str(raised.value).splitlines()[-1] == "1 error; the kiosk cannot start with this config"
 
 
 def test_a_wrong_type(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD + '[session]\ninactivity_seconds = "sixty"\n')
-    assert messages(check_config(path)) == [
+    assert messages(check_config(path, sections=KIOSK_SECTIONS)) == [
         f"{path}:9: session.inactivity_seconds: must be a number of seconds above 0, not 'sixty'",
     ]
 
 
 def test_an_unknown_key_says_what_was_meant(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD.replace('name = "branch-1"', 'name = "branch-1"\nmdoe = "return"'))
-    assert messages(check_config(path)) == [
+    assert messages(check_config(path, sections=KIOSK_SECTIONS)) == [
         f"{path}:3: kiosk.mdoe: unknown key (did you mean 'mode'?); known keys: name, mode, "
         "data_dir, log_level",
     ]
@@ -190,7 +203,7 @@ def test_an_unknown_key_says_what_was_meant(tmp_path: Path) -> None:
 
 def test_a_currency_is_a_three_letter_code(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD + '[library]\ncurrency = "$"\n')
-    assert messages(check_config(path)) == [
+    assert messages(check_config(path, sections=KIOSK_SECTIONS)) == [
         f'{path}:9: library.currency: must be a three-letter currency code such as "USD", '
         f'"EUR" or "GBP", or "" for none, not \'$\'',
     ]
@@ -198,7 +211,7 @@ def test_a_currency_is_a_three_letter_code(tmp_path: Path) -> None:
 
 def test_a_misspelt_value_says_what_was_meant(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD + '[display]\ntheme = "high-contrast"\nlanguages = ["en", "fre"]\n')
-    assert messages(check_config(path)) == [
+    assert messages(check_config(path, sections=KIOSK_SECTIONS)) == [
         f"{path}:9: display.theme: must be one of standard, high_contrast, not 'high-contrast' "
         "(did you mean 'high_contrast'?)",
         f"{path}:10: display.languages[1]: must be one of en, es, fr, not 'fre' (did you mean 'fr'?)",
@@ -207,20 +220,20 @@ def test_a_misspelt_value_says_what_was_meant(tmp_path: Path) -> None:
 
 def test_a_missing_vital_key_is_placed_at_its_table(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD.replace('name = "branch-1"\n', ""))
-    problems = check_config(path)
+    problems = check_config(path, sections=KIOSK_SECTIONS)
     assert messages(problems) == [
         f"{path}:1: kiosk.name: missing: set it to this kiosk's name in kiosk-central "
         '(kiosk-central kiosk add NAME), e.g. name = "branch-1"',
     ]
     assert problems[0].vital
     with pytest.raises(ConfigError, match=r"kiosk\.name: missing"):
-        load_config(path)
+        load_config(path, sections=KIOSK_SECTIONS)
 
 
 def test_no_data_directory_refuses_to_start(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD.replace('data_dir = "data"', 'data_dir = "/nonexistent/kiosk"'))
     with pytest.raises(ConfigError) as raised:
-        load_config(path)
+        load_config(path, sections=KIOSK_SECTIONS)
     assert messages(raised.value.problems) == [
         f"{path}:3: kiosk.data_dir: /nonexistent/kiosk does not exist",
     ]
@@ -251,7 +264,7 @@ colour = "gren"
 enabled = true
 """,
     )
-    problems = check_config(path)
+    problems = check_config(path, sections=KIOSK_SECTIONS)
     assert messages(problems) == [
         f"{path}:1: kiosk.name: missing: set it to this kiosk's name in kiosk-central "
         '(kiosk-central kiosk add NAME), e.g. name = "branch-1"',
@@ -293,7 +306,7 @@ layout = "qwerty"
 port = "/dev/ttyUSB0"
 """,
     )
-    config = load_config(path)
+    config = load_config(path, sections=KIOSK_SECTIONS)
     assert messages(config.faults) == [
         f"{path}:11: printer.device: /dev/usb/no-such-printer does not exist: is the printer "
         "plugged in and on?",
@@ -301,13 +314,15 @@ port = "/dev/ttyUSB0"
     ]
     assert not any(fault.vital for fault in config.faults)
     # The bad scanner is left out; the good one works.
-    assert config.scanners == ScannerSettings(serial=(SerialScannerSettings(port="/dev/ttyUSB0"),))
+    assert config[SCANNERS_SECTION] == ScannerSettings(
+        serial=(SerialScannerSettings(port="/dev/ttyUSB0"),)
+    )
 
 
 def test_a_token_file_readable_by_others_is_refused_with_the_fix(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD)
     (tmp_path / "token").chmod(0o644)
-    config = load_config(path)
+    config = load_config(path, sections=KIOSK_SECTIONS)
     token = tmp_path / "token"
     assert messages(config.faults) == [
         f"{path}:7: server.token_file: {token}: readable by other users (mode 644); "
@@ -315,10 +330,49 @@ def test_a_token_file_readable_by_others_is_refused_with_the_fix(tmp_path: Path)
     ]
 
 
+def test_an_empty_or_missing_token_file_says_how_to_fill_it(tmp_path: Path) -> None:
+    path = site(tmp_path, GOOD)
+    token = tmp_path / "token"
+    token.write_text("\n")
+    assert messages(load_config(path, sections=KIOSK_SECTIONS).faults) == [
+        f"{path}:7: server.token_file: {token}: is empty; put the token from "
+        "`kiosk-central kiosk add` in it",
+    ]
+    token.unlink()
+    assert messages(check_config(path, sections=KIOSK_SECTIONS)) == [
+        f"{path}:7: server.token_file: {token}: cannot read the token file: "
+        "No such file or directory",
+    ]
+
+
+def test_two_scanners_of_one_name_are_a_fault_and_neither_is_used(tmp_path: Path) -> None:
+    path = site(
+        tmp_path,
+        GOOD
+        + """
+[scanners]
+keyboard = true
+
+[[scanners.hid]]
+device = "0c2e:0b61"
+name = "desk"
+
+[[scanners.serial]]
+port = "/dev/ttyUSB0"
+name = "desk"
+""",
+    )
+    config = load_config(path, sections=KIOSK_SECTIONS)
+    assert messages(config.faults) == [
+        f"{path}:9: scanners: two scanners share the source name 'desk'",
+    ]
+    assert config[SCANNERS_SECTION] == ScannerSettings()
+
+
 def test_a_bad_barcode_pattern_is_vital(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD + "[barcodes]\npatron = ['2(\\d{13}']\n")
     with pytest.raises(ConfigError) as raised:
-        load_config(path)
+        load_config(path, sections=KIOSK_SECTIONS)
     (problem,) = raised.value.problems
     assert (problem.line, problem.key, problem.vital) == (9, "barcodes.patron[0]", True)
     assert problem.message.startswith("not a valid regular expression")
@@ -326,10 +380,13 @@ def test_a_bad_barcode_pattern_is_vital(tmp_path: Path) -> None:
 
 def test_the_site_file_comes_from_the_environment_when_not_given(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD)
-    assert load_config(None, environ={"KIOSK_CONFIG": str(path)}).kiosk.name == "branch-1"
+    assert (
+        load_config(None, sections=KIOSK_SECTIONS, environ={"KIOSK_CONFIG": str(path)}).kiosk.name
+        == "branch-1"
+    )
     missing = tmp_path / "nowhere.toml"
     with pytest.raises(ConfigError) as raised:
-        load_config(None, environ={"KIOSK_CONFIG": str(missing)})
+        load_config(None, sections=KIOSK_SECTIONS, environ={"KIOSK_CONFIG": str(missing)})
     assert messages(raised.value.problems) == [
         f"{missing}: cannot read the config file: No such file or directory"
     ]
@@ -371,8 +428,8 @@ def test_config_show_masks_secrets_and_is_valid_toml(
     defaults = tomllib.loads(DEFAULTS_FILE.read_text())
     assert data["display"] == defaults["display"]
     assert data["barcodes"] == defaults["barcodes"]
-    assert str(load_config(path).staff.pin_verifier) == MASK
-    assert VERIFIER not in repr(load_config(path))
+    assert str(load_config(path, sections=KIOSK_SECTIONS).staff.pin_verifier) == MASK
+    assert VERIFIER not in repr(load_config(path, sections=KIOSK_SECTIONS))
 
 
 def test_key_lines_skip_the_inside_of_multi_line_values() -> None:
@@ -437,12 +494,17 @@ def test_staff_pin_refuses_a_mismatch_or_a_bad_pin(typed: list[str], said: str) 
 
 def test_the_shipped_defaults_match_the_dataclass_defaults(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD)
-    loaded = load_config(path)
+    loaded = load_config(path, sections=KIOSK_SECTIONS)
     built = KioskConfig(
         kiosk=KioskSection(name="branch-1", data_dir=tmp_path / "data"),
         server=replace(
             ServerSection(), url="https://central.example:8443", token_file=tmp_path / "token"
         ),
+        sections={
+            BINS_SECTION: SortingBins(),
+            PRINTER_SECTION: PrinterSettings(),
+            SCANNERS_SECTION: ScannerSettings(),
+        },
     )
     assert replace(loaded, files=()) == built
     assert os.fspath(DEFAULTS_FILE).endswith("kiosk/config/defaults.toml")
@@ -466,9 +528,37 @@ def test_the_sync_agent_refuses_a_config_whose_server_part_is_wrong(
 def test_a_screen_width_outside_any_screen_is_refused_with_what_is_wanted(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD + "\n[display]\nscreen_width_mm = 15.5\n")
     with pytest.raises(ConfigError) as refused:
-        load_config(path)
+        load_config(path, sections=KIOSK_SECTIONS)
     assert "display.screen_width_mm: must be a width in millimetres from 40 to 2000" in str(
         refused.value
     )
     path = site(tmp_path, GOOD + "\n[display]\nscreen_width_mm = 155\n")
-    assert load_config(path).display.screen_width_mm == 155.0
+    assert load_config(path, sections=KIOSK_SECTIONS).display.screen_width_mm == 155.0
+
+
+def test_every_table_is_read_by_config_or_by_one_section_handed_to_it(tmp_path: Path) -> None:
+    """A table nobody reads would be silently ignored: config refuses to load without
+    a reader for each, or with two."""
+    path = site(tmp_path, GOOD)
+    with pytest.raises(ValueError, match=r"unread: \['bins', 'printer', 'scanners', 'barcodes'\]"):
+        load_config(path, sections=())
+    twice: Sections = (*KIOSK_SECTIONS, PRINTER_SECTION)
+    with pytest.raises(ValueError, match=r"read twice: \['printer'\]"):
+        check_config(path, sections=twice)
+    other = replace(SCANNERS_SECTION)  # the same tables, read by another section
+    config = load_config(path, sections=(PRINTER_SECTION, other, BINS_SECTION))
+    assert config[other] == ScannerSettings()
+    with pytest.raises(KeyError, match=r"Section\(scanners, barcodes\) was not read"):
+        config[SCANNERS_SECTION]
+
+
+def test_a_config_that_cannot_be_used_is_one_of_the_projects_errors(tmp_path: Path) -> None:
+    path = site(tmp_path, GOOD.replace('name = "branch-1"\n', ""))
+    with pytest.raises(KioskError) as raised:
+        load_config(path, sections=KIOSK_SECTIONS)
+    assert isinstance(raised.value, ConfigError)
+    assert str(raised.value).splitlines() == [
+        f"{path}:1: kiosk.name: missing: set it to this kiosk's name in kiosk-central "
+        '(kiosk-central kiosk add NAME), e.g. name = "branch-1"',
+        "1 error; the kiosk cannot start with this config",
+    ]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.common import KioskError
+from kiosk.common.settings import read_section
 from kiosk.devices import (
     InvalidPrinterSettings,
     PrinterSettings,
@@ -24,7 +26,8 @@ from kiosk.devices import (
     ReceiptPrinter,
     read_printer_settings,
 )
-from kiosk.devices.printer import wrap
+from kiosk.devices.errors import DeviceError
+from kiosk.devices.printer import PRINTER_SECTION, wrap
 
 INIT = b"\x1b@" + b"\x1bt\x10"  # ESC @, then ESC t 16 (WPC1252)
 HEADING_ON = b"\x1bE\x01" + b"\x1d!\x11"  # bold, double width and height
@@ -404,3 +407,33 @@ def test_every_problem_in_the_printer_table_is_reported_at_once() -> None:
     ]
     with pytest.raises(InvalidPrinterSettings, match=r"printer\.device: missing"):
         read_printer_settings({"printer": {"enabled": True, "device": " "}})
+
+
+def test_the_printer_section_gives_no_printer_for_a_table_with_a_mistake() -> None:
+    """What a kiosk starts with: a mistake disables printing, the rest still lends."""
+    config = {"printer": {"enabled": True, "device": "/dev/null", "width": 8}}
+    settings, problems = read_section(PRINTER_SECTION, config)
+    assert settings == PrinterSettings()
+    assert problems == ["printer.width: must be a whole number of characters from 16, not 8"]
+
+
+def test_the_printer_section_keeps_a_printer_that_is_not_there_yet(tmp_path: Path) -> None:
+    device = tmp_path / "lp0"
+    config = {"printer": {"enabled": True, "device": str(device)}}
+    settings, problems = read_section(PRINTER_SECTION, config)
+    assert settings == PrinterSettings(enabled=True, device=str(device))
+    assert problems == [
+        f"printer.device: {device} does not exist: is the printer plugged in and on?"
+    ]
+    assert read_printer_settings(config) == settings  # the table itself is right
+    device.touch()
+    assert read_section(PRINTER_SECTION, config) == (settings, [])
+
+
+def test_invalid_printer_settings_are_a_device_error() -> None:
+    with pytest.raises(DeviceError) as raised:
+        read_printer_settings({"printer": {"enabled": "yes"}})
+    assert isinstance(raised.value, InvalidPrinterSettings)
+    assert isinstance(raised.value, KioskError)
+    assert not isinstance(raised.value, ValueError)
+    assert str(raised.value) == "printer.enabled: must be true or false, not 'yes'"

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import tomllib
+from typing import Any
 
 import pytest
 
+from kiosk.common import KioskError
+from kiosk.common.settings import read_section
 from kiosk.devices import (
+    SCANNERS_SECTION,
     BarcodeSettings,
+    DeviceError,
     HidScannerSettings,
     InvalidScannerSettings,
     ScannerSettings,
@@ -170,3 +175,67 @@ def test_a_single_table_counts_as_one_scanner_and_names_must_be_unique() -> None
                 }
             }
         )
+
+
+def test_the_scanners_section_leaves_out_a_scanner_with_a_mistake_and_keeps_the_rest() -> None:
+    config = tomllib.loads(
+        """
+[scanners]
+keyboard = true
+poll_seconds = "often"
+
+[[scanners.hid]]
+device = "0c2e:0b61"
+layout = "qwerty"
+
+[[scanners.hid]]
+device = "05e0:1200"
+
+[[scanners.serial]]
+baud = 9600
+
+[barcodes]
+prefix = "]"
+item = ["(unclosed"]
+"""
+    )
+    settings, problems = read_section(SCANNERS_SECTION, config)
+    assert settings == ScannerSettings(
+        hid=(HidScannerSettings(device="05e0:1200"),),
+        keyboard=True,
+        barcodes=BarcodeSettings(prefix="]"),
+    )
+    with pytest.raises(InvalidScannerSettings) as raised:
+        read_scanner_settings(config)
+    assert problems == raised.value.problems  # the same mistakes, whichever reads them
+    assert [problem.partition(":")[0] for problem in problems] == [
+        "scanners.hid[0].layout",
+        "scanners.serial[0].port",
+        "scanners.poll_seconds",
+        "barcodes.item[0]",
+    ]
+
+
+def test_the_scanners_section_uses_none_of_two_scanners_sharing_a_name() -> None:
+    scanners: dict[str, Any] = {
+        "keyboard": True,
+        "hid": [{"device": "a", "name": "desk"}, {"device": "b"}],
+        "serial": [{"port": "/dev/ttyS0", "name": "desk"}],
+    }
+    config = {"scanners": scanners, "barcodes": {"suffix": "\r"}}
+    settings, problems = read_section(SCANNERS_SECTION, config)
+    assert settings == ScannerSettings(barcodes=BarcodeSettings(suffix="\r"))
+    assert problems == ["scanners: two scanners share the source name 'desk'"]
+    # A bad scanner left out clears the clash; the good one is used.
+    scanners["serial"] = [{"port": "/dev/ttyS0", "name": "desk", "baud": 0}]
+    settings, problems = read_section(SCANNERS_SECTION, config)
+    assert [entry.source for entry in settings.hid] == ["desk", "hid:b"]
+    assert settings.serial == ()
+    assert len(problems) == 2
+
+
+def test_invalid_scanner_settings_are_a_device_error() -> None:
+    with pytest.raises(DeviceError) as raised:
+        read_scanner_settings({"barcodes": {"prefix": 1}})
+    assert isinstance(raised.value, KioskError)
+    assert str(raised.value) == "barcodes.prefix: must be text, not 1"
