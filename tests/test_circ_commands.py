@@ -182,3 +182,68 @@ def test_demo_data_rejects_negative_sizes(tmp_path: Path, flag: str, value: str)
     run = kiosk("demo-data", "--out", str(tmp_path), flag, value)
     assert run.returncode == 2
     assert f"{flag} must be 0 or more" in run.stderr
+
+
+def test_circ_words_its_answers_with_the_screens_catalogs_in_the_language_asked(
+    demo: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    data, _ = demo
+    unknown = ["return", "--item", "39999999999999"]
+    spanish = kiosk("circ", "--lang", "es", "--data", str(data), *unknown)
+    assert spanish.returncode == 1
+    assert spanish.stdout == (
+        "unknown_item: 39999999999999: Gracias. Ponga este documento en el contenedor del "
+        "personal. [bin 3 (Staff, red), fine 0.00]\n"
+    )
+    french = kiosk("circ", "--data", str(data), *unknown, "--json", "--lang", "fr")
+    answer = json.loads(french.stdout)
+    assert list(answer) == [
+        "status",
+        "barcode",
+        "title",
+        "message",
+        "bin",
+        "fine",
+        "overdue_days",
+        "entry_id",
+    ]
+    assert answer["message"] == "Merci. Mettez ce document dans le bac du personnel."
+    closed = kiosk("circ", "--data", str(tmp_path / "new"), "--lang", "es", *unknown)
+    assert (closed.returncode, closed.stdout) == (
+        3,
+        "out of service (mirror_empty): Esta máquina está fuera de servicio. "
+        "Diríjase al personal de la biblioteca.\n",
+    )
+    assert kiosk("circ", "--data", str(data), "--lang", "de", *unknown).returncode == 2
+
+
+def test_circ_json_keeps_its_fields_with_each_message_worded(
+    demo: tuple[Path, dict[str, Any]],
+) -> None:
+    data, cards = demo
+    barred = card_in(cards, "barred")
+    item = cards["items"]["NONFICTION"]["available"][1]
+    patron = ["--card", barred["card"], "--pin", barred["pin"]]
+    refused = kiosk("circ", "--data", str(data), "--json", "checkout", *patron, "--item", item)
+    answer = json.loads(refused.stdout)
+    assert list(answer) == [
+        "status",
+        "barcode",
+        "title",
+        "message",
+        "due",
+        "refusals",
+        "hold_fulfilled",
+        "entry_id",
+    ]
+    assert answer["refusals"][0] == {
+        "reason": "patron_barred",
+        "message": "Your card can't be used to borrow at the moment. Please see a member of staff.",
+    }
+    assert answer["message"] == " ".join(refusal["message"] for refusal in answer["refusals"])
+    wrong = kiosk(
+        "circ", "--data", str(data), "--json", "account", "--card", barred["card"], "--pin", "1"
+    )
+    answer = json.loads(wrong.stdout)
+    assert list(answer) == ["status", "message", "session", "attempts_left", "locked_until"]
+    assert answer["message"].startswith("That PIN is not right. Please try again (")

@@ -21,20 +21,20 @@ from typing import Any
 from sqlalchemy import exc
 
 from kiosk.circulation.views import (
-    AccountView,
+    AccountAnswer,
+    CheckoutAnswer,
     CheckoutStatus,
-    CheckoutView,
-    FaultView,
+    FaultAnswer,
     HoldLine,
     Identification,
     IdentifyStatus,
     LoanLine,
     OutOfService,
     PatronSession,
+    RenewAnswer,
     RenewStatus,
-    RenewView,
+    ReturnAnswer,
     ReturnStatus,
-    ReturnView,
     SortingBins,
     Unavailable,
 )
@@ -63,8 +63,7 @@ from kiosk.rules import (
     decide_renewal,
     read_policy,
 )
-from kiosk.rules.decisions import human_date
-from kiosk.rules.model import AVAILABLE, Due, money
+from kiosk.rules.model import AVAILABLE, money
 from kiosk.store.journal import PENDING
 from kiosk.store.store import MirrorHealth, Store
 
@@ -88,19 +87,8 @@ class _Refuse(Exception):
         self.unavailable = unavailable
 
 
-def describe_due(due: Due) -> str:
-    if due.at is None:
-        return human_date(due.day)
-    return f"{due.at:%H:%M} on {human_date(due.day)}"
-
-
 def _locked_until(until: datetime) -> Identification:
-    return Identification(
-        IdentifyStatus.LOCKED,
-        f"Too many wrong PINs: this card is locked on this kiosk until {until:%H:%M}. "
-        "Please see a member of staff.",
-        locked_until=until,
-    )
+    return Identification(IdentifyStatus.LOCKED, locked_until=until)
 
 
 def _is_disk_full(error: exc.OperationalError) -> bool:
@@ -230,50 +218,31 @@ class Circulation:
             return found
         patron, locked, locked_until = found
         if patron is None:
-            return Identification(
-                IdentifyStatus.UNKNOWN_CARD,
-                "We don't recognise this card. Please see a member of staff.",
-            )
+            return Identification(IdentifyStatus.UNKNOWN_CARD)
         if locked:
             return _locked_until(locked_until)
         if self.pin_required:
             if patron.pin_verifier is None:
-                return Identification(
-                    IdentifyStatus.NO_PIN_SET,
-                    "Your card has no PIN yet. Please ask at the desk to set one.",
-                )
+                return Identification(IdentifyStatus.NO_PIN_SET)
             if pin is None:
-                return Identification(IdentifyStatus.PIN_NEEDED, "Please enter your PIN.")
+                return Identification(IdentifyStatus.PIN_NEEDED)
             if not pins.pin_matches(patron.pin_verifier, pin):
                 return self._wrong_pin(patron.patron_id)
         self._run(lambda world, _now: world.set_pin_failures(patron.patron_id, 0, None))
         return self._welcome(patron)
 
     def _welcome(self, patron: PatronState) -> Identification:
-        notices = []
         rules_patron = patron.as_rules_patron()
         expires = rules_patron.expires
         expired_on = expires if expires is not None and expires < self.clock.now().date() else None
-        if expired_on is not None:
-            notices.append(
-                f"Your membership ended on {human_date(expired_on)}. You can see your "
-                "account and return items; please renew at the desk to borrow."
-            )
-        if rules_patron.barred:
-            notices.append(
-                "Your card can't be used to borrow at the moment. Please see a member of staff."
-            )
         session = PatronSession(
             patron.patron_id,
             patron.first_name,
             patron.member_type,
-            tuple(notices),
             expired_on=expired_on,
             barred=rules_patron.barred,
         )
-        return Identification(
-            IdentifyStatus.IDENTIFIED, f"Hello {patron.first_name}.", session=session
-        )
+        return Identification(IdentifyStatus.IDENTIFIED, session=session)
 
     def _wrong_pin(self, patron_id: str) -> Identification | Unavailable:
         def count(world: World, now: datetime) -> Identification:
@@ -287,50 +256,31 @@ class Circulation:
                 return _locked_until(until)
             world.set_pin_failures(patron_id, count, None)
             left = pins.MAX_WRONG_PINS - count
-            return Identification(
-                IdentifyStatus.WRONG_PIN,
-                f"That PIN is not right. Please try again ({left} "
-                f"{'try' if left == 1 else 'tries'} left).",
-                attempts_left=left,
-            )
+            return Identification(IdentifyStatus.WRONG_PIN, attempts_left=left)
 
         result: Identification | Unavailable = self._run(count)
         return result
 
     # --- checkout ---------------------------------------------------------------------
 
-    def checkout(self, session: PatronSession, barcode: str) -> CheckoutView | Unavailable:
-        def decide(world: World, now: datetime) -> CheckoutView:
+    def checkout(self, session: PatronSession, barcode: str) -> CheckoutAnswer | Unavailable:
+        def decide(world: World, now: datetime) -> CheckoutAnswer:
             policy = self.policy(world)
             patron = world.patron(session.patron_id)
             item = world.item(barcode)
             if item is None or patron is None:
-                return CheckoutView(
-                    CheckoutStatus.UNKNOWN_ITEM,
-                    barcode,
-                    "",
-                    "We don't know this item. Please take it to the desk.",
-                )
+                return CheckoutAnswer(CheckoutStatus.UNKNOWN_ITEM, barcode, "")
             if item.loan is not None and item.loan.patron_id == patron.patron_id:
-                return CheckoutView(
-                    CheckoutStatus.ALREADY_YOURS,
-                    barcode,
-                    item.title,
-                    "This item is already on your card, due back by "
-                    f"{describe_due(item.loan.due)}.",
-                    due=item.loan.due,
+                return CheckoutAnswer(
+                    CheckoutStatus.ALREADY_YOURS, barcode, item.title, due=item.loan.due
                 )
             held = [loan.publication_type for loan in world.loans_of(patron.patron_id)]
             decision = decide_checkout(
                 policy, patron.as_rules_patron(), held, item.as_rules_item(), now
             )
             if not decision.allowed or decision.due is None:
-                return CheckoutView(
-                    CheckoutStatus.REFUSED,
-                    barcode,
-                    item.title,
-                    " ".join(refusal.message for refusal in decision.refusals),
-                    refusals=decision.refusals,
+                return CheckoutAnswer(
+                    CheckoutStatus.REFUSED, barcode, item.title, refusals=decision.refusals
                 )
             hold_fulfilled = bool(item.holds) and item.holds[0] == patron.patron_id
             entry_id = self._record(
@@ -349,25 +299,24 @@ class Circulation:
                 loan=CurrentLoan(patron.patron_id, patron.member_type, decision.due, 0),
                 fulfilled_hold_of=patron.patron_id if hold_fulfilled else None,
             )
-            return CheckoutView(
+            return CheckoutAnswer(
                 CheckoutStatus.LENT,
                 barcode,
                 item.title,
-                f"Due back by {describe_due(decision.due)}.",
                 due=decision.due,
                 hold_fulfilled=hold_fulfilled,
                 entry_id=entry_id,
             )
 
-        result: CheckoutView | Unavailable = self._run(decide)
+        result: CheckoutAnswer | Unavailable = self._run(decide)
         return result
 
     # --- return -----------------------------------------------------------------------
 
-    def return_item(self, barcode: str) -> ReturnView | Unavailable:
+    def return_item(self, barcode: str) -> ReturnAnswer | Unavailable:
         """Take an item back at the drop station: no patron, no PIN."""
 
-        def decide(world: World, now: datetime) -> ReturnView:
+        def decide(world: World, now: datetime) -> ReturnAnswer:
             policy = self.policy(world)
             item = world.item(barcode)
             if item is None:
@@ -381,11 +330,10 @@ class Circulation:
                     status_after=UNKNOWN,
                     loan=None,
                 )
-                return ReturnView(
+                return ReturnAnswer(
                     ReturnStatus.UNKNOWN_ITEM,
                     barcode,
                     "",
-                    "Thank you. Please put this item in the staff bin.",
                     self.bins.staff,
                     entry_id=entry_id,
                 )
@@ -393,12 +341,10 @@ class Circulation:
                 last = item.last_entry
                 if last is not None and last.kind == RETURN:
                     bin_ = self._bin(last.details().get("route"))
-                    return ReturnView(
+                    return ReturnAnswer(
                         ReturnStatus.ALREADY_RETURNED,
                         barcode,
                         item.title,
-                        "Thank you, this item is already returned. "
-                        f"Please put it in bin {bin_.number}.",
                         bin_,
                         entry_id=last.id,
                     )
@@ -414,11 +360,10 @@ class Circulation:
                     status_after=item.status,
                     loan=None,
                 )
-                return ReturnView(
+                return ReturnAnswer(
                     ReturnStatus.NOT_ON_LOAN,
                     barcode,
                     item.title,
-                    "Thank you. Please put this item in the staff bin.",
                     self.bins.staff,
                     entry_id=entry_id,
                 )
@@ -442,25 +387,17 @@ class Circulation:
                 loan=None,
                 charged=outcome.fine,
             )
-            message = f"Thank you. Please put it in bin {bin_.number}."
-            if outcome.fine > 0:
-                message = (
-                    f"Thank you. This item was {outcome.overdue_days} days late: a fine of "
-                    f"{outcome.fine} has been added to your account. "
-                    f"Please put it in bin {bin_.number}."
-                )
-            return ReturnView(
+            return ReturnAnswer(
                 ReturnStatus.RETURNED,
                 barcode,
                 item.title,
-                message,
                 bin_,
                 fine=outcome.fine,
                 overdue_days=outcome.overdue_days,
                 entry_id=entry_id,
             )
 
-        result: ReturnView | Unavailable = self._run(decide)
+        result: ReturnAnswer | Unavailable = self._run(decide)
         return result
 
     def _bin(self, route: str | None) -> Any:
@@ -474,28 +411,17 @@ class Circulation:
 
     def _renew_one(
         self, world: World, now: datetime, patron_id: str, item: ItemState | None, barcode: str
-    ) -> RenewView:
+    ) -> RenewAnswer:
         policy = self.policy(world)
         patron = world.patron(patron_id)
         if item is None or item.loan is None or patron is None or item.loan.patron_id != patron_id:
-            return RenewView(
-                RenewStatus.NOT_YOUR_LOAN,
-                barcode,
-                item.title if item else "",
-                "This item is not on your card.",
-            )
+            return RenewAnswer(RenewStatus.NOT_YOUR_LOAN, barcode, item.title if item else "")
         loan = item.loan
         decision = decide_renewal(
             policy, patron.as_rules_patron(), loan.as_rules_loan(), item.as_rules_item(), now
         )
         if not decision.allowed or decision.due is None:
-            return RenewView(
-                RenewStatus.REFUSED,
-                barcode,
-                item.title,
-                " ".join(refusal.message for refusal in decision.refusals),
-                refusals=decision.refusals,
-            )
+            return RenewAnswer(RenewStatus.REFUSED, barcode, item.title, refusals=decision.refusals)
         entry_id = self._record(
             world,
             now,
@@ -511,41 +437,37 @@ class Circulation:
             loan=replace(loan, due=decision.due, renewals=loan.renewals + 1),
             charged=decision.fine,
         )
-        message = f"Renewed: now due back by {describe_due(decision.due)}."
-        if decision.fine > 0:
-            message += f" A fine of {decision.fine} for the days it was late has been added."
-        return RenewView(
+        return RenewAnswer(
             RenewStatus.RENEWED,
             barcode,
             item.title,
-            message,
             due=decision.due,
             fine=decision.fine,
             entry_id=entry_id,
         )
 
-    def renew(self, session: PatronSession, barcode: str) -> RenewView | Unavailable:
-        result: RenewView | Unavailable = self._run(
+    def renew(self, session: PatronSession, barcode: str) -> RenewAnswer | Unavailable:
+        result: RenewAnswer | Unavailable = self._run(
             lambda world, now: self._renew_one(
                 world, now, session.patron_id, world.item(barcode), barcode
             )
         )
         return result
 
-    def renew_all(self, session: PatronSession) -> tuple[RenewView, ...] | Unavailable:
-        def decide(world: World, now: datetime) -> tuple[RenewView, ...]:
+    def renew_all(self, session: PatronSession) -> tuple[RenewAnswer, ...] | Unavailable:
+        def decide(world: World, now: datetime) -> tuple[RenewAnswer, ...]:
             return tuple(
                 self._renew_one(world, now, session.patron_id, item, item.barcode)
                 for item in world.loans_of(session.patron_id)
             )
 
-        result: tuple[RenewView, ...] | Unavailable = self._run(decide)
+        result: tuple[RenewAnswer, ...] | Unavailable = self._run(decide)
         return result
 
     # --- account ----------------------------------------------------------------------
 
-    def account(self, session: PatronSession) -> AccountView | Unavailable:
-        def read(world: World, now: datetime) -> AccountView:
+    def account(self, session: PatronSession) -> AccountAnswer | Unavailable:
+        def read(world: World, now: datetime) -> AccountAnswer:
             patron = world.patron(session.patron_id)
             loans = tuple(
                 LoanLine(
@@ -569,7 +491,7 @@ class Circulation:
                     continue  # fulfilled here, before the server knows
                 line = HoldLine(hold.title, hold.ready, hold.position)
                 (ready if hold.ready else waiting).append(line)
-            return AccountView(
+            return AccountAnswer(
                 session.first_name,
                 loans,
                 patron.owed if patron else money(Decimal(0)),
@@ -577,17 +499,17 @@ class Circulation:
                 tuple(ready),
             )
 
-        result: AccountView | Unavailable = self._run(read)
+        result: AccountAnswer | Unavailable = self._run(read)
         return result
 
     # --- fault (staff) ----------------------------------------------------------------
 
     def fault(
         self, barcode: str, charge_code: str, *, patron_id: str | None = None
-    ) -> FaultView | Unavailable:
+    ) -> FaultAnswer | Unavailable:
         """Levy a fault charge on an item: on ``patron_id``, else on its current borrower."""
 
-        def decide(world: World, now: datetime) -> FaultView:
+        def decide(world: World, now: datetime) -> FaultAnswer:
             policy = self.policy(world)
             item = world.item(barcode)
             if item is None:
@@ -612,7 +534,7 @@ class Circulation:
                 loan=item.loan,
                 charged=outcome.charge if charged_to else money(Decimal(0)),
             )
-            return FaultView(
+            return FaultAnswer(
                 barcode,
                 item.title,
                 outcome.charge,
@@ -621,5 +543,5 @@ class Circulation:
                 entry_id,
             )
 
-        result: FaultView | Unavailable = self._run(decide)
+        result: FaultAnswer | Unavailable = self._run(decide)
         return result

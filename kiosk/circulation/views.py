@@ -1,7 +1,10 @@
-"""Plain, immutable view data: what the screens (and ``kiosk circ``) show.
+"""The circulation service's answers: facts, not sentences.
 
-Nothing here knows about Kivy. Amounts are ``Decimal``; every patron-facing
-sentence is an English template with its fields, ready for translation.
+Each answer is a status with the facts behind it: refusals with their reason codes and
+figures, due dates, amounts (``Decimal``), the bin a return goes in. The session words
+them through the catalogs (kiosk.session.wording), for the screens and for ``kiosk
+circ`` alike. ``Due`` and ``Refusal`` are the lending rules' values, named here too as
+the answers' own.
 """
 
 from __future__ import annotations
@@ -12,6 +15,28 @@ from decimal import Decimal
 from enum import StrEnum
 
 from kiosk.rules import Due, Refusal
+
+__all__ = [
+    "AccountAnswer",
+    "CheckoutAnswer",
+    "CheckoutStatus",
+    "Due",
+    "FaultAnswer",
+    "HoldLine",
+    "Identification",
+    "IdentifyStatus",
+    "LoanLine",
+    "OutOfService",
+    "PatronSession",
+    "Refusal",
+    "RenewAnswer",
+    "RenewStatus",
+    "ReturnAnswer",
+    "ReturnStatus",
+    "SortingBin",
+    "SortingBins",
+    "Unavailable",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +63,11 @@ class OutOfService(StrEnum):
     DISK_FULL = "disk_full"
 
 
-OUT_OF_SERVICE_MESSAGE = "This kiosk is out of service. Please see a member of staff."
-
-
 @dataclass(frozen=True, slots=True)
 class Unavailable:
     """The kiosk cannot take this transaction now; nothing was recorded."""
 
     cause: OutOfService
-    message: str = OUT_OF_SERVICE_MESSAGE
 
 
 class IdentifyStatus(StrEnum):
@@ -65,8 +86,7 @@ class PatronSession:
     patron_id: str
     first_name: str
     member_type: str
-    notices: tuple[str, ...] = ()  # expired, barred: said at once, not at the first scan
-    # The facts behind the notices, for screens that word them in the patron's language.
+    # Said at once when the patron signs in, not at their first scan.
     expired_on: date | None = None
     barred: bool = False
 
@@ -74,7 +94,6 @@ class PatronSession:
 @dataclass(frozen=True, slots=True)
 class Identification:
     status: IdentifyStatus
-    message: str
     session: PatronSession | None = None
     attempts_left: int | None = None
     locked_until: datetime | None = None
@@ -88,11 +107,10 @@ class CheckoutStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class CheckoutView:
+class CheckoutAnswer:
     status: CheckoutStatus
     barcode: str
     title: str
-    message: str
     due: Due | None = None
     refusals: tuple[Refusal, ...] = ()
     hold_fulfilled: bool = False
@@ -107,11 +125,10 @@ class ReturnStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ReturnView:
+class ReturnAnswer:
     status: ReturnStatus
     barcode: str
     title: str
-    message: str
     bin: SortingBin
     fine: Decimal = Decimal("0.00")
     overdue_days: int = 0
@@ -125,11 +142,10 @@ class RenewStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class RenewView:
+class RenewAnswer:
     status: RenewStatus
     barcode: str
     title: str
-    message: str
     due: Due | None = None
     fine: Decimal = Decimal("0.00")
     refusals: tuple[Refusal, ...] = ()
@@ -153,7 +169,7 @@ class HoldLine:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountView:
+class AccountAnswer:
     first_name: str
     loans: tuple[LoanLine, ...]
     owed: Decimal
@@ -162,7 +178,7 @@ class AccountView:
 
 
 @dataclass(frozen=True, slots=True)
-class FaultView:
+class FaultAnswer:
     barcode: str
     title: str
     charge: Decimal

@@ -18,9 +18,9 @@ from kiosk.circulation.views import (
     CheckoutStatus,
     Identification,
     IdentifyStatus,
+    RenewAnswer,
     RenewStatus,
-    RenewView,
-    ReturnView,
+    ReturnAnswer,
     Unavailable,
 )
 from kiosk.devices.scan import Scan
@@ -50,7 +50,7 @@ class KioskFlow:
         self.patron = self._fresh_patron()
         self.banner: Banner | None = None
         self.banner_until = 0.0
-        self.drop: ReturnView | None = None
+        self.drop: ReturnAnswer | None = None
         self.help_from = Screen.WELCOME
         self.warning_shown = False
         self.last_activity = ports.monotonic()
@@ -315,9 +315,9 @@ class KioskFlow:
             self._go(Screen.PIN)
         elif status is IdentifyStatus.WRONG_PIN:
             self.patron.pin = ""
-            self._say(wording.identification_banner(self.tr, answer).text, Tone.ERROR, Sound.ERROR)
+            self._say(wording.identification(self.tr, answer).text, Tone.ERROR, Sound.ERROR)
         else:
-            banner = wording.identification_banner(self.tr, answer)
+            banner = wording.identification(self.tr, answer)
             language, look = self.patron.language, self.patron.look
             self.end_session()
             self.patron.language, self.patron.look = language, look
@@ -400,7 +400,7 @@ class KioskFlow:
         if answers is not None:
             self._renewed(answers)
 
-    def _renewed(self, answers: tuple[RenewView, ...]) -> None:
+    def _renewed(self, answers: tuple[RenewAnswer, ...]) -> None:
         for answer in answers:
             self.patron.renewed[answer.barcode] = answer
             if answer.status is RenewStatus.RENEWED:
@@ -501,6 +501,6 @@ class KioskFlow:
         }
         return build[self.screen]()
 
-    def _drop(self) -> ReturnView:
+    def _drop(self) -> ReturnAnswer:
         assert self.drop is not None
         return self.drop

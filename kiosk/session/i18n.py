@@ -22,7 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileParser
 from babel.numbers import format_currency, format_decimal
 
-from kiosk.rules import Due
+from kiosk.circulation.views import Due
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "kiosk"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kiosk.circulation.views import AccountView, CheckoutView, PatronSession, RenewView
+from kiosk.circulation.views import AccountAnswer, CheckoutAnswer, PatronSession, RenewAnswer
 from kiosk.session.viewdata import Line, Look
 
 
@@ -15,13 +15,13 @@ class Patron:
     staff: bool = False  # a staff card was scanned: the PIN asked for is the staff PIN
     pin: str = ""
     lines: list[Line] = field(default_factory=list)  # the checkout screen's, newest first
-    results: list[CheckoutView | RenewView] = field(default_factory=list)  # lent, renewed
-    account: AccountView | None = None
-    renewed: dict[str, RenewView] = field(default_factory=dict)  # by barcode
+    results: list[CheckoutAnswer | RenewAnswer] = field(default_factory=list)  # lent, renewed
+    account: AccountAnswer | None = None
+    renewed: dict[str, RenewAnswer] = field(default_factory=dict)  # by barcode
     language: str = "en"
     look: Look = field(default_factory=Look)
 
     @property
     def lent(self) -> int:
         """How many items were lent in this session."""
-        return sum(1 for answer in self.results if isinstance(answer, CheckoutView))
+        return sum(1 for answer in self.results if isinstance(answer, CheckoutAnswer))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from kiosk.circulation.views import RenewView, ReturnView
+from kiosk.circulation.views import RenewAnswer, ReturnAnswer
 from kiosk.session import wording
 from kiosk.session.i18n import LANGUAGE_NAMES, Translator
 from kiosk.session.patron import Patron
@@ -86,25 +86,9 @@ def checkout(tr: Translator, patron: Patron, banner: Banner | None) -> CheckoutV
     assert session is not None
     notices = []
     if session.expired_on is not None:
-        notices.append(
-            Banner(
-                tr(
-                    "Your membership ended on {date}. You can see your account; "
-                    "please renew it at the desk to borrow.",
-                    date=tr.date(session.expired_on),
-                ),
-                Tone.NOTICE,
-            )
-        )
+        notices.append(Banner(wording.expired_notice(tr, session), Tone.NOTICE))
     if session.barred:
-        notices.append(
-            Banner(
-                tr(
-                    "Your card can't be used to borrow at the moment. Please see a member of staff."
-                ),
-                Tone.NOTICE,
-            )
-        )
+        notices.append(Banner(wording.barred_notice(tr), Tone.NOTICE))
     instruction = (
         tr("Scan the barcode of each item you want to borrow.")
         if not patron.lines
@@ -171,7 +155,7 @@ def account(tr: Translator, patron: Patron, banner: Banner | None) -> AccountVie
     )
 
 
-def drop(tr: Translator, answer: ReturnView) -> DropView:
+def drop(tr: Translator, answer: ReturnAnswer) -> DropView:
     return DropView(
         wording.return_heading(tr, answer),
         wording.item_title(tr, answer.title, answer.barcode),
@@ -189,7 +173,7 @@ def summary_lines(tr: Translator, patron: Patron) -> tuple[Line, ...]:
     the receipt's."""
     return tuple(
         wording.renew_line(tr, answer)
-        if isinstance(answer, RenewView)
+        if isinstance(answer, RenewAnswer)
         else wording.checkout_line(tr, answer)
         for answer in patron.results
     )

@@ -1,8 +1,11 @@
-"""What the circulation service decided, in the patron's words and language.
+"""What the circulation service answered, in the patron's words and language.
 
-The service returns structured answers (a status, refusals with a reason code, a due
-date); this module words them through the catalog. Each English sentence is its own
-message id, so translators see whole sentences, never fragments glued together.
+The service answers with facts (a status, refusals with their reason codes and figures,
+due dates, amounts, the bin); this is the one place they are worded, through the
+catalog: for the screens (a ``Line``, a ``Banner``, the drop station's parts) and for
+``kiosk circ`` (one sentence per answer, the ``..._sentence`` functions), which share a
+message wherever they say the same thing. Each English sentence is its own message id,
+so translators see whole sentences, never fragments glued together.
 """
 
 from __future__ import annotations
@@ -10,22 +13,23 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kiosk.circulation.views import (
+    CheckoutAnswer,
     CheckoutStatus,
-    CheckoutView,
     Identification,
     IdentifyStatus,
+    PatronSession,
+    Refusal,
+    RenewAnswer,
     RenewStatus,
-    RenewView,
+    ReturnAnswer,
     ReturnStatus,
-    ReturnView,
     SortingBin,
 )
-from kiosk.rules import Refusal
 from kiosk.session.i18n import N_, Translator
 from kiosk.session.viewdata import Banner, Line, Tone
 
 # Out-of-service causes, as kiosk.circulation.views.OutOfService and the app's own
-# checks name them: a heading for the patron, a line for staff.
+# checks name them: a line for staff under the screen's heading.
 OUT_OF_SERVICE_DETAIL = {
     "mirror_empty": N_("The library's records have not arrived at this kiosk yet."),
     "clock_untrusted": N_("This kiosk's clock is not right, so it cannot work out due dates."),
@@ -62,6 +66,14 @@ ITEM_STATUSES = (
 )
 
 
+def out_of_service_sentence(tr: Translator) -> str:
+    """Any Unavailable answer, for kiosk circ (which names the cause beside it)."""
+    return tr("This kiosk is out of service. Please see a member of staff.")
+
+
+# --- refusals -----------------------------------------------------------------------
+
+
 def refusal(tr: Translator, refusal: Refusal) -> str:
     fields = {name: tr.field(value) for name, value in refusal.fields.items()}
     return tr(refusal.template, **fields)
@@ -75,78 +87,17 @@ def item_title(tr: Translator, title: str, barcode: str) -> str:
     return title or tr("Item {barcode}", barcode=barcode)
 
 
-def checkout_line(tr: Translator, view: CheckoutView) -> Line:
-    title = item_title(tr, view.title, view.barcode)
-    if view.status is CheckoutStatus.LENT and view.due is not None:
-        detail = tr("Due back by {due}.", due=tr.due(view.due))
-        if view.hold_fulfilled:
-            detail += " " + tr("You had reserved this item.")
-        return Line(title, detail, Tone.SUCCESS)
-    if view.status is CheckoutStatus.ALREADY_YOURS and view.due is not None:
-        return Line(
-            title,
-            tr("This item is already on your card, due back by {due}.", due=tr.due(view.due)),
-            Tone.NOTICE,
-        )
-    if view.status is CheckoutStatus.REFUSED:
-        return Line(title, refusals(tr, view.refusals), Tone.ERROR)
-    return Line(
-        tr("We don't know this item"),
-        tr("Please take it to the desk."),
-        Tone.ERROR,
-    )
-
-
-def renew_line(tr: Translator, view: RenewView) -> Line:
-    title = item_title(tr, view.title, view.barcode)
-    if view.status is RenewStatus.RENEWED and view.due is not None:
-        detail = tr("Renewed: now due back by {due}.", due=tr.due(view.due))
-        if view.fine > 0:
-            detail += " " + fine_added(tr, view.fine)
-        return Line(title, detail, Tone.SUCCESS)
-    if view.status is RenewStatus.REFUSED:
-        return Line(title, refusals(tr, view.refusals), Tone.ERROR)
-    return Line(title, tr("This item is not on your card."), Tone.ERROR)
-
-
 def fine_added(tr: Translator, amount: Decimal) -> str:
     return tr("A fine of {amount} has been added to your account.", amount=tr.money(amount))
 
 
-def bin_label(tr: Translator, bin_: SortingBin) -> str:
-    return tr(bin_.name)
+# --- signing in ---------------------------------------------------------------------
 
 
-def bin_colour(tr: Translator, bin_: SortingBin) -> str:
-    return tr(BIN_COLOURS.get(bin_.colour, bin_.colour))
-
-
-def return_heading(tr: Translator, view: ReturnView) -> str:
-    if view.status is ReturnStatus.ALREADY_RETURNED:
-        return tr("Thank you, this item is already returned")
-    return tr("Thank you")
-
-
-def return_fine(tr: Translator, view: ReturnView) -> str:
-    if view.fine <= 0:
-        return ""
-    late = tr.plural(
-        "This item was {count} day late.", "This item was {count} days late.", view.overdue_days
-    )
-    return f"{late} {fine_added(tr, view.fine)}"
-
-
-def return_instruction(tr: Translator, view: ReturnView) -> str:
-    if view.status in (ReturnStatus.NOT_ON_LOAN, ReturnStatus.UNKNOWN_ITEM):
-        return tr("Please put this item in the staff bin, number {number}.", number=view.bin.number)
-    return tr(
-        "Please put it in bin {number}, the {colour} one.",
-        number=view.bin.number,
-        colour=bin_colour(tr, view.bin),
-    )
-
-
-def identification_banner(tr: Translator, answer: Identification) -> Banner:
+def identification(tr: Translator, answer: Identification) -> Banner:
+    """What a card (and PIN) brought: the welcome screen's banner, kiosk circ's line."""
+    if answer.status is IdentifyStatus.IDENTIFIED and answer.session is not None:
+        return Banner(tr("Hello {name}", name=answer.session.first_name), Tone.SUCCESS)
     if answer.status is IdentifyStatus.WRONG_PIN:
         left = answer.attempts_left or 0
         return Banner(
@@ -173,3 +124,164 @@ def identification_banner(tr: Translator, answer: Identification) -> Banner:
     if answer.status is IdentifyStatus.PIN_NEEDED:
         return Banner(tr("Please enter your PIN."))
     return Banner(tr("We don't recognise this card. Please see a member of staff."), Tone.ERROR)
+
+
+def barred_notice(tr: Translator) -> str:
+    return tr("Your card can't be used to borrow at the moment. Please see a member of staff.")
+
+
+def expired_notice(tr: Translator, session: PatronSession) -> str:
+    """The checkout screen's notice that a membership has run out."""
+    assert session.expired_on is not None
+    return tr(
+        "Your membership ended on {date}. You can see your account; "
+        "please renew it at the desk to borrow.",
+        date=tr.date(session.expired_on),
+    )
+
+
+def notice_sentences(tr: Translator, session: PatronSession) -> tuple[str, ...]:
+    """kiosk circ's notes when a patron signs in: an ended membership, a barred card."""
+    notes = []
+    if session.expired_on is not None:
+        notes.append(
+            tr(
+                "Your membership ended on {date}. You can see your account and return "
+                "items; please renew at the desk to borrow.",
+                date=tr.date(session.expired_on),
+            )
+        )
+    if session.barred:
+        notes.append(barred_notice(tr))
+    return tuple(notes)
+
+
+# --- checkout -----------------------------------------------------------------------
+
+
+def _due_back(tr: Translator, answer: CheckoutAnswer | RenewAnswer) -> str:
+    assert answer.due is not None
+    return tr("Due back by {due}.", due=tr.due(answer.due))
+
+
+def _already_yours(tr: Translator, answer: CheckoutAnswer) -> str:
+    assert answer.due is not None
+    return tr("This item is already on your card, due back by {due}.", due=tr.due(answer.due))
+
+
+def checkout_line(tr: Translator, answer: CheckoutAnswer) -> Line:
+    title = item_title(tr, answer.title, answer.barcode)
+    if answer.status is CheckoutStatus.LENT and answer.due is not None:
+        detail = _due_back(tr, answer)
+        if answer.hold_fulfilled:
+            detail += " " + tr("You had reserved this item.")
+        return Line(title, detail, Tone.SUCCESS)
+    if answer.status is CheckoutStatus.ALREADY_YOURS and answer.due is not None:
+        return Line(title, _already_yours(tr, answer), Tone.NOTICE)
+    if answer.status is CheckoutStatus.REFUSED:
+        return Line(title, refusals(tr, answer.refusals), Tone.ERROR)
+    return Line(tr("We don't know this item"), tr("Please take it to the desk."), Tone.ERROR)
+
+
+def checkout_sentence(tr: Translator, answer: CheckoutAnswer) -> str:
+    if answer.status is CheckoutStatus.LENT and answer.due is not None:
+        return _due_back(tr, answer)
+    if answer.status is CheckoutStatus.ALREADY_YOURS and answer.due is not None:
+        return _already_yours(tr, answer)
+    if answer.status is CheckoutStatus.REFUSED:
+        return refusals(tr, answer.refusals)
+    return tr("We don't know this item. Please take it to the desk.")
+
+
+# --- renew --------------------------------------------------------------------------
+
+
+def _renewed(tr: Translator, answer: RenewAnswer) -> str:
+    assert answer.due is not None
+    return tr("Renewed: now due back by {due}.", due=tr.due(answer.due))
+
+
+def renew_line(tr: Translator, answer: RenewAnswer) -> Line:
+    title = item_title(tr, answer.title, answer.barcode)
+    if answer.status is RenewStatus.RENEWED and answer.due is not None:
+        detail = _renewed(tr, answer)
+        if answer.fine > 0:
+            detail += " " + fine_added(tr, answer.fine)
+        return Line(title, detail, Tone.SUCCESS)
+    if answer.status is RenewStatus.REFUSED:
+        return Line(title, refusals(tr, answer.refusals), Tone.ERROR)
+    return Line(title, tr("This item is not on your card."), Tone.ERROR)
+
+
+def renew_sentence(tr: Translator, answer: RenewAnswer) -> str:
+    if answer.status is RenewStatus.RENEWED and answer.due is not None:
+        sentence = _renewed(tr, answer)
+        if answer.fine > 0:
+            sentence += " " + tr(
+                "A fine of {amount} for the days it was late has been added.",
+                amount=tr.money(answer.fine),
+            )
+        return sentence
+    return renew_line(tr, answer).detail
+
+
+# --- return -------------------------------------------------------------------------
+
+
+def bin_label(tr: Translator, bin_: SortingBin) -> str:
+    return tr(bin_.name)
+
+
+def bin_colour(tr: Translator, bin_: SortingBin) -> str:
+    return tr(BIN_COLOURS.get(bin_.colour, bin_.colour))
+
+
+def return_heading(tr: Translator, answer: ReturnAnswer) -> str:
+    if answer.status is ReturnStatus.ALREADY_RETURNED:
+        return tr("Thank you, this item is already returned")
+    return tr("Thank you")
+
+
+def return_fine(tr: Translator, answer: ReturnAnswer) -> str:
+    if answer.fine <= 0:
+        return ""
+    late = tr.plural(
+        "This item was {count} day late.", "This item was {count} days late.", answer.overdue_days
+    )
+    return f"{late} {fine_added(tr, answer.fine)}"
+
+
+def return_instruction(tr: Translator, answer: ReturnAnswer) -> str:
+    if answer.status in (ReturnStatus.NOT_ON_LOAN, ReturnStatus.UNKNOWN_ITEM):
+        return tr(
+            "Please put this item in the staff bin, number {number}.", number=answer.bin.number
+        )
+    return tr(
+        "Please put it in bin {number}, the {colour} one.",
+        number=answer.bin.number,
+        colour=bin_colour(tr, answer.bin),
+    )
+
+
+def return_sentence(tr: Translator, answer: ReturnAnswer) -> str:
+    """The drop station's answer in one sentence, for kiosk circ (which shows the bin's
+    number, name and colour beside it)."""
+    number = answer.bin.number
+    if answer.status in (ReturnStatus.NOT_ON_LOAN, ReturnStatus.UNKNOWN_ITEM):
+        return tr("Thank you. Please put this item in the staff bin.")
+    if answer.status is ReturnStatus.ALREADY_RETURNED:
+        return tr(
+            "Thank you, this item is already returned. Please put it in bin {number}.",
+            number=number,
+        )
+    if answer.fine > 0:
+        return tr.plural(
+            "Thank you. This item was {count} day late: a fine of {amount} has been added "
+            "to your account. Please put it in bin {number}.",
+            "Thank you. This item was {count} days late: a fine of {amount} has been added "
+            "to your account. Please put it in bin {number}.",
+            answer.overdue_days,
+            amount=tr.money(answer.fine),
+            number=number,
+        )
+    return tr("Thank you. Please put it in bin {number}.", number=number)

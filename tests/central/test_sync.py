@@ -57,7 +57,7 @@ def available(central: Central, kind: str = "FICTION") -> list[str]:
 def sign_in(circulation: Circulation, who: dict[str, Any]) -> PatronSession:
     identified = circulation.identify(who["card"], who["pin"])
     assert not isinstance(identified, Unavailable)
-    assert identified.session is not None, identified.message
+    assert identified.session is not None, identified.status
     return identified.session
 
 
