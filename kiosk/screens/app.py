@@ -59,6 +59,7 @@ class TypedText(Protocol):
 
     def type_text(self, text: str) -> None: ...
 
+
 HERE = Path(__file__).resolve().parent
 SCREENS = (
     WelcomeScreen,

@@ -13,7 +13,9 @@ from kiosk.store import loading
 from kiosk.store.store import Store
 
 ROOT = Path(__file__).parents[2]
-POLICY = tomllib.loads((ROOT / "kiosk" / "demo" / "policy.example.toml").read_text(), parse_float=Decimal)
+POLICY = tomllib.loads(
+    (ROOT / "kiosk" / "demo" / "policy.example.toml").read_text(), parse_float=Decimal
+)
 
 # A student (quota 4), an adult who owes a little, a barred adult, an expired
 # student, and an adult whose card has no PIN yet.
