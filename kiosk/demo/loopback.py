@@ -3,8 +3,6 @@ registered with it, and the options of a kiosk that syncs with it in its own pro
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,21 +43,32 @@ class LoopbackLibrary:
 
 def prepare_demo(directory: Path) -> LoopbackLibrary:
     """A central server with a demo library on loopback, and this kiosk registered."""
-    from kiosk.central import cli as central_cli  # noqa: PLC0415 - only the demo runs a server
+    # only the demo runs a server
+    from sqlalchemy.orm import Session  # noqa: PLC0415
+
+    from kiosk.central.api.kiosks import add_kiosk  # noqa: PLC0415
+    from kiosk.central.database import connect, upgrade  # noqa: PLC0415
     from kiosk.central.process import CentralProcess  # noqa: PLC0415
+    from kiosk.common.clock import SystemClock  # noqa: PLC0415
+    from kiosk.demo.central_command import load_demo_data  # noqa: PLC0415
+    from kiosk.demo.library import Scale  # noqa: PLC0415
 
     directory.mkdir(parents=True, exist_ok=True)
     database = f"sqlite:///{directory / 'central.db'}"
     token_file = directory / "token"
     if not token_file.exists():
         print("demo: building a demo library (a few seconds, the first time only)")
-        for argv in (["init"], ["demo-data", "--out", str(directory)]):
-            with contextlib.redirect_stdout(io.StringIO()):
-                central_cli.main(["--db", database, *argv])
-        answer = io.StringIO()
-        with contextlib.redirect_stdout(answer):
-            central_cli.main(["--db", database, "kiosk", "add", "demo-kiosk", "--json"])
-        token_file.write_text(json.loads(answer.getvalue())["token"] + "\n")
+        (directory / "central.db").unlink(missing_ok=True)  # a build that did not finish
+        now = SystemClock().now()
+        engine = connect(database)
+        try:
+            upgrade(engine)
+            load_demo_data(engine, Scale(), directory, now)
+            with Session(engine) as session:
+                token = add_kiosk(session, "demo-kiosk", now)
+        finally:
+            engine.dispose()
+        token_file.write_text(token + "\n")
         token_file.chmod(0o600)
     central = CentralProcess(database).start()
     cards = json.loads((directory / "demo-cards.json").read_text())
