@@ -25,6 +25,7 @@ from kiosk.circulation.views import (
 )
 from kiosk.devices.scan import Scan
 from kiosk.session import views, wording
+from kiosk.session.errors import SessionError
 from kiosk.session.i18n import Translator
 from kiosk.session.patron import Patron
 from kiosk.session.ports import FlowSettings, Health, Ports
@@ -38,7 +39,7 @@ T = TypeVar("T")
 MAX_PIN_DIGITS = 8
 
 
-class UnknownButton(LookupError):
+class UnknownButton(SessionError):
     """A script pressed a button the screen does not show."""
 
 

@@ -23,6 +23,7 @@ from babel.messages.pofile import PoFileParser
 from babel.numbers import format_currency, format_decimal
 
 from kiosk.circulation.views import Due
+from kiosk.session.errors import SessionError
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "kiosk"
@@ -48,7 +49,7 @@ def N_(message: str) -> str:
     return message
 
 
-class UnknownLanguage(ValueError):
+class UnknownLanguage(SessionError):
     def __init__(self, code: str) -> None:
         known = ", ".join(sorted(LANGUAGE_NAMES))
         super().__init__(f"no translation for language {code!r} (known: {known})")

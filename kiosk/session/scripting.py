@@ -19,12 +19,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.session.errors import SessionError
+
 COMMANDS = ("scan", "press", "pin", "lang", "wait", "idle", "shot", "key")
 KEYS = ("escape", "f1", "alt+f4", "enter")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-class ScriptError(ValueError):
+class ScriptError(SessionError):
     """A script that cannot run; the message lists every bad line."""
 
 
