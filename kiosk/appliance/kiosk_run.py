@@ -34,6 +34,7 @@ from kiosk.session.i18n import load_translators
 from kiosk.session.ports import FlowSettings, Health, Mode, Ports, StaffStatus
 from kiosk.session.viewdata import Look
 from kiosk.store.errors import StoreError
+from kiosk.store.migrate_apart import upgrade_apart
 from kiosk.store.store import Store
 from kiosk.sync import last_sync
 
@@ -139,6 +140,9 @@ class Kiosk:
         self.options = options
         self.clock = clock or SystemClock()
         self.store_problem: str | None = None
+        # A migration (new kiosk, new version) in a child process: Alembic's 10 MB would
+        # otherwise stay in the screens' process for as long as it runs.
+        upgrade_apart(options.data_dir)
         self.store = self._open_store()
         self.circulation = self._circulation(self.store)
         self.bus = ScanBus()
