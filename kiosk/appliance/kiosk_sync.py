@@ -126,6 +126,7 @@ def run_sync(settings: SyncSettings, *, once: bool, config_path: Path | None) ->
     telling systemd it is ready and alive. Exit 0 done, 1 a round failed, 2 bad token."""
     from kiosk.appliance.notify import SystemdNotifier  # noqa: PLC0415
     from kiosk.common.clock import SystemClock  # noqa: PLC0415
+    from kiosk.store.errors import StoreError  # noqa: PLC0415
     from kiosk.store.store import Store  # noqa: PLC0415
     from kiosk.sync.agent import SyncAgent, SyncError  # noqa: PLC0415
     from kiosk.sync.token import TokenFileError, read_token  # noqa: PLC0415
@@ -136,7 +137,11 @@ def run_sync(settings: SyncSettings, *, once: bool, config_path: Path | None) ->
         print(f"kiosk sync: {error}", file=sys.stderr)
         return 2
     notifier = SystemdNotifier()
-    store = Store.open(settings.data_dir)
+    try:
+        store = Store.open(settings.data_dir)
+    except StoreError as error:  # a full disk or a damaged journal: said, not a traceback
+        print(f"kiosk sync: {error}", file=sys.stderr)
+        return 1
     agent = SyncAgent(
         store,
         settings.server,
