@@ -5,7 +5,9 @@ generator, then runs checkout-then-return cycles through the real circulation
 path, each ending in a durable journal commit (WAL, synchronous=FULL). In the
 same run it measures the floor: plain ``sqlite3`` doing the same minimal reads
 (item and title, its loan, its holds, the patron, the patron's loans) and one
-journal insert under the same synchronous setting.
+journal insert under the same synchronous setting. Each kiosk operation runs right
+after the floor's, so that both meet the same machine: on a shared machine the
+disk's flushes vary tenfold from one minute to the next.
 
     python benchmarks/circulation.py [--items N] [--patrons M] [--loans K]
                                      [--cycles C] [--seed S] [--json]
@@ -85,41 +87,51 @@ def timed(work: Callable[[], object], samples: list[float]) -> object:
     return result
 
 
-def run_kiosk(directory: Path, patron_id: str, items: list[str]) -> dict[str, list[float]]:
-    store = Store.open(directory)
-    circulation = Circulation(store, FixedClock(NOW))
-    with sqlite3.connect(directory / "mirror.db") as mirror:
-        first_name, member_type = mirror.execute(
-            "SELECT first_name, member_type FROM patrons WHERE patron_id = ?", (patron_id,)
-        ).fetchone()
-    session = PatronSession(patron_id, first_name, member_type)
-    samples: dict[str, list[float]] = {"checkout": [], "return": []}
-    for barcode in items:
-        lent = timed(partial(circulation.checkout, session, barcode), samples["checkout"])
-        back = timed(partial(circulation.return_item, barcode), samples["return"])
+class Kiosk:
+    """The real circulation path on the data directory: one checkout or return each."""
+
+    def __init__(self, directory: Path, patron_id: str) -> None:
+        self.store = Store.open(directory)
+        self.circulation = Circulation(self.store, FixedClock(NOW))
+        with sqlite3.connect(directory / "mirror.db") as mirror:
+            first_name, member_type = mirror.execute(
+                "SELECT first_name, member_type FROM patrons WHERE patron_id = ?", (patron_id,)
+            ).fetchone()
+        self.session = PatronSession(patron_id, first_name, member_type)
+
+    def checkout(self, barcode: str) -> object:
+        return self.circulation.checkout(self.session, barcode)
+
+    def give_back(self, barcode: str) -> object:
+        return self.circulation.return_item(barcode)
+
+    def check(self, barcode: str, lent: object, back: object) -> None:
         if getattr(lent, "status", None) is not CheckoutStatus.LENT:
             raise SystemExit(f"benchmark setup: checkout of {barcode} gave {lent}")
         if getattr(back, "status", None) is not ReturnStatus.RETURNED:
             raise SystemExit(f"benchmark setup: return of {barcode} gave {back}")
-    store.close()
-    return samples
+
+    def close(self) -> None:
+        self.store.close()
 
 
-def run_floor(
-    directory: Path, patron_id: str, items: list[str], scratch: Path
-) -> dict[str, list[float]]:
+class Floor:
     """The least any kiosk must do: the same reads, one durable insert, one commit."""
-    mirror = sqlite3.connect(directory / "mirror.db", isolation_level=None)
-    mirror.execute("PRAGMA journal_mode = WAL")
-    journal = sqlite3.connect(scratch / "floor-journal.db", isolation_level=None)
-    journal.execute("PRAGMA journal_mode = WAL")
-    journal.execute("PRAGMA synchronous = FULL")
-    journal.execute(
-        "CREATE TABLE entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, kind TEXT, "
-        "decided_at TEXT, item_barcode TEXT, patron_id TEXT, payload TEXT)"
-    )
 
-    def reads(barcode: str, with_patron: bool) -> None:
+    def __init__(self, directory: Path, patron_id: str, scratch: Path) -> None:
+        self.patron_id = patron_id
+        self.mirror = sqlite3.connect(directory / "mirror.db", isolation_level=None)
+        self.mirror.execute("PRAGMA journal_mode = WAL")
+        self.journal = sqlite3.connect(scratch / "floor-journal.db", isolation_level=None)
+        self.journal.execute("PRAGMA journal_mode = WAL")
+        self.journal.execute("PRAGMA synchronous = FULL")
+        self.journal.execute(
+            "CREATE TABLE entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, "
+            "kind TEXT, decided_at TEXT, item_barcode TEXT, patron_id TEXT, payload TEXT)"
+        )
+
+    def _reads(self, barcode: str, with_patron: bool) -> None:
+        mirror = self.mirror
         mirror.execute("BEGIN")
         mirror.execute(
             "SELECT i.*, r.title, r.publication_type FROM items i JOIN records r USING (brn) "
@@ -129,37 +141,61 @@ def run_floor(
         mirror.execute("SELECT * FROM loans WHERE item_barcode = ?", (barcode,)).fetchone()
         mirror.execute("SELECT patron_id FROM holds WHERE item_barcode = ?", (barcode,)).fetchall()
         if with_patron:
-            mirror.execute("SELECT * FROM patrons WHERE patron_id = ?", (patron_id,)).fetchone()
             mirror.execute(
-                "SELECT item_barcode FROM loans WHERE patron_id = ?", (patron_id,)
+                "SELECT * FROM patrons WHERE patron_id = ?", (self.patron_id,)
+            ).fetchone()
+            mirror.execute(
+                "SELECT item_barcode FROM loans WHERE patron_id = ?", (self.patron_id,)
             ).fetchall()
         mirror.execute("COMMIT")
 
-    def record(kind: str, barcode: str) -> None:
-        journal.execute("BEGIN IMMEDIATE")
-        journal.execute(
+    def _record(self, kind: str, barcode: str) -> None:
+        self.journal.execute("BEGIN IMMEDIATE")
+        self.journal.execute(
             "INSERT INTO entries (id, kind, decided_at, item_barcode, patron_id, payload) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (str(uuid.uuid4()), kind, NOW.isoformat(), barcode, patron_id, '{"due": "2026-12-14"}'),
+            (
+                str(uuid.uuid4()),
+                kind,
+                NOW.isoformat(),
+                barcode,
+                self.patron_id,
+                '{"due": "2026-12-14"}',
+            ),
         )
-        journal.execute("COMMIT")
+        self.journal.execute("COMMIT")
 
-    samples: dict[str, list[float]] = {"checkout": [], "return": []}
+    def checkout(self, barcode: str) -> None:
+        self._reads(barcode, True)
+        self._record("checkout", barcode)
 
-    def checkout(barcode: str) -> None:
-        reads(barcode, True)
-        record("checkout", barcode)
+    def give_back(self, barcode: str) -> None:
+        self._reads(barcode, False)
+        self._record("return", barcode)
 
-    def give_back(barcode: str) -> None:
-        reads(barcode, False)
-        record("return", barcode)
+    def close(self) -> None:
+        self.mirror.close()
+        self.journal.close()
 
+
+Samples = dict[str, list[float]]
+
+
+def run(directory: Path, patron_id: str, items: list[str]) -> tuple[Samples, Samples]:
+    """Each operation of the kiosk right after the same operation of the floor, so that
+    both meet the same machine (other work, the disk's flushes) and can be compared."""
+    floor, kiosk = Floor(directory, patron_id, directory), Kiosk(directory, patron_id)
+    floor_samples: Samples = {"checkout": [], "return": []}
+    kiosk_samples: Samples = {"checkout": [], "return": []}
     for barcode in items:
-        timed(partial(checkout, barcode), samples["checkout"])
-        timed(partial(give_back, barcode), samples["return"])
-    mirror.close()
-    journal.close()
-    return samples
+        timed(partial(floor.checkout, barcode), floor_samples["checkout"])
+        lent = timed(partial(kiosk.checkout, barcode), kiosk_samples["checkout"])
+        timed(partial(floor.give_back, barcode), floor_samples["return"])
+        back = timed(partial(kiosk.give_back, barcode), kiosk_samples["return"])
+        kiosk.check(barcode, lent, back)
+    floor.close()
+    kiosk.close()
+    return kiosk_samples, floor_samples
 
 
 def main() -> int:
@@ -178,8 +214,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
         shutil.copyfile(cached / "mirror.db", scratch / "mirror.db")
-        floor = run_floor(scratch, patron_id, items, scratch)
-        kiosk = run_kiosk(scratch, patron_id, items)
+        kiosk, floor = run(scratch, patron_id, items)
     every = kiosk["checkout"] + kiosk["return"]
     floor_every = floor["checkout"] + floor["return"]
     result = {
@@ -193,6 +228,7 @@ def main() -> int:
         "return_p99_ms": round(percentile(kiosk["return"], 0.99), 3),
         "floor_p50_ms": round(percentile(floor_every, 0.5), 3),
         "floor_p99_ms": round(percentile(floor_every, 0.99), 3),
+        "ratio_p50": round(percentile(every, 0.5) / percentile(floor_every, 0.5), 2),
         "ratio_p99": round(percentile(every, 0.99) / percentile(floor_every, 0.99), 2),
         "mean_ms": round(statistics.fmean(every), 3),
         "mirror_mb": round((cached / "mirror.db").stat().st_size / 1e6, 1),

@@ -17,16 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import create_engine, func, select
-
 from kiosk import __version__
 from kiosk.appliance.sections import KIOSK_SECTIONS, SCANNERS_SECTION
 from kiosk.circulation.service import EARLIEST_TRUSTED_TIME, clock_trusted
 from kiosk.common.clock import Clock
 from kiosk.config import ConfigError, KioskConfig, load_config
+from kiosk.store import inspection
 from kiosk.store.database import disk_full
-from kiosk.store.journal import PENDING, Entry, KioskState
-from kiosk.store.mirror import PolicyDocument, SyncCursor
 from kiosk.store.store import JOURNAL_FILE, MIRROR_FILE
 from kiosk.sync import last_sync
 
@@ -68,15 +65,6 @@ class KioskStatus:
 
 def _plain(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def _read_only(path: Path) -> Any:
-    """A read-only engine that leaves no file behind. Without a ``-wal`` file nobody has
-    the database open and everything is in the main file: it is read as immutable, so
-    SQLite creates no ``-wal``/``-shm`` (made by root, they would lock the kiosk user
-    out). Otherwise the open database is read through its existing WAL files."""
-    immutable = "&immutable=1" if not Path(f"{path}-wal").exists() else ""
-    return create_engine(f"sqlite+pysqlite:///file:{path}?mode=ro{immutable}&uri=true")
 
 
 def _age(now: datetime, then: datetime | None) -> int | None:
@@ -153,25 +141,17 @@ def _journal(status: KioskStatus, path: Path) -> datetime | None:
     if not path.exists():
         status.journal = {"pending": 0, "oldest_pending": None}
         return None
-    engine = _read_only(path)
     try:
-        with engine.connect() as journal:
-            pending, oldest = journal.execute(
-                select(func.count(), func.min(Entry.decided_at)).where(Entry.state == PENDING)
-            ).one()
-            latest = journal.scalar(select(KioskState.latest_time).where(KioskState.id == 1))
-            kiosk_id = journal.scalar(select(KioskState.kiosk_id).where(KioskState.id == 1))
+        journal = inspection.read_journal(path)
     except Exception as error:
         if disk_full(error, path):  # no room for SQLite's -shm: the full disk, said already
             status.warnings.append("journal.db cannot be read until the disk has room")
             return None
         status.problems.append(f"journal.db cannot be read: {error}")
         return None
-    finally:
-        engine.dispose()
-    oldest_at = datetime.fromisoformat(oldest) if oldest else None
+    pending, oldest_at = journal.pending, journal.oldest_pending
     status.journal = {
-        "kiosk_id": kiosk_id,
+        "kiosk_id": journal.kiosk_id,
         "pending": pending,
         "oldest_pending": oldest_at,
         "oldest_pending_age_seconds": _age(status.now, oldest_at),
@@ -182,7 +162,7 @@ def _journal(status: KioskStatus, path: Path) -> datetime | None:
             f"{pending} transaction{'s' if pending != 1 else ''} waiting for the server "
             f"since {oldest_at:%Y-%m-%d %H:%M}"
         )
-    return datetime.fromisoformat(latest) if latest else None
+    return journal.latest_time
 
 
 def _mirror(status: KioskStatus, path: Path) -> None:
@@ -190,13 +170,8 @@ def _mirror(status: KioskStatus, path: Path) -> None:
         status.mirror = {"state": "empty"}
         status.problems.append("the mirror is empty: the kiosk has not synced yet")
         return
-    engine = _read_only(path)
     try:
-        with engine.connect() as mirror:
-            cursor = mirror.execute(
-                select(SyncCursor.cursor, SyncCursor.synced_at, SyncCursor.reflected_through)
-            ).first()
-            policy = mirror.scalar(select(PolicyDocument.version))
+        mirror = inspection.read_mirror(path)
     except Exception as error:
         status.mirror = {"state": "unreadable"}
         if disk_full(error, path):  # as the journal's
@@ -204,16 +179,15 @@ def _mirror(status: KioskStatus, path: Path) -> None:
             return
         status.problems.append(f"mirror.db cannot be read: {error}")
         return
-    finally:
-        engine.dispose()
-    synced = datetime.fromisoformat(cursor.synced_at) if cursor else None
     status.mirror = {
-        "state": "ready" if cursor is not None and policy is not None else "empty",
-        "cursor": cursor.cursor if cursor else None,
-        "synced_at": synced,
-        "age_seconds": _age(status.now, synced),
-        "reflected_through": cursor.reflected_through if cursor else None,
-        "policy_version": policy,
+        "state": "ready"
+        if mirror.cursor is not None and mirror.policy_version is not None
+        else "empty",
+        "cursor": mirror.cursor,
+        "synced_at": mirror.synced_at,
+        "age_seconds": _age(status.now, mirror.synced_at),
+        "reflected_through": mirror.reflected_through,
+        "policy_version": mirror.policy_version,
     }
     if status.mirror["state"] != "ready":
         status.problems.append("the mirror is empty: the kiosk has not synced yet")

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-
-from sqlalchemy import exc
 
 from kiosk.circulation.views import (
     AccountAnswer,
@@ -38,21 +33,8 @@ from kiosk.circulation.views import (
     SortingBins,
     Unavailable,
 )
-from kiosk.circulation.world import (
-    CHECKOUT,
-    FAULT,
-    ON_LOAN,
-    RENEW,
-    RETURN,
-    UNKNOWN,
-    CurrentLoan,
-    ItemState,
-    PatronState,
-    World,
-)
 from kiosk.common import pins
 from kiosk.common.clock import Clock
-from kiosk.common.money import to_cents
 from kiosk.rules import (
     InvalidPolicy,
     Policy,
@@ -64,8 +46,21 @@ from kiosk.rules import (
     read_policy,
 )
 from kiosk.rules.model import AVAILABLE, money
-from kiosk.store.journal import PENDING
+from kiosk.store.errors import StoreFull
 from kiosk.store.store import MirrorHealth, Store
+from kiosk.store.world import (
+    CHECKOUT,
+    FAULT,
+    ON_LOAN,
+    RENEW,
+    RETURN,
+    UNKNOWN,
+    CurrentLoan,
+    ItemState,
+    NewEntry,
+    PatronState,
+    World,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +86,6 @@ def _locked_until(until: datetime) -> Identification:
     return Identification(IdentifyStatus.LOCKED, locked_until=until)
 
 
-def _is_disk_full(error: exc.OperationalError) -> bool:
-    return getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-
-
 class Circulation:
     def __init__(
         self,
@@ -112,31 +103,20 @@ class Circulation:
 
     # --- plumbing ---------------------------------------------------------------------
 
-    @contextmanager
-    def _world(self) -> Iterator[World]:
-        """Journal transaction first, then the mirror snapshot (see kiosk.circulation.world)."""
-        with (
-            self.store.journal.connect() as journal,
-            journal.begin(),  # BEGIN IMMEDIATE, before the mirror snapshot starts
-            self.store.mirror.connect() as mirror,
-            mirror.begin(),
-        ):
-            yield World(mirror, journal)
-
     def _run(self, decide: Any) -> Any:
-        """Run ``decide(world, now)``; a full disk or a refusal to serve becomes Unavailable."""
+        """Run ``decide(world, now)`` in one journal transaction (journal first, then the
+        mirror's snapshot: see kiosk.store.world), committed before the answer is returned;
+        a full disk or a refusal to serve becomes Unavailable."""
         now = self.clock.now()
         try:
-            with self._world() as world:
+            with self.store.world() as world:
                 self._check_ready(world, now)
                 return decide(world, now)
         except _Refuse as refused:
             return refused.unavailable
-        except exc.OperationalError as error:
-            if _is_disk_full(error):
-                log.error("the disk is full: the transaction was not recorded")
-                return Unavailable(OutOfService.DISK_FULL)
-            raise
+        except StoreFull:
+            log.error("the disk is full: the transaction was not recorded")
+            return Unavailable(OutOfService.DISK_FULL)
 
     def _check_ready(self, world: World, now: datetime) -> None:
         if self.store.mirror_health is not MirrorHealth.READY:
@@ -182,24 +162,19 @@ class Circulation:
     ) -> str:
         """Append the decision, with the item's whole state after it, to the journal."""
         entry_id = str(uuid.uuid4())
-        world.record(
-            {
-                "id": entry_id,
-                "kind": kind,
-                "decided_at": now.isoformat(),
-                "item_barcode": item_barcode,
-                "patron_id": patron_id,
-                "payload": json.dumps(details, default=str),
-                "state": PENDING,
-                "charged": to_cents(charged),
-                "status_after": status_after,
-                "loan_patron_id": loan.patron_id if loan else None,
-                "loan_member_type": loan.member_type if loan else None,
-                "loan_due": loan.due.isoformat() if loan else None,
-                "loan_renewals": loan.renewals if loan else None,
-                "fulfilled_hold_of": fulfilled_hold_of,
-            },
-            now,
+        world.append(
+            NewEntry(
+                id=entry_id,
+                kind=kind,
+                decided_at=now,
+                item_barcode=item_barcode,
+                patron_id=patron_id,
+                payload=json.dumps(details, default=str),
+                status_after=status_after,
+                loan=loan,
+                charged=charged,
+                fulfilled_hold_of=fulfilled_hold_of,
+            )
         )
         return entry_id
 

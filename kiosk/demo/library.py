@@ -22,16 +22,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
-
 from kiosk.common.check_digits import ITEM_PREFIX, PATRON_PREFIX, isbn13, library_barcodes
 from kiosk.common.money import to_cents
 from kiosk.common.pins import pin_verifier
 from kiosk.rules import Item, Patron, Policy, decide_checkout, read_policy
-from kiosk.store import loading
-from kiosk.store.journal import Entry
-from kiosk.store.mirror import MirrorBase, MirrorPatron, Record, StockItem
+from kiosk.store import loading, outbox
+from kiosk.store.mirror import MirrorPatron, Record, StockItem
 from kiosk.store.store import Store
 
 EXAMPLE_POLICY = Path(__file__).with_name("policy.example.toml")
@@ -152,11 +148,9 @@ def build_demo_library(
     library = generate_library(scale, now, policy_file)
     summary = DemoLibrary()
     store = Store.open(directory)
-    with Session(store.journal) as journal:
-        decided = journal.scalar(select(func.max(Entry.seq))) or 0
-    with store.mirror.begin() as connection:
-        for table in reversed(MirrorBase.metadata.sorted_tables):
-            connection.execute(delete(table))
+    decided = outbox.newest_seq(store)
+    with loading.writing(store) as connection:
+        loading.clear_mirror(connection)
         loading.put_policy(connection, library.document, library.version)
         summary.records = loading.put_stored(connection, Record, library.records)
         summary.items = loading.put_stored(connection, StockItem, library.items)

@@ -8,14 +8,17 @@ cache the sync agent can rebuild, so it trades durability for write speed
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, event, text
 
 from kiosk.store.errors import StoreCorrupt, StoreFull
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 # Less room than this on the disk and an I/O error while opening is the disk being full.
@@ -23,7 +26,9 @@ NO_ROOM_BYTES = 2**20
 
 
 def open_sqlite(path: Path, *, durable: bool) -> Engine:
-    engine = create_engine(f"sqlite+pysqlite:///{path}")
+    # URI filenames: the scan path attaches mirror.db read-only (kiosk.store.world). A
+    # plain path, not starting with "file:", is still read as a plain path.
+    engine = create_engine(f"sqlite+pysqlite:///{path}", connect_args={"uri": True})
     synchronous = "FULL" if durable else "NORMAL"
 
     @event.listens_for(engine, "connect")
@@ -43,6 +48,28 @@ def open_sqlite(path: Path, *, durable: bool) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if durable else "BEGIN")
 
     return engine
+
+
+def scrub(engine: Engine) -> bool:
+    """Fold the write-ahead log into the database file and truncate it to nothing, so that
+    rows deleted since (their pages zeroed by ``secure_delete``) survive in no old frame
+    of the ``-wal`` file. Waits (``busy_timeout``) for readers on older snapshots; False
+    if one outlasted that, and the next scrub finishes the job."""
+    pooled = engine.raw_connection()
+    try:
+        connection = cast(sqlite3.Connection, pooled.driver_connection)
+        # main only: the scan path's connections hold the mirror attached read-only.
+        busy, _, _ = connection.execute("PRAGMA main.wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.OperationalError as error:  # a full disk, say: nothing lost, try again
+        log.warning("%s: the write-ahead log was not folded in: %s", engine.url.database, error)
+        return False
+    finally:
+        pooled.close()
+    if busy:
+        log.warning(
+            "%s: a reader held the write-ahead log; it is folded in next time", engine.url.database
+        )
+    return not busy
 
 
 def disk_full(error: BaseException, path: Path) -> bool:

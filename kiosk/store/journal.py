@@ -8,14 +8,17 @@ it is purged, so no loan history outlives its need on the kiosk.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kiosk.store.types import Money
 
 PENDING = "pending"
 ACKNOWLEDGED = "acknowledged"
+# What an entry records; the wire protocol names the same four.
+EntryKind = Literal["checkout", "return", "renew", "fault"]
 
 
 class JournalBase(DeclarativeBase):
@@ -47,11 +50,23 @@ class Entry(JournalBase):
     state: Mapped[str] = mapped_column(String(16), default=PENDING)
     acknowledged_at: Mapped[str | None]
     server_outcome: Mapped[str | None] = mapped_column(String(16))
+    # A later entry about the same item exists, so this one no longer says where the item
+    # is. Set by the trigger ``entries_supersede`` (migration 0002) as each entry is
+    # appended, whoever appends it: the borrowers' overlay then reads only current loans.
+    superseded: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (
         Index("entries_by_item", "item_barcode", "seq"),
-        Index("entries_by_patron", "patron_id", "seq"),
-        Index("entries_by_borrower", "loan_patron_id", "seq"),
+        # Partial indexes: the overlay's per-patron reads visit only the entries that
+        # matter (charges are rare; a loan stops counting once superseded), however many
+        # the patron has made since the last sync.
+        Index("entries_charged_to", "patron_id", "seq", sqlite_where=text("charged <> 0")),
+        Index(
+            "entries_lent_to",
+            "loan_patron_id",
+            "seq",
+            sqlite_where=text("superseded = 0 AND loan_patron_id IS NOT NULL"),
+        ),
         Index("entries_by_state", "state", "seq"),
         # AUTOINCREMENT: a purged entry's sequence number is never handed out again.
         {"sqlite_autoincrement": True},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import Connection, delete, insert
 from sqlalchemy.sql.schema import Table
 
 from kiosk.store.mirror import (
+    MirrorBase,
     MirrorHold,
     MirrorLoan,
     MirrorPatron,
@@ -24,6 +26,7 @@ from kiosk.store.mirror import (
     StockItem,
     SyncCursor,
 )
+from kiosk.store.store import Store
 
 BATCH = 20_000
 
@@ -31,6 +34,18 @@ BATCH = 20_000
 def _table(model: Any) -> Table:
     table: Table = model.__table__
     return table
+
+
+def writing(store: Store) -> AbstractContextManager[Connection]:
+    """One transaction on the mirror, for the bulk writes below; committed when the block
+    ends."""
+    return store.mirror.begin()
+
+
+def clear_mirror(connection: Connection) -> None:
+    """Empty every table of the mirror: a snapshot is about to replace the library."""
+    for table in reversed(MirrorBase.metadata.sorted_tables):
+        connection.execute(delete(table))
 
 
 def put_policy(connection: Connection, document: Mapping[str, Any], version: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +23,7 @@ from kiosk.store.database import disk_full, open_sqlite, quick_check
 from kiosk.store.errors import StoreFull
 from kiosk.store.journal import KioskState
 from kiosk.store.mirror import PolicyDocument, SyncCursor
+from kiosk.store.world import World, open_world
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,11 @@ class Store:
         mirror, health = _open_mirror(directory)
         return cls(directory, mirror, journal, _kiosk_identity(journal, kiosk_id), health)
 
+    def world(self) -> AbstractContextManager[World]:
+        """One decision's reading of mirror + journal, committed to the journal (with
+        ``synchronous=FULL``) when the block ends: see ``kiosk.store.world``."""
+        return open_world(self.journal, self.directory / MIRROR_FILE)
+
     def refresh_health(self) -> MirrorHealth:
         """Whether the mirror now holds a library (the sync agent may have filled it)."""
         if _mirror_complete(self.mirror):
@@ -61,8 +68,10 @@ class Store:
         return self.mirror_health
 
     def close(self) -> None:
-        self.mirror.dispose()
+        # The journal's connections first: they hold the mirror attached read-only, and
+        # the last connection to close a file is the one that checkpoints its WAL into it.
         self.journal.dispose()
+        self.mirror.dispose()
 
 
 def _open_mirror(directory: Path) -> tuple[Engine, MirrorHealth]:

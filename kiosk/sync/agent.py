@@ -10,7 +10,6 @@ stays on the kiosk and nothing is lost or counted twice.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import random
 import shutil
@@ -26,14 +25,13 @@ from typing import Any, TypeVar
 
 import requests
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Connection, delete, exc, insert, select, update
+from sqlalchemy import exc
 
 from kiosk import __version__
 from kiosk.common.clock import Clock
 from kiosk.common.money import wire_cents
-from kiosk.store import loading
+from kiosk.store import mirroring, outbox
 from kiosk.store.database import disk_full
-from kiosk.store.journal import ACKNOWLEDGED, PENDING, Entry
 from kiosk.store.mirror import (
     MirrorBase,
     MirrorHold,
@@ -41,8 +39,8 @@ from kiosk.store.mirror import (
     MirrorPatron,
     Record,
     StockItem,
-    SyncCursor,
 )
+from kiosk.store.outbox import JournalEntry
 from kiosk.store.store import Store
 from kiosk.sync import last_sync
 from kiosk.sync.errors import SyncError as SyncError  # noqa: PLC0414 - callers catch it here
@@ -69,15 +67,14 @@ log = logging.getLogger(__name__)
 
 Model = TypeVar("Model", bound=BaseModel)
 
-# Mirror table and key column of each entity the server sends.
-MIRROR_TABLES: dict[Entity, tuple[Any, str]] = {
-    Entity.RECORD: (Record, "brn"),
-    Entity.ITEM: (StockItem, "barcode"),
-    Entity.PATRON: (MirrorPatron, "patron_id"),
-    Entity.LOAN: (MirrorLoan, "item_barcode"),
-    Entity.HOLD: (MirrorHold, "id"),
+# The mirror table of each entity the server sends (each keyed by its primary key).
+MIRROR_TABLES: dict[Entity, type[MirrorBase]] = {
+    Entity.RECORD: Record,
+    Entity.ITEM: StockItem,
+    Entity.PATRON: MirrorPatron,
+    Entity.LOAN: MirrorLoan,
+    Entity.HOLD: MirrorHold,
 }
-PURGE_BATCH = 500
 # Seconds from one sync round to the next unless kiosk.toml's [server] sync_interval says.
 DEFAULT_INTERVAL_S = 15.0
 
@@ -293,10 +290,7 @@ class SyncAgent:
         """Send pending entries, oldest first, and mark each one the server answered for."""
         pushed = duplicates = exceptions = 0
         while True:
-            with self.store.journal.connect() as journal:
-                rows = journal.execute(
-                    select(Entry).where(Entry.state == PENDING).order_by(Entry.seq).limit(MAX_PUSH)
-                ).all()
+            rows = outbox.pending(self.store, MAX_PUSH)
             if not rows:
                 return pushed, duplicates, exceptions
             entries = [_wire_entry(row) for row in rows]
@@ -308,16 +302,11 @@ class SyncAgent:
                 headers={"Content-Type": "application/json"},
             )
             outcomes = {result.id: result for result in answer.results}
-            now = self.clock.now().isoformat()
-            with self.store.journal.begin() as journal:
-                journal.exec_driver_sql(
-                    "UPDATE entries SET state = ?, acknowledged_at = ?, server_outcome = ? "
-                    "WHERE id = ?",
-                    [
-                        (ACKNOWLEDGED, now, result.outcome.value, entry_id)
-                        for entry_id, result in outcomes.items()
-                    ],
-                )
+            outbox.acknowledge(
+                self.store,
+                [(entry_id, result.outcome.value) for entry_id, result in outcomes.items()],
+                self.clock.now(),
+            )
             pushed += sum(result.outcome.value == "applied" for result in answer.results)
             duplicates += sum(result.outcome.value == "duplicate" for result in answer.results)
             exceptions += sum(result.outcome.value == "exception" for result in answer.results)
@@ -335,10 +324,8 @@ class SyncAgent:
         )
         total = sum(first.totals.values()) or 1
         done = 0
-        reflected = self._acknowledged_through()
-        with self.store.mirror.begin() as mirror:
-            for table in reversed(MirrorBase.metadata.sorted_tables):
-                mirror.execute(delete(table))
+        reflected = outbox.acknowledged_through(self.store)
+        mirroring.clear(self.store)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as fetcher:
             page: SnapshotPage | None = first
             while page is not None:
@@ -353,16 +340,13 @@ class SyncAgent:
                     if page.after is not None
                     else None
                 )
-                with self.store.mirror.begin() as mirror:
-                    _load_page(mirror, page)
+                _load_page(self.store, page)
                 done += len(page.rows)
                 self._show_progress(min(99, done * 100 // total))
                 if self.on_progress is not None:
                     self.on_progress(done, total)
                 page = following.result() if following is not None else None
-        with self.store.mirror.begin() as mirror:
-            # Written last: the mirror counts as complete only with its cursor.
-            loading.put_cursor(mirror, first.cursor, self.clock.now(), reflected_through=reflected)
+        mirroring.finish_snapshot(self.store, first.cursor, self.clock.now(), reflected)
         self._set(snapshot_percent=None)
         with contextlib.suppress(OSError):
             last_sync.clear_progress(self.store.directory)
@@ -378,24 +362,10 @@ class SyncAgent:
         except OSError as failure:  # a full disk must not stop the snapshot
             log.warning("cannot write %s: %s", last_sync.PROGRESS_FILE, failure)
 
-    def _acknowledged_through(self) -> int:
-        """The newest entry before which every entry is acknowledged: all of those were
-        applied before a snapshot taken now began, so the snapshot shows them."""
-        with self.store.journal.connect() as journal:
-            oldest_pending = journal.scalar(
-                select(Entry.seq).where(Entry.state == PENDING).order_by(Entry.seq).limit(1)
-            )
-            newest = journal.scalar(select(Entry.seq).order_by(Entry.seq.desc()).limit(1))
-        if oldest_pending is not None:
-            return oldest_pending - 1
-        return newest or 0
-
     # --- pull --------------------------------------------------------------------------
 
     def _cursor(self) -> int | None:
-        with self.store.mirror.connect() as mirror:
-            row = mirror.execute(select(SyncCursor.cursor)).first()
-        return None if row is None else int(row[0])
+        return mirroring.cursor(self.store)
 
     def pull(self) -> int:
         """Apply the server's changes since the mirror's cursor, a page per transaction."""
@@ -407,64 +377,34 @@ class SyncAgent:
             page = self._call(
                 "GET", "/changes", ChangesPage, params={"since": cursor, "limit": self.page_size}
             )
-            reflected_seqs = self._seqs_of(page.reflected)
-            with self.store.mirror.begin() as mirror:
-                _apply_changes(mirror, page.changes)
-                current = mirror.execute(select(SyncCursor.reflected_through)).scalar_one()
-                mirror.execute(
-                    update(SyncCursor).values(
-                        cursor=page.cursor,
-                        synced_at=self.clock.now().isoformat(),
-                        reflected_through=max([current, *reflected_seqs]),
-                    )
-                )
+            policies, tables = _mirror_changes(page.changes)
+            mirroring.apply_changes(
+                self.store,
+                policies=policies,
+                tables=tables,
+                cursor=page.cursor,
+                synced_at=self.clock.now(),
+                reflected=outbox.seqs_of(self.store, page.reflected),
+            )
             applied += len(page.changes)
             if not page.more:
                 return applied
 
-    def _seqs_of(self, entry_ids: list[str]) -> list[int]:
-        if not entry_ids:
-            return []
-        with self.store.journal.connect() as journal:
-            return [
-                int(seq)
-                for seq in journal.scalars(select(Entry.seq).where(Entry.id.in_(entry_ids)))
-            ]
-
     # --- purge -------------------------------------------------------------------------
 
     def purge(self) -> int:
-        """Forget entries the mirror already shows: no loan history stays on the kiosk."""
-        with self.store.mirror.connect() as mirror:
-            row = mirror.execute(select(SyncCursor.reflected_through)).first()
-        if row is None:
-            return 0
-        through = int(row[0])
-        purged = 0
-        while True:
-            with self.store.journal.begin() as journal:
-                batch = list(
-                    journal.scalars(
-                        select(Entry.seq).where(Entry.seq <= through).limit(PURGE_BATCH)
-                    )
-                )
-                if batch:
-                    journal.execute(delete(Entry).where(Entry.seq.in_(batch)))
-            purged += len(batch)
-            if len(batch) < PURGE_BATCH:
-                return purged
+        """Forget entries the mirror already shows: no loan history stays on the kiosk,
+        nor can be read back from its card (kiosk.store.outbox.purge)."""
+        return outbox.purge(self.store)
 
     # --- heartbeat ---------------------------------------------------------------------
 
     def heartbeat(self, last_error: str | None) -> HeartbeatReply:
-        with self.store.journal.connect() as journal:
-            pending = journal.execute(
-                select(Entry.decided_at).where(Entry.state == PENDING).order_by(Entry.seq)
-            ).all()
+        depth, oldest = outbox.waiting(self.store)
         beat = Heartbeat(
             version=__version__,
-            journal_depth=len(pending),
-            oldest_pending=datetime.fromisoformat(pending[0][0]) if pending else None,
+            journal_depth=depth,
+            oldest_pending=oldest,
             last_error=last_error[:400] if last_error else None,
             scanners=self.scanners(),
             disk_free_mb=shutil.disk_usage(self.store.directory).free // 2**20,
@@ -487,16 +427,16 @@ def _detail(response: requests.Response) -> str:
     return str(detail)[:200] if detail else response.reason
 
 
-def _wire_entry(entry: Any) -> WireEntry:
-    """A journal row (read through Core: columns by name, money already Decimal)."""
+def _wire_entry(entry: JournalEntry) -> WireEntry:
+    """A journal entry as the server is sent it."""
     return WireEntry(
         id=entry.id,
         seq=entry.seq,
         kind=entry.kind,
-        decided_at=datetime.fromisoformat(entry.decided_at),
+        decided_at=entry.decided_at,
         item_barcode=entry.item_barcode,
         patron_id=entry.patron_id,
-        details=json.loads(entry.payload),
+        details=entry.details,
         charged=entry.charged,
         status_after=entry.status_after,
         loan_patron_id=entry.loan_patron_id,
@@ -524,44 +464,46 @@ _STORED: dict[Entity, Callable[[list[Any]], tuple[Any, ...]]] = {
 }
 
 
-def _load_page(mirror: Connection, page: SnapshotPage) -> None:
+def _load_page(store: Store, page: SnapshotPage) -> None:
     if page.columns != list(SNAPSHOT_COLUMNS[page.entity]):
         raise SyncError(
             f"the snapshot's {page.entity} columns are not this kiosk's: {page.columns}"
         )
     if page.entity is Entity.POLICY:
-        for version, document in page.rows:
-            loading.put_policy(mirror, document, version)
+        mirroring.load_policies(store, ((version, document) for version, document in page.rows))
         return
-    model, _ = MIRROR_TABLES[page.entity]
     try:
         rows = [_STORED[page.entity](row) for row in page.rows]
     except (ArithmeticError, IndexError, TypeError, ValueError) as error:
         raise SyncError(f"the snapshot's {page.entity} rows are malformed: {error}") from None
-    loading.put_stored(mirror, model, rows)
+    mirroring.load_rows(store, MIRROR_TABLES[page.entity], rows)
 
 
-def _apply_changes(mirror: Connection, changes: list[Change]) -> None:
-    """Apply a page of changes. Within a page the last change of a row is its state, so
-    each table gets one delete and one insert for all its changed rows."""
+def _mirror_changes(
+    changes: list[Change],
+) -> tuple[list[tuple[dict[str, Any], str]], list[mirroring.TableChanges]]:
+    """A page of changes as the mirror applies them: the policies in order, and for each
+    table its changed keys and the rows as they are now. Within a page the last change
+    of a row is its state, so each table gets one delete and one insert for all its
+    changed rows."""
+    policies: list[tuple[dict[str, Any], str]] = []
     final: dict[tuple[Entity, str], Change] = {}
     for change in changes:
         if change.entity is Entity.POLICY:
             if change.data is not None:
                 policy = PolicyRow.model_validate(change.data)
-                loading.put_policy(mirror, policy.document, policy.version)
+                policies.append((policy.document, policy.version))
         elif change.entity in MIRROR_TABLES:
             final[(change.entity, change.key)] = change
-    for entity, (model, key_name) in MIRROR_TABLES.items():
+    tables = []
+    for entity, model in MIRROR_TABLES.items():
         touched = [change for (kind, _), change in final.items() if kind is entity]
-        if not touched:
-            continue
-        table = model.__table__
-        key_type = int if entity in (Entity.RECORD, Entity.HOLD) else str
-        mirror.exec_driver_sql(
-            f"DELETE FROM {table.name} WHERE {key_name} = ?",
-            [(key_type(change.key),) for change in touched],
-        )
-        rows = [_mirror_values(entity, change.data) for change in touched if change.data]
-        if rows:
-            mirror.execute(insert(model), rows)
+        if touched:
+            tables.append(
+                mirroring.TableChanges(
+                    model,
+                    [change.key for change in touched],
+                    [_mirror_values(entity, change.data) for change in touched if change.data],
+                )
+            )
+    return policies, tables

@@ -32,6 +32,7 @@ from kiosk.central.models import (
 )
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import CheckoutStatus, PatronSession, ReturnStatus, Unavailable
+from kiosk.store import outbox
 from kiosk.store.journal import Entry
 from kiosk.store.mirror import MirrorLoan
 from kiosk.store.store import MirrorHealth
@@ -209,8 +210,7 @@ def test_the_same_batch_pushed_twice_and_at_once_has_one_effect(
     session = sign_in(circulation, card(central, "adult, nothing on loan"))
     for barcode in available(central)[:4]:
         circulation.checkout(session, barcode)
-    with agent.store.journal.connect() as journal:
-        rows = journal.execute(select(Entry).order_by(Entry.seq)).all()
+    rows = outbox.entries(agent.store)
     body = PushRequest(entries=[_wire_entry(row) for row in rows]).model_dump_json()
     headers = {
         "Authorization": f"Bearer {central.tokens['kiosk-a']}",
@@ -260,9 +260,7 @@ def test_batches_arriving_out_of_order_leave_the_state_of_the_newest_fact(
     central.clock.advance(minutes=5)
     circulation.checkout(first, book)
     circulation.checkout(first, other)
-    with agent.store.journal.connect() as journal:
-        rows = journal.execute(select(Entry).order_by(Entry.seq)).all()
-    entries = [_wire_entry(row) for row in rows]
+    entries = [_wire_entry(row) for row in outbox.entries(agent.store)]
     headers = {
         "Authorization": f"Bearer {central.tokens['kiosk-a']}",
         "Content-Type": "application/json",
@@ -417,8 +415,7 @@ def test_tokens_are_required_and_a_kiosk_pushes_only_its_own(
     circulation.checkout(
         sign_in(circulation, card(central, "adult, nothing on loan")), available(central)[2]
     )
-    with agent.store.journal.connect() as journal:
-        rows = journal.execute(select(Entry)).all()
+    rows = outbox.entries(agent.store)
     body = PushRequest(entries=[_wire_entry(row) for row in rows]).model_dump_json()
     agent.sync_once()
     other = {

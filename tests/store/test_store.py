@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from kiosk.store import migrate
+from kiosk.store.database import open_sqlite
 from kiosk.store.journal import JournalBase
 from kiosk.store.mirror import MirrorBase
 from kiosk.store.store import MirrorHealth, Store
@@ -55,21 +57,28 @@ def test_reopening_keeps_the_kiosk_identity_and_the_journal(tmp_path: Path) -> N
 
 
 def test_an_old_journal_is_upgraded_in_place(tmp_path: Path) -> None:
-    """A journal written before any migration ran (alembic_version absent) is brought to head
-    without losing what it holds."""
-    store = Store.open(tmp_path)
-    store.close()
+    """A journal written by an older version (schema 0001) is brought to head without
+    losing what it holds; what the new schema derives is derived for the old entries."""
+    old = open_sqlite(tmp_path / "journal.db", durable=True)
+    config = migrate._config("journal")
+    with old.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    old.dispose()
     with sqlite3.connect(tmp_path / "journal.db") as connection:
-        connection.execute(
-            "INSERT INTO entries (id, kind, decided_at, item_barcode, payload, state, charged, status_after) "
-            "VALUES ('kept', 'checkout', '2026-11-23T10:00:00', '31', '{}', 'pending', 0, 'on_loan')"
-        )
-        connection.execute("UPDATE alembic_version SET version_num = '0001'")
+        for entry, kind in (("lent", "checkout"), ("kept", "return")):
+            connection.execute(
+                "INSERT INTO entries (id, kind, decided_at, item_barcode, payload, state, charged, status_after) "
+                f"VALUES ('{entry}', '{kind}', '2026-11-23T10:00:00', '31', '{{}}', 'pending', 0, 'on_loan')"
+            )
     reopened = Store.open(tmp_path)
     assert migrate.is_current(reopened.journal, "journal")
     reopened.close()
     with sqlite3.connect(tmp_path / "journal.db") as connection:
-        assert connection.execute("SELECT id FROM entries").fetchall() == [("kept",)]
+        assert connection.execute("SELECT id, superseded FROM entries ORDER BY seq").fetchall() == [
+            ("lent", 1),
+            ("kept", 0),
+        ]
 
 
 def test_the_heads_known_without_alembic_are_alembics_heads() -> None:

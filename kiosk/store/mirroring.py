@@ -1,0 +1,99 @@
+"""The sync agent's writes to ``mirror.db``: a snapshot loaded page by page, the server's
+changes applied a page per transaction, and the cursor that says how far it has come.
+
+Only the sync agent writes the mirror. Readers never wait for it (WAL), and each write
+is a short transaction of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.sql.schema import Table
+
+from kiosk.store import loading
+from kiosk.store.mirror import MirrorBase, SyncCursor
+from kiosk.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class TableChanges:
+    """What changed in one mirror table: every changed row's key (as the server wrote it),
+    and the rows as they are now (those not deleted), by column name."""
+
+    model: type[MirrorBase]
+    keys: Sequence[str]
+    rows: Sequence[Mapping[str, Any]]
+
+
+def cursor(store: Store) -> int | None:
+    """Where in the server's change log the mirror stands; None before a whole snapshot."""
+    with store.mirror.connect() as mirror:
+        value = mirror.scalar(select(SyncCursor.cursor))
+    return None if value is None else int(value)
+
+
+def clear(store: Store) -> None:
+    """Empty the mirror before a snapshot; it is out of service until ``finish_snapshot``."""
+    with loading.writing(store) as mirror:
+        loading.clear_mirror(mirror)
+
+
+def load_policies(store: Store, rows: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+    """A snapshot page of policies, each ``(version, document)``: the last is in force."""
+    with loading.writing(store) as mirror:
+        for version, document in rows:
+            loading.put_policy(mirror, document, version)
+
+
+def load_rows(store: Store, model: type[MirrorBase], rows: Sequence[tuple[Any, ...]]) -> int:
+    """A snapshot page: rows in the table's column order and stored form, in one
+    transaction."""
+    with loading.writing(store) as mirror:
+        return loading.put_stored(mirror, model, rows)
+
+
+def finish_snapshot(store: Store, cursor: int, synced_at: datetime, reflected_through: int) -> None:
+    """Written last: the mirror counts as complete only with its cursor."""
+    with loading.writing(store) as mirror:
+        loading.put_cursor(mirror, cursor, synced_at, reflected_through=reflected_through)
+
+
+def apply_changes(
+    store: Store,
+    *,
+    policies: Sequence[tuple[Mapping[str, Any], str]],
+    tables: Sequence[TableChanges],
+    cursor: int,
+    synced_at: datetime,
+    reflected: Sequence[int],
+) -> None:
+    """One page of the server's changes, in one transaction: the policies (``(document,
+    version)``, the last in force), then each table's changed rows deleted and their
+    current form inserted, then the cursor moved on with the journal sequence the mirror
+    now reflects (the newest of ``reflected`` and what it reflected already)."""
+    with loading.writing(store) as mirror:
+        for document, version in policies:
+            loading.put_policy(mirror, document, version)
+        for changes in tables:
+            table: Table = changes.model.__table__  # type: ignore[assignment]
+            (key,) = table.primary_key.columns
+            convert = key.type.python_type
+            mirror.exec_driver_sql(
+                f"DELETE FROM {table.name} WHERE {key.name} = ?",
+                [(convert(value),) for value in changes.keys],
+            )
+            if changes.rows:
+                mirror.execute(insert(table), list(changes.rows))
+        current = mirror.execute(select(SyncCursor.reflected_through)).scalar_one()
+        mirror.execute(
+            update(SyncCursor).values(
+                cursor=cursor,
+                synced_at=synced_at.isoformat(),
+                reflected_through=max([current, *reflected]),
+            )
+        )

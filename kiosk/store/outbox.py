@@ -1,0 +1,163 @@
+"""The journal as the sync agent sees it: what waits for the server, what the server
+answered for, and what may be forgotten.
+
+An entry is pushed while ``pending``, marked ``acknowledged`` with the server's outcome,
+and purged once the mirror shows its effect (``sync_cursor.reflected_through``): no
+loan history outlives its need on the kiosk, and nothing is lost or counted twice. A
+purge leaves nothing readable behind on the card (``scrub``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, delete, func, select
+
+from kiosk.store.database import scrub
+from kiosk.store.journal import ACKNOWLEDGED, PENDING, Entry, EntryKind
+from kiosk.store.mirror import SyncCursor
+from kiosk.store.store import Store
+
+# Entries deleted per journal transaction, so that a scan never waits long behind a purge.
+PURGE_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One journal entry, as the server is sent it."""
+
+    id: str
+    seq: int
+    kind: EntryKind
+    decided_at: datetime
+    item_barcode: str
+    patron_id: str | None
+    details: dict[str, Any]
+    charged: Decimal
+    status_after: str
+    loan_patron_id: str | None
+    loan_member_type: str | None
+    loan_due: str | None
+    loan_renewals: int | None
+    fulfilled_hold_of: str | None
+
+
+_ENTRIES: Table = Entry.__table__  # type: ignore[assignment]
+
+
+def _entry(entry: Row[Any]) -> JournalEntry:
+    """A journal row (read through Core: columns by name, money already Decimal)."""
+    return JournalEntry(
+        id=entry.id,
+        seq=entry.seq,
+        kind=cast(EntryKind, entry.kind),
+        decided_at=datetime.fromisoformat(entry.decided_at),
+        item_barcode=entry.item_barcode,
+        patron_id=entry.patron_id,
+        details=json.loads(entry.payload),
+        charged=entry.charged,
+        status_after=entry.status_after,
+        loan_patron_id=entry.loan_patron_id,
+        loan_member_type=entry.loan_member_type,
+        loan_due=entry.loan_due,
+        loan_renewals=entry.loan_renewals,
+        fulfilled_hold_of=entry.fulfilled_hold_of,
+    )
+
+
+def entries(
+    store: Store, *, pending_only: bool = False, limit: int | None = None
+) -> list[JournalEntry]:
+    """The journal's entries, oldest first: every one, or those still waiting for the
+    server (``pending_only``), at most ``limit`` of them."""
+    query = select(_ENTRIES).order_by(Entry.seq)
+    if pending_only:
+        query = query.where(Entry.state == PENDING)
+    if limit is not None:
+        query = query.limit(limit)
+    with store.journal.connect() as journal:
+        return [_entry(row) for row in journal.execute(query)]
+
+
+def pending(store: Store, limit: int) -> list[JournalEntry]:
+    """The oldest ``limit`` entries the server has not answered for yet."""
+    return entries(store, pending_only=True, limit=limit)
+
+
+def acknowledge(store: Store, outcomes: Iterable[tuple[str, str]], at: datetime) -> None:
+    """Record the server's answer (``applied``, ``duplicate``, ``exception``) for each entry
+    id, in one transaction."""
+    rows = [(ACKNOWLEDGED, at.isoformat(), outcome, entry_id) for entry_id, outcome in outcomes]
+    if not rows:
+        return
+    with store.journal.begin() as journal:
+        journal.exec_driver_sql(
+            "UPDATE entries SET state = ?, acknowledged_at = ?, server_outcome = ? WHERE id = ?",
+            rows,
+        )
+
+
+def waiting(store: Store) -> tuple[int, datetime | None]:
+    """How many entries wait for the server, and when the oldest of them was decided."""
+    with store.journal.connect() as journal:
+        count, oldest = journal.execute(
+            select(func.count(), func.min(Entry.decided_at)).where(Entry.state == PENDING)
+        ).one()
+    return int(count), datetime.fromisoformat(oldest) if oldest else None
+
+
+def acknowledged_through(store: Store) -> int:
+    """The newest entry before which every entry is acknowledged: all of those were
+    applied before a snapshot taken now began, so the snapshot shows them."""
+    with store.journal.connect() as journal:
+        oldest_pending = journal.scalar(
+            select(Entry.seq).where(Entry.state == PENDING).order_by(Entry.seq).limit(1)
+        )
+        newest = journal.scalar(select(Entry.seq).order_by(Entry.seq.desc()).limit(1))
+    if oldest_pending is not None:
+        return int(oldest_pending) - 1
+    return int(newest or 0)
+
+
+def newest_seq(store: Store) -> int:
+    """The sequence number of the newest entry this kiosk decided (0 for none)."""
+    with store.journal.connect() as journal:
+        return int(journal.scalar(select(func.max(Entry.seq))) or 0)
+
+
+def seqs_of(store: Store, entry_ids: Sequence[str]) -> list[int]:
+    """The sequence numbers of the entries with these ids (those this journal holds)."""
+    if not entry_ids:
+        return []
+    with store.journal.connect() as journal:
+        return [
+            int(seq) for seq in journal.scalars(select(Entry.seq).where(Entry.id.in_(entry_ids)))
+        ]
+
+
+def purge(store: Store) -> int:
+    """Forget the entries the mirror already shows, then ``scrub`` both files: no loan
+    history stays on the kiosk, nor in the free space of its card."""
+    with store.mirror.connect() as mirror:
+        through = mirror.scalar(select(SyncCursor.reflected_through))
+    if through is None:
+        return 0
+    purged = 0
+    while True:
+        with store.journal.begin() as journal:
+            batch = list(
+                journal.scalars(select(Entry.seq).where(Entry.seq <= through).limit(PURGE_BATCH))
+            )
+            if batch:
+                journal.execute(delete(Entry).where(Entry.seq.in_(batch)))
+        purged += len(batch)
+        if len(batch) < PURGE_BATCH:
+            break
+    scrub(store.journal)
+    scrub(store.mirror)
+    return purged

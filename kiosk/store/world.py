@@ -1,0 +1,396 @@
+"""What the kiosk believes: the mirror with the journal's unreflected entries laid over it.
+
+An item lent a moment ago is on loan here before the server knows; a fine
+charged at this drop station is owed before the next sync. Every statement a
+scan runs against ``mirror.db`` and ``journal.db`` is here, behind the named
+methods of ``World``; the circulation use cases call them and never see SQL.
+
+Every scan runs these statements, so they are few and go straight to the driver
+(SQLAlchemy's per-statement machinery cost more than SQLite itself). One
+connection holds ``journal.db`` with ``mirror.db`` attached read-only, so that
+one ``BEGIN IMMEDIATE`` takes the journal's write lock and then the mirror's
+snapshot, in that order (``Store.world``): no entry can be purged between the
+two readings and be missed by both, and the decision is committed to the journal
+(``synchronous=FULL``) before the caller shows it. A checkout is four reads, the
+entry and the kiosk's latest time; a return is two reads and the same writes.
+The tables are those of ``kiosk.store.mirror`` and ``kiosk.store.journal``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import quote
+
+from sqlalchemy import Engine
+
+from kiosk.common.money import from_cents, to_cents
+from kiosk.rules import Due, Item, Loan, Patron
+from kiosk.store.database import disk_full
+from kiosk.store.errors import StoreFull
+from kiosk.store.journal import PENDING
+
+ON_LOAN = "on_loan"
+UNKNOWN = "unknown"
+CHECKOUT, RETURN, RENEW, FAULT = "checkout", "return", "renew", "fault"
+
+
+def parse_due(text: str) -> Due:
+    if "T" in text:
+        return Due.at_time(datetime.fromisoformat(text))
+    return Due.end_of(date.fromisoformat(text))
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentLoan:
+    patron_id: str
+    member_type: str
+    due: Due
+    renewals: int
+
+    def as_rules_loan(self) -> Loan:
+        return Loan(self.member_type, self.due, self.renewals)
+
+
+@dataclass(frozen=True, slots=True)
+class LastEntry:
+    """The newest unreflected journal entry about an item."""
+
+    id: str
+    kind: str
+    payload: str
+
+    def details(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.payload)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    barcode: str
+    title: str
+    publication_type: str
+    price: Decimal
+    status: str
+    holds: tuple[str, ...]  # patron ids in queue order
+    loan: CurrentLoan | None
+    last_entry: LastEntry | None = None
+
+    def as_rules_item(self) -> Item:
+        return Item(self.publication_type, self.status, self.holds, self.price)
+
+
+@dataclass(frozen=True, slots=True)
+class PatronState:
+    patron_id: str
+    first_name: str
+    member_type: str
+    expires: date | None
+    barred: bool
+    owed: Decimal
+    pin_verifier: str | None
+
+    def as_rules_patron(self) -> Patron:
+        return Patron(self.patron_id, self.member_type, self.expires, self.barred, self.owed)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldState:
+    item_barcode: str
+    title: str
+    position: int
+    ready: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """One decision to append to the journal, with the item's whole state after it (kept
+    in columns so that the overlay is a few indexed reads however long the kiosk was
+    offline): the money charged to ``patron_id``, the status, and the loan if any."""
+
+    id: str
+    kind: str
+    decided_at: datetime
+    item_barcode: str
+    patron_id: str | None
+    payload: str  # JSON: the decision and the facts it was made on
+    status_after: str
+    loan: CurrentLoan | None
+    charged: Decimal = Decimal("0.00")
+    fulfilled_hold_of: str | None = None
+
+
+# The kiosk's latest recorded time, how far the mirror reflects the journal, and the
+# version of the policy in force: one row, read once per decision.
+_HEADER = (
+    "SELECT (SELECT latest_time FROM main.kiosk_state WHERE id = 1), "
+    "(SELECT reflected_through FROM mirror.sync_cursor WHERE id = 1), "
+    "(SELECT version FROM mirror.policy WHERE id = 1)"
+)
+
+# A patron, with what this kiosk charged them since the mirror was last refreshed.
+_PATRON = (
+    "SELECT p.patron_id, p.first_name, p.member_type, p.expires, p.barred, p.owed, "
+    "p.pin_verifier, (SELECT coalesce(sum(e.charged), 0) FROM main.entries e "
+    "WHERE e.patron_id = p.patron_id AND e.charged <> 0 AND e.seq > ?) "
+    "FROM mirror.patrons p WHERE p.{key} = ?"
+)
+_PATRON_BY_CARD = _PATRON.format(key="card")
+_PATRON_BY_ID = _PATRON.format(key="patron_id")
+
+# Items with their record, their loan in the mirror, the newest unreflected journal entry
+# about each (which records the item's whole state after it), and their hold queue less
+# the holds fulfilled here since (as JSON [[position, patron_id], ...]). Every ``?``
+# before the WHERE clause is the journal sequence the mirror reflects.
+_ITEMS = (
+    "SELECT i.barcode, r.title, r.publication_type, i.price, i.status, "
+    "l.patron_id, l.member_type, l.due, l.renewals, "
+    "e.id, e.kind, e.payload, e.status_after, e.loan_patron_id, e.loan_member_type, "
+    "e.loan_due, e.loan_renewals, "
+    "(SELECT json_group_array(json_array(h.position, h.patron_id)) FROM mirror.holds h "
+    "WHERE h.item_barcode = i.barcode AND NOT EXISTS (SELECT 1 FROM main.entries f "
+    "WHERE f.item_barcode = h.item_barcode AND f.fulfilled_hold_of = h.patron_id "
+    "AND f.seq > ?1)) "
+    "FROM mirror.items i JOIN mirror.records r ON r.brn = i.brn "
+    "LEFT JOIN mirror.loans l ON l.item_barcode = i.barcode "
+    "LEFT JOIN main.entries e ON e.seq = (SELECT max(x.seq) FROM main.entries x "
+    "WHERE x.item_barcode = i.barcode AND x.seq > ?1) "
+)
+_ITEM = _ITEMS + "WHERE i.barcode = ?2"
+# The items on loan to a patron: in the mirror, or lent here since the last sync and not
+# moved on by a later entry about the same item (``superseded``). Whose each is now, the
+# caller checks.
+_LOANS_OF = _ITEMS + (
+    "WHERE i.barcode IN (SELECT item_barcode FROM mirror.loans WHERE patron_id = ?2 "
+    "UNION SELECT e.item_barcode FROM main.entries e "
+    "WHERE e.loan_patron_id = ?2 AND e.superseded = 0 AND e.seq > ?1)"
+)
+
+_APPEND = (
+    "INSERT INTO main.entries (id, kind, decided_at, item_barcode, patron_id, payload, "
+    "state, charged, status_after, loan_patron_id, loan_member_type, loan_due, "
+    "loan_renewals, fulfilled_hold_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_LATEST = "UPDATE main.kiosk_state SET latest_time = ? WHERE id = 1"
+
+
+@contextmanager
+def open_world(journal: Engine, mirror: Path) -> Iterator[World]:
+    """A transaction on ``journal`` with ``mirror`` attached read-only: the journal's write
+    lock first, then the mirror's snapshot, both taken by the one ``BEGIN IMMEDIATE``
+    (SQLite starts a read transaction on a read-only attached file). Committed when the
+    caller's block ends, rolled back if it raises; a disk with no room is ``StoreFull``."""
+    pooled = journal.raw_connection()  # the engine's pool: its settings, no ORM
+    try:
+        connection = cast(sqlite3.Connection, pooled.driver_connection)
+        if not pooled.info.get(_ATTACHED):
+            uri = f"file:{quote(str(mirror.absolute()))}?mode=ro"
+            connection.execute("ATTACH DATABASE ? AS mirror", (uri,))
+            pooled.info[_ATTACHED] = True
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield World(connection)
+            connection.execute("COMMIT")
+        finally:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+    except sqlite3.OperationalError as error:
+        if disk_full(error, mirror):
+            raise StoreFull(f"{mirror.parent}: the disk is full; nothing was recorded") from error
+        raise
+    finally:
+        pooled.close()
+
+
+_ATTACHED = "kiosk.mirror_attached"
+
+
+class World:
+    """One consistent reading of mirror + journal, for one decision (``Store.world``)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._sql = connection.execute
+        latest, reflected, version = self._sql(_HEADER).fetchone()
+        self._latest: str | None = latest
+        self._policy_version: str | None = version
+        self.reflected_through: int = reflected or 0
+
+    # --- the kiosk's own state ---------------------------------------------------------
+
+    def latest_time(self) -> datetime | None:
+        """The latest time the journal recorded: the clock must never run back behind it."""
+        return datetime.fromisoformat(self._latest) if self._latest else None
+
+    def policy_version(self) -> str | None:
+        return self._policy_version
+
+    def policy_document(self) -> str:
+        row = self._sql("SELECT document FROM mirror.policy WHERE id = 1").fetchone()
+        return str(row[0]) if row else "{}"
+
+    def append(self, entry: NewEntry) -> None:
+        """Append one entry and move the kiosk's latest recorded time forward."""
+        loan = entry.loan
+        decided_at = entry.decided_at.isoformat()
+        self._sql(
+            _APPEND,
+            (
+                entry.id,
+                entry.kind,
+                decided_at,
+                entry.item_barcode,
+                entry.patron_id,
+                entry.payload,
+                PENDING,
+                to_cents(entry.charged),
+                entry.status_after,
+                loan.patron_id if loan else None,
+                loan.member_type if loan else None,
+                loan.due.isoformat() if loan else None,
+                loan.renewals if loan else None,
+                entry.fulfilled_hold_of,
+            ),
+        )
+        self._sql(_LATEST, (decided_at,))
+        self._latest = decided_at
+
+    # --- patrons -----------------------------------------------------------------------
+
+    def patron_by_card(self, card: str) -> PatronState | None:
+        return _patron(self._sql(_PATRON_BY_CARD, (self.reflected_through, card)).fetchone())
+
+    def patron(self, patron_id: str) -> PatronState | None:
+        return _patron(self._sql(_PATRON_BY_ID, (self.reflected_through, patron_id)).fetchone())
+
+    # --- items -------------------------------------------------------------------------
+
+    def item(self, barcode: str) -> ItemState | None:
+        row = self._sql(_ITEM, (self.reflected_through, barcode)).fetchone()
+        return None if row is None else _item(row)
+
+    def items(self, barcodes: Sequence[str]) -> dict[str, ItemState]:
+        """The current state of each known item among ``barcodes``."""
+        if not barcodes:
+            return {}
+        marks = ", ".join("?" * len(barcodes))
+        rows = self._sql(
+            f"{_ITEMS}WHERE i.barcode IN ({marks})", (self.reflected_through, *barcodes)
+        )
+        return {row[0]: _item(row) for row in rows}
+
+    def loans_of(self, patron_id: str) -> list[ItemState]:
+        """The items on loan to this patron now, soonest due first."""
+        on_loan = [
+            state
+            for state in map(_item, self._sql(_LOANS_OF, (self.reflected_through, patron_id)))
+            if state.loan is not None and state.loan.patron_id == patron_id
+        ]
+        return sorted(on_loan, key=lambda state: state.loan.due.day if state.loan else date.min)
+
+    def holds_of(self, patron_id: str) -> list[tuple[HoldState, ItemState | None]]:
+        holds = [
+            HoldState(barcode, title, position, bool(ready))
+            for barcode, title, position, ready in self._sql(
+                "SELECT item_barcode, title, position, ready FROM mirror.holds "
+                "WHERE patron_id = ? ORDER BY id",
+                (patron_id,),
+            )
+        ]
+        states = self.items([hold.item_barcode for hold in holds])
+        return [(hold, states.get(hold.item_barcode)) for hold in holds]
+
+    # --- PIN failures ------------------------------------------------------------------
+
+    def pin_failures(self, patron_id: str) -> tuple[int, datetime | None]:
+        row = self._sql(
+            "SELECT count, locked_until FROM main.pin_failures WHERE patron_id = ?", (patron_id,)
+        ).fetchone()
+        if row is None:
+            return 0, None
+        return int(row[0]), datetime.fromisoformat(row[1]) if row[1] else None
+
+    def set_pin_failures(self, patron_id: str, count: int, locked_until: datetime | None) -> None:
+        if count == 0 and locked_until is None:
+            self._sql("DELETE FROM main.pin_failures WHERE patron_id = ?", (patron_id,))
+            return
+        self._sql(
+            "INSERT INTO main.pin_failures (patron_id, count, locked_until) VALUES (?, ?, ?) "
+            "ON CONFLICT (patron_id) DO UPDATE SET count = excluded.count, "
+            "locked_until = excluded.locked_until",
+            (patron_id, count, locked_until.isoformat() if locked_until else None),
+        )
+
+
+def _patron(row: Any) -> PatronState | None:
+    if row is None:
+        return None
+    patron_id, first_name, member_type, expires, barred, owed, verifier, charged = row
+    return PatronState(
+        patron_id,
+        first_name,
+        member_type,
+        date.fromisoformat(expires) if expires else None,
+        bool(barred),
+        from_cents(owed) + from_cents(charged),
+        verifier,
+    )
+
+
+def _item(row: Any) -> ItemState:
+    """An item as the mirror has it, then as the newest entry about it left it (each entry
+    records the item's whole state after it)."""
+    (
+        barcode,
+        title,
+        kind,
+        price,
+        status,
+        borrower,
+        member_type,
+        due,
+        renewals,
+        entry_id,
+        entry_kind,
+        payload,
+        status_after,
+        loan_patron,
+        loan_member_type,
+        loan_due,
+        loan_renewals,
+        queue,
+    ) = row
+    loan = None
+    if borrower is not None:
+        loan = CurrentLoan(borrower, member_type, parse_due(due), renewals)
+    holds: tuple[str, ...] = ()
+    if queue != "[]":
+        holds = tuple(patron for _, patron in sorted(json.loads(queue)))
+    state = ItemState(
+        barcode=barcode,
+        title=title,
+        publication_type=kind,
+        price=from_cents(price),
+        status=ON_LOAN if loan is not None else status,
+        holds=holds,
+        loan=loan,
+    )
+    if entry_id is None:
+        return state
+    loan = None
+    if loan_patron is not None and loan_due is not None:
+        loan = CurrentLoan(
+            loan_patron, loan_member_type or "", parse_due(loan_due), loan_renewals or 0
+        )
+    return replace(
+        state,
+        status=status_after,
+        loan=loan,
+        last_entry=LastEntry(entry_id, entry_kind, payload),
+    )
