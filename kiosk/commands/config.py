@@ -8,14 +8,9 @@ from pathlib import Path
 from typing import TextIO
 
 from kiosk.appliance.sections import KIOSK_SECTIONS
-from kiosk.commands.check_config import (
-    DEFAULT_FILE,
-    EXIT_INVALID,
-    EXIT_OK,
-    render_toml,
-    report,
-)
-from kiosk.config import ConfigProblem, check_config, key_prefixes, read_layers, site_file
+from kiosk.commands.check_config import DEFAULT_FILE, EXIT_INVALID, EXIT_OK, report
+from kiosk.common.layered import masking, show_layers
+from kiosk.config import SECRET_KEYS, ConfigProblem, check_config, read_layers, site_file
 
 
 def show_command(path: Path | None, out: TextIO, err: TextIO) -> int:
@@ -25,18 +20,8 @@ def show_command(path: Path | None, out: TextIO, err: TextIO) -> int:
     if isinstance(layers, ConfigProblem):
         report([layers], err)
         return EXIT_INVALID
+    print(show_layers(layers, masking(SECRET_KEYS)), end="", file=out)
     site = layers.site
-
-    def origin(key: str) -> str:
-        if site is None or not any(prefix in layers.origins for prefix in key_prefixes(key)):
-            return ""
-        line = site.line_of(key)
-        return f"  # {site.path}:{line}" if line else f"  # {site.path}"
-
-    print(f"# defaults: {layers.defaults.path}", file=out)
-    if site is not None:
-        print(f"# site: {site.path}", file=out)
-    print(render_toml(layers.merged, origin), end="", file=out)
     problems = check_config(site.path if site else None, sections=KIOSK_SECTIONS)
     if problems:
         report(problems, err)

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from kiosk.commands.check_config import EXIT_NOT_DONE, EXIT_OK, toml_value
+from kiosk.commands.check_config import EXIT_NOT_DONE, EXIT_OK
+from kiosk.common.layered import toml_value
 
 STAFF_PIN_DIGITS = (4, 12)
 

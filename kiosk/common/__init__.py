@@ -1,7 +1,8 @@
 """The few small things both the kiosk and kiosk-central need.
 
 Money in cents, PIN verifiers, check digits, "did you mean", the clock, the TOML
-settings reader, secret files and the root of the project's exceptions. Only the
+settings reader and its layered files (kiosk.toml's and central.toml's defaults under
+the site's file), secret files and the root of the project's exceptions. Only the
 standard library and this part's own third-party libraries are imported here;
 everything else imports from here.
 """

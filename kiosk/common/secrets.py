@@ -4,12 +4,13 @@ A secret stays out of the settings file (which staff show, copy and paste into
 tickets): the settings name the file, and :func:`read_secret` reads it, refusing a
 file other users could read with the command that fixes it. The kiosk keeps its token
 for kiosk-central this way; kiosk-central keeps its mail server's password the same way.
+A secret held in memory is a :class:`Secret`, which shows itself only as :data:`MASK`.
 """
 
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.common import KioskError
@@ -24,6 +25,25 @@ class SecretFile:
 
 
 KIOSK_TOKEN = SecretFile("token file", "put the token from `kiosk-central kiosk add` in it")
+
+# How a secret is shown anywhere a person reads it (``config show``, a repr, a log line).
+MASK = "********"
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A value that is never shown: ``str()`` and ``repr()`` give ``********``."""
+
+    value: str = field(repr=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __str__(self) -> str:
+        return MASK if self.value else ""
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})" if self.value else "Secret('')"
 
 
 class SecretFileError(KioskError):
@@ -52,4 +72,4 @@ def read_secret(path: Path, kind: SecretFile) -> str:
     return text
 
 
-__all__ = ["KIOSK_TOKEN", "SecretFile", "SecretFileError", "read_secret"]
+__all__ = ["KIOSK_TOKEN", "MASK", "Secret", "SecretFile", "SecretFileError", "read_secret"]

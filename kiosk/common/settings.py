@@ -81,6 +81,19 @@ class SettingsReader:
         )
         return default
 
+    def currency(self, table: Mapping[str, Any], path: str, key: str) -> str:
+        """An ISO 4217 code such as ``"USD"`` (in capitals; the file may use small letters),
+        or ``""`` for none (amounts as bare numbers), the default."""
+        code = self.get(table, path, key, "", as_text, "text").strip()
+        if code and not re.fullmatch(r"[A-Za-z]{3}", code):
+            self.problem(
+                f"{path}.{key}",
+                f'must be a three-letter currency code such as "USD", "EUR" or "GBP", '
+                f'or "" for none, not {code!r}',
+            )
+            return ""
+        return code.upper()
+
     def patterns(
         self, table: Mapping[str, Any], path: str, key: str, default: tuple[str, ...]
     ) -> tuple[str, ...]:

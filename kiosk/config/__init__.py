@@ -23,6 +23,8 @@ program reading kiosk.toml would load them. The composition is explicit instead:
 load with a table nobody reads.
 """
 
+from kiosk.common.layered import ConfigProblem, Layers, key_prefixes
+from kiosk.common.secrets import MASK, Secret
 from kiosk.config.loading import (
     CONFIG_ENV,
     DEFAULTS_FILE,
@@ -30,10 +32,8 @@ from kiosk.config.loading import (
     SECRET_KEYS,
     SITE_FILE,
     TABLES,
-    Layers,
     Sections,
     check_config,
-    key_prefixes,
     load_config,
     read_config,
     read_layers,
@@ -42,11 +42,9 @@ from kiosk.config.loading import (
 from kiosk.config.model import (
     LANGUAGES,
     LOG_LEVELS,
-    MASK,
     MODES,
     THEMES,
     ConfigError,
-    ConfigProblem,
     DisplaySection,
     KioskConfig,
     KioskSection,
@@ -55,7 +53,6 @@ from kiosk.config.model import (
     LogLevel,
     Mode,
     PatronsSection,
-    Secret,
     ServerSection,
     SessionSection,
     StaffSection,

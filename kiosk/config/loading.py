@@ -13,19 +13,17 @@ docstring).
 
 from __future__ import annotations
 
-import copy
-import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
-from kiosk.common.secrets import KIOSK_TOKEN, SecretFileError, read_secret
+from kiosk.common import layered
+from kiosk.common.layered import ConfigProblem, LayeredReader, Layers, named_file
+from kiosk.common.secrets import KIOSK_TOKEN, Secret
 from kiosk.common.settings import (
     Section,
-    SettingsReader,
     as_flag,
     as_positive_int,
     as_positive_seconds,
@@ -33,14 +31,13 @@ from kiosk.common.settings import (
     read_section,
     shown,
 )
-from kiosk.common.suggest import closest, did_you_mean
+from kiosk.common.suggest import did_you_mean
 from kiosk.config.model import (
     LANGUAGES,
     LOG_LEVELS,
     MODES,
     THEMES,
     ConfigError,
-    ConfigProblem,
     DisplaySection,
     KioskConfig,
     KioskSection,
@@ -49,7 +46,6 @@ from kiosk.config.model import (
     LogLevel,
     Mode,
     PatronsSection,
-    Secret,
     ServerSection,
     SessionSection,
     StaffSection,
@@ -94,10 +90,7 @@ SECRET_KEYS = frozenset({"staff.pin_verifier"})
 
 def site_file(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
     """The site's file: ``path`` if given, else $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml."""
-    if path is not None:
-        return path
-    named = (os.environ if environ is None else environ).get(CONFIG_ENV, "")
-    return Path(named) if named else SITE_FILE
+    return named_file(path, environ, CONFIG_ENV) or SITE_FILE
 
 
 def load_config(
@@ -129,54 +122,9 @@ def check_config(
     return read_config(site_file(path, environ), sections)[1]
 
 
-@dataclass
-class Layers:
-    """The defaults and the site's file, merged, with where each value came from."""
-
-    merged: dict[str, Any]
-    defaults: Source
-    site: Source | None
-    origins: dict[str, Source] = field(default_factory=dict)  # key path -> site's file
-
-    def where(self, key: str) -> tuple[Source, int | None]:
-        """The file a key's value came from and its line there. A mistake in a default
-        (a required key left empty) is the site's to fix: it is placed there."""
-        source = self.defaults
-        for prefix in key_prefixes(key):
-            if prefix in self.origins:
-                source = self.origins[prefix]
-                break
-        if source is self.defaults and self.site is not None:
-            source = self.site
-        return source, source.line_of(key)
-
-
-@dataclass
-class Source:
-    path: Path
-    text: str
-    data: dict[str, Any]
-    lines: dict[str, int]
-
-    def line_of(self, key: str) -> int | None:
-        for prefix in key_prefixes(key):
-            if prefix in self.lines:
-                return self.lines[prefix]
-        return None
-
-
 def read_layers(site: Path | None) -> Layers | ConfigProblem:
     """The defaults with the site's file over them, or why a file cannot be read."""
-    defaults = _read_source(DEFAULTS_FILE)
-    if isinstance(defaults, ConfigProblem):  # the package itself is broken
-        return defaults
-    source = None if site is None else _read_source(site)
-    if isinstance(source, ConfigProblem):
-        return source
-    layers = Layers(copy.deepcopy(defaults.data), defaults, source)
-    if source is not None:
-        layers.merged = _merge(layers.merged, source.data, source, layers.origins)
-    return layers
+    return layered.read_layers(DEFAULTS_FILE, site)
 
 
 def read_config(
@@ -189,7 +137,7 @@ def read_config(
         return None, [layers]
     checker = _Checker(layers, sections)
     config = checker.config()
-    problems = checker.located()
+    problems = checker.vital_located()
     return replace(config, faults=tuple(p for p in problems if not p.vital)), problems
 
 
@@ -206,171 +154,23 @@ def _check_sections(sections: Sections) -> None:
         )
 
 
-def _read_source(path: Path) -> Source | ConfigProblem:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        return ConfigProblem(path, None, "", f"cannot read the config file: {error.strerror}")
-    except UnicodeDecodeError:
-        return ConfigProblem(path, None, "", "is not UTF-8 text; save it as UTF-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-        line = int(found.group(1)) if found else None
-        if found:
-            message = f"{message[: found.start()]} (column {found.group(2)})"
-        return ConfigProblem(path, line, "", f"not valid TOML: {message}")
-    return Source(path, text, data, key_lines(text))
-
-
-def _merge(
-    base: dict[str, Any],
-    over: Mapping[str, Any],
-    source: Source,
-    origins: dict[str, Source],
-    path: str = "",
-) -> dict[str, Any]:
-    result = dict(base)
-    for key, value in over.items():
-        full = f"{path}.{key}" if path else key
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            result[key] = _merge(base[key], value, source, origins, full)
-        else:
-            result[key] = value
-            origins[full] = source
-    return result
-
-
-def key_prefixes(key: str) -> list[str]:
-    """``a.b[0].c`` -> ``a.b[0].c``, ``a.b[0]``, ``a.b``, ``a``."""
-    found = [key]
-    while key:
-        key = key[: key.rindex("[")] if key.endswith("]") else key.rpartition(".")[0]
-        if key:
-            found.append(key)
-    return found
-
-
-# --- where each key stands in a file ----------------------------------------------------
-
-_BARE_OR_QUOTED = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
-_DOTTED = rf"{_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*"
-_HEADER = re.compile(rf"^\s*\[(\[?)\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$")
-_ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=(.*)$")
-_STRINGS = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'""")
-
-
-def _dotted(text: str) -> str:
-    parts = re.findall(_BARE_OR_QUOTED, text)
-    return ".".join(part.strip("\"'") for part in parts)
-
-
-def _brackets(text: str) -> int:
-    """Open minus closed brackets outside strings and comments."""
-    bare = _STRINGS.sub("", text).split("#", 1)[0]
-    return bare.count("[") - bare.count("]")
-
-
-def key_lines(text: str) -> dict[str, int]:
-    """Each key path (``scanners.hid[1].layout``) and table of a TOML text -> its line.
-
-    A TOML parser gives values without places; this finds the places, skipping the
-    inside of multi-line strings and arrays.
-    """
-    lines: dict[str, int] = {}
-    prefix = ""
-    counts: dict[str, int] = {}
-    depth = 0
-    closing: str | None = None
-    for number, line in enumerate(text.splitlines(), 1):
-        if closing is not None:
-            if line.count(closing) % 2 == 1:
-                closing = None
-            continue
-        if depth > 0:
-            depth += _brackets(line)
-            continue
-        header = _HEADER.match(line)
-        if header:
-            name = _dotted(header.group(2))
-            if header.group(1):
-                index = counts.get(name, 0)
-                counts[name] = index + 1
-                lines.setdefault(name, number)
-                prefix = f"{name}[{index}]"
-            else:
-                prefix = name
-            for parent in key_prefixes(prefix):
-                lines.setdefault(parent, number)
-            continue
-        assign = _ASSIGN.match(line)
-        if assign:
-            key = _dotted(assign.group(1))
-            lines.setdefault(f"{prefix}.{key}" if prefix else key, number)
-            rest = assign.group(2)
-            closing = next((q for q in ('"""', "'''") if rest.count(q) % 2 == 1), None)
-            if closing is None:
-                depth = max(0, _brackets(rest))
-    return lines
-
-
 # --- checking -----------------------------------------------------------------------------
 
 
-class _Checker(SettingsReader):
+class _Checker(LayeredReader):
     """Reads every table of the merged config; problems are kept, never raised."""
 
     def __init__(self, layers: Layers, sections: Sections) -> None:
-        super().__init__()
-        self.layers = layers
+        super().__init__(layers, TABLES)
         self.sections = sections
 
-    def located(self) -> list[ConfigProblem]:
-        located = []
-        for text in self.problems:
-            key, _, message = text.partition(": ")
-            source, line = self.layers.where(key)
-            part = key.split(".")[0].split("[")[0]
-            if part not in TABLES:  # an unknown table: the part it was probably meant for
-                part = closest(part, TABLES) or part
-            vital = part not in OPTIONAL_PARTS and key not in OPTIONAL_KEYS
-            located.append(ConfigProblem(source.path, line, key, message, vital))
-        return sorted(located, key=lambda p: (str(p.file), p.line or 0, p.key))
-
-    def section(self, name: str, known: tuple[str, ...]) -> Mapping[str, Any]:
-        return self.table(self.layers.merged.get(name, {}), name, known)
-
-    def path(self, table: Mapping[str, Any], section: str, key: str) -> Path | None:
-        """A path value; ``""`` is None. Relative paths start at the naming file's folder."""
-        text = self.get(table, section, key, "", as_text, "a path in quotes")
-        if not text.strip():
-            return None
-        path = Path(text.strip())
-        if not path.is_absolute():
-            source, _ = self.layers.where(f"{section}.{key}")
-            path = source.path.absolute().parent / path
-        return path
-
-    def existing(self, path: Path | None, key: str, *, folder: bool = False) -> None:
-        if path is None:
-            return
-        if not path.exists():
-            self.problem(key, f"{path} does not exist")
-        elif folder and not path.is_dir():
-            self.problem(key, f"{path} is not a folder")
-        elif not folder and path.is_dir():
-            self.problem(key, f"{path} is a folder, not a file")
+    def vital_located(self) -> list[ConfigProblem]:
+        """Every problem at its file and line; vital unless in a part the kiosk lends
+        without (for an unknown table, the part it was probably meant for)."""
+        return self.located(lambda key: self.part(key) in OPTIONAL_PARTS or key in OPTIONAL_KEYS)
 
     def config(self) -> KioskConfig:
-        for key in self.layers.merged:
-            if key not in TABLES:
-                self.problem(
-                    key,
-                    f"unknown table{did_you_mean(key, TABLES, bracketed=True)}; "
-                    f"known tables: {', '.join(TABLES)}",
-                )
+        self.unknown_tables()
         return KioskConfig(
             kiosk=self.kiosk(),
             library=self.library(),
@@ -421,18 +221,10 @@ class _Checker(SettingsReader):
         table = self.section("library", ("name", "logo", "currency"))
         logo = self.path(table, "library", "logo")
         self.existing(logo, "library.logo")
-        currency = self.get(table, "library", "currency", "", as_text, "text").strip()
-        if currency and not re.fullmatch(r"[A-Za-z]{3}", currency):
-            self.problem(
-                "library.currency",
-                f'must be a three-letter currency code such as "USD", "EUR" or "GBP", '
-                f'or "" for none, not {currency!r}',
-            )
-            currency = ""
         return LibrarySection(
             name=self.get(table, "library", "name", LibrarySection().name, as_text, "text"),
             logo=logo,
-            currency=currency.upper(),
+            currency=self.currency(table, "library", "currency"),
         )
 
     def server(self) -> ServerSection:
@@ -446,14 +238,9 @@ class _Checker(SettingsReader):
             )
         elif not re.match(r"https?://[^/\s]+", url):
             self.problem("server.url", f"must start with https:// or http://, not {url!r}")
-        token_file = self.path(table, "server", "token_file")
+        token_file, _ = self.secret_file(table, "server", "token_file", KIOSK_TOKEN)
         if token_file is None:
             self.problem("server.token_file", "missing: the file holding this kiosk's token")
-        else:
-            try:
-                read_secret(token_file, KIOSK_TOKEN)
-            except SecretFileError as error:
-                self.problem("server.token_file", str(error))
         ca_file = self.path(table, "server", "ca_file")
         self.existing(ca_file, "server.ca_file")
 

@@ -2,7 +2,9 @@
 
 The defaults written here are those of the shipped ``defaults.toml`` (a test keeps the
 two the same); the loader always starts from that file. The tables whose types belong to
-other parts are in ``KioskConfig.sections``, by the section that read them.
+other parts are in ``KioskConfig.sections``, by the section that read them. A mistake is
+a :class:`~kiosk.common.layered.ConfigProblem` and a secret a
+:class:`~kiosk.common.secrets.Secret`, as for kiosk-central's ``central.toml``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args
 
 from kiosk.common import KioskError
+from kiosk.common.layered import ConfigProblem
+from kiosk.common.secrets import Secret
 from kiosk.common.settings import Section
 
 Mode = Literal["checkout", "return", "both"]
@@ -26,43 +30,6 @@ LANGUAGES: tuple[str, ...] = get_args(Language)
 THEMES: tuple[str, ...] = get_args(Theme)
 
 T = TypeVar("T")
-
-MASK = "********"
-
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A value that is never shown: ``str()`` and ``repr()`` give ``********``."""
-
-    value: str = field(repr=False)
-
-    def __bool__(self) -> bool:
-        return bool(self.value)
-
-    def __str__(self) -> str:
-        return MASK if self.value else ""
-
-    def __repr__(self) -> str:
-        return f"Secret({MASK!r})" if self.value else "Secret('')"
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    """One mistake in a config file, said for the librarian who has to fix it."""
-
-    file: Path | None
-    line: int | None
-    key: str
-    message: str
-    # False: the kiosk can lend without this part (printer, a scanner, the server,
-    # staff cards); the problem is kept in ``KioskConfig.faults`` for staff mode.
-    vital: bool = True
-
-    def __str__(self) -> str:
-        where = (
-            "" if self.file is None else f"{self.file}:{self.line}" if self.line else str(self.file)
-        )
-        return ": ".join(part for part in (where, self.key, self.message) if part)
 
 
 class ConfigError(KioskError):
@@ -145,7 +112,7 @@ class DisplaySection:
 @dataclass(frozen=True, slots=True)
 class StaffSection:
     cards: tuple[str, ...] = ()
-    pin_verifier: Secret = Secret("")
+    pin_verifier: Secret = field(default_factory=lambda: Secret(""))
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,3 +101,17 @@ def test_a_section_reads_only_its_own_tables_and_keeps_its_mistakes() -> None:
     assert problems == ["screen.width: must be a whole number, not 0"]
     assert seen == [{"screen": {"width": 0}}]
     assert repr(section) == "Section(screen, sound)"
+
+
+def test_a_currency_is_a_three_letter_code_in_capitals_or_none() -> None:
+    reader = SettingsReader()
+    table = {"good": "eur", "none": " ", "bad": "EURO", "sign": "$", "number": 978}
+    read = [reader.currency(table, "library", key) for key in (*table, "absent")]
+    assert read == ["EUR", "", "", "", "", ""]
+    assert reader.problems == [
+        'library.bad: must be a three-letter currency code such as "USD", "EUR" or "GBP", '
+        "or \"\" for none, not 'EURO'",
+        'library.sign: must be a three-letter currency code such as "USD", "EUR" or "GBP", '
+        "or \"\" for none, not '$'",
+        "library.number: must be text, not 978",
+    ]

@@ -21,6 +21,7 @@ from kiosk.commands import main
 from kiosk.commands.check_config import check_config_command
 from kiosk.commands.staff_pin import staff_pin_command
 from kiosk.common import KioskError
+from kiosk.common.layered import key_lines
 from kiosk.common.pins import pin_matches
 from kiosk.config import (
     DEFAULTS_FILE,
@@ -37,7 +38,6 @@ from kiosk.config import (
     check_config,
     load_config,
 )
-from kiosk.config.loading import key_lines
 from kiosk.devices.printer import PrinterSettings
 from kiosk.devices.settings import HidScannerSettings, ScannerSettings, SerialScannerSettings
 
