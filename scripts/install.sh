@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
         --token-file) token_file=${2:?--token-file needs a file}; shift 2 ;;
         --central) role=central; shift ;;
         --no-start) no_start=1; shift ;;
-        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "install: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
