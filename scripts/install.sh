@@ -151,10 +151,12 @@ python=/usr/bin/python3
 [ -x "$python" ] || [ -z "$root" ] || python=python3
 # The release is the commit checked out, exported clean: the build writes nothing into the
 # checkout, and every file placed below is that commit's. safe.directory: a checkout
-# cloned by the administrator is not root's own, and git refuses to read it otherwise.
+# cloned by the administrator is not root's own, and git refuses to read it otherwise
+# (its revision would be lost); --no-optional-locks: `git status` as root must not
+# rewrite the administrator's .git/index as root's.
 tree=""
 scratch tree -d
-git_=(git -c safe.directory="$src" -C "$src")
+git_=(git --no-optional-locks -c safe.directory="$src" -C "$src")
 if "${git_[@]}" rev-parse --verify --quiet HEAD >/dev/null 2>&1; then
     revision=$("${git_[@]}" rev-parse --short=9 HEAD)
     "${git_[@]}" archive --format=tar HEAD | tar -x -C "$tree"

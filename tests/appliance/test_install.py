@@ -158,6 +158,9 @@ def test_install_twice_into_a_scratch_root(roots: Roots) -> None:
     assert (root / "opt/kiosk" / venv / "bin/kiosk").is_file()
     assert (root / "opt/kiosk/venv/bin/kiosk-central").is_file()
     assert not (root / "opt/kiosk/previous").exists()
+    # Built from a clean export: nothing written into the checkout.
+    assert not (roots.clone / "build").exists()
+    assert not list(roots.clone.glob("*.egg-info"))
     assert (root / "opt/kiosk/docs/install.md").read_bytes() == (
         roots.clone / "docs/install.md"
     ).read_bytes()
