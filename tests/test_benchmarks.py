@@ -102,8 +102,18 @@ def test_ui_benchmark_reports_scan_to_frame_cold_start_and_memory(display: str) 
         "rss_at_welcome_mb",
         "rss_floor_mb",
         "peak_rss_mb",
+        "rss_after_scans_mb",
+        "rss_floor_after_scans_mb",
     ):
         assert figures[key] > 0, key
+    # The kiosk's own share: its resident set less the bare Kivy window's, measured in
+    # the same run (each figure rounded apart, hence the 0.1 MB of slack).
+    for share, kiosk, floor in (
+        ("share_at_welcome_mb", "rss_at_welcome_mb", "rss_floor_mb"),
+        ("share_after_scans_mb", "rss_after_scans_mb", "rss_floor_after_scans_mb"),
+    ):
+        assert abs(figures[share] - (figures[kiosk] - figures[floor])) <= 0.11, share
+        assert 0 < figures[share] < figures[kiosk], share
 
 
 def test_sync_benchmark_runs_the_many_kiosks_part_alone() -> None:
