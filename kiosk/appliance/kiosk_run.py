@@ -226,7 +226,9 @@ class Kiosk:
         if self.store is None:
             self.store = self._open_store()
             if self.store is None:
-                return Health("store_unusable")
+                # SQLite cannot even open its files on a full disk: say so, not "records".
+                full = shutil.disk_usage(self.options.data_dir).free < DISK_FULL_MB * 2**20
+                return Health("disk_full" if full else "store_unusable")
             self.circulation = self.ports.circulation = self._circulation(self.store)
         progress = (
             self.sync.agent.status.snapshot_percent

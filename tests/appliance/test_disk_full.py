@@ -34,6 +34,7 @@ import pytest
 from kiosk.appliance.status import DISK_FULL_MB
 from kiosk.central.process import CentralProcess
 from kiosk.sync import last_sync
+from tests.screens.xvfb import start_kiosk
 
 MIB = 2**20
 BIN = Path(sys.executable).parent  # the virtual environment's console scripts
@@ -367,3 +368,32 @@ def test_a_full_disk_stops_lending_with_the_reason_loses_nothing_and_lending_res
 def _server_ids(central_db: Path) -> list[str]:
     with contextlib.closing(sqlite3.connect(f"file:{central_db}?mode=ro", uri=True)) as db:
         return [row[0] for row in db.execute("SELECT id FROM transactions")]
+
+
+def test_the_screens_say_the_disk_is_full_and_come_back_by_themselves_when_it_is_not(
+    small_disk: Path, tmp_path: Path, display: str
+) -> None:
+    """A kiosk started on a full disk: SQLite cannot even open its files there. The
+    screens say the storage is full (not that the records cannot be opened), and lend
+    again once staff free space, without a restart."""
+    data = small_disk / "data"
+    made = run(KIOSK, "demo-data", "--out", str(data), "--items", "200", "--patrons", "20")
+    assert made.returncode == 0, made.stderr
+    fill_to_the_last_byte(small_disk, "fill")
+    trace = tmp_path / "trace.jsonl"  # the trace and Kivy's files cannot go on the full disk
+    kiosk = start_kiosk(display, data, "wait 30\n", trace)
+    try:
+        first = json.loads(trace.read_text().splitlines()[0])
+        assert first["screen"] == "out_of_service"
+        assert "This kiosk's storage is full, so it cannot record loans." in first["texts"]
+        (small_disk / "fill").unlink()
+        wait_for(
+            "the welcome screen",
+            lambda: any(
+                json.loads(line)["screen"] == "welcome" for line in trace.read_text().splitlines()
+            ),
+        )
+    finally:
+        kiosk.send_signal(signal.SIGTERM)
+        kiosk.communicate(timeout=60)
+    assert kiosk.returncode == 0
