@@ -2,7 +2,9 @@
 
 This module only registers the commands (``kiosk.central.commands``, one module each,
 and those other packages offer in the ``kiosk_central.commands`` entry-point group),
-builds their parser and runs the one asked for.
+builds their parser and runs the one asked for: a command on the config files alone
+straight away, any other after loading ``central.toml`` (``--config FILE``; refused
+with every mistake in it) into ``args.config`` and opening the database in force.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from kiosk.central import database
 from kiosk.central.commands import (
-    DB_ENV,
+    CONFIG_HELP,
     DB_HELP,
     ENTRY_POINTS,
     JSON_HELP,
     Command,
+    FileCommand,
+    check_config,
+    config,
     exceptions,
     export,
     holds,
@@ -30,9 +36,12 @@ from kiosk.central.commands import (
     shared_options,
     transactions,
 )
+from kiosk.central.config import CentralConfigError, load_config, with_database
 from kiosk.central.errors import CentralError, ImportRejected
 
-BUILT_IN = (
+AnyCommand = Command | FileCommand
+
+BUILT_IN: tuple[AnyCommand, ...] = (
     init.COMMAND,
     importing.COMMAND,
     kiosk.COMMAND,
@@ -41,10 +50,12 @@ BUILT_IN = (
     exceptions.COMMAND,
     export.COMMAND,
     serve.COMMAND,
+    check_config.COMMAND,
+    config.COMMAND,
 )
 
 
-def registry() -> dict[str, Command]:
+def registry() -> dict[str, AnyCommand]:
     """Every command by name: the built-in ones, then those of the entry-point group. One
     that cannot be loaded is left out with a word on stderr; the others still work."""
     commands = {command.name: command for command in BUILT_IN}
@@ -54,10 +65,10 @@ def registry() -> dict[str, Command]:
         except Exception as error:  # a broken plug-in must not stop the other commands
             print(f"kiosk-central: command {point.name} ({point.value}): {error}", file=sys.stderr)
             continue
-        if not isinstance(command, Command) or command.name in commands:
+        if not isinstance(command, AnyCommand) or command.name in commands:
             print(
                 f"kiosk-central: command {point.name} ({point.value}) left out: "
-                + ("not a Command" if not isinstance(command, Command) else "name taken"),
+                + ("not a Command" if not isinstance(command, AnyCommand) else "name taken"),
                 file=sys.stderr,
             )
             continue
@@ -65,13 +76,12 @@ def registry() -> dict[str, Command]:
     return commands
 
 
-def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
+def build_parser(commands: dict[str, AnyCommand]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kiosk-central", description="The library's central circulation server."
     )
-    parser.add_argument(
-        "--db", default=os.environ.get(DB_ENV, "sqlite:///central.db"), help=DB_HELP
-    )
+    parser.add_argument("--db", help=DB_HELP)
+    parser.add_argument("--config", dest="config_file", metavar="FILE", type=Path, help=CONFIG_HELP)
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
     parser.set_defaults(prints_json=False)
     verbs = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -91,6 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json and not args.prints_json:
         parser.error(f"argument --json: `kiosk-central {args.command}` prints no JSON")
     command = commands[args.command]
+    if isinstance(command, FileCommand):
+        return command.run(args)
+    try:
+        args.config = with_database(load_config(args.config_file), args.db, os.environ)
+    except CentralConfigError as refused:
+        print(refused, file=sys.stderr)  # each mistake, then that nothing was done
+        return 2
+    args.db = args.config.central.database
     engine = database.connect(args.db)
     try:
         if command.needs_schema and not database.is_current(engine):

@@ -2,15 +2,21 @@
 
 A command is a ``Command``: its name, a line of help, a function declaring its
 arguments on the parser it is given, and its handler, which is given the parsed
-arguments and an engine on the database. ``kiosk.central.cli`` registers the
+arguments and an engine on the database. Before it runs, ``central.toml`` is loaded
+(``--config FILE``, see ``kiosk.central.config``): the handler finds it in
+``args.config``, a ``CentralConfig`` holding the database in force (``args.db``, from
+``--db``, else ``$KIOSK_CENTRAL_DB``, else ``[central] database``). A mistake in the
+file stops every such command. A ``FileCommand`` (``check-config``, ``config show``)
+works on the config files alone: it runs before the config is loaded, with no
+database, so that it can report a broken file. ``kiosk.central.cli`` registers the
 commands of this package, and any command a Python package offers in the
 entry-point group ``kiosk_central.commands`` (the demo's ``demo-data`` is one)::
 
     [project.entry-points."kiosk_central.commands"]
     demo-data = "kiosk.demo.central_command:COMMAND"
 
-Options are accepted where people type them: ``--db`` at every level, before or
-after a verb (``kiosk-central --db X init`` and ``kiosk-central init --db X``), and
+Options are accepted where people type them: ``--db`` and ``--config`` at every level,
+before or after a verb (``kiosk-central --db X init`` and ``kiosk-central init --db X``), and
 ``--json`` likewise wherever a command prints JSON. Verbs made with ``Verbs`` keep
 that: each of their parsers gets the shared options, whose inner copies default to
 ``argparse.SUPPRESS`` so that an option given before the verb is not undone by the
@@ -24,19 +30,28 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from kiosk.central.config import DB_ENV, SITE_FILE
 from kiosk.common.clock import SystemClock
 
 ENTRY_POINTS = "kiosk_central.commands"
-DB_ENV = "KIOSK_CENTRAL_DB"
-DB_HELP = "database URL: sqlite:///central.db (default) or postgresql://user@host/db"
+DB_HELP = (
+    f"database URL, sqlite:///PATH or postgresql://USER@HOST/DB (default: ${DB_ENV}, "
+    "else central.toml's [central] database)"
+)
+CONFIG_HELP = (
+    "the site's central.toml, read over the shipped defaults (default: "
+    f"$KIOSK_CENTRAL_CONFIG, else {SITE_FILE} when it exists)"
+)
 JSON_HELP = "print JSON rather than text"
 
 Handler = Callable[[argparse.Namespace, Engine], int]
+FileHandler = Callable[[argparse.Namespace], int]
 
 
 @dataclass(frozen=True)
@@ -53,11 +68,31 @@ class Command:
     needs_schema: bool = True
 
 
+@dataclass(frozen=True)
+class FileCommand:
+    """A ``kiosk-central`` command on the config files alone (``check-config``, ``config
+    show``): run before central.toml is loaded and with no database."""
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: FileHandler
+    json: bool = False
+
+
 def shared_options(*, json: bool) -> list[argparse.ArgumentParser]:
     """The options a parser below the top level accepts again, as ``parents``: given
     there, they count; not given, they leave what the levels above set."""
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument("--db", default=argparse.SUPPRESS, help=DB_HELP)
+    shared.add_argument(
+        "--config",
+        dest="config_file",
+        metavar="FILE",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help=CONFIG_HELP,
+    )
     if json:
         shared.add_argument(
             "--json", action="store_true", default=argparse.SUPPRESS, help=JSON_HELP

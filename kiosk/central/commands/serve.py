@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from kiosk.central import database
-from kiosk.central.commands import DB_ENV, Command
+from kiosk.central.commands import Command
+from kiosk.central.config import DB_ENV
 from kiosk.common.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ def app_from_env() -> FastAPI:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--host", help="the address to listen on (default: [web] host)")
+    parser.add_argument("--port", type=int, help="the port to listen on (default: [web] port)")
     parser.add_argument("--workers", type=int, default=1)
 
 
@@ -37,10 +38,10 @@ def _serve(args: argparse.Namespace, _engine: Engine) -> int:
     uvicorn.run(
         "kiosk.central.commands.serve:app_from_env",
         factory=True,
-        host=args.host,
-        port=args.port,
+        host=args.host or args.config.web.host,
+        port=args.config.web.port if args.port is None else args.port,
         workers=args.workers,
-        log_level="info",
+        log_level=args.config.central.log_level,
     )
     return 0
 

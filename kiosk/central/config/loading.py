@@ -1,0 +1,402 @@
+"""Reading ``central.toml``: the shipped defaults, the site's file over them, every mistake.
+
+The site's file is the one given (``--config FILE``), else the one named in
+``$KIOSK_CENTRAL_CONFIG``, else ``/etc/kiosk-central/central.toml`` when it exists;
+with none, the shipped defaults alone apply. A file that is named but cannot be read is
+a mistake. Every value is checked; each mistake is reported with the file and line it
+came from, its key and, for a misspelt key or value, what was probably meant. Any
+mistake makes :func:`load_config` raise :class:`CentralConfigError` listing them all.
+
+The layering, the lines and the locating are :mod:`kiosk.common.layered`'s, shared
+with the kiosk's ``kiosk.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from kiosk.central.config.model import (
+    LOG_LEVELS,
+    MAIL_PASSWORD,
+    MAKE_KEY,
+    SECRET_KEY,
+    SECURITIES,
+    SIP2_PASSWORD,
+    SMS_CREDENTIALS,
+    CentralConfig,
+    CentralConfigError,
+    CentralSection,
+    EmailSection,
+    LibrarySection,
+    LogLevel,
+    NoticesSection,
+    Security,
+    Sip2Section,
+    SmsSection,
+    WebSection,
+)
+from kiosk.common import layered
+from kiosk.common.layered import ConfigProblem, LayeredReader, Layers, named_file
+from kiosk.common.secrets import MASK
+from kiosk.common.settings import as_flag, as_positive_int, as_text
+from kiosk.common.suggest import did_you_mean
+
+DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+SITE_FILE = Path("/etc/kiosk-central/central.toml")
+CONFIG_ENV = "KIOSK_CENTRAL_CONFIG"
+DB_ENV = "KIOSK_CENTRAL_DB"
+
+# central.toml's tables, in the order of the shipped defaults.
+TABLES = ("central", "library", "web", "notices", "sip2")
+EMAIL_KEYS = ("host", "port", "security", "from", "username", "password_file")
+SMS_KEYS = ("url", "body", "credentials_file")
+# Keys whose values ``config show`` never prints: any whose name says it holds a secret
+# (a *_file key names a file, and is shown), and the password in a database URL.
+SECRET_WORDS = ("password", "secret", "token", "credential")
+SECRET_KEY_LENGTH = 32
+DATABASES = ("sqlite", "postgresql", "postgres")
+DATABASE_EXAMPLES = (
+    '"sqlite:////var/lib/kiosk-central/central.db" or '
+    '"postgresql://kiosk-central@db.library.example/library"'
+)
+
+
+def site_file(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    default: Path = SITE_FILE,
+) -> Path | None:
+    """The site's file: ``path`` if given, else $KIOSK_CENTRAL_CONFIG, else ``default``
+    (/etc/kiosk-central/central.toml) when it exists; None when there is none."""
+    named = named_file(path, environ, CONFIG_ENV)
+    if named is not None:
+        return named
+    return default if default.exists() else None
+
+
+def read_layers(site: Path | None) -> Layers | ConfigProblem:
+    """The defaults with the site's file over them, or why a file cannot be read."""
+    return layered.read_layers(DEFAULTS_FILE, site)
+
+
+def read_config(site: Path | None) -> tuple[CentralConfig | None, list[ConfigProblem]]:
+    """The config (None when a file cannot be read at all) and every problem found."""
+    layers = read_layers(site)
+    if isinstance(layers, ConfigProblem):
+        return None, [layers]
+    return read_merged(layers)
+
+
+def read_merged(layers: Layers) -> tuple[CentralConfig, list[ConfigProblem]]:
+    """The config the merged ``layers`` give, and every problem in them."""
+    checker = _Checker(layers)
+    config = checker.config()
+    return config, checker.located()
+
+
+def load_config(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> CentralConfig:
+    """kiosk-central's settings: the defaults, with the site's file (see
+    :func:`site_file`) over them. Raises :class:`CentralConfigError` with every mistake."""
+    config, problems = read_config(site_file(path, environ))
+    if config is None or problems:
+        raise CentralConfigError(problems)
+    return config
+
+
+def check_config(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> list[ConfigProblem]:
+    """Every mistake in the site's file and under it (``kiosk-central check-config``)."""
+    return read_config(site_file(path, environ))[1]
+
+
+def database_override(option: str | None, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """The database given outside central.toml, and where: ``--db``, else
+    ``$KIOSK_CENTRAL_DB``; None when neither is."""
+    if option:
+        return option, "--db"
+    named = environ.get(DB_ENV, "")
+    return (named, f"${DB_ENV}") if named else None
+
+
+def with_database(
+    config: CentralConfig, option: str | None, environ: Mapping[str, str]
+) -> CentralConfig:
+    """``config`` with the database in force: ``--db``, else $KIOSK_CENTRAL_DB, else
+    ``[central] database``."""
+    override = database_override(option, environ)
+    if override is None:
+        return config
+    return replace(config, central=replace(config.central, database=override[0]))
+
+
+def mask(key: str, value: Any) -> Any:
+    """A value as ``config show`` prints it: secrets as ``********``."""
+    if not isinstance(value, str) or not value:
+        return value
+    if key == "central.database":
+        return masked_url(value)
+    leaf = key.rsplit(".", 1)[-1].lower()
+    if not leaf.endswith("_file") and any(word in leaf for word in SECRET_WORDS):
+        return MASK
+    return value
+
+
+def masked_url(url: str) -> str:
+    """``scheme://user:********@host/...``: the URL with its password, if any, masked.
+    The password runs to the last ``@``: one typed with a raw ``/`` or ``@`` in it is
+    masked whole (at worst with some of what follows it)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return url
+    user_info, host = rest.rsplit("@", 1)
+    if ":" not in user_info:
+        return url
+    return f"{scheme}://{user_info.split(':', 1)[0]}:{MASK}@{host}"
+
+
+# --- checking -----------------------------------------------------------------------------
+
+
+def _port(value: object) -> int | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+    return cast(int, value) if ok else None
+
+
+def _web_address(url: str) -> bool:
+    return re.fullmatch(r"https?://[^/\s?#@]+(/[^\s?#]*)?", url) is not None
+
+
+class _Checker(LayeredReader):
+    """Reads every table of the merged config; problems are kept, never raised."""
+
+    def __init__(self, layers: Layers) -> None:
+        super().__init__(layers, TABLES)
+
+    def config(self) -> CentralConfig:
+        self.unknown_tables()
+        return CentralConfig(
+            central=self.central(),
+            library=self.library(),
+            web=self.web(),
+            notices=self.notices(),
+            sip2=self.sip2(),
+            files=tuple(
+                source.path for source in (self.layers.defaults, self.layers.site) if source
+            ),
+        )
+
+    def text(self, table: Mapping[str, Any], section: str, key: str, default: str) -> str:
+        return self.get(table, section, key, default, as_text, "text").strip()
+
+    def port(self, table: Mapping[str, Any], section: str, default: int) -> int:
+        return self.get(table, section, "port", default, _port, "a port number from 1 to 65535")
+
+    def host(self, table: Mapping[str, Any], section: str, default: str) -> str:
+        host = self.text(table, section, "host", default)
+        if not host:
+            self.problem(
+                f"{section}.host",
+                'missing: the address to listen on, "127.0.0.1" for this machine alone '
+                'or "0.0.0.0" for every network',
+            )
+            return default
+        return host
+
+    def central(self) -> CentralSection:
+        table = self.section("central", ("database", "log_level"))
+        defaults = CentralSection()
+        return CentralSection(
+            database=self.database(table, defaults.database),
+            log_level=cast(
+                LogLevel,
+                self.choice(table, "central", "log_level", defaults.log_level, LOG_LEVELS),
+            ),
+        )
+
+    def database(self, table: Mapping[str, Any], default: str) -> str:
+        """A SQLite or PostgreSQL URL, without a password. Messages never repeat the URL:
+        it may hold one."""
+        url = self.text(table, "central", "database", default)
+        key = "central.database"
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            self.problem(key, f"must be a database URL such as {DATABASE_EXAMPLES}")
+            return default
+        if parsed.get_backend_name() not in DATABASES:
+            self.problem(
+                key,
+                f"must be a SQLite or PostgreSQL database, not {parsed.get_backend_name()!r}, "
+                f"e.g. {DATABASE_EXAMPLES}",
+            )
+            return default
+        if parsed.password is not None:
+            self.problem(
+                key,
+                "holds a password: keep it out of central.toml, in the kiosk-central "
+                "user's ~/.pgpass (chmod 600), and leave it out of the URL",
+            )
+            return default
+        return url
+
+    def library(self) -> LibrarySection:
+        table = self.section("library", ("name", "time_zone", "currency"))
+        defaults = LibrarySection()
+        return LibrarySection(
+            name=self.get(table, "library", "name", defaults.name, as_text, "text"),
+            time_zone=self.time_zone(table),
+            currency=self.currency(table, "library", "currency"),
+        )
+
+    def time_zone(self, table: Mapping[str, Any]) -> str:
+        name = self.text(table, "library", "time_zone", "")
+        if not name:
+            return ""
+        try:
+            ZoneInfo(name)
+        except (KeyError, ValueError, OSError):  # unknown, malformed, or not a zone file
+            self.problem(
+                "library.time_zone",
+                f'must be a time zone such as "Europe/London" or "" for the server\'s own, '
+                f"not {name!r}{did_you_mean(name, available_timezones(), bracketed=True)}",
+            )
+            return ""
+        return name
+
+    def web(self) -> WebSection:
+        known = (
+            "host",
+            "port",
+            "base_url",
+            "session_idle_minutes",
+            "session_lifetime_minutes",
+            "secure_cookies",
+            "secret_key_file",
+        )
+        table = self.section("web", known)
+        defaults = WebSection()
+        base_url = self.text(table, "web", "base_url", "")
+        if base_url and not _web_address(base_url):
+            self.problem(
+                "web.base_url",
+                "must be the address people reach the console at, starting with https:// "
+                f'or http://, such as "https://library.example/central", not {base_url!r}',
+            )
+            base_url = ""
+
+        def minutes(key: str, default: int) -> int:
+            return self.get(
+                table, "web", key, default, as_positive_int, "a whole number of minutes above 0"
+            )
+
+        idle = minutes("session_idle_minutes", defaults.session_idle_minutes)
+        lifetime = minutes("session_lifetime_minutes", defaults.session_lifetime_minutes)
+        if idle > lifetime:
+            self.problem(
+                "web.session_idle_minutes",
+                f"must be at most session_lifetime_minutes ({lifetime}), not {idle}",
+            )
+        key_file, key = self.secret_file(table, "web", "secret_key_file", SECRET_KEY)
+        if key is not None and len(key) < SECRET_KEY_LENGTH:
+            self.problem(
+                "web.secret_key_file",
+                f"{key_file}: holds {len(key)} characters; a key needs at least "
+                f"{SECRET_KEY_LENGTH}; make one: {MAKE_KEY}",
+            )
+        return WebSection(
+            host=self.host(table, "web", defaults.host),
+            port=self.port(table, "web", defaults.port),
+            base_url=base_url.rstrip("/"),
+            session_idle_minutes=idle,
+            session_lifetime_minutes=lifetime,
+            secure_cookies=self.get(
+                table, "web", "secure_cookies", defaults.secure_cookies, as_flag, "true or false"
+            ),
+            secret_key_file=key_file,
+        )
+
+    def notices(self) -> NoticesSection:
+        notices = self.section("notices", ("email", "sms"))
+        return NoticesSection(
+            email=self.email(self.table(notices.get("email", {}), "notices.email", EMAIL_KEYS)),
+            sms=self.sms(self.table(notices.get("sms", {}), "notices.sms", SMS_KEYS)),
+        )
+
+    def email(self, table: Mapping[str, Any]) -> EmailSection:
+        path = "notices.email"
+        defaults = EmailSection()
+        host = self.text(table, path, "host", "")
+        sender = self.text(table, path, "from", "")
+        if sender and "@" not in parseaddr(sender)[1]:
+            self.problem(
+                f"{path}.from",
+                'must be an email address such as "Springfield Library '
+                f'<library@springfield.example>", not {sender!r}',
+            )
+        elif host and not sender:
+            self.problem(
+                f"{path}.from",
+                'missing: the address notices come from, e.g. "library@springfield.example"',
+            )
+        security = cast(
+            Security, self.choice(table, path, "security", defaults.security, SECURITIES)
+        )
+        username = self.text(table, path, "username", "")
+        password_file, _ = self.secret_file(table, path, "password_file", MAIL_PASSWORD)
+        if username and password_file is None:
+            self.problem(
+                f"{path}.password_file",
+                f"missing: the file holding the mail server's password for {username!r}",
+            )
+        elif password_file is not None and not username:
+            self.problem(f"{path}.username", "missing: the account password_file is for")
+        if password_file is not None and security == "none":
+            self.problem(
+                f"{path}.security",
+                'must be "starttls" or "tls" with a password: "none" would send it in clear',
+            )
+        return EmailSection(
+            host=host,
+            port=self.port(table, path, defaults.port),
+            security=security,
+            from_address=sender,
+            username=username,
+            password_file=password_file,
+        )
+
+    def sms(self, table: Mapping[str, Any]) -> SmsSection:
+        path = "notices.sms"
+        url = self.text(table, path, "url", "")
+        if url and not _web_address(url):
+            self.problem(
+                f"{path}.url",
+                f"must be the gateway's address, starting with https:// or http://, not {url!r}",
+            )
+            url = ""
+        body = self.get(table, path, "body", "", as_text, "text")
+        if url and not body.strip():
+            self.problem(f"{path}.body", "missing: the request to send to the gateway's url")
+        credentials, _ = self.secret_file(table, path, "credentials_file", SMS_CREDENTIALS)
+        return SmsSection(url=url, body=body, credentials_file=credentials)
+
+    def sip2(self) -> Sip2Section:
+        table = self.section("sip2", ("host", "port", "password_file"))
+        defaults = Sip2Section()
+        password_file, _ = self.secret_file(table, "sip2", "password_file", SIP2_PASSWORD)
+        return Sip2Section(
+            host=self.host(table, "sip2", defaults.host),
+            port=self.port(table, "sip2", defaults.port),
+            password_file=password_file,
+        )

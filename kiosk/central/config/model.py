@@ -1,0 +1,123 @@
+"""kiosk-central's settings as plain frozen values: what ``load_config`` returns.
+
+The defaults written here are those of the shipped ``defaults.toml`` (a test keeps the
+two the same); the loader always starts from that file. Secrets stay in their files:
+the settings hold each file's path, checked when the config is read (present, not
+empty, readable by its owner alone); whoever needs the secret reads it then with
+:func:`kiosk.common.secrets.read_secret` and the kind named here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, get_args
+from zoneinfo import ZoneInfo
+
+from kiosk.central.errors import CentralError
+from kiosk.common.layered import ConfigProblem, counted
+from kiosk.common.secrets import SecretFile
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+Security = Literal["starttls", "tls", "none"]
+
+LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)
+SECURITIES: tuple[str, ...] = get_args(Security)
+
+# The secret files central.toml names, as messages about them name them.
+MAKE_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))' > FILE"
+SECRET_KEY = SecretFile("secret key file", f"put a key of at least 32 characters in it: {MAKE_KEY}")
+MAIL_PASSWORD = SecretFile("password file", "put the mail server's password in it")
+SMS_CREDENTIALS = SecretFile("credentials file", "put the SMS gateway's credentials in it")
+SIP2_PASSWORD = SecretFile("password file", "put the password SIP2 devices log in with in it")
+
+
+class CentralConfigError(CentralError):
+    """central.toml cannot be used; ``problems`` holds every mistake found. The message
+    lists each with its file, line and key."""
+
+    def __init__(self, problems: tuple[ConfigProblem, ...] | list[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = [str(problem) for problem in self.problems]
+        lines.append(refusal(len(self.problems)))
+        super().__init__("\n".join(lines))
+
+
+def refusal(count: int) -> str:
+    """The line under a list of ``count`` mistakes."""
+    return f"{counted(count, 'error')}; kiosk-central cannot start with this config"
+
+
+@dataclass(frozen=True, slots=True)
+class CentralSection:
+    # A SQLAlchemy URL: sqlite:///PATH or postgresql://USER@HOST/DB. --db and
+    # $KIOSK_CENTRAL_DB override it; the loaded config holds the one in force.
+    database: str = "sqlite:///central.db"
+    log_level: LogLevel = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class LibrarySection:
+    name: str = "The Library"
+    time_zone: str = ""  # an IANA name; "" is the server's own
+    currency: str = ""  # ISO 4217, e.g. "USD"; "" = amounts as bare numbers
+
+    def zone(self) -> ZoneInfo | None:
+        """The library's time zone; None for the server's own (checked when read)."""
+        return ZoneInfo(self.time_zone) if self.time_zone else None
+
+
+@dataclass(frozen=True, slots=True)
+class WebSection:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str = ""  # "" = from each request; else without a trailing "/"
+    session_idle_minutes: int = 30
+    session_lifetime_minutes: int = 720
+    secure_cookies: bool = True
+    secret_key_file: Path | None = None  # None: a new key at each start (SECRET_KEY)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSection:
+    host: str = ""  # "" = no email
+    port: int = 587
+    security: Security = "starttls"
+    from_address: str = ""  # the file's ``from``
+    username: str = ""
+    password_file: Path | None = None  # MAIL_PASSWORD
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSection:
+    url: str = ""  # "" = no SMS
+    body: str = ""
+    credentials_file: Path | None = None  # SMS_CREDENTIALS
+
+
+@dataclass(frozen=True, slots=True)
+class NoticesSection:
+    """Read now, used by issue 16 (the notices)."""
+
+    email: EmailSection = field(default_factory=EmailSection)
+    sms: SmsSection = field(default_factory=SmsSection)
+
+
+@dataclass(frozen=True, slots=True)
+class Sip2Section:
+    """Read now, used by issue 18 (the SIP2 server)."""
+
+    host: str = "127.0.0.1"
+    port: int = 6001
+    password_file: Path | None = None  # SIP2_PASSWORD
+
+
+@dataclass(frozen=True, slots=True)
+class CentralConfig:
+    central: CentralSection = field(default_factory=CentralSection)
+    library: LibrarySection = field(default_factory=LibrarySection)
+    web: WebSection = field(default_factory=WebSection)
+    notices: NoticesSection = field(default_factory=NoticesSection)
+    sip2: Sip2Section = field(default_factory=Sip2Section)
+    # The files read, defaults first.
+    files: tuple[Path, ...] = ()
