@@ -8,8 +8,9 @@ Its rooms (shared/docs/architecture.md, "Inside central/"):
   enters the change log;
 - ``api``: the kiosks' sync API;
 - ``commands``: one module per ``kiosk-central`` command (``cli`` registers them);
-- ``web``, ``notices``, ``sip2``, ``config``: the staff console and patron portal,
-  the notices, the SIP2 server and ``central.toml``, to come.
+- ``config``: ``central.toml``, read and checked as the kiosk's ``kiosk.toml`` is;
+- ``web``, ``notices``, ``sip2``: the staff console and patron portal, the notices
+  and the SIP2 server, to come.
 
 Of the kiosk side it imports only ``kiosk.rules``, ``kiosk.sync.protocol`` and
 ``kiosk.common``; the demo's command reaches it through an entry point.
