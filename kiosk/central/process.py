@@ -49,6 +49,8 @@ class CentralProcess:
                 "--db",
                 self.database_url,
                 "serve",
+                "--host",  # the address self.url names, whatever central.toml says
+                "127.0.0.1",
                 "--port",
                 str(self.port),
                 "--workers",
