@@ -9,8 +9,15 @@ journal insert under the same synchronous setting. Each kiosk operation runs rig
 after the floor's, so that both meet the same machine: on a shared machine the
 disk's flushes vary tenfold from one minute to the next.
 
+Then it times the purge of the run's entries, as the sync agent does after a sync
+(deleted with secure_delete, the journal rebuilt, the write-ahead logs folded in and
+truncated), and the rebuild of the mirror's loans and holds that follows a change to
+them; with ``--secure-delete off`` the kiosk runs without secure_delete, to measure
+what it costs a checkout.
+
     python benchmarks/circulation.py [--items N] [--patrons M] [--loans K]
-                                     [--cycles C] [--seed S] [--json]
+                                     [--cycles C] [--seed S] [--secure-delete on|off]
+                                     [--json]
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import CheckoutStatus, PatronSession, ReturnStatus
 from kiosk.common.clock import FixedClock
 from kiosk.demo.library import Scale, build_demo_library
+from kiosk.store import mirroring, outbox
 from kiosk.store.store import Store
 
 CACHE = Path(__file__).parent / ".cache"
@@ -90,8 +98,8 @@ def timed(work: Callable[[], object], samples: list[float]) -> object:
 class Kiosk:
     """The real circulation path on the data directory: one checkout or return each."""
 
-    def __init__(self, directory: Path, patron_id: str) -> None:
-        self.store = Store.open(directory)
+    def __init__(self, directory: Path, patron_id: str, *, secure_delete: bool = True) -> None:
+        self.store = Store.open(directory, secure_delete=secure_delete)
         self.circulation = Circulation(self.store, FixedClock(NOW))
         with sqlite3.connect(directory / "mirror.db") as mirror:
             first_name, member_type = mirror.execute(
@@ -110,6 +118,25 @@ class Kiosk:
             raise SystemExit(f"benchmark setup: checkout of {barcode} gave {lent}")
         if getattr(back, "status", None) is not ReturnStatus.RETURNED:
             raise SystemExit(f"benchmark setup: return of {barcode} gave {back}")
+
+    def purge(self) -> tuple[float, float]:
+        """Seconds to forget every entry once the mirror shows them all, as the sync agent
+        does after a sync (the deletes, the journal rebuilt, the write-ahead logs folded
+        in and truncated); and to rebuild the mirror's loans and holds, as it does at
+        most every quarter of an hour."""
+        mirroring.apply_changes(
+            self.store,
+            policies=[],
+            tables=[],
+            cursor=0,
+            synced_at=NOW,
+            reflected=[outbox.newest_seq(self.store)],
+        )
+        started = time.perf_counter()
+        outbox.purge(self.store)
+        purged = time.perf_counter()
+        mirroring.scrub_lending(self.store)
+        return purged - started, time.perf_counter() - purged
 
     def close(self) -> None:
         self.store.close()
@@ -181,10 +208,14 @@ class Floor:
 Samples = dict[str, list[float]]
 
 
-def run(directory: Path, patron_id: str, items: list[str]) -> tuple[Samples, Samples]:
+def run(
+    directory: Path, patron_id: str, items: list[str], *, secure_delete: bool
+) -> tuple[Samples, Samples, tuple[float, float]]:
     """Each operation of the kiosk right after the same operation of the floor, so that
-    both meet the same machine (other work, the disk's flushes) and can be compared."""
-    floor, kiosk = Floor(directory, patron_id, directory), Kiosk(directory, patron_id)
+    both meet the same machine (other work, the disk's flushes) and can be compared.
+    Then the purge of all the kiosk's entries, timed."""
+    floor = Floor(directory, patron_id, directory)
+    kiosk = Kiosk(directory, patron_id, secure_delete=secure_delete)
     floor_samples: Samples = {"checkout": [], "return": []}
     kiosk_samples: Samples = {"checkout": [], "return": []}
     for barcode in items:
@@ -194,8 +225,9 @@ def run(directory: Path, patron_id: str, items: list[str]) -> tuple[Samples, Sam
         back = timed(partial(kiosk.give_back, barcode), kiosk_samples["return"])
         kiosk.check(barcode, lent, back)
     floor.close()
+    purge = kiosk.purge()
     kiosk.close()
-    return kiosk_samples, floor_samples
+    return kiosk_samples, floor_samples, purge
 
 
 def main() -> int:
@@ -205,6 +237,12 @@ def main() -> int:
     parser.add_argument("--loans", type=int, default=200_000)
     parser.add_argument("--cycles", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--secure-delete",
+        choices=("on", "off"),
+        default="on",
+        help="off only to measure what a kiosk's secure_delete costs (a kiosk has it on)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
@@ -214,7 +252,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
         shutil.copyfile(cached / "mirror.db", scratch / "mirror.db")
-        kiosk, floor = run(scratch, patron_id, items)
+        kiosk, floor, (purge_s, scrub_s) = run(
+            scratch, patron_id, items, secure_delete=args.secure_delete == "on"
+        )
     every = kiosk["checkout"] + kiosk["return"]
     floor_every = floor["checkout"] + floor["return"]
     result = {
@@ -231,6 +271,9 @@ def main() -> int:
         "ratio_p50": round(percentile(every, 0.5) / percentile(floor_every, 0.5), 2),
         "ratio_p99": round(percentile(every, 0.99) / percentile(floor_every, 0.99), 2),
         "mean_ms": round(statistics.fmean(every), 3),
+        "secure_delete": args.secure_delete,
+        "purge_ms": round(purge_s * 1000, 1),  # forgetting the run's entries, as after a sync
+        "lending_scrub_ms": round(scrub_s * 1000, 1),  # the mirror's loans and holds rebuilt
         "mirror_mb": round((cached / "mirror.db").stat().st_size / 1e6, 1),
         "build_s": None if build_s is None else round(build_s, 1),
     }

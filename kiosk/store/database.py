@@ -4,6 +4,16 @@
 moment a decision is shown: WAL with ``synchronous=FULL``. ``mirror.db`` is a
 cache the sync agent can rebuild, so it trades durability for write speed
 (``synchronous=NORMAL``; WAL still keeps it consistent).
+
+Both hold loans of patrons (the journal its own decisions, the mirror the library's
+loans as the server sent them), so neither may keep what it deletes: each deletes
+with ``secure_delete`` (zeros over deleted rows and freed pages). SQLite still leaves
+copies of rows in the unused gap of pages it rebalanced, so after each purge the
+journal is rebuilt from its live rows (``compact``), and the mirror's loans and holds
+tables are rebuilt soon after they change (``mirroring.scrub_lending``). Then
+``scrub`` folds the write-ahead log into the file and truncates it, so that no old
+frame of the ``-wal`` file holds a deleted row either. The ``-shm`` file holds only
+the log's index (page numbers, salts and checksums), never a row.
 """
 
 from __future__ import annotations
@@ -25,7 +35,11 @@ BUSY_TIMEOUT_MS = 5000
 NO_ROOM_BYTES = 2**20
 
 
-def open_sqlite(path: Path, *, durable: bool) -> Engine:
+def open_sqlite(path: Path, *, durable: bool, secure_delete: bool = True) -> Engine:
+    """An engine on ``path`` with the settings of its role. ``secure_delete``: SQLite
+    overwrites what is deleted with zeros (cells in their pages, whole freed pages), so
+    a purged loan cannot be read back from the card's free space; only benchmarks turn
+    it off, to measure what it costs."""
     # URI filenames: the scan path attaches mirror.db read-only (kiosk.store.world). A
     # plain path, not starting with "file:", is still read as a plain path.
     engine = create_engine(f"sqlite+pysqlite:///{path}", connect_args={"uri": True})
@@ -41,6 +55,7 @@ def open_sqlite(path: Path, *, durable: bool) -> Engine:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA secure_delete = {'ON' if secure_delete else 'OFF'}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -48,6 +63,18 @@ def open_sqlite(path: Path, *, durable: bool) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if durable else "BEGIN")
 
     return engine
+
+
+def compact(engine: Engine) -> None:
+    """Rebuild the file from its live rows alone (``VACUUM``). ``secure_delete`` zeroes a
+    deleted row and a freed page, but not the copies SQLite leaves in a page's unused
+    gap when it rebalances the b-tree; a rebuilt file has none. For the journal, which
+    is small once purged: a few milliseconds."""
+    pooled = engine.raw_connection()
+    try:
+        cast(sqlite3.Connection, pooled.driver_connection).execute("VACUUM main")
+    finally:
+        pooled.close()
 
 
 def scrub(engine: Engine) -> bool:

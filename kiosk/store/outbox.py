@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from sqlalchemy import Row, Table, delete, func, select
 
-from kiosk.store.database import scrub
+from kiosk.store.database import compact, scrub
 from kiosk.store.journal import ACKNOWLEDGED, PENDING, Entry, EntryKind
 from kiosk.store.mirror import SyncCursor
 from kiosk.store.store import Store
@@ -141,8 +141,10 @@ def seqs_of(store: Store, entry_ids: Sequence[str]) -> list[int]:
 
 
 def purge(store: Store) -> int:
-    """Forget the entries the mirror already shows, then ``scrub`` both files: no loan
-    history stays on the kiosk, nor in the free space of its card."""
+    """Forget the entries the mirror already shows: deleted with ``secure_delete``, the
+    journal rebuilt from the rows it keeps (``compact``), and both files' write-ahead
+    logs folded in and truncated (``scrub``). No loan history stays on the kiosk, nor
+    in the free space of its card."""
     with store.mirror.connect() as mirror:
         through = mirror.scalar(select(SyncCursor.reflected_through))
     if through is None:
@@ -158,6 +160,8 @@ def purge(store: Store) -> int:
         purged += len(batch)
         if len(batch) < PURGE_BATCH:
             break
+    if purged:
+        compact(store.journal)
     scrub(store.journal)
     scrub(store.mirror)
     return purged

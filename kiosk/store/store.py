@@ -46,12 +46,16 @@ class Store:
     mirror_health: MirrorHealth
 
     @classmethod
-    def open(cls, directory: Path, *, kiosk_id: str | None = None) -> Store:
+    def open(
+        cls, directory: Path, *, kiosk_id: str | None = None, secure_delete: bool = True
+    ) -> Store:
+        """``secure_delete=False`` only to measure what it costs (benchmarks/circulation.py):
+        a kiosk never keeps what it deleted (kiosk.store.database)."""
         directory.mkdir(parents=True, exist_ok=True)
-        journal = open_sqlite(directory / JOURNAL_FILE, durable=True)
+        journal = open_sqlite(directory / JOURNAL_FILE, durable=True, secure_delete=secure_delete)
         quick_check(journal)  # a damaged journal stops the kiosk: staff must save it first
         migrate.upgrade(journal, "journal")
-        mirror, health = _open_mirror(directory)
+        mirror, health = _open_mirror(directory, secure_delete)
         return cls(directory, mirror, journal, _kiosk_identity(journal, kiosk_id), health)
 
     def world(self) -> AbstractContextManager[World]:
@@ -74,9 +78,9 @@ class Store:
         self.mirror.dispose()
 
 
-def _open_mirror(directory: Path) -> tuple[Engine, MirrorHealth]:
+def _open_mirror(directory: Path, secure_delete: bool) -> tuple[Engine, MirrorHealth]:
     path = directory / MIRROR_FILE
-    mirror = open_sqlite(path, durable=False)
+    mirror = open_sqlite(path, durable=False, secure_delete=secure_delete)
     health = MirrorHealth.READY
     try:
         quick_check(mirror)
@@ -93,7 +97,7 @@ def _open_mirror(directory: Path) -> tuple[Engine, MirrorHealth]:
             damaged = Path(f"{path}{suffix}")
             if damaged.exists():
                 damaged.rename(Path(f"{aside}{suffix}"))
-        mirror = open_sqlite(path, durable=False)
+        mirror = open_sqlite(path, durable=False, secure_delete=secure_delete)
         migrate.upgrade(mirror, "mirror")
         health = MirrorHealth.SET_ASIDE
     if health is MirrorHealth.READY and not _mirror_complete(mirror):

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -77,6 +77,9 @@ MIRROR_TABLES: dict[Entity, type[MirrorBase]] = {
 }
 # Seconds from one sync round to the next unless kiosk.toml's [server] sync_interval says.
 DEFAULT_INTERVAL_S = 15.0
+# At most this long after the mirror's loans or holds changed, their tables are rebuilt so
+# that no ended loan or hold can be read back from the card (mirroring.scrub_lending).
+LENDING_SCRUB_AFTER = timedelta(minutes=15)
 
 
 # How soon staff's "Sync now" (kiosk.sync.last_sync.request_sync) is noticed.
@@ -147,6 +150,9 @@ class SyncAgent:
         previous = last_sync.load(store.directory)
         self._status = SyncStatus(last_success=previous.last_success if previous else None)
         self._lock = threading.Lock()
+        # When the mirror's loans or holds first changed since they were last rebuilt; a
+        # new agent cannot know what an earlier one left, so it rebuilds them at once.
+        self._lending_changed: datetime | None = datetime.min
 
     # --- status ------------------------------------------------------------------------
 
@@ -378,6 +384,10 @@ class SyncAgent:
                 "GET", "/changes", ChangesPage, params={"since": cursor, "limit": self.page_size}
             )
             policies, tables = _mirror_changes(page.changes)
+            if self._lending_changed is None and any(
+                changes.model in mirroring.LENDING for changes in tables
+            ):
+                self._lending_changed = self.clock.now()
             mirroring.apply_changes(
                 self.store,
                 policies=policies,
@@ -394,8 +404,14 @@ class SyncAgent:
 
     def purge(self) -> int:
         """Forget entries the mirror already shows: no loan history stays on the kiosk,
-        nor can be read back from its card (kiosk.store.outbox.purge)."""
-        return outbox.purge(self.store)
+        nor can be read back from its card (kiosk.store.outbox.purge). Loans and holds
+        the server ended leave the mirror's tables within LENDING_SCRUB_AFTER."""
+        purged = outbox.purge(self.store)
+        changed = self._lending_changed
+        if changed is not None and self.clock.now() - changed >= LENDING_SCRUB_AFTER:
+            mirroring.scrub_lending(self.store)
+            self._lending_changed = None
+        return purged
 
     # --- heartbeat ---------------------------------------------------------------------
 

@@ -33,6 +33,9 @@ def test_the_journal_is_durable_and_the_mirror_fast(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     with store.mirror.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    for engine in (store.journal, store.mirror):  # both hold loans: deleted means zeroed
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
     store.close()
 
 
