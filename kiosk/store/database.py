@@ -73,6 +73,8 @@ def compact(engine: Engine) -> None:
     pooled = engine.raw_connection()
     try:
         cast(sqlite3.Connection, pooled.driver_connection).execute("VACUUM main")
+    except sqlite3.OperationalError as error:  # no room for the copy: the next purge retries
+        log.warning("%s was not rebuilt after the purge: %s", engine.url.database, error)
     finally:
         pooled.close()
 
