@@ -102,6 +102,9 @@ def _open_mirror(directory: Path, secure_delete: bool) -> tuple[Engine, MirrorHe
         health = MirrorHealth.SET_ASIDE
     if health is MirrorHealth.READY and not _mirror_complete(mirror):
         health = MirrorHealth.EMPTY
+    # quick_check read every page of the file into the pooled connection's cache (2 MB
+    # held for as long as the kiosk runs); the connections the kiosk keeps start empty.
+    mirror.dispose()
     return mirror, health
 
 
