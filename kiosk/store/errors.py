@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from kiosk.common import KioskError
 
-class StoreError(Exception):
+
+class StoreError(KioskError):
     """Root of every error the store raises."""
 
 
@@ -14,7 +16,3 @@ class StoreCorrupt(StoreError):
 
 class StoreFull(StoreError):
     """The disk (or the database's size limit) is full: nothing was written."""
-
-
-class MirrorEmpty(StoreError):
-    """The mirror holds no library yet: the kiosk must sync before it can lend."""

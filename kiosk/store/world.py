@@ -42,12 +42,6 @@ UNKNOWN = "unknown"
 CHECKOUT, RETURN, RENEW, FAULT = "checkout", "return", "renew", "fault"
 
 
-def parse_due(text: str) -> Due:
-    if "T" in text:
-        return Due.at_time(datetime.fromisoformat(text))
-    return Due.end_of(date.fromisoformat(text))
-
-
 @dataclass(frozen=True, slots=True)
 class CurrentLoan:
     patron_id: str
@@ -368,7 +362,7 @@ def _item(row: Any) -> ItemState:
     ) = row
     loan = None
     if borrower is not None:
-        loan = CurrentLoan(borrower, member_type, parse_due(due), renewals)
+        loan = CurrentLoan(borrower, member_type, Due.fromisoformat(due), renewals)
     holds: tuple[str, ...] = ()
     if queue != "[]":
         holds = tuple(patron for _, patron in sorted(json.loads(queue)))
@@ -386,7 +380,7 @@ def _item(row: Any) -> ItemState:
     loan = None
     if loan_patron is not None and loan_due is not None:
         loan = CurrentLoan(
-            loan_patron, loan_member_type or "", parse_due(loan_due), loan_renewals or 0
+            loan_patron, loan_member_type or "", Due.fromisoformat(loan_due), loan_renewals or 0
         )
     return replace(
         state,
