@@ -11,6 +11,9 @@ everything else imports from here.
 class KioskError(Exception):
     """The root of every error this project raises on purpose.
 
-    Each part has its own root under this one; a message says what happened and what
-    the person who must act can do about it.
+    Each part has its own root under this one (StoreError, SyncError, DeviceError,
+    ConfigError, SessionError, CommandError, CentralError); a message says what happened
+    and what the person who must act can do about it. The one exception is the rules'
+    RulesError: ``rules`` may import nothing of the project (architecture.md), not even
+    this class, so its root stands beside this one.
     """
