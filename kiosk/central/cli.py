@@ -34,6 +34,7 @@ from kiosk.central.commands import (
     kiosk,
     serve,
     shared_options,
+    staff,
     transactions,
 )
 from kiosk.central.config import CentralConfigError, load_config, with_database
@@ -45,6 +46,7 @@ BUILT_IN: tuple[AnyCommand, ...] = (
     init.COMMAND,
     importing.COMMAND,
     kiosk.COMMAND,
+    staff.COMMAND,
     holds.COMMAND,
     transactions.COMMAND,
     exceptions.COMMAND,

@@ -205,3 +205,45 @@ class ChangeCounter(CentralBase):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class StaffMember(CentralBase):
+    """A member of staff who signs in to the console: a password verifier, never a
+    password (argon2id, ``kiosk.common.pins``), a role, and the lockout's count."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin, circulation, viewer
+    password_verifier: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool]
+    failed_attempts: Mapped[int]
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class StaffSession(CentralBase):
+    """A signed-in browser. The cookie holds a random id; the table only its SHA-256, so
+    a copy of the database opens no session."""
+
+    __tablename__ = "staff_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
+
+
+class AuditEntry(CentralBase):
+    """Who changed what, when, from where: written in the same transaction as the change."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(80))  # a username, or "terminal:USER"
+    action: Mapped[str] = mapped_column(String(40))  # e.g. staff.add, session.start
+    target: Mapped[str] = mapped_column(String(120))
+    origin: Mapped[str] = mapped_column(String(80))  # an address, or "terminal"
+    detail: Mapped[str] = mapped_column(String(400), default="")

@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.middleware.gzip import GZipMiddleware
@@ -37,6 +37,9 @@ from kiosk.sync.protocol import (
     PushResponse,
     SnapshotPage,
 )
+
+if TYPE_CHECKING:
+    from kiosk.central.web.settings import ConsoleSettings
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +172,11 @@ def heartbeat(beat: Heartbeat, caller: Caller, request: Request) -> HeartbeatRep
     return HeartbeatReply(server_time=now, cursor=cursor)
 
 
-def create_app(engine: Engine, now: Callable[[], datetime]) -> FastAPI:
-    """The API over ``engine``; ``now`` is the library's local clock."""
+def create_app(
+    engine: Engine, now: Callable[[], datetime], console: ConsoleSettings | None = None
+) -> FastAPI:
+    """The API over ``engine``; ``now`` is the library's local clock. With ``console``,
+    the staff console too, under ``/staff`` (``kiosk.central.web``)."""
     app = FastAPI(
         title="kiosk-central",
         version=__version__,
@@ -190,6 +196,10 @@ def create_app(engine: Engine, now: Callable[[], datetime]) -> FastAPI:
     app.state.now = now
     app.state.policies = PolicyCache()
     app.include_router(router)
+    if console is not None:
+        from kiosk.central.web.console import mount_console  # noqa: PLC0415 - only when served
+
+        mount_console(app, console)
 
     @app.exception_handler(Exception)
     def unexpected(_request: Request, error: Exception) -> JSONResponse:

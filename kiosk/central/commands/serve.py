@@ -1,28 +1,42 @@
-"""``kiosk-central serve``: serve the kiosks' API with uvicorn, in one or more workers."""
+"""``kiosk-central serve``: serve the kiosks' API and the staff console with uvicorn, in
+one or more workers.
+
+Each worker builds its app from the environment this command sets: the database
+(``$KIOSK_CENTRAL_DB``), the config file (``$KIOSK_CENTRAL_CONFIG``) and, when
+``[web] secret_key_file`` names none, one key made here for all the workers (so a form
+one worker gave is accepted by another).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from kiosk.central import database
 from kiosk.central.commands import Command
-from kiosk.central.config import DB_ENV
+from kiosk.central.config import CONFIG_ENV, DB_ENV, load_config
 from kiosk.common.clock import SystemClock
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+# The console's signing key for the workers, when central.toml names no key file.
+WEB_KEY_ENV = "KIOSK_CENTRAL_WEB_KEY"
+
 
 def app_from_env() -> FastAPI:
-    """The API for uvicorn's workers: the database comes from $KIOSK_CENTRAL_DB."""
+    """The API and the console for uvicorn's workers: the database comes from
+    $KIOSK_CENTRAL_DB, the rest from the config file the command read."""
     from kiosk.central.api.app import create_app  # noqa: PLC0415 - FastAPI only when serving
+    from kiosk.central.web.settings import console_settings  # noqa: PLC0415
 
+    console = console_settings(load_config(), os.environ.get(WEB_KEY_ENV))
     engine = database.connect(os.environ[DB_ENV])
-    return create_app(engine, SystemClock().now)
+    return create_app(engine, SystemClock().now, console)
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +49,10 @@ def _serve(args: argparse.Namespace, _engine: Engine) -> int:
     import uvicorn  # noqa: PLC0415
 
     os.environ[DB_ENV] = args.db
+    if args.config_file is not None:
+        os.environ[CONFIG_ENV] = str(args.config_file.resolve())
+    if args.config.web.secret_key_file is None:
+        os.environ[WEB_KEY_ENV] = secrets.token_urlsafe(48)
     uvicorn.run(
         "kiosk.central.commands.serve:app_from_env",
         factory=True,
@@ -46,4 +64,4 @@ def _serve(args: argparse.Namespace, _engine: Engine) -> int:
     return 0
 
 
-COMMAND = Command("serve", "serve the kiosks' API", _arguments, _serve)
+COMMAND = Command("serve", "serve the kiosks' API and the staff console", _arguments, _serve)

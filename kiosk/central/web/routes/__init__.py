@@ -1,0 +1,10 @@
+"""The console's routes, one module per resource; each thin: it takes who is asking from
+``kiosk.central.web.deps``, asks the module that decides, and renders the answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from kiosk.central.web.routes import audit, home, kiosks, signin
+
+ROUTERS: tuple[APIRouter, ...] = (signin.router, home.router, kiosks.router, audit.router)

@@ -1,0 +1,158 @@
+"""The staff console as staff meet it: the real ``kiosk-central serve`` on a loopback
+port, and Debian's chromium driven by Playwright (never ``playwright install``).
+
+One server and one browser are shared by a module's tests: the server (over SQLite, with
+three accounts, one of each role, and kiosks in each state) costs a second or two to
+start, the browser about as much.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from kiosk.central import database
+from kiosk.central.api.kiosks import add_kiosk
+from kiosk.central.config import CONFIG_ENV
+from kiosk.central.models import Kiosk
+from kiosk.central.process import CentralProcess
+from kiosk.central.web.accounts import add_staff
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORDS = {
+    "ada": "ada's long admin password",
+    "cyril": "cyril's circulation password",
+    "vera": "vera's viewer-only password",
+    "lena": "lena's password, to be locked",  # the lockout's victim alone
+}
+ROLES = {"ada": "admin", "cyril": "circulation", "vera": "viewer", "lena": "viewer"}
+XSS = "<script>alert(1)</script>"
+
+
+@dataclass
+class Console:
+    url: str
+    database_url: str
+    log: Path
+
+    def login(self, username: str, password: str | None = None) -> requests.Session:
+        """A signed-in requests session (as a browser would: the sign-in page's token)."""
+        browser = requests.Session()
+        browser.get(f"{self.url}/staff/login", timeout=10)
+        answer = browser.post(
+            f"{self.url}/staff/login",
+            data={
+                "username": username,
+                "password": PASSWORDS[username] if password is None else password,
+                "csrf_token": csrf_token(browser, self.url),
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert answer.status_code == 303, answer.text
+        return browser
+
+
+def csrf_token(browser: requests.Session, url: str, page: str = "/staff/login") -> str:
+    """The hidden csrf_token of a page's form, as the browser would send it."""
+    text = browser.get(f"{url}{page}", timeout=10).text
+    marker = 'name="csrf_token" value="'
+    start = text.index(marker) + len(marker)
+    return text[start : text.index('"', start)]
+
+
+def _library(database_url: str) -> None:
+    """The accounts, and kiosks whose heartbeats make each light: the server uses the
+    real clock, so the heartbeats are placed relative to now."""
+    engine = database.connect(database_url)
+    database.upgrade(engine)
+    now = datetime.now().replace(microsecond=0)
+    with Session(engine) as db:
+        for username, password in PASSWORDS.items():
+            add_staff(db, username, ROLES[username], password, now, actor="test", origin="test")
+        for name in ("branch-1", "branch-2", "branch-3", XSS):
+            add_kiosk(db, name, now)
+        beats = {
+            "branch-1": {"last_seen": now, "journal_depth": 0, "disk_free_mb": 12000},
+            "branch-2": {
+                "last_seen": now - timedelta(minutes=1),
+                "journal_depth": 4,
+                "oldest_pending": now - timedelta(hours=2),
+                "last_error": "server unreachable",
+                "disk_free_mb": 150,
+            },
+            "branch-3": {"last_seen": now - timedelta(hours=3), "journal_depth": 12},
+        }
+        for name, beat in beats.items():
+            db.execute(
+                update(Kiosk)
+                .where(Kiosk.name == name)
+                .values(version="0.1.0", scanners=["hid:Honeywell"], **beat)
+            )
+        db.commit()
+    engine.dispose()
+
+
+def serve(directory: Path, *, secure_cookies: bool = False) -> Iterator[Console]:
+    """``kiosk-central serve`` on a loopback port over a fresh library in ``directory``."""
+    database_url = f"sqlite:///{directory / 'central.db'}"
+    _library(database_url)
+    config = directory / "central.toml"
+    config.write_text(
+        f'[library]\nname = "Riverside Library"\n[web]\nsecure_cookies = {str(secure_cookies).lower()}\n',
+        encoding="utf-8",
+    )
+    log = directory / "server.log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CONFIG_ENV, str(config))  # the child reads it: CentralProcess's own env
+        server = CentralProcess(database_url, log=log).start()
+    try:
+        yield Console(server.url, database_url, log)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    yield from serve(tmp_path_factory.mktemp("console"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies) and page for each test."""
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def screenshots() -> Path | None:
+    """Where the walk saves the README's screenshots: ``$CONSOLE_SCREENSHOTS``, if set."""
+    named = os.environ.get("CONSOLE_SCREENSHOTS")
+    return Path(named) if named else None
