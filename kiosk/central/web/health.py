@@ -49,7 +49,7 @@ def light(kiosk: Kiosk, now: datetime) -> Health:
     if kiosk.last_error:
         reasons.append(f"last error: {kiosk.last_error}")
     if kiosk.oldest_pending is not None and now - kiosk.oldest_pending > OLD_BACKLOG:
-        reasons.append(f"backlog waiting since {_ago(now - kiosk.oldest_pending)}")
+        reasons.append(f"backlog: oldest entry from {_ago(now - kiosk.oldest_pending)}")
     if kiosk.disk_free_mb is not None and kiosk.disk_free_mb < LOW_DISK_MB:
         reasons.append(f"disk nearly full: {kiosk.disk_free_mb} MB free")
     if kiosk.scanners is not None and not kiosk.scanners:
