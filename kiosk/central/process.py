@@ -28,11 +28,13 @@ class CentralProcess:
         port: int | None = None,
         workers: int = 1,
         log: Path | None = None,
+        config: Path | None = None,
     ) -> None:
         self.database_url = database_url
         self.port = port or free_port()
         self.workers = workers
         self.log = log  # where the server's own log goes; nowhere when None
+        self.config = config  # a central.toml; the shipped defaults alone when None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,6 +50,7 @@ class CentralProcess:
                 "kiosk.central.cli",
                 "--db",
                 self.database_url,
+                *(("--config", str(self.config)) if self.config else ()),
                 "serve",
                 "--host",  # the address self.url names, whatever central.toml says
                 "127.0.0.1",

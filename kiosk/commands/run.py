@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     library = loopback.prepare_demo(args.demo_dir)
     try:
         options = loopback.demo_options(args.demo_dir, library, **overrides)
-        for line in options.demo:
+        for line in (*options.demo, *library.console_lines()):
             print(line)
         return kiosk_run.run_app(options, request)
     finally:

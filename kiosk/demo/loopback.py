@@ -14,6 +14,18 @@ from kiosk.common.pins import pin_verifier
 
 DEMO_STAFF_CARD = "2999999999999" + luhn_digit("2999999999999")
 DEMO_STAFF_PIN = "2468"
+# The staff console's demo account (an admin), made with the demo library.
+DEMO_CONSOLE_USER = "demo-staff"
+DEMO_CONSOLE_PASSWORD = "papyrus-demo-desk"
+DEMO_CENTRAL_TOML = """\
+# The demo's central.toml, written by kiosk run --demo at each start.
+[library]
+name = "Papyrus Public Library (demo)"
+
+[web]
+# The demo serves plain HTTP on loopback: a Secure cookie would never come back.
+secure_cookies = false
+"""
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,14 @@ class LoopbackLibrary:
         lines.append("Books: " + "  ".join(books[:4]))
         lines.append(f"Staff card {DEMO_STAFF_CARD}  PIN {DEMO_STAFF_PIN}")
         return tuple(lines)
+
+    def console_lines(self) -> tuple[str, ...]:
+        """Where the staff console is, for the terminal (the patrons' screen has no use
+        for it)."""
+        return (
+            f"Staff console: {self.server_url}/staff/  "
+            f"(sign in as {DEMO_CONSOLE_USER}, password {DEMO_CONSOLE_PASSWORD})",
+        )
 
 
 def prepare_demo(directory: Path) -> LoopbackLibrary:
@@ -70,7 +90,10 @@ def prepare_demo(directory: Path) -> LoopbackLibrary:
             engine.dispose()
         token_file.write_text(token + "\n")
         token_file.chmod(0o600)
-    central = CentralProcess(database).start()
+    _ensure_console_account(database)
+    config = directory / "central.toml"
+    config.write_text(DEMO_CENTRAL_TOML)
+    central = CentralProcess(database, config=config).start()
     cards = json.loads((directory / "demo-cards.json").read_text())
     return LoopbackLibrary(central.url, token_file.read_text().strip(), cards, central)
 
@@ -90,3 +113,29 @@ def demo_options(directory: Path, library: LoopbackLibrary, **overrides: Any) ->
     }
     values.update(overrides)
     return KioskOptions(**values)
+
+
+def _ensure_console_account(database: str) -> None:
+    """The demo's staff account, also in a demo folder built before the console existed."""
+    from sqlalchemy.orm import Session  # noqa: PLC0415
+
+    from kiosk.central.database import connect, upgrade  # noqa: PLC0415
+    from kiosk.central.web.accounts import add_staff, staff  # noqa: PLC0415
+    from kiosk.common.clock import SystemClock  # noqa: PLC0415
+
+    engine = connect(database)
+    try:
+        upgrade(engine)  # a folder from an older version lacks the staff tables
+        with Session(engine) as session:
+            if all(member.username != DEMO_CONSOLE_USER for member in staff(session)):
+                add_staff(
+                    session,
+                    DEMO_CONSOLE_USER,
+                    "admin",
+                    DEMO_CONSOLE_PASSWORD,
+                    SystemClock().now(),
+                    actor="demo",
+                    origin="demo",
+                )
+    finally:
+        engine.dispose()
