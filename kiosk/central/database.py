@@ -30,7 +30,11 @@ def connect(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
             dbapi_connection.isolation_level = None
-            dbapi_connection.execute("PRAGMA busy_timeout = 10000")
+            # SQLite has one writer at a time and its busy handler is no queue: under many
+            # kiosks' pushes at once a writer waited past 10 s and its kiosk got a 500
+            # (the concurrency test, on a slow disk). Wait as long as a kiosk does for its
+            # answer (the agent's read timeout, 30 s); the kiosk then sends it again.
+            dbapi_connection.execute("PRAGMA busy_timeout = 30000")
             dbapi_connection.execute("PRAGMA journal_mode = WAL")
             dbapi_connection.execute("PRAGMA synchronous = FULL")
             dbapi_connection.execute("PRAGMA foreign_keys = ON")
