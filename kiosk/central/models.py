@@ -138,6 +138,7 @@ class Kiosk(CentralBase):
     last_error: Mapped[str | None] = mapped_column(String(400))
     scanners: Mapped[list[str] | None]
     disk_free_mb: Mapped[int | None]
+    disabled_at: Mapped[datetime | None]  # set by staff: the token is refused from then on
 
 
 class AppliedTransaction(CentralBase):
@@ -179,6 +180,7 @@ class StaffException(CentralBase):
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(String(400))
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class Change(CentralBase):

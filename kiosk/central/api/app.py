@@ -87,6 +87,11 @@ def _kiosk(
             "this token belongs to no kiosk; provision the kiosk again",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    if found.disabled_at is not None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "staff have disabled this kiosk; ask them before provisioning it again",
+        )
     return found
 
 

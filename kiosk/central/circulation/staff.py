@@ -1,15 +1,45 @@
 """What the decision path recorded, for staff: the transactions applied, and the
-exceptions (physical facts the rules would have refused) until a person resolves them."""
+exceptions (physical facts the rules would have refused) until a person resolves them.
+
+Resolving an exception is a person saying what was done about it; it changes no loan,
+so it goes to no kiosk. It is audited in its own transaction."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, get_args
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kiosk.central import audit
 from kiosk.central.errors import CentralError
-from kiosk.central.models import AppliedTransaction, StaffException
+from kiosk.central.models import AppliedTransaction, Kiosk, StaffException
+
+State = Literal["open", "resolved", "all"]
+STATES: tuple[State, ...] = get_args(State)
+Order = Literal["oldest", "newest"]
+ORDERS: tuple[Order, ...] = get_args(Order)
+MAX_NOTE = 400
+
+# Each kind of exception the decision path records (circulation.apply), in staff words.
+KINDS: dict[str, str] = {
+    "unknown_item": "Item not in the catalogue",
+    "unknown_patron": "Patron not registered",
+    "was_on_loan": "Item was on loan to someone else",
+    "refused_now": "The rules now refuse it",
+    "already_returned": "Item returned twice",
+    "not_on_loan": "Returned but not on loan",
+    "found": "Lost or missing item came back",
+    "renewal_without_loan": "Renewal without a loan",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionRow:
+    exception: StaffException
+    kiosk: str
 
 
 def transactions(db: Session, limit: int = 100) -> list[AppliedTransaction]:
@@ -23,18 +53,81 @@ def transactions(db: Session, limit: int = 100) -> list[AppliedTransaction]:
 
 def open_exceptions(db: Session) -> list[StaffException]:
     """The exceptions no one has resolved yet, oldest first."""
-    return list(
-        db.scalars(
-            select(StaffException)
+    return [row.exception for row in exceptions(db)]
+
+
+def exceptions(
+    db: Session,
+    *,
+    state: State = "open",
+    kind: str | None = None,
+    kiosk_id: int | None = None,
+    order: Order = "oldest",
+    limit: int = 500,
+) -> list[ExceptionRow]:
+    """The queue, with each exception's kiosk: open, resolved or all, of one kind or from
+    one kiosk when asked, oldest or newest first (by when the server recorded it)."""
+    query = select(StaffException, Kiosk.name).join(Kiosk, Kiosk.id == StaffException.kiosk_id)
+    if state == "open":
+        query = query.where(StaffException.resolved_at.is_(None))
+    elif state == "resolved":
+        query = query.where(StaffException.resolved_at.is_not(None))
+    if kind:
+        query = query.where(StaffException.reason == kind)
+    if kiosk_id is not None:
+        query = query.where(StaffException.kiosk_id == kiosk_id)
+    if order == "oldest":
+        query = query.order_by(StaffException.created_at, StaffException.id)
+    else:
+        query = query.order_by(StaffException.created_at.desc(), StaffException.id.desc())
+    rows = db.execute(query.limit(limit)).all()
+    return [ExceptionRow(found, name) for found, name in rows]
+
+
+def open_count(db: Session) -> int:
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(StaffException)
             .where(StaffException.resolved_at.is_(None))
-            .order_by(StaffException.created_at)
         )
+        or 0
     )
 
 
-def resolve_exception(db: Session, exception_id: int, note: str, now: datetime) -> None:
+def exception(db: Session, exception_id: int) -> ExceptionRow | None:
+    row = db.execute(
+        select(StaffException, Kiosk.name)
+        .join(Kiosk, Kiosk.id == StaffException.kiosk_id)
+        .where(StaffException.id == exception_id)
+    ).first()
+    return None if row is None else ExceptionRow(row[0], row[1])
+
+
+def resolve_exception(
+    db: Session, exception_id: int, note: str, now: datetime, *, actor: str, origin: str
+) -> None:
+    """Mark the exception resolved with ``note`` (what was done), by ``actor``; audited
+    in the same transaction. An exception is resolved once: a second resolution is
+    refused, so the first note is never overwritten."""
+    note = note.strip()
+    if not note:
+        raise CentralError("say what was done about it: the note is empty")
+    if len(note) > MAX_NOTE:
+        raise CentralError(f"the note is longer than {MAX_NOTE} characters")
     found = db.get(StaffException, exception_id)
     if found is None:
         raise CentralError(f"no exception number {exception_id}")
-    found.resolved_at, found.resolution = now, note
+    if found.resolved_at is not None:
+        raise CentralError(f"exception {exception_id} was resolved already")
+    found.resolved_at, found.resolution, found.resolved_by = now, note, actor[:80]
+    audit.record(
+        db,
+        now,
+        actor=actor,
+        action="exception.resolve",
+        target=f"exception {exception_id}",
+        origin=origin,
+        detail=note,
+    )
     db.commit()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.staff import open_exceptions, resolve_exception
 from kiosk.central.commands import Command, emit, in_session
+from kiosk.central.commands.staff import ORIGIN, terminal_actor
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +20,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def _exceptions(args: argparse.Namespace, session: Session, now: datetime) -> int:
     if args.resolve is not None:
-        resolve_exception(session, args.resolve, args.note, now)
+        resolve_exception(
+            session, args.resolve, args.note, now, actor=terminal_actor(), origin=ORIGIN
+        )
         print(f"exception {args.resolve} resolved")
         return 0
     emit(

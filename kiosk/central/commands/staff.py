@@ -34,7 +34,7 @@ PASSWORD_FILE = SecretFile(
 ORIGIN = "terminal"
 
 
-def _actor() -> str:
+def terminal_actor() -> str:
     try:
         return f"terminal:{getpass.getuser()}"
     except (OSError, KeyError):
@@ -70,7 +70,7 @@ def _staff(args: argparse.Namespace, session: Session, now: datetime) -> int:
 
 
 def _run(args: argparse.Namespace, session: Session, now: datetime) -> int:
-    actor = _actor()
+    actor = terminal_actor()
     if args.staff_command == "add":
         password = read_secret(args.password_file, PASSWORD_FILE)
         add_staff(session, args.username, args.role, password, now, actor=actor, origin=ORIGIN)

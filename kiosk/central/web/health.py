@@ -1,6 +1,6 @@
 """A kiosk's health at a glance, from the last heartbeat the server stored: green, amber
-or red, with the reasons in staff words. Not a lending question: only what the kiosk said
-about itself, and when."""
+or red (or disabled, by staff), with the reasons in staff words. Not a lending question:
+only what the kiosk said about itself, and when."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Literal
 
 from kiosk.central.models import Kiosk
 
-Light = Literal["green", "amber", "red"]
-LIGHTS: tuple[Light, ...] = ("red", "amber", "green")
+Light = Literal["green", "amber", "red", "disabled"]
+LIGHTS: tuple[Light, ...] = ("red", "amber", "green", "disabled")
 
 HEARTBEAT_SECONDS = 15  # kiosk.toml's [server] sync_interval by default
 AMBER_AFTER = timedelta(minutes=2)  # eight heartbeats missed
@@ -38,6 +38,10 @@ def _ago(delta: timedelta) -> str:
 
 
 def light(kiosk: Kiosk, now: datetime) -> Health:
+    if kiosk.disabled_at is not None:
+        return Health(
+            "disabled", (f"disabled {kiosk.disabled_at:%Y-%m-%d %H:%M}: its token is refused",)
+        )
     if kiosk.last_seen is None:
         return Health("red", ("never heard from",))
     silent = now - kiosk.last_seen
@@ -61,6 +65,7 @@ def light(kiosk: Kiosk, now: datetime) -> Health:
 class KioskRow:
     """One line of the *Kiosks* page, as words."""
 
+    id: int
     name: str
     light: Light
     reasons: tuple[str, ...]
@@ -85,6 +90,7 @@ def row(kiosk: Kiosk, now: datetime) -> KioskRow:
         )
         backlog = f"{kiosk.journal_depth} waiting{oldest}"
     return KioskRow(
+        id=kiosk.id,
         name=kiosk.name,
         light=health.colour,
         reasons=health.reasons,

@@ -38,6 +38,7 @@ templates = Jinja2Templates(env=_environment)
 NAVIGATION = (
     ("Home", "/staff/", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),
+    ("Exceptions", "/staff/exceptions", "viewer"),
     ("Audit log", "/staff/audit", "admin"),
 )
 _RANK = {"viewer": 0, "circulation": 1, "admin": 2}
@@ -81,7 +82,7 @@ def render(
     token, signed = _csrf_token(request, config)
     path = request.url.path
     navigation = [
-        {"text": text, "href": href, "active": href == path}
+        {"text": text, "href": href, "active": path == href or path.startswith(href + "/")}
         for text, href, least in NAVIGATION
         if who is not None and _RANK[who.role] >= _RANK[least]
     ]
@@ -99,3 +100,16 @@ def render(
     )
     CsrfProtect().set_csrf_cookie(signed, response)
     return response
+
+
+def not_found(request: Request, config: ConsoleSettings, who: SignedIn, what: str) -> HTMLResponse:
+    return render(
+        request,
+        config,
+        "error.html",
+        who=who,
+        status_code=404,
+        heading=f"No such {what}",
+        message=f"There is no such {what}: it may have been mistyped. Go back and choose one "
+        "from the list.",
+    )

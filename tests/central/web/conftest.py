@@ -9,23 +9,30 @@ start, the browser about as much.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
+import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
+from kiosk.central.api.app import create_app
 from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.config import CONFIG_ENV
 from kiosk.central.models import Kiosk
-from kiosk.central.process import CentralProcess
+from kiosk.central.process import CentralProcess, free_port
 from kiosk.central.web.accounts import add_staff
+from kiosk.central.web.sessions import Lifetimes
+from kiosk.central.web.settings import ConsoleSettings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -52,6 +59,7 @@ class Console:
     url: str
     database_url: str
     log: Path
+    tokens: dict[str, str] = field(default_factory=dict)  # kiosks registered by a test
 
     def login(self, username: str, password: str | None = None) -> requests.Session:
         """A signed-in requests session (as a browser would: the sign-in page's token)."""
@@ -156,3 +164,88 @@ def screenshots() -> Path | None:
     """Where the walk saves the README's screenshots: ``$CONSOLE_SCREENSHOTS``, if set."""
     named = os.environ.get("CONSOLE_SCREENSHOTS")
     return Path(named) if named else None
+
+
+def push_return(url: str, token: str, entry_id: str, seq: int, barcode: str) -> requests.Response:
+    """A kiosk's offline return pushed to the real sync API, as the agent sends it (a
+    barcode the catalogue lacks makes an ``unknown_item`` exception)."""
+    entry = {
+        "id": entry_id,
+        "seq": seq,
+        "kind": "return",
+        "decided_at": datetime.now().replace(microsecond=0).isoformat(),
+        "item_barcode": barcode,
+        "patron_id": None,
+        "details": {},
+        "charged": "0.00",
+        "status_after": "",
+        "loan_patron_id": None,
+        "loan_member_type": None,
+        "loan_due": None,
+        "loan_renewals": None,
+        "fulfilled_hold_of": None,
+    }
+    return requests.post(
+        f"{url}/v1/journal",
+        json={"entries": [entry]},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+
+
+def heartbeat(url: str, token: str) -> requests.Response:
+    beat = {
+        "version": "0.1.0",
+        "journal_depth": 0,
+        "oldest_pending": None,
+        "last_error": None,
+        "scanners": [],
+        "disk_free_mb": 5000,
+    }
+    return requests.post(
+        f"{url}/v1/heartbeat", json=beat, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+
+
+def register(console: Console, *names: str) -> None:
+    """Kiosks added to the running server's database, their tokens kept for the test."""
+    engine = database.connect(console.database_url)
+    with Session(engine) as db:
+        for name in names:
+            console.tokens[name] = add_kiosk(db, name, datetime.now().replace(microsecond=0))
+    engine.dispose()
+
+
+@contextmanager
+def in_process(database_url: str) -> Iterator[Console]:
+    """The same app ``kiosk-central serve`` builds (sync API and console) served by uvicorn
+    in this process: cheap enough to run each test on SQLite and on PostgreSQL."""
+    _library(database_url)
+    engine = database.connect(database_url)
+    settings = ConsoleSettings(
+        secret_key="a test key that signs the CSRF tokens of this server",
+        secure_cookies=False,
+        lifetimes=Lifetimes(idle=timedelta(minutes=30), absolute=timedelta(hours=12)),
+        library_name="Riverside Library",
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(engine, datetime.now, settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.02)
+    try:
+        yield Console(f"http://127.0.0.1:{port}", database_url, Path(os.devnull))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kiosk.central.web.routes import audit, home, kiosks, signin
+from kiosk.central.web.routes import audit, exceptions, home, kiosks, signin
 
-ROUTERS: tuple[APIRouter, ...] = (signin.router, home.router, kiosks.router, audit.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    signin.router,
+    home.router,
+    kiosks.router,
+    exceptions.router,
+    audit.router,
+)

@@ -1,18 +1,39 @@
-"""*Kiosks*: every kiosk at a glance, green, amber or red from its heartbeats."""
+"""*Kiosks*: every kiosk at a glance, green, amber or red from its heartbeats; a kiosk's
+own page; and, for administrators, a new token (shown once, on the answer to the form)
+or disabling it. What those do is decided in ``kiosk.central.api.kiosks``."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from datetime import datetime
 
-from kiosk.central.api.kiosks import kiosks
-from kiosk.central.web.deps import Db, Now, Settings, Viewer
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from kiosk.central.api.kiosks import disable_kiosk, find_kiosk, kiosks, rotate_token
+from kiosk.central.errors import CentralError
+from kiosk.central.web.deps import (
+    Admin,
+    CsrfChecked,
+    Current,
+    Db,
+    Now,
+    Origin,
+    Settings,
+    Viewer,
+)
 from kiosk.central.web.health import AMBER_AFTER, HEARTBEAT_SECONDS, RED_AFTER, row
-from kiosk.central.web.pages import render
+from kiosk.central.web.pages import not_found, render
+from kiosk.central.web.settings import ConsoleSettings
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
-TAGS = {"green": "govuk-tag--green", "amber": "govuk-tag--yellow", "red": "govuk-tag--red"}
+TAGS = {
+    "green": "govuk-tag--green",
+    "amber": "govuk-tag--yellow",
+    "red": "govuk-tag--red",
+    "disabled": "govuk-tag--grey",
+}
 
 
 @router.get("/kiosks", response_class=HTMLResponse)
@@ -31,3 +52,83 @@ def kiosks_page(
         amber_after=int(AMBER_AFTER.total_seconds() // 60),
         red_after=int(RED_AFTER.total_seconds() // 60),
     )
+
+
+@router.get("/kiosks/{kiosk_id}", response_class=HTMLResponse)
+def kiosk_page(
+    request: Request, kiosk_id: int, *, signed_in: Viewer, db: Db, config: Settings, moment: Now
+) -> HTMLResponse:
+    return _kiosk_page(request, kiosk_id, signed_in, db=db, config=config, moment=moment)
+
+
+def _kiosk_page(
+    request: Request,
+    kiosk_id: int,
+    signed_in: Current,
+    *,
+    db: Session,
+    config: ConsoleSettings,
+    moment: datetime,
+    error: str | None = None,
+) -> HTMLResponse:
+    kiosk = find_kiosk(db, kiosk_id)
+    if kiosk is None:
+        return not_found(request, config, signed_in.who, "kiosk")
+    return render(
+        request,
+        config,
+        "kiosk.html",
+        who=signed_in.who,
+        status_code=200 if error is None else 409,
+        kiosk=kiosk,
+        row=row(kiosk, moment),
+        tag_classes=TAGS,
+        error=error,
+    )
+
+
+@router.post("/kiosks/{kiosk_id}/token", dependencies=[CsrfChecked], response_model=None)
+def new_token(
+    request: Request,
+    kiosk_id: int,
+    *,
+    signed_in: Admin,
+    db: Db,
+    config: Settings,
+    moment: Now,
+    origin: Origin,
+) -> Response:
+    kiosk = find_kiosk(db, kiosk_id)
+    if kiosk is None:
+        return not_found(request, config, signed_in.who, "kiosk")
+    try:
+        token = rotate_token(db, kiosk_id, moment, actor=signed_in.who.username, origin=origin)
+    except CentralError as error:
+        return _kiosk_page(
+            request, kiosk_id, signed_in, db=db, config=config, moment=moment, error=str(error)
+        )
+    # The answer to the POST itself, never a redirect: the token is in no URL, and
+    # no-store keeps it out of the browser's cache.
+    return render(request, config, "kiosk_token.html", who=signed_in.who, kiosk=kiosk, token=token)
+
+
+@router.post("/kiosks/{kiosk_id}/disable", dependencies=[CsrfChecked], response_model=None)
+def disable(
+    request: Request,
+    kiosk_id: int,
+    *,
+    signed_in: Admin,
+    db: Db,
+    config: Settings,
+    moment: Now,
+    origin: Origin,
+) -> Response:
+    if find_kiosk(db, kiosk_id) is None:
+        return not_found(request, config, signed_in.who, "kiosk")
+    try:
+        disable_kiosk(db, kiosk_id, moment, actor=signed_in.who.username, origin=origin)
+    except CentralError as error:
+        return _kiosk_page(
+            request, kiosk_id, signed_in, db=db, config=config, moment=moment, error=str(error)
+        )
+    return RedirectResponse(f"/staff/kiosks/{kiosk_id}", status_code=303)
