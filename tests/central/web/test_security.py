@@ -20,8 +20,13 @@ from kiosk.central.models import AuditEntry, StaffMember
 
 from .conftest import PASSWORDS, Console, csrf_token, serve
 
-PAGES = ("/staff/", "/staff/kiosks", "/staff/audit")
-FORMS = ("/staff/logout",)
+PAGES = ("/staff/", "/staff/kiosks", "/staff/kiosks/1", "/staff/exceptions", "/staff/audit")
+FORMS = (
+    "/staff/logout",
+    "/staff/kiosks/1/token",
+    "/staff/kiosks/1/disable",
+    "/staff/exceptions/1/resolve",
+)
 ADMIN_ONLY = {"/staff/audit"}
 REFUSED = "The username or password is wrong, or the account is locked."
 
