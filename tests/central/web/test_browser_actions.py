@@ -129,3 +129,38 @@ def test_the_queue_works_without_javascript(browser: Browser, console: Console) 
         expect(page.locator("#exception")).to_contain_text("by ada")
     finally:
         context.close()
+
+
+def test_the_kiosks_table_shows_a_new_heartbeat_without_a_reload(
+    page: Page, console: Console
+) -> None:
+    problems = watch(page)
+    register(console, "annex")  # never heard from: red
+    sign_in(page, console, "vera")
+    page.goto(f"{console.url}/staff/kiosks")
+    annex = page.locator('tr[data-kiosk="annex"]')
+    expect(annex).to_have_attribute("data-light", "red")
+    expect(page.locator("#kiosks-table")).to_have_attribute("data-refresh-seconds", "15")
+    # A second between refreshes rather than 15, and a mark a reload would wipe out.
+    page.evaluate(
+        """() => {
+            document.getElementById("kiosks-table").dataset.refreshSeconds = "1";
+            window.notReloaded = true;
+        }"""
+    )
+    link = annex.get_by_role("link", name="annex")
+    link.focus()
+
+    answer = heartbeat(console.url, console.tokens["annex"])
+    assert answer.status_code == 200, answer.text
+
+    # Heard from just now, with no scanner in its heartbeat: amber.
+    expect(annex).to_have_attribute("data-light", "amber", timeout=5000)
+    expect(annex).to_contain_text("no scanner connected")
+    expect(annex).to_contain_text("just now")
+    expect(page.locator("#kiosks-updated")).to_have_text(re.compile(r"^Updated at \d\d:\d\d$"))
+    expect(page.locator("#kiosks-updated")).to_have_attribute("aria-live", "polite")
+    expect(link).to_be_focused()  # the new table's link, where the old one's was
+    assert page.evaluate("() => window.notReloaded") is True
+    accessible(page)
+    assert problems == []

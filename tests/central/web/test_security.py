@@ -20,7 +20,14 @@ from kiosk.central.models import AuditEntry, StaffMember
 
 from .conftest import PASSWORDS, Console, csrf_token, serve
 
-PAGES = ("/staff/", "/staff/kiosks", "/staff/kiosks/1", "/staff/exceptions", "/staff/audit")
+PAGES = (
+    "/staff/",
+    "/staff/kiosks",
+    "/staff/kiosks/table",  # the Kiosks page's table alone, which its script refreshes
+    "/staff/kiosks/1",
+    "/staff/exceptions",
+    "/staff/audit",
+)
 FORMS = (
     "/staff/logout",
     "/staff/kiosks/1/token",

@@ -54,6 +54,24 @@ def kiosks_page(
     )
 
 
+# Before /kiosks/{kiosk_id}, which would otherwise take "table" for an id.
+@router.get("/kiosks/table", response_class=HTMLResponse)
+def kiosks_table(
+    request: Request, signed_in: Viewer, db: Db, config: Settings, moment: Now
+) -> HTMLResponse:
+    """The Kiosks page's table alone, for its script to refresh the page without a
+    reload: the same role, headers and no-store as the page."""
+    return render(
+        request,
+        config,
+        "kiosks_table.html",
+        who=signed_in.who,
+        rows=[row(kiosk, moment) for kiosk in kiosks(db)],
+        now=moment,
+        tag_classes=TAGS,
+    )
+
+
 @router.get("/kiosks/{kiosk_id}", response_class=HTMLResponse)
 def kiosk_page(
     request: Request, kiosk_id: int, *, signed_in: Viewer, db: Db, config: Settings, moment: Now
