@@ -227,8 +227,7 @@ class Kiosk:
             self.store = self._open_store()
             if self.store is None:
                 # SQLite cannot even open its files on a full disk: say so, not "records".
-                full = shutil.disk_usage(self.options.data_dir).free < DISK_FULL_MB * 2**20
-                return Health("disk_full" if full else "store_unusable")
+                return Health("disk_full" if self._disk_full() else "store_unusable")
             self.circulation = self.ports.circulation = self._circulation(self.store)
         progress = (
             self.sync.agent.status.snapshot_percent
@@ -238,12 +237,16 @@ class Kiosk:
         cause = self.circulation.readiness()
         if cause is not None:
             return Health(cause.value, progress)
-        if shutil.disk_usage(self.options.data_dir).free < DISK_FULL_MB * 2**20:
+        if self._disk_full():
             return Health("disk_full")
         states = [status.state for status in self.scanners.statuses()]
         if states and "connected" not in states:
             return Health("no_scanner")
         return Health()
+
+    def _disk_full(self) -> bool:
+        """Below the mark at which ``kiosk status`` also calls the disk full."""
+        return shutil.disk_usage(self.options.data_dir).free < DISK_FULL_MB * 2**20
 
     def staff_status(self) -> StaffStatus:
         """What ``kiosk status`` says, with the scanners as this process sees them."""
