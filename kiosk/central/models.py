@@ -9,7 +9,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Dialect, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -59,6 +68,9 @@ class Record(CentralBase):
     isbn: Mapped[str | None] = mapped_column(String(17))
     publication_type: Mapped[str] = mapped_column(String(32))
 
+    # Searches by title and author use the migration's case-folded indexes (0005).
+    __table_args__ = (Index("records_by_isbn", "isbn"),)
+
 
 class Item(CentralBase):
     __tablename__ = "items"
@@ -82,6 +94,12 @@ class Patron(CentralBase):
     barred: Mapped[bool]
     owed: Mapped[Decimal] = mapped_column(Money)
     pin_verifier: Mapped[str | None] = mapped_column(String(200))
+    # Only the server keeps these: the kiosks never see a patron's contact details.
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    barred_reason: Mapped[str | None] = mapped_column(String(200))
+    # Searches by surname and first name use the migration's case-folded indexes (0005).
 
 
 class Loan(CentralBase):
@@ -106,6 +124,7 @@ class Hold(CentralBase):
     ready: Mapped[bool]
     title: Mapped[str] = mapped_column(String(400))
     placed_at: Mapped[datetime]
+    ready_at: Mapped[datetime | None]  # when it reached the hold shelf
 
     __table_args__ = (Index("holds_by_item", "item_barcode", "position"),)
 
@@ -122,6 +141,8 @@ class LedgerEntry(CentralBase):
     entry_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime]
     note: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (Index("ledger_at", "at"),)
 
 
 class Kiosk(CentralBase):
@@ -141,14 +162,30 @@ class Kiosk(CentralBase):
     disabled_at: Mapped[datetime | None]  # set by staff: the token is refused from then on
 
 
+class HeartbeatRecord(CentralBase):
+    """A kiosk's heartbeat as it came, kept a week for the kiosk page's 24-hour chart."""
+
+    __tablename__ = "heartbeats"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    journal_depth: Mapped[int | None]
+    disk_free_mb: Mapped[int | None]
+    scanners: Mapped[int | None]  # how many scanners it named
+    error: Mapped[bool]  # it named a last error
+
+    __table_args__ = (Index("heartbeats_by_kiosk", "kiosk_id", "at"),)
+
+
 class AppliedTransaction(CentralBase):
     """Every kiosk transaction applied, by its id: the primary key makes it once only."""
 
     __tablename__ = "transactions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id"))
-    kiosk_seq: Mapped[int]
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"))  # None: at the desk
+    kiosk_seq: Mapped[int]  # 0 at the desk
     kind: Mapped[str] = mapped_column(String(16))
     item_barcode: Mapped[str] = mapped_column(String(32))
     patron_id: Mapped[str | None] = mapped_column(String(32))
@@ -158,6 +195,7 @@ class AppliedTransaction(CentralBase):
     change_seq: Mapped[int] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]]
     charged: Mapped[Decimal] = mapped_column(Money)
+    actor: Mapped[str | None] = mapped_column(String(80))  # the member of staff, at the desk
 
     # Not unique: a kiosk re-installed on a new card starts a new journal at 1.
     __table_args__ = (

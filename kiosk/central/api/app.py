@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk import __version__
@@ -25,7 +25,7 @@ from kiosk.central.api.kiosks import token_hash
 from kiosk.central.circulation.apply import apply_batch
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import ForeignEntry
-from kiosk.central.models import Kiosk
+from kiosk.central.models import HeartbeatRecord, Kiosk
 from kiosk.sync.protocol import (
     API_PREFIX,
     MAX_PAGE,
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from kiosk.central.web.settings import ConsoleSettings
 
 log = logging.getLogger(__name__)
+HEARTBEATS_KEPT = timedelta(days=7)
 
 
 def _db(request: Request) -> Session:
@@ -171,6 +172,23 @@ def heartbeat(beat: Heartbeat, caller: Caller, request: Request) -> HeartbeatRep
                 last_error=beat.last_error[:400] if beat.last_error else None,
                 scanners=beat.scanners,
                 disk_free_mb=beat.disk_free_mb,
+            )
+        )
+        db.execute(
+            insert(HeartbeatRecord).values(
+                kiosk_id=caller.id,
+                at=now,
+                journal_depth=beat.journal_depth,
+                disk_free_mb=beat.disk_free_mb,
+                scanners=len(beat.scanners),
+                error=bool(beat.last_error),
+            )
+        )
+        # A week is kept for the console's 24-hour chart; older beats tell no one anything.
+        db.execute(
+            delete(HeartbeatRecord).where(
+                HeartbeatRecord.kiosk_id == caller.id,
+                HeartbeatRecord.at < now - HEARTBEATS_KEPT,
             )
         )
         cursor = current_cursor(db)
