@@ -1,0 +1,19 @@
+"""Who made a change on the server, for the audit log and the transaction's record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Channel = Literal["desk", "terminal", "portal", "sip2"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A member of staff at the console or a terminal (``username``), a patron in the
+    portal, or a SIP2 device, with where the request came from (``origin``: an address,
+    or "terminal")."""
+
+    username: str
+    origin: str
+    channel: Channel = "desk"
