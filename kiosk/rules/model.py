@@ -38,6 +38,12 @@ class MemberType:
     no_issue_after: date | None = None
     max_fine: Decimal | None = None
     fine_limit: Decimal | None = None
+    # Membership renewal: the patron may renew from this many days before the expiry
+    # date, and any time after it (None = only staff may renew) ...
+    renewal_window_days: int | None = None
+    # ... and a renewal extends the later of the expiry date and today by this many
+    # days (None = the policy does not say: staff choose the new date).
+    renewal_period_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

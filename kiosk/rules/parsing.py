@@ -26,7 +26,15 @@ from kiosk.rules.model import (
     money,
 )
 
-MEMBER_TYPE_KEYS = ("name", "quota", "no_issue_after", "max_fine", "fine_limit")
+MEMBER_TYPE_KEYS = (
+    "name",
+    "quota",
+    "no_issue_after",
+    "max_fine",
+    "fine_limit",
+    "renewal_window_days",
+    "renewal_period_days",
+)
 PUBLICATION_TYPE_KEYS = ("name", "quota", "no_issue_after", "max_fine", "text_book")
 PRIVILEGE_KEYS = (
     "member_type",
@@ -326,6 +334,8 @@ def _member_type(reader: Reader, code: str, entry: object, path: str) -> MemberT
         no_issue_after=reader.day(data, "no_issue_after", path),
         max_fine=reader.amount(data, "max_fine", path),
         fine_limit=reader.amount(data, "fine_limit", path),
+        renewal_window_days=reader.count(data, "renewal_window_days", path, minimum=0),
+        renewal_period_days=reader.count(data, "renewal_period_days", path, minimum=0),
     )
 
 
@@ -469,6 +479,16 @@ def advisories(policy: Policy) -> list[str]:
     for code, member_type in policy.member_types.items():
         if not any(pair[0] == code for pair in policy.privileges) and member_type.quota != 0:
             notes.append(f"member type {code} has no privileges: its members can borrow nothing")
+        if member_type.renewal_window_days is not None and member_type.renewal_period_days is None:
+            notes.append(
+                f"member type {code}: renewal_window_days is ignored because "
+                "renewal_period_days is not set (only staff can renew, choosing the new expiry)"
+            )
+        if member_type.renewal_period_days == 0:
+            notes.append(
+                f"member type {code}: renewal_period_days = 0, so a renewal extends nothing "
+                "(an expired membership is renewed to end today)"
+            )
     for code in policy.publication_types:
         if not any(pair[1] == code for pair in policy.privileges):
             notes.append(f"publication type {code} has no privileges: nobody can borrow it")

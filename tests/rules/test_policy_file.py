@@ -151,7 +151,60 @@ def test_an_unknown_key_with_no_near_miss_lists_what_is_expected() -> None:
     assert problems_of(
         '[member_types.A]\ncolour = "red"\n[publication_types.B]\n[[privileges]]\nmember_type="A"\npublication_type="B"\ndays=1\n'
     ) == [
-        "member_types.A.colour: unknown key (expected name, quota, no_issue_after, max_fine, fine_limit)"
+        "member_types.A.colour: unknown key (expected name, quota, no_issue_after, max_fine, "
+        "fine_limit, renewal_window_days, renewal_period_days)"
+    ]
+
+
+RENEWAL_TERMS = """
+[publication_types.B]
+[[privileges]]
+member_type = "STUDENT"
+publication_type = "B"
+days = 7
+[member_types.STUDENT]
+"""
+
+
+@pytest.mark.parametrize(
+    ("terms", "window", "period"),
+    [
+        ("renewal_window_days = 30\nrenewal_period_days = 365", 30, 365),
+        ("renewal_window_days = 0\nrenewal_period_days = 1", 0, 1),
+        ("renewal_period_days = 365", None, 365),
+        ("", None, None),
+    ],
+    ids=["window-and-period", "opens-on-the-day", "staff-only", "left-out"],
+)
+def test_a_member_type_s_renewal_terms_are_read(
+    terms: str, window: int | None, period: int | None
+) -> None:
+    policy = read_policy(tomllib.loads(RENEWAL_TERMS + terms))
+    student = policy.member_types["STUDENT"]
+    assert (student.renewal_window_days, student.renewal_period_days) == (window, period)
+
+
+def test_every_error_in_the_renewal_terms_is_reported_at_once() -> None:
+    problems = problems_of(
+        RENEWAL_TERMS
+        + """
+        renewal_window_days = -1
+        renewal_period_days = "a year"
+        [member_types.ADULT]
+        renewal_windows_days = 30
+        renewal_period_days = 365.0
+        [member_types.CHILD]
+        renewal_window_days = true
+        renewal_period = 365
+        """
+    )
+    assert problems == [
+        "member_types.STUDENT.renewal_window_days: must be >= 0, got -1",
+        "member_types.STUDENT.renewal_period_days: must be a whole number, got 'a year'",
+        "member_types.ADULT.renewal_windows_days: unknown key; did you mean 'renewal_window_days'?",
+        "member_types.ADULT.renewal_period_days: must be a whole number, got 365.0",
+        "member_types.CHILD.renewal_period: unknown key; did you mean 'renewal_period_days'?",
+        "member_types.CHILD.renewal_window_days: must be a whole number, got true",
     ]
 
 
@@ -204,6 +257,11 @@ def test_advisories_point_out_what_staff_probably_did_not_mean() -> None:
             [member_types.NOBODY]
             quota = 0
             [member_types.FORGOTTEN]
+            [member_types.WINDOW_ONLY]
+            renewal_window_days = 30
+            [member_types.NO_EXTENSION]
+            renewal_window_days = 30
+            renewal_period_days = 0
             [publication_types.B]
             [publication_types.ORPHAN]
             [[privileges]]
@@ -211,11 +269,23 @@ def test_advisories_point_out_what_staff_probably_did_not_mean() -> None:
             publication_type = "B"
             days = 7
             hours = 2
+            [[privileges]]
+            member_type = "WINDOW_ONLY"
+            publication_type = "B"
+            days = 7
+            [[privileges]]
+            member_type = "NO_EXTENSION"
+            publication_type = "B"
+            days = 7
             """
         )
     )
     assert advisories(policy) == [
         "member type FORGOTTEN has no privileges: its members can borrow nothing",
+        "member type WINDOW_ONLY: renewal_window_days is ignored because renewal_period_days "
+        "is not set (only staff can renew, choosing the new expiry)",
+        "member type NO_EXTENSION: renewal_period_days = 0, so a renewal extends nothing "
+        "(an expired membership is renewed to end today)",
         "publication type ORPHAN has no privileges: nobody can borrow it",
         "privilege A x B: hours = 2 is ignored because days = 7 (hours apply only to short loans, days = 0)",
     ]
