@@ -252,12 +252,20 @@ class _Checker(LayeredReader):
         return url
 
     def library(self) -> LibrarySection:
-        table = self.section("library", ("name", "time_zone", "currency"))
+        table = self.section("library", ("name", "time_zone", "currency", "hold_shelf_days"))
         defaults = LibrarySection()
         return LibrarySection(
             name=self.get(table, "library", "name", defaults.name, as_text, "text"),
             time_zone=self.time_zone(table),
             currency=self.currency(table, "library", "currency"),
+            hold_shelf_days=self.get(
+                table,
+                "library",
+                "hold_shelf_days",
+                defaults.hold_shelf_days,
+                as_positive_int,
+                "a whole number of days above 0",
+            ),
         )
 
     def time_zone(self, table: Mapping[str, Any]) -> str:

@@ -61,6 +61,7 @@ class LibrarySection:
     name: str = "The Library"
     time_zone: str = ""  # an IANA name; "" is the server's own
     currency: str = ""  # ISO 4217, e.g. "USD"; "" = amounts as bare numbers
+    hold_shelf_days: int = 7  # how long a ready hold waits on the shelf
 
     def zone(self) -> ZoneInfo | None:
         """The library's time zone; None for the server's own (checked when read)."""

@@ -17,6 +17,7 @@ class ConsoleSettings:
     secure_cookies: bool  # behind HTTPS: Secure, __Host- cookies
     lifetimes: Lifetimes
     library_name: str
+    hold_shelf_days: int = 7
 
     @property
     def session_cookie(self) -> str:
@@ -45,4 +46,5 @@ def console_settings(config: CentralConfig, fallback_key: str | None = None) -> 
             absolute=timedelta(minutes=web.session_lifetime_minutes),
         ),
         library_name=config.library.name,
+        hold_shelf_days=config.library.hold_shelf_days,
     )
