@@ -7,12 +7,14 @@ money as ``Decimal``. See shared/docs/lending-rules.md and docs/lending-rules.md
 from kiosk.rules.decisions import (
     CheckoutDecision,
     FaultOutcome,
+    MembershipRenewalDecision,
     RenewalDecision,
     ReturnOutcome,
     Route,
     assess_fault,
     assess_return,
     decide_checkout,
+    decide_membership_renewal,
     decide_renewal,
 )
 from kiosk.rules.errors import InvalidPolicy, Problem, RulesError
@@ -41,6 +43,7 @@ __all__ = [
     "Item",
     "Loan",
     "MemberType",
+    "MembershipRenewalDecision",
     "Patron",
     "Policy",
     "Privilege",
@@ -56,6 +59,7 @@ __all__ = [
     "assess_fault",
     "assess_return",
     "decide_checkout",
+    "decide_membership_renewal",
     "decide_renewal",
     "read_policy",
 ]

@@ -1,4 +1,5 @@
-"""The lending decisions of shared/docs/lending-rules.md: checkout, return, renewal, fault.
+"""The lending decisions of shared/docs/lending-rules.md: checkout, return, renewal, fault,
+and membership renewal.
 
 Pure functions of the policy, the facts and the moment ``now`` (the library's
 local time, always passed in).
@@ -55,6 +56,21 @@ class RenewalDecision:
     refusals: tuple[Refusal, ...]
     due: Due | None
     fine: Decimal
+
+    @property
+    def allowed(self) -> bool:
+        return not self.refusals
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipRenewalDecision:
+    """``expires``: the new expiry date when the renewal goes ahead; None when it is
+    refused, and for a staff renewal the policy cannot date (the membership has no end
+    date and keeps none, or the member type has no ``renewal_period_days``: staff
+    choose the date)."""
+
+    refusals: tuple[Refusal, ...]
+    expires: date | None
 
     @property
     def allowed(self) -> bool:
@@ -219,3 +235,50 @@ def assess_fault(policy: Policy, charge_code: str, item: Item) -> FaultOutcome:
     charge = policy.fault_charges[charge_code]
     amount = min(charge.amount, item.price) if item.price > 0 else charge.amount
     return FaultOutcome(money(amount), charge.status)
+
+
+def decide_membership_renewal(
+    policy: Policy, patron: Patron, now: datetime, *, by_staff: bool = False
+) -> MembershipRenewalDecision:
+    """May ``patron`` renew their membership at ``now``, and until when would it run?
+
+    A patron (at a kiosk, on the portal) is refused, in the contract's order, for
+    ``patron_barred``, ``fines_owed``, ``renewal_not_open`` (the expiry is more than
+    ``renewal_window_days`` away, or there is no expiry) and ``renewal_not_allowed``
+    (the member type has no window, or no period to extend by). Staff may renew
+    anyone. The new expiry is the later of the old expiry and today, plus
+    ``renewal_period_days``.
+    """
+    member = policy.member_types[patron.member_type]
+    today = now.date()
+    window, period = member.renewal_window_days, member.renewal_period_days
+    expires = None
+    if patron.expires is not None and period is not None:
+        expires = _days_after(max(patron.expires, today), period)
+    if by_staff:
+        return MembershipRenewalDecision((), expires)
+    refusals = []
+    if patron.barred:
+        refusals.append(reasons.membership_renewal_barred())
+    limit = member.fine_limit
+    if limit is not None and patron.owed > limit:
+        refusals.append(
+            reasons.membership_renewal_fines_owed(f"{money(patron.owed)}", f"{money(limit)}")
+        )
+    if window is None or period is None:
+        refusals.append(reasons.renewal_not_allowed())
+    elif patron.expires is None:
+        refusals.append(reasons.renewal_not_needed())
+    elif (patron.expires - today).days > window:
+        opens_on = patron.expires - timedelta(days=window)
+        refusals.append(reasons.renewal_not_open(human_date(opens_on)))
+    if refusals:
+        return MembershipRenewalDecision(tuple(refusals), None)
+    return MembershipRenewalDecision((), expires)
+
+
+def _days_after(day: date, days: int) -> date:
+    """``day`` plus ``days``; the calendar's last day when that would run past it."""
+    if days >= (date.max - day).days:
+        return date.max
+    return day + timedelta(days=days)

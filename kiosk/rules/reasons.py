@@ -1,4 +1,5 @@
-"""Why a loan or renewal is refused: a stable code for machines, a sentence for patrons.
+"""Why a loan, a renewal or a membership renewal is refused: a stable code for machines,
+a sentence for patrons.
 
 The sentence is an English template with named fields so that the screens can
 translate the template (it is the gettext message id) and fill in the fields.
@@ -23,6 +24,8 @@ class Reason(StrEnum):
     PUBLICATION_TYPE_QUOTA = "publication_type_quota"
     NO_ISSUE_AFTER = "no_issue_after"
     RENEWAL_LIMIT = "renewal_limit"
+    RENEWAL_NOT_OPEN = "renewal_not_open"
+    RENEWAL_NOT_ALLOWED = "renewal_not_allowed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,4 +177,46 @@ def renewal_limit(renewals: int) -> Refusal:
         "This item can't be renewed again: it has been renewed the most times allowed "
         "({renewals}).",
         {"renewals": str(renewals)},
+    )
+
+
+# --- membership renewal ---------------------------------------------------------------
+# Barred and fines owed keep their codes but say "renew", not "borrow".
+
+
+def membership_renewal_barred() -> Refusal:
+    return Refusal(
+        Reason.PATRON_BARRED,
+        "Your membership can't be renewed here at the moment. Please see a member of staff.",
+    )
+
+
+def membership_renewal_fines_owed(owed: str, limit: str) -> Refusal:
+    return Refusal(
+        Reason.FINES_OWED,
+        "You owe {owed}, which is more than the {limit} you may owe and still renew "
+        "your membership. Please pay at the desk.",
+        {"owed": owed, "limit": limit},
+    )
+
+
+def renewal_not_open(opens_on: str) -> Refusal:
+    return Refusal(
+        Reason.RENEWAL_NOT_OPEN,
+        "Your membership can be renewed from {opens_on}.",
+        {"opens_on": opens_on},
+    )
+
+
+def renewal_not_needed() -> Refusal:
+    return Refusal(
+        Reason.RENEWAL_NOT_OPEN,
+        "Your membership has no end date, so it does not need renewing.",
+    )
+
+
+def renewal_not_allowed() -> Refusal:
+    return Refusal(
+        Reason.RENEWAL_NOT_ALLOWED,
+        "Your membership can only be renewed by library staff. Please ask at the desk.",
     )

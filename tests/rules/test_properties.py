@@ -19,6 +19,7 @@ from kiosk.rules import (
     PublicationType,
     assess_return,
     decide_checkout,
+    decide_membership_renewal,
     decide_renewal,
 )
 
@@ -181,3 +182,52 @@ def test_a_refusal_names_exactly_the_reasons_that_apply_each_with_a_sentence(
     for refusal in decision.refusals:
         assert refusal.message.strip()
         assert "{" not in refusal.message
+
+
+@given(
+    st.booleans(),
+    st.none() | days_,
+    amounts,
+    st.none() | amounts,
+    st.none() | st.integers(0, 400),
+    st.none() | st.integers(0, 800),
+    moments,
+)
+def test_a_membership_renewal_is_refused_exactly_when_a_reason_applies_and_never_shortens(
+    barred: bool,
+    expires: date | None,
+    owed: Decimal,
+    fine_limit: Decimal | None,
+    window: int | None,
+    period: int | None,
+    now: datetime,
+) -> None:
+    member = MemberType(
+        "M", "M", fine_limit=fine_limit, renewal_window_days=window, renewal_period_days=period
+    )
+    base = policy(member_types=[member])
+    patron = Patron("P", "M", expires=expires, barred=barred, owed=owed)
+    by_patron = decide_membership_renewal(base, patron, now)
+    by_staff = decide_membership_renewal(base, patron, now, by_staff=True)
+    today = now.date()
+    expected = {
+        "patron_barred": barred,
+        "fines_owed": fine_limit is not None and owed > fine_limit,
+        "renewal_not_open": window is not None
+        and period is not None
+        and (expires is None or expires > today + timedelta(days=window)),
+        "renewal_not_allowed": window is None or period is None,
+    }
+    codes = [refusal.reason.value for refusal in by_patron.refusals]
+    assert codes == [reason for reason, applies in expected.items() if applies]
+    assert by_staff.allowed
+    if by_patron.allowed:
+        assert by_patron.expires == by_staff.expires
+    else:
+        assert by_patron.expires is None
+    if expires is None or period is None:
+        assert by_staff.expires is None
+    else:
+        assert by_staff.expires == max(expires, today) + timedelta(days=period)
+        assert by_staff.expires >= expires
+        assert by_staff.expires >= today

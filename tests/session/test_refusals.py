@@ -31,6 +31,11 @@ EVERY_REFUSAL: list[tuple[Refusal, str]] = [
     (made.no_open_day_before("30 June 2027"), "30 June 2027"),
     (made.renewal_limit(2), "2"),
     (made.renewal_limit(1), "1"),
+    (made.membership_renewal_barred(), "renewed"),
+    (made.membership_renewal_fines_owed("12.50", "10.00"), "12.50"),
+    (made.renewal_not_open("1 November 2027"), "1 November 2027"),
+    (made.renewal_not_needed(), "no end date"),
+    (made.renewal_not_allowed(), "staff"),
 ]
 
 
