@@ -142,7 +142,10 @@ def test_evaluate_reads_standard_input() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"action": "lend"}, "action: must be one of checkout, return, renew, fault, got 'lend'"),
+        (
+            {"action": "lend"},
+            "action: must be one of checkout, return, renew, fault, membership_renewal, got 'lend'",
+        ),
         (
             {"patron": {"id": "P1", "member_type": "STUDNET"}},
             "patron.member_type: unknown member type 'STUDNET'; did you mean 'STUDENT'?",
@@ -162,6 +165,41 @@ def test_evaluate_rejects_an_invalid_scenario_in_one_line(
     assert run.returncode == 2
     assert run.stdout == ""
     assert run.stderr == f"kiosk policy evaluate: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("by_staff", "answer"),
+    [
+        (
+            False,
+            {
+                "action": "membership_renewal",
+                "allowed": False,
+                "reasons": ["patron_barred", "renewal_not_open"],
+                "expires": None,
+            },
+        ),
+        (
+            True,
+            {
+                "action": "membership_renewal",
+                "allowed": True,
+                "reasons": [],
+                "expires": "2028-06-29",
+            },
+        ),
+    ],
+)
+def test_evaluate_a_membership_renewal_by_the_patron_and_by_staff(
+    by_staff: bool, answer: dict[str, object]
+) -> None:
+    # A barred student whose membership ends on 30 June 2027, far outside the 30-day window.
+    scenario = json.loads((SCENARIOS / "membership-renewal-allowed.json").read_text())
+    scenario["patron"].update(expires="2027-06-30", barred=True)
+    scenario["by_staff"] = by_staff
+    run = kiosk("policy", "evaluate", "-", stdin=json.dumps(scenario))
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == answer
 
 
 def test_evaluate_of_a_missing_file_exits_2() -> None:

@@ -13,7 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from kiosk.rules.decisions import assess_fault, assess_return, decide_checkout, decide_renewal
+from kiosk.rules.decisions import (
+    assess_fault,
+    assess_return,
+    decide_checkout,
+    decide_membership_renewal,
+    decide_renewal,
+)
 from kiosk.rules.errors import InvalidPolicy, Problem
 from kiosk.rules.model import AVAILABLE, Due, Item, Loan, Patron, Policy, money
 from kiosk.rules.parsing import Reader, child, describe, parse_policy
@@ -25,9 +31,20 @@ class Action(StrEnum):
     RETURN = "return"
     RENEW = "renew"
     FAULT = "fault"
+    MEMBERSHIP_RENEWAL = "membership_renewal"
 
 
-SCENARIO_KEYS = ("action", "now", "policy", "patron", "loans", "item", "loan", "charge")
+SCENARIO_KEYS = (
+    "action",
+    "now",
+    "policy",
+    "patron",
+    "loans",
+    "item",
+    "loan",
+    "charge",
+    "by_staff",
+)
 PATRON_KEYS = ("id", "member_type", "expires", "barred", "owed")
 ITEM_KEYS = ("publication_type", "price", "status", "holds")
 LOAN_KEYS = ("member_type", "due", "renewals")
@@ -39,6 +56,7 @@ NEEDS: Mapping[Action, tuple[str, ...]] = {
     Action.RETURN: ("now", "loan", "item"),
     Action.RENEW: ("now", "patron", "loan", "item"),
     Action.FAULT: ("charge",),
+    Action.MEMBERSHIP_RENEWAL: ("now", "patron"),
 }
 
 
@@ -52,6 +70,7 @@ class Scenario:
     item: Item
     loan: Loan
     charge: str
+    by_staff: bool = False
 
 
 def parse_scenario(data: object) -> Scenario:
@@ -79,6 +98,12 @@ def parse_scenario(data: object) -> Scenario:
             reader.reference(charge, "charge", policy.fault_charges, "fault charge")
         else:
             reader.problem("charge", f"must be the code of a fault charge, got {describe(charge)}")
+    by_staff = reader.flag(root, "by_staff", "")
+    if by_staff and action is not None and action is not Action.MEMBERSHIP_RENEWAL:
+        reader.problem(
+            "by_staff",
+            f"applies only to action {Action.MEMBERSHIP_RENEWAL.value!r}, not {action.value!r}",
+        )
     reader.raise_if_any()
     assert action is not None  # a missing action is a problem, raised above
     return Scenario(
@@ -90,6 +115,7 @@ def parse_scenario(data: object) -> Scenario:
         item=item,
         loan=loan,
         charge=charge if isinstance(charge, str) else "",
+        by_staff=by_staff,
     )
 
 
@@ -214,6 +240,16 @@ def evaluate(scenario: Scenario) -> dict[str, object]:
             "reasons": reason_codes(renewal.refusals),
             "due": renewal.due.isoformat() if renewal.due else None,
             "fine": str(renewal.fine),
+        }
+    if scenario.action is Action.MEMBERSHIP_RENEWAL:
+        membership = decide_membership_renewal(
+            policy, scenario.patron, now, by_staff=scenario.by_staff
+        )
+        return {
+            "action": "membership_renewal",
+            "allowed": membership.allowed,
+            "reasons": reason_codes(membership.refusals),
+            "expires": membership.expires.isoformat() if membership.expires else None,
         }
     fault = assess_fault(policy, scenario.charge, scenario.item)
     return {"action": "fault", "charge": str(fault.charge), "item_status": fault.item_status}

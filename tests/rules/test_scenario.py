@@ -138,8 +138,16 @@ def mutate(path: str, value: object) -> dict[str, Any]:
 
 INVALID = [
     # path to change, new value, the message evaluate must print (a fragment of it)
-    ("action", "checkin", "action: must be one of checkout, return, renew, fault, got 'checkin'"),
-    ("action", ..., "action: is required: one of checkout, return, renew, fault"),
+    (
+        "action",
+        "checkin",
+        "action: must be one of checkout, return, renew, fault, membership_renewal, got 'checkin'",
+    ),
+    (
+        "action",
+        ...,
+        "action: is required: one of checkout, return, renew, fault, membership_renewal",
+    ),
     ("now", ..., "now: is required for action 'checkout'"),
     (
         "now",
@@ -333,7 +341,14 @@ def test_every_problem_is_reported_at_once() -> None:
 
 @pytest.mark.parametrize(
     ("action", "missing"),
-    [("return", "loan"), ("renew", "loan"), ("fault", "charge"), ("return", "item")],
+    [
+        ("return", "loan"),
+        ("renew", "loan"),
+        ("fault", "charge"),
+        ("return", "item"),
+        ("membership_renewal", "patron"),
+        ("membership_renewal", "now"),
+    ],
 )
 def test_each_action_requires_what_it_reads(action: str, missing: str) -> None:
     data = base()
@@ -393,3 +408,121 @@ def test_text_that_is_not_a_scenario(text: str, message: str) -> None:
     with pytest.raises(InvalidPolicy) as raised:
         load_scenario(text)
     assert str(raised.value) == message
+
+
+def membership(**patron: object) -> dict[str, Any]:
+    """A membership renewal at Monday 23 November 2026 by a STUDENT (window 30 days,
+    period 365, fine limit 5.00) whose membership ends on 1 December 2026."""
+    data: dict[str, Any] = json.loads((SCENARIOS / "membership-renewal-allowed.json").read_text())
+    data["patron"].update(patron)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "reasons", "expires"),
+    [
+        pytest.param({}, [], "2027-12-01", id="ends-in-8-days-365-days-after-the-old-expiry"),
+        pytest.param({"expires": "2024-03-31"}, [], "2027-11-23", id="expired-long-ago-from-today"),
+        pytest.param({"barred": True}, ["patron_barred"], None, id="barred"),
+        pytest.param({"owed": "5.01"}, ["fines_owed"], None, id="owes-over-the-limit"),
+        pytest.param({"expires": "2026-12-24"}, ["renewal_not_open"], None, id="window-not-open"),
+        pytest.param({"expires": None}, ["renewal_not_open"], None, id="no-end-date"),
+        pytest.param({"member_type": "STAFF"}, ["renewal_not_allowed"], None, id="no-window"),
+        pytest.param(
+            {"barred": True, "owed": "9.00", "expires": "2027-06-30"},
+            ["patron_barred", "fines_owed", "renewal_not_open"],
+            None,
+            id="every-reason-in-order",
+        ),
+    ],
+)
+def test_membership_renewal_by_the_patron(
+    change: dict[str, object], reasons: list[str], expires: str | None
+) -> None:
+    assert answer(membership(**change)) == {
+        "action": "membership_renewal",
+        "allowed": not reasons,
+        "reasons": reasons,
+        "expires": expires,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "expires"),
+    [
+        pytest.param({"barred": True, "expires": "2027-06-30"}, "2028-06-29", id="barred-far-off"),
+        pytest.param({"member_type": "STAFF"}, "2028-11-30", id="no-window-period-730"),
+        pytest.param({"expires": None}, None, id="no-end-date-keeps-none"),
+    ],
+)
+def test_membership_renewal_by_staff(change: dict[str, object], expires: str | None) -> None:
+    data = membership(**change)
+    data["by_staff"] = True
+    assert answer(data) == {
+        "action": "membership_renewal",
+        "allowed": True,
+        "reasons": [],
+        "expires": expires,
+    }
+
+
+def test_membership_renewal_with_no_period_leaves_the_date_to_staff() -> None:
+    data = membership()
+    del data["policy"]["member_types"]["STUDENT"]["renewal_period_days"]
+    assert answer(data)["reasons"] == ["renewal_not_allowed"]
+    data["by_staff"] = True
+    assert answer(data) == {
+        "action": "membership_renewal",
+        "allowed": True,
+        "reasons": [],
+        "expires": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "messages"),
+    [
+        (
+            {"by_staff": "yes"},
+            ["by_staff: must be true or false, got 'yes'"],
+        ),
+        (
+            {"action": "checkout", "by_staff": True},
+            [
+                "item: is required for action 'checkout'",
+                "by_staff: applies only to action 'membership_renewal', not 'checkout'",
+            ],
+        ),
+        (
+            {"by_stafff": True},
+            ["by_stafff: unknown key; did you mean 'by_staff'?"],
+        ),
+        (
+            {"patron": {"id": "P1", "member_type": "STUDNET"}},
+            ["patron.member_type: unknown member type 'STUDNET'; did you mean 'STUDENT'?"],
+        ),
+        (
+            {
+                "policy": {
+                    "member_types": {
+                        "STUDENT": {"renewal_window_days": -30, "renewal_period_days": "1y"},
+                        "STAFF": {"renewal_period": 730},
+                    }
+                }
+            },
+            [
+                "policy.member_types.STUDENT.renewal_window_days: must be >= 0, got -30",
+                "policy.member_types.STUDENT.renewal_period_days: must be a whole number, got '1y'",
+                "policy.member_types.STAFF.renewal_period: unknown key; did you mean 'renewal_period_days'?",
+            ],
+        ),
+    ],
+)
+def test_an_invalid_membership_renewal_names_every_offending_field(
+    change: dict[str, object], messages: list[str]
+) -> None:
+    data = membership()
+    data.update(change)
+    with pytest.raises(InvalidPolicy) as raised:
+        answer(data)
+    assert [str(problem) for problem in raised.value.problems] == messages
