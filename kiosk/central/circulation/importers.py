@@ -10,7 +10,11 @@ Columns (a header row is required; column order is free):
 - items: ``barcode, brn, price, status, home_location``
 - patrons: ``patron_id, card, first_name, surname, member_type, expires, barred, pin``
   (``expires`` and ``pin`` may be empty; ``barred`` is yes/no; the PIN is turned
-  into an argon2id verifier at once and never stored)
+  into an argon2id verifier at once and never stored; a card may be one patron's only)
+
+Given an ``actor`` (and ``origin`` and ``now``), an import is audited as
+``import.<kind>`` (the number of rows, never a card or a name) in the transaction
+that imports it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import csv
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiosk.central import audit
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.errors import ImportRejected
 from kiosk.central.models import Item, Patron, PolicyVersion, Record
@@ -104,20 +109,26 @@ def _rows(path: Path, kind: str, problems: list[str]) -> Iterator[_Row]:
         raise ImportRejected(source, [f"{source}: cannot read: {error.strerror}"]) from None
     with handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        expected = COLUMNS[kind]
-        for name in header:
-            if name not in expected:
-                problems.append(
-                    f"{source}:1: unknown column {name!r}{did_you_mean(name, expected)}"
-                )
-        for name in expected:
-            if name not in header and name not in OPTIONAL:
-                problems.append(f"{source}:1: missing column {name!r}")
-        if problems:
-            return
-        for row in reader:
-            yield _Row(reader.line_num, {k: v or "" for k, v in row.items() if k}, problems, source)
+        try:
+            header = reader.fieldnames or []
+            expected = COLUMNS[kind]
+            for name in header:
+                if name not in expected:
+                    problems.append(
+                        f"{source}:1: unknown column {name!r}{did_you_mean(name, expected)}"
+                    )
+            for name in expected:
+                if name not in header and name not in OPTIONAL:
+                    problems.append(f"{source}:1: missing column {name!r}")
+            if problems:
+                return
+            for row in reader:
+                values = {k: v or "" for k, v in row.items() if k}
+                yield _Row(reader.line_num, values, problems, source)
+        except UnicodeDecodeError:
+            problems.append(f'{source}: is not UTF-8 text: save it as "CSV UTF-8" and try again')
+        except csv.Error as error:
+            problems.append(f"{source}:{reader.line_num}: not a CSV line: {error}")
 
 
 def _policy_codes(db: Session) -> tuple[set[str], set[str]]:
@@ -138,9 +149,55 @@ def _check_isbn(row: _Row, isbn: str) -> None:
         row.bad("isbn", f"is not a valid ISBN-13 or ISBN-10: {isbn!r}")
 
 
-def import_file(db: Session, kind: str, path: Path) -> int:
+def _check_brns(
+    db: Session, parsed: list[tuple[int, dict[str, Any]]], problems: list[str], source: str
+) -> None:
+    """An item's catalogue record must be there already."""
+    brns = set(db.scalars(select(Record.brn)))
+    for line, values in parsed:
+        if values["brn"] not in brns:
+            problems.append(f"{source}:{line}: brn: no catalogue record {values['brn']}")
+
+
+def _check_cards(
+    db: Session, parsed: list[tuple[int, dict[str, Any]]], problems: list[str], source: str
+) -> None:
+    """A card is one patron's: not twice in the file, nor another patron's in the database
+    (unless the file gives that patron a new card on an earlier line). The card number is
+    never echoed."""
+    held = dict(db.execute(select(Patron.card, Patron.patron_id)).tuples().all())
+    new_card = {values["patron_id"]: (line, values["card"]) for line, values in reversed(parsed)}
+    first_line: dict[str, int] = {}
+    for line, values in parsed:
+        card, patron_id = values["card"], values["patron_id"]
+        if not card:
+            continue
+        if card in first_line:
+            problems.append(f"{source}:{line}: card: the same card as line {first_line[card]}")
+            continue
+        first_line[card] = line
+        owner = held.get(card)
+        if owner is None or owner == patron_id:
+            continue
+        moved = new_card.get(owner)
+        if moved is None or moved[1] == card or moved[0] > line:
+            problems.append(f"{source}:{line}: card: is the card of another patron, {owner!r}")
+
+
+def import_file(
+    db: Session,
+    kind: str,
+    path: Path,
+    *,
+    actor: str | None = None,
+    origin: str = "",
+    now: datetime | None = None,
+) -> int:
     """Import ``path`` as ``kind`` (catalogue, items or patrons); returns the rows imported.
-    Raises ImportRejected listing every problem, having imported nothing."""
+    Raises ImportRejected listing every problem, having imported nothing. With an
+    ``actor`` (who needs ``now``), the import is audited in the same transaction."""
+    if actor is not None and now is None:
+        raise TypeError("an audited import needs the time: now=")
     problems: list[str] = []
     member_types, publication_types = _policy_codes(db)
     parsed: list[tuple[int, dict[str, Any]]] = []
@@ -152,11 +209,8 @@ def import_file(db: Session, kind: str, path: Path) -> int:
             row.bad(key_column, f"{key!r} appears again (first on line {first_line[key]})")
         first_line.setdefault(key, row.line)
         parsed.append((row.line, _PARSERS[kind](row, member_types, publication_types)))
-    if kind == "items":
-        brns = set(db.scalars(select(Record.brn)))
-        for line, values in parsed:
-            if values["brn"] not in brns:
-                problems.append(f"{path.name}:{line}: brn: no catalogue record {values['brn']}")
+    if kind in _AGAINST_THE_DATABASE:
+        _AGAINST_THE_DATABASE[kind](db, parsed, problems, path.name)
     if problems:
         raise ImportRejected(path.name, problems)
     model = {"catalogue": Record, "items": Item, "patrons": Patron}[kind]
@@ -172,6 +226,16 @@ def import_file(db: Session, kind: str, path: Path) -> int:
                 setattr(existing, name, value)
         db.flush()
         _LOG[kind](log, existing)
+    if actor is not None and now is not None:
+        audit.record(
+            db,
+            now,
+            actor=actor,
+            action=f"import.{kind}",
+            target=kind,
+            origin=origin,
+            detail=f"{len(parsed)} row{'' if len(parsed) == 1 else 's'} imported",
+        )
     db.commit()
     return len(parsed)
 
@@ -233,6 +297,12 @@ _PARSERS: dict[str, Callable[[_Row, set[str], set[str]], dict[str, Any]]] = {
     "catalogue": _catalogue,
     "items": _item,
     "patrons": _patron,
+}
+_AGAINST_THE_DATABASE: dict[
+    str, Callable[[Session, list[tuple[int, dict[str, Any]]], list[str], str], None]
+] = {
+    "items": _check_brns,
+    "patrons": _check_cards,
 }
 _LOG: dict[str, Callable[[ChangeLog, Any], int]] = {
     "catalogue": ChangeLog.record,

@@ -1,5 +1,5 @@
 """``kiosk-central import``: load the policy, the catalogue, items or patrons from staff's
-files."""
+files. Each import is audited as made by ``terminal:USER``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from kiosk.central.circulation.importers import import_file
 from kiosk.central.circulation.policy import import_policy
 from kiosk.central.commands import Command, Verbs, in_session
+from kiosk.central.commands.staff import ORIGIN, terminal_actor
 
 TABLES = (
     ("catalogue", "catalogue records: brn, title, author, isbn, publication_type"),
@@ -33,11 +34,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _import(args: argparse.Namespace, session: Session, now: datetime) -> int:
+    actor = terminal_actor()
     if args.what != "policy":
-        count = import_file(session, args.what, args.file)
+        count = import_file(session, args.what, args.file, actor=actor, origin=ORIGIN, now=now)
         print(f"{args.file}: {count} rows imported")
         return 0
-    version = import_policy(session, args.file, now)
+    version = import_policy(session, args.file, now, actor=actor, origin=ORIGIN)
     print(f"{args.file}: policy version {version} is in force")
     return 0
 
