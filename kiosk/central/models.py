@@ -167,7 +167,9 @@ class HeartbeatRecord(CentralBase):
 
     __tablename__ = "heartbeats"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
     kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id", ondelete="CASCADE"))
     at: Mapped[datetime]
     journal_depth: Mapped[int | None]

@@ -18,8 +18,9 @@ import requests
 from sqlalchemy import func, select, update
 
 from kiosk import __version__
+from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.changes import ChangeLog
-from kiosk.central.circulation.holds import place_hold
+from kiosk.central.circulation.holds import place_hold_by_card
 from kiosk.central.circulation.koc import export_koc
 from kiosk.central.circulation.staff import open_exceptions
 from kiosk.central.models import (
@@ -304,7 +305,9 @@ def test_an_item_lent_offline_after_a_hold_was_placed_is_kept_and_shown_to_staff
     barcode = available(central)[0]
     other = card(central, "has loans")
     with central.session() as session:
-        place_hold(session, other["card"], barcode, central.clock.now())
+        place_hold_by_card(
+            session, other["card"], barcode, central.clock.now(), Actor("test", "test")
+        )
     circulation = Circulation(agent.store, central.clock)  # offline: the kiosk knows no hold
     adult = card(central, "adult, nothing on loan")
     assert (

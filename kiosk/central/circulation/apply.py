@@ -105,7 +105,7 @@ class _Loan:
 
 
 @dataclass
-class _Batch:
+class Batch:
     """What the batch's entries touch, as read at its start and changed by each entry."""
 
     items: dict[str, _Item]
@@ -137,9 +137,18 @@ class _Batch:
         ]
 
 
-def _read(session: Session, entries: list[WireEntry], log: ChangeLog) -> _Batch:
+def _read(session: Session, entries: list[WireEntry], log: ChangeLog) -> Batch:
     """What ``entries`` touch, read after their items are locked; locks their patrons."""
-    barcodes = sorted({entry.item_barcode for entry in entries})
+    patron_ids = {entry.patron_id for entry in entries if entry.patron_id}
+    patron_ids |= {entry.loan_patron_id for entry in entries if entry.loan_patron_id}
+    return read_batch(session, {entry.item_barcode for entry in entries}, patron_ids, log)
+
+
+def read_batch(session: Session, touched: set[str], patron_ids: set[str], log: ChangeLog) -> Batch:
+    """What a change to the items ``touched`` by ``patron_ids`` reads, after the items are
+    locked (``log.lock_items``); locks those patrons and the borrowers of those items."""
+    barcodes = sorted(touched)
+    patron_ids = set(patron_ids)
     items = {
         found.barcode: _Item.read(found)
         for found in session.execute(
@@ -148,8 +157,6 @@ def _read(session: Session, entries: list[WireEntry], log: ChangeLog) -> _Batch:
             .where(Item.barcode.in_(barcodes))
         )
     }
-    patron_ids = {entry.patron_id for entry in entries if entry.patron_id}
-    patron_ids |= {entry.loan_patron_id for entry in entries if entry.loan_patron_id}
     loans: dict[str, _Loan | None] = dict.fromkeys(barcodes)
     for lent in session.execute(
         select(*_LOAN, Loan.lent_at, Loan.kiosk_id).where(Loan.item_barcode.in_(barcodes))
@@ -191,7 +198,7 @@ def _read(session: Session, entries: list[WireEntry], log: ChangeLog) -> _Batch:
             .group_by(AppliedTransaction.item_barcode)
         ).all()
     )
-    return _Batch(items, loans, holds, patrons, returned_at)
+    return Batch(items, loans, holds, patrons, returned_at)
 
 
 def apply_batch(
@@ -233,12 +240,19 @@ def apply_batch(
     batch = _read(session, to_apply, log)
     policy = policies.get(session)
     results = [
-        _Applying(batch, log, policy, kiosk, now).apply(new)
+        Applying(batch, log, policy, kiosk.id, now).apply(new)
         if new is not None
         else PushResult(id=entry.id, outcome=Outcome.DUPLICATE)
         for entry, new in zip(entries, fresh, strict=True)
     ]
-    _write(session, batch)
+    finish_batch(session, batch, log, now)
+    return results
+
+
+def finish_batch(session: Session, batch: Batch, log: ChangeLog, now: datetime) -> None:
+    """Write what the batch changed, then number its changes and record its transactions:
+    the last step before the caller commits."""
+    write_batch(session, batch, now)
     # From here to the commit, writers queue for the change counter: keep it short.
     first_seq = log.write()
     assert first_seq is not None  # every entry applied leaves its marker
@@ -246,16 +260,20 @@ def apply_batch(
         insert(table(AppliedTransaction)),
         [{**row, "change_seq": first_seq + row["change_seq"]} for row in batch.transactions],
     )
-    return results
 
 
 @dataclass
-class _Applying:
-    batch: _Batch
+class Applying:
+    """One fact applied to the batch: a kiosk's (``kiosk_id``), or one the server decided
+    at the desk (``kiosk_id`` None, ``actor`` the member of staff), which the rules have
+    just allowed, so it records no exception and goes back to no kiosk as an entry."""
+
+    batch: Batch
     log: ChangeLog
     policy: Policy | None
-    kiosk: Kiosk
+    kiosk_id: int | None
     now: datetime
+    actor: str | None = None
     findings: list[tuple[str, str]] = field(default_factory=list)
 
     def note(self, reason: str, detail: str) -> None:
@@ -271,13 +289,17 @@ class _Applying:
         handler(entry)
         if entry.charged > 0 and entry.patron_id is not None:
             self._charge(entry)
-        marker = self.log.entry_applied(entry.id, self.kiosk.id)  # numbered at the end
+        if self.kiosk_id is not None:
+            marker = self.log.entry_applied(entry.id, self.kiosk_id)  # numbered at the end
+        else:
+            marker = self.log.last_index()
         outcome = Outcome.EXCEPTION if self.findings else Outcome.APPLIED
         self.batch.transactions.append(
             {
                 "id": entry.id,
-                "kiosk_id": self.kiosk.id,
-                "kiosk_seq": entry.seq,
+                "kiosk_id": self.kiosk_id,
+                "kiosk_seq": entry.seq if self.kiosk_id is not None else 0,
+                "actor": self.actor,
                 "kind": entry.kind,
                 "item_barcode": entry.item_barcode,
                 "patron_id": entry.patron_id,
@@ -289,11 +311,11 @@ class _Applying:
                 "charged": entry.charged,
             }
         )
-        for reason, detail in self.findings:
+        for reason, detail in self.findings if self.kiosk_id is not None else ():
             self.batch.exceptions.append(
                 {
                     "entry_id": entry.id,
-                    "kiosk_id": self.kiosk.id,
+                    "kiosk_id": self.kiosk_id,
                     "reason": reason,
                     "detail": detail[:400],
                     "created_at": self.now,
@@ -304,7 +326,7 @@ class _Applying:
 
     # --- each kind ---------------------------------------------------------------------
 
-    def _rules_item(self, item: _Item, on_loan: bool) -> RulesItem:
+    def rules_item(self, item: _Item, on_loan: bool) -> RulesItem:
         return RulesItem(
             publication_type=item.publication_type,
             status="on_loan" if on_loan else item.row.status,
@@ -312,7 +334,7 @@ class _Applying:
             price=item.row.price,
         )
 
-    def _knows(self, patron: PatronRow, item: _Item) -> bool:
+    def knows(self, patron: PatronRow, item: _Item) -> bool:
         return (
             self.policy is not None
             and patron.member_type in self.policy.member_types
@@ -343,12 +365,12 @@ class _Applying:
                 "was_on_loan",
                 f"item {barcode} was on loan to {loan.row.patron_id}; that loan is closed",
             )
-        if patron is not None and self.policy is not None and self._knows(patron, item):
+        if patron is not None and self.policy is not None and self.knows(patron, item):
             decision = decide_checkout(
                 self.policy,
-                _rules_patron(patron),
+                rules_patron(patron),
                 batch.held_types(patron.patron_id, barcode),
-                self._rules_item(item, on_loan=False),
+                self.rules_item(item, on_loan=False),
                 entry.decided_at,
             )
             if decision.refusals:
@@ -366,7 +388,7 @@ class _Applying:
                 renewals=entry.loan_renewals or 0,
             ),
             lent_at=entry.decided_at,
-            kiosk_id=self.kiosk.id,
+            kiosk_id=self.kiosk_id,
         )
         batch.loans[barcode] = new_loan
         self.log.put(Entity.LOAN, barcode, new_loan.row)
@@ -424,13 +446,13 @@ class _Applying:
             self.policy is not None
             and patron is not None
             and item is not None
-            and self._knows(patron, item)
+            and self.knows(patron, item)
         ):
             decision = decide_renewal(
                 self.policy,
-                _rules_patron(patron),
+                rules_patron(patron),
                 RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals),
-                self._rules_item(item, on_loan=True),
+                self.rules_item(item, on_loan=True),
                 entry.decided_at,
             )
             if decision.refusals:
@@ -484,10 +506,10 @@ class _Applying:
         self.log.put(Entity.PATRON, patron.patron_id, patron)
 
 
-def _write(session: Session, batch: _Batch) -> None:
+def write_batch(session: Session, batch: Batch, now: datetime) -> None:
     """Write back what the batch changed, but for its transactions (numbered last)."""
     _write_loans(session, batch)
-    _write_holds(session, batch)
+    _write_holds(session, batch, now)
     for patron_id, patron in batch.patrons.items():
         if batch.original_patrons.get(patron_id) != patron:
             session.execute(
@@ -506,7 +528,7 @@ def _write(session: Session, batch: _Batch) -> None:
             session.execute(insert(table(model)), rows)
 
 
-def _write_loans(session: Session, batch: _Batch) -> None:
+def _write_loans(session: Session, batch: Batch) -> None:
     for barcode, loan in batch.loans.items():
         before = batch.original_loans.get(barcode)
         if loan == before:
@@ -517,18 +539,21 @@ def _write_loans(session: Session, batch: _Batch) -> None:
             session.execute(insert(table(Loan)).values(**loan.columns()))
 
 
-def _write_holds(session: Session, batch: _Batch) -> None:
+def _write_holds(session: Session, batch: Batch, now: datetime) -> None:
     kept = {hold.id: hold for holds in batch.holds.values() for hold in holds}
     for hold_id, hold in batch.original_holds.items():
         if hold_id not in kept:
             session.execute(delete(Hold).where(Hold.id == hold_id))
         elif kept[hold_id].ready != hold.ready:
+            ready = kept[hold_id].ready
             session.execute(
-                update(Hold).where(Hold.id == hold_id).values(ready=kept[hold_id].ready)
+                update(Hold)
+                .where(Hold.id == hold_id)
+                .values(ready=ready, ready_at=now if ready else None)
             )
 
 
-def _rules_patron(patron: PatronRow) -> RulesPatron:
+def rules_patron(patron: PatronRow) -> RulesPatron:
     return RulesPatron(
         patron.patron_id, patron.member_type, patron.expires, patron.barred, patron.owed
     )

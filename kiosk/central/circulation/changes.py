@@ -163,6 +163,12 @@ class ChangeLog:
     def remove(self, entity: Entity, key: str) -> int:
         return self._add(entity, key, None)
 
+    def last_index(self) -> int:
+        """The index of the change collected last (numbered first + index at the end)."""
+        if not self._pending:
+            raise ValueError("no change collected yet")
+        return len(self._pending) - 1
+
     def entry_applied(self, entry_id: str, kiosk_id: int) -> int:
         return self._add(Entity.ENTRY, entry_id, None, kiosk_id)
 

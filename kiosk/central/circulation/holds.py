@@ -1,41 +1,231 @@
-"""Holds: a patron waiting for an item, in the order they asked."""
+"""Holds: patrons waiting for an item, in the order they asked (or staff put them in).
+
+The first hold of an item that is on the hold shelf is *ready*; the kiosks lend the
+item to that patron alone (``on_hold_for_other``). Every change here is a staff write
+(``ChangeLog.lock``) entered in the change log and audited.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kiosk.central import audit
+from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.errors import CentralError
 from kiosk.central.models import Hold, Item, Loan, Patron, Record
+from kiosk.sync.protocol import Entity
+
+# An item in one of these is not coming back to the shelf: no hold can be placed on it.
+UNHOLDABLE = ("withdrawn", "lost", "missing")
 
 
-def place_hold(db: Session, card: str, barcode: str, now: datetime) -> Hold:
-    """Put the patron with ``card`` at the end of the item's hold queue; a hold on an item
-    on the shelf with no queue is ready at once."""
-    patron = db.scalar(select(Patron).where(Patron.card == card))
-    if patron is None:
-        raise CentralError("no patron has that card")
-    item = db.get(Item, barcode)
-    if item is None:
-        raise CentralError(f"no item has barcode {barcode}")
-    record = db.get(Record, item.brn)
+@dataclass(frozen=True, slots=True)
+class QueuedHold:
+    hold_id: int
+    item_barcode: str
+    patron_id: str
+    position: int  # 1 = next
+    ready: bool
+    placed_at: datetime
+    ready_at: datetime | None
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShelfHold:
+    hold: QueuedHold
+    patron_name: str
+    expires: datetime
+    expired: bool
+
+
+def _queued(hold: Hold, position: int) -> QueuedHold:
+    return QueuedHold(
+        hold.id,
+        hold.item_barcode,
+        hold.patron_id,
+        position,
+        hold.ready,
+        hold.placed_at,
+        hold.ready_at,
+        hold.title,
+    )
+
+
+def _queue(db: Session, barcode: str) -> list[Hold]:
+    return list(
+        db.scalars(
+            select(Hold).where(Hold.item_barcode == barcode).order_by(Hold.position, Hold.id)
+        )
+    )
+
+
+def queue(db: Session, barcode: str) -> list[QueuedHold]:
+    """The item's hold queue, next first, numbered from 1."""
+    return [_queued(hold, n) for n, hold in enumerate(_queue(db, barcode), start=1)]
+
+
+def patron_holds(db: Session, patron_id: str) -> list[QueuedHold]:
+    """The patron's holds, each with its place in its item's queue."""
+    rows = []
+    for hold in db.scalars(select(Hold).where(Hold.patron_id == patron_id).order_by(Hold.id)):
+        ahead = db.scalar(
+            select(func.count())
+            .select_from(Hold)
+            .where(Hold.item_barcode == hold.item_barcode, Hold.position < hold.position)
+        )
+        rows.append(_queued(hold, (ahead or 0) + 1))
+    return rows
+
+
+def hold_shelf(db: Session, now: datetime, keep_days: int) -> list[ShelfHold]:
+    """Every ready hold, longest waiting first, with when it stops being kept."""
+    rows = db.execute(
+        select(Hold, Patron.first_name, Patron.surname)
+        .join(Patron, Patron.patron_id == Hold.patron_id)
+        .where(Hold.ready.is_(True))
+        .order_by(Hold.ready_at, Hold.id)
+    ).all()
+    shelf = []
+    for hold, first_name, surname in rows:
+        since = hold.ready_at or hold.placed_at
+        expires = since + timedelta(days=keep_days)
+        shelf.append(
+            ShelfHold(_queued(hold, 1), f"{surname}, {first_name}", expires, now >= expires)
+        )
+    return shelf
+
+
+def _renumber(log: ChangeLog, holds: list[Hold], now: datetime, *, on_shelf: bool) -> None:
+    """Number the queue 1, 2, ... in its new order; when the item waits on the hold
+    shelf, its first hold is the ready one. Each hold that changed goes to the kiosks."""
+    for position, hold in enumerate(holds, start=1):
+        ready = on_shelf and position == 1
+        if hold.position != position or hold.ready != ready:
+            hold.position = position
+            if hold.ready != ready:
+                hold.ready, hold.ready_at = ready, now if ready else None
+            log.hold(hold)
+
+
+def _audit(
+    db: Session, now: datetime, actor: Actor, *, action: str, hold: Hold, detail: str
+) -> None:
+    audit.record(
+        db,
+        now,
+        actor=actor.username,
+        action=action,
+        target=f"item {hold.item_barcode}",
+        origin=actor.origin,
+        detail=f"patron {hold.patron_id}; {detail}",
+    )
+
+
+def place_hold(db: Session, patron_id: str, barcode: str, now: datetime, actor: Actor) -> Hold:
+    """Put the patron at the end of the item's hold queue; a hold on an item on the
+    shelf with no queue is ready at once."""
     log = ChangeLog(db)
     log.lock()
-    last = db.scalar(select(func.max(Hold.position)).where(Hold.item_barcode == barcode)) or 0
-    on_shelf = db.get(Loan, barcode) is None and last == 0
-    hold = Hold(
-        item_barcode=barcode,
-        patron_id=patron.patron_id,
-        position=last + 1,
-        ready=on_shelf,
-        title=record.title if record else "",
-        placed_at=now,
-    )
-    db.add(hold)
-    db.flush()
-    log.hold(hold)
-    db.commit()
+    try:
+        patron = db.get(Patron, patron_id)
+        if patron is None:
+            raise CentralError("no such patron: find them again with the search")
+        barcode = barcode.strip()
+        item = db.get(Item, barcode)
+        if item is None:
+            raise CentralError(f"no item has barcode {barcode}")
+        if item.status in UNHOLDABLE:
+            raise CentralError(f"item {barcode} is recorded as {item.status}: it cannot be held")
+        loan = db.get(Loan, barcode)
+        if loan is not None and loan.patron_id == patron_id:
+            raise CentralError(f"the patron has item {barcode} on loan already")
+        holds = _queue(db, barcode)
+        if any(hold.patron_id == patron_id for hold in holds):
+            raise CentralError(f"the patron is in item {barcode}'s hold queue already")
+        record = db.get(Record, item.brn)
+        ready = loan is None and not holds and item.status == "available"
+        hold = Hold(
+            item_barcode=barcode,
+            patron_id=patron_id,
+            position=(holds[-1].position if holds else 0) + 1,
+            ready=ready,
+            ready_at=now if ready else None,
+            title=record.title if record else "",
+            placed_at=now,
+        )
+        db.add(hold)
+        db.flush()
+        log.hold(hold)
+        _audit(db, now, actor, action="hold.place", hold=hold, detail=f"position {len(holds) + 1}")
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
     return hold
+
+
+def place_hold_by_card(db: Session, card: str, barcode: str, now: datetime, actor: Actor) -> Hold:
+    patron_id = db.scalar(select(Patron.patron_id).where(Patron.card == card.strip()))
+    if patron_id is None:
+        raise CentralError("no patron has that card")
+    return place_hold(db, patron_id, barcode, now, actor)
+
+
+def _existing(db: Session, hold_id: int) -> Hold:
+    hold = db.get(Hold, hold_id)
+    if hold is None:
+        raise CentralError("no such hold: it may have been cancelled or collected meanwhile")
+    return hold
+
+
+def cancel_hold(db: Session, hold_id: int, now: datetime, actor: Actor, reason: str = "") -> None:
+    """Take the hold out of its queue. When it was ready, the item stays on the hold
+    shelf for the next in the queue, if any."""
+    log = ChangeLog(db)
+    log.lock()
+    try:
+        hold = _existing(db, hold_id)
+        was_ready = hold.ready
+        rest = [other for other in _queue(db, hold.item_barcode) if other.id != hold.id]
+        db.delete(hold)
+        log.remove(Entity.HOLD, str(hold.id))
+        _renumber(log, rest, now, on_shelf=was_ready)
+        _audit(
+            db,
+            now,
+            actor,
+            action="hold.cancel",
+            hold=hold,
+            detail=reason.strip()[:200] or "cancelled",
+        )
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+
+
+def move_hold(db: Session, hold_id: int, position: int, now: datetime, actor: Actor) -> None:
+    """Put the hold at ``position`` (1 = next) in its queue. When the item waits on the
+    hold shelf, it then waits for whoever is first."""
+    log = ChangeLog(db)
+    log.lock()
+    try:
+        hold = _existing(db, hold_id)
+        holds = _queue(db, hold.item_barcode)
+        if not 1 <= position <= len(holds):
+            raise CentralError(f"choose a place from 1 to {len(holds)}")
+        on_shelf = any(other.ready for other in holds)
+        holds.remove(hold)
+        holds.insert(position - 1, hold)
+        _renumber(log, holds, now, on_shelf=on_shelf)
+        _audit(db, now, actor, action="hold.move", hold=hold, detail=f"to position {position}")
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise

@@ -7,8 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from kiosk.central.circulation.holds import place_hold
+from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.holds import place_hold_by_card
 from kiosk.central.commands import Command, Verbs, in_session
+from kiosk.central.commands.staff import terminal_actor
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +21,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _holds(args: argparse.Namespace, session: Session, now: datetime) -> int:
-    hold = place_hold(session, args.card, args.item, now)
+    actor = Actor(terminal_actor(), "terminal", "terminal")
+    hold = place_hold_by_card(session, args.card, args.item, now, actor)
     shelf = " (ready on the hold shelf)" if hold.ready else ""
     print(f"hold placed: position {hold.position}{shelf}")
     return 0

@@ -1,0 +1,535 @@
+"""Lending at the staff desk (and, later, the portal and SIP2): checkout, return, renewal
+and an item's status, decided here with ``kiosk.rules`` against the central database.
+
+A decision the rules allow is then applied by the very code that applies the kiosks'
+facts (``apply.Applying``): the same loan, hold, ledger and change-log rows, the same
+transaction table. What differs is the order: a kiosk decided offline and the server
+accepts the fact; here the server decides first and refuses what the rules refuse, so
+nothing decided here ever becomes a staff exception.
+
+Each call takes a transaction id, fixed when the form was drawn: a form sent twice
+(a double click, a reload) finds its transaction applied and answers as the first did.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.central import audit
+from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.apply import (
+    FOUND_STATUSES,
+    Applying,
+    Batch,
+    finish_batch,
+    read_batch,
+    rules_patron,
+)
+from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.circulation.policy import PolicyCache
+from kiosk.central.errors import CentralError
+from kiosk.central.models import AppliedTransaction, Record
+from kiosk.rules import (
+    Due,
+    Policy,
+    Refusal,
+    assess_fault,
+    assess_return,
+    decide_checkout,
+    decide_renewal,
+)
+from kiosk.rules import Loan as RulesLoan
+from kiosk.sync.protocol import Entity, EntryKind, WireEntry
+
+Action = Literal["checkout", "return", "renew", "status"]
+ZERO = Decimal("0.00")
+_CODE = re.compile(r"[\x21-\x7e]{1,32}")
+_TRANSACTION = re.compile(r"[A-Za-z0-9:._-]{1,64}")
+
+# Stock statuses staff may set without a charge; the policy's fault charges add theirs.
+PLAIN_STATUSES: dict[str, str] = {
+    "available": "Available (found, repaired, back in stock)",
+    "missing": "Missing (not where it should be)",
+    "withdrawn": "Withdrawn (taken out of stock)",
+    "in_repair": "In repair",
+}
+# An item recorded as gone leaves its borrower's loans: they no longer hold it, and are
+# charged for it where the policy says so. Should it come back, a return finds it.
+CLOSES_LOAN = ("lost", "missing", "withdrawn")
+
+
+@dataclass(frozen=True, slots=True)
+class LoanAnswer:
+    """What the desk did with one scan, for staff to read out."""
+
+    action: Action
+    transaction_id: str
+    item_barcode: str
+    title: str
+    done: bool
+    duplicate: bool = False  # the same form, sent before: done then, not again now
+    refusals: tuple[Refusal, ...] = ()
+    patron_id: str | None = None
+    due: str | None = None  # the loan's due date, as the kiosks write it
+    fine: Decimal = ZERO
+    route: str | None = None  # "hold_shelf" or "shelf", after a return
+    ready_for: str | None = None  # the patron the item now waits for on the hold shelf
+    status: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChoice:
+    value: str  # a fault charge's code, or a plain status
+    label: str
+    status: str
+    charge: Decimal | None  # None: no charge
+
+
+def new_transaction_id() -> str:
+    """A fresh id for a desk transaction, put in the form when it is drawn."""
+    return f"desk-{uuid.uuid4().hex}"
+
+
+def status_choices(policy: Policy | None) -> list[StatusChoice]:
+    """What staff may set an item to: the policy's fault charges, then the plain statuses."""
+    choices = []
+    if policy is not None:
+        choices += [
+            StatusChoice(
+                code, f"{charge.name}: charge {charge.amount}", charge.status, charge.amount
+            )
+            for code, charge in sorted(policy.fault_charges.items())
+        ]
+    return choices + [
+        StatusChoice(status, label, status, None) for status, label in PLAIN_STATUSES.items()
+    ]
+
+
+@dataclass
+class _Desk:
+    """One desk transaction: its locks taken and what it touches read."""
+
+    db: Session
+    policies: PolicyCache
+    barcode: str
+    now: datetime
+    actor: Actor
+    transaction_id: str
+    log: ChangeLog = field(init=False)
+    batch: Batch = field(init=False)
+    policy: Policy = field(init=False)
+
+    @classmethod
+    def open(  # noqa: PLR0917 - the six things every desk transaction starts from
+        cls,
+        db: Session,
+        policies: PolicyCache,
+        barcode: str,
+        now: datetime,
+        actor: Actor,
+        transaction_id: str | None,
+    ) -> _Desk:
+        barcode = barcode.strip()
+        if not _CODE.fullmatch(barcode):
+            raise CentralError("that is not a barcode: scan the item's label or type its number")
+        transaction_id = transaction_id or new_transaction_id()
+        if not _TRANSACTION.fullmatch(transaction_id):
+            raise CentralError("the form's transaction id is not valid: reload the page")
+        return cls(db, policies, barcode, now, actor, transaction_id)
+
+    def earlier(self) -> AppliedTransaction | None:
+        """This transaction, if it was applied before; locks the item first."""
+        self.log = ChangeLog(self.db)
+        self.log.lock_items([self.barcode])
+        return self.db.get(AppliedTransaction, self.transaction_id)
+
+    def read(self, patron_ids: set[str]) -> None:
+        policy = self.policies.get(self.db)
+        if policy is None:
+            raise CentralError("no lending policy is in force: import one first")
+        self.policy = policy
+        self.batch = read_batch(self.db, {self.barcode}, patron_ids, self.log)
+        if self.barcode not in self.batch.items:
+            raise CentralError(f"no item has barcode {self.barcode}")
+
+    def applying(self) -> Applying:
+        return Applying(
+            self.batch, self.log, self.policy, None, self.now, actor=self.actor.username
+        )
+
+    def title(self) -> str:
+        item = self.batch.items[self.barcode]
+        record = self.db.get(Record, item.row.brn)
+        return record.title if record is not None else ""
+
+    def entry(self, kind: EntryKind, **fields: Any) -> WireEntry:
+        return WireEntry(
+            id=self.transaction_id,
+            seq=1,  # a kiosk's journal number; the desk's transactions are recorded as 0
+            kind=kind,
+            decided_at=self.now,
+            item_barcode=self.barcode,
+            details={"via": self.actor.channel, **fields.pop("details", {})},
+            **{
+                "patron_id": None,
+                "charged": ZERO,
+                "status_after": "",
+                "loan_patron_id": None,
+                "loan_member_type": None,
+                "loan_due": None,
+                "loan_renewals": None,
+                "fulfilled_hold_of": None,
+                **fields,
+            },
+        )
+
+    def commit(self, action: str, target: str, detail: str) -> None:
+        finish_batch(self.db, self.batch, self.log, self.now)
+        audit.record(
+            self.db,
+            self.now,
+            actor=self.actor.username,
+            action=action,
+            target=target,
+            origin=self.actor.origin,
+            detail=detail,
+        )
+        self.db.commit()
+
+
+def _again(found: AppliedTransaction, action: Action) -> LoanAnswer:
+    """The answer to a form sent twice: what the first sending did."""
+    details = found.details
+    return LoanAnswer(
+        action,
+        found.id,
+        found.item_barcode,
+        str(details.get("title", "")),
+        done=True,
+        duplicate=True,
+        patron_id=found.patron_id,
+        due=details.get("due"),
+        fine=found.charged,
+        route=details.get("route"),
+        ready_for=details.get("ready_for"),
+        status=details.get("status"),
+    )
+
+
+def _patron(desk: _Desk, patron_id: str) -> Any:
+    patron = desk.batch.patrons.get(patron_id)
+    if patron is None:
+        raise CentralError("no such patron: find them again with the search")
+    if patron.member_type not in desk.policy.member_types:
+        raise CentralError(
+            f"the policy in force has no member type {patron.member_type}: "
+            "change the patron's member type or the policy"
+        )
+    return patron
+
+
+def _known_item(desk: _Desk) -> Any:
+    item = desk.batch.items[desk.barcode]
+    if item.publication_type not in desk.policy.publication_types:
+        raise CentralError(
+            f"the policy in force has no publication type {item.publication_type}: "
+            "change the record or the policy"
+        )
+    return item
+
+
+def checkout(
+    db: Session,
+    policies: PolicyCache,
+    *,
+    patron_id: str,
+    barcode: str,
+    now: datetime,
+    actor: Actor,
+    transaction_id: str | None = None,
+) -> LoanAnswer:
+    """Lend the item to the patron if the rules allow it; else say every reason why not."""
+    desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
+    try:
+        if (found := desk.earlier()) is not None:
+            return _again(found, "checkout")
+        desk.read({patron_id})
+        patron, item = _patron(desk, patron_id), _known_item(desk)
+        applying = desk.applying()
+        loan = desk.batch.loans.get(desk.barcode)
+        decision = decide_checkout(
+            desk.policy,
+            rules_patron(patron),
+            desk.batch.held_types(patron_id, desk.barcode),
+            applying.rules_item(item, on_loan=loan is not None),
+            now,
+        )
+        title = desk.title()
+        if not decision.allowed or decision.due is None:
+            db.rollback()
+            return LoanAnswer(
+                "checkout",
+                desk.transaction_id,
+                desk.barcode,
+                title,
+                done=False,
+                refusals=decision.refusals,
+                patron_id=patron_id,
+            )
+        due = decision.due.isoformat()
+        applying.apply(
+            desk.entry(
+                "checkout",
+                patron_id=patron_id,
+                loan_patron_id=patron_id,
+                loan_member_type=patron.member_type,
+                loan_due=due,
+                loan_renewals=0,
+                details={"title": title[:200], "due": due},
+            )
+        )
+        desk.commit("loan.checkout", f"item {desk.barcode}", f"patron {patron_id}, due {due}")
+    except BaseException:
+        db.rollback()
+        raise
+    return LoanAnswer(
+        "checkout",
+        desk.transaction_id,
+        desk.barcode,
+        title,
+        done=True,
+        patron_id=patron_id,
+        due=due,
+    )
+
+
+def check_in(
+    db: Session,
+    policies: PolicyCache,
+    *,
+    barcode: str,
+    now: datetime,
+    actor: Actor,
+    transaction_id: str | None = None,
+) -> LoanAnswer:
+    """Take the item back: close its loan with the fine the rules charge, and send it to
+    the hold shelf when someone is waiting for it. An item that was not on loan is only
+    checked in when that changes something (it was lost or missing, or a hold waits)."""
+    desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
+    try:
+        if (found := desk.earlier()) is not None:
+            return _again(found, "return")
+        desk.read(set())
+        item = desk.batch.items[desk.barcode]
+        title = desk.title()
+        loan = desk.batch.loans.get(desk.barcode)
+        holds = desk.batch.holds.get(desk.barcode, [])
+        waiting = bool(holds) and not holds[0].ready
+        if loan is None and item.row.status not in FOUND_STATUSES and not waiting:
+            db.rollback()
+            return LoanAnswer(
+                "return",
+                desk.transaction_id,
+                desk.barcode,
+                title,
+                done=False,
+                route="hold_shelf" if holds else "shelf",
+                ready_for=holds[0].patron_id if holds else None,
+                note="not on loan: nothing to check in",
+            )
+        applying = desk.applying()
+        fine = ZERO
+        # The fine follows the borrower's member type when lent and the item's type now.
+        if loan is not None and item.publication_type in desk.policy.publication_types:
+            fine = assess_return(
+                desk.policy,
+                RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals),
+                applying.rules_item(item, on_loan=True),
+                now,
+            ).fine
+        remaining = desk.batch.holds.get(desk.barcode, [])
+        route = "hold_shelf" if remaining else "shelf"
+        ready_for = remaining[0].patron_id if remaining else None
+        patron_id = loan.row.patron_id if loan is not None else None
+        applying.apply(
+            desk.entry(
+                "return",
+                patron_id=patron_id,
+                charged=fine,
+                details={
+                    "title": title[:200],
+                    "route": route,
+                    **({"ready_for": ready_for} if ready_for else {}),
+                },
+            )
+        )
+        detail = f"fine {fine}" + (f", patron {patron_id}" if patron_id else ", was not on loan")
+        desk.commit("loan.return", f"item {desk.barcode}", detail)
+    except BaseException:
+        db.rollback()
+        raise
+    return LoanAnswer(
+        "return",
+        desk.transaction_id,
+        desk.barcode,
+        title,
+        done=True,
+        patron_id=patron_id,
+        fine=fine,
+        route=route,
+        ready_for=ready_for,
+        note="" if loan is not None else "was not on loan",
+    )
+
+
+def renew(
+    db: Session,
+    policies: PolicyCache,
+    *,
+    patron_id: str,
+    barcode: str,
+    now: datetime,
+    actor: Actor,
+    transaction_id: str | None = None,
+) -> LoanAnswer:
+    """Renew the patron's loan of the item if the rules allow it, charging the fine
+    accrued so far; else say every reason why not."""
+    desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
+    try:
+        if (found := desk.earlier()) is not None:
+            return _again(found, "renew")
+        desk.read({patron_id})
+        patron, item = _patron(desk, patron_id), _known_item(desk)
+        loan = desk.batch.loans.get(desk.barcode)
+        title = desk.title()
+        if loan is None or loan.row.patron_id != patron_id:
+            raise CentralError(f"item {desk.barcode} is not on loan to this patron")
+        applying = desk.applying()
+        decision = decide_renewal(
+            desk.policy,
+            rules_patron(patron),
+            RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals),
+            applying.rules_item(item, on_loan=True),
+            now,
+        )
+        if not decision.allowed or decision.due is None:
+            db.rollback()
+            return LoanAnswer(
+                "renew",
+                desk.transaction_id,
+                desk.barcode,
+                title,
+                done=False,
+                refusals=decision.refusals,
+                patron_id=patron_id,
+                due=loan.row.due,
+            )
+        due = decision.due.isoformat()
+        applying.apply(
+            desk.entry(
+                "renew",
+                patron_id=patron_id,
+                charged=decision.fine,
+                loan_due=due,
+                loan_renewals=loan.row.renewals + 1,
+                details={"title": title[:200], "due": due},
+            )
+        )
+        desk.commit(
+            "loan.renew",
+            f"item {desk.barcode}",
+            f"patron {patron_id}, due {due}, fine {decision.fine}",
+        )
+    except BaseException:
+        db.rollback()
+        raise
+    return LoanAnswer(
+        "renew",
+        desk.transaction_id,
+        desk.barcode,
+        title,
+        done=True,
+        patron_id=patron_id,
+        due=due,
+        fine=decision.fine,
+    )
+
+
+def set_item_status(
+    db: Session,
+    policies: PolicyCache,
+    *,
+    barcode: str,
+    choice: str,
+    now: datetime,
+    actor: Actor,
+    note: str = "",
+    transaction_id: str | None = None,
+) -> LoanAnswer:
+    """Record the item as lost, damaged, missing, withdrawn, available...: ``choice`` is
+    one of ``status_choices``. A fault charge is levied on the borrower when the item is
+    on loan (an item on the shelf has no one to charge); an item recorded as gone
+    (``CLOSES_LOAN``) leaves its borrower's loans."""
+    desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
+    note = note.strip()[:200]
+    try:
+        if (found := desk.earlier()) is not None:
+            return _again(found, "status")
+        desk.read(set())
+        chosen = {option.value: option for option in status_choices(desk.policy)}.get(choice)
+        if chosen is None:
+            raise CentralError("choose what happened to the item from the list")
+        item = desk.batch.items[desk.barcode]
+        title = desk.title()
+        loan = desk.batch.loans.get(desk.barcode)
+        applying = desk.applying()
+        borrower = loan.row.patron_id if loan is not None else None
+        charge = ZERO
+        if chosen.charge is not None and borrower is not None:
+            charge = assess_fault(
+                desk.policy, chosen.value, applying.rules_item(item, on_loan=True)
+            ).charge
+        if item.row.status == chosen.status and charge == ZERO:
+            raise CentralError(f"item {desk.barcode} is recorded as {chosen.status} already")
+        applying.apply(
+            desk.entry(
+                "fault",
+                patron_id=borrower,
+                charged=charge,
+                status_after=chosen.status,
+                details={"title": title[:200], "status": chosen.status, "note": note},
+            )
+        )
+        closed = loan is not None and chosen.status in CLOSES_LOAN
+        if closed:
+            desk.batch.loans[desk.barcode] = None
+            desk.log.remove(Entity.LOAN, desk.barcode)
+        detail = f"{chosen.status}, charge {charge}" + (f", patron {borrower}" if borrower else "")
+        desk.commit("item.status", f"item {desk.barcode}", f"{detail}; {note}" if note else detail)
+    except BaseException:
+        db.rollback()
+        raise
+    return LoanAnswer(
+        "status",
+        desk.transaction_id,
+        desk.barcode,
+        title,
+        done=True,
+        patron_id=borrower,
+        fine=charge,
+        status=chosen.status,
+        note="loan closed" if closed else "",
+    )
+
+
+def transaction(db: Session, transaction_id: str) -> AppliedTransaction | None:
+    return db.scalar(select(AppliedTransaction).where(AppliedTransaction.id == transaction_id))
