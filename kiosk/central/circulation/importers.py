@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -56,6 +56,8 @@ COLUMNS = {
 }
 OPTIONAL = {"isbn", "expires", "pin"}
 _PIN = re.compile(r"\d{4,8}")
+_MONEY_LIMIT = Decimal("10000000.00")
+_WHOLE_LIMIT = 2**31 - 1
 
 
 @dataclass
@@ -78,8 +80,11 @@ class _Row:
 
     def whole(self, column: str) -> int:
         value = self.text(column, 20)
-        if value and not value.isdigit():
+        if value and not (value.isascii() and value.isdigit()):  # not "²", which int() refuses
             self.bad(column, f"must be a whole number, got {value!r}")
+            return 0
+        if int(value or 0) > _WHOLE_LIMIT:  # a 32-bit column's largest
+            self.bad(column, f"must be at most {_WHOLE_LIMIT}, got {value!r}")
             return 0
         return int(value or 0)
 
@@ -88,7 +93,12 @@ class _Row:
         try:
             amount = Decimal(value)
         except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite():  # "NaN" and "Infinity" are Decimals, but no amount
             self.bad(column, f'must be an amount such as "12.50", got {value!r}')
+            return Decimal(0)
+        if amount >= _MONEY_LIMIT:  # whole cents in a 32-bit column; "1e30" cannot quantize
+            self.bad(column, f"must be less than {_MONEY_LIMIT}, got {value!r}")
             return Decimal(0)
         if amount < 0 or amount != amount.quantize(Decimal("0.01")):
             self.bad(column, f"must be 0 or more, with at most two decimals, got {value!r}")
@@ -99,6 +109,26 @@ class _Row:
         if value and value not in known:
             self.bad(column, f"unknown {what} {value!r}{did_you_mean(value, known)}")
         return value
+
+
+@dataclass
+class _Fields(_Row):
+    """A form's fields checked as a CSV row is, each field's first problem kept by field."""
+
+    by_field: dict[str, str] = field(default_factory=dict)
+
+    def bad(self, column: str, message: str) -> None:
+        self.by_field.setdefault(column, message)
+
+
+def check_fields(
+    kind: str, values: Mapping[str, str], member_types: set[str], publication_types: set[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """One row of ``kind`` typed into a form rather than read from a file, checked as an
+    import checks a row: its values as they would be stored, and each field's problem
+    (by column; none when every field is good). Nothing is checked against the database."""
+    fields = _Fields(0, dict(values), [], "form")
+    return _PARSERS[kind](fields, member_types, publication_types), fields.by_field
 
 
 def _rows(path: Path, kind: str, problems: list[str]) -> Iterator[_Row]:
