@@ -1,0 +1,720 @@
+"""Patrons' records at the desk: finding a patron, what they have (loans, holds, the
+ledger), and each change staff make to them: details and contact, member type and
+expiry, barring, a new PIN, renewing the membership.
+
+Every change is a staff write: taken under ``ChangeLog.lock`` (nothing else writes
+until it commits), entered in the change log when it touches what kiosks mirror of a
+patron (``PatronRow``: card, first name, member type, expiry, barred, owed, PIN
+verifier; never the surname or contact details), audited with who made it, and
+committed once. The audit log names the fields that changed, never their values: no
+name, card, email, phone or PIN is written there.
+
+Searches use the case-folded prefix indexes of migration 0005: ``lower(column)``
+compared with a range (``>= prefix`` and ``< the prefix with its last character
+incremented``), never ``LIKE``, so a quote, ``%`` or ``_`` typed is only a character.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from kiosk.central import audit
+from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.changes import ChangeLog, patron_row
+from kiosk.central.circulation.holds import QueuedHold, patron_holds
+from kiosk.central.circulation.policy import policy_in_force
+from kiosk.central.errors import CentralError
+from kiosk.central.models import Item, LedgerEntry, Loan, Patron, Record
+from kiosk.common.pins import pin_verifier
+from kiosk.rules import Due, decide_membership_renewal
+from kiosk.rules import Patron as RulesPatron
+
+# The languages a kiosk speaks (kiosk.session.i18n.LANGUAGE_NAMES, which central may
+# not import: a test keeps the two the same), each named in itself.
+LANGUAGES = {"en": "English", "es": "Español", "fr": "Français"}
+
+# What staff may change with ``update_patron``, in the form's order.
+FIELDS = ("first_name", "surname", "email", "phone", "language", "member_type", "expires")
+FIELD_NAMES = {
+    "first_name": "first name",
+    "surname": "surname",
+    "email": "email address",
+    "phone": "phone number",
+    "language": "language",
+    "member_type": "member type",
+    "expires": "membership expiry",
+}
+MAX_REASON = 200  # patrons.barred_reason, ledger.note
+MAX_SEARCH = 64
+ONE_TIME_PIN_DIGITS = 6
+LEDGER_SHOWN = 200
+# SQLite's lower() folds only A-Z: a prefix with other letters is looked up as each
+# case of each of them, at most this many ranges.
+MAX_SPELLINGS = 16
+
+_PIN = re.compile(r"[0-9]{4,8}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_PHONE = re.compile(r"\+?[0-9 ()-]+")
+_MASK = "••••"
+
+
+class UnknownPatron(CentralError):
+    """No patron has that id (a mistyped or stale page): the argument is the id."""
+
+    def __init__(self, patron_id: str) -> None:
+        super().__init__("no such patron: find them again with the search")
+        self.patron_id = patron_id
+
+
+class PatronRefused(CentralError):
+    """A change refused, with a message for each field that is wrong (all at once)."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        super().__init__("; ".join(self.problems.values()))
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PatronMatch:
+    """One patron a search found: enough to tell them apart, the card masked."""
+
+    patron_id: str
+    first_name: str
+    surname: str
+    card: str  # masked but for its last four characters
+    member_type: str
+    expires: date | None
+    barred: bool
+    owed: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PatronDetails:
+    """A patron as staff see them: never the card in full, never the PIN's verifier."""
+
+    patron_id: str
+    first_name: str
+    surname: str
+    card: str  # masked
+    member_type: str
+    expires: date | None
+    expired: bool
+    barred: bool
+    barred_reason: str | None
+    owed: Decimal
+    email: str | None
+    phone: str | None
+    language: str | None
+    has_pin: bool
+    pin_version: str  # see ``pin_version``: what a PIN form was made for
+
+
+@dataclass(frozen=True, slots=True)
+class LoanLine:
+    item_barcode: str
+    title: str
+    due: str  # as stored: YYYY-MM-DD, or YYYY-MM-DDTHH:MM for a short loan
+    overdue: bool
+    renewals: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    entry_id: int
+    at: datetime
+    kind: str  # fine, fault, payment, waiver
+    amount: Decimal  # a charge positive, a payment or waiver negative
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class PatronView:
+    patron: PatronDetails
+    loans: tuple[LoanLine, ...]
+    holds: tuple[QueuedHold, ...]  # each with its place in its item's queue
+    ledger: tuple[LedgerLine, ...]  # newest first, the latest LEDGER_SHOWN
+    balance: Decimal  # what the patron owes (the ledger's sum for a patron made here)
+
+
+def mask_card(card: str) -> str:
+    """The card as the console shows it: its last four characters only."""
+    return _MASK + card[-4:] if len(card) > 4 else _MASK
+
+
+def pin_version(patron: Patron) -> str:
+    """A short digest of the patron's PIN verifier (nothing about the PIN can be learnt
+    from it): a PIN form carries the one it was made for, so a form sent twice, or
+    after someone else changed the PIN, changes nothing."""
+    return hashlib.sha256((patron.pin_verifier or "").encode()).hexdigest()[:16]
+
+
+def _postgres(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def _folded(db: Session, column: InstrumentedAttribute[str]) -> ColumnElement[str]:
+    """The expression migration 0005 indexes: lower(column), bytewise on PostgreSQL."""
+    folded = func.lower(column)
+    return folded.collate("C") if _postgres(db) else folded
+
+
+def _after(prefix: str) -> str | None:
+    """The least text after every text that starts with ``prefix``: its last character
+    incremented (None when there is none)."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if last == 0xD800:  # surrogates are not text: skip past them
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
+
+
+def _spellings(db: Session, prefix: str) -> list[str]:
+    """The prefix as the index holds it. PostgreSQL's lower() folds every letter, as
+    Python's does; SQLite's folds only A-Z, so a name's other letters are indexed as
+    they were typed, and each case of them is looked up."""
+    folded = prefix.lower()
+    if _postgres(db):
+        return [folded]
+    choices = [
+        [c.lower()]
+        if c.isascii()
+        else sorted({v for v in (c, c.lower(), c.upper()) if len(v) == 1})
+        for c in prefix
+    ]
+    return [
+        "".join(spelling)
+        for spelling in itertools.islice(itertools.product(*choices), MAX_SPELLINGS)
+    ]
+
+
+def _starts(db: Session, column: InstrumentedAttribute[str], prefix: str) -> ColumnElement[bool]:
+    key = _folded(db, column)
+    ranges = []
+    for low in _spellings(db, prefix):
+        high = _after(low)
+        ranges.append(key >= low if high is None else and_(key >= low, key < high))
+    return or_(*ranges) if len(ranges) > 1 else ranges[0]
+
+
+def _match(patron: Patron) -> PatronMatch:
+    return PatronMatch(
+        patron.patron_id,
+        patron.first_name,
+        patron.surname,
+        mask_card(patron.card),
+        patron.member_type,
+        patron.expires,
+        patron.barred,
+        patron.owed,
+    )
+
+
+def _clean(text: str) -> str:
+    return " ".join("".join(c for c in text if c.isprintable()).split())[:MAX_SEARCH]
+
+
+def search_patrons(db: Session, text: str, limit: int = 50) -> list[PatronMatch]:
+    """The patrons ``text`` finds, at most ``limit``, by surname then first name.
+
+    A card number finds its patron alone (an exact match). Otherwise the text is the
+    start of a surname or of a first name, in any case; "surname, first" narrows to
+    both, and so does "first surname". Empty text finds nobody."""
+    text = _clean(text)
+    if not text or limit <= 0:
+        return []
+    by_card = db.scalar(select(Patron).where(Patron.card == text))
+    if by_card is not None:
+        return [_match(by_card)]
+    surname, first = _folded(db, Patron.surname), _folded(db, Patron.first_name)
+    wheres: list[tuple[ColumnElement[bool], ColumnElement[str]]] = []
+    if "," in text:
+        last, _, given = (part.strip() for part in text.partition(","))
+        if last and given:
+            wheres.append(
+                (
+                    and_(_starts(db, Patron.surname, last), _starts(db, Patron.first_name, given)),
+                    surname,
+                )
+            )
+        elif last:
+            wheres.append((_starts(db, Patron.surname, last), surname))
+        elif given:
+            wheres.append((_starts(db, Patron.first_name, given), first))
+    else:
+        wheres.append((_starts(db, Patron.surname, text), surname))
+        wheres.append((_starts(db, Patron.first_name, text), first))
+        given, _, last = text.partition(" ")
+        if last:
+            wheres.append(
+                (
+                    and_(_starts(db, Patron.first_name, given), _starts(db, Patron.surname, last)),
+                    surname,
+                )
+            )
+    found: dict[str, Patron] = {}
+    for where, key in wheres:
+        # Each query is one range of one index, read in its order and cut at the limit.
+        order = (
+            (key, surname, first, Patron.patron_id)
+            if key is first
+            else (surname, first, Patron.patron_id)
+        )
+        for patron in db.scalars(select(Patron).where(where).order_by(*order).limit(limit)):
+            found.setdefault(patron.patron_id, patron)
+    ordered = sorted(
+        found.values(), key=lambda p: (p.surname.lower(), p.first_name.lower(), p.patron_id)
+    )
+    return [_match(patron) for patron in ordered[:limit]]
+
+
+def _details(patron: Patron, now: datetime) -> PatronDetails:
+    return PatronDetails(
+        patron_id=patron.patron_id,
+        first_name=patron.first_name,
+        surname=patron.surname,
+        card=mask_card(patron.card),
+        member_type=patron.member_type,
+        expires=patron.expires,
+        expired=patron.expires is not None and patron.expires < now.date(),
+        barred=patron.barred,
+        barred_reason=patron.barred_reason,
+        owed=patron.owed,
+        email=patron.email,
+        phone=patron.phone,
+        language=patron.language,
+        has_pin=patron.pin_verifier is not None,
+        pin_version=pin_version(patron),
+    )
+
+
+def _overdue(due: str, now: datetime) -> bool:
+    try:
+        return Due.fromisoformat(due).overdue_days(now) > 0
+    except ValueError:
+        return False
+
+
+def patron_view(db: Session, patron_id: str, now: datetime) -> PatronView:
+    """The patron, their loans (oldest due first), holds, ledger (newest first) and
+    balance. Raises UnknownPatron."""
+    patron = db.get(Patron, patron_id)
+    if patron is None:
+        raise UnknownPatron(patron_id)
+    loans = db.execute(
+        select(Loan, Record.title)
+        .outerjoin(Item, Item.barcode == Loan.item_barcode)
+        .outerjoin(Record, Record.brn == Item.brn)
+        .where(Loan.patron_id == patron_id)
+        .order_by(Loan.due, Loan.item_barcode)
+    ).all()
+    ledger = db.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.patron_id == patron_id)
+        .order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc())
+        .limit(LEDGER_SHOWN)
+    )
+    return PatronView(
+        patron=_details(patron, now),
+        loans=tuple(
+            LoanLine(
+                loan.item_barcode, title or "", loan.due, _overdue(loan.due, now), loan.renewals
+            )
+            for loan, title in loans
+        ),
+        holds=tuple(patron_holds(db, patron_id)),
+        ledger=tuple(
+            LedgerLine(entry.id, entry.at, entry.kind, entry.amount, entry.note) for entry in ledger
+        ),
+        balance=patron.owed,
+    )
+
+
+def member_types(db: Session) -> dict[str, str]:
+    """The member types of the policy in force, code to name (none without a policy)."""
+    found = policy_in_force(db)
+    if found is None:
+        return {}
+    return {code: member.name for code, member in found.policy.member_types.items()}
+
+
+# --- changing -------------------------------------------------------------------------
+
+
+@contextmanager
+def changing(db: Session, patron_id: str) -> Iterator[tuple[ChangeLog, Patron]]:
+    """The patron read afresh under the staff writers' lock, with the change log to
+    enter the change in; anything raised rolls the transaction back (and frees the
+    lock). The caller commits."""
+    log = ChangeLog(db)
+    try:
+        log.lock()
+        patron = db.get(Patron, patron_id, populate_existing=True)
+        if patron is None:
+            raise UnknownPatron(patron_id)
+        yield log, patron
+    except BaseException:
+        db.rollback()
+        raise
+
+
+def _audit(
+    db: Session, now: datetime, actor: Actor, *, action: str, patron_id: str, detail: str
+) -> None:
+    audit.record(
+        db,
+        now,
+        actor=actor.username,
+        action=action,
+        target=f"patron {patron_id}",
+        origin=actor.origin,
+        detail=detail,
+    )
+
+
+def _mirror(log: ChangeLog, patron: Patron, before: object) -> None:
+    """Enter the patron in the change log when what kiosks mirror of them changed."""
+    if patron_row(patron) != before:
+        log.patron(patron)
+
+
+class _Bad(Exception):
+    """One field's problem, in words for staff."""
+
+
+def _words(value: str, name: str, limit: int, *, required: bool) -> str | None:
+    text = " ".join(value.split())
+    if not text:
+        if required:
+            raise _Bad(f"Enter the {FIELD_NAMES[name]}")
+        return None
+    if len(text) > limit:
+        raise _Bad(f"The {FIELD_NAMES[name]} must be {limit} characters or fewer")
+    return text
+
+
+def _first_name(_db: Session, value: str) -> str | None:
+    return _words(value, "first_name", 64, required=True)
+
+
+def _surname(_db: Session, value: str) -> str | None:
+    return _words(value, "surname", 64, required=True)
+
+
+def _email(_db: Session, value: str) -> str | None:
+    email = _words(value, "email", 254, required=False)
+    if email is not None and not _EMAIL.fullmatch(email):
+        raise _Bad("Enter an email address like name@example.org")
+    return email
+
+
+def _phone(_db: Session, value: str) -> str | None:
+    phone = _words(value, "phone", 32, required=False)
+    if phone is not None and (
+        not _PHONE.fullmatch(phone) or not 6 <= sum(c.isdigit() for c in phone) <= 15
+    ):
+        raise _Bad("Enter a phone number of 6 to 15 digits, like 01632 960 001 or +44 1632 960001")
+    return phone
+
+
+def _language(_db: Session, value: str) -> str | None:
+    language = value.strip() or None
+    if language is not None and language not in LANGUAGES:
+        known = ", ".join(f"{name} ({code})" for code, name in LANGUAGES.items())
+        raise _Bad(f"Choose a language the kiosks speak: {known}")
+    return language
+
+
+def _member_type(db: Session, value: str) -> str:
+    code = value.strip()
+    types = member_types(db)
+    if not types:
+        raise _Bad("There is no lending policy yet: import one first")
+    if code not in types:
+        raise _Bad("Choose a member type of the lending policy in force")
+    return code
+
+
+def _expires(_db: Session, value: str) -> date | None:
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        expires = date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        expires = None
+    if expires is None or expires.year < 1900:
+        raise _Bad("Enter the membership expiry as a real date: year-month-day, like 2027-03-31")
+    return expires
+
+
+_CHECKS: dict[str, Callable[[Session, str], Any]] = {
+    "first_name": _first_name,
+    "surname": _surname,
+    "email": _email,
+    "phone": _phone,
+    "language": _language,
+    "member_type": _member_type,
+    "expires": _expires,
+}
+
+
+def _checked(db: Session, changes: Mapping[str, str | None]) -> dict[str, Any]:
+    """Each field of ``changes`` read and checked, every problem found at once."""
+    problems: dict[str, str] = {}
+    unknown = sorted(set(changes) - set(FIELDS))
+    if unknown:
+        problems["fields"] = f"These cannot be changed here: {', '.join(unknown)}"
+    values: dict[str, Any] = {}
+    for name in FIELDS:
+        if name in changes:
+            try:
+                values[name] = _CHECKS[name](db, changes[name] or "")
+            except _Bad as bad:
+                problems[name] = str(bad)
+    if problems:
+        raise PatronRefused(problems)
+    return values
+
+
+def update_patron(
+    db: Session,
+    patron_id: str,
+    changes: Mapping[str, str | None],
+    now: datetime,
+    actor: Actor,
+) -> tuple[str, ...]:
+    """Change the patron's fields named in ``changes`` (``FIELDS``), each as typed: an
+    empty email, phone, language or expiry clears it. Every problem is reported at once
+    (PatronRefused, by field); nothing changes then. Returns the fields that changed
+    (none: nothing written)."""
+    values = _checked(db, changes)
+    with changing(db, patron_id) as (log, patron):
+        before = patron_row(patron)
+        changed = tuple(
+            name for name in FIELDS if name in values and getattr(patron, name) != values[name]
+        )
+        if not changed:
+            db.rollback()
+            return ()
+        for name in changed:
+            setattr(patron, name, values[name])
+        _mirror(log, patron, before)
+        _audit(
+            db,
+            now,
+            actor,
+            action="patron.edit",
+            patron_id=patron_id,
+            detail="changed " + ", ".join(FIELD_NAMES[name] for name in changed),
+        )
+    db.commit()
+    return changed
+
+
+def _reason(reason: str, what: str) -> str:
+    text = " ".join(reason.split())
+    if not text:
+        raise PatronRefused({"reason": f"Say why the patron is {what}"})
+    if len(text) > MAX_REASON:
+        raise PatronRefused({"reason": f"The reason must be {MAX_REASON} characters or fewer"})
+    return text
+
+
+def bar(db: Session, patron_id: str, reason: str, now: datetime, actor: Actor) -> None:
+    """Bar the patron (no kiosk lends to them) for ``reason``, kept with them."""
+    text = _reason(reason, "barred")
+    with changing(db, patron_id) as (log, patron):
+        if patron.barred:
+            raise PatronRefused({"reason": "The patron is barred already"})
+        patron.barred, patron.barred_reason = True, text
+        log.patron(patron)
+        _audit(db, now, actor, action="patron.bar", patron_id=patron_id, detail=f"barred: {text}")
+    db.commit()
+
+
+def unbar(db: Session, patron_id: str, reason: str, now: datetime, actor: Actor) -> None:
+    """Lift the bar, for ``reason`` (kept in the audit log)."""
+    text = _reason(reason, "no longer barred")
+    with changing(db, patron_id) as (log, patron):
+        if not patron.barred:
+            raise PatronRefused({"reason": "The patron is not barred"})
+        patron.barred, patron.barred_reason = False, None
+        log.patron(patron)
+        _audit(
+            db,
+            now,
+            actor,
+            action="patron.unbar",
+            patron_id=patron_id,
+            detail=f"no longer barred: {text}",
+        )
+    db.commit()
+
+
+def _set_verifier(
+    db: Session,
+    patron_id: str,
+    verifier: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    action: str,
+    detail: str,
+    version: str | None,
+) -> None:
+    with changing(db, patron_id) as (log, patron):
+        if version is not None and version != pin_version(patron):
+            raise PatronRefused(
+                {
+                    "pin": "The PIN was changed already since this page was opened: "
+                    "open the patron's page again"
+                }
+            )
+        patron.pin_verifier = verifier
+        log.patron(patron)
+        _audit(db, now, actor, action=action, patron_id=patron_id, detail=detail)
+    db.commit()
+
+
+def set_pin(
+    db: Session,
+    patron_id: str,
+    pin: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    again: str | None = None,
+    version: str | None = None,
+) -> None:
+    """Give the patron the PIN they typed (4 to 8 digits; ``again``, when given, must be
+    the same), kept only as a verifier. ``version`` (``pin_version``) is what the form
+    was made for: a second use is refused. No message ever repeats a PIN."""
+    problems = {}
+    if not _PIN.fullmatch(pin):
+        problems["pin"] = "The PIN must be 4 to 8 digits"
+    elif again is not None and again != pin:
+        problems["pin_again"] = "The two PINs typed are not the same: type it again"
+    if problems:
+        raise PatronRefused(problems)
+    verifier = pin_verifier(pin)  # slow on purpose: before the lock, not under it
+    _set_verifier(
+        db,
+        patron_id,
+        verifier,
+        now,
+        actor,
+        action="patron.pin",
+        detail="new PIN typed by the patron",
+        version=version,
+    )
+
+
+def one_time_pin(
+    db: Session, patron_id: str, now: datetime, actor: Actor, *, version: str | None = None
+) -> str:
+    """Give the patron a new random PIN of ``ONE_TIME_PIN_DIGITS`` digits and return it,
+    to be shown once: only its verifier is kept. ``version`` as for ``set_pin``."""
+    pin = "".join(secrets.choice("0123456789") for _ in range(ONE_TIME_PIN_DIGITS))
+    verifier = pin_verifier(pin)
+    _set_verifier(
+        db,
+        patron_id,
+        verifier,
+        now,
+        actor,
+        action="patron.pin",
+        detail="one-time PIN made",
+        version=version,
+    )
+    return pin
+
+
+def renewal_period(db: Session, member_type: str) -> int | None:
+    """The days the policy in force renews a membership of ``member_type`` by, if any."""
+    found = policy_in_force(db)
+    member = None if found is None else found.policy.member_types.get(member_type)
+    return None if member is None else member.renewal_period_days
+
+
+def renew_membership(
+    db: Session,
+    patron_id: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    seen: str | None = None,
+) -> date:
+    """Renew the patron's membership as staff, by the policy's ``renewal_period_days``
+    for their member type from the later of their expiry and today; returns the new
+    expiry. Where the policy gives no period (or the membership has no end date), it is
+    refused: staff set the date by hand with ``update_patron``. ``seen``, when given, is
+    the expiry the page showed (YYYY-MM-DD, or empty for none): a second use of the
+    form changes nothing."""
+    found = policy_in_force(db)
+    if found is None:
+        raise PatronRefused({"expires": "There is no lending policy yet: import one first"})
+    policy = found.policy
+    with changing(db, patron_id) as (log, patron):
+        if seen is not None and seen != (patron.expires.isoformat() if patron.expires else ""):
+            raise PatronRefused(
+                {
+                    "expires": "The membership was renewed or changed already "
+                    "since this page was opened"
+                }
+            )
+        if patron.member_type not in policy.member_types:
+            raise PatronRefused(
+                {
+                    "expires": "The patron's member type is not in the lending policy: "
+                    "change it first"
+                }
+            )
+        if patron.expires is None:
+            raise PatronRefused(
+                {"expires": "The membership has no end date: there is nothing to renew"}
+            )
+        decision = decide_membership_renewal(
+            policy,
+            RulesPatron(
+                patron.patron_id, patron.member_type, patron.expires, patron.barred, patron.owed
+            ),
+            now,
+            by_staff=True,
+        )
+        if decision.expires is None:
+            raise PatronRefused(
+                {
+                    "expires": "The lending policy gives this member type no renewal period: "
+                    "set the new expiry date by hand in the patron's details"
+                }
+            )
+        previous, patron.expires = patron.expires, decision.expires
+        log.patron(patron)
+        _audit(
+            db,
+            now,
+            actor,
+            action="patron.renew",
+            patron_id=patron_id,
+            detail=f"expiry {previous.isoformat()} renewed to {decision.expires.isoformat()}",
+        )
+    db.commit()
+    return decision.expires
