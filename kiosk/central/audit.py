@@ -7,6 +7,7 @@ commands writes one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -38,10 +39,53 @@ def record(
     )
 
 
-def entries(db: Session, limit: int = 200) -> list[AuditEntry]:
-    """The latest entries, newest first."""
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries an administrator asks for; empty fields ask for everything."""
+
+    actor: str = ""  # exactly this username (or terminal:USER)
+    action: str = ""  # this action ("loan.checkout") or every action of a kind ("loan")
+    target: str = ""  # exactly this target, e.g. "item 39990000000001" or "patron P12"
+    since: datetime | None = None
+    until: datetime | None = None  # before this moment
+    before_id: int | None = None  # the page after one ending with this entry
+
+
+def entries(db: Session, limit: int = 200, wanted: AuditFilter | None = None) -> list[AuditEntry]:
+    """The latest entries that match ``wanted``, newest first."""
+    query = select(AuditEntry)
+    if wanted is not None:
+        if wanted.actor:
+            query = query.where(AuditEntry.actor == wanted.actor)
+        if wanted.action:
+            kind = wanted.action.rstrip(".")
+            query = query.where(
+                (AuditEntry.action == kind)
+                | (
+                    (AuditEntry.action >= f"{kind}.")
+                    & (AuditEntry.action < f"{kind}/")  # "/" follows "." in every code table
+                )
+            )
+        if wanted.target:
+            query = query.where(AuditEntry.target == wanted.target)
+        if wanted.since is not None:
+            query = query.where(AuditEntry.at >= wanted.since)
+        if wanted.until is not None:
+            query = query.where(AuditEntry.at < wanted.until)
+        if wanted.before_id is not None:
+            query = query.where(AuditEntry.id < wanted.before_id)
     return list(
-        db.scalars(
-            select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
-        )
+        # By id: entries are written in the order they happen, and paging needs one order.
+        db.scalars(query.order_by(AuditEntry.id.desc()).limit(limit))
     )
+
+
+def actors(db: Session) -> list[str]:
+    """Everyone who has changed something, for the filter's list."""
+    return list(db.scalars(select(AuditEntry.actor).distinct().order_by(AuditEntry.actor)))
+
+
+def kinds(db: Session) -> list[str]:
+    """The kinds of change recorded ("loan", "patron", ...), for the filter's list."""
+    found = db.scalars(select(AuditEntry.action).distinct())
+    return sorted({action.split(".", 1)[0] for action in found})

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from kiosk.central import cli, database
+from kiosk.central import audit, cli, database
+from kiosk.central.audit import AuditFilter
 from kiosk.central.models import AuditEntry, Kiosk, StaffMember
 from kiosk.central.web import sessions
 from kiosk.central.web.accounts import (
@@ -203,3 +204,48 @@ def test_the_lights() -> None:
     assert light(kiosk, NOW + timedelta(minutes=16)).colour == "red"
     kiosk.scanners = []
     assert light(kiosk, NOW).reasons == ("no scanner connected",)
+
+
+AUDITED = [
+    ("ada", "loan.checkout", "item A"),
+    ("cyril", "loan.return", "item A"),
+    ("cyril", "loans.export", "file"),  # another kind that starts the same
+    ("cyril", "patron.bar", "patron P1"),
+    ("ada", "loan", "item B"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "wanted", "expected"),
+    [
+        ("everything", AuditFilter(), [4, 3, 2, 1, 0]),
+        ("one kind", AuditFilter(action="loan"), [4, 1, 0]),
+        ("one action", AuditFilter(action="loan.return"), [1]),
+        ("one person", AuditFilter(actor="ada"), [4, 0]),
+        ("one thing changed", AuditFilter(target="item A"), [1, 0]),
+        (
+            "a day",
+            AuditFilter(since=NOW + timedelta(days=1), until=NOW + timedelta(days=3)),
+            [2, 1],
+        ),
+        ("after a page", AuditFilter(before_id=3), [1, 0]),
+    ],
+)
+def test_the_audit_log_is_filtered_by_who_kind_target_day_and_page(
+    db: Session, case: str, wanted: AuditFilter, expected: list[int]
+) -> None:
+    db.execute(delete(AuditEntry))
+    ids = []
+    for n, (actor, action, target) in enumerate(AUDITED):
+        audit.record(
+            db, NOW + timedelta(days=n), actor=actor, action=action, target=target, origin="test"
+        )
+        db.flush()
+        ids.append(db.scalars(select(AuditEntry.id).order_by(AuditEntry.id.desc())).first())
+    db.commit()
+    if wanted.before_id is not None:
+        wanted = AuditFilter(before_id=ids[2])
+    found = [ids.index(entry.id) for entry in audit.entries(db, 50, wanted)]
+    assert found == expected, case
+    assert audit.kinds(db) == ["loan", "loans", "patron"]
+    assert audit.actors(db) == ["ada", "cyril"]

@@ -142,6 +142,30 @@ def test_an_admin_reads_the_audit_log_and_a_viewer_cannot(page: Page, console: C
     expect(page.locator("#audit")).to_contain_text("session.start")
     expect(page.locator("#audit")).to_contain_text("staff.add")
     accessible(page)
+    # Filtered: only the staff accounts' creation, made at the test's "terminal".
+    page.get_by_label("Kind of change").select_option("staff")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    actions = page.locator("#audit tbody tr td:nth-child(3)").all_inner_texts()
+    assert actions
+    assert set(actions) == {"staff.add"}
+    expect(page.get_by_label("Kind of change")).to_have_value("staff")  # kept chosen
+    page.get_by_label("Who").select_option("ada")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#no-entries")).to_be_visible()  # ada added no one
+    page.get_by_label("Kind of change").select_option("")
+    page.get_by_label("From").fill("yesterday")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("must be a date")
+    accessible(page)
+    page.get_by_label("From").fill("")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    who = page.locator("#audit tbody tr td:nth-child(2)").all_inner_texts()
+    assert who
+    assert set(who) == {"ada"}
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
     sign_in(page, console, "vera")
