@@ -175,9 +175,18 @@ class HeartbeatHour:
     least_disk_mb: int | None
 
     @property
+    def end(self) -> datetime:
+        return self.start + timedelta(hours=1)
+
+    @property
     def share(self) -> int:
         """The share of the hour's minutes in which it was heard, in whole per cent."""
         return min(100, round(100 * self.heard / self.minutes)) if self.minutes else 0
+
+    @property
+    def error_share(self) -> int:
+        """The share of its heartbeats that named an error, in whole per cent."""
+        return round(100 * self.errors / self.beats) if self.beats else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -351,6 +351,7 @@ def test_a_kiosks_last_24_hours_from_its_heartbeats(db: Session) -> None:
     assert hours[-1] == HeartbeatHour(datetime(2026, 11, 23, 10, 0), 31, 2, 2, 1, 0, 4999)
     assert hours[-1].share == 6
     assert sum(row.errors for row in hours) == 1
+    assert [hours[1].error_share, hours[-2].error_share, hours[2].error_share] == [0, 100, 0]
 
 
 def test_a_kiosk_never_heard_has_24_silent_hours(db: Session) -> None:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from kiosk.central.api.kiosks import disable_kiosk, find_kiosk, kiosks, rotate_token
+from kiosk.central.circulation.reports import kiosk_day
 from kiosk.central.errors import CentralError
 from kiosk.central.web.deps import (
     Admin,
@@ -24,6 +25,7 @@ from kiosk.central.web.deps import (
 )
 from kiosk.central.web.health import AMBER_AFTER, HEARTBEAT_SECONDS, RED_AFTER, row
 from kiosk.central.web.pages import not_found, render
+from kiosk.central.web.routes.reports import heartbeat_chart
 from kiosk.central.web.settings import ConsoleSettings
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
@@ -92,6 +94,7 @@ def _kiosk_page(
     kiosk = find_kiosk(db, kiosk_id)
     if kiosk is None:
         return not_found(request, config, signed_in.who, "kiosk")
+    hours = kiosk_day(db, kiosk_id, moment)  # its last 24 hours, from its heartbeats
     return render(
         request,
         config,
@@ -102,6 +105,9 @@ def _kiosk_page(
         row=row(kiosk, moment),
         tag_classes=TAGS,
         error=error,
+        hours=hours,
+        hours_chart=heartbeat_chart(hours),
+        interval=HEARTBEAT_SECONDS,
     )
 
 
