@@ -39,6 +39,7 @@ NAVIGATION = (
     ("Home", "/staff/", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),
     ("Exceptions", "/staff/exceptions", "viewer"),
+    ("Reports", "/staff/reports", "viewer"),
     ("Audit log", "/staff/audit", "admin"),
 )
 _RANK = {"viewer": 0, "circulation": 1, "admin": 2}

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kiosk.central.web.routes import audit, exceptions, home, kiosks, signin
+from kiosk.central.web.routes import audit, exceptions, home, kiosks, reports, signin
 
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     home.router,
     kiosks.router,
     exceptions.router,
+    reports.router,
     audit.router,
 )
