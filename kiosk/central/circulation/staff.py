@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from kiosk.central import audit
 from kiosk.central.errors import CentralError
 from kiosk.central.models import AppliedTransaction, Kiosk, StaffException
 
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 State = Literal["open", "resolved", "all"]
 STATES: tuple[State, ...] = get_args(State)
 Order = Literal["oldest", "newest"]
@@ -56,18 +57,7 @@ def open_exceptions(db: Session) -> list[StaffException]:
     return [row.exception for row in exceptions(db)]
 
 
-def exceptions(
-    db: Session,
-    *,
-    state: State = "open",
-    kind: str | None = None,
-    kiosk_id: int | None = None,
-    order: Order = "oldest",
-    limit: int = 500,
-) -> list[ExceptionRow]:
-    """The queue, with each exception's kiosk: open, resolved or all, of one kind or from
-    one kiosk when asked, oldest or newest first (by when the server recorded it)."""
-    query = select(StaffException, Kiosk.name).join(Kiosk, Kiosk.id == StaffException.kiosk_id)
+def _exception_query(query: _Query, state: State, kind: str | None, kiosk_id: int | None) -> _Query:
     if state == "open":
         query = query.where(StaffException.resolved_at.is_(None))
     elif state == "resolved":
@@ -76,12 +66,44 @@ def exceptions(
         query = query.where(StaffException.reason == kind)
     if kiosk_id is not None:
         query = query.where(StaffException.kiosk_id == kiosk_id)
+    return query
+
+
+def exceptions(
+    db: Session,
+    *,
+    state: State = "open",
+    kind: str | None = None,
+    kiosk_id: int | None = None,
+    order: Order = "oldest",
+    limit: int = 500,
+    offset: int = 0,
+) -> list[ExceptionRow]:
+    """The queue, with each exception's kiosk: open, resolved or all, of one kind or from
+    one kiosk when asked, oldest or newest first (by when the server recorded it), ``limit``
+    of them after the first ``offset``."""
+    query = _exception_query(
+        select(StaffException, Kiosk.name).join(Kiosk, Kiosk.id == StaffException.kiosk_id),
+        state,
+        kind,
+        kiosk_id,
+    )
     if order == "oldest":
         query = query.order_by(StaffException.created_at, StaffException.id)
     else:
         query = query.order_by(StaffException.created_at.desc(), StaffException.id.desc())
-    rows = db.execute(query.limit(limit)).all()
+    rows = db.execute(query.limit(limit).offset(offset)).all()
     return [ExceptionRow(found, name) for found, name in rows]
+
+
+def exception_count(
+    db: Session, *, state: State = "open", kind: str | None = None, kiosk_id: int | None = None
+) -> int:
+    """How many exceptions ``exceptions`` would list with no limit."""
+    query = _exception_query(
+        select(func.count()).select_from(StaffException), state, kind, kiosk_id
+    )
+    return db.scalar(query) or 0
 
 
 def open_count(db: Session) -> int:

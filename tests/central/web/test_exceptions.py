@@ -143,3 +143,34 @@ def _open(console: Console) -> list[StaffException]:
         found = open_exceptions(db)
     engine.dispose()
     return found
+
+
+def test_a_long_queue_is_read_a_hundred_at_a_time(live: Console) -> None:
+    """Past the first hundred, the queue goes on over pages, each numbered, none lost."""
+    engine = database.connect(live.database_url)
+    with Session(engine) as db:
+        model = db.scalars(select(StaffException)).first()
+        assert model is not None
+        db.add_all(
+            StaffException(
+                entry_id=f"north:{1000 + n}",
+                kiosk_id=model.kiosk_id,
+                reason="not_on_loan",
+                detail=f"item {n} came back but was not on loan",
+                created_at=model.created_at,
+            )
+            for n in range(247)
+        )
+        db.commit()
+        every = {row.exception.id for row in exceptions(db, state="all", limit=1000)}
+    engine.dispose()
+    vera = live.login("vera")
+    pages = [_ids(live, vera, f"?page={page}") for page in (1, 2, 3)]
+    assert [len(found) for found in pages] == [100, 100, 50]
+    assert {number for found in pages for number in found} == every
+    last = vera.get(f"{live.url}/staff/exceptions?page=3", timeout=10).text
+    assert "250 exceptions: open (showing 201 to 250)" in last
+    assert 'rel="prev"' in last
+    assert 'rel="next"' not in last
+    assert _ids(live, vera, "?page=99") == pages[2]  # past the end: the last page
+    assert _ids(live, vera, "?page=2&kind=unknown_item") == _ids(live, vera, "?kind=unknown_item")

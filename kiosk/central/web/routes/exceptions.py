@@ -5,6 +5,7 @@ look at and resolve with a note. Listing and resolving are ``kiosk.central.circu
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,6 +20,7 @@ from kiosk.central.circulation.staff import (
     Order,
     State,
     exception,
+    exception_count,
     exceptions,
     resolve_exception,
 )
@@ -39,6 +41,7 @@ from kiosk.central.web.settings import ConsoleSettings
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
+PAGE = 100
 STATE_WORDS = {"open": "Open", "resolved": "Resolved", "all": "Open and resolved"}
 ORDER_WORDS = {"oldest": "Oldest first", "newest": "Newest first"}
 
@@ -66,6 +69,7 @@ def exceptions_page(
     kind: Annotated[str, Query(max_length=64)] = "",
     kiosk: Annotated[str, Query(max_length=12)] = "",
     order: Annotated[str, Query(max_length=16)] = "oldest",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     # An unknown filter value is read as no filter, not an error: the page always answers.
     chosen_state: State = next((known for known in STATES if known == state), "open")
@@ -73,9 +77,24 @@ def exceptions_page(
     chosen_kind = kind if kind in KINDS else ""
     kiosk_id = int(kiosk) if kiosk.isdigit() else None
     every_kiosk = {str(found.id): found.name for found in kiosks(db)}
+    total = exception_count(db, state=chosen_state, kind=chosen_kind or None, kiosk_id=kiosk_id)
+    pages = max(1, -(-total // PAGE))
+    page = min(page, pages)
     rows = exceptions(
-        db, state=chosen_state, kind=chosen_kind or None, kiosk_id=kiosk_id, order=chosen_order
+        db,
+        state=chosen_state,
+        kind=chosen_kind or None,
+        kiosk_id=kiosk_id,
+        order=chosen_order,
+        limit=PAGE,
+        offset=(page - 1) * PAGE,
     )
+    kept = {"state": chosen_state, "kind": chosen_kind, "kiosk": kiosk, "order": chosen_order}
+    query = urlencode({key: value for key, value in kept.items() if value})
+
+    def page_link(number: int) -> str:
+        return f"/staff/exceptions?{query}&page={number}"
+
     return render(
         request,
         config,
@@ -91,6 +110,18 @@ def exceptions_page(
         ),
         order_options=_options(ORDER_WORDS, chosen_order),
         state_words=STATE_WORDS,
+        total=total,
+        first=(page - 1) * PAGE + 1,
+        pagination={
+            **({"previous": {"href": page_link(page - 1)}} if page > 1 else {}),
+            **({"next": {"href": page_link(page + 1)}} if page < pages else {}),
+            "items": [
+                {"number": n, "href": page_link(n), "current": n == page}
+                for n in range(max(1, page - 3), min(pages, page + 3) + 1)
+            ],
+        }
+        if pages > 1
+        else None,
     )
 
 
