@@ -26,6 +26,8 @@ PAGES = (
     "/staff/kiosks/table",  # the Kiosks page's table alone, which its script refreshes
     "/staff/kiosks/1",
     "/staff/exceptions",
+    "/staff/reports",
+    "/staff/reports/loans-per-day.csv",  # each report's CSV download: the same role
     "/staff/audit",
 )
 FORMS = (
