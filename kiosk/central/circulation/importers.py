@@ -214,6 +214,16 @@ def _check_cards(
             problems.append(f"{source}:{line}: card: is the card of another patron, {owner!r}")
 
 
+def _line_of(source: str) -> Callable[[str], int]:
+    """The line a problem names (``source:LINE: ...``); 0 for the whole file."""
+
+    def line(problem: str) -> int:
+        number = problem.removeprefix(f"{source}:").split(":", 1)[0]
+        return int(number) if number.isdigit() else 0
+
+    return line
+
+
 def import_file(
     db: Session,
     kind: str,
@@ -241,8 +251,8 @@ def import_file(
         parsed.append((row.line, _PARSERS[kind](row, member_types, publication_types)))
     if kind in _AGAINST_THE_DATABASE:
         _AGAINST_THE_DATABASE[kind](db, parsed, problems, path.name)
-    if problems:
-        raise ImportRejected(path.name, problems)
+    if problems:  # in the file's order; a line's own problems in the order found
+        raise ImportRejected(path.name, sorted(problems, key=_line_of(path.name)))
     model = {"catalogue": Record, "items": Item, "patrons": Patron}[kind]
     log = ChangeLog(db)
     log.lock()
