@@ -39,6 +39,8 @@ NAVIGATION = (
     ("Home", "/staff/", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),
     ("Exceptions", "/staff/exceptions", "viewer"),
+    ("Policy", "/staff/policy", "viewer"),
+    ("Imports", "/staff/imports", "admin"),
     ("Reports", "/staff/reports", "viewer"),
     ("Audit log", "/staff/audit", "admin"),
 )

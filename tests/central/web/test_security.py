@@ -26,6 +26,9 @@ PAGES = (
     "/staff/kiosks/table",  # the Kiosks page's table alone, which its script refreshes
     "/staff/kiosks/1",
     "/staff/exceptions",
+    "/staff/policy",
+    "/staff/policy/upload",  # the upload form: administrators only
+    "/staff/imports",
     "/staff/reports",
     "/staff/reports/loans-per-day.csv",  # each report's CSV download: the same role
     "/staff/audit",
@@ -35,8 +38,10 @@ FORMS = (
     "/staff/kiosks/1/token",
     "/staff/kiosks/1/disable",
     "/staff/exceptions/1/resolve",
+    "/staff/policy/upload",  # multipart forms: their own tests in test_imports_browser
+    "/staff/imports",
 )
-ADMIN_ONLY = {"/staff/audit"}
+ADMIN_ONLY = {"/staff/audit", "/staff/policy/upload", "/staff/imports"}
 REFUSED = "The username or password is wrong, or the account is locked."
 
 

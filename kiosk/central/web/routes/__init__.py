@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kiosk.central.web.routes import audit, exceptions, home, kiosks, reports, signin
+from kiosk.central.web.routes import (
+    audit,
+    exceptions,
+    home,
+    imports,
+    kiosks,
+    policy,
+    reports,
+    signin,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     home.router,
     kiosks.router,
     exceptions.router,
+    policy.router,
+    imports.router,
     reports.router,
     audit.router,
 )
