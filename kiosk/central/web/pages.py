@@ -37,10 +37,9 @@ templates = Jinja2Templates(env=_environment)
 # The pages in the service navigation, and the least role that sees each.
 NAVIGATION = (
     ("Home", "/staff/", "viewer"),
+    ("Items", "/staff/items", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),
     ("Exceptions", "/staff/exceptions", "viewer"),
-    ("Policy", "/staff/policy", "viewer"),
-    ("Imports", "/staff/imports", "admin"),
     ("Reports", "/staff/reports", "viewer"),
     ("Audit log", "/staff/audit", "admin"),
 )

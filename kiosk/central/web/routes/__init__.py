@@ -5,24 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kiosk.central.web.routes import (
-    audit,
-    exceptions,
-    home,
-    imports,
-    kiosks,
-    policy,
-    reports,
-    signin,
-)
+from kiosk.central.web.routes import audit, exceptions, home, items, kiosks, reports, signin
 
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     home.router,
+    items.router,
     kiosks.router,
     exceptions.router,
-    policy.router,
-    imports.router,
     reports.router,
     audit.router,
 )
