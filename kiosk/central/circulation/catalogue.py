@@ -240,6 +240,21 @@ def _items(db: Session, brns: Sequence[int]) -> dict[int, tuple[list[FoundItem],
     return found
 
 
+def _scanned_first(db: Session, barcode: str, items: list[FoundItem]) -> None:
+    """The item scanned first in its record's list, even when it was not among the first."""
+    found = next((item for item in items if item.barcode == barcode), None)
+    if found is None:
+        item, loan = db.get(Item, barcode), db.get(Loan, barcode)
+        if item is None:
+            return
+        due = loan.due if loan is not None else None
+        found = FoundItem(item.barcode, item.status, item.home_location, loan is not None, due)
+        del items[ITEMS_PER_RECORD - 1 :]
+    else:
+        items.remove(found)
+    items.insert(0, found)
+
+
 def search_items(db: Session, text: str, limit: int = 50) -> Found:
     """The records ``text`` finds (a barcode, then an ISBN, then a title's start, then an
     author's: the first that finds any), each with its first items and whether each is
@@ -250,6 +265,8 @@ def search_items(db: Session, text: str, limit: int = 50) -> Found:
     by, records = _records(db, text, limit + 1)
     shown = records[:limit]
     items = _items(db, [record.brn for record in shown])
+    if by == "barcode" and shown:
+        _scanned_first(db, text, items.get(shown[0].brn, ([], 0))[0])
     return Found(
         text,
         by,

@@ -225,8 +225,15 @@ def test_a_search_is_bounded_and_says_there_is_more(library: Library) -> None:
             )
         db.commit()
         hobbies = search_items(db, "hobbies").records[0]
+        scanned = search_items(db, "H024").records[0]
+        lent = search_items(db, "31000000000012").records[0]
     assert len(hobbies.items) == catalogue.ITEMS_PER_RECORD
     assert hobbies.item_count == catalogue.ITEMS_PER_RECORD + 5
+    # An item scanned is shown first, even when it is not among the first few.
+    assert [item.barcode for item in scanned.items][:2] == ["H024", "H000"]
+    assert len(scanned.items) == catalogue.ITEMS_PER_RECORD
+    assert [item.barcode for item in lent.items] == ["31000000000012", "31000000000011"]
+    assert lent.items[1].on_loan
 
 
 def _plan(db: Session, query: Select[Any]) -> str:
