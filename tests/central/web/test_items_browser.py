@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -283,11 +284,7 @@ def test_circulation_finds_an_item_marks_it_lost_then_available(
 def test_a_status_form_sent_twice_changes_the_item_once(console: Console) -> None:
     cyril = console.login("cyril")
     url = f"{console.url}/staff/items/31000000000021"
-    text = cyril.get(url, timeout=10).text
-    form = {
-        name: re.search(rf'name="{name}" value="([^"]+)"', text).group(1)  # type: ignore[union-attr]
-        for name in ("csrf_token", "transaction_id")
-    }
+    form = _form(cyril, url)
     answers = [
         cyril.post(f"{url}/status", data={**form, "choice": "DAMAGED"}, timeout=10)
         for _ in range(2)
@@ -300,6 +297,39 @@ def test_a_status_form_sent_twice_changes_the_item_once(console: Console) -> Non
             select(AuditEntry).where(AuditEntry.target == "item 31000000000021")
         ).all()
         assert len(audits) == 1
+
+
+def _form(browser: requests.Session, url: str) -> dict[str, str]:
+    """The hidden fields of the page's form, as the browser would send them."""
+    text = browser.get(url, timeout=10).text
+    found = {
+        name: re.search(rf'name="{name}" value="([^"]+)"', text)
+        for name in ("csrf_token", "transaction_id")
+    }
+    return {name: match.group(1) for name, match in found.items() if match is not None}
+
+
+def test_a_barcode_with_a_slash_has_its_page_and_its_form(console: Console) -> None:
+    cyril = console.login("cyril")
+    added = cyril.post(
+        f"{console.url}/staff/items/new",
+        data={
+            **_form(cyril, f"{console.url}/staff/items/new"),
+            "barcode": "R/7#1",
+            "brn": "5",
+            "price": "0",
+            "home_location": "Reserve",
+        },
+        timeout=10,
+    )
+    assert "Item R/7#1 added" in added.text
+    assert 'action="/staff/items/R/7%231/status"' in added.text  # quoted, but for "/"
+    url = f"{console.url}/staff/items/R/7%231"
+    assert "A Field Guide to Mosses" in cyril.get(url, timeout=10).text
+    answer = cyril.post(
+        f"{url}/status", data={**_form(cyril, url), "choice": "withdrawn"}, timeout=10
+    )
+    assert "Recorded as withdrawn." in answer.text
 
 
 def test_circulation_adds_a_record_then_an_item_by_hand(page: Page, console: Console) -> None:
