@@ -195,7 +195,7 @@ def _check_cards(
     """A card is one patron's: not twice in the file, nor another patron's in the database
     (unless the file gives that patron a new card on an earlier line). The card number is
     never echoed."""
-    held = dict(db.execute(select(Patron.card, Patron.patron_id)).tuples().all())
+    held = dict(db.execute(select(Patron.card, Patron.patron_id)).all())
     new_card = {values["patron_id"]: (line, values["card"]) for line, values in reversed(parsed)}
     first_line: dict[str, int] = {}
     for line, values in parsed:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from markupsafe import escape
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ from kiosk.central.circulation.policy import put_policy
 from kiosk.central.models import AuditEntry, Item, Patron, PolicyVersion, Record
 from kiosk.rules.parsing import read_policy
 
-from .conftest import XSS, Console, csrf_token, register, serve
+from .conftest import XSS, Console, csrf_token, in_process, register, serve
 from .test_browser import accessible, shot, sign_in, watch
 
 ROOT = Path(__file__).parents[3]
@@ -579,3 +580,44 @@ def test_imports_and_policy_work_without_javascript(
         assert re.search(r"/staff/policy/upload$", page.url)
     finally:
         context.close()
+
+
+def test_imports_and_a_policy_over_http_on_both_databases(database_url: str) -> None:
+    """The same routes on SQLite and PostgreSQL: a rejected file leaves every table as it
+    was and audits nothing; the good ones import, each audited with its actor."""
+    with in_process(database_url) as live:
+        ada = live.login("ada")
+        token = csrf_token(ada, live.url, "/staff/imports")
+
+        def post(path: str, name: str, text: str, **data: str) -> requests.Response:
+            return ada.post(
+                live.url + path,
+                data={**data, "csrf_token": token},
+                files={"file": (name, text.encode())},
+                timeout=30,
+            )
+
+        refused = post("/staff/imports", "catalogue.csv", CATALOGUE, kind="catalogue")
+        assert refused.status_code == 422
+        assert "import a policy first" in refused.text
+        assert post("/staff/policy/upload", "lending.toml", BAD_POLICY).status_code == 422
+        assert version_in_force(live) is None
+        put = post("/staff/policy/upload", "policy.toml", EXAMPLE_POLICY.read_text())
+        assert put.status_code == 200
+        assert f"Policy version {version_in_force(live)} is now in force" in put.text
+        for kind, name, text in (
+            ("catalogue", "catalogue.csv", CATALOGUE),
+            ("items", "items.csv", ITEMS),
+            ("patrons", "patrons.csv", PATRONS),
+        ):
+            assert post("/staff/imports", name, text, kind=kind).status_code == 200
+        before = counts(live)
+        bad = post("/staff/imports", "patrons-week-48.csv", BAD_PATRONS, kind="patrons")
+        assert bad.status_code == 422
+        assert all(escape(problem) in bad.text for problem in BAD_PATRON_PROBLEMS)
+        assert counts(live) == before == {"records": 3, "items": 4, "patrons": 3}
+        assert [entry[0] for entry in audit(live, "policy.put")] == ["ada"]
+        for kind, rows in (("catalogue", 3), ("items", 4), ("patrons", 3)):
+            assert audit(live, f"import.{kind}") == [
+                ("ada", kind, "127.0.0.1", f"{rows} rows imported")
+            ]
