@@ -40,6 +40,8 @@ NAVIGATION = (
     ("Items", "/staff/items", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),
     ("Exceptions", "/staff/exceptions", "viewer"),
+    ("Policy", "/staff/policy", "viewer"),
+    ("Imports", "/staff/imports", "admin"),
     ("Reports", "/staff/reports", "viewer"),
     ("Audit log", "/staff/audit", "admin"),
 )

@@ -26,6 +26,9 @@ PAGES = (
     "/staff/kiosks/table",  # the Kiosks page's table alone, which its script refreshes
     "/staff/kiosks/1",
     "/staff/exceptions",
+    "/staff/policy",
+    "/staff/policy/upload",  # the upload form: administrators only
+    "/staff/imports",
     "/staff/items",
     "/staff/records/new",  # a form's page: circulation and above
     "/staff/items/new",
@@ -38,12 +41,14 @@ FORMS = (
     "/staff/kiosks/1/token",
     "/staff/kiosks/1/disable",
     "/staff/exceptions/1/resolve",
+    "/staff/policy/upload",  # multipart forms: their own tests in test_imports_browser
+    "/staff/imports",
     "/staff/items/search",
     "/staff/items/31000000000011/status",
     "/staff/records/new",
     "/staff/items/new",
 )
-ADMIN_ONLY = {"/staff/audit"}
+ADMIN_ONLY = {"/staff/audit", "/staff/policy/upload", "/staff/imports"}
 NOT_FOR_VIEWERS = {"/staff/records/new", "/staff/items/new"}
 REFUSED = "The username or password is wrong, or the account is locked."
 

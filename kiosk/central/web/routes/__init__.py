@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kiosk.central.web.routes import audit, exceptions, home, items, kiosks, reports, signin
+from kiosk.central.web.routes import (
+    audit,
+    exceptions,
+    home,
+    imports,
+    items,
+    kiosks,
+    policy,
+    reports,
+    signin,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
@@ -13,6 +23,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     items.router,
     kiosks.router,
     exceptions.router,
+    policy.router,
+    imports.router,
     reports.router,
     audit.router,
 )
