@@ -37,6 +37,7 @@ templates = Jinja2Templates(env=_environment)
 # The pages in the service navigation, and the least role that sees each.
 NAVIGATION = (
     ("Home", "/staff/", "viewer"),
+    ("Patrons", "/staff/patrons", "viewer"),
     ("Items", "/staff/items", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),
     ("Exceptions", "/staff/exceptions", "viewer"),

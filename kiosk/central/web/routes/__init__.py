@@ -12,6 +12,7 @@ from kiosk.central.web.routes import (
     imports,
     items,
     kiosks,
+    patrons,
     policy,
     reports,
     signin,
@@ -20,6 +21,7 @@ from kiosk.central.web.routes import (
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     home.router,
+    patrons.router,
     items.router,
     kiosks.router,
     exceptions.router,
