@@ -105,7 +105,10 @@ def status_choices(policy: Policy | None) -> list[StatusChoice]:
     if policy is not None:
         choices += [
             StatusChoice(
-                code, f"{charge.name}: charge {charge.amount}", charge.status, charge.amount
+                code,
+                f"{charge.name}: charge {charge.amount} (at most the item's price) to the borrower",
+                charge.status,
+                charge.amount,
             )
             for code, charge in sorted(policy.fault_charges.items())
         ]
@@ -222,6 +225,7 @@ def _again(found: AppliedTransaction, action: Action) -> LoanAnswer:
         route=details.get("route"),
         ready_for=details.get("ready_for"),
         status=details.get("status"),
+        note="loan closed" if details.get("closed") else "",
     )
 
 
@@ -498,21 +502,37 @@ def set_item_status(
             charge = assess_fault(
                 desk.policy, chosen.value, applying.rules_item(item, on_loan=True)
             ).charge
-        if item.row.status == chosen.status and charge == ZERO:
+        # Charging twice for one fault (a second "damaged") is a slip, not a new fault.
+        if item.row.status == chosen.status:
             raise CentralError(f"item {desk.barcode} is recorded as {chosen.status} already")
+        closed = loan is not None and chosen.status in CLOSES_LOAN
+        holds = desk.batch.holds.get(desk.barcode, [])
+        # Back in stock and on the shelf: it waits for the first in its queue, as a
+        # return would have sent it to the hold shelf.
+        trapped = (
+            chosen.status == "available" and loan is None and bool(holds) and not holds[0].ready
+        )
         applying.apply(
             desk.entry(
                 "fault",
                 patron_id=borrower,
                 charged=charge,
                 status_after=chosen.status,
-                details={"title": title[:200], "status": chosen.status, "note": note},
+                details={
+                    "title": title[:200],
+                    "status": chosen.status,
+                    "note": note,
+                    "closed": closed,
+                    **({"ready_for": holds[0].patron_id} if trapped else {}),
+                },
             )
         )
-        closed = loan is not None and chosen.status in CLOSES_LOAN
         if closed:
             desk.batch.loans[desk.barcode] = None
             desk.log.remove(Entity.LOAN, desk.barcode)
+        if trapped:
+            holds[0] = holds[0].model_copy(update={"ready": True})
+            desk.log.put(Entity.HOLD, str(holds[0].id), holds[0])
         detail = f"{chosen.status}, charge {charge}" + (f", patron {borrower}" if borrower else "")
         desk.commit("item.status", f"item {desk.barcode}", f"{detail}; {note}" if note else detail)
     except BaseException:
@@ -527,6 +547,7 @@ def set_item_status(
         patron_id=borrower,
         fine=charge,
         status=chosen.status,
+        ready_for=holds[0].patron_id if trapped else None,
         note="loan closed" if closed else "",
     )
 

@@ -495,3 +495,62 @@ def test_whichever_of_the_desk_and_a_kiosk_comes_first_the_other_sees_it(
         loan = db.get(Loan, "F1")
     assert loan is not None
     assert loan.patron_id == "ben"
+
+
+def test_an_item_found_again_waits_on_the_hold_shelf_for_the_first_in_its_queue(
+    desk: Desk,
+) -> None:
+    with desk.session() as db:
+        db.add(
+            Hold(
+                item_barcode="LOST1",
+                patron_id="ben",
+                position=1,
+                ready=False,
+                title="Persuasion",
+                placed_at=NOW,
+            )
+        )
+        db.commit()
+    answer = _status(desk, "LOST1", "available")
+    assert answer.ready_for == "ben"
+    with desk.session() as db:
+        hold = db.scalars(select(Hold).where(Hold.item_barcode == "LOST1")).one()
+    assert hold.ready
+    assert hold.ready_at == NOW
+
+
+def test_a_fault_recorded_twice_is_refused_and_a_form_sent_twice_reads_the_same(
+    desk: Desk,
+) -> None:
+    with desk.session() as db:
+        lend(db, "F4", "ada", "2026-11-30")
+    _status(desk, "F4", "DAMAGED")
+    with pytest.raises(CentralError, match="damaged already"):
+        _status(desk, "F4", "DAMAGED")
+    with desk.session() as db:
+        patron = db.get(Patron, "ada")
+    assert patron is not None
+    assert patron.owed == Decimal("5.00")  # charged once
+
+    transaction_id = new_transaction_id()
+    with desk.session() as db:
+        lend(db, "F1", "ben", "2026-11-30")
+    answers = []
+    for _ in range(2):
+        with desk.session() as db:
+            answers.append(
+                set_item_status(
+                    db,
+                    desk.policies,
+                    barcode="F1",
+                    choice="LOST",
+                    now=NOW,
+                    actor=CYRIL,
+                    transaction_id=transaction_id,
+                )
+            )
+    assert [(answer.duplicate, answer.note, answer.fine) for answer in answers] == [
+        (False, "loan closed", Decimal("12.99")),
+        (True, "loan closed", Decimal("12.99")),
+    ]
