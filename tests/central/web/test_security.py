@@ -26,6 +26,7 @@ PAGES = (
     "/staff/kiosks/table",  # the Kiosks page's table alone, which its script refreshes
     "/staff/kiosks/1",
     "/staff/exceptions",
+    "/staff/patrons",  # the search form; a patron's own pages: test_patrons_browser
     "/staff/policy",
     "/staff/policy/upload",  # the upload form: administrators only
     "/staff/imports",
@@ -41,6 +42,15 @@ FORMS = (
     "/staff/kiosks/1/token",
     "/staff/kiosks/1/disable",
     "/staff/exceptions/1/resolve",
+    "/staff/patrons/search",
+    "/staff/patrons/p-1/edit",
+    "/staff/patrons/p-1/bar",
+    "/staff/patrons/p-1/unbar",
+    "/staff/patrons/p-1/pin",
+    "/staff/patrons/p-1/one-time-pin",
+    "/staff/patrons/p-1/pay",
+    "/staff/patrons/p-1/waive",
+    "/staff/patrons/p-1/renew",
     "/staff/policy/upload",  # multipart forms: their own tests in test_imports_browser
     "/staff/imports",
     "/staff/items/search",
