@@ -2,25 +2,30 @@
 and per member type; fines charged and paid per day; the busiest hours of the week; and a
 kiosk's last 24 hours from its heartbeats.
 
-Every figure is counted or summed by the database, grouped in SQL, so a report over
-millions of transactions reads the range through its index (``transactions_at``,
-``ledger_at``, ``heartbeats_by_kiosk``) and hands back only its groups. Times are the
-library's local time as stored (naive), so a day here is a calendar day at the library
-and midnight is the library's midnight.
+The database does the counting. The period's loans and returns are read once through
+their index (``transactions_at``) and grouped in SQL by hour and kiosk (``_hourly``): at
+most 24 rows a day for each kiosk come back, whatever the number of transactions, and
+the reports per day, per hour, per kiosk and the busiest hours add those up. Member
+types take a second grouped query (a join with ``patrons``), money a third over the
+ledger (``ledger_at``), and a kiosk's 24 hours one over ``heartbeats_by_kiosk``.
 
-SQLite and PostgreSQL take a day or an hour out of a timestamp differently (``strftime``
-against ``CAST``, ``EXTRACT`` and ``date_trunc``): ``_SqliteCalendar`` and
-``_PostgresCalendar`` each say how, and ``_calendar`` picks the one for the session's
-database. Neither puts a bound parameter in an expression that is grouped on, so the
-grouped expression and the selected one are the same text on PostgreSQL.
+Times are the library's local time as stored (naive), so a day here is a calendar day at
+the library and midnight is the library's midnight. SQLite and PostgreSQL take a day, an
+hour or a minute out of a timestamp differently: ``_SqliteCalendar`` reads SQLite's text
+(``YYYY-MM-DD HH:MM:SS.ffffff``, as SQLAlchemy writes it) with ``substr``, several times
+faster there than ``strftime``; ``_PostgresCalendar`` uses ``CAST``, ``EXTRACT`` and
+``date_trunc``. ``_calendar`` picks the one for the session's database. Neither puts a
+bound parameter in an expression that is grouped on, so that the grouped expression and
+the selected one are the same text on PostgreSQL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -231,15 +236,13 @@ _Moment = SQLColumnExpression[datetime]
 class _Calendar(Protocol):
     def day(self, moment: _Moment) -> ColumnElement[date]: ...
 
-    def hour(self, moment: _Moment) -> ColumnElement[int]: ...
-
-    def weekday(self, moment: _Moment) -> ColumnElement[int]:
-        """0 Sunday .. 6 Saturday, as both databases count."""
+    def hour(self, moment: _Moment) -> ColumnElement[Any]:
+        """The hour a moment falls in: read back with ``_as_hour``."""
         ...
 
-    def minute(self, moment: _Moment) -> ColumnElement[int]: ...
-
-    def hour_start(self, moment: _Moment) -> ColumnElement[datetime]: ...
+    def minute(self, moment: _Moment) -> ColumnElement[int]:
+        """The minute of its hour, 0-59."""
+        ...
 
 
 def _literal(text: str) -> ColumnElement[str]:
@@ -248,43 +251,32 @@ def _literal(text: str) -> ColumnElement[str]:
 
 
 class _SqliteCalendar:
-    """SQLite keeps a timestamp as text, ``YYYY-MM-DD HH:MM:SS[.ffffff]``: ``strftime``
-    reads it. SQLAlchemy's SQLite ``DATE`` and ``DATETIME`` parse the text back."""
+    """SQLite keeps a timestamp as SQLAlchemy wrote it, ``YYYY-MM-DD HH:MM:SS.ffffff``:
+    its first 10 characters are the day, the first 13 the hour, and 15-16 the minute.
+    SQLAlchemy's SQLite ``DATE`` reads the day back as a ``date``."""
 
     def day(self, moment: _Moment) -> ColumnElement[date]:
-        return func.date(moment, type_=Date)
+        return func.substr(moment, 1, 10, type_=Date)
 
-    def hour(self, moment: _Moment) -> ColumnElement[int]:
-        return cast(func.strftime(_literal("%H"), moment), Integer)
-
-    def weekday(self, moment: _Moment) -> ColumnElement[int]:
-        return cast(func.strftime(_literal("%w"), moment), Integer)
+    def hour(self, moment: _Moment) -> ColumnElement[Any]:
+        return func.substr(moment, 1, 13)
 
     def minute(self, moment: _Moment) -> ColumnElement[int]:
-        return cast(func.strftime(_literal("%M"), moment), Integer)
-
-    def hour_start(self, moment: _Moment) -> ColumnElement[datetime]:
-        return func.strftime(_literal("%Y-%m-%d %H:00:00"), moment, type_=DateTime)
+        return cast(func.substr(moment, 15, 2), Integer)
 
 
 class _PostgresCalendar:
-    """PostgreSQL's ``timestamp without time zone``: a cast to ``date``, ``EXTRACT``
-    and ``date_trunc``, none of which moves the time (no time zone is involved)."""
+    """PostgreSQL's ``timestamp without time zone``: a cast to ``date``, ``date_trunc``
+    and ``EXTRACT``, none of which moves the time (no time zone is involved)."""
 
     def day(self, moment: _Moment) -> ColumnElement[date]:
         return cast(moment, Date)
 
-    def hour(self, moment: _Moment) -> ColumnElement[int]:
-        return cast(extract("hour", moment), Integer)
-
-    def weekday(self, moment: _Moment) -> ColumnElement[int]:
-        return cast(extract("dow", moment), Integer)
+    def hour(self, moment: _Moment) -> ColumnElement[Any]:
+        return func.date_trunc(_literal("hour"), moment, type_=DateTime)
 
     def minute(self, moment: _Moment) -> ColumnElement[int]:
         return cast(extract("minute", moment), Integer)
-
-    def hour_start(self, moment: _Moment) -> ColumnElement[datetime]:
-        return func.date_trunc(_literal("hour"), moment, type_=DateTime)
 
 
 _CALENDARS: dict[str, _Calendar] = {
@@ -310,10 +302,13 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-def _as_datetime(value: Any) -> datetime:
+def _as_hour(value: Any) -> datetime:
+    """An hour as ``_Calendar.hour`` gave it back: a timestamp (PostgreSQL) or the text
+    ``YYYY-MM-DD HH`` (SQLite)."""
     if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
+        return value.replace(minute=0, second=0, microsecond=0)
+    text = str(value)
+    return datetime.combine(date.fromisoformat(text[:10]), time(int(text[11:13])))
 
 
 # --- loans and returns -----------------------------------------------------------------
@@ -330,50 +325,96 @@ def _counted(period: Period) -> tuple[ColumnElement[int], ColumnElement[int], An
     return loans, returns, where
 
 
-def per_day(db: Session, period: Period) -> tuple[DayCounts, ...]:
-    """Every day of the period, those with nothing included."""
-    day = _calendar(db).day(_decided).label("day")
+_Key = TypeVar("_Key")
+
+
+@dataclass(frozen=True, slots=True)
+class _Hourly:
+    """One group of the period's loans and returns: an hour at one kiosk (or the desk)."""
+
+    hour: datetime
+    kiosk_id: int | None
+    loans: int
+    returns: int
+
+
+def _hourly(db: Session, period: Period) -> tuple[_Hourly, ...]:
+    """The period's loans and returns grouped by the database into hours per kiosk."""
+    hour = _calendar(db).hour(_decided).label("hour")
+    kiosk = AppliedTransaction.kiosk_id
     loans, returns, where = _counted(period)
-    found = {
-        _as_date(row.day): (int(row.loans), int(row.returns))
-        for row in db.execute(
-            select(day, loans.label("loans"), returns.label("returns")).where(where).group_by(day)
-        )
-    }
+    query = (
+        select(hour, kiosk, loans.label("loans"), returns.label("returns"))
+        .where(where)
+        .group_by(hour, kiosk)
+    )
+    return tuple(
+        _Hourly(_as_hour(row.hour), row.kiosk_id, int(row.loans), int(row.returns))
+        for row in db.execute(query)
+    )
+
+
+def _added(groups: Iterable[tuple[_Key, _Hourly]]) -> dict[_Key, tuple[int, int]]:
+    """The loans and returns of the groups, added up by key."""
+    totals: dict[_Key, tuple[int, int]] = {}
+    for key, group in groups:
+        loans, returns = totals.get(key, (0, 0))
+        totals[key] = (loans + group.loans, returns + group.returns)
+    return totals
+
+
+def _per_day(hourly: Iterable[_Hourly], period: Period) -> tuple[DayCounts, ...]:
+    found = _added((group.hour.date(), group) for group in hourly)
     return tuple(DayCounts(each, *found.get(each, (0, 0))) for each in period.days)
 
 
-def per_hour(db: Session, period: Period) -> tuple[HourCounts, ...]:
-    """The 24 hours of the day, 00:00 to 23:00, summed over the period's days."""
-    hour = _calendar(db).hour(_decided).label("hour")
-    loans, returns, where = _counted(period)
-    found = {
-        int(row.hour): (int(row.loans), int(row.returns))
-        for row in db.execute(
-            select(hour, loans.label("loans"), returns.label("returns")).where(where).group_by(hour)
-        )
-    }
+def _per_hour(hourly: Iterable[_Hourly]) -> tuple[HourCounts, ...]:
+    found = _added((group.hour.hour, group) for group in hourly)
     return tuple(HourCounts(each, *found.get(each, (0, 0))) for each in range(24))
 
 
-def per_kiosk(db: Session, period: Period) -> tuple[KioskCounts, ...]:
-    """Every kiosk registered (by name, those with nothing included), then the staff
-    desk."""
-    loans, returns, where = _counted(period)
-    kiosk = AppliedTransaction.kiosk_id
-    found = {
-        row.kiosk_id: (int(row.loans), int(row.returns))
-        for row in db.execute(
-            select(kiosk, loans.label("loans"), returns.label("returns"))
-            .where(where)
-            .group_by(kiosk)
-        )
-    }
+def _per_kiosk(db: Session, hourly: Iterable[_Hourly]) -> tuple[KioskCounts, ...]:
+    found = _added((group.kiosk_id, group) for group in hourly)
     names = db.execute(select(Kiosk.id, Kiosk.name).order_by(Kiosk.name)).all()
     return (
         *(KioskCounts(row.id, row.name, *found.get(row.id, (0, 0))) for row in names),
         KioskCounts(None, DESK, *found.get(None, (0, 0))),
     )
+
+
+def _busiest(hourly: Iterable[_Hourly], limit: int | None) -> tuple[BusyHour, ...]:
+    found = _added(((group.hour.weekday(), group.hour.hour), group) for group in hourly)
+    ranked = sorted(
+        (
+            BusyHour(weekday, hour, loans, returns)
+            for (weekday, hour), (loans, returns) in found.items()
+        ),
+        key=lambda busy: (-busy.total, busy.weekday, busy.hour),
+    )
+    return tuple(ranked if limit is None else ranked[:limit])
+
+
+def per_day(db: Session, period: Period) -> tuple[DayCounts, ...]:
+    """Every day of the period, those with nothing included."""
+    return _per_day(_hourly(db, period), period)
+
+
+def per_hour(db: Session, period: Period) -> tuple[HourCounts, ...]:
+    """The 24 hours of the day, 00:00 to 23:00, summed over the period's days."""
+    return _per_hour(_hourly(db, period))
+
+
+def per_kiosk(db: Session, period: Period) -> tuple[KioskCounts, ...]:
+    """Every kiosk registered (by name, those with nothing included), then the staff
+    desk."""
+    return _per_kiosk(db, _hourly(db, period))
+
+
+def busiest_hours(db: Session, period: Period, limit: int | None = 10) -> tuple[BusyHour, ...]:
+    """The hours of the week (a weekday at an hour) with the most loans and returns in
+    the period, busiest first (ties: Monday first, then the earlier hour); ``limit=None``:
+    every hour with any."""
+    return _busiest(_hourly(db, period), limit)
 
 
 def per_member_type(db: Session, period: Period) -> tuple[MemberTypeCounts, ...]:
@@ -402,35 +443,6 @@ def per_member_type(db: Session, period: Period) -> tuple[MemberTypeCounts, ...]
         if row.member_type is None
     ]
     return (*known, *unknown)
-
-
-def busiest_hours(db: Session, period: Period, limit: int | None = 10) -> tuple[BusyHour, ...]:
-    """The hours of the week (a weekday at an hour) with the most loans and returns in
-    the period, busiest first; ``limit=None``: every hour with any."""
-    calendar = _calendar(db)
-    sunday_first = calendar.weekday(_decided)
-    hour = calendar.hour(_decided)
-    # Monday first, as the rest of the console counts: computed from the grouped
-    # expression, which alone must be bound-parameter free.
-    weekday = (sunday_first + 6) % 7
-    loans, returns, where = _counted(period)
-    query = (
-        select(
-            weekday.label("weekday"),
-            hour.label("hour"),
-            loans.label("loans"),
-            returns.label("returns"),
-        )
-        .where(where)
-        .group_by(sunday_first, hour)
-        .order_by(func.count().desc(), weekday, hour)
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return tuple(
-        BusyHour(int(row.weekday), int(row.hour), int(row.loans), int(row.returns))
-        for row in db.execute(query)
-    )
 
 
 # --- money -----------------------------------------------------------------------------
@@ -474,14 +486,17 @@ def money_per_day(db: Session, period: Period) -> tuple[DayMoney, ...]:
 
 
 def reports(db: Session, period: Period) -> Reports:
+    """Every report of the period: the transactions read twice (by hour and kiosk, and by
+    member type), the ledger once."""
+    hourly = _hourly(db, period)
     return Reports(
         period=period,
-        per_day=per_day(db, period),
-        per_hour=per_hour(db, period),
-        per_kiosk=per_kiosk(db, period),
+        per_day=_per_day(hourly, period),
+        per_hour=_per_hour(hourly),
+        per_kiosk=_per_kiosk(db, hourly),
         per_member_type=per_member_type(db, period),
         money=money_per_day(db, period),
-        busiest=busiest_hours(db, period),
+        busiest=_busiest(hourly, limit=10),
     )
 
 
@@ -497,7 +512,7 @@ def kiosk_day(db: Session, kiosk_id: int, now: datetime) -> tuple[HeartbeatHour,
     end = this_hour + timedelta(hours=1)
     calendar = _calendar(db)
     at = HeartbeatRecord.at
-    start = calendar.hour_start(at).label("start")
+    start = calendar.hour(at).label("start")
     query = (
         select(
             start,
@@ -510,7 +525,7 @@ def kiosk_day(db: Session, kiosk_id: int, now: datetime) -> tuple[HeartbeatHour,
         .where(HeartbeatRecord.kiosk_id == kiosk_id, at >= first, at < end)
         .group_by(start)
     )
-    found = {_as_datetime(row.start): row for row in db.execute(query)}
+    found = {_as_hour(row.start): row for row in db.execute(query)}
     hours = []
     for n in range(24):
         begins = first + timedelta(hours=n)

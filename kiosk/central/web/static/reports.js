@@ -11,7 +11,10 @@
 // closed under "Show the figures as a table"; it stays one click away.
 
 const Chart = window.Chart;
-const FONT = '"GDS Transport", arial, sans-serif'; // GOV.UK's stack (console.css maps it)
+// The fonts console.css puts behind GOV.UK's "GDS Transport", named directly: a canvas
+// asking for "GDS Transport" could make the browser fall back to GOV.UK Frontend's own
+// face for it, whose font files are not shipped (a request that fails).
+const FONT = 'arial, "Liberation Sans", helvetica, "DejaVu Sans", sans-serif';
 const TEXT = "#0b0c0c"; // GOV.UK's text colour
 const GRID = "#b1b4b6"; // GOV.UK's border colour
 
