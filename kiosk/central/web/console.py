@@ -11,6 +11,7 @@ from fastapi_csrf_protect import CsrfProtect
 
 from kiosk.central.web.deps import CsrfRefused, NotAllowed, NotSignedIn
 from kiosk.central.web.headers import SecurityHeaders, quiet_access_log
+from kiosk.central.web.limits import FormLimits
 from kiosk.central.web.pages import STATIC, STATIC_URL, render
 from kiosk.central.web.routes import ROUTERS
 from kiosk.central.web.settings import ConsoleSettings
@@ -34,7 +35,8 @@ def mount_console(app: FastAPI, config: ConsoleSettings) -> None:
     app.mount(STATIC_URL, StaticFiles(directory=STATIC), name="staff-static")
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(FormLimits)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so on FormLimits' answers too
     quiet_access_log()
 
     @app.exception_handler(NotSignedIn)

@@ -26,10 +26,13 @@ PAGES = (
     "/staff/kiosks/table",  # the Kiosks page's table alone, which its script refreshes
     "/staff/kiosks/1",
     "/staff/exceptions",
-    "/staff/patrons",  # the search form; a patron's own pages: test_patrons_browser
+    "/staff/desk",  # finding the patron: circulation and above
+    "/staff/desk/returns",
+    "/staff/holds",  # the hold shelf: every role; an item's queue: test_desk_browser
     "/staff/policy",
     "/staff/policy/upload",  # the upload form: administrators only
     "/staff/imports",
+    "/staff/patrons",  # the search form; a patron's own pages: test_patrons_browser
     "/staff/items",
     "/staff/records/new",  # a form's page: circulation and above
     "/staff/items/new",
@@ -42,6 +45,17 @@ FORMS = (
     "/staff/kiosks/1/token",
     "/staff/kiosks/1/disable",
     "/staff/exceptions/1/resolve",
+    "/staff/desk/find",
+    "/staff/desk/checkout",
+    "/staff/desk/return",
+    "/staff/desk/renew",
+    "/staff/desk/hold",
+    "/staff/desk/returns",
+    "/staff/holds/place",
+    "/staff/holds/1/move",
+    "/staff/holds/1/cancel",
+    "/staff/policy/upload",  # multipart forms: their own tests in test_imports_browser
+    "/staff/imports",
     "/staff/patrons/search",
     "/staff/patrons/p-1/edit",
     "/staff/patrons/p-1/bar",
@@ -51,15 +65,18 @@ FORMS = (
     "/staff/patrons/p-1/pay",
     "/staff/patrons/p-1/waive",
     "/staff/patrons/p-1/renew",
-    "/staff/policy/upload",  # multipart forms: their own tests in test_imports_browser
-    "/staff/imports",
     "/staff/items/search",
     "/staff/items/31000000000011/status",
     "/staff/records/new",
     "/staff/items/new",
 )
 ADMIN_ONLY = {"/staff/audit", "/staff/policy/upload", "/staff/imports"}
-NOT_FOR_VIEWERS = {"/staff/records/new", "/staff/items/new"}
+NOT_FOR_VIEWERS = {
+    "/staff/records/new",
+    "/staff/items/new",
+    "/staff/desk",
+    "/staff/desk/returns",
+}
 REFUSED = "The username or password is wrong, or the account is locked."
 
 
@@ -310,3 +327,38 @@ def test_the_servers_log_keeps_no_password_and_no_query_string(
         assert secret not in log
     assert _session_cookie(ada) not in log
     assert tmp_path.exists()
+
+
+def test_a_body_no_console_form_sends_is_refused_before_anything_reads_it(
+    console: Console,
+) -> None:
+    """A sign-in page is open to anyone: a huge body, one of no declared length, or a
+    file posted to it is refused unread, so no one can fill the server's disk."""
+    url = f"{console.url}/staff/login"
+    huge = requests.post(url, data={"username": "x" * (200 * 1024)}, timeout=10)
+    assert huge.status_code == 413
+    assert huge.headers["x-frame-options"] == "DENY"  # still a console answer
+
+    def chunks() -> Iterator[bytes]:
+        yield b"username=ada&"
+        yield b"password=x"
+
+    chunked = requests.post(
+        url,
+        data=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert chunked.status_code == 411
+    with_file = requests.post(
+        url, files={"username": ("a.csv", b"ada")}, data={"password": "x"}, timeout=10
+    )
+    assert with_file.status_code == 415
+    # An ordinary form still goes through (refused only for its password here).
+    browser = requests.Session()
+    token = csrf_token(browser, console.url)
+    answer = browser.post(
+        url, data={"username": "nobody-here", "password": "wrong", "csrf_token": token}, timeout=10
+    )
+    assert answer.status_code == 200
+    assert refused_sign_in(answer.text)
