@@ -37,7 +37,9 @@ templates = Jinja2Templates(env=_environment)
 # The pages in the service navigation, and the least role that sees each.
 NAVIGATION = (
     ("Home", "/staff/", "viewer"),
+    ("Desk", "/staff/desk", "circulation"),
     ("Patrons", "/staff/patrons", "viewer"),
+    ("Holds", "/staff/holds", "viewer"),
     ("Items", "/staff/items", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),
     ("Exceptions", "/staff/exceptions", "viewer"),

@@ -7,7 +7,9 @@ from fastapi import APIRouter
 
 from kiosk.central.web.routes import (
     audit,
+    desk,
     exceptions,
+    holds,
     home,
     imports,
     items,
@@ -21,7 +23,9 @@ from kiosk.central.web.routes import (
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     home.router,
+    desk.router,
     patrons.router,
+    holds.router,
     items.router,
     kiosks.router,
     exceptions.router,
