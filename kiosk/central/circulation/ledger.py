@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from kiosk.common.money import CENT
 Kind = Literal["payment", "waiver"]
 CHARGES = ("fine", "fault")  # the kinds of entry a waiver may name
 _TRANSACTION = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]*)?|\.[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +53,8 @@ def read_form(kind: Kind, amount: str, reason: str) -> Decimal:
     problem of the form (the amount, a waiver's missing reason) raised at once."""
     problems: dict[str, str] = {}
     cleaned = amount.strip().lstrip("£$€").replace(",", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        value = Decimal("NaN")
+    # Digits and a point only: no sign, exponent, NaN or Infinity reaches Decimal.
+    value = Decimal(cleaned) if _AMOUNT.fullmatch(cleaned) else Decimal("NaN")
     _check(kind, value, reason, problems)
     if problems:
         raise PatronRefused(problems)

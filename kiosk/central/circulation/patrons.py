@@ -476,15 +476,19 @@ _CHECKS: dict[str, Callable[[Session, str], Any]] = {
 }
 
 
-def _checked(db: Session, changes: Mapping[str, str | None]) -> dict[str, Any]:
-    """Each field of ``changes`` read and checked, every problem found at once."""
+def _checked(db: Session, changes: Mapping[str, str | None], patron: Patron) -> dict[str, Any]:
+    """Each field of ``changes`` read and checked, every problem found at once. A member
+    type left as it is stands, even one the policy in force no longer has: the rest of
+    the record can still be changed."""
     problems: dict[str, str] = {}
     unknown = sorted(set(changes) - set(FIELDS))
     if unknown:
         problems["fields"] = f"These cannot be changed here: {', '.join(unknown)}"
     values: dict[str, Any] = {}
     for name in FIELDS:
-        if name in changes:
+        if name == "member_type" and (changes.get(name) or "").strip() == patron.member_type:
+            values[name] = patron.member_type
+        elif name in changes:
             try:
                 values[name] = _CHECKS[name](db, changes[name] or "")
             except _Bad as bad:
@@ -505,8 +509,8 @@ def update_patron(
     empty email, phone, language or expiry clears it. Every problem is reported at once
     (PatronRefused, by field); nothing changes then. Returns the fields that changed
     (none: nothing written)."""
-    values = _checked(db, changes)
     with changing(db, patron_id) as (log, patron):
+        values = _checked(db, changes, patron)
         before = patron_row(patron)
         changed = tuple(
             name for name in FIELDS if name in values and getattr(patron, name) != values[name]

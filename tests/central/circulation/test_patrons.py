@@ -660,3 +660,21 @@ def test_staff_renew_a_membership_by_the_policys_period(engine: Engine) -> None:
             renew_membership(db, "p-obrien", NOW, ACTOR)
         with pytest.raises(UnknownPatron):
             renew_membership(db, "p-nobody", NOW, ACTOR)
+
+
+def test_a_member_type_the_policy_no_longer_has_does_not_block_other_changes(
+    engine: Engine,
+) -> None:
+    with Session(engine) as db:
+        db.get(Patron, "p-byron").member_type = "RETIRED"  # type: ignore[union-attr]
+        db.commit()
+        # The edit form sends every field back, the member type as it is.
+        assert update_patron(
+            db, "p-byron", {"email": "ada@example.org", "member_type": "RETIRED"}, NOW, ACTOR
+        ) == ("email",)
+        with pytest.raises(PatronRefused) as refused:
+            update_patron(db, "p-byron", {"member_type": "RETIRED2"}, NOW, ACTOR)
+        assert list(refused.value.problems) == ["member_type"]
+        assert update_patron(db, "p-byron", {"member_type": "CHILD"}, NOW, ACTOR) == (
+            "member_type",
+        )
