@@ -464,6 +464,13 @@ def test_the_desk_works_without_javascript(browser: Browser, console: Console) -
         expect(page.locator("#answer")).to_contain_text("Returned: No Script Needed")
         expect(page.locator("#answer-route")).to_have_text("Put it back on the shelf.")
         expect(page.get_by_label("Barcode to return")).to_have_value("")
+        # Scanned again: it is not on loan, so nothing is done, and the page says so.
+        page.get_by_label("Barcode to return").fill(BARCODE["No Script Needed"])
+        page.get_by_label("Barcode to return").press("Enter")
+        expect(page.locator("#answer")).to_have_attribute("data-done", "false")
+        expect(page.locator("#answer-note")).to_have_text(
+            f"Barcode {BARCODE['No Script Needed']}. Not on loan: nothing to check in."
+        )
     finally:
         context.close()
 
