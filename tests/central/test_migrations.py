@@ -31,6 +31,7 @@ def test_the_migrated_schema_is_the_models_schema(database_url: str) -> None:
         )
         assert compare_metadata(context, CentralBase.metadata) == []
         indexes = {index["name"] for index in inspect(connection).get_indexes("transactions")}
+        search: dict[str, str]
         if engine.dialect.name == "postgresql":
             search = dict(
                 connection.execute(
