@@ -264,6 +264,7 @@ def test_circulation_checks_out_renews_and_returns_at_the_desk(
     )
     expect(answer).to_contain_text("No fine.")
     accessible(page)
+    expect(page.locator("#record-link")).to_have_attribute("href", "/staff/patrons/P0000001")
     assert problems == []
 
 
