@@ -209,8 +209,22 @@ class _Desk:
         self.db.commit()
 
 
-def _again(found: AppliedTransaction, action: Action) -> LoanAnswer:
-    """The answer to a form sent twice: what the first sending did."""
+_KINDS: dict[Action, str] = {
+    "checkout": "checkout",
+    "return": "return",
+    "renew": "renew",
+    "status": "fault",
+}
+
+
+def _again(found: AppliedTransaction, action: Action, barcode: str) -> LoanAnswer:
+    """The answer to a form sent twice: what the first sending did. An id that names
+    another kind of transaction, another item or a kiosk's is no second sending but a
+    form tampered with or mixed up: refused."""
+    if found.kind != _KINDS[action] or found.item_barcode != barcode or found.kiosk_id is not None:
+        raise CentralError(
+            "the form's transaction id belongs to another transaction: reload the page"
+        )
     details = found.details
     return LoanAnswer(
         action,
@@ -265,7 +279,7 @@ def checkout(
     desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
     try:
         if (found := desk.earlier()) is not None:
-            return _again(found, "checkout")
+            return _again(found, "checkout", desk.barcode)
         desk.read({patron_id})
         patron, item = _patron(desk, patron_id), _known_item(desk)
         applying = desk.applying()
@@ -331,7 +345,7 @@ def check_in(
     desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
     try:
         if (found := desk.earlier()) is not None:
-            return _again(found, "return")
+            return _again(found, "return", desk.barcode)
         desk.read(set())
         item = desk.batch.items[desk.barcode]
         title = desk.title()
@@ -410,7 +424,7 @@ def renew(
     desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
     try:
         if (found := desk.earlier()) is not None:
-            return _again(found, "renew")
+            return _again(found, "renew", desk.barcode)
         desk.read({patron_id})
         patron, item = _patron(desk, patron_id), _known_item(desk)
         loan = desk.batch.loans.get(desk.barcode)
@@ -487,7 +501,7 @@ def set_item_status(
     note = note.strip()[:200]
     try:
         if (found := desk.earlier()) is not None:
-            return _again(found, "status")
+            return _again(found, "status", desk.barcode)
         desk.read(set())
         chosen = {option.value: option for option in status_choices(desk.policy)}.get(choice)
         if chosen is None:

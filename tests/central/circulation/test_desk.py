@@ -554,3 +554,22 @@ def test_a_fault_recorded_twice_is_refused_and_a_form_sent_twice_reads_the_same(
         (False, "loan closed", Decimal("12.99")),
         (True, "loan closed", Decimal("12.99")),
     ]
+
+
+def test_a_transaction_id_of_another_kind_item_or_kiosk_is_no_second_sending(
+    desk: Desk,
+) -> None:
+    transaction_id = new_transaction_id()
+    assert desk.checkout("ada", "F1", transaction_id).done
+    with pytest.raises(CentralError, match="belongs to another transaction"):
+        desk.checkout("ada", "F2", transaction_id)  # another item
+    with pytest.raises(CentralError, match="belongs to another transaction"):
+        _check_in(desk, "F1", transaction_id)  # another kind
+    with desk.session() as db:
+        add_kiosk(db, "lobby", NOW)
+        kiosk = db.scalars(select(Kiosk)).one()
+        apply_batch(db, kiosk, [_kiosk_checkout("F2", "ben", "lobby:7")], NOW, desk.policies)
+        db.commit()
+    with pytest.raises(CentralError, match="belongs to another transaction"):
+        desk.checkout("ben", "F2", "lobby:7")  # a kiosk's
+    assert desk.count(AppliedTransaction) == 2
