@@ -760,6 +760,7 @@ class VarField:
     spec: Var
     required: bool  # no default: always sent; missing from a request, an error
     default: object  # what a request that lacks it is read with
+    nullable: bool  # None allowed: left out, or sent empty if required
 
 
 @dataclass(frozen=True)
@@ -790,7 +791,9 @@ def _layout_of(cls: type[Message]) -> Layout:
         if field.default_factory is not MISSING:
             raise TypeError(f"{cls.__name__}.{field.name}: no default factories")
         required = field.default is MISSING
-        variable.append(VarField(field.name, spec, required, None if required else field.default))
+        nullable = type(None) in get_args(get_args(hint)[0])
+        default = None if required else field.default
+        variable.append(VarField(field.name, spec, required, default, nullable))
     return Layout(cls, tuple(fixed), tuple(variable))
 
 
@@ -1023,9 +1026,9 @@ def encode(message: Message, *, sequence: int | None, charset: str = DEFAULT_CHA
             parts.extend(
                 spec.code + _write_value(spec.kind, v, spec.label, where) + DELIMITER for v in value
             )
-        elif value is None and not var.required:
+        elif value is None and var.nullable and not var.required:
             continue
-        elif value is None:
+        elif value is None and var.nullable:
             parts.append(spec.code + DELIMITER)
         else:
             parts.append(spec.code + _write_value(spec.kind, value, spec.label, where) + DELIMITER)
