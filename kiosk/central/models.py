@@ -214,7 +214,8 @@ class StaffException(CentralBase):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[str] = mapped_column(String(64), index=True)
-    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id"))
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"))  # None: not a kiosk
+    source: Mapped[str | None] = mapped_column(String(80))  # e.g. "sip2:selfcheck-1"
     reason: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(String(400))
     created_at: Mapped[datetime]
@@ -289,3 +290,35 @@ class AuditEntry(CentralBase):
     target: Mapped[str] = mapped_column(String(120))
     origin: Mapped[str] = mapped_column(String(80))  # an address, or "terminal"
     detail: Mapped[str] = mapped_column(String(400), default="")
+
+
+class Sip2Account(CentralBase):
+    """A SIP2 device's login (93): a password verifier, never a password, the location
+    it reports, and what it may do; all false but the login is patron authentication
+    only."""
+
+    __tablename__ = "sip2_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_verifier: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(64))
+    may_check_out: Mapped[bool]
+    may_check_in: Mapped[bool]
+    may_renew: Mapped[bool]
+    may_hold: Mapped[bool]
+    may_pay: Mapped[bool]
+    may_block: Mapped[bool]
+    disabled: Mapped[bool]
+    created_at: Mapped[datetime]
+
+
+class PinAttempts(CentralBase):
+    """Wrong PINs typed for a patron at a device that asks the server (SIP2), counted
+    as the kiosks count theirs (``kiosk.common.pins``: five, then 15 minutes locked)."""
+
+    __tablename__ = "pin_attempts"
+
+    patron_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    failures: Mapped[int]
+    locked_until: Mapped[datetime | None]

@@ -40,7 +40,11 @@ KINDS: dict[str, str] = {
 @dataclass(frozen=True, slots=True)
 class ExceptionRow:
     exception: StaffException
-    kiosk: str
+    kiosk: str  # the kiosk's name, or the device that is no kiosk ("sip2:selfcheck-1")
+
+
+def _source(found: StaffException, kiosk_name: str | None) -> str:
+    return kiosk_name or found.source or "unknown"
 
 
 def transactions(db: Session, limit: int = 100) -> list[AppliedTransaction]:
@@ -83,7 +87,7 @@ def exceptions(
     one kiosk when asked, oldest or newest first (by when the server recorded it), ``limit``
     of them after the first ``offset``."""
     query = _exception_query(
-        select(StaffException, Kiosk.name).join(Kiosk, Kiosk.id == StaffException.kiosk_id),
+        select(StaffException, Kiosk.name).outerjoin(Kiosk, Kiosk.id == StaffException.kiosk_id),
         state,
         kind,
         kiosk_id,
@@ -93,7 +97,7 @@ def exceptions(
     else:
         query = query.order_by(StaffException.created_at.desc(), StaffException.id.desc())
     rows = db.execute(query.limit(limit).offset(offset)).all()
-    return [ExceptionRow(found, name) for found, name in rows]
+    return [ExceptionRow(found, _source(found, name)) for found, name in rows]
 
 
 def exception_count(
@@ -120,10 +124,10 @@ def open_count(db: Session) -> int:
 def exception(db: Session, exception_id: int) -> ExceptionRow | None:
     row = db.execute(
         select(StaffException, Kiosk.name)
-        .join(Kiosk, Kiosk.id == StaffException.kiosk_id)
+        .outerjoin(Kiosk, Kiosk.id == StaffException.kiosk_id)
         .where(StaffException.id == exception_id)
     ).first()
-    return None if row is None else ExceptionRow(row[0], row[1])
+    return None if row is None else ExceptionRow(row[0], _source(row[0], row[1]))
 
 
 def resolve_exception(
