@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import database
 from kiosk.central.api.app import create_app
+from kiosk.central.circulation.reports import Period
 from kiosk.central.models import (
     AppliedTransaction,
     HeartbeatRecord,
@@ -40,6 +41,7 @@ from kiosk.central.models import (
     table,
 )
 from kiosk.central.process import free_port
+from kiosk.central.web.routes.reports import read_range
 from kiosk.central.web.sessions import Lifetimes
 from kiosk.central.web.settings import ConsoleSettings
 from kiosk.common.clock import FixedClock
@@ -333,6 +335,57 @@ def drawn(page: Page, canvas: str) -> list[list[float]] | None:
 
 
 # --- the tests ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "shown", "period", "errors"),
+    [
+        (None, None, ("2026-11-17", "2026-11-23"), (date(2026, 11, 17), TODAY), {}),
+        ("", " ", ("2026-11-17", "2026-11-23"), (date(2026, 11, 17), TODAY), {}),
+        ("2026-11-01", None, ("2026-11-01", "2026-11-23"), (date(2026, 11, 1), TODAY), {}),
+        (
+            None,
+            "2026-10-31",
+            ("2026-10-25", "2026-10-31"),
+            (date(2026, 10, 25), date(2026, 10, 31)),
+            {},
+        ),
+        ("2026-11-23", "2026-11-23", ("2026-11-23", "2026-11-23"), (TODAY, TODAY), {}),
+        ("2026-02-30", None, ("2026-02-30", "2026-11-23"), None, {"from": "Enter the first day"}),
+        ("23/11/2026", None, ("23/11/2026", "2026-11-23"), None, {"from": "Enter the first day"}),
+        ("2026-1-1", None, ("2026-1-1", "2026-11-23"), None, {"from": "Enter the first day"}),
+        (None, "tomorrow", ("", "tomorrow"), None, {"to": "Enter the last day"}),
+        ("2026-11-24", None, ("2026-11-24", "2026-11-23"), None, {"to": "The last day must be"}),
+        (
+            "2025-01-01",
+            "2026-01-02",
+            ("2025-01-01", "2026-01-02"),
+            None,
+            {"to": "366 days or fewer"},
+        ),
+        (
+            "2025-01-01",
+            "2026-01-01",  # 366 days: the most
+            ("2025-01-01", "2026-01-01"),
+            (date(2025, 1, 1), date(2026, 1, 1)),
+            {},
+        ),
+        ("9" * 5000, None, ("9" * 40, "2026-11-23"), None, {"from": "Enter the first day"}),
+    ],
+)
+def test_the_range_of_days_is_read_or_refused_in_words(
+    first: str | None,
+    last: str | None,
+    shown: tuple[str, str],
+    period: tuple[date, date] | None,
+    errors: dict[str, str],
+) -> None:
+    chosen = read_range(first, last, TODAY)
+    assert (chosen.first, chosen.last) == shown  # what the form shows again
+    assert chosen.period == (None if period is None else Period(*period))
+    assert set(chosen.errors) == set(errors)
+    for field, start in errors.items():
+        assert start in chosen.errors[field]
 
 
 def test_a_viewer_reads_the_reports_as_charts_and_tables(page: Page, console: Console) -> None:

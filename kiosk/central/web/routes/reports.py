@@ -81,6 +81,7 @@ def read_range(first: str | None, last: str | None, today: date) -> Range:
     first_text, last_text = (first or "").strip()[:40], (last or "").strip()[:40]
     errors: dict[str, str] = {}
     last_day = _day(last_text) if last_text else today
+    last_text = last_text or today.isoformat()  # what the form shows
     if last_day is None:
         errors["to"] = f"Enter the last day as year-month-day, like {EXAMPLE}"
     if first_text:
@@ -89,6 +90,7 @@ def read_range(first: str | None, last: str | None, today: date) -> Range:
             errors["from"] = f"Enter the first day as year-month-day, like {EXAMPLE}"
     else:
         first_day = None if last_day is None else last_day - timedelta(days=DAYS_SHOWN - 1)
+        first_text = "" if first_day is None else first_day.isoformat()
     if errors or first_day is None or last_day is None:
         return Range(first_text, last_text, None, errors)
     if last_day < first_day:
@@ -326,7 +328,7 @@ def reports_page(
 ) -> HTMLResponse:
     chosen = read_range(first, last, moment.date())
     context: dict[str, Any] = {
-        "range": chosen,
+        "chosen": chosen,
         "quick_ranges": _quick_ranges(moment.date()),
         "csv_reports": CSV_REPORTS,
         "weekdays": WEEKDAYS,
