@@ -274,6 +274,9 @@ class Applying:
     kiosk_id: int | None
     now: datetime
     actor: str | None = None
+    # A device that is no kiosk but, like one, reports what it already did (a SIP2 "no
+    # block" transaction): what the rules would refuse becomes an exception from it.
+    source: str | None = None
     findings: list[tuple[str, str]] = field(default_factory=list)
 
     def note(self, reason: str, detail: str) -> None:
@@ -292,6 +295,12 @@ class Applying:
         if self.kiosk_id is not None:
             marker = self.log.entry_applied(entry.id, self.kiosk_id)  # numbered at the end
         else:
+            if not self.log.pending():
+                # Nothing changed (a device's return of an item not on loan): the item as
+                # it stands is this transaction's change, so that it has a number too.
+                item = self.batch.items.get(entry.item_barcode)
+                if item is not None:
+                    self.log.put(Entity.ITEM, item.row.barcode, item.row)
             marker = self.log.last_index()
         outcome = Outcome.EXCEPTION if self.findings else Outcome.APPLIED
         self.batch.transactions.append(
@@ -311,11 +320,13 @@ class Applying:
                 "charged": entry.charged,
             }
         )
-        for reason, detail in self.findings if self.kiosk_id is not None else ():
+        reported = self.kiosk_id is not None or self.source is not None
+        for reason, detail in self.findings if reported else ():
             self.batch.exceptions.append(
                 {
                     "entry_id": entry.id,
                     "kiosk_id": self.kiosk_id,
+                    "source": self.source,
                     "reason": reason,
                     "detail": detail[:400],
                     "created_at": self.now,

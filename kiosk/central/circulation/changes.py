@@ -163,6 +163,10 @@ class ChangeLog:
     def remove(self, entity: Entity, key: str) -> int:
         return self._add(entity, key, None)
 
+    def pending(self) -> int:
+        """How many changes are collected and not yet numbered."""
+        return len(self._pending)
+
     def last_index(self) -> int:
         """The index of the change collected last (numbered first + index at the end)."""
         if not self._pending:

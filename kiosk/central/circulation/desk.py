@@ -568,3 +568,97 @@ def set_item_status(
 
 def transaction(db: Session, transaction_id: str) -> AppliedTransaction | None:
     return db.scalar(select(AppliedTransaction).where(AppliedTransaction.id == transaction_id))
+
+
+def record_offline(
+    db: Session,
+    policies: PolicyCache,
+    *,
+    kind: Literal["checkout", "return"],
+    barcode: str,
+    patron_id: str | None,
+    decided_at: datetime,
+    due: str | None,
+    now: datetime,
+    actor: Actor,
+    source: str,
+    transaction_id: str,
+) -> LoanAnswer:
+    """A loan or a return a device already made on its own (SIP2's "no block"): a
+    physical fact, applied as a kiosk's is, at ``decided_at``; what the rules would
+    refuse becomes an exception from ``source`` for staff. ``due`` is the device's due
+    date for a loan; without one the rules' own, else the day it was lent (staff see
+    the exception)."""
+    desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
+    action: Action = "checkout" if kind == "checkout" else "return"
+    try:
+        if (found := desk.earlier()) is not None:
+            return _again(found, action, desk.barcode)
+        desk.read({patron_id} if patron_id else set())
+        applying = Applying(
+            desk.batch, desk.log, desk.policy, None, now, actor=actor.username, source=source
+        )
+        item = desk.batch.items[desk.barcode]
+        title = desk.title()
+        loan = desk.batch.loans.get(desk.barcode)
+        fine = ZERO
+        if kind == "checkout":
+            patron = desk.batch.patrons.get(patron_id or "")
+            if due is None and patron is not None and _knows(desk.policy, patron, item):
+                decision = decide_checkout(
+                    desk.policy,
+                    rules_patron(patron),
+                    desk.batch.held_types(patron.patron_id, desk.barcode),
+                    applying.rules_item(item, on_loan=False),
+                    decided_at,
+                )
+                due = decision.due.isoformat() if decision.due is not None else None
+            due = due or decided_at.date().isoformat()
+            fields: dict[str, Any] = {
+                "patron_id": patron_id,
+                "loan_patron_id": patron_id,
+                "loan_member_type": patron.member_type if patron is not None else None,
+                "loan_due": due,
+                "loan_renewals": 0,
+            }
+        else:
+            if loan is not None and item.publication_type in desk.policy.publication_types:
+                fine = assess_return(
+                    desk.policy,
+                    RulesLoan(
+                        loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals
+                    ),
+                    applying.rules_item(item, on_loan=True),
+                    decided_at,
+                ).fine
+            patron_id = loan.row.patron_id if loan is not None else patron_id
+            fields = {"patron_id": patron_id, "charged": fine}
+        entry = desk.entry(kind, details={"title": title[:200], "offline": True}, **fields)
+        applying.apply(entry.model_copy(update={"decided_at": decided_at}))
+        desk.commit(
+            f"loan.{kind}", f"item {desk.barcode}", f"offline at {decided_at:%Y-%m-%d %H:%M}"
+        )
+    except BaseException:
+        db.rollback()
+        raise
+    holds = desk.batch.holds.get(desk.barcode, [])
+    return LoanAnswer(
+        action,
+        desk.transaction_id,
+        desk.barcode,
+        title,
+        done=True,
+        patron_id=patron_id,
+        due=due if kind == "checkout" else None,
+        fine=fine,
+        route=None if kind == "checkout" else ("hold_shelf" if holds else "shelf"),
+        ready_for=holds[0].patron_id if holds and kind == "return" else None,
+        note="; ".join(reason for reason, _ in applying.findings),
+    )
+
+
+def _knows(policy: Policy, patron: Any, item: Any) -> bool:
+    return (
+        patron.member_type in policy.member_types
+        and item.publication_type in policy.publication_types
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,12 +16,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from kiosk.central.api.kiosks import add_kiosk
+from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.apply import apply_batch
 from kiosk.central.circulation.desk import (
     LoanAnswer,
     check_in,
     checkout,
     new_transaction_id,
+    record_offline,
     renew,
     set_item_status,
     status_choices,
@@ -573,3 +576,57 @@ def test_a_transaction_id_of_another_kind_item_or_kiosk_is_no_second_sending(
     with pytest.raises(CentralError, match="belongs to another transaction"):
         desk.checkout("ben", "F2", "lobby:7")  # a kiosk's
     assert desk.count(AppliedTransaction) == 2
+
+
+def _offline(desk: Desk, kind: str, barcode: str, patron_id: str | None, key: str) -> LoanAnswer:
+    with desk.session() as db:
+        return record_offline(
+            db,
+            desk.policies,
+            kind=kind,  # type: ignore[arg-type]
+            barcode=barcode,
+            patron_id=patron_id,
+            decided_at=NOW - timedelta(hours=2),
+            due=None,
+            now=NOW,
+            actor=Actor("sip2:selfcheck", "127.0.0.1", "sip2"),
+            source="sip2:selfcheck",
+            transaction_id=key,
+        )
+
+
+def test_a_devices_offline_loan_stands_even_refused_and_staff_see_why(desk: Desk) -> None:
+    answer = _offline(desk, "checkout", "F1", "barred", "sip2-1")
+    assert answer.done
+    assert answer.note == "refused_now"
+    assert answer.due == "2026-11-23"  # the rules gave no due date: due the day it was lent
+    again = _offline(desk, "checkout", "F1", "barred", "sip2-1")  # the device resends
+    assert again.duplicate
+    with desk.session() as db:
+        loan = db.get(Loan, "F1")
+        [exception] = db.scalars(select(StaffException)).all()
+        recorded = db.get(AppliedTransaction, "sip2-1")
+    assert loan is not None
+    assert (loan.patron_id, loan.lent_at) == ("barred", NOW - timedelta(hours=2))
+    assert (exception.kiosk_id, exception.source, exception.reason) == (
+        None,
+        "sip2:selfcheck",
+        "refused_now",
+    )
+    assert recorded is not None
+    assert (recorded.outcome, recorded.actor) == ("exception", "sip2:selfcheck")
+
+    allowed = _offline(desk, "checkout", "F2", "ada", "sip2-2")
+    assert (allowed.note, allowed.due) == ("", "2026-12-07")
+
+
+def test_a_devices_offline_return_is_fined_at_its_own_time(desk: Desk) -> None:
+    with desk.session() as db:
+        lend(db, "F1", "ada", "2026-11-19")
+    answer = _offline(desk, "return", "F1", None, "sip2-3")
+    assert (answer.fine, answer.patron_id, answer.route) == (Decimal("2.00"), "ada", "shelf")
+    stray = _offline(desk, "return", "F2", None, "sip2-4")
+    assert stray.note == "not_on_loan"
+    with desk.session() as db:
+        sources = db.scalars(select(StaffException.source)).all()
+    assert sources == ["sip2:selfcheck"]
