@@ -13,8 +13,9 @@ shared with the kiosk; the tables, their types and their checks are here:
   the currency (ISO 4217);
 - ``[web]``: the staff console's listen address, public base URL, session idle timeout
   and absolute lifetime, secure cookies and the file of the key that signs sessions;
-- ``[notices.email]``, ``[notices.sms]`` and ``[sip2]``: read now, used by the notices
-  (issue 16) and the SIP2 server (issue 18).
+- ``[notices.email]`` and ``[notices.sms]``: read now, used by the notices (issue 16);
+- ``[sip2]``: the SIP2 server's listen address, TLS certificate and key, character set,
+  idle timeout, longest message, institution id and sort bins (issue 18).
 
 ``kiosk-central`` loads the config before any command that uses the database and hands
 it to the command as ``args.config``, with the database in force.
@@ -39,8 +40,8 @@ from kiosk.central.config.loading import (
 from kiosk.central.config.model import (
     MAIL_PASSWORD,
     SECRET_KEY,
-    SIP2_PASSWORD,
     SMS_CREDENTIALS,
+    TLS_KEY,
     CentralConfig,
     CentralConfigError,
     CentralSection,
@@ -59,10 +60,10 @@ __all__ = [
     "DEFAULTS_FILE",
     "MAIL_PASSWORD",
     "SECRET_KEY",
-    "SIP2_PASSWORD",
     "SITE_FILE",
     "SMS_CREDENTIALS",
     "TABLES",
+    "TLS_KEY",
     "CentralConfig",
     "CentralConfigError",
     "CentralSection",

@@ -13,7 +13,9 @@ with the kiosk's ``kiosk.toml``.
 
 from __future__ import annotations
 
+import codecs
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import replace
 from email.utils import parseaddr
@@ -30,8 +32,8 @@ from kiosk.central.config.model import (
     MAKE_KEY,
     SECRET_KEY,
     SECURITIES,
-    SIP2_PASSWORD,
     SMS_CREDENTIALS,
+    TLS_KEY,
     CentralConfig,
     CentralConfigError,
     CentralSection,
@@ -47,7 +49,7 @@ from kiosk.central.config.model import (
 from kiosk.common import layered
 from kiosk.common.layered import ConfigProblem, LayeredReader, Layers, named_file
 from kiosk.common.secrets import MASK
-from kiosk.common.settings import as_flag, as_positive_int, as_text
+from kiosk.common.settings import as_flag, as_positive_int, as_positive_seconds, as_text
 from kiosk.common.suggest import did_you_mean
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
@@ -59,6 +61,24 @@ DB_ENV = "KIOSK_CENTRAL_DB"
 TABLES = ("central", "library", "web", "notices", "sip2")
 EMAIL_KEYS = ("host", "port", "security", "from", "username", "password_file")
 SMS_KEYS = ("url", "body", "credentials_file")
+SIP2_KEYS = (
+    "host",
+    "port",
+    "tls_certificate_file",
+    "tls_key_file",
+    "charset",
+    "idle_timeout_seconds",
+    "max_message_bytes",
+    "institution_id",
+    "hold_shelf_bin",
+    "shelf_bin",
+    "staff_bin",
+)
+# The character sets SIP2 devices are set to, for "did you mean" (any other that keeps
+# ASCII as it is, such as "cp1252", is taken too).
+CHARSETS = ("utf-8", "cp850", "latin-1", "ibm850", "iso-8859-1", "cp1252", "ascii")
+SIP2_MESSAGE_BYTES = (256, 1 << 20)
+MAX_SIP2_TEXT = 64
 # Keys whose values ``config show`` never prints: any whose name says it holds a secret
 # (a *_file key names a file, and is shown), and the password in a database URL.
 SECRET_WORDS = ("password", "secret", "token", "credential")
@@ -400,11 +420,125 @@ class _Checker(LayeredReader):
         return SmsSection(url=url, body=body, credentials_file=credentials)
 
     def sip2(self) -> Sip2Section:
-        table = self.section("sip2", ("host", "port", "password_file"))
+        raw = self.layers.merged.get("sip2", {})
+        if isinstance(raw, Mapping) and "password_file" in raw:
+            self.problem(
+                "sip2.password_file",
+                "no longer used: each device logs in with an account of its own, made with "
+                "`kiosk-central sip2 account add NAME --password-file FILE`; remove this line",
+            )
+            raw = {key: value for key, value in raw.items() if key != "password_file"}
+        table = self.table(raw, "sip2", SIP2_KEYS)
         defaults = Sip2Section()
-        password_file, _ = self.secret_file(table, "sip2", "password_file", SIP2_PASSWORD)
+        certificate, key = self.tls(table)
+        size = self.get(
+            table,
+            "sip2",
+            "max_message_bytes",
+            defaults.max_message_bytes,
+            as_positive_int,
+            "a whole number of bytes",
+        )
+        low, high = SIP2_MESSAGE_BYTES
+        if not low <= size <= high:
+            self.problem(
+                "sip2.max_message_bytes",
+                f"must be from {low} to {high} bytes (a SIP2 request is rarely over 300), "
+                f"not {size}",
+            )
+            size = defaults.max_message_bytes
         return Sip2Section(
             host=self.host(table, "sip2", defaults.host),
             port=self.port(table, "sip2", defaults.port),
-            password_file=password_file,
+            tls_certificate_file=certificate,
+            tls_key_file=key,
+            charset=self.charset(table, defaults.charset),
+            idle_timeout_seconds=self.get(
+                table,
+                "sip2",
+                "idle_timeout_seconds",
+                defaults.idle_timeout_seconds,
+                as_positive_seconds,
+                "a number of seconds above 0, up to 3600",
+            ),
+            max_message_bytes=size,
+            institution_id=self.sip2_text(table, "institution_id", defaults.institution_id),
+            hold_shelf_bin=self.sip2_text(table, "hold_shelf_bin", defaults.hold_shelf_bin),
+            shelf_bin=self.sip2_text(table, "shelf_bin", defaults.shelf_bin),
+            staff_bin=self.sip2_text(table, "staff_bin", defaults.staff_bin),
         )
+
+    def tls(self, table: Mapping[str, Any]) -> tuple[Path | None, Path | None]:
+        """The certificate and its key: both or neither, each readable, the key by its
+        owner alone, and the two a pair."""
+        certificate = self.path(table, "sip2", "tls_certificate_file")
+        self.existing(certificate, "sip2.tls_certificate_file")
+        key, secret = self.secret_file(table, "sip2", "tls_key_file", TLS_KEY)
+        if certificate is None and key is None:
+            return None, None
+        if key is None:
+            self.problem(
+                "sip2.tls_certificate_file",
+                "needs tls_key_file too: the file holding the certificate's private key",
+            )
+            return None, None
+        if certificate is None:
+            self.problem(
+                "sip2.tls_key_file",
+                "needs tls_certificate_file too: the file holding the certificate (PEM)",
+            )
+            return None, None
+        if secret is not None and certificate.is_file():
+            try:
+                ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                    certificate, key
+                )
+            except (ssl.SSLError, OSError) as error:
+                self.problem(
+                    "sip2.tls_key_file",
+                    f"{key} and {certificate} cannot be used as a certificate and its key "
+                    f"(PEM, the key unencrypted, the key the certificate's): {error}",
+                )
+        return certificate, key
+
+    def charset(self, table: Mapping[str, Any], default: str) -> str:
+        """A character set Python knows that keeps ASCII as it is, by its codec's name."""
+        name = self.text(table, "sip2", "charset", default)
+        probe = "09AZ|\r az"
+        try:
+            codec = codecs.lookup(name).name
+            ascii_compatible = probe.encode(codec) == probe.encode("ascii")
+        except (LookupError, UnicodeError):
+            codec, ascii_compatible = "", False
+        if not codec:
+            self.problem(
+                "sip2.charset",
+                f'must be a character set such as "utf-8", "cp850" (IBM850, SIP2\'s own) or '
+                f'"latin-1", not {name!r}{did_you_mean(name, CHARSETS, bracketed=True)}',
+            )
+            return default
+        if not ascii_compatible:
+            self.problem(
+                "sip2.charset",
+                f'must keep ASCII as it is, as SIP2 needs ("utf-8", "cp850", '
+                f'"latin-1"), not {name!r}',
+            )
+            return default
+        return codec
+
+    def sip2_text(self, table: Mapping[str, Any], key: str, default: str) -> str:
+        """A value sent in a SIP2 field: no ``|`` and no control character."""
+        value = self.text(table, "sip2", key, default)
+        if "|" in value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            self.problem(
+                f"sip2.{key}",
+                f"cannot hold a '|' or a control character (SIP2 could not send it): {value!r}",
+            )
+            return default
+        if len(value) > MAX_SIP2_TEXT:
+            self.problem(f"sip2.{key}", f"must be at most {MAX_SIP2_TEXT} characters")
+            return default
+        if not value and key.endswith("_bin"):
+            self.problem(f"sip2.{key}", 'missing: the sort bin a sorter is told, such as "1"')
+            return default
+        return value

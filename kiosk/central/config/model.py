@@ -29,7 +29,7 @@ MAKE_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))' > FILE
 SECRET_KEY = SecretFile("secret key file", f"put a key of at least 32 characters in it: {MAKE_KEY}")
 MAIL_PASSWORD = SecretFile("password file", "put the mail server's password in it")
 SMS_CREDENTIALS = SecretFile("credentials file", "put the SMS gateway's credentials in it")
-SIP2_PASSWORD = SecretFile("password file", "put the password SIP2 devices log in with in it")
+TLS_KEY = SecretFile("TLS key file", "put the certificate's private key (PEM) in it")
 
 
 class CentralConfigError(CentralError):
@@ -106,11 +106,20 @@ class NoticesSection:
 
 @dataclass(frozen=True, slots=True)
 class Sip2Section:
-    """Read now, used by issue 18 (the SIP2 server)."""
+    """``kiosk-central sip2 serve`` (issue 18). Devices log in with accounts of their own
+    (``kiosk-central sip2 account add``), kept in the database, not here."""
 
     host: str = "127.0.0.1"
     port: int = 6001
-    password_file: Path | None = None  # SIP2_PASSWORD
+    tls_certificate_file: Path | None = None  # both or neither: TLS when set
+    tls_key_file: Path | None = None  # TLS_KEY
+    charset: str = "utf-8"  # the codec's name for it: "utf-8", "cp850", "iso8859-1"
+    idle_timeout_seconds: float = 600
+    max_message_bytes: int = 4096
+    institution_id: str = ""  # "" answers with the institution id the device sends
+    hold_shelf_bin: str = "1"
+    shelf_bin: str = "2"
+    staff_bin: str = "3"
 
 
 @dataclass(frozen=True, slots=True)

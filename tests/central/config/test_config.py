@@ -3,6 +3,7 @@ file, line, key and a "did you mean"; secret files refused when others may read 
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -43,14 +44,29 @@ def secret(path: Path, text: str, mode: int = 0o600) -> Path:
 
 def site(tmp_path: Path, text: str) -> Path:
     """A site's central.toml beside private secret files: ``key`` (the session key),
-    ``mail-password``, ``sms-credentials`` and ``sip2-password``."""
+    ``mail-password`` and ``sms-credentials``."""
     secret(tmp_path / "key", KEY + "\n")
     secret(tmp_path / "mail-password", "mail s3cret\n")
     secret(tmp_path / "sms-credentials", "sms s3cret\n")
-    secret(tmp_path / "sip2-password", "sip2 s3cret\n")
     path = tmp_path / "central.toml"
     path.write_text(text)
     return path
+
+
+def certificate(folder: Path, name: str = "sip2") -> tuple[Path, Path]:
+    """A self-signed certificate and its key (chmod 600), made by openssl."""
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt"),
+            *("ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)
+    return cert, key
 
 
 def messages(problems: Sequence[object]) -> list[str]:
@@ -94,6 +110,7 @@ def test_a_named_file_that_is_missing_is_a_mistake(tmp_path: Path) -> None:
 
 
 def test_every_setting_read_from_the_site_file(tmp_path: Path) -> None:
+    certificate(tmp_path)
     path = site(
         tmp_path,
         """\
@@ -131,7 +148,15 @@ credentials_file = "sms-credentials"
 [sip2]
 host = "0.0.0.0"
 port = 6002
-password_file = "sip2-password"
+tls_certificate_file = "sip2.pem"
+tls_key_file = "sip2.key"
+charset = "IBM850"
+idle_timeout_seconds = 90.5
+max_message_bytes = 2048
+institution_id = "SPL"
+hold_shelf_bin = "A"
+shelf_bin = "B"
+staff_bin = "Reject"
 """,
     )
     config = load_config(path)
@@ -166,7 +191,19 @@ password_file = "sip2-password"
                 credentials_file=tmp_path / "sms-credentials",
             ),
         ),
-        sip2=Sip2Section(host="0.0.0.0", port=6002, password_file=tmp_path / "sip2-password"),
+        sip2=Sip2Section(
+            host="0.0.0.0",
+            port=6002,
+            tls_certificate_file=tmp_path / "sip2.pem",
+            tls_key_file=tmp_path / "sip2.key",
+            charset="cp850",
+            idle_timeout_seconds=90.5,
+            max_message_bytes=2048,
+            institution_id="SPL",
+            hold_shelf_bin="A",
+            shelf_bin="B",
+            staff_bin="Reject",
+        ),
         files=(DEFAULTS_FILE, path),
     )
     assert config.library.zone() == ZoneInfo("America/Chicago")
@@ -314,12 +351,70 @@ MISTAKES = [
         id="secret file readable by others",
     ),
     pytest.param(
-        '[sip2]\npassword_file = "no-such-file"\n',
+        '[notices.email]\nusername = "x"\npassword_file = "no-such-file"\n',
         [
-            "2: sip2.password_file: {tmp}/no-such-file: cannot read the password file: "
-            "No such file or directory"
+            "3: notices.email.password_file: {tmp}/no-such-file: cannot read the password "
+            "file: No such file or directory"
         ],
         id="secret file missing",
+    ),
+    pytest.param(
+        '[sip2]\npassword_file = "sip2-password"\n',
+        [
+            "2: sip2.password_file: no longer used: each device logs in with an account of "
+            "its own, made with `kiosk-central sip2 account add NAME --password-file FILE`; "
+            "remove this line"
+        ],
+        id="sip2: the shared password of before accounts",
+    ),
+    pytest.param(
+        '[sip2]\ncharset = "cp580"\nidle_timeout_seconds = 0\nmax_message_bytes = 100\n',
+        [
+            '2: sip2.charset: must be a character set such as "utf-8", "cp850" (IBM850, '
+            "SIP2's own) or \"latin-1\", not 'cp580' (did you mean 'cp850'?)",
+            "3: sip2.idle_timeout_seconds: must be a number of seconds above 0, up to 3600, not 0",
+            "4: sip2.max_message_bytes: must be from 256 to 1048576 bytes (a SIP2 request is "
+            "rarely over 300), not 100",
+        ],
+        id="sip2: charset, timeout, message length",
+    ),
+    pytest.param(
+        '[sip2]\ncharset = "utf-16"\n',
+        [
+            '2: sip2.charset: must keep ASCII as it is, as SIP2 needs ("utf-8", "cp850", '
+            "\"latin-1\"), not 'utf-16'"
+        ],
+        id="sip2: a charset that is not ASCII's",
+    ),
+    pytest.param(
+        '[sip2]\nshelf_bin = "2|3"\nstaff_bin = ""\ninstitution_id = 5\nsort_bin = "1"\n',
+        [
+            "2: sip2.shelf_bin: cannot hold a '|' or a control character (SIP2 could not send "
+            "it): '2|3'",
+            '3: sip2.staff_bin: missing: the sort bin a sorter is told, such as "1"',
+            "4: sip2.institution_id: must be text, not 5",
+            "5: sip2.sort_bin: unknown key (did you mean 'staff_bin'?); known keys: host, port, "
+            "tls_certificate_file, tls_key_file, charset, idle_timeout_seconds, "
+            "max_message_bytes, institution_id, hold_shelf_bin, shelf_bin, staff_bin",
+        ],
+        id="sip2: bins and the institution",
+    ),
+    pytest.param(
+        '[sip2]\ntls_certificate_file = "no-such.pem"\n',
+        [
+            "2: sip2.tls_certificate_file: {tmp}/no-such.pem does not exist",
+            "2: sip2.tls_certificate_file: needs tls_key_file too: the file holding the "
+            "certificate's private key",
+        ],
+        id="sip2: a certificate without its key",
+    ),
+    pytest.param(
+        '[sip2]\ntls_key_file = "key"\n',
+        [
+            "2: sip2.tls_key_file: needs tls_certificate_file too: the file holding the "
+            "certificate (PEM)"
+        ],
+        id="sip2: a key without its certificate",
     ),
     pytest.param(
         '[notices.sms]\nurl = "https://sms.example"\nbody = "x"\ncredentials_file = "empty"\n',
@@ -498,3 +593,36 @@ def test_the_database_in_force_is_db_else_the_environment_else_the_file(tmp_path
 )
 def test_config_show_masks_every_secret(key: str, value: object, shown: object) -> None:
     assert mask(key, value) == shown
+
+
+def test_sip2_tls_a_key_that_is_not_the_certificates_or_open_to_others(tmp_path: Path) -> None:
+    certificate(tmp_path, "one")
+    certificate(tmp_path, "two")
+    path = site(tmp_path, '[sip2]\ntls_certificate_file = "one.pem"\ntls_key_file = "two.key"\n')
+    (problem,) = messages(check_config(path))
+    assert problem.startswith(
+        f"{path}:3: sip2.tls_key_file: {tmp_path}/two.key and {tmp_path}/one.pem cannot be "
+        "used as a certificate and its key (PEM, the key unencrypted, the key the "
+        "certificate's): "
+    )
+    (tmp_path / "one.key").chmod(0o644)
+    path.write_text('[sip2]\ntls_certificate_file = "one.pem"\ntls_key_file = "one.key"\n')
+    assert messages(check_config(path)) == [
+        f"{path}:3: sip2.tls_key_file: {tmp_path}/one.key: readable by other users (mode 644); "
+        f"run: chmod 600 {tmp_path}/one.key"
+    ]
+    (tmp_path / "one.key").chmod(0o600)
+    config = load_config(path)
+    assert (config.sip2.tls_certificate_file, config.sip2.tls_key_file) == (
+        tmp_path / "one.pem",
+        tmp_path / "one.key",
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "codec"),
+    [("utf-8", "utf-8"), ("UTF8", "utf-8"), ("cp850", "cp850"), ("latin-1", "iso8859-1")],
+)
+def test_sip2_charsets_by_their_codecs_name(tmp_path: Path, written: str, codec: str) -> None:
+    path = site(tmp_path, f'[sip2]\ncharset = "{written}"\n')
+    assert load_config(path).sip2.charset == codec
