@@ -583,15 +583,11 @@ def _set_verifier(
     action: str,
     detail: str,
     version: str | None,
+    stale: str,
 ) -> None:
     with changing(db, patron_id) as (log, patron):
         if version is not None and version != pin_version(patron):
-            raise PatronRefused(
-                {
-                    "pin": "The PIN was changed already since this page was opened: "
-                    "open the patron's page again"
-                }
-            )
+            raise PatronRefused({"pin": stale})
         patron.pin_verifier = verifier
         log.patron(patron)
         _audit(db, now, actor, action=action, patron_id=patron_id, detail=detail)
@@ -628,6 +624,8 @@ def set_pin(
         action="patron.pin",
         detail="new PIN typed by the patron",
         version=version,
+        stale="The PIN was changed already since this page was opened: "
+        "open the patron's page again",
     )
 
 
@@ -647,6 +645,9 @@ def one_time_pin(
         action="patron.pin",
         detail="one-time PIN made",
         version=version,
+        # Sent again (a reload, a second click): nothing is made, and nothing shown.
+        stale="The PIN was changed already since this page was opened, and a one-time "
+        "PIN is shown only once: make another if it was lost",
     )
     return pin
 

@@ -179,9 +179,23 @@ def _ada(console: Console) -> Patron:
     return found
 
 
-def _refused(problem: str) -> bool:
-    """A form answered with its problems (400) or a conflict (409), as the walk means."""
-    return bool(re.match(r"(40[09]: |console: Failed to load resource: .* (400|409))", problem))
+def _unexpected(problems: list[str], *, refusals: bool = False) -> list[str]:
+    """The problems ``watch`` saw but for what the walk means: a form answered with its
+    problems (400) or a conflict (409), when ``refusals``; and GOV.UK Frontend's font
+    files, which now and then (a cold browser) chromium asks for when its local() stand-in
+    for GDS Transport in console.css is not found in time: not shipped, so 404. Each
+    404 also logs a console line without its address: one is dropped per font."""
+    refused = re.compile(r"(40[09]: |console: Failed to load resource: .* (400|409))")
+    fonts = sum("/assets/fonts/" in problem for problem in problems)
+    kept = []
+    for problem in problems:
+        if "/assets/fonts/" in problem or (refusals and refused.match(problem)):
+            continue
+        if fonts and problem.startswith("console: Failed to load resource") and "404" in problem:
+            fonts -= 1
+            continue
+        kept.append(problem)
+    return kept
 
 
 def _search(page: Page, typed: str) -> None:
@@ -304,7 +318,7 @@ def test_circulation_finds_a_patron_and_changes_their_record(page: Page, console
     # A one-time PIN: shown once, on the answer to the form; sent again, nothing.
     with page.expect_navigation():
         page.get_by_role("button", name="Make a one-time PIN").click()
-    shown = page.locator("#pin").inner_text()
+    shown = page.locator("#new-pin").inner_text()
     assert re.fullmatch(r"\d{6}", shown)
     assert shown not in page.url
     accessible(page)
@@ -313,7 +327,7 @@ def test_circulation_finds_a_patron_and_changes_their_record(page: Page, console
     assert verifier is not None
     assert pin_matches(verifier, shown)
     page.reload()
-    expect(page.locator("#pin")).to_have_count(0)
+    expect(page.locator("#new-pin")).to_have_count(0)
     expect(page.locator(".govuk-error-summary")).to_contain_text("changed already")
     assert shown not in page.content()
     verifier = _ada(console).pin_verifier
@@ -391,7 +405,7 @@ def test_circulation_finds_a_patron_and_changes_their_record(page: Page, console
     assert "POST /staff/patrons/search HTTP/1.1" in log
     for secret in (CARD, SURNAME, "FEATHER", EMAIL, "example.org", "4821", shown, "text="):
         assert secret not in log
-    assert [problem for problem in problems if not _refused(problem)] == []
+    assert _unexpected(problems, refusals=True) == []
 
 
 def test_a_viewer_reads_a_patron_but_changes_nothing(page: Page, console: Console) -> None:
@@ -406,7 +420,7 @@ def test_a_viewer_reads_a_patron_but_changes_nothing(page: Page, console: Consol
         expect(page.get_by_role("link", name=link)).to_have_count(0)
     expect(page.locator("#desk-link")).to_have_count(0)
     accessible(page)
-    assert problems == []
+    assert _unexpected(problems) == []
 
     vera = console.login("vera")
     token = csrf_token(vera, console.url, "/staff/patrons")
@@ -460,7 +474,7 @@ def test_a_patron_named_like_a_script_is_shown_as_text(page: Page, console: Cons
     for path in ("/edit", "/bar", "/pin", "/pay"):
         page.goto(f"{console.url}/staff/patrons/p-0004{path}")
         assert page.locator("main script").count() == 0
-    assert problems == []
+    assert _unexpected(problems) == []
 
 
 def test_the_pages_work_without_javascript(browser: Browser, console: Console) -> None:
