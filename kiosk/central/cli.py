@@ -34,6 +34,7 @@ from kiosk.central.commands import (
     kiosk,
     serve,
     shared_options,
+    sip2,
     staff,
     transactions,
 )
@@ -52,6 +53,7 @@ BUILT_IN: tuple[AnyCommand, ...] = (
     exceptions.COMMAND,
     export.COMMAND,
     serve.COMMAND,
+    sip2.COMMAND,
     check_config.COMMAND,
     config.COMMAND,
 )
