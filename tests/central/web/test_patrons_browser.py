@@ -181,21 +181,9 @@ def _ada(console: Console) -> Patron:
 
 def _unexpected(problems: list[str], *, refusals: bool = False) -> list[str]:
     """The problems ``watch`` saw but for what the walk means: a form answered with its
-    problems (400) or a conflict (409), when ``refusals``; and GOV.UK Frontend's font
-    files, which now and then (a cold browser) chromium asks for when its local() stand-in
-    for GDS Transport in console.css is not found in time: not shipped, so 404. Each
-    404 also logs a console line without its address: one is dropped per font."""
+    problems (400) or a conflict (409), when ``refusals``."""
     refused = re.compile(r"(40[09]: |console: Failed to load resource: .* (400|409))")
-    fonts = sum("/assets/fonts/" in problem for problem in problems)
-    kept = []
-    for problem in problems:
-        if "/assets/fonts/" in problem or (refusals and refused.match(problem)):
-            continue
-        if fonts and problem.startswith("console: Failed to load resource") and "404" in problem:
-            fonts -= 1
-            continue
-        kept.append(problem)
-    return kept
+    return [problem for problem in problems if not (refusals and refused.match(problem))]
 
 
 def _search(page: Page, typed: str) -> None:
