@@ -37,7 +37,7 @@ from kiosk.central.circulation import desk, holds, ledger, lookup, patrons
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.authentication import PinAnswer, PinCheck, check_pin
 from kiosk.central.circulation.catalogue import item_view
-from kiosk.central.circulation.patron_status import PatronStanding, patron_standing
+from kiosk.central.circulation.patron_status import Charge, PatronStanding, patron_standing
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
 from kiosk.central.models import Item, Patron
@@ -157,17 +157,14 @@ def answer(
         raise Sip2Error(f"message {request.COMMAND} ({request.NAME}) is the server's to answer")
     call = _Call(sessions, policies, device, request, now)
     needed = NEEDS[type(request)]
-    if (
-        needed is not None
-        and not _allowed(device, needed)
-        and type(request) is not codec.BlockPatron
-    ):
-        log.info("sip2 %s from %s refused: not allowed", request.COMMAND, device.account)
+    if needed is not None and not _allowed(device, needed):
+        log.debug("sip2 %s from %s: not allowed", request.COMMAND, device.account)
         return _negative(call, _NOT_ALLOWED[needed])
     try:
         return handler(call)
     except CentralError as error:
-        log.info("sip2 %s from %s refused: %s", request.COMMAND, device.account, error)
+        # Not the message: a barcode scanned where a card was wanted would be in it.
+        log.debug("sip2 %s from %s: %s", request.COMMAND, device.account, type(error).__name__)
         return _negative(call, str(error))
 
 
@@ -520,9 +517,11 @@ def _page(items: Sequence[_T], start: int | None, end: int | None) -> tuple[_T, 
     return tuple(items[first - 1 : last]) if last >= first else ()
 
 
-def _fine_line(charge: Any) -> str:
-    what = charge.item_barcode or charge.note
-    return f"{charge.amount} {charge.kind} {what}".strip()
+def _fine_line(charge: Charge) -> str:
+    """One fine item (AV): the amount still owed, the kind, the item (or the note)."""
+    if charge.kind == "balance":
+        return f"{charge.amount} balance"
+    return f"{charge.amount} {charge.kind} {charge.item_barcode or charge.note}".strip()
 
 
 def _patron_information(call: _Call) -> codec.Response:

@@ -447,7 +447,7 @@ def test_start_and_end_item_choose_part_of_the_list(
 
 def test_a_balance_no_charge_explains_is_a_fine_item_of_its_own(library: Library) -> None:
     response = library.send(patron_info(CARDS["owing"], summary(ItemList.FINE)))
-    assert response.fine_items == ("6.00 balance balance",)
+    assert response.fine_items == ("6.00 balance",)
     assert response.patron_status == {CHARGE, RENEWAL, FINES, FEES}
 
 
