@@ -12,7 +12,8 @@ time, in the order sent. What the connection itself answers:
 - 97 Request ACS Resend: our last answer again, byte for byte (a 96 when there is none).
 - anything else before a login succeeded: the connection is closed, unanswered (a 96
   would have the device send the same again, forever).
-- a message whose AZ checksum is wrong, or that cannot be read: 96 Request SC Resend.
+- a message whose AZ checksum is wrong, that cannot be read or that holds a NUL
+  (NULs around it are dropped): 96 Request SC Resend.
 - a message longer than ``max_message_bytes``: 96, and the connection closed.
 
 Every other message goes to ``kiosk.central.sip2.handlers.answer`` in a thread of a
@@ -136,6 +137,15 @@ def _terminator(buffer: bytearray) -> int:
     """Where the first CR or LF in ``buffer`` is; -1 when there is none."""
     found = [at for at in (buffer.find(b"\r"), buffer.find(b"\n")) if at >= 0]
     return min(found, default=-1)
+
+
+def _without_value(message: str) -> str:
+    """What the codec refused in a handler's answer, without the value it quotes (which
+    may be a patron's name): "the language must be 3 printable ASCII characters"."""
+    detail = message.split(": ", 1)[-1]  # after "message 24 (Patron Status Response)"
+    for cut in (", not ", " not ", ": "):
+        detail = detail.split(cut, 1)[0]
+    return detail
 
 
 def _where(error: BaseException) -> str:
@@ -345,7 +355,7 @@ class Connection:
                 "%s: the answer to %s could not be sent: %s",
                 self.who,
                 request.COMMAND,
-                str(error).split(": ", 2)[1] if ": " in str(error) else type(error).__name__,
+                _without_value(str(error)),
             )
             data = self.resend_request()
         await self.send(data)
@@ -357,6 +367,11 @@ class Connection:
                 log.warning("%s: a message with a wrong checksum: answered 96", self.who)
                 await self.send(self.resend_request())
                 return
+        if b"\x00" in raw.strip(b"\x00"):
+            # No field holds a NUL (PostgreSQL cannot even compare one): noise, not SIP2.
+            log.warning("%s: a NUL inside a message: answered 96", self.who)
+            await self.send(self.resend_request())
+            return
         text = raw.decode(self.charset, errors="replace")
         try:
             request = codec.parse(text, local_zone=self.server.settings.time_zone)

@@ -214,21 +214,23 @@ def start_sip2(
     library: GeneratedLibrary,
     *,
     config: str = "",
+    site: str = "",
     tls: ssl.SSLContext | None = None,
     prepare: Callable[[str, GeneratedLibrary], Engine] = prepare_database,
 ) -> Iterator[RunningSip2]:
     """``kiosk-central sip2 serve`` over a prepared database; ``config`` is the text of
-    the site's ``[sip2]`` table (``idle_timeout_seconds = 2``...)."""
+    the site's ``[sip2]`` table (``idle_timeout_seconds = 2``...), ``site`` other tables
+    of its central.toml (``[library]``...). ``tls``: the client's context."""
     engine = prepare(database_url, library)
     folder.mkdir(parents=True, exist_ok=True)
-    site = folder / "central.toml"
-    site.write_text(f"[sip2]\n{config}\n", encoding="utf-8")
+    central_toml = folder / "central.toml"
+    central_toml.write_text(f"{site}\n[sip2]\n{config}\n", encoding="utf-8")
     log = folder / "sip2.log"
     with log.open("ab") as log_file:
         process = subprocess.Popen(
             [
                 sys.executable,
-                *("-m", "kiosk.central.cli", "--db", database_url, "--config", str(site)),
+                *("-m", "kiosk.central.cli", "--db", database_url, "--config", str(central_toml)),
                 *("sip2", "serve", "--host", "127.0.0.1", "--port", "0"),
             ],
             stdout=subprocess.PIPE,
