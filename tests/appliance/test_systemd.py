@@ -55,8 +55,9 @@ def verify(root: Path, name: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_three_units_are_there() -> None:
+def test_the_four_units_are_there() -> None:
     assert [unit.name for unit in UNITS] == [
+        "kiosk-central-sip2.service",
         "kiosk-central.service",
         "kiosk-sync.service",
         "kiosk.service",
@@ -117,6 +118,22 @@ def test_the_kiosk_runs_under_cage_with_a_watchdog_and_hardening() -> None:
     assert directives("kiosk-sync.service")["ExecStart"] == (
         "/opt/kiosk/venv/bin/kiosk sync --config /etc/kiosk/kiosk.toml"
     )
+
+
+def test_the_central_units_share_a_user_a_database_and_hardening() -> None:
+    """kiosk-central and its SIP2 server: one user, one database, one environment file;
+    the SIP2 server after the schema is made, listening where central.toml says."""
+    central = directives("kiosk-central.service")
+    sip2 = directives("kiosk-central-sip2.service")
+    assert sip2["ExecStart"] == "/opt/kiosk/venv/bin/kiosk-central sip2 serve"
+    assert "ExecStartPre" not in sip2  # kiosk-central.service runs init
+    assert "kiosk-central.service" in sip2["After"].split()
+    assert int(sip2["LimitNOFILE"]) >= 1024  # a descriptor per device
+    for key in ("User", "Group", "Environment", "EnvironmentFile", "Type", "Restart"):
+        assert sip2[key] == central[key], key
+    for key in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp"):
+        assert sip2[key] == central[key], key
+    assert sip2["StateDirectory"] == central["StateDirectory"] == "kiosk-central"
 
 
 UDEV_KEYS = {
