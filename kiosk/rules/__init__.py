@@ -16,6 +16,7 @@ from kiosk.rules.decisions import (
     decide_checkout,
     decide_membership_renewal,
     decide_renewal,
+    standing_refusals,
 )
 from kiosk.rules.errors import InvalidPolicy, Problem, RulesError
 from kiosk.rules.model import (
@@ -62,4 +63,5 @@ __all__ = [
     "decide_membership_renewal",
     "decide_renewal",
     "read_policy",
+    "standing_refusals",
 ]

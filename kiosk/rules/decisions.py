@@ -87,7 +87,7 @@ def human_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def _standing_refusals(policy: Policy, patron: Patron, today: date) -> list[Refusal]:
+def standing_refusals(policy: Policy, patron: Patron, today: date) -> list[Refusal]:
     """What stops this patron borrowing anything at all."""
     refusals = []
     if patron.barred:
@@ -161,7 +161,7 @@ def decide_checkout(
     """
     member = policy.member_types[patron.member_type]
     publication = policy.publication_types[item.publication_type]
-    refusals = _standing_refusals(policy, patron, now.date())
+    refusals = standing_refusals(policy, patron, now.date())
     if item.status != AVAILABLE:
         refusals.append(reasons.item_unavailable(item.status))
     if item.holds and item.holds[0] != patron.id:
@@ -216,7 +216,7 @@ def decide_renewal(
     """
     member = policy.member_types[patron.member_type]
     publication = policy.publication_types[item.publication_type]
-    refusals = _standing_refusals(policy, patron, now.date())
+    refusals = standing_refusals(policy, patron, now.date())
     if any(holder != patron.id for holder in item.holds):
         refusals.append(reasons.on_hold_for_other())
     privilege = policy.privilege(member.code, publication.code)

@@ -301,6 +301,8 @@ class Applying:
                 item = self.batch.items.get(entry.item_barcode)
                 if item is not None:
                     self.log.put(Entity.ITEM, item.row.barcode, item.row)
+                else:  # not in the catalogue: no loan of it, as every kiosk already has
+                    self.log.remove(Entity.LOAN, entry.item_barcode)
             marker = self.log.last_index()
         outcome = Outcome.EXCEPTION if self.findings else Outcome.APPLIED
         self.batch.transactions.append(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kiosk.central.models import Patron, PinAttempts
@@ -35,6 +36,14 @@ class PinCheck:
 def check_pin(db: Session, patron: Patron, pin: str, now: datetime) -> PinCheck:
     """Whether ``pin`` is the patron's, counting a wrong one; commits the count. A lock
     answers LOCKED without checking, so guessing goes no faster while it lasts."""
+    # A write first: on SQLite a transaction that reads and then writes can find another
+    # writer in the way and fail; this takes the write lock (a row lock on PostgreSQL)
+    # before anything is read, even when no row matches yet.
+    db.execute(
+        update(PinAttempts)
+        .where(PinAttempts.patron_id == patron.patron_id)
+        .values(failures=PinAttempts.failures)
+    )
     attempts = db.get(PinAttempts, patron.patron_id, with_for_update=True)
     if attempts is not None and attempts.locked_until is not None:
         if now < attempts.locked_until:

@@ -155,13 +155,15 @@ class _Desk:
         self.log.lock_items([self.barcode])
         return self.db.get(AppliedTransaction, self.transaction_id)
 
-    def read(self, patron_ids: set[str]) -> None:
+    def read(self, patron_ids: set[str], *, known_item: bool = True) -> None:
+        """What the transaction touches; an item not in the catalogue is refused, unless
+        ``known_item`` is False (a device's fact about it is kept all the same)."""
         policy = self.policies.get(self.db)
         if policy is None:
             raise CentralError("no lending policy is in force: import one first")
         self.policy = policy
         self.batch = read_batch(self.db, {self.barcode}, patron_ids, self.log)
-        if self.barcode not in self.batch.items:
+        if known_item and self.barcode not in self.batch.items:
             raise CentralError(f"no item has barcode {self.barcode}")
 
     def applying(self) -> Applying:
@@ -170,8 +172,8 @@ class _Desk:
         )
 
     def title(self) -> str:
-        item = self.batch.items[self.barcode]
-        record = self.db.get(Record, item.row.brn)
+        item = self.batch.items.get(self.barcode)
+        record = self.db.get(Record, item.row.brn) if item is not None else None
         return record.title if record is not None else ""
 
     def entry(self, kind: EntryKind, **fields: Any) -> WireEntry:
@@ -594,17 +596,24 @@ def record_offline(
     try:
         if (found := desk.earlier()) is not None:
             return _again(found, action, desk.barcode)
-        desk.read({patron_id} if patron_id else set())
+        # The fact stands even for an item not in the catalogue: staff see it as an
+        # exception (the book left, or came back, all the same).
+        desk.read({patron_id} if patron_id else set(), known_item=False)
         applying = Applying(
             desk.batch, desk.log, desk.policy, None, now, actor=actor.username, source=source
         )
-        item = desk.batch.items[desk.barcode]
+        item = desk.batch.items.get(desk.barcode)
         title = desk.title()
         loan = desk.batch.loans.get(desk.barcode)
         fine = ZERO
         if kind == "checkout":
             patron = desk.batch.patrons.get(patron_id or "")
-            if due is None and patron is not None and _knows(desk.policy, patron, item):
+            if (
+                due is None
+                and patron is not None
+                and item is not None
+                and _knows(desk.policy, patron, item)
+            ):
                 decision = decide_checkout(
                     desk.policy,
                     rules_patron(patron),
@@ -622,7 +631,11 @@ def record_offline(
                 "loan_renewals": 0,
             }
         else:
-            if loan is not None and item.publication_type in desk.policy.publication_types:
+            if (
+                loan is not None
+                and item is not None
+                and item.publication_type in desk.policy.publication_types
+            ):
                 fine = assess_return(
                     desk.policy,
                     RulesLoan(
@@ -635,13 +648,21 @@ def record_offline(
             fields = {"patron_id": patron_id, "charged": fine}
         entry = desk.entry(kind, details={"title": title[:200], "offline": True}, **fields)
         applying.apply(entry.model_copy(update={"decided_at": decided_at}))
+        holds = desk.batch.holds.get(desk.barcode, [])
+        route = None if kind == "checkout" else ("hold_shelf" if holds else "shelf")
+        ready_for = holds[0].patron_id if holds and kind == "return" else None
+        # Kept with the transaction, so a device's resend is answered as the first was.
+        desk.batch.transactions[-1]["details"] = {
+            **entry.details,
+            **({"due": due} if kind == "checkout" else {"route": route}),
+            **({"ready_for": ready_for} if ready_for else {}),
+        }
         desk.commit(
             f"loan.{kind}", f"item {desk.barcode}", f"offline at {decided_at:%Y-%m-%d %H:%M}"
         )
     except BaseException:
         db.rollback()
         raise
-    holds = desk.batch.holds.get(desk.barcode, [])
     return LoanAnswer(
         action,
         desk.transaction_id,
@@ -651,8 +672,8 @@ def record_offline(
         patron_id=patron_id,
         due=due if kind == "checkout" else None,
         fine=fine,
-        route=None if kind == "checkout" else ("hold_shelf" if holds else "shelf"),
-        ready_for=holds[0].patron_id if holds and kind == "return" else None,
+        route=route,
+        ready_for=ready_for,
         note="; ".join(reason for reason, _ in applying.findings),
     )
 

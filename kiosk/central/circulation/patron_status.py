@@ -21,12 +21,11 @@ from kiosk.central.circulation.holds import QueuedHold, patron_holds
 from kiosk.central.circulation.lookup import DeskLoan, desk_patron
 from kiosk.central.models import LedgerEntry, Patron
 from kiosk.rules import Patron as RulesPatron
-from kiosk.rules import Policy, Refusal
 
 # The rules' "what stops this patron borrowing anything at all": the very function
 # decide_checkout and decide_renewal start from, so a device's status can never say
 # otherwise than a checkout would. (kiosk.rules keeps it private; it is pure.)
-from kiosk.rules.decisions import _standing_refusals as standing_refusals
+from kiosk.rules import Policy, Refusal, standing_refusals
 from kiosk.rules.reasons import Reason
 
 ZERO = Decimal("0.00")

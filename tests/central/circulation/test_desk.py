@@ -630,3 +630,39 @@ def test_a_devices_offline_return_is_fined_at_its_own_time(desk: Desk) -> None:
     with desk.session() as db:
         sources = db.scalars(select(StaffException.source)).all()
     assert sources == ["sip2:selfcheck"]
+
+
+def test_a_devices_offline_fact_about_an_item_not_in_the_catalogue_is_kept(desk: Desk) -> None:
+    answer = _offline(desk, "checkout", "NOT-HERE", "ada", "sip2-5")
+    assert answer.done
+    assert answer.note == "unknown_item"
+    again = _offline(desk, "checkout", "NOT-HERE", "ada", "sip2-5")
+    assert again.duplicate
+    assert again.due == answer.due
+    with desk.session() as db:
+        recorded = db.get(AppliedTransaction, "sip2-5")
+        [exception] = db.scalars(select(StaffException)).all()
+    assert recorded is not None
+    assert recorded.outcome == "exception"
+    assert exception.reason == "unknown_item"
+    assert desk.count(Loan) == 0
+
+
+def test_a_devices_resent_return_is_answered_as_the_first(desk: Desk) -> None:
+    with desk.session() as db:
+        lend(db, "F4", "ada", "2026-11-30")
+        db.add(
+            Hold(
+                item_barcode="F4",
+                patron_id="ben",
+                position=1,
+                ready=False,
+                title="Persuasion",
+                placed_at=NOW,
+            )
+        )
+        db.commit()
+    first = _offline(desk, "return", "F4", None, "sip2-6")
+    again = _offline(desk, "return", "F4", None, "sip2-6")
+    assert (again.duplicate, again.route, again.ready_for) == (True, "hold_shelf", "ben")
+    assert (first.route, first.ready_for) == (again.route, again.ready_for)

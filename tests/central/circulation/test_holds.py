@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.holds import (
     cancel_hold,
     hold_shelf,
@@ -123,3 +124,12 @@ def test_the_hold_shelf_lists_ready_holds_with_when_they_expire(engine: Engine) 
     ]
     assert shelf[0].expires == NOW + timedelta(days=7)
     assert shelf[0].patron_name == "Tester, Ben"
+
+
+def test_a_barred_or_lapsed_patron_places_holds_only_through_staff(engine: Engine) -> None:
+    device = Actor("sip2:selfcheck", "127.0.0.1", "sip2")
+    for patron_id in ("barred", "lapsed"):
+        with Session(engine) as db, pytest.raises(CentralError, match="ask staff"):
+            place_hold(db, patron_id, "F1", NOW, device)
+    _place(engine, "barred", "F1")  # staff at the desk decide for themselves
+    assert _queue(engine, "F1") == [("barred", 1, True)]
