@@ -18,7 +18,7 @@ SEARCH_INDEXES = importlib.import_module(
 SEARCH_NAMES = {name for name, _table, _column in SEARCH_INDEXES}
 
 
-def _not_a_search_index(item: Any, name: str | None, kind: str, *_rest: Any) -> bool:
+def _not_a_search_index(_item: Any, name: str | None, kind: str, *_rest: Any) -> bool:
     return not (kind == "index" and name in SEARCH_NAMES)
 
 
