@@ -28,7 +28,6 @@ with the peer and the account, never with a card, a name or a PIN.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 import ssl
@@ -39,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,7 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.config.model import CentralConfig
 from kiosk.central.models import Sip2Account
-from kiosk.central.sip2 import accounts, codec
+from kiosk.central.sip2 import accounts, codec, handlers
 from kiosk.central.sip2.device import CHECKIN, CHECKOUT, RENEW, Device, Sip2Settings
 from kiosk.common.pins import return_hash_memory_after_each_pin
 
@@ -58,7 +57,6 @@ Answer = Callable[
 ]
 T = TypeVar("T")
 
-HANDLERS = "kiosk.central.sip2.handlers"
 # What the connection answers itself, whatever the handlers do.
 OWN = frozenset({"93", "97", "99"})
 MAX_FAILED_LOGINS = 3  # on one connection; then it is closed
@@ -104,19 +102,6 @@ def tls_context(certificate: Path, key: Path) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certificate, key)
     return context
-
-
-def handlers() -> tuple[Answer | None, frozenset[str]]:
-    """The handlers' ``answer`` and the commands they answer; (None, nothing) while the
-    module does not exist. A module that exists but fails to import is an error."""
-    try:
-        module = importlib.import_module(HANDLERS)
-    except ModuleNotFoundError as error:
-        if error.name != HANDLERS:
-            raise
-        return None, frozenset()
-    supported: frozenset[str] = frozenset(getattr(module, "SUPPORTED", ()))
-    return cast(Answer, module.answer), supported & frozenset(codec.SUPPORTED_ORDER)
 
 
 def pool_size(engine: Engine) -> int:
@@ -165,8 +150,8 @@ class Sip2Server:
         limits: Limits | None = None,
         now: Callable[[], datetime],
         workers: int = 4,
-        answer: Answer | None = None,
-        supported: frozenset[str] | None = None,
+        answer: Answer | None = handlers.answer,
+        supported: frozenset[str] = handlers.SUPPORTED,
         tls: ssl.SSLContext | None = None,
     ) -> None:
         self.sessions = sessions
@@ -177,10 +162,8 @@ class Sip2Server:
         self.policies = PolicyCache()
         self.workers = workers
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sip2")
-        if answer is None and supported is None:
-            answer, supported = handlers()
-        self.answer = answer
-        self.supported = OWN | (supported or frozenset())
+        self.answer = answer  # None: every other message is answered 96
+        self.supported = OWN | (supported & frozenset(codec.SUPPORTED_ORDER))
         self.connections: set[asyncio.Task[None]] = set()
         self.server: asyncio.Server | None = None
 

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.central.models import AppliedTransaction, AuditEntry, Loan
-from kiosk.central.sip2 import accounts
+from kiosk.central.sip2 import accounts, handlers
 from kiosk.demo.library import GeneratedLibrary
 from tests.central.sip2.conftest import (
     ACCOUNT,
@@ -109,11 +109,7 @@ def wait_for_log(running: RunningSip2, text: str, timeout: float = 20.0) -> str:
 
 def expected_supported() -> set[str]:
     """What the server answers: 93, 97 and 99 itself, the rest the handlers' SUPPORTED."""
-    try:
-        from kiosk.central.sip2 import handlers  # noqa: PLC0415 - written at the same time
-    except ModuleNotFoundError:
-        return {"93", "97", "99"}
-    return {"93", "97", "99"} | set(getattr(handlers, "SUPPORTED", ()))
+    return {"93", "97", "99"} | set(handlers.SUPPORTED)
 
 
 # --- 99, 93, 97 -------------------------------------------------------------------------
