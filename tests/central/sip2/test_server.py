@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kiosk.central.models import AppliedTransaction, AuditEntry, Loan
+from kiosk.central.models import AppliedTransaction, AuditEntry, Item, Loan, Patron, Record
 from kiosk.central.sip2 import accounts, handlers
 from kiosk.demo.library import GeneratedLibrary
 from tests.central.sip2.conftest import (
@@ -509,6 +510,102 @@ def test_200_devices_log_in_at_once(sip2_server: RunningSip2) -> None:
     assert sip2_server.alive()
     with sip2_server.logged_in() as device:
         assert device.ask(SC_STATUS).startswith(b"98")
+
+
+def _two_hundred_patrons_and_items(running: RunningSip2) -> list[tuple[str, str]]:
+    """200 adults, each with nothing on loan, and 200 fiction items on the shelf: a
+    (card, barcode) for each device."""
+    today = datetime.now().date()
+    pairs = [(f"2999000000{n:04d}", f"3999000000{n:04d}") for n in range(200)]
+    with running.session() as session:
+        fiction = session.scalar(
+            select(Record.brn).where(Record.publication_type == "FICTION").limit(1)
+        )
+        for n, (card, barcode) in enumerate(pairs):
+            session.add(
+                Patron(
+                    patron_id=f"PSIP2{n:04d}",
+                    card=card,
+                    first_name="Device",
+                    surname=f"Tester{n}",
+                    member_type="ADULT",
+                    expires=today + timedelta(days=365),
+                    barred=False,
+                    owed=Decimal("0.00"),
+                    pin_verifier=None,
+                )
+            )
+            session.add(
+                Item(
+                    barcode=barcode,
+                    brn=fiction,
+                    price=Decimal("5.00"),
+                    status="available",
+                    home_location="Main",
+                )
+            )
+        session.commit()
+    return pairs
+
+
+async def _check_out_and_in(
+    host: str, port: int, pairs: list[tuple[str, str]]
+) -> list[tuple[bytes, bytes, bytes]]:
+    connections = await asyncio.gather(*(asyncio.open_connection(host, port) for _ in pairs))
+    login = f"9300CN{ACCOUNT}|CO{PASSWORD}|\r".encode()
+    for _, writer in connections:
+        writer.write(login)
+    logins = [await reader.readuntil(b"\r") for reader, _ in connections]
+    when = datetime.now().strftime("%Y%m%d    %H%M%S").encode()
+    # All 200 checkouts sent before any answer is read; then all 200 checkins.
+    for (_, writer), (card, barcode) in zip(connections, pairs, strict=True):
+        writer.write(
+            b"11NN"
+            + when
+            + b" " * 18
+            + b"AOMain|AA"
+            + card.encode()
+            + b"|AB"
+            + barcode.encode()
+            + b"|AC|\r"
+        )
+    checkouts = [await reader.readuntil(b"\r") for reader, _ in connections]
+    for (_, writer), (_, barcode) in zip(connections, pairs, strict=True):
+        writer.write(b"09N" + when + b" " * 18 + b"APMain|AOMain|AB" + barcode.encode() + b"|AC|\r")
+    checkins = [await reader.readuntil(b"\r") for reader, _ in connections]
+    for _, writer in connections:
+        writer.close()
+        await writer.wait_closed()
+    return list(zip(logins, checkouts, checkins, strict=True))
+
+
+def test_200_devices_check_out_and_in_different_items_at_once(sip2_server: RunningSip2) -> None:
+    pairs = _two_hundred_patrons_and_items(sip2_server)
+    with sip2_server.session() as session:
+        before = session.scalar(select(func.count()).select_from(AppliedTransaction))
+    results = asyncio.run(
+        asyncio.wait_for(_check_out_and_in(sip2_server.host, sip2_server.port, pairs), 300)
+    )
+    for (card, barcode), (logged_in, checkout, checkin) in zip(pairs, results, strict=True):
+        assert logged_in == b"941\r"
+        # 12: ok 1, renewal ok N, magnetic media, desensitize Y; our card and item
+        assert checkout[:3] == b"121", checkout
+        assert f"|AA{card}|AB{barcode}|".encode() in checkout
+        # 10: ok 1, resensitize Y
+        assert checkin[:4] == b"101Y", checkin
+        assert f"AB{barcode}|".encode() in checkin
+    with sip2_server.session() as session:
+        barcodes = [barcode for _, barcode in pairs]
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Loan).where(Loan.item_barcode.in_(barcodes))
+            )
+            == 0
+        )
+        after = session.scalar(select(func.count()).select_from(AppliedTransaction))
+    assert before is not None
+    assert after == before + 400  # each checkout and each checkin once
+    assert sip2_server.alive()
 
 
 # --- fuzz -----------------------------------------------------------------------------------
