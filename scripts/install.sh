@@ -211,7 +211,7 @@ for old in $(ls -1t "$R/opt/kiosk/releases" | tail -n +4); do
     esac
 done
 folder "$R/opt/kiosk/docs" 0755
-for doc in install.md scanners.md sync-protocol.md; do
+for doc in install.md scanners.md sync-protocol.md sip2.md; do
     place "$tree/docs/$doc" "$R/opt/kiosk/docs/$doc" 0644
 done
 
@@ -224,6 +224,12 @@ fi
 for unit in "${units[@]}"; do
     place "$tree/systemd/$unit" "$R/etc/systemd/system/$unit" 0644
 done
+if [ "$role" = central ]; then
+    # Installed, not enabled: a library with SIP2 devices turns it on once it has made
+    # their accounts (docs/sip2.md): systemctl enable --now kiosk-central-sip2.service
+    place "$tree/systemd/kiosk-central-sip2.service" \
+        "$R/etc/systemd/system/kiosk-central-sip2.service" 0644
+fi
 if [ "$role" = kiosk ]; then
     place "$tree/config/99-kiosk-scanners.rules" "$R/etc/udev/rules.d/99-kiosk-scanners.rules" 0644
     # The PAM service of kiosk.service (PAMName=kiosk): a logind session on tty1 gives

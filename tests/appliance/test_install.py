@@ -236,6 +236,12 @@ def test_the_central_server_host(roots: Roots, tmp_path: Path) -> None:
     assert (root / "etc/systemd/system/kiosk-central.service").read_bytes() == (
         roots.clone / "systemd/kiosk-central.service"
     ).read_bytes()
+    # The SIP2 server is installed beside it, and left off until its accounts exist.
+    assert (root / "etc/systemd/system/kiosk-central-sip2.service").read_bytes() == (
+        roots.clone / "systemd/kiosk-central-sip2.service"
+    ).read_bytes()
+    assert not list(root.glob("etc/systemd/system/*.wants/kiosk-central-sip2.service"))
+    assert (root / "opt/kiosk/docs/sip2.md").is_file()
     assert not (root / "etc/systemd/system/kiosk.service").exists()
     assert not (root / "etc/kiosk").exists()
     assert "would run: useradd --system --user-group --home-dir /var/lib/kiosk-central" in output

@@ -73,7 +73,8 @@ class HoldRef:
 def patron_by_card(db: Session, card: str) -> str | None:
     """The patron id of the card scanned or typed, if any patron has it."""
     card = card.strip()
-    if not card or len(card) > MAX_CARD:
+    # A card is printable; PostgreSQL refuses a NUL outright (a DataError, not "none").
+    if not card or len(card) > MAX_CARD or not card.isprintable():
         return None
     found: str | None = db.scalar(select(Patron.patron_id).where(Patron.card == card))
     return found
