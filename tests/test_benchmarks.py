@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,29 @@ def test_sync_benchmark_runs_the_many_kiosks_part_alone() -> None:
     assert figures["interval_s"] == 0.5
     for key in ("kiosks_p50_ms", "kiosks_p99_ms", "requests_per_s", "server_cpu_s"):
         assert figures[key] > 0, key
+
+
+def test_web_benchmark_times_each_page_beside_its_floor() -> None:
+    postgres = os.environ.get("KIOSK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+    figures = figures_of(
+        "web",
+        *("--postgres", postgres, "--schema", f"bench_web_test_{uuid.uuid4().hex[:8]}"),
+        *("--items", "2000", "--patrons", "400", "--loans", "100", "--kiosks", "5"),
+        *("--history", "500", "--sessions", "2", "--requests", "25", "--think", "0"),
+        *("--rounds", "1", "--client-processes", "1", "--cost-requests", "2", "--seed", "3"),
+    )
+    assert (figures["kiosks_loaded"], figures["sessions"]) == (5, 2)
+    assert figures["failed_requests"] == 0, figures["failures"]
+    assert figures["floor_failures"] == []
+    pages = figures["pages"]
+    for page in ("patron_search", "patron", "item", "kiosks", "checkout"):
+        row = pages[page]
+        # Every floor runs; a page runs once its route is in the server.
+        assert row["floor_count"] > 0, page
+        assert row["floor_p99_ms"] > 0, page
+        assert row["verdict"] in ("met", "missed", "not measured"), page
+        if not row.get("absent"):
+            assert row["count"] > 0, page
+            assert row["p99_ms"] >= row["p50_ms"] > 0, page
+            assert row["server_cpu_ms"] >= 0, page
+    assert pages["kiosks"]["count"] > 0  # the Kiosks page was there before the benchmark
