@@ -54,6 +54,7 @@ CHARGES = ("fine", "fault")  # what a patron is charged (amount > 0)
 PAYMENT = "payment"
 WAIVER = "waiver"  # money written off by staff: neither charged nor paid, kept apart
 DESK = "Staff desk"  # a transaction with no kiosk was made at the desk
+DEVICES = "SIP2 devices"  # ... or by a SIP2 device (its actor is "sip2:NAME")
 NOT_KNOWN = "Not known"  # no patron on the transaction, or one no longer registered
 MAX_DAYS = 366
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -336,20 +337,37 @@ class _Hourly:
     kiosk_id: int | None
     loans: int
     returns: int
+    device: bool = False  # no kiosk: a SIP2 device's, not the desk's
 
 
 def _hourly(db: Session, period: Period) -> tuple[_Hourly, ...]:
     """The period's loans and returns grouped by the database into hours per kiosk."""
     hour = _calendar(db).hour(_decided).label("hour")
     kiosk = AppliedTransaction.kiosk_id
+    # Bytewise, as "sip2:" < actor < "sip2;" (";" follows ":"): no LIKE, no parameter in
+    # a grouped expression (which PostgreSQL refuses) but two literal bounds.
+    device = case(
+        (
+            (AppliedTransaction.actor >= literal_column("'sip2:'"))
+            & (AppliedTransaction.actor < literal_column("'sip2;'")),
+            1,
+        ),
+        else_=0,
+    ).label("device")
     loans, returns, where = _counted(period)
     query = (
-        select(hour, kiosk, loans.label("loans"), returns.label("returns"))
+        select(hour, kiosk, device, loans.label("loans"), returns.label("returns"))
         .where(where)
-        .group_by(hour, kiosk)
+        .group_by(hour, kiosk, device)
     )
     return tuple(
-        _Hourly(_as_hour(row.hour), row.kiosk_id, int(row.loans), int(row.returns))
+        _Hourly(
+            _as_hour(row.hour),
+            row.kiosk_id,
+            int(row.loans),
+            int(row.returns),
+            device=row.kiosk_id is None and bool(row.device),
+        )
         for row in db.execute(query)
     )
 
@@ -374,11 +392,13 @@ def _per_hour(hourly: Iterable[_Hourly]) -> tuple[HourCounts, ...]:
 
 
 def _per_kiosk(db: Session, hourly: Iterable[_Hourly]) -> tuple[KioskCounts, ...]:
-    found = _added((group.kiosk_id, group) for group in hourly)
+    found = _added(((DEVICES if group.device else group.kiosk_id), group) for group in hourly)
     names = db.execute(select(Kiosk.id, Kiosk.name).order_by(Kiosk.name)).all()
+    devices = (KioskCounts(None, DEVICES, *found[DEVICES]),) if DEVICES in found else ()
     return (
         *(KioskCounts(row.id, row.name, *found.get(row.id, (0, 0))) for row in names),
         KioskCounts(None, DESK, *found.get(None, (0, 0))),
+        *devices,
     )
 
 

@@ -360,3 +360,34 @@ def test_a_kiosk_never_heard_has_24_silent_hours(db: Session) -> None:
     hours = kiosk_day(db, kiosks["new"], datetime(2026, 11, 23, 0, 0, 0))
     assert [(row.beats, row.share, row.most_waiting) for row in hours] == [(0, 0, None)] * 24
     assert hours[-1].minutes == 1  # midnight itself: the first minute of the day
+
+
+def test_a_sip2_devices_transactions_are_counted_apart_from_the_desks(library: Session) -> None:
+    library.execute(
+        insert(table(AppliedTransaction)),
+        [
+            {
+                "id": f"sip2-{n}",
+                "kiosk_id": None,
+                "kiosk_seq": 0,
+                "kind": kind,
+                "item_barcode": f"3888{n:010d}",
+                "patron_id": "P1",
+                "decided_at": datetime(2026, 11, 18, 11, 0),
+                "applied_at": datetime(2026, 11, 18, 11, 1),
+                "outcome": "applied",
+                "change_seq": 1000 + n,
+                "details": {},
+                "charged": ZERO,
+                "actor": actor,
+            }
+            for n, (kind, actor) in enumerate(
+                [("checkout", "sip2:selfcheck"), ("return", "sip2:sorter"), ("checkout", "sip2")]
+            )
+        ],
+    )
+    rows = per_kiosk(library, WEEK)
+    assert [(row.kiosk, row.loans, row.returns) for row in rows[-2:]] == [
+        (DESK, 2, 1),  # "sip2" alone is a member of staff's name, not a device
+        ("SIP2 devices", 1, 1),
+    ]
