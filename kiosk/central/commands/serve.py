@@ -24,6 +24,8 @@ from kiosk.common.clock import SystemClock
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+# uvicorn's HTTP protocol with Nagle's algorithm off (kiosk.central.http_protocol).
+HTTP_PROTOCOL = "kiosk.central.http_protocol:NoDelayH11Protocol"
 # The console's signing key for the workers, when central.toml names no key file.
 WEB_KEY_ENV = "KIOSK_CENTRAL_WEB_KEY"
 
@@ -60,6 +62,7 @@ def _serve(args: argparse.Namespace, _engine: Engine) -> int:
         port=args.config.web.port if args.port is None else args.port,
         workers=args.workers,
         log_level=args.config.central.log_level,
+        http=HTTP_PROTOCOL,
     )
     return 0
 
