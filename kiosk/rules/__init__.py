@@ -17,6 +17,7 @@ from kiosk.rules.decisions import (
     decide_membership_renewal,
     decide_renewal,
     standing_refusals,
+    trap_for,
 )
 from kiosk.rules.errors import InvalidPolicy, Problem, RulesError
 from kiosk.rules.model import (
@@ -64,4 +65,5 @@ __all__ = [
     "decide_renewal",
     "read_policy",
     "standing_refusals",
+    "trap_for",
 ]

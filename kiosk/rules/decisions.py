@@ -35,8 +35,15 @@ class Route(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CheckoutDecision:
+    """``fulfils_title_hold``: the checkout is allowed and the patron is first in the
+    item's ``title_holds`` (the waiting, untrapped title holds on its record), so it
+    fulfils their title hold: the caller marks that hold fulfilled. A hold the copy
+    was trapped for (``Item.trapped_for`` is the patron) or the item-hold queue's
+    first is fulfilled by the checkout as before, without this flag."""
+
     refusals: tuple[Refusal, ...]
     due: Due | None
+    fulfils_title_hold: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -45,10 +52,14 @@ class CheckoutDecision:
 
 @dataclass(frozen=True, slots=True)
 class ReturnOutcome:
+    """``trapped_for``: the patron the returned copy now waits for on the hold shelf
+    (``route`` is ``hold_shelf``), or None (``route`` is ``shelf``)."""
+
     overdue_days: int
     chargeable_days: int
     fine: Decimal
     route: Route
+    trapped_for: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +168,16 @@ def decide_checkout(
 ) -> CheckoutDecision:
     """May ``patron``, who holds loans of the publication types ``held``, borrow ``item``?
 
-    Every reason that applies is reported, in the contract's order.
+    Every reason that applies is reported, in the contract's order. Title holds
+    waiting for the item's record do not stop an available, untrapped copy being
+    lent to anyone; the decision says when the checkout fulfils the patron's own.
     """
     member = policy.member_types[patron.member_type]
     publication = policy.publication_types[item.publication_type]
     refusals = standing_refusals(policy, patron, now.date())
     if item.status != AVAILABLE:
         refusals.append(reasons.item_unavailable(item.status))
-    if item.holds and item.holds[0] != patron.id:
+    if _waits_for_another(item, patron.id):
         refusals.append(reasons.on_hold_for_other())
 
     privilege = policy.privilege(member.code, publication.code)
@@ -181,7 +194,28 @@ def decide_checkout(
     due = _new_due(policy, privilege, member.code, publication.code, now=now, refusals=refusals)
     if refusals:
         return CheckoutDecision(tuple(refusals), None)
-    return CheckoutDecision((), due)
+    return CheckoutDecision((), due, fulfils_title_hold=item.title_holds[:1] == (patron.id,))
+
+
+def _waits_for_another(item: Item, patron_id: str) -> bool:
+    """The copy is trapped (ready) for another patron, or its item-hold queue's first
+    is another: the contract's ``on_hold_for_other`` at checkout. Waiting title holds
+    do not count: an available, untrapped copy may be lent to anyone."""
+    trapped_for_another = item.trapped_for is not None and item.trapped_for != patron_id
+    return trapped_for_another or (bool(item.holds) and item.holds[0] != patron_id)
+
+
+def trap_for(item: Item) -> str | None:
+    """Whom a copy passing through a return (or trapped by staff) waits for on the hold
+    shelf: a trap already set stands; otherwise the first of its item holds, and
+    failing those the first waiting title hold on its record. None: no one, it goes
+    back to the shelf."""
+    if item.trapped_for is not None:
+        return item.trapped_for
+    for queue in (item.holds, item.title_holds):
+        if queue:
+            return queue[0]
+    return None
 
 
 def assess_return(policy: Policy, loan: Loan, item: Item, now: datetime) -> ReturnOutcome:
@@ -190,19 +224,22 @@ def assess_return(policy: Policy, loan: Loan, item: Item, now: datetime) -> Retu
     The fine follows the privilege of the borrower's member type and the item's
     publication type as it stands now. A loan whose privilege has since been
     removed is taken back without a fine: there is no rule left to fine it by.
+    The copy goes to the hold shelf, trapped for ``trap_for(item)``, when anyone
+    waits for it or its record, and back to the shelf otherwise.
     """
     overdue = loan.due.overdue_days(now)
     privilege = policy.privilege(loan.member_type, item.publication_type)
-    route = Route.HOLD_SHELF if item.holds else Route.SHELF
+    trapped_for = trap_for(item)
+    route = Route.SHELF if trapped_for is None else Route.HOLD_SHELF
     if privilege is None:
-        return ReturnOutcome(overdue, overdue, money(Decimal(0)), route)
+        return ReturnOutcome(overdue, overdue, money(Decimal(0)), route, trapped_for)
     chargeable = max(0, overdue - privilege.days_grace)
     periods = -(-chargeable // privilege.days_per_fine)
     fine = money(periods * privilege.fine)
     cap = policy.fine_cap(loan.member_type, item.publication_type)
     if cap is not None:
         fine = min(fine, money(cap))
-    return ReturnOutcome(overdue, chargeable, fine, route)
+    return ReturnOutcome(overdue, chargeable, fine, route, trapped_for)
 
 
 def decide_renewal(
@@ -217,7 +254,7 @@ def decide_renewal(
     member = policy.member_types[patron.member_type]
     publication = policy.publication_types[item.publication_type]
     refusals = standing_refusals(policy, patron, now.date())
-    if any(holder != patron.id for holder in item.holds):
+    if _held_by_another(item, patron.id):
         refusals.append(reasons.on_hold_for_other())
     privilege = policy.privilege(member.code, publication.code)
     if privilege is None:
@@ -228,6 +265,15 @@ def decide_renewal(
     if refusals:
         return RenewalDecision(tuple(refusals), None, money(Decimal(0)))
     return RenewalDecision((), due, assess_return(policy, loan, item, now).fine)
+
+
+def _held_by_another(item: Item, patron_id: str) -> bool:
+    """Another patron holds the item, or waits for its record, or it is trapped for
+    another: the contract's ``on_hold_for_other`` at renewal."""
+    waiting = (*item.holds, *item.title_holds)
+    if item.trapped_for is not None:
+        waiting += (item.trapped_for,)
+    return any(holder != patron_id for holder in waiting)
 
 
 def assess_fault(policy: Policy, charge_code: str, item: Item) -> FaultOutcome:

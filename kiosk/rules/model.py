@@ -193,10 +193,22 @@ class Patron:
 
 @dataclass(frozen=True, slots=True)
 class Item:
+    """A copy, and the holds that bear on it.
+
+    ``holds``: the item-hold queue on this copy (patron ids, first placed first).
+    ``title_holds``: the waiting title holds on the copy's catalogue record that are
+    not yet trapped for a copy, in the order they were placed. ``trapped_for``: the
+    patron the copy waits for on the hold shelf (trapped for their item or title
+    hold), or None. A copy waiting for the first of its item holds may leave
+    ``trapped_for`` unset: the queue decides, as before title holds.
+    """
+
     publication_type: str
     status: str = AVAILABLE
     holds: tuple[str, ...] = ()
     price: Decimal = Decimal("0.00")
+    title_holds: tuple[str, ...] = ()
+    trapped_for: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

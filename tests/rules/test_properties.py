@@ -133,6 +133,8 @@ def test_a_due_date_never_passes_the_cap_nor_falls_before_today(
     st.none() | amounts,
     st.sampled_from(["available", "on_loan", "lost"]),
     st.lists(st.sampled_from(["P", "Q"]), max_size=3),
+    st.lists(st.sampled_from(["P", "Q"]), max_size=3, unique=True),
+    st.sampled_from([None, "P", "Q"]),
     st.lists(st.sampled_from(["T", "U"]), max_size=6),
     st.none() | st.integers(0, 4),
     st.none() | st.integers(0, 4),
@@ -146,6 +148,8 @@ def test_a_refusal_names_exactly_the_reasons_that_apply_each_with_a_sentence(
     fine_limit: Decimal | None,
     status: str,
     holds: list[str],
+    title_holds: list[str],
+    trapped_for: str | None,
     held: list[str],
     member_quota: int | None,
     publication_quota: int | None,
@@ -161,16 +165,21 @@ def test_a_refusal_names_exactly_the_reasons_that_apply_each_with_a_sentence(
         privileges=[Privilege("M", "T", quota=privilege_quota, days=14)],
     )
     patron = Patron("P", "M", expires=expires, barred=barred, owed=owed)
-    decision = decide_checkout(
-        base, patron, held, Item("T", status=status, holds=tuple(holds)), now
+    item = Item(
+        "T",
+        status=status,
+        holds=tuple(holds),
+        title_holds=tuple(title_holds),
+        trapped_for=trapped_for,
     )
+    decision = decide_checkout(base, patron, held, item, now)
     codes = {refusal.reason.value for refusal in decision.refusals}
     expected = {
         "patron_barred": barred,
         "membership_expired": expires is not None and expires < now.date(),
         "fines_owed": fine_limit is not None and owed > fine_limit,
         "item_unavailable": status != "available",
-        "on_hold_for_other": bool(holds) and holds[0] != "P",
+        "on_hold_for_other": trapped_for == "Q" or (bool(holds) and holds[0] != "P"),
         "privilege_quota": privilege_quota is not None and held.count("T") >= privilege_quota,
         "member_type_quota": member_quota is not None and len(held) >= member_quota,
         "publication_type_quota": publication_quota is not None
@@ -179,6 +188,7 @@ def test_a_refusal_names_exactly_the_reasons_that_apply_each_with_a_sentence(
     assert codes == {reason for reason, applies in expected.items() if applies}
     assert decision.allowed == (not any(expected.values()))
     assert (decision.due is None) == (not decision.allowed)
+    assert decision.fulfils_title_hold == (decision.allowed and title_holds[:1] == ["P"])
     for refusal in decision.refusals:
         assert refusal.message.strip()
         assert "{" not in refusal.message
@@ -231,3 +241,31 @@ def test_a_membership_renewal_is_refused_exactly_when_a_reason_applies_and_never
         assert by_staff.expires == max(expires, today) + timedelta(days=period)
         assert by_staff.expires >= expires
         assert by_staff.expires >= today
+
+
+@given(
+    st.lists(st.sampled_from(["P", "Q", "R"]), max_size=3),
+    st.lists(st.sampled_from(["P", "Q", "R"]), max_size=3, unique=True),
+    st.sampled_from([None, "P", "Q", "R"]),
+    moments,
+)
+def test_a_copy_is_lent_to_at_most_one_of_those_waiting_and_goes_back_to_whom_it_waits_for(
+    holds: list[str], title_holds: list[str], trapped_for: str | None, now: datetime
+) -> None:
+    """Whoever waits for a copy or its title: a trapped or item-held copy is lent to
+    at most one patron, the one a return traps it for; an untrapped copy with no item
+    hold is lent to anyone, whatever its title queue."""
+    base = policy(privileges=[Privilege("M", "T", days=14)])
+    item = Item("T", holds=tuple(holds), title_holds=tuple(title_holds), trapped_for=trapped_for)
+    lent_to = {
+        patron_id
+        for patron_id in ("P", "Q", "R")
+        if decide_checkout(base, Patron(patron_id, "M"), [], item, now).allowed
+    }
+    returned = assess_return(base, Loan("M", Due.end_of(now.date())), item, now)
+    if trapped_for is None and not holds:
+        assert lent_to == {"P", "Q", "R"}
+    else:
+        assert lent_to <= {returned.trapped_for}
+    assert (returned.route == "hold_shelf") == (returned.trapped_for is not None)
+    assert (returned.trapped_for is None) == (trapped_for is None and not holds and not title_holds)
