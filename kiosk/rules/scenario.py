@@ -46,7 +46,7 @@ SCENARIO_KEYS = (
     "by_staff",
 )
 PATRON_KEYS = ("id", "member_type", "expires", "barred", "owed")
-ITEM_KEYS = ("publication_type", "price", "status", "holds")
+ITEM_KEYS = ("publication_type", "price", "status", "holds", "title_holds", "trapped_for")
 LOAN_KEYS = ("member_type", "due", "renewals")
 HELD_LOAN_KEYS = ("publication_type",)
 
@@ -154,20 +154,36 @@ def _item(reader: Reader, value: object, policy: Policy) -> Item:
     publication_type = reader.code(
         data, "publication_type", "item", policy.publication_types, "publication type"
     )
-    holds = []
-    for index, holder in enumerate(reader.items(data.get("holds"), "item.holds")):
-        if isinstance(holder, str | int) and not isinstance(holder, bool):
-            holds.append(str(holder))
-        else:
-            reader.problem(
-                child("item.holds", index), f"must be a patron id, got {describe(holder)}"
-            )
+    holds = _queue(reader, data, "holds")
+    title_holds = _queue(reader, data, "title_holds")
+    trapped_for = data.get("trapped_for")
+    if trapped_for is not None:
+        trapped_for = _patron_id(reader, trapped_for, "item.trapped_for", " or null")
     return Item(
         publication_type=publication_type or "",
         status=reader.text(data, "status", "item") or AVAILABLE,
-        holds=tuple(holds),
+        holds=holds,
         price=reader.amount(data, "price", "item") or money(Decimal(0)),
+        title_holds=title_holds,
+        trapped_for=trapped_for,
     )
+
+
+def _queue(reader: Reader, data: Mapping[str, object], key: str) -> tuple[str, ...]:
+    """A hold queue: patron ids in the order the holds were placed."""
+    path = child("item", key)
+    queue = (
+        _patron_id(reader, holder, child(path, index), "")
+        for index, holder in enumerate(reader.items(data.get(key), path))
+    )
+    return tuple(holder for holder in queue if holder is not None)
+
+
+def _patron_id(reader: Reader, value: object, where: str, alternative: str) -> str | None:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)
+    reader.problem(where, f"must be a patron id{alternative}, got {describe(value)}")
+    return None
 
 
 def _held(reader: Reader, value: object, policy: Policy) -> list[str]:

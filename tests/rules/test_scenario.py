@@ -193,6 +193,15 @@ INVALID = [
     ("item.publication_type", "DVD", "item.publication_type: unknown publication type 'DVD'"),
     ("item.holds", ["P7", None], "item.holds[1]: must be a patron id, got None"),
     ("item.holds", "P7", "item.holds: must be a list, got 'P7'"),
+    ("item.title_holds", ["P7", True], "item.title_holds[1]: must be a patron id, got true"),
+    ("item.title_holds", "P7", "item.title_holds: must be a list, got 'P7'"),
+    ("item.title_holds", [7, "P9"], None),
+    ("item.title_hold", ["P7"], "item.title_hold: unknown key; did you mean 'title_holds'?"),
+    ("item.trapped_for", ["P7"], "item.trapped_for: must be a patron id or null, got a list"),
+    ("item.trapped_for", False, "item.trapped_for: must be a patron id or null, got false"),
+    ("item.trapped_for", None, None),
+    ("item.trapped_for", 7, None),
+    ("item.traped_for", "P7", "item.traped_for: unknown key; did you mean 'trapped_for'?"),
     (
         "policy.privileges[0].days_per_fine",
         0,
@@ -526,3 +535,77 @@ def test_an_invalid_membership_renewal_names_every_offending_field(
     with pytest.raises(InvalidPolicy) as raised:
         answer(data)
     assert [str(problem) for problem in raised.value.problems] == messages
+
+
+def test_every_problem_of_the_holds_is_reported_at_once() -> None:
+    data = base()
+    data["item"].update(holds=[None], title_holds=["P7", {}], trapped_for=1.5)
+    with pytest.raises(InvalidPolicy) as raised:
+        answer(data)
+    assert [str(problem) for problem in raised.value.problems] == [
+        "item.holds[0]: must be a patron id, got None",
+        "item.title_holds[1]: must be a patron id, got a table",
+        "item.trapped_for: must be a patron id or null, got 1.5",
+    ]
+
+
+def holding(action: str, patron_id: str, **item: object) -> dict[str, Any]:
+    """The base scenario's FICTION copy with the holds ``item`` says, asked about by
+    patron ``patron_id``: a checkout or a renewal at 23 November 2026, or a return then
+    (the loan due that day, so no fine)."""
+    data = base()
+    data.update(action=action, loan={"member_type": "STUDENT", "due": "2026-11-23"})
+    data["patron"]["id"] = patron_id
+    data["item"].update(item)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("scenario", "expected"),
+    [
+        pytest.param(
+            holding("checkout", "P1", trapped_for="P7"),
+            {"allowed": False, "reasons": ["on_hold_for_other"], "due": None},
+            id="checkout-of-a-copy-trapped-for-another-is-refused",
+        ),
+        pytest.param(
+            holding("checkout", "P7", trapped_for="P7", title_holds=["P9"]),
+            {"allowed": True, "reasons": [], "due": "2026-12-07"},
+            id="checkout-of-a-copy-trapped-for-the-patron-is-lent",
+        ),
+        pytest.param(
+            holding("checkout", "P1", title_holds=["P7", "P9"], trapped_for=None),
+            {"allowed": True, "reasons": [], "due": "2026-12-07"},
+            id="checkout-of-an-untrapped-copy-is-lent-to-anyone",
+        ),
+        pytest.param(
+            holding("checkout", "P9", holds=["P1"], title_holds=["P9"]),
+            {"allowed": False, "reasons": ["on_hold_for_other"], "due": None},
+            id="checkout-item-hold-before-the-title-queue",
+        ),
+        pytest.param(
+            holding("return", "P1", title_holds=["P7"]),
+            {"overdue_days": 0, "chargeable_days": 0, "fine": "0.00", "route": "hold_shelf"},
+            id="return-with-a-title-queue-goes-to-the-hold-shelf",
+        ),
+        pytest.param(
+            holding("return", "P1", title_holds=[], trapped_for=None),
+            {"overdue_days": 0, "chargeable_days": 0, "fine": "0.00", "route": "shelf"},
+            id="return-with-no-one-waiting-goes-to-the-shelf",
+        ),
+        pytest.param(
+            holding("renew", "P1", title_holds=["P7"]),
+            {"allowed": False, "reasons": ["on_hold_for_other"], "due": None, "fine": "0.00"},
+            id="renewal-refused-when-another-waits-for-the-title",
+        ),
+        pytest.param(
+            holding("renew", "P1", title_holds=["P1"]),
+            {"allowed": True, "reasons": [], "due": "2026-12-07", "fine": "0.00"},
+            id="renewal-allowed-when-the-patron-alone-waits",
+        ),
+    ],
+)
+def test_holds_on_titles_answer_in_the_contract_s_shapes(
+    scenario: dict[str, Any], expected: dict[str, object]
+) -> None:
+    assert answer(scenario) == {"action": scenario["action"], **expected}
