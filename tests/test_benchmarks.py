@@ -166,3 +166,27 @@ def test_web_benchmark_times_each_page_beside_its_floor() -> None:
             assert row["p99_ms"] >= row["p50_ms"] > 0, page
             assert row["server_cpu_ms"] >= 0, page
     assert pages["kiosks"]["count"] > 0  # the Kiosks page was there before the benchmark
+
+
+def test_sip2_benchmark_reports_round_trips_beside_the_echo_floor_and_idle_memory() -> None:
+    figures = figures_of(
+        "sip2",
+        *("--database-url", "sqlite", "--items", "2000", "--patrons", "300", "--loans", "50"),
+        *("--devices", "3", "--rounds", "2", "--think", "0.01", "--capacity-rounds", "1"),
+        *("--idle", "10", "--hold", "0.5"),
+    )
+    assert (figures["database"], figures["devices"], figures["pin"]) == ("sqlite", 3, False)
+    # Every checkout and checkin answered ok: 3 devices, 2 rounds, then 1 back to back.
+    assert (figures["requests"], figures["failed_requests"]) == (12, 0), figures["failures"]
+    assert (figures["capacity_requests"], figures["capacity_failed_requests"]) == (6, 0)
+    assert (figures["alone_requests"], figures["alone_failed_requests"]) == (4, 0)
+    for prefix in ("alone_", "", "capacity_"):
+        for kind in ("checkout", "checkin", "floor"):
+            assert figures[f"{prefix}{kind}_p99_ms"] >= figures[f"{prefix}{kind}_p50_ms"] > 0
+    assert figures["idle_answered_after_hold"] == 10
+    assert figures["idle_logins_refused"] == 0
+    for key in ("rss_start_mb", "rss_after_devices_mb", "rss_idle_held_mb", "rss_login_peak_mb"):
+        assert figures[key] > 0, key
+    assert figures["server_errors"] == 0
+    # A run smaller than the goals' is never called met.
+    assert set(figures["goals"].values()) == {"not at goal size"}
