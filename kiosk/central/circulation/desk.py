@@ -585,12 +585,14 @@ def record_offline(
     actor: Actor,
     source: str,
     transaction_id: str,
+    card: str | None = None,
 ) -> LoanAnswer:
     """A loan or a return a device already made on its own (SIP2's "no block"): a
     physical fact, applied as a kiosk's is, at ``decided_at``; what the rules would
     refuse becomes an exception from ``source`` for staff. ``due`` is the device's due
     date for a loan; without one the rules' own, else the day it was lent (staff see
-    the exception)."""
+    the exception). ``card`` is the card the device read, for a loan to a card no patron
+    has (``patron_id`` None): the exception names it, so staff can find who has it."""
     desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
     action: Action = "checkout" if kind == "checkout" else "return"
     try:
@@ -648,6 +650,10 @@ def record_offline(
             fields = {"patron_id": patron_id, "charged": fine}
         entry = desk.entry(kind, details={"title": title[:200], "offline": True}, **fields)
         applying.apply(entry.model_copy(update={"decided_at": decided_at}))
+        if patron_id is None and card:
+            for exception in desk.batch.exceptions:
+                if exception["reason"] == "unknown_patron":
+                    exception["detail"] = f"card {card[:40]} is no patron's; lent offline"
         holds = desk.batch.holds.get(desk.barcode, [])
         route = None if kind == "checkout" else ("hold_shelf" if holds else "shelf")
         ready_for = holds[0].patron_id if holds and kind == "return" else None

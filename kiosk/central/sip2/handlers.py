@@ -690,6 +690,7 @@ def _checkout(call: _Call) -> codec.Response:
                 actor=call.actor,
                 source=call.device.source,
                 transaction_id=lent_id,
+                card=card if patron_id is None else None,
             )
             if found.due is None:  # sent again: record_offline keeps no due date to say
                 lent = lookup.item_summary(db, barcode)

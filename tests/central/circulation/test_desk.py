@@ -666,3 +666,25 @@ def test_a_devices_resent_return_is_answered_as_the_first(desk: Desk) -> None:
     again = _offline(desk, "return", "F4", None, "sip2-6")
     assert (again.duplicate, again.route, again.ready_for) == (True, "hold_shelf", "ben")
     assert (first.route, first.ready_for) == (again.route, again.ready_for)
+
+
+def test_a_devices_offline_loan_to_an_unknown_card_names_the_card_for_staff(desk: Desk) -> None:
+    with desk.session() as db:
+        answer = record_offline(
+            db,
+            desk.policies,
+            kind="checkout",
+            barcode="F1",
+            patron_id=None,
+            decided_at=NOW,
+            due=None,
+            now=NOW,
+            actor=Actor("sip2:selfcheck", "127.0.0.1", "sip2"),
+            source="sip2:selfcheck",
+            transaction_id="sip2-8",
+            card="29990000000042",
+        )
+    assert answer.note == "unknown_patron"
+    with desk.session() as db:
+        [exception] = db.scalars(select(StaffException)).all()
+    assert exception.detail == "card 29990000000042 is no patron's; lent offline"
