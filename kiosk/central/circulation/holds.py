@@ -136,10 +136,10 @@ def place_hold(db: Session, patron_id: str, barcode: str, now: datetime, actor: 
         patron = db.get(Patron, patron_id)
         if patron is None:
             raise CentralError("no such patron: find them again with the search")
-        if actor.channel != "desk" and (
+        if actor.channel in ("sip2", "portal") and (
             patron.barred or (patron.expires is not None and patron.expires < now.date())
         ):
-            # A device or the portal asks for the patron; staff at the desk may decide.
+            # A device or the portal asks for the patron; staff (desk, terminal) may decide.
             raise CentralError("this card can't place holds at the moment: please ask staff")
         barcode = barcode.strip()
         item = db.get(Item, barcode)
