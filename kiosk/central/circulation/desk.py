@@ -576,7 +576,7 @@ def record_offline(
     db: Session,
     policies: PolicyCache,
     *,
-    kind: Literal["checkout", "return"],
+    kind: Literal["checkout", "return", "renew"],
     barcode: str,
     patron_id: str | None,
     decided_at: datetime,
@@ -594,7 +594,7 @@ def record_offline(
     the exception). ``card`` is the card the device read, for a loan to a card no patron
     has (``patron_id`` None): the exception names it, so staff can find who has it."""
     desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
-    action: Action = "checkout" if kind == "checkout" else "return"
+    action: Action = kind
     try:
         if (found := desk.earlier()) is not None:
             return _again(found, action, desk.barcode)
@@ -632,6 +632,8 @@ def record_offline(
                 "loan_due": due,
                 "loan_renewals": 0,
             }
+        elif kind == "renew":
+            fields, due, fine = _offline_renewal(desk, applying, patron_id, decided_at, due)
         else:
             if (
                 loan is not None
@@ -655,12 +657,12 @@ def record_offline(
                 if exception["reason"] == "unknown_patron":
                     exception["detail"] = f"card {card[:40]} is no patron's; lent offline"
         holds = desk.batch.holds.get(desk.barcode, [])
-        route = None if kind == "checkout" else ("hold_shelf" if holds else "shelf")
+        route = None if kind != "return" else ("hold_shelf" if holds else "shelf")
         ready_for = holds[0].patron_id if holds and kind == "return" else None
         # Kept with the transaction, so a device's resend is answered as the first was.
         desk.batch.transactions[-1]["details"] = {
             **entry.details,
-            **({"due": due} if kind == "checkout" else {"route": route}),
+            **({"route": route} if kind == "return" else {"due": due}),
             **({"ready_for": ready_for} if ready_for else {}),
         }
         desk.commit(
@@ -676,7 +678,7 @@ def record_offline(
         title,
         done=True,
         patron_id=patron_id,
-        due=due if kind == "checkout" else None,
+        due=due if kind != "return" else None,
         fine=fine,
         route=route,
         ready_for=ready_for,
@@ -688,4 +690,35 @@ def _knows(policy: Policy, patron: Any, item: Any) -> bool:
     return (
         patron.member_type in policy.member_types
         and item.publication_type in policy.publication_types
+    )
+
+
+def _offline_renewal(
+    desk: _Desk, applying: Applying, patron_id: str | None, decided_at: datetime, due: str | None
+) -> tuple[dict[str, Any], str | None, Decimal]:
+    """What a device's own renewal writes: the rules' new period and fine where they allow
+    it, else the device's due date (or the loan's own) and no fine; a refusal is the
+    exception Applying records."""
+    fields: dict[str, Any] = {"patron_id": patron_id}
+    fine = ZERO
+    loan = desk.batch.loans.get(desk.barcode)
+    item = desk.batch.items.get(desk.barcode)
+    patron = desk.batch.patrons.get(patron_id or "")
+    if loan is None:
+        return fields | {"charged": fine}, due, fine
+    if patron is not None and item is not None and _knows(desk.policy, patron, item):
+        renewal = decide_renewal(
+            desk.policy,
+            rules_patron(patron),
+            RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals),
+            applying.rules_item(item, on_loan=True),
+            decided_at,
+        )
+        if renewal.due is not None:
+            due, fine = due or renewal.due.isoformat(), renewal.fine
+    due = due or loan.row.due
+    return (
+        fields | {"loan_due": due, "loan_renewals": loan.row.renewals + 1, "charged": fine},
+        due,
+        fine,
     )

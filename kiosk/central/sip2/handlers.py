@@ -751,17 +751,36 @@ def _renew(call: _Call) -> codec.Response:
     if not barcode:
         raise _Refused("Renewing by title is not supported: scan the item's barcode.")
     card = request.patron_id
+    renewal_id = call.transaction_id("renew", card, barcode, request.transaction_date)
     with call.sessions() as db:
-        patron_id = _known_patron(call, db, card, request.patron_password)
-        found = desk.renew(
-            db,
-            call.policies,
-            patron_id=patron_id,
-            barcode=barcode,
-            now=call.now,
-            actor=call.actor,
-            transaction_id=call.transaction_id("renew", card, barcode, request.transaction_date),
-        )
+        if request.no_block:
+            # The device renewed it already, offline: a fact, as a no-block checkout is.
+            patron = _patron(db, card)
+            db.rollback()
+            found = desk.record_offline(
+                db,
+                call.policies,
+                kind="renew",
+                barcode=barcode,
+                patron_id=patron.patron_id if patron is not None else None,
+                decided_at=min(request.transaction_date, call.now),
+                due=_device_due(request.nb_due_date),
+                now=call.now,
+                actor=call.actor,
+                source=call.device.source,
+                transaction_id=renewal_id,
+            )
+        else:
+            patron_id = _known_patron(call, db, card, request.patron_password)
+            found = desk.renew(
+                db,
+                call.policies,
+                patron_id=patron_id,
+                barcode=barcode,
+                now=call.now,
+                actor=call.actor,
+                transaction_id=renewal_id,
+            )
     return codec.RenewResponse(
         ok=found.done,
         renewal_ok=found.done,

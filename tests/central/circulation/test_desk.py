@@ -688,3 +688,23 @@ def test_a_devices_offline_loan_to_an_unknown_card_names_the_card_for_staff(desk
     with desk.session() as db:
         [exception] = db.scalars(select(StaffException)).all()
     assert exception.detail == "card 29990000000042 is no patron's; lent offline"
+
+
+def test_a_devices_offline_renewal_takes_the_rules_period_and_fine_at_its_time(
+    desk: Desk,
+) -> None:
+    with desk.session() as db:
+        lend(db, "F1", "ada", "2026-11-19")  # two hours before NOW it was four days late
+    answer = _offline(desk, "renew", "F1", "ada", "sip2-9")
+    assert (answer.done, answer.due, answer.fine, answer.note) == (
+        True,
+        "2026-12-07",
+        Decimal("2.00"),
+        "",
+    )
+    with desk.session() as db:
+        loan = db.get(Loan, "F1")
+    assert loan is not None
+    assert (loan.due, loan.renewals) == ("2026-12-07", 1)
+    stray = _offline(desk, "renew", "F2", "ada", "sip2-10")  # not on loan to her
+    assert stray.note == "renewal_without_loan"

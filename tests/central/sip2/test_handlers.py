@@ -115,8 +115,10 @@ def checkin(
     return f"09{no_block}{date}{returned}AP{at}|AOMain|AB{item}|AC|"
 
 
-def renew(card: str, item: str | None = None, *, title: str | None = None) -> str:
-    line = f"29NN{T}{NO_DATE}AOMain|AA{card}|AC|"
+def renew(
+    card: str, item: str | None = None, *, title: str | None = None, no_block: str = "N"
+) -> str:
+    line = f"29N{no_block}{T}{NO_DATE}AOMain|AA{card}|AC|"
     if item is not None:
         line += f"AB{item}|"
     if title is not None:
@@ -1139,3 +1141,17 @@ def test_the_standing_follows_the_clock(library: Library) -> None:
     after = library.send(patron_status(BEN), now=datetime(2027, 7, 1, 9))
     assert after.patron_status == {CHARGE, RENEWAL}
     assert PATRONS["ben"][1] == date(2027, 6, 30)
+
+
+def test_a_no_block_renewal_stands_even_refused_and_staff_see_why(library: Library) -> None:
+    """The device renewed D1 offline although the policy allows no renewal of it: the
+    loan carries the renewal all the same, and staff get the exception."""
+    library.lend("D1", "ada", "2026-11-30")
+    response = library.send(renew(ADA, "D1", no_block="Y"))
+    assert (response.ok, response.renewal_ok) == (True, True)
+    assert library.get(Loan, "D1").renewals == 1
+    assert library.send(renew(ADA, "D1", no_block="Y")) == response  # a resend: once
+    assert library.get(Loan, "D1").renewals == 1
+    with library.db() as db:
+        found = {(row.reason, row.source) for row in db.scalars(select(StaffException))}
+    assert found == {("refused_now", "sip2:selfcheck")}
