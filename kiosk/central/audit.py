@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from kiosk.central.models import AuditEntry
@@ -26,9 +26,10 @@ def record(
     origin: str,
     detail: str = "",
 ) -> None:
-    """Add one entry to ``db``'s transaction (the caller commits it with the change)."""
-    db.add(
-        AuditEntry(
+    """Add one entry to ``db``'s transaction (the caller commits it with the change).
+    Written at once, without the ORM's unit of work: it is on every change's path."""
+    db.execute(
+        insert(AuditEntry).values(
             at=at,
             actor=actor[:80],
             action=action[:40],

@@ -80,10 +80,15 @@ class _Item:
 
     row: ItemRow
     publication_type: str
+    title: str = ""  # its record's, for the desk's answer
 
     @classmethod
     def read(cls, found: Any) -> _Item:  # a Row with the fields by name
-        return cls(ItemRow.model_validate(found, from_attributes=True), found.publication_type)
+        return cls(
+            ItemRow.model_validate(found, from_attributes=True),
+            found.publication_type,
+            getattr(found, "title", ""),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +149,14 @@ def _read(session: Session, entries: list[WireEntry], log: ChangeLog) -> Batch:
     return read_batch(session, {entry.item_barcode for entry in entries}, patron_ids, log)
 
 
-def read_batch(session: Session, touched: set[str], patron_ids: set[str], log: ChangeLog) -> Batch:
+def read_batch(
+    session: Session,
+    touched: set[str],
+    patron_ids: set[str],
+    log: ChangeLog,
+    *,
+    late_facts: bool = True,
+) -> Batch:
     """What a change to the items ``touched`` by ``patron_ids`` reads, after the items are
     locked (``log.lock_items``); locks those patrons and the borrowers of those items."""
     barcodes = sorted(touched)
@@ -152,7 +164,7 @@ def read_batch(session: Session, touched: set[str], patron_ids: set[str], log: C
     items = {
         found.barcode: _Item.read(found)
         for found in session.execute(
-            select(*_ITEM, Record.publication_type)
+            select(*_ITEM, Record.publication_type, Record.title)
             .join(Record, Record.brn == Item.brn)
             .where(Item.barcode.in_(barcodes))
         )
@@ -189,15 +201,20 @@ def read_batch(session: Session, touched: set[str], patron_ids: set[str], log: C
             select(*_PATRON).where(Patron.patron_id.in_(sorted(patron_ids)))
         )
     }
-    returned_at: dict[str, datetime] = dict(
-        session.execute(
-            select(AppliedTransaction.item_barcode, func.max(AppliedTransaction.decided_at))
-            .where(
-                AppliedTransaction.item_barcode.in_(barcodes), AppliedTransaction.kind == "return"
-            )
-            .group_by(AppliedTransaction.item_barcode)
-        ).all()
-    )
+    # When each item last came back matters only to a fact decided in the past (a
+    # kiosk's or a device's, arriving late); the desk decides now.
+    returned_at: dict[str, datetime] = {}
+    if late_facts:
+        returned_at = dict(
+            session.execute(
+                select(AppliedTransaction.item_barcode, func.max(AppliedTransaction.decided_at))
+                .where(
+                    AppliedTransaction.item_barcode.in_(barcodes),
+                    AppliedTransaction.kind == "return",
+                )
+                .group_by(AppliedTransaction.item_barcode)
+            ).all()
+        )
     return Batch(items, loans, holds, patrons, returned_at)
 
 

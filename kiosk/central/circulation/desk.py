@@ -36,7 +36,7 @@ from kiosk.central.circulation.apply import (
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
-from kiosk.central.models import AppliedTransaction, Record
+from kiosk.central.models import AppliedTransaction
 from kiosk.rules import (
     Due,
     Policy,
@@ -155,14 +155,14 @@ class _Desk:
         self.log.lock_items([self.barcode])
         return self.db.get(AppliedTransaction, self.transaction_id)
 
-    def read(self, patron_ids: set[str], *, known_item: bool = True) -> None:
+    def read(self, patron_ids: set[str], *, known_item: bool = True, late: bool = False) -> None:
         """What the transaction touches; an item not in the catalogue is refused, unless
         ``known_item`` is False (a device's fact about it is kept all the same)."""
         policy = self.policies.get(self.db)
         if policy is None:
             raise CentralError("no lending policy is in force: import one first")
         self.policy = policy
-        self.batch = read_batch(self.db, {self.barcode}, patron_ids, self.log)
+        self.batch = read_batch(self.db, {self.barcode}, patron_ids, self.log, late_facts=late)
         if known_item and self.barcode not in self.batch.items:
             raise CentralError(f"no item has barcode {self.barcode}")
 
@@ -173,8 +173,7 @@ class _Desk:
 
     def title(self) -> str:
         item = self.batch.items.get(self.barcode)
-        record = self.db.get(Record, item.row.brn) if item is not None else None
-        return record.title if record is not None else ""
+        return item.title if item is not None else ""
 
     def entry(self, kind: EntryKind, **fields: Any) -> WireEntry:
         return WireEntry(
@@ -600,7 +599,7 @@ def record_offline(
             return _again(found, action, desk.barcode)
         # The fact stands even for an item not in the catalogue: staff see it as an
         # exception (the book left, or came back, all the same).
-        desk.read({patron_id} if patron_id else set(), known_item=False)
+        desk.read({patron_id} if patron_id else set(), known_item=False, late=True)
         applying = Applying(
             desk.batch, desk.log, desk.policy, None, now, actor=actor.username, source=source
         )
