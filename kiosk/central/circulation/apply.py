@@ -481,7 +481,7 @@ class Applying:
             decision = decide_renewal(
                 self.policy,
                 rules_patron(patron),
-                RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals),
+                rules_loan(loan),
                 self.rules_item(item, on_loan=True),
                 entry.decided_at,
             )
@@ -581,6 +581,11 @@ def _write_holds(session: Session, batch: Batch, now: datetime) -> None:
                 .where(Hold.id == hold_id)
                 .values(ready=ready, ready_at=now if ready else None)
             )
+
+
+def rules_loan(loan: _Loan) -> RulesLoan:
+    """A loan as the rules read it, to return or renew."""
+    return RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals)
 
 
 def rules_patron(patron: PatronRow) -> RulesPatron:

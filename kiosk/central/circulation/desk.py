@@ -31,6 +31,7 @@ from kiosk.central.circulation.apply import (
     Batch,
     finish_batch,
     read_batch,
+    rules_loan,
     rules_patron,
 )
 from kiosk.central.circulation.changes import ChangeLog
@@ -38,7 +39,6 @@ from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
 from kiosk.central.models import AppliedTransaction
 from kiosk.rules import (
-    Due,
     Policy,
     Refusal,
     assess_fault,
@@ -46,7 +46,6 @@ from kiosk.rules import (
     decide_checkout,
     decide_renewal,
 )
-from kiosk.rules import Loan as RulesLoan
 from kiosk.sync.protocol import Entity, EntryKind, WireEntry
 
 Action = Literal["checkout", "return", "renew", "status"]
@@ -366,15 +365,7 @@ def check_in(
                 note="not on loan: nothing to check in",
             )
         applying = desk.applying()
-        fine = ZERO
-        # The fine follows the borrower's member type when lent and the item's type now.
-        if loan is not None and item.publication_type in desk.policy.publication_types:
-            fine = assess_return(
-                desk.policy,
-                RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals),
-                applying.rules_item(item, on_loan=True),
-                now,
-            ).fine
+        fine = _return_fine(desk, applying, now)
         remaining = desk.batch.holds.get(desk.barcode, [])
         route = "hold_shelf" if remaining else "shelf"
         ready_for = remaining[0].patron_id if remaining else None
@@ -436,7 +427,7 @@ def renew(
         decision = decide_renewal(
             desk.policy,
             rules_patron(patron),
-            RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals),
+            rules_loan(loan),
             applying.rules_item(item, on_loan=True),
             now,
         )
@@ -634,19 +625,7 @@ def record_offline(
         elif kind == "renew":
             fields, due, fine = _offline_renewal(desk, applying, patron_id, decided_at, due)
         else:
-            if (
-                loan is not None
-                and item is not None
-                and item.publication_type in desk.policy.publication_types
-            ):
-                fine = assess_return(
-                    desk.policy,
-                    RulesLoan(
-                        loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals
-                    ),
-                    applying.rules_item(item, on_loan=True),
-                    decided_at,
-                ).fine
+            fine = _return_fine(desk, applying, decided_at)
             patron_id = loan.row.patron_id if loan is not None else patron_id
             fields = {"patron_id": patron_id, "charged": fine}
         entry = desk.entry(kind, details={"title": title[:200], "offline": True}, **fields)
@@ -709,7 +688,7 @@ def _offline_renewal(
         renewal = decide_renewal(
             desk.policy,
             rules_patron(patron),
-            RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals),
+            rules_loan(loan),
             applying.rules_item(item, on_loan=True),
             decided_at,
         )
@@ -721,3 +700,15 @@ def _offline_renewal(
         due,
         fine,
     )
+
+
+def _return_fine(desk: _Desk, applying: Applying, moment: datetime) -> Decimal:
+    """The fine for the item's loan coming back at ``moment`` (nothing when it is not on
+    loan): by the borrower's member type when lent and the item's type now."""
+    loan = desk.batch.loans.get(desk.barcode)
+    item = desk.batch.items.get(desk.barcode)
+    if loan is None or item is None or item.publication_type not in desk.policy.publication_types:
+        return ZERO
+    return assess_return(
+        desk.policy, rules_loan(loan), applying.rules_item(item, on_loan=True), moment
+    ).fine
