@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from kiosk.central import database
 from kiosk.central.commands import Command, Verbs, emit, in_session
 from kiosk.central.commands.staff import terminal_actor
+from kiosk.central.latency import answer_waiting_threads_promptly
 from kiosk.central.sip2 import accounts
 from kiosk.central.sip2.device import PERMISSIONS
 from kiosk.central.sip2.server import (
@@ -114,6 +115,7 @@ def _serve(args: argparse.Namespace, engine: Engine) -> int:
         bound = server.server.sockets[0].getsockname() if server.server else (host, port)
         print(f"kiosk-central sip2: listening on {bound[0]}:{bound[1]}", flush=True)
 
+    answer_waiting_threads_promptly()
     try:
         asyncio.run(serve(server, host, port, ready=ready))
     except OSError as error:
