@@ -115,18 +115,27 @@ class Loan(CentralBase):
 
 
 class Hold(CentralBase):
+    """A place in a queue. An item hold (``brn`` None) waits for one copy. A title hold
+    (``brn`` set) waits in its record's queue with no ``item_barcode`` until a copy is
+    trapped for it; from then on it is that copy's ready first hold, as an item hold on
+    the hold shelf would be, and ``position`` is its place in the copy's queue."""
+
     __tablename__ = "holds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_barcode: Mapped[str] = mapped_column(String(32))
+    item_barcode: Mapped[str | None] = mapped_column(String(32))
     patron_id: Mapped[str] = mapped_column(String(32), index=True)
     position: Mapped[int]
     ready: Mapped[bool]
     title: Mapped[str] = mapped_column(String(400))
     placed_at: Mapped[datetime]
     ready_at: Mapped[datetime | None]  # when it reached the hold shelf
+    brn: Mapped[int | None]
 
-    __table_args__ = (Index("holds_by_item", "item_barcode", "position"),)
+    __table_args__ = (
+        Index("holds_by_item", "item_barcode", "position"),
+        Index("holds_by_record", "brn", "position"),
+    )
 
 
 class LedgerEntry(CentralBase):

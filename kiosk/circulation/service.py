@@ -257,7 +257,11 @@ class Circulation:
                 return CheckoutAnswer(
                     CheckoutStatus.REFUSED, barcode, item.title, refusals=decision.refusals
                 )
-            hold_fulfilled = bool(item.holds) and item.holds[0] == patron.patron_id
+            # The copy waited for this patron (trapped here, or first in its queue), or
+            # they were first in its title's queue: their hold is done.
+            waited_for = item.trapped_for or (item.holds[0] if item.holds else None)
+            title_hold = decision.fulfils_title_hold
+            hold_fulfilled = waited_for == patron.patron_id or title_hold
             entry_id = self._record(
                 world,
                 now,
@@ -269,6 +273,7 @@ class Circulation:
                     "publication_type": item.publication_type,
                     "due": decision.due.isoformat(),
                     "hold_fulfilled": hold_fulfilled,
+                    "title_hold": title_hold,
                 },
                 status_after=ON_LOAN,
                 loan=CurrentLoan(patron.patron_id, patron.member_type, decision.due, 0),
@@ -357,6 +362,7 @@ class Circulation:
                     "overdue_days": outcome.overdue_days,
                     "fine": str(outcome.fine),
                     "route": outcome.route.value,
+                    "trapped_for": outcome.trapped_for,
                 },
                 status_after=AVAILABLE,
                 loan=None,

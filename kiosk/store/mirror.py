@@ -85,20 +85,24 @@ class MirrorLoan(MirrorBase):
 
 
 class MirrorHold(MirrorBase):
-    """A place in an item's hold queue; ``ready`` = waiting on the hold shelf."""
+    """A place in an item's hold queue; ``ready`` = waiting on the hold shelf. A title
+    hold has its record's ``brn``, and no ``item_barcode`` until a copy is trapped for it
+    (it is then that copy's ready first hold)."""
 
     __tablename__ = "holds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_barcode: Mapped[str] = mapped_column(String(32))
+    item_barcode: Mapped[str | None] = mapped_column(String(32))
     patron_id: Mapped[str] = mapped_column(String(32))
     position: Mapped[int]
     ready: Mapped[bool]
     title: Mapped[str]
+    brn: Mapped[int | None]
 
     __table_args__ = (
         Index("holds_by_item", "item_barcode", "position"),
         Index("holds_by_patron", "patron_id"),
+        Index("holds_by_record", "brn", "position"),
     )
 
 

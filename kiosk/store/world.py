@@ -76,9 +76,20 @@ class ItemState:
     holds: tuple[str, ...]  # patron ids in queue order
     loan: CurrentLoan | None
     last_entry: LastEntry | None = None
+    # The waiting title holds on its record (patron ids in order), less those this kiosk
+    # has since fulfilled or trapped a copy for; and whom a return here trapped it for.
+    title_holds: tuple[str, ...] = ()
+    trapped_for: str | None = None
 
     def as_rules_item(self) -> Item:
-        return Item(self.publication_type, self.status, self.holds, self.price)
+        return Item(
+            self.publication_type,
+            self.status,
+            self.holds,
+            self.price,
+            title_holds=self.title_holds,
+            trapped_for=self.trapped_for,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +108,7 @@ class PatronState:
 
 @dataclass(frozen=True, slots=True)
 class HoldState:
-    item_barcode: str
+    item_barcode: str | None  # None: a title hold no copy is trapped for yet
     title: str
     position: int
     ready: bool
@@ -140,9 +151,11 @@ _PATRON_BY_CARD = _PATRON.format(key="card")
 _PATRON_BY_ID = _PATRON.format(key="patron_id")
 
 # Items with their record, their loan in the mirror, the newest unreflected journal entry
-# about each (which records the item's whole state after it), and their hold queue less
-# the holds fulfilled here since (as JSON [[position, patron_id], ...]). Every ``?``
-# before the WHERE clause is the journal sequence the mirror reflects.
+# about each (which records the item's whole state after it), their hold queue less the
+# holds fulfilled here since, and their record's waiting title holds less those a copy
+# was lent to (fulfilled) or trapped for here since (each as JSON [[position,
+# patron_id], ...]). Every ``?`` before the WHERE clause is the journal sequence the
+# mirror reflects.
 _ITEMS = (
     "SELECT i.barcode, r.title, r.publication_type, i.price, i.status, "
     "l.patron_id, l.member_type, l.due, l.renewals, "
@@ -151,7 +164,14 @@ _ITEMS = (
     "(SELECT json_group_array(json_array(h.position, h.patron_id)) FROM mirror.holds h "
     "WHERE h.item_barcode = i.barcode AND NOT EXISTS (SELECT 1 FROM main.entries f "
     "WHERE f.item_barcode = h.item_barcode AND f.fulfilled_hold_of = h.patron_id "
-    "AND f.seq > ?1)) "
+    "AND f.seq > ?1)), "
+    "(SELECT json_group_array(json_array(t.position, t.patron_id)) FROM mirror.holds t "
+    "WHERE t.brn = i.brn AND t.item_barcode IS NULL AND NOT EXISTS (SELECT 1 "
+    "FROM main.entries f JOIN mirror.items c ON c.barcode = f.item_barcode "
+    "WHERE f.seq > ?1 AND c.brn = t.brn AND ((f.kind = 'checkout' "
+    "AND f.fulfilled_hold_of = t.patron_id AND json_extract(f.payload, '$.title_hold')) "
+    "OR (f.kind = 'return' AND json_extract(f.payload, '$.trapped_for') = t.patron_id)))), "
+    "CASE e.kind WHEN 'return' THEN json_extract(e.payload, '$.trapped_for') END "
     "FROM mirror.items i JOIN mirror.records r ON r.brn = i.brn "
     "LEFT JOIN mirror.loans l ON l.item_barcode = i.barcode "
     "LEFT JOIN main.entries e ON e.seq = (SELECT max(x.seq) FROM main.entries x "
@@ -302,8 +322,8 @@ class World:
                 (patron_id,),
             )
         ]
-        states = self.items([hold.item_barcode for hold in holds])
-        return [(hold, states.get(hold.item_barcode)) for hold in holds]
+        states = self.items([hold.item_barcode for hold in holds if hold.item_barcode])
+        return [(hold, states.get(hold.item_barcode or "")) for hold in holds]
 
     # --- PIN failures ------------------------------------------------------------------
 
@@ -364,21 +384,21 @@ def _item(row: Any) -> ItemState:
         loan_due,
         loan_renewals,
         queue,
+        title_queue,
+        trapped_here_for,
     ) = row
     loan = None
     if borrower is not None:
         loan = CurrentLoan(borrower, member_type, Due.fromisoformat(due), renewals)
-    holds: tuple[str, ...] = ()
-    if queue != "[]":
-        holds = tuple(patron for _, patron in sorted(json.loads(queue)))
     state = ItemState(
         barcode=barcode,
         title=title,
         publication_type=kind,
         price=from_cents(price),
         status=ON_LOAN if loan is not None else status,
-        holds=holds,
+        holds=_patrons_in_order(queue),
         loan=loan,
+        title_holds=_patrons_in_order(title_queue),
     )
     if entry_id is None:
         return state
@@ -392,4 +412,12 @@ def _item(row: Any) -> ItemState:
         status=status_after,
         loan=loan,
         last_entry=LastEntry(entry_id, entry_kind, payload),
+        trapped_for=trapped_here_for,
     )
+
+
+def _patrons_in_order(queue: str) -> tuple[str, ...]:
+    """The patron ids of a queue read as JSON ``[[position, patron_id], ...]``."""
+    if queue == "[]":
+        return ()
+    return tuple(patron for _, patron in sorted(json.loads(queue)))

@@ -461,7 +461,7 @@ _STORED: dict[Entity, Callable[[list[Any]], tuple[Any, ...]]] = {
     Entity.ITEM: lambda row: (row[0], row[1], wire_cents(row[2]), row[3], row[4]),
     Entity.PATRON: lambda row: (*row[:5], int(row[5]), wire_cents(row[6]), row[7]),
     Entity.LOAN: tuple,
-    Entity.HOLD: lambda row: (*row[:4], int(row[4]), row[5]),
+    Entity.HOLD: lambda row: (*row[:4], int(row[4]), *row[5:7]),
 }
 
 

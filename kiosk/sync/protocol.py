@@ -88,12 +88,17 @@ class LoanRow(Wire):
 
 
 class HoldRow(Wire):
+    """An item hold (``brn`` None), or a title hold on record ``brn``: with no
+    ``item_barcode`` while it waits in its record's queue, and the copy's once one is
+    trapped for it (then it is that copy's ready first hold)."""
+
     id: int
-    item_barcode: str
+    item_barcode: str | None
     patron_id: str
     position: int
     ready: bool
     title: str
+    brn: int | None = None
 
 
 ROW_TYPES: dict[Entity, type[Wire]] = {
@@ -140,7 +145,7 @@ SNAPSHOT_COLUMNS: dict[Entity, tuple[str, ...]] = {
         "pin_verifier",
     ),
     Entity.LOAN: ("item_barcode", "patron_id", "member_type", "due", "renewals"),
-    Entity.HOLD: ("id", "item_barcode", "patron_id", "position", "ready", "title"),
+    Entity.HOLD: ("id", "item_barcode", "patron_id", "position", "ready", "title", "brn"),
 }
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kiosk.central.circulation.changes import ChangeLog
@@ -44,7 +44,7 @@ from kiosk.central.models import (
     StaffException,
     table,
 )
-from kiosk.rules import Due, Policy, decide_checkout, decide_renewal
+from kiosk.rules import Due, Policy, decide_checkout, decide_renewal, trap_for
 from kiosk.rules import Item as RulesItem
 from kiosk.rules import Loan as RulesLoan
 from kiosk.rules import Patron as RulesPatron
@@ -115,11 +115,13 @@ class Batch:
 
     items: dict[str, _Item]
     loans: dict[str, _Loan | None]
-    holds: dict[str, list[HoldRow]]
+    holds: dict[str, list[HoldRow]]  # each item's queue (a title hold trapped for it first)
     patrons: dict[str, PatronRow]
     # When each item last came back, of the returns applied before: a fact decided
     # earlier than the item's newest one arrived late, and must not undo it.
     returned_at: dict[str, datetime]
+    # The waiting (untrapped) title holds on the records of the items touched, in order.
+    title_holds: dict[int, list[HoldRow]] = field(default_factory=dict)
     original_loans: dict[str, _Loan | None] = field(default_factory=dict)
     original_holds: dict[int, HoldRow] = field(default_factory=dict)
     original_patrons: dict[str, PatronRow] = field(default_factory=dict)
@@ -130,9 +132,14 @@ class Batch:
 
     def __post_init__(self) -> None:
         self.original_loans = dict(self.loans)
-        self.original_holds = {hold.id: hold for holds in self.holds.values() for hold in holds}
+        self.original_holds = {hold.id: hold for hold in self.all_holds()}
         self.original_patrons = dict(self.patrons)
         self.original_items = dict(self.items)
+
+    def all_holds(self) -> list[HoldRow]:
+        return [
+            hold for queue in (*self.holds.values(), *self.title_holds.values()) for hold in queue
+        ]
 
     def held_types(self, patron_id: str, excluding: str) -> list[str]:
         return [
@@ -176,6 +183,8 @@ def read_batch(
         loans[lent.item_barcode] = _Loan.read(lent)
         patron_ids.add(lent.patron_id)
     log.lock_patrons(patron_ids)
+    brns = sorted({items[barcode].row.brn for barcode in barcodes if barcode in items})
+    log.lock_records(brns)
     # The other loans of these patrons count against their quotas.
     for other in session.execute(
         # The loan's and the item's fields by name (no name is both a loan's and an item's).
@@ -189,12 +198,22 @@ def read_batch(
         if other.barcode not in items:
             items[other.barcode] = _Item.read(other)
     holds: dict[str, list[HoldRow]] = {barcode: [] for barcode in barcodes}
+    title_holds: dict[int, list[HoldRow]] = {brn: [] for brn in brns}
     for queued in session.execute(
         select(*_HOLD)
-        .where(Hold.item_barcode.in_(barcodes))
-        .order_by(Hold.item_barcode, Hold.position)
+        .where(
+            or_(
+                Hold.item_barcode.in_(barcodes),
+                and_(Hold.brn.in_(brns), Hold.item_barcode.is_(None)),
+            )
+        )
+        .order_by(Hold.position, Hold.id)
     ):
-        holds[queued.item_barcode].append(HoldRow.model_validate(queued, from_attributes=True))
+        hold = HoldRow.model_validate(queued, from_attributes=True)
+        if hold.item_barcode is not None:
+            holds[hold.item_barcode].append(hold)
+        elif hold.brn is not None:
+            title_holds[hold.brn].append(hold)
     patrons = {
         found.patron_id: PatronRow.model_validate(found, from_attributes=True)
         for found in session.execute(
@@ -215,7 +234,7 @@ def read_batch(
                 .group_by(AppliedTransaction.item_barcode)
             ).all()
         )
-    return Batch(items, loans, holds, patrons, returned_at)
+    return Batch(items, loans, holds, patrons, returned_at, title_holds)
 
 
 def apply_batch(
@@ -357,12 +376,39 @@ class Applying:
     # --- each kind ---------------------------------------------------------------------
 
     def rules_item(self, item: _Item, on_loan: bool) -> RulesItem:
+        queue = self.batch.holds.get(item.row.barcode, [])
         return RulesItem(
             publication_type=item.publication_type,
             status="on_loan" if on_loan else item.row.status,
-            holds=tuple(hold.patron_id for hold in self.batch.holds.get(item.row.barcode, [])),
+            holds=tuple(hold.patron_id for hold in queue),
             price=item.row.price,
+            title_holds=tuple(
+                hold.patron_id for hold in self.batch.title_holds.get(item.row.brn, [])
+            ),
+            trapped_for=queue[0].patron_id if queue and queue[0].ready else None,
         )
+
+    def waits_for(self, item: _Item) -> str | None:
+        """Whom the copy would wait for on the hold shelf, were it trapped now (None: no
+        one, it goes back to the shelf)."""
+        return trap_for(self.rules_item(item, on_loan=False))
+
+    def trap(self, item: _Item) -> str | None:
+        """Send the copy to the hold shelf for ``waits_for(item)``: a trap already set
+        stands; else its first item hold, else the first title hold on its record, which
+        becomes the copy's ready first hold. Returns the patron, None when no one waits."""
+        if self.waits_for(item) is None:
+            return None
+        barcode, brn = item.row.barcode, item.row.brn
+        queue = self.batch.holds.setdefault(barcode, [])
+        if not queue:
+            first, *rest = self.batch.title_holds[brn]
+            self.batch.title_holds[brn] = rest
+            queue.append(first.model_copy(update={"item_barcode": barcode, "position": 1}))
+        if not queue[0].ready:
+            queue[0] = queue[0].model_copy(update={"ready": True})
+            self.log.put(Entity.HOLD, str(queue[0].id), queue[0])
+        return queue[0].patron_id
 
     def knows(self, patron: PatronRow, item: _Item) -> bool:
         return (
@@ -422,13 +468,20 @@ class Applying:
         )
         batch.loans[barcode] = new_loan
         self.log.put(Entity.LOAN, barcode, new_loan.row)
+        borrower = new_loan.row.patron_id
         remaining = []
         for hold in batch.holds.get(barcode, []):
-            if hold.patron_id == new_loan.row.patron_id:
+            if hold.patron_id == borrower:
                 self.log.remove(Entity.HOLD, str(hold.id))
             else:
                 remaining.append(hold)
         batch.holds[barcode] = remaining
+        # Any copy of the record fulfils the title hold of the first in its queue
+        # (CheckoutDecision.fulfils_title_hold); a physical fact fulfils it all the same.
+        title_queue = batch.title_holds.get(item.row.brn, [])
+        if title_queue and title_queue[0].patron_id == borrower:
+            self.log.remove(Entity.HOLD, str(title_queue[0].id))
+            batch.title_holds[item.row.brn] = title_queue[1:]
 
     def _return(self, entry: WireEntry) -> None:
         # The kiosk's fine stands: it is what the patron was told at the drop station.
@@ -455,11 +508,8 @@ class Applying:
         batch.returned_at[barcode] = max(entry.decided_at, returned or entry.decided_at)
         if status in FOUND_STATUSES:
             self.note("found", f"item {barcode} was recorded as {status} and came back")
-            self._set_status(item, "available")
-        holds = batch.holds.get(barcode, [])
-        if holds and not holds[0].ready:
-            holds[0] = holds[0].model_copy(update={"ready": True})
-            self.log.put(Entity.HOLD, str(holds[0].id), holds[0])
+            item = self._set_status(item, "available")
+        self.trap(item)
 
     def _renew(self, entry: WireEntry) -> None:
         batch = self.batch
@@ -509,10 +559,11 @@ class Applying:
             return
         self._set_status(item, entry.status_after)
 
-    def _set_status(self, item: _Item, status: str) -> None:
+    def _set_status(self, item: _Item, status: str) -> _Item:
         changed = _Item(item.row.model_copy(update={"status": status}), item.publication_type)
         self.batch.items[item.row.barcode] = changed
         self.log.put(Entity.ITEM, item.row.barcode, changed.row)
+        return changed
 
     def _charge(self, entry: WireEntry) -> None:
         patron = self.batch.patrons.get(entry.patron_id or "")
@@ -570,17 +621,21 @@ def _write_loans(session: Session, batch: Batch) -> None:
 
 
 def _write_holds(session: Session, batch: Batch, now: datetime) -> None:
-    kept = {hold.id: hold for holds in batch.holds.values() for hold in holds}
-    for hold_id, hold in batch.original_holds.items():
-        if hold_id not in kept:
+    kept = {hold.id: hold for hold in batch.all_holds()}
+    for hold_id, before in batch.original_holds.items():
+        after = kept.get(hold_id)
+        if after is None:
             session.execute(delete(Hold).where(Hold.id == hold_id))
-        elif kept[hold_id].ready != hold.ready:
-            ready = kept[hold_id].ready
-            session.execute(
-                update(Hold)
-                .where(Hold.id == hold_id)
-                .values(ready=ready, ready_at=now if ready else None)
-            )
+        elif after != before:
+            # A hold becomes ready, or a title hold is trapped for a copy.
+            values: dict[str, Any] = {
+                "ready": after.ready,
+                "item_barcode": after.item_barcode,
+                "position": after.position,
+            }
+            if after.ready != before.ready:
+                values["ready_at"] = now if after.ready else None
+            session.execute(update(Hold).where(Hold.id == hold_id).values(**values))
 
 
 def rules_loan(loan: _Loan) -> RulesLoan:

@@ -36,7 +36,7 @@ from kiosk.sync.protocol import (
 # PostgreSQL advisory lock classes (the first of the two int4 keys). Advisory locks
 # belong to the database, not the schema: schemas sharing one database (tests,
 # benchmarks) may wait on each other's locks now and then, but never miscount.
-WRITERS, ITEMS, PATRONS = 0x6B10_0000, 0x6B10_0001, 0x6B10_0002
+WRITERS, ITEMS, PATRONS, RECORDS = 0x6B10_0000, 0x6B10_0001, 0x6B10_0002, 0x6B10_0003
 
 
 def _key(text: str) -> int:
@@ -81,6 +81,12 @@ class ChangeLog:
         after ``lock_items``, once, with every patron the push's entries or the loans of
         its items name."""
         self._take(exclusive=False, space=PATRONS, names=patron_ids)
+
+    def lock_records(self, brns: Iterable[int]) -> None:
+        """Guard the title-hold queues of these records: two copies of one record
+        returned at once must not both be trapped for its first title hold. Call it
+        after ``lock_patrons``, once."""
+        self._take(exclusive=False, space=RECORDS, names=(str(brn) for brn in brns))
 
     def _take(self, *, exclusive: bool, space: int = WRITERS, names: Iterable[str] = ()) -> None:
         calls = []

@@ -350,9 +350,12 @@ def check_in(
         item = desk.batch.items[desk.barcode]
         title = desk.title()
         loan = desk.batch.loans.get(desk.barcode)
-        holds = desk.batch.holds.get(desk.barcode, [])
-        waiting = bool(holds) and not holds[0].ready
-        if loan is None and item.row.status not in FOUND_STATUSES and not waiting:
+        applying = desk.applying()
+        # Whom it waits for once back: a trap already set, else who the return traps it for.
+        ready_for = applying.waits_for(item)
+        route = "hold_shelf" if ready_for else "shelf"
+        trapped = applying.rules_item(item, on_loan=False).trapped_for is not None
+        if loan is None and item.row.status not in FOUND_STATUSES and (trapped or not ready_for):
             db.rollback()
             return LoanAnswer(
                 "return",
@@ -360,15 +363,11 @@ def check_in(
                 desk.barcode,
                 title,
                 done=False,
-                route="hold_shelf" if holds else "shelf",
-                ready_for=holds[0].patron_id if holds else None,
+                route=route,
+                ready_for=ready_for,
                 note="not on loan: nothing to check in",
             )
-        applying = desk.applying()
         fine = _return_fine(desk, applying, now)
-        remaining = desk.batch.holds.get(desk.barcode, [])
-        route = "hold_shelf" if remaining else "shelf"
-        ready_for = remaining[0].patron_id if remaining else None
         patron_id = loan.row.patron_id if loan is not None else None
         applying.apply(
             desk.entry(
@@ -512,12 +511,12 @@ def set_item_status(
         if item.row.status == chosen.status:
             raise CentralError(f"item {desk.barcode} is recorded as {chosen.status} already")
         closed = loan is not None and chosen.status in CLOSES_LOAN
-        holds = desk.batch.holds.get(desk.barcode, [])
-        # Back in stock and on the shelf: it waits for the first in its queue, as a
-        # return would have sent it to the hold shelf.
-        trapped = (
-            chosen.status == "available" and loan is None and bool(holds) and not holds[0].ready
-        )
+        # Back in stock and on the shelf: it waits for the first in its queue (or its
+        # record's), as a return would have sent it to the hold shelf.
+        shelved = chosen.status == "available" and loan is None
+        ready_for = None
+        if shelved and applying.rules_item(item, on_loan=False).trapped_for is None:
+            ready_for = applying.waits_for(item)
         applying.apply(
             desk.entry(
                 "fault",
@@ -529,16 +528,15 @@ def set_item_status(
                     "status": chosen.status,
                     "note": note,
                     "closed": closed,
-                    **({"ready_for": holds[0].patron_id} if trapped else {}),
+                    **({"ready_for": ready_for} if ready_for else {}),
                 },
             )
         )
         if closed:
             desk.batch.loans[desk.barcode] = None
             desk.log.remove(Entity.LOAN, desk.barcode)
-        if trapped:
-            holds[0] = holds[0].model_copy(update={"ready": True})
-            desk.log.put(Entity.HOLD, str(holds[0].id), holds[0])
+        if ready_for:
+            applying.trap(desk.batch.items[desk.barcode])
         detail = f"{chosen.status}, charge {charge}" + (f", patron {borrower}" if borrower else "")
         desk.commit("item.status", f"item {desk.barcode}", f"{detail}; {note}" if note else detail)
     except BaseException:
@@ -553,7 +551,7 @@ def set_item_status(
         patron_id=borrower,
         fine=charge,
         status=chosen.status,
-        ready_for=holds[0].patron_id if trapped else None,
+        ready_for=ready_for,
         note="loan closed" if closed else "",
     )
 

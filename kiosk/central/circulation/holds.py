@@ -1,8 +1,11 @@
-"""Holds: patrons waiting for an item, in the order they asked (or staff put them in).
+"""Holds: patrons waiting for an item, or for any copy of a title (a catalogue record),
+in the order they asked (or staff put them in).
 
 The first hold of an item that is on the hold shelf is *ready*; the kiosks lend the
-item to that patron alone (``on_hold_for_other``). Every change here is a staff write
-(``ChangeLog.lock``) entered in the change log and audited.
+item to that patron alone (``on_hold_for_other``). A title hold waits in its record's
+queue until a copy of the record comes back (``apply.Applying.trap``): the copy is then
+*trapped* for it and it becomes the copy's ready first hold. Every change here is a
+staff write (``ChangeLog.lock``) entered in the change log and audited.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from kiosk.central import audit
@@ -26,14 +29,23 @@ UNHOLDABLE = ("withdrawn", "lost", "missing")
 
 @dataclass(frozen=True, slots=True)
 class QueuedHold:
+    """``item_barcode``: the copy held (None for a title hold no copy is trapped for);
+    ``brn``: the record of a title hold (None for an item hold); ``position``: the place
+    in the copy's queue, or in the record's for a waiting title hold."""
+
     hold_id: int
-    item_barcode: str
+    item_barcode: str | None
     patron_id: str
     position: int  # 1 = next
     ready: bool
     placed_at: datetime
     ready_at: datetime | None
     title: str
+    brn: int | None = None
+
+    @property
+    def on_title(self) -> bool:
+        return self.brn is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +66,21 @@ def _queued(hold: Hold, position: int) -> QueuedHold:
         hold.placed_at,
         hold.ready_at,
         hold.title,
+        hold.brn,
     )
 
 
-def _queue(db: Session, barcode: str) -> list[Hold]:
+def _in_queue(barcode: str | None, brn: int | None) -> ColumnElement[bool]:
+    """The holds of one queue: a copy's (its item holds and a title hold trapped for
+    it), or a record's waiting title holds."""
+    if barcode is not None:
+        return Hold.item_barcode == barcode
+    return and_(Hold.brn == brn, Hold.item_barcode.is_(None))
+
+
+def _queue(db: Session, barcode: str | None, brn: int | None = None) -> list[Hold]:
     return list(
-        db.scalars(
-            select(Hold).where(Hold.item_barcode == barcode).order_by(Hold.position, Hold.id)
-        )
+        db.scalars(select(Hold).where(_in_queue(barcode, brn)).order_by(Hold.position, Hold.id))
     )
 
 
@@ -70,14 +89,20 @@ def queue(db: Session, barcode: str) -> list[QueuedHold]:
     return [_queued(hold, n) for n, hold in enumerate(_queue(db, barcode), start=1)]
 
 
+def title_queue(db: Session, brn: int) -> list[QueuedHold]:
+    """The record's waiting title holds (no copy trapped for them yet), next first."""
+    return [_queued(hold, n) for n, hold in enumerate(_queue(db, None, brn), start=1)]
+
+
 def patron_holds(db: Session, patron_id: str) -> list[QueuedHold]:
-    """The patron's holds, each with its place in its item's queue."""
+    """The patron's holds, each with its place in its queue (its copy's, or its
+    record's while no copy is trapped for it)."""
     rows = []
     for hold in db.scalars(select(Hold).where(Hold.patron_id == patron_id).order_by(Hold.id)):
         ahead = db.scalar(
             select(func.count())
             .select_from(Hold)
-            .where(Hold.item_barcode == hold.item_barcode, Hold.position < hold.position)
+            .where(_in_queue(hold.item_barcode, hold.brn), Hold.position < hold.position)
         )
         rows.append(_queued(hold, (ahead or 0) + 1))
     return rows
@@ -121,10 +146,23 @@ def _audit(
         now,
         actor=actor.username,
         action=action,
-        target=f"item {hold.item_barcode}",
+        target=f"item {hold.item_barcode}" if hold.item_barcode else f"title {hold.brn}",
         origin=actor.origin,
         detail=f"patron {hold.patron_id}; {detail}",
     )
+
+
+def _holder(db: Session, patron_id: str, now: datetime, actor: Actor) -> Patron:
+    """The patron a hold is placed for, if they may place one."""
+    patron = db.get(Patron, patron_id)
+    if patron is None:
+        raise CentralError("no such patron: find them again with the search")
+    if actor.channel in ("sip2", "portal") and (
+        patron.barred or (patron.expires is not None and patron.expires < now.date())
+    ):
+        # A device or the portal asks for the patron; staff (desk, terminal) may decide.
+        raise CentralError("this card can't place holds at the moment: please ask staff")
+    return patron
 
 
 def place_hold(db: Session, patron_id: str, barcode: str, now: datetime, actor: Actor) -> Hold:
@@ -133,14 +171,7 @@ def place_hold(db: Session, patron_id: str, barcode: str, now: datetime, actor: 
     log = ChangeLog(db)
     log.lock()
     try:
-        patron = db.get(Patron, patron_id)
-        if patron is None:
-            raise CentralError("no such patron: find them again with the search")
-        if actor.channel in ("sip2", "portal") and (
-            patron.barred or (patron.expires is not None and patron.expires < now.date())
-        ):
-            # A device or the portal asks for the patron; staff (desk, terminal) may decide.
-            raise CentralError("this card can't place holds at the moment: please ask staff")
+        _holder(db, patron_id, now, actor)
         barcode = barcode.strip()
         item = db.get(Item, barcode)
         if item is None:
@@ -175,6 +206,75 @@ def place_hold(db: Session, patron_id: str, barcode: str, now: datetime, actor: 
     return hold
 
 
+def place_title_hold(db: Session, patron_id: str, brn: int, now: datetime, actor: Actor) -> Hold:
+    """Put the patron at the end of the record's title queue: the next copy of it to
+    come back is trapped for the first in that queue. A copy on the shelf now is not
+    trapped by it (lending-rules.md): whoever comes to the shelf first borrows it, and a
+    checkout of it by the first in the queue fulfils the hold."""
+    log = ChangeLog(db)
+    log.lock()
+    try:
+        _holder(db, patron_id, now, actor)
+        record = db.get(Record, brn)
+        if record is None:
+            raise CentralError(f"no title has record number {brn}")
+        copies = list(db.scalars(select(Item.barcode).where(Item.brn == brn)))
+        holdable = db.scalar(
+            select(func.count())
+            .select_from(Item)
+            .where(Item.brn == brn, Item.status.not_in(UNHOLDABLE))
+        )
+        if not holdable:
+            raise CentralError(
+                f"no copy of {record.title} can come back to be lent: it cannot be held"
+            )
+        if copies and db.scalar(
+            select(func.count())
+            .select_from(Loan)
+            .where(Loan.item_barcode.in_(copies), Loan.patron_id == patron_id)
+        ):
+            raise CentralError(f"the patron has a copy of {record.title} on loan already")
+        if db.scalar(
+            select(func.count())
+            .select_from(Hold)
+            .where(Hold.brn == brn, Hold.patron_id == patron_id)
+        ):
+            raise CentralError(f"the patron is waiting for {record.title} already")
+        waiting = _queue(db, None, brn)
+        hold = Hold(
+            item_barcode=None,
+            brn=brn,
+            patron_id=patron_id,
+            position=(waiting[-1].position if waiting else 0) + 1,
+            ready=False,
+            ready_at=None,
+            title=record.title,
+            placed_at=now,
+        )
+        db.add(hold)
+        db.flush()
+        log.hold(hold)
+        _audit(
+            db, now, actor, action="hold.place", hold=hold, detail=f"position {len(waiting) + 1}"
+        )
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return hold
+
+
+def place_title_hold_by_copy(
+    db: Session, patron_id: str, barcode: str, now: datetime, actor: Actor
+) -> Hold:
+    """A title hold on the record of the copy ``barcode`` (a copy staff or a device
+    scanned)."""
+    brn = db.scalar(select(Item.brn).where(Item.barcode == barcode.strip()))
+    if brn is None:
+        raise CentralError(f"no item has barcode {barcode.strip()}")
+    return place_title_hold(db, patron_id, brn, now, actor)
+
+
 def place_hold_by_card(db: Session, card: str, barcode: str, now: datetime, actor: Actor) -> Hold:
     patron_id = db.scalar(select(Patron.patron_id).where(Patron.card == card.strip()))
     if patron_id is None:
@@ -191,16 +291,19 @@ def _existing(db: Session, hold_id: int) -> Hold:
 
 def cancel_hold(db: Session, hold_id: int, now: datetime, actor: Actor, reason: str = "") -> None:
     """Take the hold out of its queue. When it was ready, the item stays on the hold
-    shelf for the next in the queue, if any."""
+    shelf for the next in the queue, or failing one for the first title hold on its
+    record, if any."""
     log = ChangeLog(db)
     log.lock()
     try:
         hold = _existing(db, hold_id)
         was_ready = hold.ready
-        rest = [other for other in _queue(db, hold.item_barcode) if other.id != hold.id]
+        rest = [other for other in _queue(db, hold.item_barcode, hold.brn) if other.id != hold.id]
         db.delete(hold)
         log.remove(Entity.HOLD, str(hold.id))
         _renumber(log, rest, now, on_shelf=was_ready)
+        if was_ready and not rest and hold.item_barcode is not None:
+            _trap_for_title(db, log, hold.item_barcode, now)
         _audit(
             db,
             now,
@@ -222,7 +325,7 @@ def move_hold(db: Session, hold_id: int, position: int, now: datetime, actor: Ac
     log.lock()
     try:
         hold = _existing(db, hold_id)
-        holds = _queue(db, hold.item_barcode)
+        holds = _queue(db, hold.item_barcode, hold.brn)
         if not 1 <= position <= len(holds):
             raise CentralError(f"choose a place from 1 to {len(holds)}")
         on_shelf = any(other.ready for other in holds)
@@ -234,3 +337,18 @@ def move_hold(db: Session, hold_id: int, position: int, now: datetime, actor: Ac
     except BaseException:
         db.rollback()
         raise
+
+
+def _trap_for_title(db: Session, log: ChangeLog, barcode: str, now: datetime) -> None:
+    """The copy waits on the hold shelf with no one left in its queue: it is trapped for
+    the first title hold on its record (``kiosk.rules.trap_for``), if any and the copy is
+    not lent meanwhile."""
+    item = db.get(Item, barcode)
+    if item is None or db.get(Loan, barcode) is not None:
+        return
+    waiting = _queue(db, None, item.brn)
+    if waiting:
+        first = waiting[0]
+        first.item_barcode, first.position = barcode, 1
+        first.ready, first.ready_at = True, now
+        log.hold(first)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.central.models import Hold, Item, Loan, Patron, Record
@@ -59,15 +59,18 @@ class ItemSummary:
     status: str
     borrower: str | None  # the patron id of its loan
     due: str | None
+    brn: int | None = None  # its record, for a hold on any copy of it
 
 
 @dataclass(frozen=True, slots=True)
 class HoldRef:
-    """Whose hold and on which item: where to go back to once it has changed."""
+    """Whose hold and on which item (or, for a title hold waiting for a copy, which
+    record): where to go back to once it has changed."""
 
     hold_id: int
-    item_barcode: str
+    item_barcode: str | None
     patron_id: str
+    brn: int | None = None
 
 
 def patron_by_card(db: Session, card: str) -> str | None:
@@ -170,6 +173,7 @@ def item_summary(db: Session, barcode: str) -> ItemSummary | None:
         item.status,
         loan.patron_id if loan is not None else None,
         loan.due if loan is not None else None,
+        item.brn,
     )
 
 
@@ -177,4 +181,20 @@ def hold_ref(db: Session, hold_id: int) -> HoldRef | None:
     hold = db.get(Hold, hold_id)
     if hold is None:
         return None
-    return HoldRef(hold.id, hold.item_barcode, hold.patron_id)
+    return HoldRef(hold.id, hold.item_barcode, hold.patron_id, hold.brn)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSummary:
+    brn: int
+    title: str
+    author: str
+    copies: int
+
+
+def record_summary(db: Session, brn: int) -> RecordSummary | None:
+    record = db.get(Record, brn)
+    if record is None:
+        return None
+    copies = db.scalar(select(func.count()).select_from(Item).where(Item.brn == brn)) or 0
+    return RecordSummary(record.brn, record.title, record.author, copies)

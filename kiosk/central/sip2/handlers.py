@@ -533,12 +533,15 @@ def _patron_information(call: _Call) -> codec.Response:
     if standing is None:
         return _information_refused(call, request, status, status.screen)
     lists: dict[ItemList, Sequence[str]] = {
-        ItemList.HOLD: [hold.item_barcode for hold in standing.holds_ready],
+        ItemList.HOLD: [hold.item_barcode or hold.title for hold in standing.holds_ready],
         ItemList.OVERDUE: [loan.barcode for loan in standing.overdue],
         ItemList.CHARGED: [loan.barcode for loan in standing.loans],
         ItemList.FINE: [_fine_line(charge) for charge in standing.charges],
         ItemList.RECALL: [],
-        ItemList.UNAVAILABLE_HOLD: [hold.item_barcode for hold in standing.holds_waiting],
+        # A title hold waits for no one copy: the device is sent its title.
+        ItemList.UNAVAILABLE_HOLD: [
+            hold.item_barcode or hold.title for hold in standing.holds_waiting
+        ],
     }
     chosen = request.summary
     shown = {

@@ -168,6 +168,11 @@ def item_url(barcode: str) -> str:
     return f"/staff/holds/item/{quote(barcode, safe='/')}"
 
 
+def title_url(brn: int) -> str:
+    """The title's hold queue: the holds on any copy of record ``brn``."""
+    return f"/staff/holds/title/{brn}"
+
+
 # --- finding the patron -----------------------------------------------------------------
 
 
@@ -310,6 +315,7 @@ def _patron_page(
         renewal_ids=renewals,
         patron_url=patron_url(patron_id),
         item_url=item_url,
+        title_url=title_url,
         due_words=due_words,
         moment_words=moment_words,
     )
@@ -511,11 +517,14 @@ def place_hold(
     rules: Policies,
     patron_id: PatronId = "",
     barcode: Scan = "",
+    level: Annotated[Literal["item", "title"], Form()] = "item",
 ) -> Response:
+    """A hold on the copy scanned, or (``level`` title) on any copy of its title."""
     if not patron_exists(db, patron_id):
         return not_found(request, config, signed_in.who, "patron")
+    place = holds.place_title_hold_by_copy if level == "title" else holds.place_hold
     try:
-        hold = holds.place_hold(db, patron_id, barcode, moment, _actor(signed_in, origin))
+        hold = place(db, patron_id, barcode, moment, _actor(signed_in, origin))
     except CentralError as error:
         return _patron_page(
             request,

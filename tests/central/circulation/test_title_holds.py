@@ -1,0 +1,365 @@
+"""Holds on titles on the server, on SQLite and PostgreSQL (lending-rules.md, "Holds on
+titles"): placed, refused, moved and cancelled by staff; a copy of the record coming
+back (at the desk, from a kiosk's push, by staff putting it back in stock) is trapped
+for the first in the record's queue, lent to that patron alone, and a checkout of any
+copy by the first in the queue fulfils their hold; a renewal waits for the queue."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.orm import Session
+
+from kiosk.central.api.kiosks import add_kiosk
+from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.apply import apply_batch
+from kiosk.central.circulation.desk import check_in, checkout, renew, set_item_status
+from kiosk.central.circulation.holds import (
+    cancel_hold,
+    move_hold,
+    patron_holds,
+    place_hold,
+    place_title_hold,
+    place_title_hold_by_copy,
+    queue,
+    title_queue,
+)
+from kiosk.central.circulation.policy import PolicyCache
+from kiosk.central.errors import CentralError
+from kiosk.central.models import AuditEntry, Change, Hold, Item, Kiosk, Record
+from kiosk.sync.protocol import Outcome, WireEntry
+
+from .desk_library import CYRIL, NOW, build, lend
+
+MIDDLEMARCH = 1  # copies F1, F2 and HELD (HELD waits for ben, an item hold)
+GONE = 9  # a record whose only copy is lost
+
+
+@dataclass
+class Library:
+    engine: Engine
+    policies: PolicyCache
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def place(self, patron_id: str, brn: int = MIDDLEMARCH, actor: Actor = CYRIL) -> Hold:
+        with self.session() as db:
+            return place_title_hold(db, patron_id, brn, NOW, actor)
+
+    def waiting(self, brn: int = MIDDLEMARCH) -> list[tuple[str, int]]:
+        with self.session() as db:
+            return [(hold.patron_id, hold.position) for hold in title_queue(db, brn)]
+
+    def copy_queue(self, barcode: str) -> list[tuple[str, bool]]:
+        with self.session() as db:
+            return [(hold.patron_id, hold.ready) for hold in queue(db, barcode)]
+
+    def lend(self, barcode: str, patron_id: str, due: str = "2026-11-30") -> None:
+        with self.session() as db:
+            lend(db, barcode, patron_id, due)
+
+
+@pytest.fixture
+def library(database_url: str) -> Iterator[Library]:
+    engine, policies = build(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Record),
+            [
+                {
+                    "brn": GONE,
+                    "title": "Lost Cause",
+                    "author": "A",
+                    "isbn": None,
+                    "publication_type": "FICTION",
+                }
+            ],
+        )
+        connection.execute(
+            insert(Item),
+            [
+                {
+                    "barcode": "LOST9",
+                    "brn": GONE,
+                    "price": Decimal("1.00"),
+                    "status": "lost",
+                    "home_location": "Main",
+                }
+            ],
+        )
+    yield Library(engine, policies)
+    engine.dispose()
+
+
+def test_a_title_hold_waits_in_its_records_queue_even_with_copies_on_the_shelf(
+    library: Library,
+) -> None:
+    first = library.place("ada")
+    with library.session() as db:
+        place_title_hold_by_copy(db, "student", "F2", NOW, CYRIL)
+    assert library.waiting() == [("ada", 1), ("student", 2)]
+    # A copy on the shelf now is not trapped by a hold placed later.
+    assert library.copy_queue("F1") == library.copy_queue("F2") == []
+    with library.session() as db:
+        [mine] = patron_holds(db, "student")
+        assert (mine.item_barcode, mine.brn, mine.position, mine.ready) == (None, 1, 2, False)
+        assert mine.title == "Middlemarch"
+        change = db.scalars(
+            select(Change).where(Change.entity == "hold", Change.key == str(first.id))
+        ).one()
+        assert change.entity == "hold"
+        assert change.data is not None
+        assert (change.data["brn"], change.data["item_barcode"]) == (MIDDLEMARCH, None)
+        audited = db.scalars(select(AuditEntry.target).where(AuditEntry.action == "hold.place"))
+        assert list(audited) == ["title 1", "title 1"]
+
+
+@pytest.mark.parametrize(
+    ("case", "patron_id", "brn", "actor", "message"),
+    [
+        ("twice", "ada", MIDDLEMARCH, CYRIL, "waiting for Middlemarch already"),
+        ("a copy on loan to them", "ben", MIDDLEMARCH, CYRIL, "copy of Middlemarch on loan"),
+        ("no copy can come back", "ada", GONE, CYRIL, "cannot be held"),
+        ("no such record", "ada", 404, CYRIL, "no title has record number 404"),
+        ("no such patron", "nobody", MIDDLEMARCH, CYRIL, "no such patron"),
+        ("barred, at a device", "barred", MIDDLEMARCH, Actor("sip2:sc", "x", "sip2"), "ask staff"),
+    ],
+)
+def test_a_title_hold_that_cannot_be_is_refused_clearly(
+    library: Library, case: str, patron_id: str, brn: int, actor: Actor, message: str
+) -> None:
+    library.place("ada")
+    library.lend("F2", "ben")
+    before = library.waiting(brn)
+    with pytest.raises(CentralError, match=message):
+        library.place(patron_id, brn, actor)
+    assert library.waiting(brn) == before, case
+
+
+def test_staff_at_the_desk_may_place_one_for_a_barred_patron(library: Library) -> None:
+    library.place("barred")
+    assert library.waiting() == [("barred", 1)]
+
+
+@pytest.mark.parametrize("how", ["desk", "kiosk"])
+def test_a_returned_copy_is_trapped_for_the_first_in_the_title_queue(
+    library: Library, how: str
+) -> None:
+    library.lend("F1", "ben")
+    library.place("ada")
+    library.place("student")
+    if how == "desk":
+        with library.session() as db:
+            answer = check_in(
+                db, library.policies, barcode="F1", now=NOW + timedelta(hours=1), actor=CYRIL
+            )
+        assert (answer.route, answer.ready_for) == ("hold_shelf", "ada")
+    else:
+        with library.session() as db:
+            add_kiosk(db, "lobby", NOW)
+            kiosk = db.scalars(select(Kiosk)).one()
+            [result] = apply_batch(db, kiosk, [_kiosk_return("F1")], NOW, library.policies)
+            db.commit()
+        assert result.outcome is Outcome.APPLIED
+    assert library.copy_queue("F1") == [("ada", True)]
+    assert library.waiting() == [("student", 1)]
+    with library.session() as db:
+        trapped = db.scalars(select(Hold).where(Hold.patron_id == "ada")).one()
+        assert (trapped.item_barcode, trapped.brn, trapped.position) == ("F1", MIDDLEMARCH, 1)
+        assert trapped.ready_at is not None
+        placed, change = db.scalars(
+            select(Change)
+            .where(Change.entity == "hold", Change.key == str(trapped.id))
+            .order_by(Change.seq)
+        )
+        assert placed.data is not None
+        assert placed.data["item_barcode"] is None
+        assert change.data is not None
+        assert (change.data["item_barcode"], change.data["ready"]) == ("F1", True)
+
+
+def test_an_item_hold_on_the_copy_comes_before_the_title_queue(library: Library) -> None:
+    library.lend("F1", "ada")
+    library.place("student")
+    with library.session() as db:
+        place_hold(db, "ben", "F1", NOW, CYRIL)
+    with library.session() as db:
+        answer = check_in(db, library.policies, barcode="F1", now=NOW, actor=CYRIL)
+    assert answer.ready_for == "ben"
+    assert library.copy_queue("F1") == [("ben", True)]
+    assert library.waiting() == [("student", 1)]
+
+
+@pytest.mark.parametrize(
+    ("borrower", "barcode", "allowed", "waiting_after", "ada_waits"),
+    [
+        # F1 is trapped for ada: only she may take it, and that fulfils her hold.
+        ("student", "F1", False, [("student", 1)], True),
+        ("ada", "F1", True, [("student", 1)], False),
+        # F2 is on the shelf, untrapped: anyone may borrow it; the first in the title
+        # queue fulfils her hold by it, anyone else leaves the queue as it is.
+        ("student", "F2", True, [], False),
+        ("owing", "F2", False, [("student", 1)], True),
+        ("ben", "F2", True, [("student", 1)], True),
+    ],
+)
+def test_checkout_of_a_copy_with_a_title_queue(
+    library: Library,
+    borrower: str,
+    barcode: str,
+    allowed: bool,
+    waiting_after: list[tuple[str, int]],
+    ada_waits: bool,
+) -> None:
+    library.lend("F1", "lapsed")
+    library.place("ada")
+    library.place("student")
+    with library.session() as db:
+        check_in(db, library.policies, barcode="F1", now=NOW, actor=CYRIL)
+    if barcode == "F2" and borrower == "student":
+        with library.session() as db:  # ada collects F1 first: student is now first
+            assert checkout(
+                db, library.policies, patron_id="ada", barcode="F1", now=NOW, actor=CYRIL
+            ).done
+    with library.session() as db:
+        answer = checkout(
+            db, library.policies, patron_id=borrower, barcode=barcode, now=NOW, actor=CYRIL
+        )
+    assert answer.done is allowed
+    if barcode == "F1" and not allowed:
+        assert [refusal.reason.value for refusal in answer.refusals] == ["on_hold_for_other"]
+    assert library.waiting() == waiting_after
+    with library.session() as db:
+        remaining = {hold.patron_id for hold in db.scalars(select(Hold).where(Hold.brn == 1))}
+    assert ("ada" in remaining) is ada_waits
+
+
+def test_a_renewal_waits_for_another_patrons_title_hold(library: Library) -> None:
+    library.lend("F2", "ben")
+    with library.session() as db:
+        assert renew(db, library.policies, patron_id="ben", barcode="F2", now=NOW, actor=CYRIL).done
+    library.lend("F1", "ada")
+    library.place("student")
+    with library.session() as db:
+        answer = renew(db, library.policies, patron_id="ada", barcode="F1", now=NOW, actor=CYRIL)
+    assert not answer.done
+    assert [refusal.reason.value for refusal in answer.refusals] == ["on_hold_for_other"]
+
+
+@pytest.mark.parametrize(
+    ("how", "ready_for"),
+    [
+        ("a copy on the shelf checked in by staff", "ada"),
+        ("a copy found and back in stock", "ada"),
+        ("a copy already trapped, checked in again", "ada"),
+    ],
+)
+def test_staff_trap_a_copy_that_did_not_pass_through_a_return(
+    library: Library, how: str, ready_for: str
+) -> None:
+    library.place("ada")
+    library.place("student")
+    with library.session() as db:
+        if how == "a copy found and back in stock":
+            db.execute(update(Item).where(Item.barcode == "F2").values(status="missing"))
+            db.commit()
+            answer = set_item_status(
+                db, library.policies, barcode="F2", choice="available", now=NOW, actor=CYRIL
+            )
+        else:
+            answer = check_in(db, library.policies, barcode="F2", now=NOW, actor=CYRIL)
+        if how == "a copy already trapped, checked in again":
+            answer = check_in(db, library.policies, barcode="F2", now=NOW, actor=CYRIL)
+            assert not answer.done
+    assert answer.ready_for == ready_for
+    assert library.copy_queue("F2") == [("ada", True)]
+    assert library.waiting() == [("student", 1)]
+
+
+def test_cancelling_a_trapped_title_hold_traps_the_copy_for_the_next(library: Library) -> None:
+    for patron_id in ("ada", "student", "lapsed"):
+        library.place(patron_id)
+    with library.session() as db:
+        check_in(db, library.policies, barcode="F2", now=NOW, actor=CYRIL)
+        ada = db.scalars(select(Hold).where(Hold.patron_id == "ada")).one()
+        cancel_hold(db, ada.id, NOW + timedelta(hours=2), CYRIL, "not wanted")
+    assert library.copy_queue("F2") == [("student", True)]
+    assert library.waiting() == [("lapsed", 1)]
+    with library.session() as db:
+        lapsed = db.scalars(select(Hold).where(Hold.patron_id == "lapsed")).one()
+        cancel_hold(db, lapsed.id, NOW, CYRIL)
+        targets = db.scalars(select(AuditEntry.target).where(AuditEntry.action == "hold.cancel"))
+        assert list(targets) == ["item F2", "title 1"]
+    assert library.waiting() == []
+
+
+def test_moving_a_title_hold_renumbers_its_records_queue(library: Library) -> None:
+    for patron_id in ("ada", "student", "lapsed"):
+        library.place(patron_id)
+    with library.session() as db:
+        last = title_queue(db, MIDDLEMARCH)[2]
+        move_hold(db, last.hold_id, 1, NOW, CYRIL)
+    assert library.waiting() == [("lapsed", 1), ("ada", 2), ("student", 3)]
+    with library.session() as db, pytest.raises(CentralError, match="from 1 to 3"):
+        move_hold(db, last.hold_id, 4, NOW, CYRIL)
+
+
+def test_two_copies_returned_at_once_are_trapped_for_two_patrons(library: Library) -> None:
+    library.lend("F1", "ben")
+    library.lend("F2", "lapsed")
+    library.place("ada")
+    library.place("student")
+    with library.session() as db:
+        add_kiosk(db, "lobby", NOW)
+        add_kiosk(db, "annex", NOW + timedelta(seconds=1))
+        kiosks = list(db.scalars(select(Kiosk).order_by(Kiosk.id)))
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def push(kiosk: Kiosk, barcode: str) -> None:
+        try:
+            start.wait()
+            with library.session() as db:
+                apply_batch(db, kiosk, [_kiosk_return(barcode)], NOW, library.policies)
+                db.commit()
+        except BaseException as error:  # reported below: a thread's error is otherwise lost
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=push, args=(kiosk, barcode))
+        for kiosk, barcode in zip(kiosks, ["F1", "F2"], strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    trapped = {barcode: library.copy_queue(barcode)[0][0] for barcode in ("F1", "F2")}
+    assert sorted(trapped.values()) == ["ada", "student"]
+    assert library.waiting() == []
+
+
+def _kiosk_return(barcode: str) -> WireEntry:
+    return WireEntry(
+        id=f"lobby:return:{barcode}",
+        seq=1,
+        kind="return",
+        decided_at=NOW,
+        item_barcode=barcode,
+        patron_id=None,
+        details={"route": "hold_shelf"},
+        charged=Decimal(0),
+        status_after="available",
+        loan_patron_id=None,
+        loan_member_type=None,
+        loan_due=None,
+        loan_renewals=None,
+        fulfilled_hold_of=None,
+    )
