@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from kiosk.central import audit
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.circulation.lookup import item_record
 from kiosk.central.errors import CentralError
 from kiosk.central.models import Hold, Item, Loan, Patron, Record
 from kiosk.sync.protocol import Entity
@@ -269,7 +270,7 @@ def place_title_hold_by_copy(
 ) -> Hold:
     """A title hold on the record of the copy ``barcode`` (a copy staff or a device
     scanned)."""
-    brn = db.scalar(select(Item.brn).where(Item.barcode == barcode.strip()))
+    brn = item_record(db, barcode)
     if brn is None:
         raise CentralError(f"no item has barcode {barcode.strip()}")
     return place_title_hold(db, patron_id, brn, now, actor)

@@ -198,3 +198,23 @@ def record_summary(db: Session, brn: int) -> RecordSummary | None:
         return None
     copies = db.scalar(select(func.count()).select_from(Item).where(Item.brn == brn)) or 0
     return RecordSummary(record.brn, record.title, record.author, copies)
+
+
+def item_record(db: Session, barcode: str) -> int | None:
+    """The record (BRN) of the copy ``barcode``."""
+    return db.scalar(select(Item.brn).where(Item.barcode == barcode.strip()))
+
+
+def record_named(db: Session, named: str) -> int | None:
+    """The one record a device's title identifier names: its record number, its ISBN, or
+    its exact title (any case); None when none or several match."""
+    if not named:
+        return None
+    # A record number fits the column; a longer run of digits is an ISBN.
+    if named.isdigit() and len(named) < 10 and db.get(Record, int(named)) is not None:
+        return int(named)
+    for column, value in ((Record.isbn, named), (func.lower(Record.title), named.lower())):
+        found = list(db.scalars(select(Record.brn).where(column == value).limit(2)))
+        if len(found) == 1:
+            return found[0]
+    return None

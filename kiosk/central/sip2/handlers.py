@@ -1025,26 +1025,46 @@ def _item_status_update(call: _Call) -> codec.Response:
 # --- 15/16 hold ---------------------------------------------------------------------------
 
 
+# BY hold type (SIP2 2.00): 1 other, 2 any copy of a title, 3 a specific copy, 4 any copy
+# at a single branch or location (there is one pickup place here: as 2).
+SPECIFIC_COPY = "3"
+ANY_COPY = ("2", "4")
+
+
 def _hold(call: _Call) -> codec.Response:
-    """15 Hold: + places the patron in an item's queue (once: a second + finds them in
-    it), - takes them out; * (change) has nothing to change, since a hold keeps no
-    pickup location or expiry here. A hold on a title is not supported."""
+    """15 Hold: + places the patron in a queue (once: a second + finds them in it), -
+    takes them out; * (change) has nothing to change, since a hold keeps no pickup
+    location or expiry here. The queue is the copy's (AB) for hold type 3, or with no
+    type and a copy named; it is the title's (any copy: the record of AB, or the title AJ
+    names by record number, ISBN or exact title) for types 2 and 4, or with no copy
+    named."""
     request = call.request
     assert isinstance(request, codec.Hold)
     barcode = (request.item_id or "").strip()
-    if not barcode:
-        raise _Refused("Holds on a title are not supported: scan the item's barcode.")
+    on_title = request.hold_type in ANY_COPY or (not barcode and request.hold_type != SPECIFIC_COPY)
+    if not barcode and not on_title:
+        raise _Refused("A hold on a specific copy needs the item's barcode.")
     card = request.patron_id
     with call.sessions() as db:
         patron_id = _known_patron(call, db, card, request.patron_password)
-        mine = [hold for hold in holds.patron_holds(db, patron_id) if hold.item_barcode == barcode]
+        brn = _held_title(db, barcode, request.title_id) if on_title else None
+
+        def mine() -> list[holds.QueuedHold]:
+            return [
+                hold
+                for hold in holds.patron_holds(db, patron_id)
+                if (hold.brn == brn if on_title else hold.item_barcode == barcode)
+            ]
+
+        found = mine()
         db.rollback()
+        what = "this title" if on_title else "this item"
         screen: tuple[str, ...] = ()
         if request.hold_mode == "-":
-            if not mine:
-                raise _Refused("You have no hold on this item.")
+            if not found:
+                raise _Refused(f"You have no hold on {what}.")
             reason = f"cancelled at SIP2 device {call.device.account}"
-            holds.cancel_hold(db, mine[0].hold_id, call.now, call.actor, reason)
+            holds.cancel_hold(db, found[0].hold_id, call.now, call.actor, reason)
             return codec.HoldResponse(
                 ok=True,
                 available=False,
@@ -1052,18 +1072,20 @@ def _hold(call: _Call) -> codec.Response:
                 institution_id=call.institution,
                 patron_id=card,
                 item_id=request.item_id,
-                title_id=mine[0].title,
+                title_id=found[0].title,
                 screen_message=("Your hold is cancelled.",),
             )
         if request.hold_mode == "*":
-            if not mine:
-                raise _Refused("You have no hold on this item.")
+            if not found:
+                raise _Refused(f"You have no hold on {what}.")
             raise _Refused("A hold can't be changed here: it stays as it was.")
-        if mine:
-            screen = ("You are in this item's queue already.",)
+        if found:
+            screen = (f"You are in {what}'s queue already.",)
+        elif brn is not None:
+            holds.place_title_hold(db, patron_id, brn, call.now, call.actor)
         else:
             holds.place_hold(db, patron_id, barcode, call.now, call.actor)
-        placed = [h for h in holds.patron_holds(db, patron_id) if h.item_barcode == barcode]
+        placed = mine()
     if not placed:  # taken off the queue at once (collected, cancelled meanwhile)
         raise _Refused("The hold could not be placed.")
     return codec.HoldResponse(
@@ -1077,6 +1099,19 @@ def _hold(call: _Call) -> codec.Response:
         title_id=placed[0].title,
         screen_message=screen,
     )
+
+
+def _held_title(db: Session, barcode: str, title_id: str | None) -> int:
+    """The record a title hold is for: the copy's, else the one AJ names."""
+    if barcode:
+        item = lookup.item_record(db, barcode)
+        if item is None:
+            raise _Refused(f"no item has barcode {barcode}")
+        return item
+    brn = lookup.record_named(db, (title_id or "").strip())
+    if brn is None:
+        raise _Refused("No title matches: scan a copy's barcode, or give its ISBN.")
+    return brn
 
 
 # --- 37/38 fee paid ------------------------------------------------------------------------

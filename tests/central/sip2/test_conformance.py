@@ -467,7 +467,7 @@ def test_items_holds_payments_blocks_and_the_end_of_a_session(scene: Scene) -> N
         assert scene.ask(client, f"17{t}AOMain|AB{item}|AC|").one("AQ") == "Main"
         assert read(client.ask(scene.framed(f"17{t}AOMain|AC|"))).command == "96"
 
-        # Holds: placed, placed again (found), cancelled; on a title: not supported.
+        # Holds: placed, placed again (found), cancelled; on a title (BY 2: any copy).
         hold = f"{t}AOMain|AA{scene.card(0)}|AB{lent}|AC|"
         placed = scene.ask(client, "15+" + hold)
         assert (placed.command, placed.fixed[:2], placed.one("BR")) == ("16", "1N", "1")
@@ -476,8 +476,13 @@ def test_items_holds_payments_blocks_and_the_end_of_a_session(scene: Scene) -> N
         assert scene.ask(client, "15-" + hold).fixed[0] == "1"
         assert scene.ask(client, "15-" + hold).fixed[0] == "0"
         assert scene.count(Hold, Hold.item_barcode == lent) == 0
-        title = scene.ask(client, f"15+{t}AOMain|AA{scene.card(0)}|AJ{scene.title(lent)}|AC|")
-        assert "title are not supported" in title.screen()
+        on_title = f"{t}AOMain|AA{scene.card(0)}|AB{lent}|BY2|AC|"
+        title = scene.ask(client, "15+" + on_title)
+        assert (title.command, title.fixed[:2], title.one("BR")) == ("16", "1N", "1")
+        assert title.one("AJ") == scene.title(lent)
+        assert scene.count(Hold, Hold.brn.is_not(None)) == 1
+        assert scene.ask(client, "15-" + on_title).fixed[0] == "1"
+        assert scene.count(Hold, Hold.brn.is_not(None)) == 0
         assert read(client.ask(scene.framed(f"15?{t}AOMain|AA{scene.card(0)}|"))).command == "96"
 
         # A payment into the ledger, once; more than is owed, refused.

@@ -134,8 +134,10 @@ def item_info(item: str) -> str:
     return f"17{T}AOMain|AB{item}|AC|"
 
 
-def hold(mode: str, card: str, item: str | None = None, *, title: str | None = None) -> str:
-    line = f"15{mode}{T}AOMain|AA{card}|AC|"
+def hold(
+    mode: str, card: str, item: str | None = None, *, title: str | None = None, kind: str = ""
+) -> str:
+    line = f"15{mode}{T}AOMain|AA{card}|AC|" + (f"BY{kind}|" if kind else "")
     if item is not None:
         line += f"AB{item}|"
     if title is not None:
@@ -915,7 +917,9 @@ def test_a_hold_on_an_item_on_the_shelf_is_ready_at_once(library: Library) -> No
 
 
 HOLD_REFUSALS = [
-    ("a title", hold("+", ADA, title="Middlemarch"), "Holds on a title are not supported"),
+    ("no such title", hold("+", ADA, title="Nope"), "No title matches"),
+    ("a copy, no barcode", hold("+", ADA, title="Middlemarch", kind="3"), "needs the item's"),
+    ("a title they have a copy of", hold("+", BEN, "F2", kind="2"), "copy of Middlemarch on loan"),
     ("a lost item", hold("+", ADA, "LOST1"), "recorded as lost: it cannot be held"),
     ("no such item", hold("+", ADA, "NOPE"), "no item has barcode NOPE"),
     ("unknown card", hold("+", UNKNOWN, "F1"), handlers.UNKNOWN_CARD),
@@ -931,6 +935,39 @@ def test_a_refused_hold_says_why(library: Library, case: str, line: str, screen:
     assert not response.ok, case
     assert screen in response.screen_message[0]
     assert library.count(Hold) == 1  # HELD's, as built
+
+
+@pytest.mark.parametrize(
+    ("how", "line"),
+    [
+        ("any copy, by a copy", hold("+", ADA, "F2", kind="2")),
+        ("any copy at one branch", hold("+", ADA, "F2", kind="4")),
+        ("no copy named, by title", hold("+", ADA, title="middlemarch")),
+        ("no copy named, by record number", hold("+", ADA, title="1")),
+    ],
+)
+def test_a_hold_on_a_title_waits_for_the_next_copy_back(
+    library: Library, how: str, line: str
+) -> None:
+    library.lend("F1", "ben", "2026-11-30")
+    placed = library.send(line)
+    assert (placed.ok, placed.available, placed.queue_position) == (True, False, 1), how
+    assert placed.title_id == "Middlemarch"
+    assert library.count(Hold, Hold.brn == 1) == 1
+    again = library.send(line)
+    assert again.screen_message == ("You are in this title's queue already.",)
+    # A copy checked in at a device goes to the hold shelf for her, with the alert.
+    response = library.send(checkin("F1"))
+    assert (response.sort_bin, response.alert_type, response.hold_patron_id) == ("H", "01", ADA)
+    # A specific copy (type 3) is an item hold, beside it.
+    item_hold = library.send(hold("+", ADA, "F2", kind="3"))
+    assert (item_hold.ok, item_hold.available) == (True, True)
+    assert library.count(Hold, Hold.brn.is_(None), Hold.patron_id == "ada") == 1
+    cancelled = library.send(hold("-", ADA, "F1", kind="2"))
+    assert (cancelled.ok, cancelled.screen_message) == (True, ("Your hold is cancelled.",))
+    assert library.count(Hold, Hold.brn == 1) == 0
+    gone = library.send(hold("-", ADA, "F1", kind="2"))
+    assert gone.screen_message == ("You have no hold on this title.",)
 
 
 # --- 37/38 fee paid -------------------------------------------------------------------------------
