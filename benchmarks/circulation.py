@@ -132,8 +132,11 @@ class Kiosk:
             synced_at=NOW,
             reflected=[outbox.newest_seq(self.store)],
         )
+        # Applied by the server and covered by its backup: all of them may go.
+        applied = [(entry.id, "applied") for entry in outbox.entries(self.store)]
+        outbox.acknowledge(self.store, applied, NOW, position=0)
         started = time.perf_counter()
-        outbox.purge(self.store)
+        outbox.purge(self.store, covered_through=0, acknowledged_before=NOW)
         purged = time.perf_counter()
         mirroring.scrub_lending(self.store)
         return purged - started, time.perf_counter() - purged

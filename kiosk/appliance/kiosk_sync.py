@@ -8,11 +8,13 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from kiosk.sync.agent import DEFAULT_INTERVAL_S
+from kiosk.sync.agent import DEFAULT_BACKUP_WAIT, DEFAULT_INTERVAL_S
 
 DEFAULT_TIMEOUTS = (3.05, 30.0)
+DEFAULT_BACKUP_WAIT_DAYS = DEFAULT_BACKUP_WAIT.days
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class SyncSettings:
     ca_file: Path | None = None
     interval: float = DEFAULT_INTERVAL_S
     timeouts: tuple[float, float] = DEFAULT_TIMEOUTS
+    backup_wait_days: int = DEFAULT_BACKUP_WAIT_DAYS
 
 
 def sync_settings(
@@ -43,6 +46,7 @@ def sync_settings(
     from kiosk.config import ConfigError, load_config  # noqa: PLC0415
 
     configured_interval, timeouts = DEFAULT_INTERVAL_S, DEFAULT_TIMEOUTS
+    backup_wait_days = DEFAULT_BACKUP_WAIT_DAYS
     if config_path is not None:
         try:
             config = load_config(config_path, sections=KIOSK_SECTIONS)
@@ -61,6 +65,7 @@ def sync_settings(
         ca_file = ca_file or config.server.ca_file
         configured_interval = config.server.sync_interval
         timeouts = (config.server.connect_timeout, config.server.read_timeout)
+        backup_wait_days = config.server.backup_wait_days
     missing = [
         option
         for option, value in (
@@ -73,7 +78,13 @@ def sync_settings(
     if missing or data_dir is None or server is None or token_file is None:
         return f"give {', '.join(missing)} or --config FILE"
     return SyncSettings(
-        data_dir, server, token_file, ca_file, interval or configured_interval, timeouts
+        data_dir,
+        server,
+        token_file,
+        ca_file,
+        interval or configured_interval,
+        timeouts,
+        backup_wait_days,
     )
 
 
@@ -152,6 +163,7 @@ def run_sync(settings: SyncSettings, *, once: bool, config_path: Path | None) ->
         read_timeout=settings.timeouts[1],
         on_progress=_progress_printer(notifier.watchdog),
         scanners=scanner_report(config_path),
+        backup_wait=timedelta(days=settings.backup_wait_days),
     )
     try:
         if once:

@@ -24,6 +24,7 @@ from kiosk.central.commands import (
     JSON_HELP,
     Command,
     FileCommand,
+    backup,
     check_config,
     config,
     exceptions,
@@ -54,6 +55,8 @@ BUILT_IN: tuple[AnyCommand, ...] = (
     export.COMMAND,
     serve.COMMAND,
     sip2.COMMAND,
+    backup.BACKUP,
+    backup.RESTORE,
     check_config.COMMAND,
     config.COMMAND,
 )

@@ -169,6 +169,9 @@ class Kiosk(CentralBase):
     scanners: Mapped[list[str] | None]
     disk_free_mb: Mapped[int | None]
     disabled_at: Mapped[datetime | None]  # set by staff: the token is refused from then on
+    # Transactions the server applied that the kiosk still keeps because no backup covers
+    # them yet (its last heartbeat's count; None from a kiosk too old to say).
+    held_for_backup: Mapped[int | None]
 
 
 class HeartbeatRecord(CentralBase):
@@ -331,3 +334,24 @@ class PinAttempts(CentralBase):
     patron_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     failures: Mapped[int]
     locked_until: Mapped[datetime | None]
+
+
+class ServerState(CentralBase):
+    """One row: this database's epoch and the latest backup taken of it.
+
+    Never in a backup (``kiosk.central.backups`` leaves it out), so a database restored by
+    any means has none and starts a new epoch when it is first read: kiosks that see a new
+    epoch push again whatever they still hold and take a fresh snapshot, since the
+    restored change log is behind their mirrors.
+    """
+
+    __tablename__ = "server_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    epoch: Mapped[str] = mapped_column(String(32))
+    epoch_started_at: Mapped[datetime]
+    # The change log position the latest completed backup covers: kiosks may forget the
+    # transactions applied up to it. None: no backup of this epoch yet.
+    backup_covers: Mapped[int | None] = mapped_column(BigInteger)
+    backup_at: Mapped[datetime | None]
+    backup_file: Mapped[str | None] = mapped_column(String(400))

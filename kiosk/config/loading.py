@@ -228,7 +228,15 @@ class _Checker(LayeredReader):
         )
 
     def server(self) -> ServerSection:
-        known = ("url", "token_file", "ca_file", "connect_timeout", "read_timeout", "sync_interval")
+        known = (
+            "url",
+            "token_file",
+            "ca_file",
+            "connect_timeout",
+            "read_timeout",
+            "sync_interval",
+            "backup_wait_days",
+        )
         table = self.section("server", known)
         defaults = ServerSection()
         url = self.get(table, "server", "url", "", as_text, "text").strip()
@@ -256,6 +264,14 @@ class _Checker(LayeredReader):
             connect_timeout=seconds("connect_timeout", defaults.connect_timeout),
             read_timeout=seconds("read_timeout", defaults.read_timeout),
             sync_interval=seconds("sync_interval", defaults.sync_interval),
+            backup_wait_days=self.get(
+                table,
+                "server",
+                "backup_wait_days",
+                defaults.backup_wait_days,
+                as_positive_int,
+                "a whole number of days above 0",
+            ),
         )
 
     def session(self) -> SessionSection:

@@ -81,6 +81,9 @@ class ServerSection:
     connect_timeout: float = 3.05
     read_timeout: float = 30.0
     sync_interval: float = 15.0
+    # The most days a transaction the server applied is kept here while no backup of the
+    # server covers it (kiosk.sync.agent.DEFAULT_BACKUP_WAIT).
+    backup_wait_days: int = 7
 
 
 @dataclass(frozen=True, slots=True)

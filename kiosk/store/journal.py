@@ -1,8 +1,9 @@
 """``journal.db``: every transaction this kiosk decided. Precious: never rebuilt.
 
 An entry is committed (WAL, ``synchronous=FULL``) before its result is shown.
-It stays until the server has acknowledged it and the mirror reflects it, then
-it is purged, so no loan history outlives its need on the kiosk.
+It stays until the server has acknowledged it, the mirror reflects it and a backup of
+the server covers it (or a bounded time has passed), then it is purged, so no loan
+history outlives its need on the kiosk and none is lost with the server's disk.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Entry(JournalBase):
     state: Mapped[str] = mapped_column(String(16), default=PENDING)
     acknowledged_at: Mapped[str | None]
     server_outcome: Mapped[str | None] = mapped_column(String(16))
+    # The server's change log position once it acknowledged the entry (at or after the
+    # entry's own change): the entry is kept until a backup of the server covers it.
+    server_position: Mapped[int | None]
     # A later entry about the same item exists, so this one no longer says where the item
     # is. Set by the trigger ``entries_supersede`` (migration 0002) as each entry is
     # appended, whoever appends it: the borrowers' overlay then reads only current loans.
@@ -81,6 +85,11 @@ class KioskState(JournalBase):
     id: Mapped[int] = mapped_column(primary_key=True)  # always 1
     kiosk_id: Mapped[str] = mapped_column(String(64))
     latest_time: Mapped[str | None]  # the clock must never run back behind this
+    # The epoch of the server's database that this journal's entries were pushed to: a
+    # new one means the server was restored from a backup, so every entry goes again.
+    server_epoch: Mapped[str | None] = mapped_column(String(32))
+    # The mirror follows the change log of an earlier epoch: replace it by a snapshot.
+    snapshot_due: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class PinFailures(JournalBase):

@@ -1,10 +1,17 @@
 """The journal as the sync agent sees it: what waits for the server, what the server
 answered for, and what may be forgotten.
 
-An entry is pushed while ``pending``, marked ``acknowledged`` with the server's outcome,
-and purged once the mirror shows its effect (``sync_cursor.reflected_through``): no
-loan history outlives its need on the kiosk, and nothing is lost or counted twice. A
-purge leaves nothing readable behind on the card (``scrub``).
+An entry is pushed while ``pending``, marked ``acknowledged`` with the server's outcome
+and change log position, and purged once the mirror shows its effect
+(``sync_cursor.reflected_through``) and a backup of the server covers it, or a bounded
+time after its acknowledgement if none does: no loan history outlives its need on the
+kiosk, nothing is lost with the server's disk, and nothing is counted twice. A purge
+leaves nothing readable behind on the card (``scrub``). Until then an acknowledged entry
+is never shown: the mirror already holds its effect.
+
+When the server's database is restored from a backup it starts a new epoch
+(``start_epoch``): every entry still held goes back to ``pending`` and is pushed again
+(the server applies each once), and the mirror is replaced by a snapshot.
 """
 
 from __future__ import annotations
@@ -16,10 +23,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, delete, func, select
+from sqlalchemy import Row, Table, delete, func, or_, select, update
 
 from kiosk.store.database import compact, scrub
-from kiosk.store.journal import ACKNOWLEDGED, PENDING, Entry, EntryKind
+from kiosk.store.journal import ACKNOWLEDGED, PENDING, Entry, EntryKind, KioskState
 from kiosk.store.mirror import SyncCursor
 from kiosk.store.store import Store
 
@@ -89,17 +96,81 @@ def pending(store: Store, limit: int) -> list[JournalEntry]:
     return entries(store, pending_only=True, limit=limit)
 
 
-def acknowledge(store: Store, outcomes: Iterable[tuple[str, str]], at: datetime) -> None:
+def acknowledge(
+    store: Store,
+    outcomes: Iterable[tuple[str, str]],
+    at: datetime,
+    position: int | None = None,
+) -> None:
     """Record the server's answer (``applied``, ``duplicate``, ``exception``) for each entry
-    id, in one transaction."""
-    rows = [(ACKNOWLEDGED, at.isoformat(), outcome, entry_id) for entry_id, outcome in outcomes]
+    id, in one transaction, with the change log ``position`` the server stood at once it
+    had them (None from a server too old to say: then only time lets them go)."""
+    rows = [
+        (ACKNOWLEDGED, at.isoformat(), outcome, position, entry_id)
+        for entry_id, outcome in outcomes
+    ]
     if not rows:
         return
     with store.journal.begin() as journal:
         journal.exec_driver_sql(
-            "UPDATE entries SET state = ?, acknowledged_at = ?, server_outcome = ? WHERE id = ?",
+            "UPDATE entries SET state = ?, acknowledged_at = ?, server_outcome = ?, "
+            "server_position = ? WHERE id = ?",
             rows,
         )
+
+
+def held(store: Store) -> tuple[int, datetime | None]:
+    """How many entries the server has acknowledged that are kept until a backup covers
+    them, and when the oldest of them was acknowledged."""
+    with store.journal.connect() as journal:
+        count, oldest = journal.execute(
+            select(func.count(), func.min(Entry.acknowledged_at)).where(Entry.state == ACKNOWLEDGED)
+        ).one()
+    return int(count), datetime.fromisoformat(oldest) if oldest else None
+
+
+# --- the server's epoch ----------------------------------------------------------------------
+
+
+def server_epoch(store: Store) -> tuple[str | None, bool]:
+    """The epoch of the server's database the journal was pushed to (None before any
+    server said), and whether the mirror must be replaced by a snapshot."""
+    with store.journal.connect() as journal:
+        row = journal.execute(
+            select(KioskState.server_epoch, KioskState.snapshot_due).where(KioskState.id == 1)
+        ).one()
+    return row.server_epoch, bool(row.snapshot_due)
+
+
+def adopt_epoch(store: Store, epoch: str) -> None:
+    """The first epoch a server names (a new kiosk, or one from before epochs)."""
+    with store.journal.begin() as journal:
+        journal.execute(update(KioskState).where(KioskState.id == 1).values(server_epoch=epoch))
+
+
+def start_epoch(store: Store, epoch: str) -> int:
+    """The server was restored from a backup and forgot what it applied since: every
+    entry still held is pending again, to be pushed again, and the mirror, which follows
+    the forgotten change log, is due to be replaced. One transaction: a crash leaves the
+    old epoch, and the next answer starts this again. Returns how many entries go again."""
+    with store.journal.begin() as journal:
+        again = journal.execute(
+            update(Entry).values(
+                state=PENDING, acknowledged_at=None, server_outcome=None, server_position=None
+            )
+        ).rowcount
+        journal.execute(
+            update(KioskState)
+            .where(KioskState.id == 1)
+            .values(server_epoch=epoch, snapshot_due=True)
+        )
+    return int(again)
+
+
+def snapshot_taken(store: Store) -> None:
+    """The mirror now follows the current epoch's change log."""
+    with store.journal.begin() as journal:
+        journal.execute(update(KioskState).where(KioskState.id == 1).values(snapshot_due=False))
 
 
 def waiting(store: Store) -> tuple[int, datetime | None]:
@@ -140,20 +211,30 @@ def seqs_of(store: Store, entry_ids: Sequence[str]) -> list[int]:
         ]
 
 
-def purge(store: Store) -> int:
-    """Forget the entries the mirror already shows: deleted with ``secure_delete``, the
-    journal rebuilt from the rows it keeps (``compact``), and both files' write-ahead
-    logs folded in and truncated (``scrub``). No loan history stays on the kiosk, nor
-    in the free space of its card."""
+def purge(store: Store, *, covered_through: int | None, acknowledged_before: datetime) -> int:
+    """Forget the entries the server acknowledged and the mirror already shows, once a
+    backup covers them (their change log position is at most ``covered_through``; None:
+    no backup covers any) or they were acknowledged before ``acknowledged_before`` (the
+    bound on keeping them): deleted with ``secure_delete``, the journal rebuilt from the
+    rows it keeps (``compact``), and both files' write-ahead logs folded in and
+    truncated (``scrub``). No loan history stays on the kiosk, nor in the free space of
+    its card."""
     with store.mirror.connect() as mirror:
         through = mirror.scalar(select(SyncCursor.reflected_through))
     if through is None:
         return 0
+    safe = Entry.acknowledged_at < acknowledged_before.isoformat()
+    if covered_through is not None:
+        safe = or_(Entry.server_position <= covered_through, safe)
     purged = 0
     while True:
         with store.journal.begin() as journal:
             batch = list(
-                journal.scalars(select(Entry.seq).where(Entry.seq <= through).limit(PURGE_BATCH))
+                journal.scalars(
+                    select(Entry.seq)
+                    .where(Entry.seq <= through, Entry.state == ACKNOWLEDGED, safe)
+                    .limit(PURGE_BATCH)
+                )
             )
             if batch:
                 journal.execute(delete(Entry).where(Entry.seq.in_(batch)))

@@ -3,8 +3,12 @@
 It runs beside the kiosk app (``kiosk sync``), never inside a scan: the mirror is
 written in small transactions that readers never wait for (WAL), and the journal
 is touched only in short ones. Entries are acknowledged only on the server's
-answer, and purged only once the mirror shows their effect, so no loan history
-stays on the kiosk and nothing is lost or counted twice.
+answer, and purged only once the mirror shows their effect and a backup of the server
+covers them (or ``backup_wait`` after their acknowledgement, whatever the server
+says), so no loan history stays on the kiosk for long and nothing is lost or counted
+twice, even when the server's disk is lost and its latest backup restored: then the
+server names a new epoch, and the agent pushes again every entry it still holds and
+replaces its mirror (kiosk.store.outbox.start_epoch).
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ from kiosk.sync import last_sync
 from kiosk.sync.errors import SyncError as SyncError  # noqa: PLC0414 - callers catch it here
 from kiosk.sync.protocol import (
     API_PREFIX,
+    APPLIED_HEADER,
+    BACKUP_HEADER,
+    EPOCH_HEADER,
+    HELD_HEADER,
     MAX_PAGE,
     MAX_PUSH,
     MAX_SNAPSHOT_PAGE,
@@ -53,6 +61,7 @@ from kiosk.sync.protocol import (
     SNAPSHOT_COLUMNS,
     Change,
     ChangesPage,
+    Durability,
     Entity,
     Heartbeat,
     HeartbeatReply,
@@ -61,6 +70,7 @@ from kiosk.sync.protocol import (
     PushResponse,
     SnapshotPage,
     WireEntry,
+    header_position,
 )
 
 log = logging.getLogger(__name__)
@@ -82,6 +92,14 @@ DEFAULT_INTERVAL_S = 15.0
 LENDING_SCRUB_AFTER = timedelta(minutes=15)
 
 
+# How long an entry the server applied is kept when no backup of the server covers it
+# yet, unless kiosk.toml's [server] backup_wait_days says: then it goes anyway, so that
+# a server nobody backs up does not leave loan history on its kiosks for ever.
+DEFAULT_BACKUP_WAIT = timedelta(days=7)
+# Any change log position: what "immediately" covers.
+EVERY_POSITION = 2**63 - 1
+
+
 # How soon staff's "Sync now" (kiosk.sync.last_sync.request_sync) is noticed.
 REQUEST_POLL_SECONDS = 1.0
 
@@ -101,6 +119,8 @@ class SyncStatus:
     last_error: str | None = None
     snapshot_percent: int | None = None  # while a snapshot is loading
     cursor: int | None = None
+    held: int = 0  # entries the server applied, kept until a backup covers them
+    backup: str | None = None  # what the server said of its backups (BACKUP_HEADER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +135,10 @@ class SyncReport:
 
 class SyncRefused(SyncError):
     """The server refused the kiosk (401/403): retrying will not help until staff act."""
+
+
+class NewEpoch(SyncError):
+    """The server's database was restored: the round starts again, pushing everything."""
 
 
 class SyncAgent:
@@ -132,6 +156,7 @@ class SyncAgent:
         snapshot_page_size: int = MAX_SNAPSHOT_PAGE,
         on_progress: Callable[[int, int], None] | None = None,
         scanners: Callable[[], list[str]] = list,
+        backup_wait: timedelta = DEFAULT_BACKUP_WAIT,
     ) -> None:
         self.store = store
         self.base = server.rstrip("/") + API_PREFIX
@@ -140,6 +165,7 @@ class SyncAgent:
         self.snapshot_page_size = snapshot_page_size
         self.on_progress = on_progress
         self.scanners = scanners
+        self.backup_wait = backup_wait
         self.timeouts = (connect_timeout, read_timeout)
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
@@ -153,6 +179,10 @@ class SyncAgent:
         # When the mirror's loans or holds first changed since they were last rebuilt; a
         # new agent cannot know what an earlier one left, so it rebuilds them at once.
         self._lending_changed: datetime | None = datetime.min
+        # What the server last said of its epoch and backups (None: nothing yet, or a
+        # server from before backups), and the epoch the journal was pushed to.
+        self._durability: Durability | None = None
+        self._epoch = outbox.server_epoch(store)[0]
 
     # --- status ------------------------------------------------------------------------
 
@@ -168,12 +198,20 @@ class SyncAgent:
     # --- HTTP --------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, answer: type[Model], **kwargs: Any) -> Model:
+        return self._exchange(method, path, answer, **kwargs)[0]
+
+    def _exchange(
+        self, method: str, path: str, answer: type[Model], **kwargs: Any
+    ) -> tuple[Model, requests.structures.CaseInsensitiveDict[str]]:
+        """The server's answer, checked, and its headers (after ``_observe``)."""
         try:
             response = self.http.request(
                 method, self.base + path, timeout=self.timeouts, verify=self.verify, **kwargs
             )
         except requests.RequestException as error:
             raise SyncError(f"cannot reach the server: {type(error).__name__}: {error}") from None
+        if response.status_code == 409:  # pushed to an earlier epoch: start the new one
+            self._observe(response.headers)
         if response.status_code in (401, 403):
             raise SyncRefused(
                 f"the server refused this kiosk ({response.status_code}): {_detail(response)}"
@@ -181,11 +219,40 @@ class SyncAgent:
         if response.status_code != 200:
             raise SyncError(f"the server answered {response.status_code}: {_detail(response)}")
         try:
-            return answer.model_validate_json(response.content)
+            model = answer.model_validate_json(response.content)
         except ValidationError as error:
             raise SyncError(
                 f"the server's answer to {path} is malformed: {error.error_count()} errors"
             ) from None
+        self._observe(response.headers)
+        return model, response.headers
+
+    def _observe(self, headers: requests.structures.CaseInsensitiveDict[str]) -> None:
+        """Note what the server says of its backups; on a new epoch, make every entry
+        pending again and the mirror due for a snapshot, and start the round again."""
+        try:
+            told = Durability.from_headers(headers)
+        except ValueError as error:
+            raise SyncError(f"the server's answer is malformed: {error}") from None
+        if told is None:
+            return  # a server from before backups: entries wait for backup_wait
+        with self._lock:
+            self._durability = told
+        if self._epoch == told.epoch:
+            return
+        if self._epoch is None:
+            outbox.adopt_epoch(self.store, told.epoch)
+            self._epoch = told.epoch
+            return
+        again = outbox.start_epoch(self.store, told.epoch)
+        self._epoch = told.epoch
+        log.warning(
+            "the server's database was restored from a backup (epoch %s): pushing again "
+            "the %d entries this kiosk holds, then reloading the library",
+            told.epoch,
+            again,
+        )
+        raise NewEpoch("the server was restored from a backup")
 
     # --- one round ---------------------------------------------------------------------
 
@@ -194,9 +261,10 @@ class SyncAgent:
         cannot be reached or answers wrongly; whatever was done before that stays done."""
         attempted = self.clock.now()
         try:
-            pushed, duplicates, exceptions = self.push()
-            snapshot_rows = 0 if self._cursor() is not None else self.snapshot()
-            changes = self.pull()
+            try:
+                pushed, duplicates, exceptions, snapshot_rows, changes = self._exchange_round()
+            except NewEpoch:  # the journal now says what to do: push it all, snapshot
+                pushed, duplicates, exceptions, snapshot_rows, changes = self._exchange_round()
             purged = self.purge()
             self.heartbeat(self.status.last_error)
         except SyncError as error:
@@ -230,6 +298,14 @@ class SyncAgent:
         )
         return report
 
+    def _exchange_round(self) -> tuple[int, int, int, int, int]:
+        """Push, then a snapshot when the mirror has none or follows an earlier epoch,
+        then pull."""
+        pushed, duplicates, exceptions = self.push()
+        due = outbox.server_epoch(self.store)[1]
+        snapshot_rows = self.snapshot() if due or self._cursor() is None else 0
+        return pushed, duplicates, exceptions, snapshot_rows, self.pull()
+
     def _save(
         self,
         attempted: datetime,
@@ -251,6 +327,9 @@ class SyncAgent:
                     cursor=self._cursor(),
                     pushed=report.pushed if report else 0,
                     changes=report.changes if report else 0,
+                    held=status.held,
+                    backup=status.backup,
+                    backup_wait_days=self.backup_wait.days,
                 ),
             )
         except OSError as failure:  # a full disk must not stop syncing
@@ -300,18 +379,23 @@ class SyncAgent:
             if not rows:
                 return pushed, duplicates, exceptions
             entries = [_wire_entry(row) for row in rows]
-            answer = self._call(
+            answer, headers = self._exchange(
                 "POST",
                 "/journal",
                 PushResponse,
                 data=PushRequest(entries=entries).model_dump_json(),
-                headers={"Content-Type": "application/json"},
+                headers={
+                    "Content-Type": "application/json",
+                    # The server refuses a push to an epoch it no longer is (409).
+                    **({EPOCH_HEADER: self._epoch} if self._epoch else {}),
+                },
             )
             outcomes = {result.id: result for result in answer.results}
             outbox.acknowledge(
                 self.store,
                 [(entry_id, result.outcome.value) for entry_id, result in outcomes.items()],
                 self.clock.now(),
+                header_position(headers, APPLIED_HEADER),
             )
             pushed += sum(result.outcome.value == "applied" for result in answer.results)
             duplicates += sum(result.outcome.value == "duplicate" for result in answer.results)
@@ -353,6 +437,7 @@ class SyncAgent:
                     self.on_progress(done, total)
                 page = following.result() if following is not None else None
         mirroring.finish_snapshot(self.store, first.cursor, self.clock.now(), reflected)
+        outbox.snapshot_taken(self.store)
         self._set(snapshot_percent=None)
         with contextlib.suppress(OSError):
             last_sync.clear_progress(self.store.directory)
@@ -403,10 +488,21 @@ class SyncAgent:
     # --- purge -------------------------------------------------------------------------
 
     def purge(self) -> int:
-        """Forget entries the mirror already shows: no loan history stays on the kiosk,
+        """Forget entries the mirror already shows and a backup of the server covers (or
+        acknowledged longer than ``backup_wait`` ago): no loan history stays on the kiosk,
         nor can be read back from its card (kiosk.store.outbox.purge). Loans and holds
         the server ended leave the mirror's tables within LENDING_SCRUB_AFTER."""
-        purged = outbox.purge(self.store)
+        told = self._durability
+        covered: int | None = None
+        if told is not None and told.epoch == self._epoch:
+            covered = EVERY_POSITION if told.immediately else told.covers
+        purged = outbox.purge(
+            self.store,
+            covered_through=covered,
+            acknowledged_before=self.clock.now() - self.backup_wait,
+        )
+        held, _ = outbox.held(self.store)
+        self._set(held=held, backup=_backup_text(told))
         changed = self._lending_changed
         if changed is not None and self.clock.now() - changed >= LENDING_SCRUB_AFTER:
             mirroring.scrub_lending(self.store)
@@ -417,6 +513,7 @@ class SyncAgent:
 
     def heartbeat(self, last_error: str | None) -> HeartbeatReply:
         depth, oldest = outbox.waiting(self.store)
+        held, _ = outbox.held(self.store)
         beat = Heartbeat(
             version=__version__,
             journal_depth=depth,
@@ -430,8 +527,16 @@ class SyncAgent:
             "/heartbeat",
             HeartbeatReply,
             data=beat.model_dump_json(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", HELD_HEADER: str(held)},
         )
+
+
+def _backup_text(told: Durability | None) -> str | None:
+    """What the server said of its backups, as ``kiosk status`` keeps it: None when it
+    said nothing (older than backups), "none", "immediately", or the position covered."""
+    if told is None:
+        return None
+    return told.headers()[BACKUP_HEADER]
 
 
 def _detail(response: requests.Response) -> str:

@@ -34,6 +34,12 @@ class LastSync:
     cursor: int | None = None
     pushed: int = 0
     changes: int = 0
+    # Entries the server applied that are kept until a backup of it covers them, what the
+    # server said of its backups ("none", "immediately", the position its latest covers;
+    # None: it said nothing, being older), and the most days they are kept for.
+    held: int = 0
+    backup: str | None = None
+    backup_wait_days: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -61,6 +67,9 @@ def load(directory: Path) -> LastSync | None:
             cursor=data.get("cursor"),
             pushed=int(data.get("pushed", 0)),
             changes=int(data.get("changes", 0)),
+            held=int(data.get("held", 0)),
+            backup=data.get("backup"),
+            backup_wait_days=data.get("backup_wait_days"),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

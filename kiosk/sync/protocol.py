@@ -7,6 +7,9 @@ token. See docs/sync-protocol.md for the exchange itself.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -251,3 +254,69 @@ class Problem(Wire):
     """An error answer: what went wrong, for the person who must fix it."""
 
     detail: str
+
+
+# --- what the server holds safely beyond its own disk (docs/operations.md) ---------------
+#
+# Sent as HTTP headers rather than fields: every message above forbids unknown fields,
+# so a field that a kiosk or server one version older does not know would make it refuse
+# the whole message; a header it does not know, it ignores.
+
+# On every answer to a kiosk: the database's epoch, new after each restore.
+EPOCH_HEADER = "Kiosk-Server-Epoch"
+# On every answer to a kiosk: the change log position the latest backup covers, "none"
+# before the first, or "immediately" when every commit is kept elsewhere as it happens
+# (PostgreSQL archiving or replication, central.toml's [backup] kiosks_forget).
+BACKUP_HEADER = "Kiosk-Backup-Covers"
+# On the answer to a push: the change log position once the push was committed, at or
+# after the change of every entry it answers for.
+APPLIED_HEADER = "Kiosk-Applied-Through"
+# On a heartbeat: how many applied entries the kiosk keeps until a backup covers them.
+HELD_HEADER = "Kiosk-Held-For-Backup"
+NO_BACKUP = "none"
+IMMEDIATELY = "immediately"
+_EPOCH = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Durability:
+    """The server's epoch, and how far its backups reach in that epoch's change log."""
+
+    epoch: str
+    covers: int | None  # None: no backup yet
+    immediately: bool = False  # every commit is kept elsewhere at once
+
+    def headers(self) -> dict[str, str]:
+        if self.immediately:
+            covers = IMMEDIATELY
+        else:
+            covers = NO_BACKUP if self.covers is None else str(self.covers)
+        return {EPOCH_HEADER: self.epoch, BACKUP_HEADER: covers}
+
+    def covered(self, position: int) -> bool:
+        """Whether a change at ``position`` of this epoch's log is kept beyond the server."""
+        return self.immediately or (self.covers is not None and position <= self.covers)
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Durability | None:
+        """What an answer says, or None from a server too old to say. Raises ValueError
+        when it says something malformed."""
+        epoch, covers = headers.get(EPOCH_HEADER), headers.get(BACKUP_HEADER)
+        if epoch is None:
+            return None
+        if not _EPOCH.fullmatch(epoch):
+            raise ValueError(f"{EPOCH_HEADER} is not an epoch: {epoch[:40]!r}")
+        if covers is None or covers == NO_BACKUP:
+            return cls(epoch, None)
+        if covers == IMMEDIATELY:
+            return cls(epoch, None, immediately=True)
+        if not covers.isdigit() or len(covers) > 19:
+            raise ValueError(f"{BACKUP_HEADER} is not a change log position: {covers[:40]!r}")
+        return cls(epoch, int(covers))
+
+
+def header_position(headers: Mapping[str, str], name: str) -> int | None:
+    """A change log position or count sent in header ``name``; None when absent or
+    malformed (a count is only ever shown, never trusted for a decision)."""
+    value = headers.get(name, "")
+    return int(value) if value.isdigit() and len(value) <= 19 else None

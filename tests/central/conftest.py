@@ -38,11 +38,11 @@ def forward(
     handler: BaseHTTPRequestHandler, upstream: str, body: bytes | None
 ) -> requests.Response:
     """What the test relays do with a request: send it on to the server, as a kiosk sent
-    it (its token and content type)."""
+    it (its token, content type and the protocol's own headers, ``Kiosk-...``)."""
     headers = {
         key: value
         for key, value in handler.headers.items()
-        if key.lower() in ("authorization", "content-type")
+        if key.lower() in ("authorization", "content-type") or key.lower().startswith("kiosk-")
     }
     return requests.request(
         handler.command, upstream + handler.path, data=body, headers=headers, timeout=30
@@ -67,11 +67,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 class ServerThread:
     """uvicorn serving the real app on a loopback port, in this process."""
 
-    def __init__(self, engine: Engine, clock: FixedClock) -> None:
+    def __init__(
+        self, engine: Engine, clock: FixedClock, *, kiosks_forget_immediately: bool = True
+    ) -> None:
         self.port = free_port()
-        config = uvicorn.Config(
-            create_app(engine, clock.now), host="127.0.0.1", port=self.port, log_level="warning"
-        )
+        app = create_app(engine, clock.now, kiosks_forget_immediately=kiosks_forget_immediately)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -130,19 +131,32 @@ def central(database_url: str) -> Iterator[Central]:
         yield running
 
 
-@contextmanager
-def running_central(database_url: str) -> Iterator[Central]:
-    """The demo library (300 items, 60 patrons) served on a loopback port; kiosks
-    ``kiosk-a`` and ``kiosk-b`` registered."""
+def prepare_central(
+    database_url: str, kiosks: tuple[str, ...] = ("kiosk-a", "kiosk-b")
+) -> tuple[Engine, GeneratedLibrary, dict[str, str]]:
+    """The database with the demo library (300 items, 60 patrons) and ``kiosks``
+    registered: its engine, the library, and each kiosk's token."""
     engine = database.connect(database_url)
     database.upgrade(engine)
-    clock = FixedClock(NOW)
     library = generate_library(Scale(items=300, patrons=60, loans=40, seed=5), NOW)
     with Session(engine) as session:
         put_policy(session, library.document, NOW)
         with engine.begin() as connection:
             load_library(connection, library, NOW)
-        tokens = {name: add_kiosk(session, name, NOW) for name in ("kiosk-a", "kiosk-b")}
-    with ServerThread(engine, clock) as server:
+        tokens = {name: add_kiosk(session, name, NOW) for name in kiosks}
+    return engine, library, tokens
+
+
+@contextmanager
+def running_central(
+    database_url: str, *, kiosks_forget_immediately: bool = True
+) -> Iterator[Central]:
+    """The demo library (300 items, 60 patrons) served on a loopback port; kiosks
+    ``kiosk-a`` and ``kiosk-b`` registered. Kiosks forget what the server applied at once
+    unless told otherwise, as with central.toml's [backup] kiosks_forget = "immediately":
+    keeping it until a backup covers it is tested in test_backups.py."""
+    engine, library, tokens = prepare_central(database_url)
+    clock = FixedClock(NOW)
+    with ServerThread(engine, clock, kiosks_forget_immediately=kiosks_forget_immediately) as server:
         yield Central(engine, server.url, tokens, library, clock)
     engine.dispose()

@@ -11,7 +11,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -63,10 +63,13 @@ class FaultyProxy(BaseHTTPRequestHandler):
         if fault == "lose_response":
             self._reset()  # the server applied the batch; its answer is lost on the way
             return
-        self._answer(upstream.status_code, upstream.content)
+        self._answer(upstream.status_code, upstream.content, upstream.headers)
 
-    def _answer(self, code: int, body: bytes) -> None:
+    def _answer(self, code: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
         self.send_response(code)
+        for name, value in (headers or {}).items():
+            if name.lower().startswith("kiosk-"):  # the protocol's own (epoch, backups)
+                self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -17,7 +17,7 @@ import contextlib
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -82,9 +82,10 @@ def found(files: dict[str, bytes], secrets: set[bytes]) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def central_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def central_server(tmp_path: Path) -> Iterator[tuple[str, Path, Callable[[], None]]]:
     """``kiosk-central serve`` on a generated library big enough to lend 1,000 items, with
-    one kiosk registered: its URL and that kiosk's token file."""
+    one kiosk registered: its URL, that kiosk's token file, and a way to back it up
+    (``kiosk-central backup``; until one covers them, the kiosk keeps what it lent)."""
     database = f"sqlite:///{tmp_path / 'central.db'}"
     run(CENTRAL, "--db", database, "init")
     demo = (CENTRAL, "--db", database, "demo-data", "--out", str(tmp_path / "cards"))
@@ -93,8 +94,10 @@ def central_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     token.write_text(run(CENTRAL, "--db", database, "kiosk", "add", "kiosk-a").stdout.split()[-1])
     token.chmod(0o600)
     server = CentralProcess(database, log=tmp_path / "central.log").start()
+    backups = tmp_path / "backups"
+    backups.mkdir()
     try:
-        yield server.url, token
+        yield server.url, token, lambda: run(CENTRAL, "--db", database, "backup", str(backups))
     finally:
         server.stop()
 
@@ -148,7 +151,7 @@ def lend(
 
 def test_lent_and_returned_items_leave_nothing_on_the_card_once_synced(tmp_path: Path) -> None:
     data = tmp_path / "kiosk"
-    with central_server(tmp_path) as (url, token):
+    with central_server(tmp_path) as (url, token, back_up):
         sync = (KIOSK, "sync", "--data", str(data), "--server", url, "--token-file", str(token))
         run(*sync, "--once")  # the first snapshot
         items, patrons = lendable(data / "mirror.db")
@@ -161,7 +164,11 @@ def test_lent_and_returned_items_leave_nothing_on_the_card_once_synced(tmp_path:
             assert len(lent.cards) > 50  # many borrowers, each up to the rules' quota
 
             # Pushed, applied and pulled back: the loans are now the mirror's, as the
-            # server sent them, and the journal has forgotten its checkouts.
+            # server sent them; once a backup of the server covers them, the journal
+            # forgets its checkouts.
+            run(*sync, "--once")
+            assert len(outbox.entries(store)) == ITEMS, "kept until a backup covers them"
+            back_up()
             run(*sync, "--once")
             assert outbox.entries(store) == []
             mirror = raw_bytes(data, "mirror.db")
@@ -175,7 +182,10 @@ def test_lent_and_returned_items_leave_nothing_on_the_card_once_synced(tmp_path:
             journal = raw_bytes(data, "journal.db")
             assert sum(found(journal, lent.identifiers()).values()) >= ITEMS  # the control
 
-            # Synced: the server holds every loan and return; the kiosk keeps nothing.
+            # Synced and backed up: the server holds every loan and return durably; the
+            # kiosk keeps nothing.
+            run(*sync, "--once")
+            back_up()
             run(*sync, "--once")
             assert outbox.entries(store) == []
             journal = raw_bytes(data, "journal.db")
@@ -205,12 +215,15 @@ def test_a_partial_purge_leaves_nothing_readable_of_what_it_purged(tmp_path: Pat
                 circulation.return_item(barcode)
             touched |= set(lent.loans)
             entries = outbox.entries(store)
-            # The server has applied the older half, and the next delta says so.
-            reflected = [entries[len(entries) // 2].seq]
+            # The server has applied the older half, and the next delta says so; a backup
+            # of the server covers them.
+            older = entries[: len(entries) // 2 + 1]
+            outbox.acknowledge(store, [(entry.id, "applied") for entry in older], NOW, 0)
+            reflected = [older[-1].seq]
             mirroring.apply_changes(
                 store, policies=[], tables=[], cursor=0, synced_at=NOW, reflected=reflected
             )
-            assert outbox.purge(store) > 0
+            assert outbox.purge(store, covered_through=0, acknowledged_before=NOW) > 0
         waiting = {entry.item_barcode for entry in outbox.entries(store)}
         purged = touched - waiting
         assert waiting

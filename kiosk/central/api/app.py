@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, status
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,12 +22,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from kiosk import __version__
 from kiosk.central.api.feed import changes_page, current_cursor, snapshot_page
 from kiosk.central.api.kiosks import token_hash
+from kiosk.central.backups import durability
 from kiosk.central.circulation.apply import apply_batch
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import ForeignEntry
 from kiosk.central.models import HeartbeatRecord, Kiosk
 from kiosk.sync.protocol import (
     API_PREFIX,
+    APPLIED_HEADER,
+    EPOCH_HEADER,
+    HELD_HEADER,
     MAX_PAGE,
     MAX_SNAPSHOT_PAGE,
     ChangesPage,
@@ -63,6 +67,13 @@ def _reading(request: Request) -> Session:
     order, a snapshot page is keyed, not positioned)."""
     session: Session = request.app.state.reading()
     return session
+
+
+def _durability(request: Request, db: Session) -> dict[str, str]:
+    """The headers that tell a kiosk the epoch and what the latest backup covers."""
+    state = request.app.state
+    told = durability(db, state.now(), immediately=state.kiosks_forget_immediately)
+    return told.headers()
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -121,11 +132,14 @@ def snapshot(
     try:
         with _reading(request) as db:
             page = snapshot_page(db, after, limit)
+            told = _durability(request, db)
     except ValueError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     # Serialised here rather than by the response model: a page holds up to fifty
     # thousand rows, and checking them again on the way out would double its cost.
-    return Response(json.dumps(page, separators=(",", ":")), media_type="application/json")
+    return Response(
+        json.dumps(page, separators=(",", ":")), media_type="application/json", headers=told
+    )
 
 
 @router.get("/changes", response_model=ChangesPage, responses={200: {"model": ChangesPage}})
@@ -137,11 +151,31 @@ def changes(
 ) -> Response:
     with _reading(request) as db:
         page = changes_page(db, caller.id, since, limit)
-    return Response(page, media_type="application/json")  # JSON already (see changes_page)
+        told = _durability(request, db)
+    # JSON already (see changes_page)
+    return Response(page, media_type="application/json", headers=told)
 
 
 @router.post("/journal", response_model=PushResponse)
-def push(body: PushRequest, caller: Caller, request: Request) -> PushResponse:
+def push(
+    body: PushRequest,
+    caller: Caller,
+    request: Request,
+    response: Response,
+    epoch: Annotated[str | None, Header(alias=EPOCH_HEADER, max_length=64)] = None,
+) -> PushResponse:
+    if epoch is not None:
+        # A kiosk that pushed to an earlier epoch must push everything it holds again,
+        # oldest first: applying its newest entries now would put them before the older.
+        with _reading(request) as db:
+            told = _durability(request, db)
+        if told[EPOCH_HEADER] != epoch:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                "this server's database was restored from a backup since this kiosk last "
+                "pushed: push every entry again, oldest first",
+                headers=told,
+            )
     state = request.app.state
     # One transaction for the batch (one commit), each entry applied in the kiosk's
     # order; any failure undoes the whole batch, which the kiosk sends again.
@@ -154,11 +188,22 @@ def push(body: PushRequest, caller: Caller, request: Request) -> PushResponse:
                 f"entry {foreign} was recorded by another kiosk; a kiosk may push only its "
                 "own transactions",
             ) from None
+    # Read after the commit: at or past the change of every entry answered for, so a
+    # backup covering it covers them all.
+    with _reading(request) as db:
+        response.headers.update(_durability(request, db))
+        response.headers[APPLIED_HEADER] = str(current_cursor(db))
     return PushResponse(results=results)
 
 
 @router.post("/heartbeat", response_model=HeartbeatReply)
-def heartbeat(beat: Heartbeat, caller: Caller, request: Request) -> HeartbeatReply:
+def heartbeat(
+    beat: Heartbeat,
+    caller: Caller,
+    request: Request,
+    response: Response,
+    held: Annotated[str | None, Header(alias=HELD_HEADER, max_length=19)] = None,
+) -> HeartbeatReply:
     now = request.app.state.now()
     with _db(request) as db, db.begin():
         db.execute(
@@ -172,6 +217,8 @@ def heartbeat(beat: Heartbeat, caller: Caller, request: Request) -> HeartbeatRep
                 last_error=beat.last_error[:400] if beat.last_error else None,
                 scanners=beat.scanners,
                 disk_free_mb=beat.disk_free_mb,
+                # Only shown to staff: a kiosk too old to send it, or garbage, shows none.
+                held_for_backup=min(int(held), 2**31 - 1) if held and held.isdigit() else None,
             )
         )
         db.execute(
@@ -192,14 +239,22 @@ def heartbeat(beat: Heartbeat, caller: Caller, request: Request) -> HeartbeatRep
             )
         )
         cursor = current_cursor(db)
+    with _reading(request) as db:
+        response.headers.update(_durability(request, db))
     return HeartbeatReply(server_time=now, cursor=cursor)
 
 
 def create_app(
-    engine: Engine, now: Callable[[], datetime], console: ConsoleSettings | None = None
+    engine: Engine,
+    now: Callable[[], datetime],
+    console: ConsoleSettings | None = None,
+    *,
+    kiosks_forget_immediately: bool = False,
 ) -> FastAPI:
     """The API over ``engine``; ``now`` is the library's local clock. With ``console``,
-    the staff console too, under ``/staff`` (``kiosk.central.web``)."""
+    the staff console too, under ``/staff`` (``kiosk.central.web``). Kiosks are told
+    they may forget what is applied once a backup covers it, or at once when
+    ``kiosks_forget_immediately`` (central.toml's [backup] kiosks_forget)."""
     app = FastAPI(
         title="kiosk-central",
         version=__version__,
@@ -217,6 +272,7 @@ def create_app(
         else app.state.sessions
     )
     app.state.now = now
+    app.state.kiosks_forget_immediately = kiosks_forget_immediately
     app.state.policies = PolicyCache()
     app.include_router(router)
     if console is not None:

@@ -36,9 +36,15 @@ def app_from_env() -> FastAPI:
     from kiosk.central.api.app import create_app  # noqa: PLC0415 - FastAPI only when serving
     from kiosk.central.web.settings import console_settings  # noqa: PLC0415
 
-    console = console_settings(load_config(), os.environ.get(WEB_KEY_ENV))
+    config = load_config()
+    console = console_settings(config, os.environ.get(WEB_KEY_ENV))
     engine = database.connect(os.environ[DB_ENV])
-    return create_app(engine, SystemClock().now, console)
+    return create_app(
+        engine,
+        SystemClock().now,
+        console,
+        kiosks_forget_immediately=config.backup.kiosks_forget == "immediately",
+    )
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

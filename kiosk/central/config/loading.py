@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from kiosk.central.config.model import (
+    KIOSKS_FORGET,
     LOG_LEVELS,
     MAIL_PASSWORD,
     MAKE_KEY,
@@ -34,10 +35,12 @@ from kiosk.central.config.model import (
     SECURITIES,
     SMS_CREDENTIALS,
     TLS_KEY,
+    BackupSection,
     CentralConfig,
     CentralConfigError,
     CentralSection,
     EmailSection,
+    KiosksForget,
     LibrarySection,
     LogLevel,
     NoticesSection,
@@ -58,7 +61,7 @@ CONFIG_ENV = "KIOSK_CENTRAL_CONFIG"
 DB_ENV = "KIOSK_CENTRAL_DB"
 
 # central.toml's tables, in the order of the shipped defaults.
-TABLES = ("central", "library", "web", "notices", "sip2")
+TABLES = ("central", "library", "web", "notices", "sip2", "backup")
 EMAIL_KEYS = ("host", "port", "security", "from", "username", "password_file")
 SMS_KEYS = ("url", "body", "credentials_file")
 SIP2_KEYS = (
@@ -212,6 +215,7 @@ class _Checker(LayeredReader):
             web=self.web(),
             notices=self.notices(),
             sip2=self.sip2(),
+            backup=self.backup(),
             files=tuple(
                 source.path for source in (self.layers.defaults, self.layers.site) if source
             ),
@@ -466,6 +470,29 @@ class _Checker(LayeredReader):
             hold_shelf_bin=self.sip2_text(table, "hold_shelf_bin", defaults.hold_shelf_bin),
             shelf_bin=self.sip2_text(table, "shelf_bin", defaults.shelf_bin),
             staff_bin=self.sip2_text(table, "staff_bin", defaults.staff_bin),
+        )
+
+    def backup(self) -> BackupSection:
+        """Where backups go and how many stay; the folder is checked when a backup is
+        taken, not here, so that every other command works on a machine without it."""
+        table = self.section("backup", ("directory", "keep", "kiosks_forget"))
+        defaults = BackupSection()
+        return BackupSection(
+            directory=self.path(table, "backup", "directory"),
+            keep=self.get(
+                table,
+                "backup",
+                "keep",
+                defaults.keep,
+                as_positive_int,
+                "a whole number of backups above 0",
+            ),
+            kiosks_forget=cast(
+                KiosksForget,
+                self.choice(
+                    table, "backup", "kiosks_forget", defaults.kiosks_forget, KIOSKS_FORGET
+                ),
+            ),
         )
 
     def tls(self, table: Mapping[str, Any]) -> tuple[Path | None, Path | None]:

@@ -19,10 +19,12 @@ from kiosk.common.layered import ConfigProblem, counted
 from kiosk.common.secrets import SecretFile
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+KiosksForget = Literal["after-backup", "immediately"]
 Security = Literal["starttls", "tls", "none"]
 
 LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)
 SECURITIES: tuple[str, ...] = get_args(Security)
+KIOSKS_FORGET: tuple[str, ...] = get_args(KiosksForget)
 
 # The secret files central.toml names, as messages about them name them.
 MAKE_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))' > FILE"
@@ -123,11 +125,23 @@ class Sip2Section:
 
 
 @dataclass(frozen=True, slots=True)
+class BackupSection:
+    """``kiosk-central backup`` and restore (docs/operations.md)."""
+
+    directory: Path | None = Path("/var/lib/kiosk-central/backups")  # None: FILE required
+    keep: int = 14  # the newest backups kept in ``directory``
+    # "after-backup": kiosks keep each transaction until a backup covers it (or their
+    # limit passes); "immediately": every commit is already kept on another machine.
+    kiosks_forget: KiosksForget = "after-backup"
+
+
+@dataclass(frozen=True, slots=True)
 class CentralConfig:
     central: CentralSection = field(default_factory=CentralSection)
     library: LibrarySection = field(default_factory=LibrarySection)
     web: WebSection = field(default_factory=WebSection)
     notices: NoticesSection = field(default_factory=NoticesSection)
     sip2: Sip2Section = field(default_factory=Sip2Section)
+    backup: BackupSection = field(default_factory=BackupSection)
     # The files read, defaults first.
     files: tuple[Path, ...] = ()

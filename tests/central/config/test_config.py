@@ -237,7 +237,7 @@ MISTAKES = [
     pytest.param(
         "[libary]\nname = 'x'\n",
         [
-            "1: libary: unknown table (did you mean 'library'?); known tables: central, library, web, notices, sip2"
+            "1: libary: unknown table (did you mean 'library'?); known tables: central, library, web, notices, sip2, backup"
         ],
         id="unknown table",
     ),
@@ -546,7 +546,7 @@ port = 6001
         f"{path}:15: notices.email.pasword_file: unknown key (did you mean 'password_file'?); "
         "known keys: host, port, security, from, username, password_file",
         f"{path}:17: sip: unknown table (did you mean 'sip2'?); known tables: central, "
-        "library, web, notices, sip2",
+        "library, web, notices, sip2, backup",
     ]
 
 

@@ -1,0 +1,425 @@
+"""The library's record survives losing its server (issue 20): backups, restore, epochs.
+
+Real kiosks (sync agents on stores in SQLite files) against the real ``kiosk-central
+serve`` on a loopback port, and the real ``kiosk-central backup`` and ``restore``
+commands, over SQLite and over PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from kiosk.central import backups
+from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.holds import place_hold_by_card
+from kiosk.central.models import (
+    AppliedTransaction,
+    Change,
+    HeartbeatRecord,
+    Hold,
+    Kiosk,
+    LedgerEntry,
+    Loan,
+    ServerState,
+)
+from kiosk.central.process import CentralProcess, free_port
+from kiosk.circulation.service import Circulation
+from kiosk.circulation.views import CheckoutStatus, ReturnStatus, Unavailable
+from kiosk.common.clock import FixedClock
+from kiosk.demo.library import GeneratedLibrary
+from kiosk.store import outbox
+from kiosk.store.mirror import MirrorLoan
+from kiosk.store.store import Store
+from kiosk.sync.agent import SyncAgent, SyncError
+from kiosk.sync.protocol import Entity
+
+from .conftest import NOW, ServerThread, prepare_central
+
+BIN = Path(sys.executable).parent
+CENTRAL = str(BIN / "kiosk-central")
+DESK = Actor("staff", "backup-test")
+
+
+def central_command(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CENTRAL, "--db", database_url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def back_up(database_url: str, target: Path) -> Path:
+    done = central_command(database_url, "backup", str(target))
+    assert done.returncode == 0, done.stderr
+    return Path(done.stdout.split(":", 1)[0])
+
+
+def lose_database(database_url: str, engine: Engine) -> None:
+    """The server's disk dies: its database is gone."""
+    engine.dispose()
+    if engine.dialect.name == "sqlite":
+        path = make_url(database_url).database
+        assert path
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    with engine.begin() as connection:
+        schema = connection.scalar(text("SELECT current_schema()"))
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+
+
+@dataclass
+class Lending:
+    """Two kiosks and what they did."""
+
+    library: GeneratedLibrary
+    agents: dict[str, SyncAgent]
+    clock: FixedClock
+    made: set[str]  # every journal entry id either kiosk recorded
+
+    def circulation(self, kiosk: str) -> Circulation:
+        return Circulation(self.agents[kiosk].store, self.clock, pin_required=False)
+
+    def lend(self, kiosk: str, situation: str, count: int, kind: str = "FICTION") -> list[str]:
+        """``count`` available books of ``kind`` to the next patron in ``situation``."""
+        circulation = self.circulation(kiosk)
+        who = next(c for c in self.library.cards if c["situation"] == situation)
+        identified = circulation.identify(who["card"], None)
+        assert not isinstance(identified, Unavailable)
+        assert identified.session is not None
+        lent: list[str] = []
+        for barcode in self.library.samples[kind]["available"]:
+            if len(lent) == count:
+                break
+            answer = circulation.checkout(identified.session, barcode)
+            assert not isinstance(answer, Unavailable)
+            if answer.status is CheckoutStatus.LENT:
+                lent.append(barcode)
+        assert len(lent) == count, f"{kiosk} lent {lent}"
+        self._note(kiosk)
+        return lent
+
+    def take_back(self, kiosk: str, barcode: str) -> None:
+        answer = self.circulation(kiosk).return_item(barcode)
+        assert not isinstance(answer, Unavailable)
+        assert answer.status is ReturnStatus.RETURNED, answer
+        self._note(kiosk)
+
+    def _note(self, kiosk: str) -> None:
+        self.made |= {entry.id for entry in outbox.entries(self.agents[kiosk].store)}
+
+    def sync(self, *kiosks: str) -> None:
+        for kiosk in kiosks or tuple(self.agents):
+            self.agents[kiosk].sync_once()
+
+
+def the_record(engine: Engine) -> dict[str, Any]:
+    """Who has what, who waits for what, who owes what: as the library sees it."""
+    with Session(engine) as session:
+        return {
+            "loans": sorted(
+                session.execute(select(Loan.item_barcode, Loan.patron_id, Loan.due)).all()
+            ),
+            "holds": sorted(
+                session.execute(
+                    select(Hold.item_barcode, Hold.patron_id, Hold.position, Hold.ready)
+                ).all()
+            ),
+            "ledger": sorted(
+                session.execute(
+                    select(LedgerEntry.patron_id, LedgerEntry.amount, LedgerEntry.kind)
+                ).all()
+            ),
+        }
+
+
+def transactions(engine: Engine) -> tuple[int, set[str]]:
+    with Session(engine) as session:
+        ids = list(session.scalars(select(AppliedTransaction.id)))
+    return len(ids), set(ids)
+
+
+def mirror_loans(agent: SyncAgent) -> set[tuple[str, str]]:
+    with agent.store.mirror.connect() as mirror:
+        return {
+            (row.item_barcode, row.patron_id)
+            for row in mirror.execute(select(MirrorLoan.item_barcode, MirrorLoan.patron_id))
+        }
+
+
+@pytest.fixture
+def lending(database_url: str, tmp_path: Path) -> Iterator[tuple[Lending, Engine]]:
+    engine, library, tokens = prepare_central(database_url)
+    clock = FixedClock(NOW)
+    with Session(engine) as session, session.begin():
+        # A hold placed at the desk before the loss must be there after it.
+        waiting = next(c for c in library.cards if c["situation"] == "student, nothing on loan")
+        on_loan = library.samples["FICTION"]["on_loan"][0]
+        place_hold_by_card(session, waiting["card"], on_loan, NOW, DESK)
+    agents = {
+        name: SyncAgent(Store.open(tmp_path / name, kiosk_id=name), "", token, clock)
+        for name, token in tokens.items()
+    }
+    try:
+        yield Lending(library, agents, clock, set()), engine
+    finally:
+        for agent in agents.values():
+            agent.store.close()
+        engine.dispose()
+
+
+def test_a_restored_backup_loses_nothing_the_kiosks_lent_and_doubles_nothing(
+    lending: tuple[Lending, Engine], database_url: str, tmp_path: Path
+) -> None:
+    kiosks, engine = lending
+    server = CentralProcess(database_url, port=free_port(), log=tmp_path / "central.log")
+    server.start()
+    try:
+        for agent in kiosks.agents.values():
+            agent.base = server.url + "/v1"
+        kiosks.sync()
+        # Lent and taken back before the backup, on both kiosks.
+        early = kiosks.lend("kiosk-a", "adult, nothing on loan", 3)
+        kiosks.lend("kiosk-b", "grade8, nothing on loan", 1, "NONFICTION")
+        kiosks.sync("kiosk-a", "kiosk-b")
+        kiosks.take_back("kiosk-b", early[0])  # lent on one kiosk, back at the other
+        kiosks.sync("kiosk-a", "kiosk-b")
+        a, b = kiosks.agents["kiosk-a"], kiosks.agents["kiosk-b"]
+        assert a.status.backup == "none"
+        assert a.status.held > 0, "never backed up: kept"
+
+        backup = back_up(database_url, tmp_path / "nightly.backup")
+        covered = set(kiosks.made)
+
+        # After the backup: more lending, returns (an overdue one, with its fine), on both.
+        late = kiosks.lend("kiosk-a", "adult, nothing on loan", 2, "NONFICTION")
+        overdue = next(
+            loan
+            for loan in kiosks.library.loans.values()
+            if datetime.fromisoformat(str(loan["due"])) < NOW - timedelta(days=10)
+        )
+        kiosks.take_back("kiosk-b", str(overdue["item_barcode"]))
+        kiosks.sync("kiosk-a", "kiosk-b")
+        kiosks.take_back("kiosk-b", late[0])
+        kiosks.take_back("kiosk-a", early[1])
+        kiosks.sync("kiosk-a", "kiosk-b")
+        kiosks.sync("kiosk-a", "kiosk-b")  # the backup's position reaches both kiosks
+        for agent in (a, b):
+            kept = {entry.id for entry in outbox.entries(agent.store)}
+            assert kept, "what no backup covers is kept"
+            assert not kept & covered, "what the backup covers is forgotten"
+        assert b.status.backup is not None
+        assert b.status.backup.isdigit()
+        before = the_record(engine)
+        count, ids = transactions(engine)
+        assert (count, ids) == (len(kiosks.made), kiosks.made)
+
+        refused = central_command(database_url, "restore", str(backup))
+        assert refused.returncode == 2, "a live database stays"
+        assert "--force" in refused.stderr
+
+        # 15:00: the server's disk dies. Kiosk B lends on, offline, through the restore.
+        server.kill()
+        lose_database(database_url, engine)
+        offline = kiosks.lend("kiosk-b", "adult, nothing on loan", 1, "NONFICTION")
+        with pytest.raises(SyncError):
+            b.sync_once()
+        restored = central_command(database_url, "restore", str(backup))
+        assert restored.returncode == 0, restored.stderr
+        assert "epoch" in restored.stdout
+        assert transactions(engine)[1] == covered  # the backup alone: the rest is on kiosks
+        server.start()
+
+        a.sync_once()  # a new epoch: A pushes all it holds again and reloads the library
+        assert a.status.backup is not None
+        b.sync_once()  # back online after it all
+        for agent in (a, b):
+            agent.sync_once()
+        count, ids = transactions(engine)
+        assert ids == kiosks.made, "every transaction of either kiosk is on the server"
+        assert count == len(kiosks.made), "each once"
+        after = the_record(engine)
+        assert offline[0] in {loan[0] for loan in after["loans"]}
+        assert [loan for loan in after["loans"] if loan[0] != offline[0]] == before["loans"]
+        assert after["holds"] == before["holds"]
+        assert after["ledger"] == before["ledger"]
+        with Session(engine) as session:
+            server_loans = set(session.execute(select(Loan.item_barcode, Loan.patron_id)).all())
+        for agent in (a, b):
+            assert mirror_loans(agent) == server_loans, "each mirror matches the server"
+
+        # The next backup covers what was pushed again: the kiosks forget it all.
+        back_up(database_url, tmp_path)
+        kiosks.sync()
+        for agent in (a, b):
+            assert outbox.entries(agent.store) == []
+            assert agent.status.held == 0
+    finally:
+        server.kill()
+
+
+def test_a_backup_while_ten_kiosks_push_is_exactly_what_it_says_it_covers(
+    database_url: str, tmp_path: Path
+) -> None:
+    names = tuple(f"kiosk-{n}" for n in range(10))
+    engine, library, tokens = prepare_central(database_url, names)
+    clock = FixedClock(NOW)
+    items = [
+        barcode
+        for kind in ("FICTION", "NONFICTION", "DVD", "TEXTBOOK", "REFERENCE")
+        for barcode in library.samples[kind]["available"]
+    ]
+    who = next(c for c in library.cards if c["situation"] == "adult, nothing on loan")
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def kiosk(agent: SyncAgent, item: str) -> None:
+        try:
+            circulation = Circulation(agent.store, clock, pin_required=False)
+            while not stop.is_set():  # the same book out and back, pushed each time
+                session = circulation.identify(who["card"], None).session  # type: ignore[union-attr]
+                assert session is not None
+                circulation.checkout(session, item)
+                circulation.return_item(item)
+                agent.sync_once()
+        except BaseException as error:  # reported by the test
+            failures.append(error)
+
+    with ServerThread(engine, clock, kiosks_forget_immediately=False) as server:
+        # Opened one at a time: a store's first opening runs its migrations (Alembic),
+        # which keep global state.
+        agents = [
+            SyncAgent(Store.open(tmp_path / name, kiosk_id=name), server.url, tokens[name], clock)
+            for name in names
+        ]
+        for agent in agents:
+            agent.sync_once()
+        threads = [
+            threading.Thread(target=kiosk, args=(agent, items[n]), daemon=True)
+            for n, agent in enumerate(agents)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(2)
+        taken = [backups.backup(engine, tmp_path / f"b{n}.backup", NOW) for n in range(2)]
+        time.sleep(0.5)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        for agent in agents:
+            agent.store.close()
+    assert not failures, failures
+    for done in taken:
+        assert done.manifest.covers > 0
+    last = taken[-1].manifest
+    with Session(engine) as session:
+        markers = dict(
+            session.execute(
+                select(Change.key, Change.seq).where(Change.entity == Entity.ENTRY.value)
+            ).all()
+        )
+        state = session.get(ServerState, 1)
+        assert state is not None
+        assert state.backup_covers == last.covers
+    expected = {entry for entry, seq in markers.items() if seq <= last.covers}
+    assert len(markers) > len(expected) > 0, "kiosks pushed both before and after the backup"
+    # Restored, the backup holds exactly the transactions up to the position it names.
+    backups.restore(engine, taken[-1].path, NOW, force=True)
+    count, ids = transactions(engine)
+    assert ids == expected
+    assert count == len(expected)
+    engine.dispose()
+
+
+def test_kill_9_of_a_backup_midway_leaves_nothing_restore_would_take(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine, _library, _tokens = prepare_central(database_url)
+    with Session(engine) as session, session.begin():
+        kiosk_id = session.scalar(select(Kiosk.id).limit(1))
+        # Bulk, so that the copy takes long enough to be killed in the middle.
+        session.execute(
+            HeartbeatRecord.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {"kiosk_id": kiosk_id, "at": NOW, "journal_depth": n, "scanners": 1, "error": False}
+                for n in range(100_000)
+            ],
+        )
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    chooser = random.Random(20)
+    killed_midway = 0
+    for _ in range(3):
+        child = subprocess.Popen(
+            [CENTRAL, "--db", database_url, "backup", str(folder / "nightly.backup")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while not list(folder.glob(".*partial*")) and time.monotonic() < deadline:
+            if child.poll() is not None:
+                break
+            time.sleep(0.001)
+        time.sleep(chooser.uniform(0, 0.05))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        if (folder / "nightly.backup").exists():  # it finished first: a whole backup
+            assert backups.check(folder / "nightly.backup").covers >= 0
+            (folder / "nightly.backup").unlink()
+            continue
+        leftovers = list(folder.glob(".*partial*"))
+        killed_midway += bool(leftovers)
+        for leftover in leftovers:
+            done = central_command(database_url, "restore", "--check", str(leftover))
+            assert done.returncode == 2, f"restore took {leftover.name}"
+            assert "not a complete" in done.stderr or "damaged" in done.stderr
+    assert killed_midway >= 1, "no kill landed in the middle of a backup"
+    # The next backup clears what the killed ones left, and is whole.
+    path = back_up(database_url, folder / "nightly.backup")
+    assert [p.name for p in folder.iterdir() if p.name != backups.LOCK_FILE] == [path.name]
+    assert backups.check(path).database == engine.dialect.name
+    engine.dispose()
+
+
+def test_backups_in_a_folder_are_rotated_and_a_damaged_one_is_refused(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine, _library, _tokens = prepare_central(database_url)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    made = []
+    for minute in range(4):
+        made.append(backups.backup(engine, folder, NOW + timedelta(minutes=minute), keep=2))
+    kept = sorted(p.name for p in folder.glob(f"{backups.PREFIX}*"))
+    assert kept == [made[2].path.name, made[3].path.name]
+    assert made[3].removed == (made[1].path,)
+    damaged = tmp_path / "damaged.backup"
+    data = bytearray(made[3].path.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # one flipped byte inside the database part
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(backups.BackupError, match=r"damaged|not a complete"):
+        backups.check(damaged)
+    half = tmp_path / "half.backup"
+    half.write_bytes(made[3].path.read_bytes()[: made[3].path.stat().st_size // 2])
+    with pytest.raises(backups.BackupError, match="not a complete"):
+        backups.check(half)
+    engine.dispose()
