@@ -211,7 +211,7 @@ for old in $(ls -1t "$R/opt/kiosk/releases" | tail -n +4); do
     esac
 done
 folder "$R/opt/kiosk/docs" 0755
-for doc in install.md scanners.md sync-protocol.md sip2.md; do
+for doc in install.md scanners.md sync-protocol.md sip2.md operations.md; do
     place "$tree/docs/$doc" "$R/opt/kiosk/docs/$doc" 0644
 done
 
@@ -229,6 +229,11 @@ if [ "$role" = central ]; then
     # their accounts (docs/sip2.md): systemctl enable --now kiosk-central-sip2.service
     place "$tree/systemd/kiosk-central-sip2.service" \
         "$R/etc/systemd/system/kiosk-central-sip2.service" 0644
+    # Installed, not enabled either: the library chooses where backups go first
+    # (docs/operations.md): systemctl enable --now kiosk-central-backup.timer
+    for unit in kiosk-central-backup.service kiosk-central-backup.timer; do
+        place "$tree/systemd/$unit" "$R/etc/systemd/system/$unit" 0644
+    done
 fi
 if [ "$role" = kiosk ]; then
     place "$tree/config/99-kiosk-scanners.rules" "$R/etc/udev/rules.d/99-kiosk-scanners.rules" 0644

@@ -199,6 +199,7 @@ def _sync(status: KioskStatus, data_dir: Path) -> None:
         status.warnings.append("no sync has been attempted yet (is kiosk-sync running?)")
         return
     status.last_sync = last.to_json()
+    _backups(status, last)
     if last.refused:
         status.warnings.append(f"the server refuses this kiosk: {last.error}")
     elif not last.ok:
@@ -210,6 +211,18 @@ def _sync(status: KioskStatus, data_dir: Path) -> None:
         status.warnings.append(
             f"the last sync attempt was {_when(status.now, last.attempted_at)}"
             " (is kiosk-sync running?)"
+        )
+
+
+def _backups(status: KioskStatus, last: last_sync.LastSync) -> None:
+    """A server that has never been backed up: this kiosk keeps what it lent until the
+    limit, and the library has no copy of its record."""
+    if last.backup == "none":
+        limit = f"at most {last.backup_wait_days} days" if last.backup_wait_days else "a while"
+        status.warnings.append(
+            "the server has never been backed up: this kiosk keeps the transactions it sent "
+            f"({last.held} now) for {limit}, and the library has no copy of its record "
+            "(kiosk-central backup, docs/operations.md)"
         )
 
 
@@ -259,6 +272,8 @@ def rows(status: KioskStatus) -> list[tuple[str, str]]:
             + (f", oldest {_when(now, oldest)}" if oldest is not None else ""),
         )
     last = status.last_sync
+    if last is not None and last.get("held"):
+        row("backup", f"{last['held']} sent, kept until a backup of the server covers them")
     if last is not None:
         attempted = datetime.fromisoformat(last["attempted_at"])
         row(

@@ -241,6 +241,11 @@ def test_the_central_server_host(roots: Roots, tmp_path: Path) -> None:
         roots.clone / "systemd/kiosk-central-sip2.service"
     ).read_bytes()
     assert not list(root.glob("etc/systemd/system/*.wants/kiosk-central-sip2.service"))
+    for unit in ("kiosk-central-backup.service", "kiosk-central-backup.timer"):
+        assert (root / "etc/systemd/system" / unit).read_bytes() == (
+            roots.clone / "systemd" / unit
+        ).read_bytes()
+        assert not list(root.glob(f"etc/systemd/system/*.wants/{unit}"))
     assert (root / "opt/kiosk/docs/sip2.md").is_file()
     assert not (root / "etc/systemd/system/kiosk.service").exists()
     assert not (root / "etc/kiosk").exists()

@@ -55,8 +55,9 @@ def verify(root: Path, name: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_four_units_are_there() -> None:
+def test_the_units_are_there() -> None:
     assert [unit.name for unit in UNITS] == [
+        "kiosk-central-backup.service",
         "kiosk-central-sip2.service",
         "kiosk-central.service",
         "kiosk-sync.service",
@@ -84,6 +85,25 @@ def test_verify_does_catch_a_mistake(tmp_path: Path) -> None:
     result = verify(root, unit.name)
     assert result.returncode != 0
     assert "/opt/kiosk/venv/bin/kiosk is not executable" in result.stderr
+
+
+def test_the_backup_timer_verifies_and_runs_its_service_nightly(tmp_path: Path) -> None:
+    service = ROOT / "systemd/kiosk-central-backup.service"
+    root = scratch_root(tmp_path, service)
+    shutil.copy(ROOT / "systemd/kiosk-central-backup.timer", root / "etc/systemd/system")
+    result = verify(root, "kiosk-central-backup.timer")
+    assert (result.returncode, result.stderr, result.stdout) == (0, "", "")
+    timer = directives("kiosk-central-backup.timer")
+    assert timer["OnCalendar"] == "*-*-* 02:00:00"
+    assert timer["Persistent"] == "true"
+    backup = directives("kiosk-central-backup.service")
+    assert backup["ExecStart"] == "/opt/kiosk/venv/bin/kiosk-central backup"
+    assert backup["Type"] == "oneshot"
+    central = directives("kiosk-central.service")
+    for key in ("User", "Group", "Environment", "EnvironmentFile", "ProtectSystem"):
+        assert backup[key] == central[key], key
+    # The default [backup] directory, writable under ProtectSystem=strict.
+    assert "kiosk-central/backups" in backup["StateDirectory"].split()
 
 
 def directives(unit: str) -> dict[str, str]:

@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from kiosk.central import backups
+from kiosk.appliance.status import gather, rows
+from kiosk.central import backups, database
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.holds import place_hold_by_card
 from kiosk.central.models import (
@@ -46,9 +48,10 @@ from kiosk.store import outbox
 from kiosk.store.mirror import MirrorLoan
 from kiosk.store.store import Store
 from kiosk.sync.agent import SyncAgent, SyncError
-from kiosk.sync.protocol import Entity
+from kiosk.sync.protocol import BACKUP_HEADER, HELD_HEADER, Entity
 
-from .conftest import NOW, ServerThread, prepare_central
+from .conftest import NOW, ServerThread, prepare_central, running_central
+from .web.conftest import in_process, register
 
 BIN = Path(sys.executable).parent
 CENTRAL = str(BIN / "kiosk-central")
@@ -423,3 +426,73 @@ def test_backups_in_a_folder_are_rotated_and_a_damaged_one_is_refused(
     with pytest.raises(backups.BackupError, match="not a complete"):
         backups.check(half)
     engine.dispose()
+
+
+def test_kiosk_status_and_staff_mode_say_what_waits_on_a_backup(tmp_path: Path) -> None:
+    with running_central(
+        f"sqlite:///{tmp_path / 'central.db'}", kiosks_forget_immediately=False
+    ) as central:
+        agent = central.agent(tmp_path / "kiosk")
+        try:
+            agent.sync_once()
+            circulation = Circulation(agent.store, central.clock, pin_required=False)
+            who = next(
+                c for c in central.library.cards if c["situation"] == "adult, nothing on loan"
+            )
+            identified = circulation.identify(who["card"], None)
+            assert identified.session is not None  # type: ignore[union-attr]
+            circulation.checkout(
+                identified.session, central.library.samples["FICTION"]["available"][0]
+            )  # type: ignore[union-attr]
+            agent.sync_once()
+            shown = gather(tmp_path / "kiosk", central.clock)
+            assert ("backup", "1 sent, kept until a backup of the server covers them") in rows(
+                shown
+            )
+            (warning,) = [w for w in shown.warnings if "never been backed up" in w]
+            assert "(1 now) for at most 7 days" in warning
+            with central.engine.connect() as connection:
+                held = connection.scalar(
+                    select(Kiosk.held_for_backup).where(Kiosk.name == "kiosk-a")
+                )
+            assert held == 1, "the console's Kiosks page has it from the heartbeat"
+
+            backups.backup(central.engine, tmp_path / "b.backup", NOW)
+            agent.sync_once()
+            shown = gather(tmp_path / "kiosk", central.clock)
+            assert not [w for w in shown.warnings if "backed up" in w]
+            assert "backup" not in dict(rows(shown))
+            assert outbox.entries(agent.store) == []
+        finally:
+            agent.store.close()
+
+
+def test_the_consoles_kiosks_page_shows_what_waits_on_a_backup(
+    database_url: str, tmp_path: Path
+) -> None:
+    with in_process(database_url) as console:
+        register(console, "lobby")
+        beat = requests.post(
+            f"{console.url}/v1/heartbeat",
+            json={
+                "version": "0.1.0",
+                "journal_depth": 0,
+                "oldest_pending": None,
+                "last_error": None,
+                "scanners": [],
+                "disk_free_mb": 5000,
+            },
+            headers={"Authorization": f"Bearer {console.tokens['lobby']}", HELD_HEADER: "3"},
+            timeout=10,
+        )
+        assert beat.status_code == 200
+        assert beat.headers[BACKUP_HEADER] == "none"
+        ada = console.login("ada")
+        page = ada.get(f"{console.url}/staff/kiosks", timeout=10).text
+        assert 'id="never-backed-up"' in page
+        assert "3 kept until a backup" in page
+        engine = database.connect(console.database_url)
+        backups.backup(engine, tmp_path / "b.backup", NOW)
+        engine.dispose()
+        page = ada.get(f"{console.url}/staff/kiosks", timeout=10).text
+        assert 'id="never-backed-up"' not in page

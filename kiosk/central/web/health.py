@@ -89,6 +89,8 @@ def row(kiosk: Kiosk, now: datetime) -> KioskRow:
             else ""
         )
         backlog = f"{kiosk.journal_depth} waiting{oldest}"
+    if kiosk.held_for_backup:  # sent and applied, kept on the kiosk until a backup
+        backlog += f"; {kiosk.held_for_backup} kept until a backup"
     return KioskRow(
         id=kiosk.id,
         name=kiosk.name,

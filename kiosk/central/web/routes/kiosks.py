@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from kiosk.central.api.kiosks import disable_kiosk, find_kiosk, kiosks, rotate_token
+from kiosk.central.backups import server_state
 from kiosk.central.circulation.reports import kiosk_day
 from kiosk.central.errors import CentralError
 from kiosk.central.web.deps import (
@@ -50,6 +51,7 @@ def kiosks_page(
         rows=[row(kiosk, moment) for kiosk in kiosks(db)],
         now=moment,
         tag_classes=TAGS,
+        never_backed_up=server_state(db, moment).backup_covers is None,
         interval=HEARTBEAT_SECONDS,
         amber_after=int(AMBER_AFTER.total_seconds() // 60),
         red_after=int(RED_AFTER.total_seconds() // 60),
