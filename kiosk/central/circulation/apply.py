@@ -182,9 +182,8 @@ def read_batch(
     ):
         loans[lent.item_barcode] = _Loan.read(lent)
         patron_ids.add(lent.patron_id)
-    log.lock_patrons(patron_ids)
     brns = sorted({items[barcode].row.brn for barcode in barcodes if barcode in items})
-    log.lock_records(brns)
+    log.lock_patrons(patron_ids, brns)
     # The other loans of these patrons count against their quotas.
     for other in session.execute(
         # The loan's and the item's fields by name (no name is both a loan's and an item's).

@@ -74,21 +74,19 @@ class ChangeLog:
 
     def lock_items(self, barcodes: Iterable[str]) -> None:
         """Guard the items (their loans, holds and status) a push reads and writes."""
-        self._take(exclusive=False, space=ITEMS, names=barcodes)
+        self._take(exclusive=False, names={ITEMS: barcodes})
 
-    def lock_patrons(self, patron_ids: Iterable[str]) -> None:
-        """Guard the patrons (their balance and loans) a push reads and writes: call it
-        after ``lock_items``, once, with every patron the push's entries or the loans of
-        its items name."""
-        self._take(exclusive=False, space=PATRONS, names=patron_ids)
+    def lock_patrons(self, patron_ids: Iterable[str], brns: Iterable[int] = ()) -> None:
+        """Guard the patrons (their balance and loans) a push reads and writes, and the
+        title-hold queues of the records ``brns`` (two copies of one record returned at
+        once must not both be trapped for its first title hold). Call it after
+        ``lock_items``, once, with every patron the push's entries or the loans of its
+        items name and the records of its items. One statement takes both."""
+        self._take(
+            exclusive=False, names={PATRONS: patron_ids, RECORDS: (str(brn) for brn in brns)}
+        )
 
-    def lock_records(self, brns: Iterable[int]) -> None:
-        """Guard the title-hold queues of these records: two copies of one record
-        returned at once must not both be trapped for its first title hold. Call it
-        after ``lock_patrons``, once."""
-        self._take(exclusive=False, space=RECORDS, names=(str(brn) for brn in brns))
-
-    def _take(self, *, exclusive: bool, space: int = WRITERS, names: Iterable[str] = ()) -> None:
+    def _take(self, *, exclusive: bool, names: dict[int, Iterable[str]] | None = None) -> None:
         calls = []
         if not self._writing:
             self._writing = True
@@ -105,7 +103,8 @@ class ChangeLog:
             calls.append(writers(WRITERS, 0))
         if not self._postgres:
             return
-        keys = sorted({(space, _key(name)) for name in names} - self._held)
+        wanted = {(space, _key(name)) for space, some in (names or {}).items() for name in some}
+        keys = sorted(wanted - self._held)
         # One order for every writer (class, then key), so two writers never wait on
         # each other in a circle.
         if keys and self._last is not None and keys[0] < self._last:

@@ -4,10 +4,10 @@ route can forget to check who is asking."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi_csrf_protect import CsrfProtect
@@ -35,17 +35,23 @@ class CsrfRefused(Exception):
     """A form posted without the token its page gave, or with another: 403."""
 
 
-def settings(request: Request) -> ConsoleSettings:
+# The dependencies that only read the request or the app are coroutines: FastAPI runs a
+# plain function in its thread pool, and each such hop waits for the GIL behind whatever
+# page another thread is rendering (see kiosk.central.latency). Those that wait on the
+# database stay plain functions, off the event loop.
+
+
+async def settings(request: Request) -> ConsoleSettings:
     found: ConsoleSettings = request.app.state.console
     return found
 
 
-def now(request: Request) -> datetime:
+async def now(request: Request) -> datetime:
     moment: datetime = request.app.state.now()
     return moment
 
 
-def origin(request: Request) -> str:
+async def origin(request: Request) -> str:
     """Where a request came from, for the audit log (the proxy's address behind one)."""
     return request.client.host if request.client else "unknown"
 
@@ -84,10 +90,10 @@ def optional_staff(request: Request, db: Db, config: Settings, moment: Now) -> S
     return sessions.find(db, session_id, moment, config.lifetimes) if session_id else None
 
 
-def role(least: Role) -> Callable[[Current], Current]:
+def role(least: Role) -> Callable[[Current], Coroutine[Any, Any, Current]]:
     """A dependency letting through staff whose role is ``least`` or above."""
 
-    def check(signed_in: Annotated[Current, Depends(current)]) -> Current:
+    async def check(signed_in: Annotated[Current, Depends(current)]) -> Current:
         if RANK[signed_in.who.role] < RANK[least]:
             raise NotAllowed(signed_in.who)
         return signed_in
@@ -100,7 +106,15 @@ Circulation = Annotated[Current, Depends(role("circulation"))]
 Admin = Annotated[Current, Depends(role("admin"))]
 
 
-async def csrf_checked(request: Request, csrf: Annotated[CsrfProtect, Depends()]) -> None:
+async def csrf_protect() -> CsrfProtect:
+    """The library's checker, made here rather than by FastAPI (which would build the
+    class in its thread pool)."""
+    return CsrfProtect()
+
+
+async def csrf_checked(
+    request: Request, csrf: Annotated[CsrfProtect, Depends(csrf_protect)]
+) -> None:
     """The form's ``csrf_token`` must match the signed one in the CSRF cookie
     (fastapi-csrf-protect's double-submit cookie)."""
     await request.form()  # parsed here: the library then reads the field from it

@@ -23,7 +23,7 @@ from fastapi import Depends, Request
 from fastapi_csrf_protect import CsrfProtect
 from starlette.datastructures import UploadFile
 
-from kiosk.central.web.deps import Admin, csrf_checked
+from kiosk.central.web.deps import Admin, csrf_checked, csrf_protect
 
 MB = 1024 * 1024
 # Room in a body for the form's other fields and the multipart boundaries.
@@ -84,7 +84,7 @@ def uploaded(limit: int, fallback: str) -> Callable[..., AsyncIterator[Upload]]:
     async def read(
         request: Request,
         _signed_in: Admin,
-        csrf: Annotated[CsrfProtect, Depends()],
+        csrf: Annotated[CsrfProtect, Depends(csrf_protect)],
     ) -> AsyncIterator[Upload]:
         length = request.headers.get("content-length", "")
         if not length.isdigit():

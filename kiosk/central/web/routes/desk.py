@@ -53,7 +53,7 @@ Flag = Annotated[str, Query(max_length=16)]
 NO_CARD = "No patron has that card: scan it again, or type the number under its barcode"
 
 
-def policies(request: Request) -> PolicyCache:
+async def policies(request: Request) -> PolicyCache:
     found: PolicyCache = request.app.state.policies
     return found
 
