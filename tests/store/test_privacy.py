@@ -97,7 +97,11 @@ def central_server(tmp_path: Path) -> Iterator[tuple[str, Path, Callable[[], Non
     backups = tmp_path / "backups"
     backups.mkdir()
     try:
-        yield server.url, token, lambda: run(CENTRAL, "--db", database, "backup", str(backups))
+
+        def back_up() -> None:
+            run(CENTRAL, "--db", database, "backup", str(backups))
+
+        yield server.url, token, back_up
     finally:
         server.stop()
 
