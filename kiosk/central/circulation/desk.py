@@ -37,7 +37,7 @@ from kiosk.central.circulation.apply import (
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
-from kiosk.central.models import AppliedTransaction
+from kiosk.central.models import AppliedTransaction, Loan
 from kiosk.rules import (
     Policy,
     Refusal,
@@ -558,6 +558,24 @@ def set_item_status(
 
 def transaction(db: Session, transaction_id: str) -> AppliedTransaction | None:
     return db.scalar(select(AppliedTransaction).where(AppliedTransaction.id == transaction_id))
+
+
+def renews_own_loan(
+    db: Session, patron_id: str, barcode: str, checkout_id: str, renewal_id: str
+) -> bool:
+    """Whether a device's checkout is the patron's renewal of their own loan: it is not
+    the checkout ``checkout_id`` sent again (answered as it was, whatever the loan is
+    now), and the renewal ``renewal_id`` was sent before or the patron has the item.
+    One statement: a device waits on each."""
+    sent = select(AppliedTransaction.id)
+    lent_before, renewed_before, borrower = db.execute(
+        select(
+            sent.where(AppliedTransaction.id == checkout_id).exists(),
+            sent.where(AppliedTransaction.id == renewal_id).exists(),
+            select(Loan.patron_id).where(Loan.item_barcode == barcode).scalar_subquery(),
+        )
+    ).one()
+    return not lent_before and (renewed_before or borrower == patron_id)
 
 
 def record_offline(

@@ -73,13 +73,18 @@ class HoldRef:
     brn: int | None = None
 
 
+def could_be_card(card: str) -> bool:
+    """Whether ``card`` (scanned or typed) is worth looking up: a card is printable, and
+    PostgreSQL refuses a NUL outright (a DataError, not "none")."""
+    card = card.strip()
+    return bool(card) and len(card) <= MAX_CARD and card.isprintable()
+
+
 def patron_by_card(db: Session, card: str) -> str | None:
     """The patron id of the card scanned or typed, if any patron has it."""
-    card = card.strip()
-    # A card is printable; PostgreSQL refuses a NUL outright (a DataError, not "none").
-    if not card or len(card) > MAX_CARD or not card.isprintable():
+    if not could_be_card(card):
         return None
-    found: str | None = db.scalar(select(Patron.patron_id).where(Patron.card == card))
+    found: str | None = db.scalar(select(Patron.patron_id).where(Patron.card == card.strip()))
     return found
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from kiosk.central import database
 from kiosk.central.commands import Command
 from kiosk.central.config import CONFIG_ENV, DB_ENV, load_config
+from kiosk.central.latency import answer_waiting_threads_promptly
 from kiosk.common.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def app_from_env() -> FastAPI:
     from kiosk.central.api.app import create_app  # noqa: PLC0415 - FastAPI only when serving
     from kiosk.central.web.settings import console_settings  # noqa: PLC0415
 
+    answer_waiting_threads_promptly()
     config = load_config()
     console = console_settings(config, os.environ.get(WEB_KEY_ENV))
     engine = database.connect(os.environ[DB_ENV])

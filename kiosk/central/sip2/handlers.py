@@ -31,6 +31,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.central.circulation import desk, holds, ledger, lookup, patrons
@@ -179,18 +180,23 @@ def _allowed(device: Device, needed: str) -> bool:
 
 def _patron(db: Session, card: str) -> Patron | None:
     """The patron whose card the device read; None for a card no one has."""
-    patron_id = lookup.patron_by_card(db, card)
-    return db.get(Patron, patron_id) if patron_id is not None else None
+    if not lookup.could_be_card(card):
+        return None
+    found: Patron | None = db.scalar(select(Patron).where(Patron.card == card.strip()))
+    return found
 
 
 class _Refused(CentralError):
     """A request answered no, for the reason given (the device's screen message)."""
 
 
-def _known_patron(call: _Call, db: Session, card: str, pin: str | None) -> str:
-    """The patron id of the card, whose PIN, if the device sent one, is right; else the
-    request is refused (an unknown card, a wrong PIN, a card locked by wrong PINs)."""
-    patron = _patron(db, card)
+def _known_patron(
+    call: _Call, db: Session, card: str, pin: str | None, patron: Patron | None = None
+) -> str:
+    """The patron id of the card (``patron``, when the caller read it already), whose
+    PIN, if the device sent one, is right; else the request is refused (an unknown card,
+    a wrong PIN, a card locked by wrong PINs)."""
+    patron = patron or _patron(db, card)
     if patron is None:
         raise _Refused(UNKNOWN_CARD)
     refusal = _pin_refusal(_pin(call, db, patron, pin))
@@ -661,11 +667,6 @@ def _fee(call: _Call, found: desk.LoanAnswer) -> dict[str, Any]:
     return {"fee_type": OVERDUE_FEE, "currency_type": call.currency, "fee_amount": found.fine}
 
 
-def _has_it(db: Session, patron_id: str, barcode: str) -> bool:
-    item = lookup.item_summary(db, barcode)
-    return item is not None and item.borrower == patron_id
-
-
 def _checkout(call: _Call) -> codec.Response:
     """11 Checkout: lent by the decision path; the patron's own loan renewed when the
     device may renew (SC renewal policy Y); a no-block loan recorded as the fact it is."""
@@ -701,12 +702,9 @@ def _checkout(call: _Call) -> codec.Response:
             return _checkout_response(call, request, found)
         if patron is None:
             raise _Refused(UNKNOWN_CARD)
-        patron_id = _known_patron(call, db, card, request.patron_password)
+        patron_id = _known_patron(call, db, card, request.patron_password, patron)
         renewal_id = call.transaction_id("renew", card, barcode, request.transaction_date)
-        # The same checkout sent again is answered as it was, whatever the loan is now.
-        renewing = desk.transaction(db, lent_id) is None and (
-            desk.transaction(db, renewal_id) is not None or _has_it(db, patron_id, barcode)
-        )
+        renewing = desk.renews_own_loan(db, patron_id, barcode, lent_id, renewal_id)
         db.rollback()
         if renewing and not request.sc_renewal_policy:
             raise _Refused("You have this item on loan already.")
