@@ -111,6 +111,29 @@ def test_check_config_exit_status_and_every_mistake(
         )
 
 
+def test_check_config_reports_each_bad_backup_setting(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """[backup]: each of directory, keep and kiosks_forget wrong at once, each at its file,
+    line and key, with what was meant where a near value or key exists."""
+    path = tmp_path / "central.toml"
+    path.write_text(
+        '[backup]\ndirectory = 5\nkeep = -1\nkiosks_forget = "immediatly"\nrotate = 3\n'
+    )
+    assert run(capsys, "check-config", str(path)) == (
+        2,
+        "",
+        f"{path}:2: backup.directory: must be a path in quotes, not 5\n"
+        f"{path}:3: backup.keep: must be a whole number of backups above 0, not -1\n"
+        f"{path}:4: backup.kiosks_forget: must be one of after-backup, immediately, not "
+        "'immediatly' (did you mean 'immediately'?)\n"
+        f"{path}:5: backup.rotate: unknown key; known keys: directory, keep, kiosks_forget\n"
+        "4 errors; kiosk-central cannot start with this config\n",
+    )
+    path.write_text('[backup]\ndirectory = "backups"\nkeep = 3\nkiosks_forget = "immediately"\n')
+    assert run(capsys, "check-config", str(path)) == (0, f"{path}: valid\n", "")
+
+
 def test_the_config_commands_need_no_database(
     capsys: pytest.CaptureFixture[str], bad: Path, tmp_path: Path
 ) -> None:

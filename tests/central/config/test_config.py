@@ -29,6 +29,7 @@ from kiosk.central.config import (
     site_file,
     with_database,
 )
+from kiosk.central.config.model import BackupSection
 from kiosk.central.errors import CentralError
 from kiosk.common.secrets import MASK
 
@@ -222,6 +223,19 @@ def test_the_site_replaces_the_defaults_one_key_at_a_time(tmp_path: Path) -> Non
         LibrarySection(),
         Sip2Section(),
     )
+
+
+def test_the_backup_settings_read_from_the_site_file(tmp_path: Path) -> None:
+    path = site(
+        tmp_path, '[backup]\ndirectory = "backups"\nkeep = 3\nkiosks_forget = "Immediately"\n'
+    )
+    assert load_config(path).backup == BackupSection(
+        directory=tmp_path / "backups", keep=3, kiosks_forget="immediately"
+    )
+    # The folder is checked when a backup is taken, so a missing one is no mistake here;
+    # "" leaves it unset (each backup then names its FILE).
+    path.write_text('[backup]\ndirectory = ""\n')
+    assert load_config(path).backup == BackupSection(directory=None)
 
 
 # One mistake each: the site file's text (after GOOD's keys), then every message it gives,
@@ -478,6 +492,50 @@ MISTAKES = [
         "[notices]\nemail = 5\n",
         ["2: notices.email: must be a table, not 5"],
         id="a value for a table",
+    ),
+    pytest.param(
+        "[backup]\ndirectory = 5\n",
+        ["2: backup.directory: must be a path in quotes, not 5"],
+        id="backup: a folder not in quotes",
+    ),
+    pytest.param(
+        "[backup]\nkeep = 0\n",
+        ["2: backup.keep: must be a whole number of backups above 0, not 0"],
+        id="backup: keep none",
+    ),
+    pytest.param(
+        '[backup]\nkeep = "14"\n',
+        ["2: backup.keep: must be a whole number of backups above 0, not '14'"],
+        id="backup: keep in quotes",
+    ),
+    pytest.param(
+        '[backup]\nkiosks_forget = "after_backup"\n',
+        [
+            "2: backup.kiosks_forget: must be one of after-backup, immediately, not "
+            "'after_backup' (did you mean 'after-backup'?)"
+        ],
+        id="backup: kiosks_forget misspelt",
+    ),
+    pytest.param(
+        '[backup]\nkiosks_forget = "never"\n',
+        ["2: backup.kiosks_forget: must be one of after-backup, immediately, not 'never'"],
+        id="backup: kiosks_forget never",
+    ),
+    pytest.param(
+        "[backup]\nkepp = 3\n",
+        [
+            "2: backup.kepp: unknown key (did you mean 'keep'?); known keys: directory, keep, "
+            "kiosks_forget"
+        ],
+        id="backup: an unknown key",
+    ),
+    pytest.param(
+        "[backups]\nkeep = 3\n",
+        [
+            "1: backups: unknown table (did you mean 'backup'?); known tables: central, "
+            "library, web, notices, sip2, backup"
+        ],
+        id="backup: the table misspelt",
     ),
     pytest.param(
         "[web]\nport = = 8080\n",
