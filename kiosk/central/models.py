@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -67,6 +68,7 @@ class Record(CentralBase):
     author: Mapped[str] = mapped_column(String(200))
     isbn: Mapped[str | None] = mapped_column(String(17))
     publication_type: Mapped[str] = mapped_column(String(32))
+    added_on: Mapped[date | None]  # when it entered the catalogue: the new arrivals
 
     # Searches by title and author use the migration's case-folded indexes (0005).
     __table_args__ = (Index("records_by_isbn", "isbn"),)
@@ -99,6 +101,16 @@ class Patron(CentralBase):
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(8))
     barred_reason: Mapped[str | None] = mapped_column(String(200))
+    # Messaging preferences (kiosk.central.notices.preferences): the channel ("email",
+    # "sms" or "none"), the kinds of notice chosen and the publication types of the new
+    # arrivals wanted, each a comma-separated list of codes.
+    notify_by: Mapped[str] = mapped_column(String(8), server_default="email")
+    notices: Mapped[str] = mapped_column(
+        String(200), server_default="due_soon,overdue,hold_ready,hold_expiring,membership_expiring"
+    )
+    due_soon_days: Mapped[int] = mapped_column(server_default="2")
+    digest: Mapped[bool] = mapped_column(server_default=false())
+    arrivals: Mapped[str] = mapped_column(String(400), server_default="")
     # Searches by surname and first name use the migration's case-folded indexes (0005).
 
 
@@ -355,3 +367,44 @@ class ServerState(CentralBase):
     backup_covers: Mapped[int | None] = mapped_column(BigInteger)
     backup_at: Mapped[datetime | None]
     backup_file: Mapped[str | None] = mapped_column(String(400))
+
+
+class Notice(CentralBase):
+    """One notice in the outbox. ``key`` (patron, kind, subject, day) is fixed when the
+    notice becomes due and is unique: finding it again adds nothing. ``status`` is
+    waiting, sending (claimed by ``claimed_by``), sent, failed, interrupted (its runner
+    died mid-send: it may or may not have gone), print (the patron has no channel) or
+    printed. ``facts`` holds what the message says (titles, dates, amounts) as they
+    were when it became due, so a resend says the same."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    patron_id: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    subject: Mapped[str] = mapped_column(String(80))
+    day: Mapped[date]
+    channel: Mapped[str] = mapped_column(String(8))  # email, sms, print
+    digest: Mapped[bool]
+    facts: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime]
+    send_after: Mapped[datetime]  # a digest's notices wait for the day's digest hour
+    attempts: Mapped[int]
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(400))
+
+    __table_args__ = (Index("notices_to_send", "status", "send_after"),)
+
+
+class NoticeScan(CentralBase):
+    """A day whose daily notices (due soon, overdue, hold expiring, membership, new
+    arrivals) were found: runners polling every few seconds look once a day."""
+
+    __tablename__ = "notice_scans"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    done_at: Mapped[datetime]

@@ -18,6 +18,7 @@ DEFAULT_SHORT_LOAN_HOURS = 4
 # A short loan capped by "no issue after" is due at the end of the cap day.
 END_OF_LENDING_DAY = time(23, 59)
 AVAILABLE = "available"
+DEFAULT_OVERDUE_NOTICE_DAYS = (1, 7, 14)
 
 
 def money(amount: Decimal) -> Decimal:
@@ -116,6 +117,9 @@ class Policy:
     privileges: Mapping[tuple[str, str], Privilege]
     fault_charges: Mapping[str, FaultCharge] = field(default_factory=dict)
     calendar: Calendar = field(default_factory=Calendar)
+    # The days after the due date on which the first, second and third overdue notices
+    # go (the notices' own data: no decision reads it).
+    overdue_notice_days: tuple[int, ...] = DEFAULT_OVERDUE_NOTICE_DAYS
 
     def privilege(self, member_type: str, publication_type: str) -> Privilege | None:
         return self.privileges.get((member_type, publication_type))

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from kiosk.rules.errors import InvalidPolicy, Problem
 from kiosk.rules.model import (
+    DEFAULT_OVERDUE_NOTICE_DAYS,
     DEFAULT_SHORT_LOAN_HOURS,
     Calendar,
     FaultCharge,
@@ -49,7 +50,16 @@ PRIVILEGE_KEYS = (
 )
 FAULT_CHARGE_KEYS = ("name", "amount", "status")
 CALENDAR_KEYS = ("closed_weekdays", "closed_dates")
-POLICY_KEYS = ("member_types", "publication_types", "privileges", "fault_charges", "calendar")
+NOTICES_KEYS = ("overdue_days",)
+MAX_OVERDUE_NOTICES = 3
+POLICY_KEYS = (
+    "member_types",
+    "publication_types",
+    "privileges",
+    "fault_charges",
+    "calendar",
+    "notices",
+)
 
 # Stock statuses the library system itself uses. A fault charge may name a status
 # of the library's own, but not a near-miss of one of these, which is a typo.
@@ -322,7 +332,10 @@ def parse_policy(data: object, reader: Reader, path: str = "") -> Policy:
         ).items()
     }
     calendar = _calendar(reader, root.get("calendar"), child(path, "calendar"))
-    return Policy(member_types, publication_types, privileges, fault_charges, calendar)
+    overdue_days = _overdue_notice_days(reader, root.get("notices"), child(path, "notices"))
+    return Policy(
+        member_types, publication_types, privileges, fault_charges, calendar, overdue_days
+    )
 
 
 def _member_type(reader: Reader, code: str, entry: object, path: str) -> MemberType:
@@ -429,6 +442,30 @@ def _calendar(reader: Reader, value: object, path: str) -> Calendar:
         if (day := reader.date_value(value, child(dates_path, index))) is not None
     }
     return Calendar(frozenset(weekdays), frozenset(closed_dates))
+
+
+def _overdue_notice_days(reader: Reader, value: object, path: str) -> tuple[int, ...]:
+    """Up to three days after the due date, rising: when each overdue notice goes."""
+    if value is None:
+        return DEFAULT_OVERDUE_NOTICE_DAYS
+    data = reader.table(value, path, NOTICES_KEYS) or {}
+    if "overdue_days" not in data:
+        return DEFAULT_OVERDUE_NOTICE_DAYS
+    where = child(path, "overdue_days")
+    days: list[int] = []
+    for index, day in enumerate(reader.items(data.get("overdue_days"), where)):
+        if isinstance(day, int) and not isinstance(day, bool) and 1 <= day <= 365:
+            days.append(day)
+        else:
+            reader.problem(
+                child(where, index),
+                f"must be a number of days after the due date, 1 to 365, got {describe(day)}",
+            )
+    if len(days) > MAX_OVERDUE_NOTICES:
+        reader.problem(where, f"at most {MAX_OVERDUE_NOTICES} overdue notices, got {len(days)}")
+    elif days != sorted(set(days)):
+        reader.problem(where, f"the days must rise, each after the one before, got {days}")
+    return tuple(days)
 
 
 def _weekday(reader: Reader, value: object, where: str) -> int | None:

@@ -477,7 +477,7 @@ def add_record(
             if not chosen_brn:
                 problems.pop("brn", None)
             raise InvalidFields(problems)
-        record = Record(**parsed)
+        record = Record(**parsed, added_on=now.date())
         db.add(record)
         db.flush()
         log.record(record)

@@ -10,7 +10,12 @@ Columns (a header row is required; column order is free):
 - items: ``barcode, brn, price, status, home_location``
 - patrons: ``patron_id, card, first_name, surname, member_type, expires, barred, pin``
   (``expires`` and ``pin`` may be empty; ``barred`` is yes/no; the PIN is turned
-  into an argon2id verifier at once and never stored; a card may be one patron's only)
+  into an argon2id verifier at once and never stored; a card may be one patron's only),
+  and, each optional, the contact and messaging preferences: ``email, phone, language,
+  notify_by`` (email, sms or none), ``notices`` (the kinds chosen, e.g.
+  ``due_soon;hold_ready``), ``due_soon_days, digest`` (yes/no) and ``arrivals`` (the
+  publication types of the weekly new arrivals); a column left out leaves what the
+  patron has
 
 Given an ``actor`` (and ``origin`` and ``now``), an import is audited as
 ``import.<kind>`` (the number of rows, never a card or a name) in the transaction
@@ -25,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +39,25 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import audit
 from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.circulation.patrons import check_contact
 from kiosk.central.errors import ImportRejected
 from kiosk.central.models import Item, Patron, PolicyVersion, Record
+from kiosk.central.notices import preferences
 from kiosk.common.check_digits import gs1_valid, isbn10_valid
 from kiosk.common.pins import pin_verifier
 from kiosk.common.suggest import did_you_mean
 from kiosk.rules.parsing import STANDARD_STATUSES
 
+CONTACT_COLUMNS = (
+    "email",
+    "phone",
+    "language",
+    "notify_by",
+    "notices",
+    "due_soon_days",
+    "digest",
+    "arrivals",
+)
 COLUMNS = {
     "catalogue": ("brn", "title", "author", "isbn", "publication_type"),
     "items": ("barcode", "brn", "price", "status", "home_location"),
@@ -52,9 +70,10 @@ COLUMNS = {
         "expires",
         "barred",
         "pin",
+        *CONTACT_COLUMNS,
     ),
 }
-OPTIONAL = {"isbn", "expires", "pin"}
+OPTIONAL = {"isbn", "expires", "pin", *CONTACT_COLUMNS}
 _PIN = re.compile(r"\d{4,8}")
 _MONEY_LIMIT = Decimal("10000000.00")
 _WHOLE_LIMIT = 2**31 - 1
@@ -259,7 +278,10 @@ def import_file(
     for _, values in parsed:
         existing = db.get(model, values[key_column])
         if existing is None:
-            existing = model(**{**_NEW_DEFAULTS.get(kind, {}), **values})
+            new = {**_NEW_DEFAULTS.get(kind, {}), **values}
+            if kind == "catalogue" and now is not None:  # the new arrivals' notices
+                new["added_on"] = now.date()
+            existing = model(**new)
             db.add(existing)
         else:
             for name, value in values.items():
@@ -303,7 +325,7 @@ def _item(row: _Row, _members: set[str], _publications: set[str]) -> dict[str, A
     }
 
 
-def _patron(row: _Row, members: set[str], _publications: set[str]) -> dict[str, Any]:
+def _patron(row: _Row, members: set[str], publications: set[str]) -> dict[str, Any]:
     expires_text = row.text("expires", 10)
     expires = None
     if expires_text:
@@ -317,7 +339,7 @@ def _patron(row: _Row, members: set[str], _publications: set[str]) -> dict[str, 
     pin = row.values.get("pin", "").strip()
     if pin and not _PIN.fullmatch(pin):
         row.bad("pin", "must be 4 to 8 digits")  # never echo a PIN
-    return {
+    values = {
         "patron_id": row.text("patron_id", 32),
         "card": row.text("card", 32),
         "first_name": row.text("first_name", 64),
@@ -326,6 +348,31 @@ def _patron(row: _Row, members: set[str], _publications: set[str]) -> dict[str, 
         "expires": expires,
         "barred": barred_text in ("yes", "true", "1"),
     } | ({"pin_verifier": pin_verifier(pin)} if pin and _PIN.fullmatch(pin) else {})
+    return values | _contact(row, publications)
+
+
+def _contact(row: _Row, publications: set[str]) -> dict[str, Any]:
+    """The contact and preference columns the file has, checked as the console checks
+    them; one it leaves out leaves the patron's as it is."""
+    checks: dict[str, Callable[[str], Any]] = {
+        "email": partial(check_contact, "email"),
+        "phone": partial(check_contact, "phone"),
+        "language": partial(check_contact, "language"),
+        "notify_by": preferences.channel,
+        "notices": preferences.kinds,
+        "due_soon_days": preferences.due_soon_days,
+        "digest": preferences.flag,
+        "arrivals": lambda text: preferences.arrivals(text, publications),
+    }
+    values: dict[str, Any] = {}
+    for column, check in checks.items():
+        if column not in row.values:
+            continue
+        try:
+            values[column] = check(row.values[column])
+        except ValueError as bad:  # never echo an address or a number
+            row.bad(column, str(bad) if column not in ("email", "phone") else "is not one")
+    return values
 
 
 # Only a new patron starts owing nothing and without a PIN: an import never clears a

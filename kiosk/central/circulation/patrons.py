@@ -37,6 +37,7 @@ from kiosk.central.circulation.holds import QueuedHold, patron_holds
 from kiosk.central.circulation.policy import policy_in_force
 from kiosk.central.errors import CentralError
 from kiosk.central.models import Item, LedgerEntry, Loan, Patron, Record
+from kiosk.central.notices import preferences
 from kiosk.common.pins import pin_verifier
 from kiosk.rules import Due, decide_membership_renewal
 from kiosk.rules import Patron as RulesPatron
@@ -45,8 +46,19 @@ from kiosk.rules import Patron as RulesPatron
 # not import: a test keeps the two the same), each named in itself.
 LANGUAGES = {"en": "English", "es": "Español", "fr": "Français"}
 
+# The messaging preferences (kiosk.central.notices.preferences), as the patron's columns.
+PREFERENCES = ("notify_by", "notices", "due_soon_days", "digest", "arrivals")
 # What staff may change with ``update_patron``, in the form's order.
-FIELDS = ("first_name", "surname", "email", "phone", "language", "member_type", "expires")
+FIELDS = (
+    "first_name",
+    "surname",
+    "email",
+    "phone",
+    "language",
+    "member_type",
+    "expires",
+    *PREFERENCES,
+)
 FIELD_NAMES = {
     "first_name": "first name",
     "surname": "surname",
@@ -55,6 +67,11 @@ FIELD_NAMES = {
     "language": "language",
     "member_type": "member type",
     "expires": "membership expiry",
+    "notify_by": "notices' channel",
+    "notices": "notices chosen",
+    "due_soon_days": "days before a due date",
+    "digest": "daily digest",
+    "arrivals": "new arrivals chosen",
 }
 MAX_REASON = 200  # patrons.barred_reason, ledger.note
 MAX_SEARCH = 64
@@ -122,6 +139,7 @@ class PatronDetails:
     language: str | None
     has_pin: bool
     pin_version: str  # see ``pin_version``: what a PIN form was made for
+    preferences: preferences.Preferences  # what notices they receive, and how
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +320,9 @@ def _details(patron: Patron, now: datetime) -> PatronDetails:
         language=patron.language,
         has_pin=patron.pin_verifier is not None,
         pin_version=pin_version(patron),
+        preferences=preferences.preferences(
+            patron.notify_by, patron.notices, patron.due_soon_days, patron.digest, patron.arrivals
+        ),
     )
 
 
@@ -355,6 +376,14 @@ def member_types(db: Session) -> dict[str, str]:
     return {code: member.name for code, member in found.policy.member_types.items()}
 
 
+def publication_types(db: Session) -> dict[str, str]:
+    """The publication types of the policy in force, code to name (none without one)."""
+    found = policy_in_force(db)
+    if found is None:
+        return {}
+    return {code: kind.name for code, kind in found.policy.publication_types.items()}
+
+
 # --- changing -------------------------------------------------------------------------
 
 
@@ -395,7 +424,7 @@ def _mirror(log: ChangeLog, patron: Patron, before: object) -> None:
         log.patron(patron)
 
 
-class _Bad(Exception):
+class _Bad(ValueError):
     """One field's problem, in words for staff."""
 
 
@@ -418,14 +447,14 @@ def _surname(_db: Session, value: str) -> str | None:
     return _words(value, "surname", 64, required=True)
 
 
-def _email(_db: Session, value: str) -> str | None:
+def _email(_db: object, value: str) -> str | None:
     email = _words(value, "email", 254, required=False)
     if email is not None and not _EMAIL.fullmatch(email):
         raise _Bad("Enter an email address like name@example.org")
     return email
 
 
-def _phone(_db: Session, value: str) -> str | None:
+def _phone(_db: object, value: str) -> str | None:
     phone = _words(value, "phone", 32, required=False)
     if phone is not None and (
         not _PHONE.fullmatch(phone) or not 6 <= sum(c.isdigit() for c in phone) <= 15
@@ -434,7 +463,7 @@ def _phone(_db: Session, value: str) -> str | None:
     return phone
 
 
-def _language(_db: Session, value: str) -> str | None:
+def _language(_db: object, value: str) -> str | None:
     language = value.strip() or None
     if language is not None and language not in LANGUAGES:
         known = ", ".join(f"{name} ({code})" for code, name in LANGUAGES.items())
@@ -465,6 +494,35 @@ def _expires(_db: Session, value: str) -> date | None:
     return expires
 
 
+def _preference(check: Callable[[str], Any]) -> Callable[[Session, str], Any]:
+    def checked(_db: Session, value: str) -> Any:
+        try:
+            return check(value)
+        except preferences.BadPreference as bad:
+            raise _Bad(f"{{}}: {bad}") from None
+
+    return checked
+
+
+def _arrivals(db: Session, value: str) -> str:
+    try:
+        return preferences.arrivals(value, publication_types(db))
+    except preferences.BadPreference as bad:
+        raise _Bad(f"{{}}: {bad}") from None
+
+
+def check_contact(name: str, value: str) -> str | None:
+    """An email address, phone number or language (``name``) as typed, checked as staff's
+    edit checks it; ValueError when it is not one."""
+    checked: str | None = _CONTACT[name](value)
+    return checked
+
+
+_CONTACT: dict[str, Callable[[str], str | None]] = {
+    "email": lambda value: _email(None, value),
+    "phone": lambda value: _phone(None, value),
+    "language": lambda value: _language(None, value),
+}
 _CHECKS: dict[str, Callable[[Session, str], Any]] = {
     "first_name": _first_name,
     "surname": _surname,
@@ -473,6 +531,11 @@ _CHECKS: dict[str, Callable[[Session, str], Any]] = {
     "language": _language,
     "member_type": _member_type,
     "expires": _expires,
+    "notify_by": _preference(preferences.channel),
+    "notices": _preference(preferences.kinds),
+    "due_soon_days": _preference(preferences.due_soon_days),
+    "digest": _preference(preferences.flag),
+    "arrivals": _arrivals,
 }
 
 
@@ -492,7 +555,7 @@ def _checked(db: Session, changes: Mapping[str, str | None], patron: Patron) -> 
             try:
                 values[name] = _CHECKS[name](db, changes[name] or "")
             except _Bad as bad:
-                problems[name] = str(bad)
+                problems[name] = str(bad).replace("{}", FIELD_NAMES[name].capitalize())
     if problems:
         raise PatronRefused(problems)
     return values

@@ -62,6 +62,20 @@ DB_ENV = "KIOSK_CENTRAL_DB"
 
 # central.toml's tables, in the order of the shipped defaults.
 TABLES = ("central", "library", "web", "notices", "sip2", "backup")
+NOTICES_KEYS = (
+    "templates",
+    "preferences_url",
+    "poll_seconds",
+    "digest_hour",
+    "attempts",
+    "retry_minutes",
+    "hold_expiry_days_before",
+    "membership_days_before",
+    "arrivals_weekday",
+    "email",
+    "sms",
+)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EMAIL_KEYS = ("host", "port", "security", "from", "username", "password_file")
 SMS_KEYS = ("url", "body", "credentials_file")
 SIP2_KEYS = (
@@ -195,6 +209,10 @@ def masked_url(url: str) -> str:
 def _port(value: object) -> int | None:
     ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
     return cast(int, value) if ok else None
+
+
+def _whole(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _web_address(url: str) -> bool:
@@ -360,8 +378,50 @@ class _Checker(LayeredReader):
         )
 
     def notices(self) -> NoticesSection:
-        notices = self.section("notices", ("email", "sms"))
+        notices = self.section("notices", NOTICES_KEYS)
+        defaults = NoticesSection()
+        templates = self.path(notices, "notices", "templates")
+        self.existing(templates, "notices.templates", folder=True)
+        preferences_url = self.text(notices, "notices", "preferences_url", "")
+        if preferences_url and not _web_address(preferences_url):
+            self.problem(
+                "notices.preferences_url",
+                "must be the address where patrons change their notices, starting with "
+                f"https:// or http://, not {preferences_url!r}",
+            )
+            preferences_url = ""
+
+        def count(key: str, default: int, low: int, high: int, unit: str) -> int:
+            number = self.get(notices, "notices", key, default, _whole, f"a whole number of {unit}")
+            if not low <= number <= high:
+                self.problem(f"notices.{key}", f"must be from {low} to {high} {unit}, not {number}")
+                return default
+            return number
+
+        weekday = self.choice(
+            notices, "notices", "arrivals_weekday", WEEKDAYS[defaults.arrivals_weekday], WEEKDAYS
+        )
         return NoticesSection(
+            templates=templates,
+            preferences_url=preferences_url.rstrip("/"),
+            poll_seconds=self.get(
+                notices,
+                "notices",
+                "poll_seconds",
+                defaults.poll_seconds,
+                as_positive_seconds,
+                "a number of seconds above 0, up to 3600",
+            ),
+            digest_hour=count("digest_hour", defaults.digest_hour, 0, 23, "o'clock"),
+            attempts=count("attempts", defaults.attempts, 1, 20, "tries"),
+            retry_minutes=count("retry_minutes", defaults.retry_minutes, 1, 1440, "minutes"),
+            hold_expiry_days_before=count(
+                "hold_expiry_days_before", defaults.hold_expiry_days_before, 0, 30, "days"
+            ),
+            membership_days_before=count(
+                "membership_days_before", defaults.membership_days_before, 0, 365, "days"
+            ),
+            arrivals_weekday=WEEKDAYS.index(weekday),
             email=self.email(self.table(notices.get("email", {}), "notices.email", EMAIL_KEYS)),
             sms=self.sms(self.table(notices.get("sms", {}), "notices.sms", SMS_KEYS)),
         )

@@ -100,8 +100,18 @@ class SmsSection:
 
 @dataclass(frozen=True, slots=True)
 class NoticesSection:
-    """Read now, used by issue 16 (the notices)."""
+    """``kiosk-central notices`` (issue 16): how often it looks, when digests go, how a
+    failed send is tried again, and the channels."""
 
+    templates: Path | None = None  # the site's folder, over the shipped templates
+    preferences_url: str = ""  # "" = [web] base_url + "/my/preferences"
+    poll_seconds: float = 20
+    digest_hour: int = 8
+    attempts: int = 5  # tries of one message before it is recorded as failed
+    retry_minutes: int = 5  # the first wait; each later one is twice the one before
+    hold_expiry_days_before: int = 1
+    membership_days_before: int = 30
+    arrivals_weekday: int = 0  # Monday
     email: EmailSection = field(default_factory=EmailSection)
     sms: SmsSection = field(default_factory=SmsSection)
 

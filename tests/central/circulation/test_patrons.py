@@ -480,6 +480,11 @@ BAD_EDIT = {
     "language": ("de", "Choose a language the kiosks speak"),
     "member_type": ("ROYAL", "Choose a member type of the lending policy in force"),
     "expires": ("2027-02-30", "Enter the membership expiry as a real date"),
+    "notify_by": ("fax", "Notices' channel: must be email, sms or none"),
+    "notices": ("due_son", "Notices chosen: unknown kind of notice 'due_son' (did you mean"),
+    "due_soon_days": ("40", "Days before a due date: must be a number of days"),
+    "digest": ("often", "Daily digest: must be yes or no"),
+    "arrivals": ("POETRY", "New arrivals chosen: unknown publication type 'POETRY'"),
 }
 MORE_BAD = [
     ("email", "ada@localhost"),

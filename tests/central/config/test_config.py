@@ -257,7 +257,11 @@ MISTAKES = [
     ),
     pytest.param(
         "[notices.emial]\nhost = 'smtp.example'\n",
-        ["1: notices.emial: unknown key (did you mean 'email'?); known keys: email, sms"],
+        [
+            "1: notices.emial: unknown key (did you mean 'email'?); known keys: templates, "
+            "preferences_url, poll_seconds, digest_hour, attempts, retry_minutes, "
+            "hold_expiry_days_before, membership_days_before, arrivals_weekday, email, sms"
+        ],
         id="unknown nested table",
     ),
     pytest.param(

@@ -24,6 +24,7 @@ from kiosk.central.circulation import ledger, patrons
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.desk import new_transaction_id
 from kiosk.central.circulation.patrons import PatronRefused, UnknownPatron
+from kiosk.central.notices import preferences
 from kiosk.central.web.accounts import RANK
 from kiosk.central.web.deps import (
     Circulation,
@@ -46,6 +47,9 @@ PatronId = Annotated[str, Path()]
 Text = Annotated[str, Form(max_length=1000)]  # bounded before anything reads it
 Secret = Annotated[str, Form(max_length=100)]
 Done = Annotated[str, Query(max_length=16)]
+# The ticked boxes of a list (kinds of notice, publication types), each a short code.
+Codes = Annotated[list[str], Form(max_length=64)]
+_NONE: list[str] = []
 
 # What each change's redirect says on the patron's page.
 DONE = {
@@ -180,6 +184,7 @@ def _patron_page(
         again=again,
         errors=_errors(refused),
         charges=[entry for entry in view.ledger if entry.kind in ledger.CHARGES],
+        notices_words=preferences.described(view.patron.preferences),
     )
 
 
@@ -235,6 +240,7 @@ def _edit_page(
         "language": patron.language or "",
         "member_type": patron.member_type,
         "expires": patron.expires.isoformat() if patron.expires else "",
+        **_preference_values(patron.preferences),
     }
     if values["member_type"] not in types:  # shown as it is, to be changed
         types = {values["member_type"]: f"{values['member_type']} (not in the policy)", **types}
@@ -251,7 +257,31 @@ def _edit_page(
         language_options=_options({"": "The kiosk's own", **patrons.LANGUAGES}, values["language"]),
         type_options=_options(types, values["member_type"]),
         renewal_days=patrons.renewal_period(db, patron.member_type),
+        channel_options=_options(preferences.CHANNEL_NAMES, values["notify_by"]),
+        kind_items=_checkboxes(preferences.KIND_NAMES, values["notices"]),
+        arrival_items=_checkboxes(
+            {code: f"{name} ({code})" for code, name in patrons.publication_types(db).items()},
+            values["arrivals"],
+        ),
     )
+
+
+def _preference_values(chosen: preferences.Preferences) -> dict[str, str]:
+    """The messaging preferences as the form holds them: lists comma-separated."""
+    return {
+        "notify_by": chosen.notify_by,
+        "notices": preferences.joined(chosen.kinds, preferences.KINDS),
+        "due_soon_days": str(chosen.due_soon_days),
+        "digest": "yes" if chosen.digest else "no",
+        "arrivals": ",".join(sorted(chosen.arrivals)),
+    }
+
+
+def _checkboxes(words: dict[str, str], chosen: str) -> list[dict[str, object]]:
+    ticked = set(preferences.codes(chosen))
+    return [
+        {"value": code, "text": text, "checked": code in ticked} for code, text in words.items()
+    ]
 
 
 @router.get("/{patron_id}/edit", response_class=HTMLResponse)
@@ -284,6 +314,11 @@ def edit(
     language: Text = "",
     member_type: Text = "",
     expires: Text = "",
+    notify_by: Text = "email",
+    notices: Codes = _NONE,
+    due_soon_days: Text = "",
+    digest: Text = "no",
+    arrivals: Codes = _NONE,
 ) -> Response:
     typed = {
         "first_name": first_name,
@@ -293,6 +328,11 @@ def edit(
         "language": language,
         "member_type": member_type,
         "expires": expires,
+        "notify_by": notify_by,
+        "notices": ",".join(notices),
+        "due_soon_days": due_soon_days,
+        "digest": digest,
+        "arrivals": ",".join(arrivals),
     }
     try:
         changed = patrons.update_patron(db, patron_id, typed, moment, _actor(signed_in, origin))

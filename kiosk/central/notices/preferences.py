@@ -1,0 +1,141 @@
+"""A patron's messaging preferences: the channel, the kinds of notice, how many days
+before a due date, a daily digest, the publication types of the new arrivals wanted.
+
+Kept on the patron's row (``patrons.notify_by``, ``notices``, ``due_soon_days``,
+``digest``, ``arrivals``); written by the patron CSV import and the staff console's
+patron edit until the patron portal exists, each typed value checked here so that both
+say the same about a mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from kiosk.common.suggest import did_you_mean
+
+# Every kind of notice, in the order staff and patrons read them. Registration notices
+# come with the patron portal's registration (issue 15).
+KINDS = (
+    "due_soon",
+    "overdue",
+    "hold_ready",
+    "hold_expiring",
+    "membership_expiring",
+    "receipt",
+    "new_arrivals",
+)
+KIND_NAMES = {
+    "due_soon": "Due soon",
+    "overdue": "Overdue",
+    "hold_ready": "Hold ready",
+    "hold_expiring": "Hold about to expire",
+    "membership_expiring": "Membership expiring",
+    "receipt": "Receipts",
+    "new_arrivals": "New arrivals (weekly)",
+}
+DEFAULT_KINDS = ("due_soon", "overdue", "hold_ready", "hold_expiring", "membership_expiring")
+CHANNELS = ("email", "sms", "none")
+CHANNEL_NAMES = {"email": "Email", "sms": "Text message (SMS)", "none": "Neither (printed)"}
+DEFAULT_DUE_SOON_DAYS = 2
+MAX_DUE_SOON_DAYS = 14
+_FLAGS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False, "": False}
+
+
+class BadPreference(ValueError):
+    """A preference typed wrong; the message says what is wanted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    notify_by: str
+    kinds: frozenset[str]
+    due_soon_days: int
+    digest: bool
+    arrivals: frozenset[str]
+
+    def wants(self, kind: str) -> bool:
+        return kind in self.kinds and (kind != "new_arrivals" or bool(self.arrivals))
+
+
+def preferences(
+    notify_by: str, notices: str, due_soon_days: int, digest: bool, arrivals: str
+) -> Preferences:
+    """The preferences as a patron's row stores them."""
+    return Preferences(
+        notify_by, frozenset(codes(notices)), due_soon_days, digest, frozenset(codes(arrivals))
+    )
+
+
+def codes(text: str) -> list[str]:
+    """A stored or typed list of codes: separated by commas, spaces or semicolons."""
+    return [code for code in text.replace(";", ",").replace(" ", ",").split(",") if code]
+
+
+def joined(chosen: Iterable[str], order: Iterable[str]) -> str:
+    """Codes as stored: in ``order``, each once."""
+    wanted = set(chosen)
+    return ",".join(code for code in order if code in wanted)
+
+
+def channel(text: str) -> str:
+    value = text.strip().lower()
+    if value not in CHANNELS:
+        raise BadPreference(
+            f"must be email, sms or none, not {text!r}"
+            + did_you_mean(value, CHANNELS, bracketed=True)
+        )
+    return value
+
+
+def kinds(text: str) -> str:
+    typed = [code.lower() for code in codes(text.strip())]
+    unknown = [code for code in typed if code not in KINDS]
+    if unknown:
+        raise BadPreference(
+            f"unknown kind of notice {unknown[0]!r}"
+            + did_you_mean(unknown[0], KINDS, bracketed=True)
+            + f"; the kinds are {', '.join(KINDS)}"
+        )
+    return joined(typed, KINDS)
+
+
+def due_soon_days(text: str) -> int:
+    value = text.strip()
+    if not value:
+        return DEFAULT_DUE_SOON_DAYS
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_DUE_SOON_DAYS:
+        raise BadPreference(f"must be a number of days from 1 to {MAX_DUE_SOON_DAYS}")
+    return int(value)
+
+
+def flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in _FLAGS:
+        raise BadPreference(f"must be yes or no, not {text!r}")
+    return _FLAGS[value]
+
+
+def arrivals(text: str, publication_types: Collection[str]) -> str:
+    typed = codes(text.strip())
+    unknown = [code for code in typed if code not in publication_types]
+    if unknown:
+        raise BadPreference(
+            f"unknown publication type {unknown[0]!r}"
+            f"{did_you_mean(unknown[0], publication_types, bracketed=True)}"
+        )
+    return joined(typed, sorted(publication_types))
+
+
+def described(chosen: Preferences) -> str:
+    """The preferences in a line for staff: "Email: Due soon, Hold ready; daily digest"."""
+    kinds = [KIND_NAMES[kind] for kind in KINDS if kind in chosen.kinds]
+    if chosen.notify_by == "none":
+        words = "None chosen: printed"
+    else:
+        words = CHANNEL_NAMES[chosen.notify_by] + ": " + (", ".join(kinds) or "none chosen")
+    if "due_soon" in chosen.kinds:
+        words += f"; due soon {chosen.due_soon_days} days before"
+    if chosen.digest:
+        words += "; one daily digest"
+    return words
