@@ -1,7 +1,14 @@
-"""Notices to patrons (to come, issue 14): ``kiosk-central notices``.
+"""Notices to patrons (issue 16): ``kiosk-central notices``.
 
-The outbox (in the central database), the kinds of notice (due, overdue, hold
-ready, membership, receipts), the channels (email, SMS) and their templates. Each
-notice has a key fixed when it is decided and is sent once, however many workers
-run.
+- :mod:`~kiosk.central.notices.preferences`: what each patron chose (channel, kinds,
+  days before a due date, digest, new arrivals);
+- :mod:`~kiosk.central.notices.finding`: what is due, each notice with its key
+  (patron, kind, subject, day) fixed by the rules' own dates;
+- :mod:`~kiosk.central.notices.outbox`: the outbox, every key once, every notice sent
+  at most once whatever the runners, restarts and kills;
+- :mod:`~kiosk.central.notices.templates`: the words, one Jinja2 file per kind and
+  language, the library's own over the shipped ones;
+- :mod:`~kiosk.central.notices.channels`: email (SMTP) and text messages (an HTTP
+  gateway);
+- :mod:`~kiosk.central.notices.runner`: one pass and the service.
 """

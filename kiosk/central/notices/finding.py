@@ -1,0 +1,312 @@
+"""What is due: each notice a patron should get, with its key and the facts it tells.
+
+Two scans. The frequent one, at every run, finds holds that became ready and receipts
+(the last day's checkouts and renewals); the daily one, once a day, finds loans due
+soon and overdue, ready holds about to expire, memberships about to end and the week's
+new arrivals. A notice's ``day`` is the day it was due by the rules (a due date less the
+patron's days, the due date plus the policy's overdue days...), never the day a runner
+happened to find it, so a runner that was down finds the same notices later, with the
+same keys, and the outbox adds each once.
+
+Only patrons who chose a kind get it; the channel is theirs (``print`` when they chose
+none, or have no address for the one they chose).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, and_, select
+from sqlalchemy.orm import Session
+
+from kiosk.central.models import AppliedTransaction, Hold, Item, Loan, Patron, Record
+from kiosk.rules import Due
+from kiosk.rules.decisions import assess_return
+from kiosk.rules.model import Item as RulesItem
+from kiosk.rules.model import Loan as RulesLoan
+from kiosk.rules.model import Policy, money
+
+MAX_DUE_SOON_DAYS = 14
+MAX_ARRIVALS = 20
+# A hold that became ready longer ago than this is no news (the daily scan's expiring
+# notice still finds it).
+READY_NEWS = timedelta(days=2)
+RECEIPT_WINDOW = timedelta(days=1)
+ZERO = Decimal("0.00")
+_PATRON = (
+    Patron.patron_id,
+    Patron.notify_by,
+    Patron.notices,
+    Patron.due_soon_days,
+    Patron.digest,
+    Patron.email,
+    Patron.phone,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One notice that is due: its key's parts, how it goes, and what it says."""
+
+    patron_id: str
+    kind: str
+    subject: str
+    day: date
+    channel: str  # email, sms or print
+    digest: bool
+    facts: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return notice_key(self.patron_id, self.kind, self.subject, self.day)
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When the notices are due, from central.toml and the policy."""
+
+    overdue_days: tuple[int, ...] = (1, 7, 14)
+    hold_shelf_days: int = 7
+    hold_expiry_days_before: int = 1
+    membership_days_before: int = 30
+    arrivals_weekday: int = 0
+
+
+def notice_key(patron_id: str, kind: str, subject: str, day: date) -> str:
+    return f"{patron_id}|{kind}|{subject}|{day.isoformat()}"
+
+
+def _wants(patron: Any, kind: str) -> bool:
+    return kind in patron.notices.split(",")
+
+
+def _channel(patron: Any) -> str:
+    address = {"email": patron.email, "sms": patron.phone}.get(patron.notify_by)
+    return patron.notify_by if address else "print"
+
+
+def _found(patron: Any, kind: str, subject: str, day: date, facts: dict[str, Any]) -> Found:
+    return Found(patron.patron_id, kind, subject, day, _channel(patron), patron.digest, facts)
+
+
+# --- every run ------------------------------------------------------------------------
+
+
+def frequent(db: Session, now: datetime, timing: Timing) -> Iterator[Found]:
+    """Holds ready since the last two days, and the last day's receipts."""
+    yield from hold_ready(db, now, timing)
+    yield from receipts(db, now)
+
+
+def hold_ready(db: Session, now: datetime, timing: Timing) -> Iterator[Found]:
+    rows = db.execute(
+        select(Hold.id, Hold.title, Hold.ready_at, *_PATRON)
+        .join(Patron, Patron.patron_id == Hold.patron_id)
+        .where(Hold.ready, Hold.ready_at >= now - READY_NEWS, Hold.ready_at <= now)
+    )
+    for row in rows:
+        if not _wants(row, "hold_ready"):
+            continue
+        pickup_by = row.ready_at.date() + timedelta(days=timing.hold_shelf_days)
+        facts = {"title": row.title, "pickup_by": pickup_by.isoformat()}
+        yield _found(row, "hold_ready", _hold_subject(row), row.ready_at.date(), facts)
+
+
+def _hold_subject(row: Any) -> str:
+    # A hold trapped again later (a cancelled trap, a new copy) is news again.
+    return f"hold {row.id} {row.ready_at:%Y%m%dT%H%M%S}"
+
+
+def receipts(db: Session, now: datetime) -> Iterator[Found]:
+    """Checkouts and renewals of the last day, for the patrons who want receipts."""
+    rows = db.execute(
+        select(
+            AppliedTransaction.id.label("transaction_id"),
+            AppliedTransaction.kind,
+            AppliedTransaction.decided_at,
+            AppliedTransaction.details,
+            Record.title,
+            Loan.due,
+            *_PATRON,
+        )
+        .join(Patron, Patron.patron_id == AppliedTransaction.patron_id)
+        .join(Item, Item.barcode == AppliedTransaction.item_barcode)
+        .join(Record, Record.brn == Item.brn)
+        .outerjoin(
+            Loan,
+            and_(
+                Loan.item_barcode == AppliedTransaction.item_barcode,
+                Loan.patron_id == AppliedTransaction.patron_id,
+            ),
+        )
+        .where(
+            AppliedTransaction.decided_at >= now - RECEIPT_WINDOW,
+            AppliedTransaction.decided_at <= now,
+            AppliedTransaction.kind.in_(("checkout", "renew")),
+            Patron.notices.contains("receipt"),
+        )
+    )
+    for row in rows:
+        due = row.due or (row.details or {}).get("due")
+        if not _wants(row, "receipt") or not due:
+            continue
+        facts = {"action": row.kind, "items": [{"title": row.title, "due": due}]}
+        yield _found(row, "receipt", row.transaction_id, row.decided_at.date(), facts)
+
+
+# --- once a day -----------------------------------------------------------------------
+
+
+def daily(db: Session, now: datetime, policy: Policy | None, timing: Timing) -> Iterator[Found]:
+    today = now.date()
+    yield from due_soon(db, today)
+    if policy is not None:
+        yield from overdue(db, now, policy, timing.overdue_days or ())
+    yield from hold_expiring(db, today, timing)
+    yield from membership_expiring(db, today, timing.membership_days_before)
+    if today.weekday() == timing.arrivals_weekday:
+        yield from new_arrivals(db, today)
+
+
+def _loans() -> Any:
+    return (
+        select(
+            Loan.item_barcode,
+            Loan.due,
+            Loan.member_type,
+            Loan.renewals,
+            Record.title,
+            Record.publication_type,
+            *_PATRON,
+        )
+        .join(Patron, Patron.patron_id == Loan.patron_id)
+        .join(Item, Item.barcode == Loan.item_barcode)
+        .join(Record, Record.brn == Item.brn)
+    )
+
+
+def due_soon(db: Session, today: date) -> Iterator[Found]:
+    """Day loans due within the patron's days (short loans are due too soon to warn)."""
+    latest = today + timedelta(days=MAX_DUE_SOON_DAYS + 1)
+    rows = db.execute(_loans().where(Loan.due > today.isoformat(), Loan.due < latest.isoformat()))
+    groups: dict[tuple[str, str], list[Row[Any]]] = defaultdict(list)
+    for row in rows:
+        if "T" in row.due or not _wants(row, "due_soon"):
+            continue
+        warned_on = date.fromisoformat(row.due) - timedelta(days=row.due_soon_days)
+        if warned_on <= today:
+            groups[(row.patron_id, row.due)].append(row)
+    for (_patron_id, due), loans in groups.items():
+        facts = {"due": due, "items": [{"title": loan.title, "due": due} for loan in loans]}
+        day = date.fromisoformat(due) - timedelta(days=loans[0].due_soon_days)
+        yield _found(loans[0], "due_soon", due, day, facts)
+
+
+def overdue(db: Session, now: datetime, policy: Policy, days: Iterable[int]) -> Iterator[Found]:
+    """Each loan at the latest overdue notice it has reached (a runner down for a week
+    sends the third, not all three), grouped by patron, notice and due day."""
+    levels = sorted(days)
+    if not levels:
+        return
+    today = now.date()
+    rows = db.execute(
+        _loans().where(Loan.due < (today - timedelta(days=levels[0] - 1)).isoformat())
+    )
+    groups: dict[tuple[str, int, date], list[Row[Any]]] = defaultdict(list)
+    for row in rows:
+        if not _wants(row, "overdue"):
+            continue
+        late = (today - Due.fromisoformat(row.due).day).days
+        reached = [level for level, after in enumerate(levels, 1) if late >= after]
+        if reached:
+            level = reached[-1]
+            day = Due.fromisoformat(row.due).day + timedelta(days=levels[level - 1])
+            groups[(row.patron_id, level, day)].append(row)
+    for (_patron_id, level, day), loans in groups.items():
+        items = [
+            {"title": loan.title, "due": loan.due, "fine": str(_fine(policy, loan, now))}
+            for loan in loans
+        ]
+        total = money(sum((Decimal(item["fine"]) for item in items), ZERO))
+        facts = {"level": level, "items": items, "total": str(total)}
+        yield _found(loans[0], "overdue", f"level {level}", day, facts)
+
+
+def _fine(policy: Policy, loan: Row[Any], moment: datetime) -> Decimal:
+    """The fine the loan would owe coming back at ``moment``, as the rules reckon it."""
+    if loan.publication_type not in policy.publication_types:
+        return ZERO
+    rules_loan = RulesLoan(loan.member_type, Due.fromisoformat(loan.due), loan.renewals)
+    return assess_return(policy, rules_loan, RulesItem(loan.publication_type), moment).fine
+
+
+def hold_expiring(db: Session, today: date, timing: Timing) -> Iterator[Found]:
+    """Ready holds whose last day on the hold shelf is close."""
+    shelf = timedelta(days=timing.hold_shelf_days)
+    before = timedelta(days=timing.hold_expiry_days_before)
+    earliest = datetime.combine(today - shelf, time(0))
+    rows = db.execute(
+        select(Hold.id, Hold.title, Hold.ready_at, *_PATRON)
+        .join(Patron, Patron.patron_id == Hold.patron_id)
+        .where(Hold.ready, Hold.ready_at >= earliest)
+    )
+    for row in rows:
+        if row.ready_at is None or not _wants(row, "hold_expiring"):
+            continue
+        last_day = row.ready_at.date() + shelf
+        warned_on = last_day - before
+        if warned_on <= today <= last_day and warned_on > row.ready_at.date():
+            facts = {"title": row.title, "pickup_by": last_day.isoformat()}
+            yield _found(row, "hold_expiring", _hold_subject(row), warned_on, facts)
+
+
+def membership_expiring(db: Session, today: date, days_before: int) -> Iterator[Found]:
+    rows = db.execute(
+        select(Patron.expires, *_PATRON).where(
+            Patron.expires >= today,
+            Patron.expires <= today + timedelta(days=days_before),
+            Patron.notices.contains("membership_expiring"),
+        )
+    )
+    for row in rows:
+        if not _wants(row, "membership_expiring"):
+            continue
+        day = row.expires - timedelta(days=days_before)
+        facts = {"expires": row.expires.isoformat()}
+        yield _found(row, "membership_expiring", row.expires.isoformat(), day, facts)
+
+
+def new_arrivals(db: Session, today: date) -> Iterator[Found]:
+    """The records that entered the catalogue in the seven days before ``today``, to the
+    patrons who chose new arrivals of their publication types (never from what they
+    borrowed)."""
+    records = db.execute(
+        select(Record.title, Record.author, Record.publication_type)
+        .where(Record.added_on >= today - timedelta(days=7), Record.added_on < today)
+        .order_by(Record.added_on.desc(), Record.brn.desc())
+    ).all()
+    if not records:
+        return
+    by_type: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for record in records:
+        by_type[record.publication_type].append({"title": record.title, "author": record.author})
+    patrons = db.execute(
+        select(Patron.arrivals, *_PATRON).where(
+            Patron.notices.contains("new_arrivals"), Patron.arrivals != ""
+        )
+    )
+    year, week, _ = today.isocalendar()
+    for patron in patrons:
+        if not _wants(patron, "new_arrivals"):
+            continue
+        items = [item for code in patron.arrivals.split(",") for item in by_type.get(code, [])][
+            :MAX_ARRIVALS
+        ]
+        if items:
+            label = f"{year}-W{week:02d}"
+            yield _found(patron, "new_arrivals", label, today, {"week": label, "items": items})

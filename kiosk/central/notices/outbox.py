@@ -1,0 +1,354 @@
+"""The outbox: every notice once, by its key, and each sent once.
+
+A notice enters with its key (:func:`~kiosk.central.notices.finding.notice_key`);
+the table's unique key makes a second finding of it add nothing, whichever runner
+finds it. To send, a runner *claims* waiting notices: on PostgreSQL it reads them with
+``FOR UPDATE SKIP LOCKED`` (a second runner passes over rows the first is claiming,
+never waits for them) and on SQLite under its one writer; either way the claim is an
+``UPDATE ... WHERE status = 'waiting'`` that only one runner can win, committed before
+anything is sent. Each message's notices are then marked ``sending`` (committed) just
+before it goes, and afterwards ``sent``, or put back to wait (the server could not be
+reached: no try counted; refused for now: ``attempts`` + 1 and a wait that doubles
+each time), or ``failed``. When a runner dies, the next runner on that machine (or any
+runner, once the claim is older than :data:`STALE_CLAIM`) puts its ``claimed`` notices
+back to wait (none of them was tried) and marks its one ``sending`` message
+``interrupted``, shown to staff to check and resend, never sent again by itself: that
+it did not go cannot be known, and a notice goes at most once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kiosk.central.models import Notice, NoticeScan
+from kiosk.central.notices.finding import Found
+
+WAITING, CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, PRINT, PRINTED = (
+    "waiting",
+    "claimed",
+    "sending",
+    "sent",
+    "failed",
+    "interrupted",
+    "print",
+    "printed",
+)
+STATUSES = (WAITING, CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, PRINT, PRINTED)
+STALE_CLAIM = timedelta(minutes=15)
+INSERT_BATCH = 1000
+
+
+def runner_id() -> str:
+    """This process, as claims name it: ``host:pid``."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+
+def digest_time(now: datetime, hour: int) -> datetime:
+    """The next digest: today at ``hour``, or tomorrow's when that has passed."""
+    slot = datetime.combine(now.date(), time(hour))
+    return slot if slot >= now else slot + timedelta(days=1)
+
+
+def _insert(engine_or_session: Session) -> Any:
+    if engine_or_session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(Notice).on_conflict_do_nothing(index_elements=["key"])
+    return sqlite.insert(Notice).on_conflict_do_nothing(index_elements=["key"])
+
+
+def enqueue(db: Session, found: Iterable[Found], now: datetime, digest_hour: int) -> int:
+    """Add each notice not already in the outbox (by key); returns how many were new.
+    The caller commits."""
+    added = 0
+    batch: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def flush() -> int:
+        if not batch:
+            return 0
+        result = db.execute(_insert(db).returning(Notice.id), batch)
+        count = len(result.all())
+        batch.clear()
+        return count
+
+    for notice in found:
+        key = notice.key
+        if key in seen:
+            continue
+        seen.add(key)
+        batch.append(
+            {
+                "key": key,
+                "patron_id": notice.patron_id,
+                "kind": notice.kind,
+                "subject": notice.subject[:80],
+                "day": notice.day,
+                "channel": notice.channel,
+                "digest": notice.digest and notice.channel != PRINT,
+                "facts": notice.facts,
+                "status": PRINT if notice.channel == PRINT else WAITING,
+                "created_at": now,
+                "send_after": digest_time(now, digest_hour) if notice.digest else now,
+                "attempts": 0,
+            }
+        )
+        if len(batch) >= INSERT_BATCH:
+            added += flush()
+    return added + flush()
+
+
+def scanned(db: Session, day: date) -> bool:
+    return db.get(NoticeScan, day) is not None
+
+
+def mark_scanned(db: Session, day: date, now: datetime) -> None:
+    """Record that ``day``'s daily notices were found (a second runner's mark is
+    dropped: both found the same keys)."""
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    db.execute(
+        dialect.insert(NoticeScan)
+        .values(day=day, done_at=now)
+        .on_conflict_do_nothing(index_elements=["day"])
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """Notices one runner holds to send as one message: one notice, or a patron's
+    digest (all their waiting digest notices)."""
+
+    patron_id: str
+    channel: str
+    notices: tuple[Notice, ...]
+
+    @property
+    def ids(self) -> list[int]:
+        return [notice.id for notice in self.notices]
+
+
+def claim(engine: Engine, now: datetime, claimant: str, limit: int) -> list[Claimed]:
+    """Up to ``limit`` due notices (with the rest of a digest patron's due notices),
+    taken by ``claimant`` and committed as ``sending`` before anything goes. The claim
+    is one UPDATE whose rows are chosen in it: on SQLite its first statement is a write
+    (no read to upgrade under another writer), on PostgreSQL ``SKIP LOCKED`` passes
+    over the rows another runner is claiming."""
+    due = (
+        select(Notice.id)
+        .where(Notice.status == WAITING, Notice.send_after <= now)
+        .order_by(Notice.send_after, Notice.id)
+        .limit(limit)
+    )
+    if engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    taking = {"status": CLAIMED, "claimed_by": claimant, "claimed_at": now}
+    with Session(engine) as db:
+        db.execute(
+            update(Notice)
+            .where(Notice.id.in_(due.scalar_subquery()), Notice.status == WAITING)
+            .values(**taking)
+            .execution_options(synchronize_session=False)
+        )
+        digest_patrons = (
+            select(Notice.patron_id)
+            .where(Notice.claimed_by == claimant, Notice.status == CLAIMED, Notice.digest)
+            .distinct()
+        )
+        db.execute(
+            update(Notice)
+            .where(
+                Notice.status == WAITING,
+                Notice.send_after <= now,
+                Notice.digest,
+                Notice.patron_id.in_(digest_patrons.scalar_subquery()),
+            )
+            .values(**taking)
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+        mine = db.scalars(
+            select(Notice)
+            .where(Notice.status == CLAIMED, Notice.claimed_by == claimant)
+            .order_by(Notice.id)
+        ).all()
+    return _messages(mine)
+
+
+def _messages(notices: Sequence[Notice]) -> list[Claimed]:
+    digests: dict[str, list[Notice]] = {}
+    messages: list[Claimed] = []
+    for notice in notices:
+        if notice.digest:
+            digests.setdefault(notice.patron_id, []).append(notice)
+        else:
+            messages.append(Claimed(notice.patron_id, notice.channel, (notice,)))
+    for patron_id, together in digests.items():
+        messages.append(Claimed(patron_id, together[0].channel, tuple(together)))
+    return messages
+
+
+def _settle(
+    engine: Engine,
+    message: Claimed,
+    claimant: str,
+    *,
+    before: tuple[str, ...] = (CLAIMED, SENDING),
+    **values: Any,
+) -> int:
+    with Session(engine) as db:
+        result = db.execute(
+            update(Notice)
+            .where(
+                Notice.id.in_(message.ids),
+                Notice.status.in_(before),
+                Notice.claimed_by == claimant,
+            )
+            .values(**values)
+        )
+        db.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def start(engine: Engine, message: Claimed, claimant: str) -> bool:
+    """Mark the message's notices ``sending``, committed, just before it goes: from now
+    a death leaves them interrupted rather than waiting. False when they are no longer
+    this runner's claim."""
+    changed = _settle(engine, message, claimant, before=(CLAIMED,), status=SENDING)
+    return changed == len(message.ids)
+
+
+def sent(engine: Engine, message: Claimed, claimant: str, now: datetime) -> None:
+    _settle(
+        engine,
+        message,
+        claimant,
+        status=SENT,
+        sent_at=now,
+        attempts=Notice.attempts + 1,
+        last_error=None,
+    )
+
+
+def wait(engine: Engine, message: Claimed, claimant: str, until: datetime, error: str) -> None:
+    """Back to waiting, no try counted: the server was not reached."""
+    _settle(engine, message, claimant, status=WAITING, send_after=until, last_error=error)
+
+
+def refused(
+    engine: Engine,
+    message: Claimed,
+    claimant: str,
+    now: datetime,
+    error: str,
+    *,
+    permanent: bool,
+    attempts: int,
+    retry_minutes: int,
+) -> None:
+    """A try that the server refused: failed when it always will or when this was the
+    last try, else waiting again for twice as long as last time."""
+    tries = max(notice.attempts for notice in message.notices) + 1
+    if permanent or tries >= attempts:
+        _settle(engine, message, claimant, status=FAILED, attempts=tries, last_error=error)
+        return
+    backoff = timedelta(minutes=retry_minutes * 2 ** (tries - 1))
+    _settle(
+        engine,
+        message,
+        claimant,
+        status=WAITING,
+        attempts=tries,
+        send_after=now + backoff,
+        last_error=error,
+    )
+
+
+def failed(engine: Engine, message: Claimed, claimant: str, error: str) -> None:
+    _settle(engine, message, claimant, status=FAILED, last_error=error)
+
+
+def interrupt_abandoned(engine: Engine, now: datetime, claimant: str) -> int:
+    """The notices of a runner that died (one of this machine whose process is gone, or
+    any whose claim is older than STALE_CLAIM): those only claimed wait again, those
+    being sent are marked ``interrupted``. Returns how many were interrupted."""
+    host = claimant.rpartition(":")[0]
+    with Session(engine) as db:
+        rows = db.execute(
+            select(Notice.id, Notice.status, Notice.claimed_by, Notice.claimed_at).where(
+                Notice.status.in_((CLAIMED, SENDING))
+            )
+        ).all()
+    gone = [
+        row
+        for row in rows
+        if (row.claimed_at is not None and row.claimed_at < now - STALE_CLAIM)
+        or _dead_here(row.claimed_by or "", host, claimant)
+    ]
+    untried = [row.id for row in gone if row.status == CLAIMED]
+    cut_off = [row.id for row in gone if row.status == SENDING]
+    if not gone:
+        return 0
+    # A transaction of its own whose first statement writes: on SQLite a read first
+    # could not become a write once another runner had written.
+    with Session(engine) as db:
+        if untried:
+            db.execute(
+                update(Notice)
+                .where(Notice.id.in_(untried), Notice.status == CLAIMED)
+                .values(status=WAITING, claimed_by=None)
+            )
+        if cut_off:
+            db.execute(
+                update(Notice)
+                .where(Notice.id.in_(cut_off), Notice.status == SENDING)
+                .values(
+                    status=INTERRUPTED,
+                    last_error="the runner stopped while sending: it may or may not have gone",
+                )
+            )
+        db.commit()
+    return len(cut_off)
+
+
+def _dead_here(claimed_by: str, host: str, claimant: str) -> bool:
+    their_host, _, pid = claimed_by.rpartition(":")
+    if their_host != host or claimed_by == claimant or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def resend(db: Session, notice_id: int, now: datetime) -> Notice | None:
+    """Put a sent, failed, interrupted or printed notice back to wait, to go at once;
+    None when there is no such notice or it is waiting or being sent already. The
+    caller commits (with the audit entry)."""
+    notice = db.get(Notice, notice_id, with_for_update=True)
+    if notice is None or notice.status in (WAITING, CLAIMED, SENDING):
+        return None
+    if notice.channel == PRINT:
+        notice.status = PRINT
+        return notice
+    notice.status = WAITING
+    notice.send_after = now
+    notice.attempts = 0
+    notice.claimed_by = None
+    notice.last_error = None
+    notice.digest = False  # sent on its own
+    return notice
+
+
+def counts(db: Session) -> dict[str, int]:
+    found = dict(db.execute(select(Notice.status, func.count()).group_by(Notice.status)).all())
+    return {status: int(found.get(status, 0)) for status in STATUSES}

@@ -1,0 +1,284 @@
+"""``kiosk-central notices run``: find what is due, put it in the outbox, send it.
+
+One pass (:meth:`Runner.run_once`): notices left ``sending`` by a runner that died are
+marked interrupted; the frequent scan runs, and the daily one when the day has not been
+scanned; then due notices are claimed a few at a time, composed in the patron's
+language and sent by the patron's channel, each recorded as it goes. The service
+(:meth:`Runner.run_forever`) repeats the pass every ``[notices] poll_seconds``.
+
+The logs say how many of each kind were found and sent, and a failure's notice number
+and kind; never a patron's name, card, address or number.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from kiosk.central.circulation.policy import policy_in_force
+from kiosk.central.config import CentralConfig
+from kiosk.central.models import Notice, Patron
+from kiosk.central.notices import outbox
+from kiosk.central.notices.channels import (
+    Channel,
+    Email,
+    Refused,
+    Sms,
+    Unreachable,
+    message_id,
+    scrubbed,
+)
+from kiosk.central.notices.finding import Timing, daily, frequent
+from kiosk.central.notices.templates import DIGEST, Composed, Templates
+from kiosk.rules.model import Policy
+
+log = logging.getLogger("kiosk.central.notices")
+CLAIM_BATCH = 50
+# How long the outbox waits for a mail server or gateway it could not reach.
+UNREACHABLE_WAIT = timedelta(minutes=1)
+
+
+@dataclass
+class Report:
+    found: Counter[str] = field(default_factory=Counter)
+    added: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    waiting_for_server: int = 0
+    interrupted: int = 0
+
+    def words(self) -> str:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.found.items()))
+        return (
+            f"found {sum(self.found.values())} ({kinds or 'none'}), {self.added} new; "
+            f"sent {self.sent}, to retry {self.retried}, failed {self.failed}, "
+            f"waiting for a server {self.waiting_for_server}, interrupted {self.interrupted}"
+        )
+
+
+def preferences_url(config: CentralConfig) -> str:
+    if config.notices.preferences_url:
+        return config.notices.preferences_url
+    return f"{config.web.base_url}/my/preferences" if config.web.base_url else ""
+
+
+def renewal_url(config: CentralConfig) -> str:
+    return f"{config.web.base_url}/my/renew" if config.web.base_url else ""
+
+
+def timing(config: CentralConfig, db: Session) -> Timing:
+    found = policy_in_force(db)
+    overdue_days = found.policy.overdue_notice_days if found is not None else (1, 7, 14)
+    return Timing(
+        overdue_days=overdue_days,
+        hold_shelf_days=config.library.hold_shelf_days,
+        hold_expiry_days_before=config.notices.hold_expiry_days_before,
+        membership_days_before=config.notices.membership_days_before,
+        arrivals_weekday=config.notices.arrivals_weekday,
+    )
+
+
+@dataclass
+class Runner:
+    engine: Engine
+    config: CentralConfig
+    now: Callable[[], datetime]
+    templates: Templates | None = None
+    claimant: str = field(default_factory=outbox.runner_id)
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.templates is None:
+            self.templates = Templates(self.config.notices.templates, self.config.library.currency)
+            for problem in self.templates.problems:
+                log.warning("template %s (the shipped one is used meanwhile)", problem)
+
+    @property
+    def available(self) -> set[str]:
+        """The channels central.toml sets up: a notice by any other is printed."""
+        notices = self.config.notices
+        return {
+            name for name, on in (("email", notices.email.host), ("sms", notices.sms.url)) if on
+        }
+
+    def channel(self, name: str) -> Channel:
+        if name not in self.channels:
+            self.channels[name] = (
+                Email(self.config.notices.email)
+                if name == "email"
+                else Sms(self.config.notices.sms)
+            )
+        return self.channels[name]
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
+        self.channels.clear()
+
+    # --- one pass ---------------------------------------------------------------------
+
+    def run_once(self, as_of: date | None = None) -> Report:
+        now = self.now()
+        if as_of is not None:
+            now = datetime.combine(as_of, now.time())
+        report = Report()
+        report.interrupted = outbox.interrupt_abandoned(self.engine, now, self.claimant)
+        self.find(now, report)
+        self.send(now, report)
+        log.info("notices: %s", report.words())
+        return report
+
+    def find(self, now: datetime, report: Report) -> None:
+        with Session(self.engine) as db:
+            when = timing(self.config, db)
+            found = list(frequent(db, now, when))
+            daily_due = not outbox.scanned(db, now.date())
+            if daily_due:
+                found.extend(daily(db, now, policy_of(db), when))
+        available = self.available
+        found = [
+            notice if notice.channel in available else replace(notice, channel=outbox.PRINT)
+            for notice in found
+        ]
+        report.found.update(notice.kind for notice in found)
+        # Written in a transaction of its own that begins with the write: on SQLite the
+        # reads above could not become a write once another runner had written.
+        with Session(self.engine) as db:
+            report.added = outbox.enqueue(db, found, now, self.config.notices.digest_hour)
+            if daily_due:
+                outbox.mark_scanned(db, now.date(), now)
+            db.commit()
+
+    def send(self, now: datetime, report: Report) -> None:
+        down: set[str] = set()
+        while True:
+            messages = outbox.claim(self.engine, now, self.claimant, CLAIM_BATCH)
+            if not messages:
+                return
+            for message in messages:
+                self.send_one(message, now, down, report)
+            if down >= self.available:  # the rest waits for the next pass
+                return
+
+    def send_one(
+        self, message: outbox.Claimed, now: datetime, down: set[str], report: Report
+    ) -> None:
+        until = now + UNREACHABLE_WAIT
+        if message.channel in down:
+            outbox.wait(self.engine, message, self.claimant, until, "waiting for the server")
+            report.waiting_for_server += 1
+            return
+        with Session(self.engine) as db:
+            patron = db.get(Patron, message.patron_id)
+        address = _address(patron, message.channel)
+        if patron is None or address is None:
+            outbox.failed(
+                self.engine, message, self.claimant, f"no {message.channel} for the patron now"
+            )
+            report.failed += 1
+            return
+        try:
+            composed = self.compose(message.notices, patron)
+        except Exception as error:  # a template's mistake must not stop the others
+            outbox.failed(self.engine, message, self.claimant, f"cannot compose: {error}"[:300])
+            report.failed += 1
+            log.warning("notice %s (%s): cannot compose", message.ids[0], message.notices[0].kind)
+            return
+        sender = self.config.notices.email.from_address
+        if not outbox.start(self.engine, message, self.claimant):
+            return  # no longer this runner's (taken back as abandoned): not sent
+        try:
+            first = message.notices[0]
+            kind = DIGEST if first.digest else first.kind
+            self.channel(message.channel).send(
+                address, composed, message_id(first.key, sender), kind
+            )
+        except Unreachable as error:
+            down.add(message.channel)
+            outbox.wait(self.engine, message, self.claimant, until, scrubbed(str(error), address))
+            report.waiting_for_server += 1
+            log.warning("notices: %s waits: %s", message.channel, scrubbed(str(error), address))
+            return
+        except Refused as error:
+            settings = self.config.notices
+            outbox.refused(
+                self.engine,
+                message,
+                self.claimant,
+                now,
+                str(error),
+                permanent=error.permanent,
+                attempts=settings.attempts,
+                retry_minutes=settings.retry_minutes,
+            )
+            log.warning("notice %s (%s) refused: %s", message.ids[0], message.channel, error)
+            report.retried += 1
+            return
+        outbox.sent(self.engine, message, self.claimant, self.now())
+        report.sent += len(message.notices)
+
+    def compose(self, notices: Iterable[Notice], patron: Patron) -> Composed:
+        """The message for ``notices`` (more than one: the digest) to ``patron``."""
+        assert self.templates is not None
+        language = patron.language or "en"
+        common = {
+            "library": self.config.library.name,
+            "first_name": patron.first_name,
+            "preferences_url": preferences_url(self.config),
+            "renewal_url": renewal_url(self.config),
+        }
+        listed = list(notices)
+        parts = [
+            self.templates.compose(notice.kind, language, {**common, **notice.facts})
+            for notice in listed
+        ]
+        if len(listed) == 1 and not listed[0].digest:
+            return parts[0]
+        summary = [
+            {"kind": notice.kind, "subject": part.subject, "digest": part.digest}
+            for notice, part in zip(listed, parts, strict=True)
+        ]
+        return self.templates.compose(DIGEST, language, {**common, "notices": summary})
+
+    # --- the service ------------------------------------------------------------------
+
+    def run_forever(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # the database away a moment must not end the service
+                log.exception("notices: the pass failed; trying again")
+            stop.wait(self.config.notices.poll_seconds)
+        self.close()
+
+
+def policy_of(db: Session) -> Policy | None:
+    found = policy_in_force(db)
+    return found.policy if found is not None else None
+
+
+def _address(patron: Patron | None, channel: str) -> str | None:
+    if patron is None:
+        return None
+    return {"email": patron.email, "sms": patron.phone}.get(channel)
+
+
+def print_list(db: Session) -> list[tuple[Notice, Patron | None]]:
+    """The notices to print, each with its patron, by surname."""
+    return [
+        (notice, patron)
+        for notice, patron in db.execute(
+            select(Notice, Patron)
+            .outerjoin(Patron, Patron.patron_id == Notice.patron_id)
+            .where(Notice.status == outbox.PRINT)
+            .order_by(Patron.surname, Patron.first_name, Notice.id)
+        )
+    ]

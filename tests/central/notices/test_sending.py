@@ -1,0 +1,166 @@
+"""Finding and sending notices, on SQLite and PostgreSQL, through a real SMTP server and
+an HTTP gateway on loopback: each kind to a patron who chose it and to no one else, the
+digest, texts, the printed list, a second run the same day sending nothing, the mail
+server down then up, refusals retried with backoff then recorded as failed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from kiosk.central.models import Notice
+from kiosk.central.notices import outbox
+from kiosk.central.notices.runner import Runner
+from kiosk.common.clock import FixedClock
+from tests.central.notices.conftest import NOW, PATRONS, Gateway, SmtpServer, body, notices_config
+
+EVERY = [
+    "due_soon",
+    "hold_expiring",
+    "hold_ready",
+    "membership_expiring",
+    "new_arrivals",
+    "overdue",
+    "receipt",
+]
+
+
+def _statuses(engine: Engine) -> dict[str, int]:
+    with Session(engine) as db:
+        return {k: v for k, v in outbox.counts(db).items() if v}
+
+
+def test_each_kind_goes_once_to_whoever_chose_it(
+    library: Engine,
+    smtp: SmtpServer,
+    gateway: Gateway,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="kiosk")
+    runner = Runner(library, notices_config(smtp.port, gateway.url), clock.now)
+    report = runner.run_once()
+    mail = smtp.mail
+    assert mail.kinds("ada@example.org") == EVERY
+    assert mail.to("bo@example.org") == []  # chose nothing
+    assert mail.to("ed@example.org") == []  # a digest: at eight tomorrow
+    # Each message: plain text and HTML, the link to the preferences, no card number.
+    for message in mail.to("ada@example.org"):
+        text = body(message)
+        html = body(message, "html")
+        assert "https://library.example/my/preferences" in text
+        assert 'href="https://library.example/my/preferences"' in html
+        assert PATRONS["p-all"][0] not in message.as_string()
+        assert "Surname" not in message.as_string()
+    overdue = next(m for m in mail.to("ada@example.org") if m["X-Library-Notice"] == "overdue")
+    assert "Emma" in overdue["Subject"] or "Emma" in body(overdue)
+    assert "£0.20" in body(overdue)  # the fine so far
+    # The texting patron's gateway got one request per kind, JSON, their number.
+    texts = gateway.texts()
+    assert len(texts) == len(EVERY)
+    assert {text["to"] for text in texts} == {"+44 7700 900003"}
+    assert all(len(text["text"]) <= 200 for text in texts)
+    # The patron with neither channel: on the list to print.
+    with Session(library) as db:
+        printed = db.scalars(
+            select(Notice.kind).where(Notice.status == "print", Notice.patron_id == "p-post")
+        ).all()
+    assert sorted(printed) == EVERY
+    assert report.sent == len(mail.messages) + len(texts)
+    # A second run the same day (and a restart: a new runner) sends nothing more.
+    again = Runner(library, notices_config(smtp.port, gateway.url), clock.now).run_once()
+    assert again.added == 0
+    assert again.sent == 0
+    assert len(gateway.texts()) == len(EVERY)
+    assert mail.kinds("ada@example.org") == EVERY
+    # No name, card, address or number in the logs.
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("kiosk"))
+    for card, first, email, phone, *_ in PATRONS.values():
+        for secret in (card, f"Surname{first}", email, phone):
+            assert not secret or secret not in logged
+
+
+def test_a_digest_is_one_message_a_day_at_its_hour(
+    library: Engine, smtp: SmtpServer, clock: FixedClock
+) -> None:
+    runner = Runner(library, notices_config(smtp.port), clock.now)
+    runner.run_once()
+    assert smtp.mail.to("ed@example.org") == []
+    clock.set(NOW.replace(hour=7, minute=59) + timedelta(days=1))
+    runner.run_once()
+    assert smtp.mail.to("ed@example.org") == []
+    clock.set(NOW.replace(hour=8, minute=0) + timedelta(days=1))
+    runner.run_once()
+    (digest,) = smtp.mail.to("ed@example.org")
+    assert digest["X-Library-Notice"] == "digest"
+    text = body(digest)
+    for title in ("Middlemarch", "Emma", "Dune", "Persuasion", "Brand New Novel"):
+        assert title in text
+    clock.advance(hours=3)
+    runner.run_once()
+    assert len(smtp.mail.to("ed@example.org")) == 1
+
+
+def test_the_mail_server_down_then_up_loses_nothing_and_sends_once(
+    library: Engine, clock: FixedClock
+) -> None:
+    with SmtpServer() as probe:
+        port = probe.port
+    runner = Runner(library, notices_config(port), clock.now)
+    report = runner.run_once()
+    assert report.sent == 0
+    assert report.waiting_for_server >= 1
+    with Session(library) as db:
+        waiting = db.scalars(
+            select(Notice).where(Notice.channel == "email", Notice.digest.is_(False))
+        ).all()
+    assert waiting
+    assert all(n.status == "waiting" and n.attempts == 0 for n in waiting)
+    with SmtpServer(port) as smtp:
+        clock.advance(minutes=2)
+        runner.run_once()
+        runner.run_once()
+        runner.close()
+        for address in ("ada@example.org", "eva@example.org", "fleur@example.org"):
+            kinds = smtp.mail.kinds(address)
+            assert kinds == EVERY, address
+
+
+def test_a_refusal_is_tried_again_with_backoff_then_failed(
+    library: Engine, smtp: SmtpServer, clock: FixedClock
+) -> None:
+    smtp.mail.refuse["ada@example.org"] = "450 4.2.1 Mailbox ada@example.org busy"
+    smtp.mail.refuse["eva@example.org"] = "550 5.1.1 <EVA@example.org>: no such user"
+    runner = Runner(library, notices_config(smtp.port, attempts=3, retry_minutes=5), clock.now)
+    runner.run_once()
+    with Session(library) as db:
+        ada = db.scalars(select(Notice).where(Notice.patron_id == "p-all")).all()
+        eva = db.scalars(select(Notice).where(Notice.patron_id == "p-es")).all()
+    assert all(n.status == "waiting" and n.attempts == 1 for n in ada)
+    assert all(n.send_after == NOW + timedelta(minutes=5) for n in ada)
+    assert all(n.status == "failed" for n in eva)  # 5xx: at once
+    for notice in (*ada, *eva):  # the server's words, without the address
+        assert notice.last_error
+        assert "example.org" not in notice.last_error.lower()
+    clock.advance(minutes=5)
+    runner.run_once()
+    with Session(library) as db:
+        ada = db.scalars(select(Notice).where(Notice.patron_id == "p-all")).all()
+    assert all(n.attempts == 2 and n.send_after == clock.now() + timedelta(minutes=10) for n in ada)
+    clock.advance(minutes=10)
+    runner.run_once()
+    with Session(library) as db:
+        ada = db.scalars(select(Notice).where(Notice.patron_id == "p-all")).all()
+    assert all(n.status == "failed" and n.attempts == 3 for n in ada)
+    assert smtp.mail.to("ada@example.org") == []
+    # Staff resend one: it goes once, the rest stay failed.
+    with Session(library) as db:
+        assert outbox.resend(db, ada[0].id, clock.now()) is not None
+        db.commit()
+    del smtp.mail.refuse["ada@example.org"]
+    runner.run_once()
+    assert len(smtp.mail.to("ada@example.org")) == 1
