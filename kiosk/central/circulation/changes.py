@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from kiosk.central.errors import LockOrderError
@@ -37,6 +37,17 @@ from kiosk.sync.protocol import (
 # belong to the database, not the schema: schemas sharing one database (tests,
 # benchmarks) may wait on each other's locks now and then, but never miscount.
 WRITERS, ITEMS, PATRONS, RECORDS = 0x6B10_0000, 0x6B10_0001, 0x6B10_0002, 0x6B10_0003
+
+
+# Built once: every writer runs it (see apply._READ_ITEMS).
+_BUMP_COUNTER = (
+    update(table(ChangeCounter))
+    .where(table(ChangeCounter).c.id == 1)
+    .values(value=table(ChangeCounter).c.value + bindparam("count"))
+    .returning(table(ChangeCounter).c.value)
+)
+
+_INSERT_CHANGES = insert(table(Change))
 
 
 def _key(text: str) -> int:
@@ -130,15 +141,10 @@ class ChangeLog:
         if not self._pending:
             return None
         count = len(self._pending)
-        last = self.session.execute(
-            update(ChangeCounter)
-            .where(ChangeCounter.id == 1)
-            .values(value=ChangeCounter.value + count)
-            .returning(ChangeCounter.value)
-        ).scalar_one()
+        last: int = self.session.execute(_BUMP_COUNTER, {"count": count}).scalar_one()
         first = last - count + 1
         self.session.execute(
-            insert(table(Change)),
+            _INSERT_CHANGES,
             [{**change, "seq": first + n} for n, change in enumerate(self._pending)],
         )
         self._pending = []

@@ -113,6 +113,10 @@ def policy_in_force(db: Session) -> InForce | None:
     return InForce(row.version, row.updated_at, read_policy(row.document))
 
 
+# Built once: every transaction asks (see apply._READ_ITEMS).
+_VERSION = select(PolicyVersion.version).where(PolicyVersion.id == 1)
+
+
 class PolicyCache:
     """The policy in force, parsed once per version."""
 
@@ -120,7 +124,7 @@ class PolicyCache:
         self._cached: tuple[str, Policy] | None = None
 
     def get(self, session: Session) -> Policy | None:
-        version = session.scalar(select(PolicyVersion.version).where(PolicyVersion.id == 1))
+        version = session.scalar(_VERSION)
         if version is None:
             return None
         if self._cached is None or self._cached[0] != version:
