@@ -1,0 +1,46 @@
+"""Each uvicorn worker that ``kiosk-central serve`` starts hands the GIL to a waiting
+thread within 0.5 ms (kiosk.central.latency): measured, not assumed, by
+benchmarks/web.py; here only that the worker's composition root sets it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kiosk.central.commands.serve import WEB_KEY_ENV
+from kiosk.central.config import CONFIG_ENV, DB_ENV
+from kiosk.central.latency import SWITCH_INTERVAL_S
+
+WORKER = """
+import sys
+from kiosk.central.commands.serve import app_from_env
+before = sys.getswitchinterval()
+app_from_env()
+print(before, sys.getswitchinterval())
+"""
+
+
+def test_a_worker_built_by_serve_answers_waiting_threads_within_half_a_millisecond(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "central.toml"
+    config.write_text('[library]\nname = "Test Library"\n', encoding="utf-8")
+    environment = {
+        **os.environ,
+        DB_ENV: f"sqlite:///{tmp_path / 'central.db'}",
+        CONFIG_ENV: str(config),
+        WEB_KEY_ENV: "k" * 64,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    before, after = (float(value) for value in done.stdout.split())
+    assert before == 0.005  # Python's own, which made a checkout wait behind a page
+    assert after == SWITCH_INTERVAL_S == 0.0005
