@@ -43,6 +43,7 @@ NAVIGATION = (
     ("Items", "/staff/items", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),
     ("Exceptions", "/staff/exceptions", "viewer"),
+    ("Notices", "/staff/notices", "viewer"),
     ("Policy", "/staff/policy", "viewer"),
     ("Imports", "/staff/imports", "admin"),
     ("Reports", "/staff/reports", "viewer"),

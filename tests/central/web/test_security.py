@@ -26,6 +26,8 @@ PAGES = (
     "/staff/kiosks/table",  # the Kiosks page's table alone, which its script refreshes
     "/staff/kiosks/1",
     "/staff/exceptions",
+    "/staff/notices",  # the outbox: every role; a resend: circulation and above
+    "/staff/notices/print",
     "/staff/desk",  # finding the patron: circulation and above
     "/staff/desk/returns",
     "/staff/holds",  # the hold shelf: every role; an item's queue: test_desk_browser
@@ -45,6 +47,8 @@ FORMS = (
     "/staff/kiosks/1/token",
     "/staff/kiosks/1/disable",
     "/staff/exceptions/1/resolve",
+    "/staff/notices/1/resend",
+    "/staff/notices/printed",
     "/staff/desk/find",
     "/staff/desk/checkout",
     "/staff/desk/return",
