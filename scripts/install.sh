@@ -211,7 +211,7 @@ for old in $(ls -1t "$R/opt/kiosk/releases" | tail -n +4); do
     esac
 done
 folder "$R/opt/kiosk/docs" 0755
-for doc in install.md scanners.md sync-protocol.md sip2.md operations.md; do
+for doc in install.md scanners.md sync-protocol.md sip2.md operations.md notices.md; do
     place "$tree/docs/$doc" "$R/opt/kiosk/docs/$doc" 0644
 done
 
@@ -234,6 +234,10 @@ if [ "$role" = central ]; then
     for unit in kiosk-central-backup.service kiosk-central-backup.timer; do
         place "$tree/systemd/$unit" "$R/etc/systemd/system/$unit" 0644
     done
+    # And the notices: on once [notices.email] or [notices.sms] is set up
+    # (docs/notices.md): systemctl enable --now kiosk-central-notices.service
+    place "$tree/systemd/kiosk-central-notices.service" \
+        "$R/etc/systemd/system/kiosk-central-notices.service" 0644
 fi
 if [ "$role" = kiosk ]; then
     place "$tree/config/99-kiosk-scanners.rules" "$R/etc/udev/rules.d/99-kiosk-scanners.rules" 0644

@@ -8,8 +8,9 @@ imports the demo. ``load_demo_data`` does the same for a caller in Python.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.orm import Session
@@ -39,6 +40,8 @@ def load_library(connection: Connection, library: GeneratedLibrary, now: datetim
                     "author": author,
                     "isbn": isbn,
                     "publication_type": kind,
+                    # A record in twenty came this week: the new arrivals have news.
+                    "added_on": now.date() - timedelta(days=brn % 140),
                 }
                 for brn, title, author, isbn, kind in library.records[start : start + BATCH]
             ],
@@ -57,13 +60,52 @@ def load_library(connection: Connection, library: GeneratedLibrary, now: datetim
                 for item in library.items[start : start + BATCH]
             ],
         )
-    for start in range(0, len(library.patrons), BATCH):
-        connection.execute(insert(Patron), library.patrons[start : start + BATCH])
+    patrons = [
+        {**patron, **demo_contact(number, patron)} for number, patron in enumerate(library.patrons)
+    ]
+    for start in range(0, len(patrons), BATCH):
+        connection.execute(insert(Patron), patrons[start : start + BATCH])
     loans = [{**loan, "lent_at": now, "kiosk_id": None} for loan in library.loans.values()]
     for start in range(0, len(loans), BATCH):
         connection.execute(insert(Loan), loans[start : start + BATCH])
     if library.holds:
         connection.execute(insert(Hold), [{**hold, "placed_at": now} for hold in library.holds])
+
+
+# Every demo patron's messaging preferences, by their number's last digit: most chose
+# due soon and hold ready by email, some a daily digest, some text messages, some
+# neither channel (their notices printed), so that a demo run sends real mail of each kind.
+_PREFERENCES = (
+    ("email", "due_soon,hold_ready", False),
+    ("email", "due_soon,overdue,hold_ready,hold_expiring,membership_expiring", False),
+    ("email", "due_soon,hold_ready,receipt", False),
+    ("email", "due_soon,overdue,hold_ready,new_arrivals", False),
+    ("email", "due_soon,hold_ready", False),
+    ("email", "due_soon,overdue,hold_ready,hold_expiring,membership_expiring", True),
+    ("email", "due_soon,hold_ready,receipt,new_arrivals", True),
+    ("sms", "due_soon,hold_ready,overdue", False),
+    ("sms", "hold_ready", False),
+    ("none", "due_soon,overdue,hold_ready", False),
+)
+_LANGUAGES = ("en", "en", "en", "en", "es", "en", "fr", "en", "en", "en", "en", "es", "en")
+
+
+def demo_contact(number: int, patron: dict[str, Any]) -> dict[str, Any]:
+    """A demo patron's email (at example.org), phone (Ofcom's drama range), language and
+    preferences: made from their number, never from the shared random draws, so the
+    kiosk's demo library is the same as before."""
+    notify_by, kinds, digest = _PREFERENCES[number % len(_PREFERENCES)]
+    first = "".join(c for c in patron["first_name"].lower() if c.isascii() and c.isalpha())
+    return {
+        "email": f"{first or 'patron'}.{patron['patron_id'].lower()}@example.org",
+        "phone": f"+44 7700 900{number % 1000:03d}",
+        "language": _LANGUAGES[number % len(_LANGUAGES)],
+        "notify_by": notify_by,
+        "notices": kinds,
+        "due_soon_days": 2 + number % 3,
+        "digest": digest,
+        "arrivals": "FICTION" if "new_arrivals" in kinds else "",
+    }
 
 
 def load_demo_data(engine: Engine, scale: Scale, out: Path, now: datetime) -> GeneratedLibrary:

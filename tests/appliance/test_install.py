@@ -241,7 +241,11 @@ def test_the_central_server_host(roots: Roots, tmp_path: Path) -> None:
         roots.clone / "systemd/kiosk-central-sip2.service"
     ).read_bytes()
     assert not list(root.glob("etc/systemd/system/*.wants/kiosk-central-sip2.service"))
-    for unit in ("kiosk-central-backup.service", "kiosk-central-backup.timer"):
+    for unit in (
+        "kiosk-central-backup.service",
+        "kiosk-central-backup.timer",
+        "kiosk-central-notices.service",
+    ):
         assert (root / "etc/systemd/system" / unit).read_bytes() == (
             roots.clone / "systemd" / unit
         ).read_bytes()

@@ -58,6 +58,7 @@ def verify(root: Path, name: str) -> subprocess.CompletedProcess[str]:
 def test_the_units_are_there() -> None:
     assert [unit.name for unit in UNITS] == [
         "kiosk-central-backup.service",
+        "kiosk-central-notices.service",
         "kiosk-central-sip2.service",
         "kiosk-central.service",
         "kiosk-sync.service",
@@ -154,6 +155,22 @@ def test_the_central_units_share_a_user_a_database_and_hardening() -> None:
     for key in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp"):
         assert sip2[key] == central[key], key
     assert sip2["StateDirectory"] == central["StateDirectory"] == "kiosk-central"
+
+
+def test_the_notices_runner_is_a_service_beside_the_server() -> None:
+    """One long-running runner (it looks every [notices] poll_seconds): the server's user,
+    database, environment and hardening; stopped by SIGTERM with time to finish a send."""
+    central = directives("kiosk-central.service")
+    notices = directives("kiosk-central-notices.service")
+    assert notices["ExecStart"] == "/opt/kiosk/venv/bin/kiosk-central notices run"
+    assert "ExecStartPre" not in notices  # kiosk-central.service runs init
+    assert "kiosk-central.service" in notices["After"].split()
+    assert int(notices["TimeoutStopSec"]) > 30  # a send's own timeout
+    for key in ("User", "Group", "Environment", "EnvironmentFile", "Type", "Restart"):
+        assert notices[key] == central[key], key
+    for key in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp"):
+        assert notices[key] == central[key], key
+    assert notices["StateDirectory"] == "kiosk-central"
 
 
 UDEV_KEYS = {

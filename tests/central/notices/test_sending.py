@@ -12,10 +12,14 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from kiosk.central import database
+from kiosk.central.circulation.policy import put_policy
 from kiosk.central.models import Notice
 from kiosk.central.notices import outbox
 from kiosk.central.notices.runner import Runner
 from kiosk.common.clock import FixedClock
+from kiosk.demo.central_command import load_library
+from kiosk.demo.library import Scale, generate_library
 from tests.central.notices.conftest import NOW, PATRONS, Gateway, SmtpServer, body, notices_config
 
 EVERY = [
@@ -164,3 +168,27 @@ def test_a_refusal_is_tried_again_with_backoff_then_failed(
     del smtp.mail.refuse["ada@example.org"]
     runner.run_once()
     assert len(smtp.mail.to("ada@example.org")) == 1
+
+
+def test_the_demo_library_sends_notices_of_each_channel(
+    database_url: str, smtp: SmtpServer, gateway: Gateway
+) -> None:
+    engine = database.connect(database_url)
+    database.upgrade(engine)
+    library = generate_library(Scale(items=300, patrons=60, loans=80, seed=3), NOW)
+    with Session(engine) as db:
+        put_policy(db, library.document, NOW)
+    with engine.begin() as connection:
+        load_library(connection, library, NOW)
+    # A week on: loans are due, some overdue, the week's new arrivals are news.
+    later = FixedClock(NOW + timedelta(days=14))
+    report = Runner(engine, notices_config(smtp.port, gateway.url), later.now).run_once()
+    assert report.sent > 0
+    assert smtp.mail.messages
+    assert all(str(m["To"]).endswith("@example.org") for m in smtp.mail.messages)
+    assert gateway.requests
+    with Session(engine) as db:
+        counts = outbox.counts(db)
+    assert counts["print"] > 0  # the patrons who chose neither
+    assert counts["waiting"] > 0  # the digests, at eight tomorrow
+    engine.dispose()
