@@ -23,22 +23,19 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import multiprocessing
 import os
-import random
 import sqlite3
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
+from shared import Kiosks, machine_busy_s, make_entries, tree_cpu_s
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -53,7 +50,6 @@ from kiosk.demo.central_command import load_library
 from kiosk.demo.library import Scale, generate_library
 from kiosk.store.store import Store
 from kiosk.sync.agent import DEFAULT_INTERVAL_S, SyncAgent
-from kiosk.sync.protocol import Heartbeat, PushRequest, WireEntry
 
 NOW = datetime(2026, 11, 23, 10, 0)
 
@@ -97,31 +93,6 @@ def snapshot_floor(mirror: Path, scratch: Path) -> float:
             )
     target.execute("COMMIT")
     return time.perf_counter() - started
-
-
-def make_entries(count: int, barcodes: list[str], patron_id: str) -> list[WireEntry]:
-    entries = []
-    for seq in range(1, count + 1):
-        barcode = barcodes[seq % len(barcodes)]
-        entries.append(
-            WireEntry(
-                id=str(uuid.uuid4()),
-                seq=seq,
-                kind="return" if seq % 2 else "checkout",
-                decided_at=NOW + timedelta(seconds=seq),
-                item_barcode=barcode,
-                patron_id=patron_id,
-                details={},
-                charged=Decimal(0),
-                status_after="available" if seq % 2 else "on_loan",
-                loan_patron_id=None if seq % 2 else patron_id,
-                loan_member_type=None if seq % 2 else "ADULT",
-                loan_due=None if seq % 2 else "2026-12-14",
-                loan_renewals=None if seq % 2 else 0,
-                fulfilled_hold_of=None,
-            )
-        )
-    return entries
 
 
 PARTS = ("library", "many-kiosks")
@@ -228,7 +199,10 @@ def library_part(args: argparse.Namespace) -> dict[str, Any]:  # noqa: PLR0915 -
 
         adult = next(p for p in library.patrons if p["member_type"] == "ADULT")
         entries = make_entries(
-            args.flush, [item.barcode for item in library.items[-500:]], adult["patron_id"]
+            args.flush,
+            [item.barcode for item in library.items[-500:]],
+            adult["patron_id"],
+            decided_from=NOW,
         )
         with agent.store.journal.begin() as journal:
             for entry in entries:
@@ -286,41 +260,23 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
         for n, token in enumerate(tokens)
     ]
     server = CentralProcess(url, workers=args.workers, log=args.server_log).start()
-    processes = max(1, min(args.client_processes, args.kiosks))
-    ready = multiprocessing.Barrier(processes + 1)
-    results: multiprocessing.Queue[tuple[list[float], list[str], float]] = multiprocessing.Queue()
-    clients = [
-        multiprocessing.Process(
-            target=_client,
-            args=(server.url, kiosks[n::processes]),
-            kwargs={
-                "rounds": args.rounds,
-                "interval": args.interval,
-                "ready": ready,
-                "results": results,
-            },
-        )
-        for n in range(processes)
-    ]
-    for client in clients:
-        client.start()
+    simulated = Kiosks(
+        server.url,
+        kiosks,
+        processes=args.client_processes,
+        rounds=args.rounds,
+        interval=args.interval,
+        decided_from=NOW,
+    )
     assert server.process is not None
     server_pid = server.process.pid
-    ready.wait()  # every client has its threads and sessions ready: go
+    simulated.start()  # every client has its threads and sessions ready: go
     began = time.perf_counter()
-    busy_before, server_before = _machine_busy_s(), _tree_cpu_s(server_pid)
-    latencies: list[float] = []
-    failures: list[str] = []
-    client_cpu = 0.0
-    for _ in clients:
-        timed, failed, cpu = results.get()
-        latencies += timed
-        failures += failed
-        client_cpu += cpu
+    busy_before, server_before = machine_busy_s(), tree_cpu_s(server_pid)
+    timed, failures, client_cpu = simulated.collect()
+    latencies = [milliseconds for _, milliseconds in timed]
     elapsed = time.perf_counter() - began
-    busy, server_cpu = _machine_busy_s() - busy_before, _tree_cpu_s(server_pid) - server_before
-    for client in clients:
-        client.join()
+    busy, server_cpu = machine_busy_s() - busy_before, tree_cpu_s(server_pid) - server_before
     server.stop()
     engine.dispose()
     with admin_engine.begin() as connection:
@@ -333,7 +289,7 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
         "interval_s": args.interval,
         "rounds": args.rounds,
         "server_workers": args.workers,
-        "client_processes": processes,
+        "client_processes": simulated.processes,
         "requests": len(latencies),
         "failed_requests": len(failures),
         "failures": sorted(set(failures)),
@@ -348,111 +304,6 @@ def many_kiosks(args: argparse.Namespace) -> dict[str, Any]:
         "server_cpu_s": round(server_cpu, 1),
         "client_cpu_s": round(client_cpu, 1),
     }
-
-
-def _machine_busy_s() -> float:
-    """CPU seconds spent by every process on the machine so far (Linux)."""
-    with open("/proc/stat") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    idle = fields[3] + fields[4]  # idle and iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def _tree_cpu_s(pid: int) -> float:
-    """CPU seconds of ``pid`` and its living descendants (Linux): the server's workers."""
-    total = 0.0
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
-                total += _tree_cpu_s(int(child))
-    except FileNotFoundError:  # it ended meanwhile
-        pass
-    return total
-
-
-def _client(
-    server: str,
-    kiosks: list[tuple[str, list[str], str]],
-    *,
-    rounds: int,
-    interval: float,
-    ready: Any,
-    results: Any,
-) -> None:
-    """One client process: a thread per simulated kiosk, all started at once."""
-    latencies: list[float] = []
-    failures: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(len(kiosks) + 1)
-
-    def kiosk(token: str, barcodes: list[str], patron_id: str) -> None:
-        http = requests.Session()
-        http.headers["Authorization"] = f"Bearer {token}"
-        entries = make_entries(2 * rounds, barcodes, patron_id)
-        beat = Heartbeat(
-            version="bench",
-            journal_depth=0,
-            oldest_pending=None,
-            last_error=None,
-            scanners=["keyboard"],
-            disk_free_mb=20_000,
-        ).model_dump_json()
-        cursor = 0
-        start.wait()
-        # Paced kiosks start at random moments within the first interval, as real ones do.
-        due = time.perf_counter() + random.uniform(0, interval)
-        for round_ in range(rounds):
-            time.sleep(max(0.0, due - time.perf_counter()))
-            due += interval
-            for call in ("push", "pull", "heartbeat"):
-                began = time.perf_counter()
-                try:
-                    if call == "push":
-                        batch = entries[2 * round_ : 2 * round_ + 2]
-                        response = http.post(
-                            f"{server}/v1/journal",
-                            data=PushRequest(entries=batch).model_dump_json(),
-                            headers={"Content-Type": "application/json"},
-                            timeout=60,
-                        )
-                        response.raise_for_status()
-                    elif call == "pull":
-                        response = http.get(
-                            f"{server}/v1/changes", params={"since": cursor}, timeout=60
-                        )
-                        response.raise_for_status()
-                        cursor = response.json()["cursor"]
-                    else:
-                        response = http.post(
-                            f"{server}/v1/heartbeat",
-                            data=beat,
-                            headers={"Content-Type": "application/json"},
-                            timeout=60,
-                        )
-                        response.raise_for_status()
-                except (
-                    Exception
-                ) as error:  # every failure is counted, by kind, and the kiosk goes on
-                    with lock:
-                        failures.append(f"{call}: {type(error).__name__}")
-                    continue
-                with lock:
-                    latencies.append((time.perf_counter() - began) * 1000)
-            if not interval:
-                time.sleep(random.uniform(0, 0.05))
-
-    threads = [threading.Thread(target=kiosk, args=simulated) for simulated in kiosks]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    start.wait()
-    cpu = time.process_time()
-    for thread in threads:
-        thread.join()
-    results.put((latencies, failures, time.process_time() - cpu))
 
 
 if __name__ == "__main__":

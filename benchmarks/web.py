@@ -34,7 +34,8 @@ absent, its floor still measured.
 Loading 2,000,000 items takes minutes (12.5 on the shared 2-core machine): the schema
 is named after the scale and kept with ``--keep`` (``--load-only`` loads it and stops);
 a later run with the same scale finds it and loads nothing (it is brought up to the
-newest migration). Without ``--keep`` it is dropped at the end.
+newest migration). Without ``--keep`` it is dropped at the end. The loader is
+benchmarks/shared.py's: benchmarks/backup.py loads and finds the same schema.
 
     python benchmarks/web.py [--postgres URL] [--items N] [--patrons M] [--loans K]
                              [--kiosks K] [--history H] [--sessions S] [--requests R]
@@ -57,33 +58,32 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import requests
-from sqlalchemy import Engine, select, text, update
+from shared import (
+    CLOCK,
+    DEFAULT_POSTGRES,
+    PASSWORD,
+    all_at_once,
+    drop,
+    in_schema,
+    load,
+    machine_busy_s,
+    schema_name,
+    serving,
+    summary,
+    tree_cpu_s,
+)
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
-from kiosk.central import database
-from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.circulation.changes import ITEMS, PATRONS, WRITERS
-from kiosk.central.circulation.policy import put_policy
-from kiosk.central.models import Kiosk
-from kiosk.central.process import CentralProcess
-from kiosk.central.web.accounts import add_staff
-from kiosk.common.clock import SystemClock
-from kiosk.demo.central_command import load_library
-from kiosk.demo.library import Scale, generate_library
+from kiosk.demo.library import Scale
 
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-CLOCK = SystemClock()  # the server's own: sessions, expiry dates and due dates agree
-PASSWORD = "the benchmark's staff password"
 GOALS_MS = {"patron_search": 150.0, "patron": 150.0, "item": 150.0, "kiosks": 150.0}
 CHECKOUT_GOAL_MS = 100.0
 # The pages staff open, and how often each is picked: a desk's day is mostly finding
@@ -94,25 +94,6 @@ SHOWN = ("patron_search", "patron", "item", "kiosks", "checkout", "desk_page", "
 
 
 # --- figures ----------------------------------------------------------------------------
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """The sample at ``fraction`` of the sorted samples (the same rule as circulation.py)."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def summary(samples: list[float]) -> dict[str, float | int]:
-    """Count, p50, p95, p99 and the largest, in milliseconds rounded to 0.1."""
-    if not samples:
-        return {"count": 0}
-    return {
-        "count": len(samples),
-        "p50_ms": round(statistics.median(samples), 1),
-        "p95_ms": round(percentile(samples, 0.95), 1),
-        "p99_ms": round(percentile(samples, 0.99), 1),
-        "max_ms": round(max(samples), 1),
-    }
 
 
 def verdict(p99_ms: float | None, goal_ms: float) -> str:
@@ -129,17 +110,6 @@ def csrf_token(page: str) -> str:
     return found.group(1)
 
 
-def schema_name(scale: Scale, kiosks: int, history: int) -> str:
-    """The schema one scale is loaded into (so that a later run at the same scale finds
-    it)."""
-    return f"bench_web_{scale.items}_{scale.patrons}_{scale.loans}_{kiosks}_{history}_s{scale.seed}"
-
-
-def in_schema(url: str, schema: str) -> str:
-    """``url`` with every connection's search_path set to ``schema``."""
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-
-
 def plain_dsn(url: str, schema: str) -> str:
     """A libpq connection string for psycopg itself, in ``schema``."""
     parsed = make_url(url)
@@ -152,169 +122,6 @@ def plain_dsn(url: str, schema: str) -> str:
     }
     words = [f"{key}={value}" for key, value in parts.items() if value]
     return " ".join([*words, f"options=-csearch_path={schema}"])
-
-
-# --- the library ------------------------------------------------------------------------
-
-
-MARK = "loaded by benchmarks/web.py"
-
-
-def _loaded(admin: Engine, schema: str) -> bool:
-    with admin.connect() as connection:
-        comment: str | None = connection.scalar(
-            text(
-                "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = :s"
-            ),
-            {"s": schema},
-        )
-    return comment == MARK
-
-
-def load(
-    url: str, schema: str, scale: Scale, *, kiosks: int, history: int, sessions: int
-) -> float | None:
-    """The schema for this scale, loaded now (returns the seconds it took) or found
-    loaded by an earlier run (returns None)."""
-    admin = database.connect(url)
-    try:
-        if _loaded(admin, schema):
-            engine = database.connect(in_schema(url, schema))
-            database.upgrade(engine)  # a migration added since it was loaded
-            _staff(engine, sessions)
-            _heartbeats(engine, CLOCK.now())
-            engine.dispose()
-            return None
-        started = time.perf_counter()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        engine = database.connect(in_schema(url, schema))
-        database.upgrade(engine)
-        now = CLOCK.now()
-        library = generate_library(scale, now)
-        print(f"generated in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        with Session(engine) as session:
-            put_policy(session, library.document, now)
-        with engine.begin() as connection:
-            load_library(connection, library, now)
-        del library
-        print(f"loaded in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        _ledger(engine, now)
-        _kiosks(engine, kiosks, now)
-        _heartbeats(engine, now)
-        _history(engine, history, now)
-        _staff(engine, sessions)
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(
-                text("ANALYZE records, items, patrons, loans, holds, ledger, kiosks, transactions")
-            )
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f"COMMENT ON SCHEMA {schema} IS '{MARK}'"))
-        return time.perf_counter() - started
-    finally:
-        admin.dispose()
-
-
-def _ledger(engine: Engine, now: datetime) -> None:
-    """A fine for each patron who owes (what they owe), and a payment before it for one
-    in ten of them: the patron page shows a ledger."""
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO ledger (patron_id, amount, kind, entry_id, at, note) "
-                "SELECT patron_id, owed, 'fine', NULL, :at, 'overdue' FROM patrons WHERE owed > 0"
-            ),
-            {"at": now - timedelta(days=9)},
-        )
-        connection.execute(
-            text(
-                "INSERT INTO ledger (patron_id, amount, kind, entry_id, at, note) "
-                "SELECT patron_id, -1.50, 'payment', NULL, :at, 'paid at the desk' "
-                "FROM patrons WHERE owed > 0 AND patron_id LIKE '%0'"
-            ),
-            {"at": now - timedelta(days=20)},
-        )
-
-
-def _kiosks(engine: Engine, count: int, now: datetime) -> None:
-    """``count`` kiosks, registered as staff register them."""
-    with Session(engine) as db:
-        for number in range(count):
-            add_kiosk(db, f"branch-{number:03d}", now)
-
-
-def _heartbeats(engine: Engine, now: datetime) -> None:
-    """Each kiosk's last heartbeat, as of ``now`` (so that a schema kept from an earlier
-    run shows the same lights): most green, some amber or red, the last never heard
-    from."""
-    with Session(engine) as db:
-        names = list(db.scalars(select(Kiosk.name).order_by(Kiosk.name)))
-        for number, name in enumerate(names[:-1]):
-            silent = (
-                timedelta(hours=3)
-                if number % 25 == 0
-                else timedelta(minutes=5)
-                if number % 10 == 0
-                else timedelta(seconds=number % 15)
-            )
-            db.execute(
-                update(Kiosk)
-                .where(Kiosk.name == name)
-                .values(
-                    last_seen=now - silent,
-                    version="0.1.0",
-                    journal_depth=number % 7,
-                    oldest_pending=now - timedelta(minutes=number % 50) if number % 7 else None,
-                    last_error="server unreachable" if number % 33 == 0 else None,
-                    scanners=["hid:Honeywell"] if number % 40 else [],
-                    disk_free_mb=150 if number % 50 == 0 else 12_000,
-                )
-            )
-        db.commit()
-
-
-def _history(engine: Engine, count: int, now: datetime) -> None:
-    """``count`` past transactions (checkouts and returns in turn, at the kiosks, over the
-    last year), spread over the items two by two: what an item's page lists as its last
-    transactions, and what each new one is inserted among."""
-    if count <= 0:
-        return
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "WITH shelf AS (SELECT barcode, row_number() OVER (ORDER BY md5(barcode)) AS n "
-                "FROM items), "
-                "people AS (SELECT patron_id, row_number() OVER (ORDER BY patron_id) AS n "
-                "FROM patrons), "
-                "counts AS (SELECT (SELECT count(*) FROM items) AS items, "
-                "(SELECT count(*) FROM patrons) AS patrons, "
-                "(SELECT count(*) FROM kiosks) AS kiosks, (SELECT min(id) FROM kiosks) AS first) "
-                "INSERT INTO transactions (id, kiosk_id, kiosk_seq, kind, item_barcode, "
-                "patron_id, decided_at, applied_at, outcome, change_seq, details, charged, actor) "
-                "SELECT 'history-' || g, c.first + g % c.kiosks, g, "
-                "CASE WHEN g % 2 = 0 THEN 'checkout' ELSE 'return' END, s.barcode, p.patron_id, "
-                ":now - (:count - g) * (31536000.0 / :count) * interval '1 second', "
-                ":now - (:count - g) * (31536000.0 / :count) * interval '1 second', "
-                "'applied', 0, '{}', 0, NULL "
-                "FROM generate_series(1::bigint, :count) AS g CROSS JOIN counts AS c "
-                "JOIN shelf AS s ON s.n = 1 + (g / 2) % c.items "
-                "JOIN people AS p ON p.n = 1 + ((g / 2) * 7919) % c.patrons"
-            ),
-            {"now": now, "count": count},
-        )
-
-
-def _staff(engine: Engine, sessions: int) -> None:
-    """One circulation account per session (made once; a rerun with more makes more)."""
-    with Session(engine) as db:
-        have = set(db.scalars(text("SELECT username FROM staff")))
-        for number in range(sessions):
-            username = f"desk-{number:02d}"
-            if username not in have:
-                now = CLOCK.now()
-                add_staff(db, username, "circulation", PASSWORD, now, actor="bench", origin="bench")
 
 
 # --- what each session works on ---------------------------------------------------------
@@ -774,13 +581,13 @@ def server_cost(
     try:
         for page in MIX:
             timings = Timings()
-            before = _tree_cpu_s(pid)
+            before = tree_cpu_s(pid)
             try:
                 for _ in range(count):
                     open_page(desk, page, samples, rng, timings, number=0, think=0)
             except Absent:
                 continue
-            cpu = _tree_cpu_s(pid) - before
+            cpu = tree_cpu_s(pid) - before
             costs[page] = {
                 "server_cpu_ms": round(1000 * cpu / count, 1),
                 "alone_p50_ms": round(statistics.median(timings.samples[page]), 1),
@@ -824,16 +631,10 @@ def _client(
         threading.Thread(target=member, args=(desk, number))
         for desk, number in zip(desks, numbers, strict=True)
     ]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    start.wait()
-    cpu = time.process_time()
-    for thread in threads:
-        thread.join()
+    cpu = all_at_once(threads, ready, start)
     for desk in desks:
         desk.close()
-    results.put((timings.samples, timings.failures, sorted(absent), time.process_time() - cpu))
+    results.put((timings.samples, timings.failures, sorted(absent), cpu))
 
 
 @dataclass
@@ -884,8 +685,8 @@ def phase(
     for client in clients:
         client.start()
     ready.wait()
-    began, busy = time.perf_counter(), _machine_busy_s()
-    server = _tree_cpu_s(server_pid) if server_pid else 0.0
+    began, busy = time.perf_counter(), machine_busy_s()
+    server = tree_cpu_s(server_pid) if server_pid else 0.0
     timings, absent = Timings(), set()
     for _ in clients:
         got, failed, missing, _cpu = results.get()
@@ -893,8 +694,8 @@ def phase(
             timings.samples.setdefault(kind, []).extend(values)
         timings.failures += failed
         absent.update(missing)
-    elapsed, busy = time.perf_counter() - began, _machine_busy_s() - busy
-    server = (_tree_cpu_s(server_pid) - server) if server_pid else 0.0
+    elapsed, busy = time.perf_counter() - began, machine_busy_s() - busy
+    server = (tree_cpu_s(server_pid) - server) if server_pid else 0.0
     for client in clients:
         client.join()
     return Phase(timings, absent, elapsed, busy, server)
@@ -933,44 +734,6 @@ def check_pages(server: str, samples: Samples) -> None:
                 )
     finally:
         desk.close()
-
-
-@contextmanager
-def serving(url: str, workers: int, scratch: Path) -> Iterator[CentralProcess]:
-    config = scratch / "central.toml"
-    config.write_text(
-        '[library]\nname = "Benchmark Library"\n[web]\nsecure_cookies = false\n',
-        encoding="utf-8",
-    )
-    server = CentralProcess(url, workers=workers, log=scratch / "server.log", config=config)
-    server.start(timeout=120)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def _machine_busy_s() -> float:
-    """CPU seconds spent by every process on the machine so far (Linux)."""
-    with open("/proc/stat") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def _tree_cpu_s(pid: int) -> float:
-    """CPU seconds of ``pid`` and its living descendants (Linux): the server's workers."""
-    total = 0.0
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
-                total += _tree_cpu_s(int(child))
-    except FileNotFoundError:  # it ended meanwhile
-        pass
-    return total
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -1062,10 +825,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["server_log"] = str(scratch / "server.log")
     finally:
         if not args.keep:
-            admin = database.connect(args.postgres)
-            with admin.begin() as connection:
-                connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            admin.dispose()
+            drop(args.postgres, schema)
     return result
 
 

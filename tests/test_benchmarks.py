@@ -11,6 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -190,3 +192,29 @@ def test_sip2_benchmark_reports_round_trips_beside_the_echo_floor_and_idle_memor
     assert figures["server_errors"] == 0
     # A run smaller than the goals' is never called met.
     assert set(figures["goals"].values()) == {"not at goal size"}
+
+
+@pytest.mark.parametrize("where", ["postgresql", "sqlite"])
+def test_backup_benchmark_times_the_kiosks_without_and_during_a_backup(where: str) -> None:
+    postgres = os.environ.get("KIOSK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+    figures = figures_of(
+        "backup",
+        *("--database-url", postgres if where == "postgresql" else "sqlite"),
+        *("--schema", f"bench_backup_test_{uuid.uuid4().hex[:8]}"),
+        *("--items", "2000", "--patrons", "400", "--loans", "100", "--kiosks", "4"),
+        *("--history", "200", "--interval", "0.3", "--baseline", "1", "--workers", "1"),
+        *("--client-processes", "1"),
+    )
+    assert (figures["database"], figures["kiosks"]) == (where, 4)
+    assert (figures["failed_requests"], figures["server_errors"]) == (0, 0), figures["failures"]
+    for phase in ("without_backup", "during_backup"):
+        assert figures[f"{phase}_count"] > 0, phase
+        assert figures[f"{phase}_p99_ms"] >= figures[f"{phase}_p50_ms"] > 0, phase
+    assert figures["backup_s"] >= figures["backup_own_s"] > 0
+    assert figures["backup_mb"] > 0
+    assert figures["backup_covers"] > 0
+    assert figures["floor_mb"] > 0
+    assert figures["floor_s"] >= 0
+    assert ("pg_dump_alone_s" in figures) == (where == "postgresql")
+    # A run smaller than the goal's is never called met.
+    assert figures["goal"] == "not at goal size"

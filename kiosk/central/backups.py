@@ -124,6 +124,11 @@ def server_state(session: Session, now: datetime) -> ServerState:
     Several servers may race to make it: one wins and all read the same."""
     state = session.get(ServerState, 1)
     if state is None:
+        # The insert in a transaction of its own (committing first what the caller had, as
+        # the insert's commit would): on SQLite a transaction that has read cannot take
+        # the write lock once another has written since; it fails at once ("database is
+        # locked"), not waiting. The first kiosks to ask a new or restored database did.
+        session.commit()
         _insert_ignoring(session.connection(), _new_epoch(now))
         session.commit()
         state = session.get(ServerState, 1)
@@ -162,7 +167,7 @@ def backup(engine: Engine, target: Path, now: datetime, *, keep: int | None = No
             if kind == "sqlite":
                 covers, revision, schema = _copy_sqlite(_sqlite_path(engine), payload)
             else:
-                covers, revision, schema = _dump_postgres(engine, payload)
+                covers, revision, schema = dump_postgres(engine, payload)
             manifest = _write_tar(
                 payload,
                 partial,
@@ -297,9 +302,10 @@ def _run_tool(command: list[str], environment: dict[str, str], what: str) -> Non
         raise BackupError(f"{what} failed: {done.stderr.strip()[-1000:] or done.returncode}")
 
 
-def _dump_postgres(engine: Engine, payload: Path) -> tuple[int, str, str]:
+def dump_postgres(engine: Engine, payload: Path) -> tuple[int, str, str]:
     """pg_dump's custom format, taken in a snapshot exported by a transaction that reads
-    the change log position in that same snapshot: exactly what the dump holds."""
+    the change log position in that same snapshot: exactly what the dump holds. (Also
+    timed alone by benchmarks/backup.py, beside the whole backup.)"""
     conninfo, environment = _libpq(engine)
     pg_dump = _tool("pg_dump")
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
