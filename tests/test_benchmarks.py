@@ -218,3 +218,19 @@ def test_backup_benchmark_times_the_kiosks_without_and_during_a_backup(where: st
     assert ("pg_dump_alone_s" in figures) == (where == "postgresql")
     # A run smaller than the goal's is never called met.
     assert figures["goal"] == "not at goal size"
+
+
+def test_notices_benchmark_finds_composes_and_sends_beside_its_floors() -> None:
+    figures = figures_of(
+        "notices",
+        *("--database-url", "sqlite", "--items", "600", "--patrons", "300"),
+        *("--loans", "200", "--send", "20"),
+    )
+    assert figures["found"] == figures["added"] == figures["composed"] > 0
+    assert figures["find_and_compose_s"] >= figures["find_s"] > 0
+    assert figures["floor_rows"] == 200
+    assert figures["sent"] == 20
+    assert figures["sent_per_s"] > 0
+    assert figures["floor_send_per_s"] > 0
+    # A run smaller than the goals' is never called met.
+    assert set(figures["goals"].values()) == {"not at goal size"}

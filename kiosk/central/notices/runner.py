@@ -36,11 +36,13 @@ from kiosk.central.notices.channels import (
     scrubbed,
 )
 from kiosk.central.notices.finding import Timing, daily, frequent
-from kiosk.central.notices.templates import DIGEST, Composed, Templates
+from kiosk.central.notices.templates import BLOCKS, DIGEST, Composed, Templates
 from kiosk.rules.model import Policy
 
 log = logging.getLogger("kiosk.central.notices")
 CLAIM_BATCH = 50
+# What each channel sends of a message.
+CHANNEL_BLOCKS = {"email": ("subject", "text", "html"), "sms": ("sms",)}
 # How long the outbox waits for a mail server or gateway it could not reach.
 UNREACHABLE_WAIT = timedelta(minutes=1)
 
@@ -149,6 +151,7 @@ class Runner:
             for notice in found
         ]
         report.found.update(notice.kind for notice in found)
+        found = outbox.not_yet_in(self.engine, found)
         # Written in a transaction of its own that begins with the write: on SQLite the
         # reads above could not become a write once another runner had written.
         with Session(self.engine) as db:
@@ -163,21 +166,33 @@ class Runner:
             messages = outbox.claim(self.engine, now, self.claimant, CLAIM_BATCH)
             if not messages:
                 return
+            with Session(self.engine) as db:  # the batch's patrons in one query
+                patrons = {
+                    patron.patron_id: patron
+                    for patron in db.scalars(
+                        select(Patron).where(
+                            Patron.patron_id.in_({message.patron_id for message in messages})
+                        )
+                    )
+                }
             for message in messages:
-                self.send_one(message, now, down, report)
+                self.send_one(message, patrons.get(message.patron_id), now, down, report)
             if down >= self.available:  # the rest waits for the next pass
                 return
 
     def send_one(
-        self, message: outbox.Claimed, now: datetime, down: set[str], report: Report
+        self,
+        message: outbox.Claimed,
+        patron: Patron | None,
+        now: datetime,
+        down: set[str],
+        report: Report,
     ) -> None:
         until = now + UNREACHABLE_WAIT
         if message.channel in down:
             outbox.wait(self.engine, message, self.claimant, until, "waiting for the server")
             report.waiting_for_server += 1
             return
-        with Session(self.engine) as db:
-            patron = db.get(Patron, message.patron_id)
         address = _address(patron, message.channel)
         if patron is None or address is None:
             outbox.failed(
@@ -186,7 +201,7 @@ class Runner:
             report.failed += 1
             return
         try:
-            composed = self.compose(message.notices, patron)
+            composed = self.compose(message.notices, patron, message.channel)
         except Exception as error:  # a template's mistake must not stop the others
             outbox.failed(self.engine, message, self.claimant, f"cannot compose: {error}"[:300])
             report.failed += 1
@@ -225,8 +240,11 @@ class Runner:
         outbox.sent(self.engine, message, self.claimant, self.now())
         report.sent += len(message.notices)
 
-    def compose(self, notices: Iterable[Notice], patron: Patron) -> Composed:
-        """The message for ``notices`` (more than one: the digest) to ``patron``."""
+    def compose(
+        self, notices: Iterable[Notice], patron: Patron, channel: str | None = None
+    ) -> Composed:
+        """The message for ``notices`` (more than one: the digest) to ``patron``: what
+        ``channel`` sends of it (None: every form)."""
         assert self.templates is not None
         language = patron.language or "en"
         common = {
@@ -236,17 +254,17 @@ class Runner:
             "renewal_url": renewal_url(self.config),
         }
         listed = list(notices)
-        parts = [
-            self.templates.compose(notice.kind, language, {**common, **notice.facts})
-            for notice in listed
-        ]
+        wanted = CHANNEL_BLOCKS.get(channel or "", BLOCKS)
         if len(listed) == 1 and not listed[0].digest:
-            return parts[0]
-        summary = [
-            {"kind": notice.kind, "subject": part.subject, "digest": part.digest}
-            for notice, part in zip(listed, parts, strict=True)
-        ]
-        return self.templates.compose(DIGEST, language, {**common, "notices": summary})
+            notice = listed[0]
+            return self.templates.compose(notice.kind, language, {**common, **notice.facts}, wanted)
+        summary = []
+        for notice in listed:
+            part = self.templates.compose(
+                notice.kind, language, {**common, **notice.facts}, ("subject", "digest")
+            )
+            summary.append({"kind": notice.kind, "subject": part.subject, "digest": part.digest})
+        return self.templates.compose(DIGEST, language, {**common, "notices": summary}, wanted)
 
     # --- the service ------------------------------------------------------------------
 

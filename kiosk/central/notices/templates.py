@@ -13,7 +13,7 @@ shipped file is used meanwhile. A language with no file of a kind falls back to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -168,11 +168,18 @@ class Templates:
         """The file a kind's message in ``language`` is made from."""
         return self._template(kind, language)[0]
 
-    def compose(self, kind: str, language: str, values: Mapping[str, Any]) -> Composed:
-        """The message of ``kind`` in ``language`` (English when there is none)."""
+    def compose(
+        self,
+        kind: str,
+        language: str,
+        values: Mapping[str, Any],
+        blocks: Iterable[str] = BLOCKS,
+    ) -> Composed:
+        """The message of ``kind`` in ``language`` (English when there is none): its
+        ``blocks``, the others empty."""
         language = language if language in LANGUAGES else DEFAULT_LANGUAGE
         path, plain, html = self._template(kind, language)
-        return render(plain, html, path, {**values, "language": language})
+        return render(plain, html, path, {**values, "language": language}, blocks)
 
 
 def _compiled(environment: Environment, path: Path, source: str) -> Template:
@@ -183,14 +190,25 @@ def _compiled(environment: Environment, path: Path, source: str) -> Template:
     )
 
 
-def render(plain: Template, html: Template, path: Path, values: Mapping[str, Any]) -> Composed:
-    parts: dict[str, str] = {}
-    for block in BLOCKS:
+def render(
+    plain: Template,
+    html: Template,
+    path: Path,
+    values: Mapping[str, Any],
+    blocks: Iterable[str] = BLOCKS,
+) -> Composed:
+    """The ``blocks`` of a template (the others left empty: an email needs no text
+    message, a text message no HTML)."""
+    parts = dict.fromkeys(BLOCKS, "")
+    context = {"plain": plain.new_context(dict(values))}
+    for block in blocks:
         template = html if block == "html" else plain
         renderer = template.blocks.get(block)
         if renderer is None:
             raise TemplateError(f"{path}: has no {{% block {block} %}}")
-        parts[block] = "".join(renderer(template.new_context(dict(values))))
+        if block == "html":
+            context.setdefault("html", html.new_context(dict(values)))
+        parts[block] = "".join(renderer(context["html" if block == "html" else "plain"]))
     return Composed(
         subject=_one_line(parts["subject"]),
         text=parts["text"].strip() + "\n",
