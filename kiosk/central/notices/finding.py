@@ -113,7 +113,7 @@ def hold_ready(db: Session, now: datetime, timing: Timing) -> Iterator[Found]:
         if not _wants(row, "hold_ready"):
             continue
         pickup_by = row.ready_at.date() + timedelta(days=timing.hold_shelf_days)
-        facts = {"title": row.title, "pickup_by": pickup_by.isoformat()}
+        facts = {"title": row.title, "pickup_by": pickup_by.isoformat(), "hold": row.id}
         yield _found(row, "hold_ready", _hold_subject(row), row.ready_at.date(), facts)
 
 
@@ -202,7 +202,8 @@ def due_soon(db: Session, today: date) -> Iterator[Found]:
         if warned_on <= today:
             groups[(row.patron_id, row.due)].append(row)
     for (_patron_id, due), loans in groups.items():
-        facts = {"due": due, "items": [{"title": loan.title, "due": due} for loan in loans]}
+        items = [{"title": loan.title, "due": due, "barcode": loan.item_barcode} for loan in loans]
+        facts = {"due": due, "items": items}
         day = date.fromisoformat(due) - timedelta(days=loans[0].due_soon_days)
         yield _found(loans[0], "due_soon", due, day, facts)
 
@@ -229,7 +230,12 @@ def overdue(db: Session, now: datetime, policy: Policy, days: Iterable[int]) -> 
             groups[(row.patron_id, level, day)].append(row)
     for (_patron_id, level, day), loans in groups.items():
         items = [
-            {"title": loan.title, "due": loan.due, "fine": str(_fine(policy, loan, now))}
+            {
+                "title": loan.title,
+                "due": loan.due,
+                "fine": str(_fine(policy, loan, now)),
+                "barcode": loan.item_barcode,
+            }
             for loan in loans
         ]
         total = money(sum((Decimal(item["fine"]) for item in items), ZERO))
@@ -261,7 +267,7 @@ def hold_expiring(db: Session, today: date, timing: Timing) -> Iterator[Found]:
         last_day = row.ready_at.date() + shelf
         warned_on = last_day - before
         if warned_on <= today <= last_day and warned_on > row.ready_at.date():
-            facts = {"title": row.title, "pickup_by": last_day.isoformat()}
+            facts = {"title": row.title, "pickup_by": last_day.isoformat(), "hold": row.id}
             yield _found(row, "hold_expiring", _hold_subject(row), warned_on, facts)
 
 
@@ -310,3 +316,52 @@ def new_arrivals(db: Session, today: date) -> Iterator[Found]:
         if items:
             label = f"{year}-W{week:02d}"
             yield _found(patron, "new_arrivals", label, today, {"week": label, "items": items})
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What is still true of some patrons when their notices are about to go: each
+    loan (barcode, due) and each ready hold, by patron."""
+
+    loans: dict[str, set[tuple[str, str]]]
+    ready_holds: dict[str, set[int]]
+
+
+def standing(db: Session, patron_ids: Iterable[str]) -> Standing:
+    wanted = set(patron_ids)
+    loans: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    holds: dict[str, set[int]] = defaultdict(set)
+    if wanted:
+        for patron_id, barcode, due in db.execute(
+            select(Loan.patron_id, Loan.item_barcode, Loan.due).where(Loan.patron_id.in_(wanted))
+        ):
+            loans[patron_id].add((barcode, due))
+        for patron_id, hold_id in db.execute(
+            select(Hold.patron_id, Hold.id).where(Hold.patron_id.in_(wanted), Hold.ready)
+        ):
+            holds[patron_id].add(hold_id)
+    return Standing(loans, holds)
+
+
+def still_true(
+    kind: str, patron_id: str, facts: dict[str, Any], now: Standing
+) -> dict[str, Any] | None:
+    """A notice's facts as far as they still hold when it is to go (a book returned or
+    renewed since is left out, a hold collected or cancelled drops the notice); None
+    when nothing of it does. Receipts, memberships and new arrivals stand as found."""
+    if kind in ("due_soon", "overdue"):
+        on_loan = now.loans.get(patron_id, set())
+        items = [
+            item
+            for item in facts["items"]
+            if "barcode" not in item or (item["barcode"], item["due"]) in on_loan
+        ]
+        if not items:
+            return None
+        if kind == "overdue" and len(items) != len(facts["items"]):
+            total = sum((Decimal(item["fine"]) for item in items), ZERO)
+            return {**facts, "items": items, "total": str(money(total))}
+        return {**facts, "items": items}
+    if kind in ("hold_ready", "hold_expiring") and "hold" in facts:
+        return facts if facts["hold"] in now.ready_holds.get(patron_id, set()) else None
+    return facts

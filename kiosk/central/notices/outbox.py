@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from kiosk.central.models import Notice, NoticeScan, table
 from kiosk.central.notices.finding import Found
 
-WAITING, CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, PRINT, PRINTED = (
+WAITING, CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, PRINT, PRINTED, CANCELLED = (
     "waiting",
     "claimed",
     "sending",
@@ -41,8 +41,9 @@ WAITING, CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, PRINT, PRINTED = (
     "interrupted",
     "print",
     "printed",
+    "cancelled",
 )
-STATUSES = (WAITING, CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, PRINT, PRINTED)
+STATUSES = (WAITING, CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, PRINT, PRINTED, CANCELLED)
 STALE_CLAIM = timedelta(minutes=15)
 INSERT_BATCH = 1000
 
@@ -129,6 +130,8 @@ class Claimed:
     patron_id: str
     channel: str
     notices: tuple[Notice, ...]
+    # What each notice tells now, by id, when the runner has checked it still holds.
+    facts: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[int]:
@@ -269,6 +272,25 @@ def refused(
         send_after=now + backoff,
         last_error=error,
     )
+
+
+def cancelled(engine: Engine, message: Claimed, claimant: str) -> None:
+    """Not sent: nothing it would say holds any more."""
+    _settle(
+        engine,
+        message,
+        claimant,
+        status=CANCELLED,
+        last_error="no longer true when it was to go (returned, renewed or collected)",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A claimed notice with its facts as they stand when it is to go."""
+
+    notice: Notice
+    facts: dict[str, Any]
 
 
 def failed(engine: Engine, message: Claimed, claimant: str, error: str) -> None:

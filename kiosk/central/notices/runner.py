@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -35,7 +36,14 @@ from kiosk.central.notices.channels import (
     message_id,
     scrubbed,
 )
-from kiosk.central.notices.finding import Timing, daily, frequent
+from kiosk.central.notices.finding import (
+    Standing,
+    Timing,
+    daily,
+    frequent,
+    standing,
+    still_true,
+)
 from kiosk.central.notices.templates import BLOCKS, DIGEST, Composed, Templates
 from kiosk.rules.model import Policy
 
@@ -56,13 +64,15 @@ class Report:
     failed: int = 0
     waiting_for_server: int = 0
     interrupted: int = 0
+    cancelled: int = 0
 
     def words(self) -> str:
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.found.items()))
         return (
             f"found {sum(self.found.values())} ({kinds or 'none'}), {self.added} new; "
             f"sent {self.sent}, to retry {self.retried}, failed {self.failed}, "
-            f"waiting for a server {self.waiting_for_server}, interrupted {self.interrupted}"
+            f"waiting for a server {self.waiting_for_server}, interrupted {self.interrupted}, "
+            f"no longer true {self.cancelled}"
         )
 
 
@@ -166,19 +176,42 @@ class Runner:
             messages = outbox.claim(self.engine, now, self.claimant, CLAIM_BATCH)
             if not messages:
                 return
-            with Session(self.engine) as db:  # the batch's patrons in one query
+            ids = {message.patron_id for message in messages}
+            with Session(self.engine) as db:  # the batch's patrons, loans and holds at once
                 patrons = {
                     patron.patron_id: patron
-                    for patron in db.scalars(
-                        select(Patron).where(
-                            Patron.patron_id.in_({message.patron_id for message in messages})
-                        )
-                    )
+                    for patron in db.scalars(select(Patron).where(Patron.patron_id.in_(ids)))
                 }
-            for message in messages:
-                self.send_one(message, patrons.get(message.patron_id), now, down, report)
+                now_true = standing(db, ids)
+            for claimed in messages:
+                message = self.still_due(claimed, now_true, report)
+                if message.notices:
+                    self.send_one(message, patrons.get(message.patron_id), now, down, report)
             if down >= self.available:  # the rest waits for the next pass
                 return
+
+    def still_due(
+        self, message: outbox.Claimed, now_true: Standing, report: Report
+    ) -> outbox.Claimed:
+        """The message with its notices' facts as they stand now; a notice nothing of
+        which holds any more (the book came back, the hold was collected) is cancelled,
+        not sent."""
+        kept, void = [], []
+        for notice in message.notices:
+            facts = still_true(notice.kind, notice.patron_id, notice.facts, now_true)
+            if facts is None:
+                void.append(notice)
+            else:
+                kept.append(outbox.Checked(notice, facts))
+        if void:
+            gone = outbox.Claimed(message.patron_id, message.channel, tuple(void))
+            outbox.cancelled(self.engine, gone, self.claimant)
+            report.cancelled += len(void)
+        return replace(
+            message,
+            notices=tuple(kept_one.notice for kept_one in kept),
+            facts={kept_one.notice.id: kept_one.facts for kept_one in kept},
+        )
 
     def send_one(
         self,
@@ -201,7 +234,7 @@ class Runner:
             report.failed += 1
             return
         try:
-            composed = self.compose(message.notices, patron, message.channel)
+            composed = self.compose(message.notices, patron, message.channel, message.facts)
         except Exception as error:  # a template's mistake must not stop the others
             outbox.failed(self.engine, message, self.claimant, f"cannot compose: {error}"[:300])
             report.failed += 1
@@ -241,10 +274,16 @@ class Runner:
         report.sent += len(message.notices)
 
     def compose(
-        self, notices: Iterable[Notice], patron: Patron, channel: str | None = None
+        self,
+        notices: Iterable[Notice],
+        patron: Patron,
+        channel: str | None = None,
+        facts: Mapping[int, dict[str, Any]] | None = None,
     ) -> Composed:
         """The message for ``notices`` (more than one: the digest) to ``patron``: what
-        ``channel`` sends of it (None: every form)."""
+        ``channel`` sends of it (None: every form), each notice telling ``facts`` (by its
+        id; its own when not given)."""
+        told = facts or {}
         assert self.templates is not None
         language = patron.language or "en"
         common = {
@@ -257,11 +296,15 @@ class Runner:
         wanted = CHANNEL_BLOCKS.get(channel or "", BLOCKS)
         if len(listed) == 1 and not listed[0].digest:
             notice = listed[0]
-            return self.templates.compose(notice.kind, language, {**common, **notice.facts}, wanted)
+            said = told.get(notice.id, notice.facts)
+            return self.templates.compose(notice.kind, language, {**common, **said}, wanted)
         summary = []
         for notice in listed:
             part = self.templates.compose(
-                notice.kind, language, {**common, **notice.facts}, ("subject", "digest")
+                notice.kind,
+                language,
+                {**common, **told.get(notice.id, notice.facts)},
+                ("subject", "digest"),
             )
             summary.append({"kind": notice.kind, "subject": part.subject, "digest": part.digest})
         return self.templates.compose(DIGEST, language, {**common, "notices": summary}, wanted)

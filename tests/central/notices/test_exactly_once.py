@@ -148,3 +148,44 @@ def test_runners_at_once_send_each_notice_once(
             n.claimed_by for n in db.scalars(select(Notice).where(Notice.status == "sent"))
         }
     assert len(claimants) >= 1
+
+
+def test_the_service_sends_as_notices_come_and_stops_on_sigterm(
+    library: Engine, database_url: str, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "central.toml"
+    config.write_text(
+        "[notices]\npoll_seconds = 0.2\n"
+        f'[notices.email]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+        'from = "library@example.org"\n'
+    )
+    service = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.central.cli",
+            "--db",
+            database_url,
+            "--config",
+            str(config),
+            "notices",
+            "run",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert service.stdout is not None
+        assert "running" in service.stdout.readline()
+        _fill(library, 5)  # while it runs: the next pass sends them
+        deadline = time.monotonic() + 60
+        while len(_by_status(library).get("sent", [])) < 5:
+            assert time.monotonic() < deadline, _by_status(library)
+            time.sleep(0.1)
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=30) == 0
+    finally:
+        if service.poll() is None:
+            service.kill()
+    assert max(_delivered(smtp).values()) == 1

@@ -9,12 +9,12 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
 from kiosk.central.circulation.policy import put_policy
-from kiosk.central.models import Notice
+from kiosk.central.models import Hold, Loan, Notice
 from kiosk.central.notices import outbox
 from kiosk.central.notices.runner import Runner
 from kiosk.common.clock import FixedClock
@@ -97,13 +97,27 @@ def test_a_digest_is_one_message_a_day_at_its_hour(
     clock.set(NOW.replace(hour=7, minute=59) + timedelta(days=1))
     runner.run_once()
     assert smtp.mail.to("ed@example.org") == []
+    # Before it goes, Ed brings Emma back and collects Dune: the digest leaves them out.
+    number = list(PATRONS).index("p-digest")
+    with Session(library) as db:
+        db.execute(delete(Loan).where(Loan.item_barcode == f"{number}b"))
+        db.execute(delete(Hold).where(Hold.item_barcode == f"{number}c"))
+        db.commit()
     clock.set(NOW.replace(hour=8, minute=0) + timedelta(days=1))
-    runner.run_once()
+    report = runner.run_once()
     (digest,) = smtp.mail.to("ed@example.org")
     assert digest["X-Library-Notice"] == "digest"
     text = body(digest)
-    for title in ("Middlemarch", "Emma", "Dune", "Persuasion", "Brand New Novel"):
+    for title in ("Middlemarch", "Persuasion", "Brand New Novel"):
         assert title in text
+    assert "Emma" not in text
+    assert "Dune" not in text
+    assert report.cancelled == 2  # the overdue notice and the hold-ready one
+    with Session(library) as db:
+        cancelled = db.scalars(
+            select(Notice.kind).where(Notice.patron_id == "p-digest", Notice.status == "cancelled")
+        ).all()
+    assert sorted(cancelled) == ["hold_ready", "overdue"]
     clock.advance(hours=3)
     runner.run_once()
     assert len(smtp.mail.to("ed@example.org")) == 1
