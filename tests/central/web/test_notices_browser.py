@@ -157,3 +157,50 @@ def test_a_resend_without_its_token_or_with_a_forged_one_is_refused(console: Con
     # The pages never show an address.
     for path in ("/staff/notices?show=all", "/staff/notices/print"):
         assert "x@example.org" not in cyril.get(console.url + path, timeout=10).text
+
+
+def test_circulation_sets_a_patrons_notices_on_their_page(console: Console) -> None:
+    cyril = console.login("cyril")
+    edit = f"{console.url}/staff/patrons/p-2/edit"
+    page = cyril.get(edit, timeout=10).text
+    assert 'name="notify_by"' in page
+    assert 'name="notices" type="checkbox" value="due_soon"' in page
+    token = csrf_token(cyril, console.url, "/staff/patrons/p-2/edit")
+    form = {
+        "csrf_token": token,
+        "first_name": "Di",
+        "surname": "Post",
+        "member_type": "ADULT",
+        "notify_by": "sms",
+        "notices": ["hold_ready", "overdue"],
+        "due_soon_days": "4",
+        "digest": "yes",
+    }
+    bad = cyril.post(
+        edit,
+        data={**form, "notices": ["due_son"], "due_soon_days": "99"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert bad.status_code == 400
+    assert "unknown kind of notice" in bad.text
+    assert "a number of days from 1 to 14" in bad.text
+    answer = cyril.post(edit, data=form, allow_redirects=False, timeout=10)
+    assert answer.status_code == 303, answer.text
+    shown = cyril.get(f"{console.url}/staff/patrons/p-2", timeout=10).text
+    assert "Text message (SMS): Overdue, Hold ready; one daily digest" in shown
+    engine = database.connect(console.database_url)
+    with Session(engine) as db:
+        patron = db.get(Patron, "p-2")
+        assert patron is not None
+        assert (patron.notify_by, patron.notices, patron.due_soon_days, patron.digest) == (
+            "sms",
+            "overdue,hold_ready",
+            4,
+            True,
+        )
+        audited = db.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "patron.edit")
+        ).all()
+    engine.dispose()
+    assert any("notices chosen" in detail for detail in audited)
