@@ -18,6 +18,7 @@ it did not go cannot be known, and a notice goes at most once.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Iterable, Sequence
@@ -139,20 +140,24 @@ class Claimed:
 
 
 def claim(engine: Engine, now: datetime, claimant: str, limit: int) -> list[Claimed]:
-    """Up to ``limit`` due notices (with the rest of a digest patron's due notices),
-    taken by ``claimant`` and committed as ``sending`` before anything goes. The claim
-    is one UPDATE whose rows are chosen in it: on SQLite its first statement is a write
-    (no read to upgrade under another writer), on PostgreSQL ``SKIP LOCKED`` passes
-    over the rows another runner is claiming."""
+    """Up to ``limit`` due notices, and the due digest notices of up to ``limit``
+    patrons (all of each one's: a digest is one message), taken by ``claimant`` and
+    committed as ``claimed`` before anything goes. Each claim is an UPDATE whose rows are
+    chosen in it: on SQLite the first statement is a write (no read to upgrade under
+    another writer); on PostgreSQL ``SKIP LOCKED`` passes over the rows another runner
+    is claiming, and a digest patron is taken under a lock of their own
+    (``pg_try_advisory_xact_lock``), so that two runners never split one patron's day."""
     due = (
         select(Notice.id)
-        .where(Notice.status == WAITING, Notice.send_after <= now)
+        .where(Notice.status == WAITING, Notice.send_after <= now, ~Notice.digest)
         .order_by(Notice.send_after, Notice.id)
         .limit(limit)
     )
-    if engine.dialect.name == "postgresql":
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
         due = due.with_for_update(skip_locked=True)
     taking = {"status": CLAIMED, "claimed_by": claimant, "claimed_at": now}
+    digest_due = (Notice.status == WAITING, Notice.send_after <= now, Notice.digest)
     with Session(engine) as db:
         db.execute(
             update(Notice)
@@ -160,22 +165,27 @@ def claim(engine: Engine, now: datetime, claimant: str, limit: int) -> list[Clai
             .values(**taking)
             .execution_options(synchronize_session=False)
         )
-        digest_patrons = (
-            select(Notice.patron_id)
-            .where(Notice.claimed_by == claimant, Notice.status == CLAIMED, Notice.digest)
-            .distinct()
-        )
-        db.execute(
-            update(Notice)
-            .where(
-                Notice.status == WAITING,
-                Notice.send_after <= now,
-                Notice.digest,
-                Notice.patron_id.in_(digest_patrons.scalar_subquery()),
+        patrons = select(Notice.patron_id).where(*digest_due).distinct().order_by(Notice.patron_id)
+        if postgres:
+            taken = 0
+            for patron_id in db.scalars(patrons.limit(limit * 2)).all():
+                if taken >= limit:
+                    break
+                if db.scalar(select(func.pg_try_advisory_xact_lock(_digest_lock(patron_id)))):
+                    db.execute(
+                        update(Notice)
+                        .where(*digest_due, Notice.patron_id == patron_id)
+                        .values(**taking)
+                        .execution_options(synchronize_session=False)
+                    )
+                    taken += 1
+        else:  # one writer: the patrons chosen and claimed in one statement
+            db.execute(
+                update(Notice)
+                .where(*digest_due, Notice.patron_id.in_(patrons.limit(limit).scalar_subquery()))
+                .values(**taking)
+                .execution_options(synchronize_session=False)
             )
-            .values(**taking)
-            .execution_options(synchronize_session=False)
-        )
         db.commit()
         mine = db.scalars(
             select(Notice)
@@ -183,6 +193,13 @@ def claim(engine: Engine, now: datetime, claimant: str, limit: int) -> list[Clai
             .order_by(Notice.id)
         ).all()
     return _messages(mine)
+
+
+def _digest_lock(patron_id: str) -> int:
+    """A patron's digest lock, as PostgreSQL's advisory locks name them (a signed 64-bit
+    number); a rare collision only makes one patron wait for the next claim."""
+    digest = hashlib.sha256(f"kiosk-central notices digest {patron_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _messages(notices: Sequence[Notice]) -> list[Claimed]:

@@ -13,16 +13,15 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from kiosk.central.models import Notice
+from kiosk.central.models import Notice, Patron
 from kiosk.central.notices import outbox
 from kiosk.central.notices.finding import Found
 from kiosk.central.notices.runner import Runner
 from kiosk.common.clock import FixedClock
-from tests.central.notices.conftest import NOW, PATRONS, SmtpServer, notices_config
+from tests.central.notices.conftest import NOW, PATRONS, SmtpServer, body, notices_config
 
 MAIL_PATRONS = [pid for pid, row in PATRONS.items() if row[5] == "email" and not row[7]]
 
@@ -113,10 +112,10 @@ def test_a_runner_killed_mid_send_sends_nothing_twice_and_loses_nothing(
         assert "may or may not" in notice.last_error
 
 
-@pytest.mark.parametrize("runners", [2, 3])
 def test_runners_at_once_send_each_notice_once(
-    library: Engine, smtp: SmtpServer, clock: FixedClock, runners: int
+    library: Engine, smtp: SmtpServer, clock: FixedClock
 ) -> None:
+    runners = 3
     _fill(library, 120)
     smtp.mail.delay = 0.002
     start = threading.Barrier(runners)
@@ -189,3 +188,46 @@ def test_the_service_sends_as_notices_come_and_stops_on_sigterm(
         if service.poll() is None:
             service.kill()
     assert max(_delivered(smtp).values()) == 1
+
+
+def test_runners_at_once_send_each_patron_one_digest(
+    library: Engine, smtp: SmtpServer, clock: FixedClock
+) -> None:
+    with Session(library) as db:
+        db.execute(update(Patron).where(Patron.patron_id.in_(MAIL_PATRONS)).values(digest=True))
+        found = [
+            Found(
+                MAIL_PATRONS[n % len(MAIL_PATRONS)],
+                "hold_ready",
+                f"test {n}",
+                NOW.date(),
+                "email",
+                True,
+                {"title": f"Title {n}", "pickup_by": "2026-11-30"},
+            )
+            for n in range(60)
+        ]
+        outbox.enqueue(db, found, NOW - timedelta(days=1), 8)
+        db.commit()
+    start = threading.Barrier(3)
+
+    def run(name: str) -> None:
+        one = Runner(library, notices_config(smtp.port), clock.now, claimant=f"test-{name}:1")
+        start.wait()
+        one.run_once()
+        one.close()
+
+    threads = [threading.Thread(target=run, args=(str(n),)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for patron_id in MAIL_PATRONS:
+        address = PATRONS[patron_id][2]
+        assert address is not None
+        digests = [m for m in smtp.mail.to(address) if m["X-Library-Notice"] == "digest"]
+        assert len(digests) == 1, patron_id
+        lines = body(digests[0]).splitlines()
+        listed = [n for n in range(60) if any(line.endswith(f": Title {n}") for line in lines)]
+        assert listed == list(range(MAIL_PATRONS.index(patron_id), 60, len(MAIL_PATRONS)))
+    assert list(_by_status(library)) == ["sent"]
