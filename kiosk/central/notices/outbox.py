@@ -45,7 +45,12 @@ WAITING, CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, PRINT, PRINTED, CANCELLED 
     "cancelled",
 )
 STATUSES = (WAITING, CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, PRINT, PRINTED, CANCELLED)
+DONE = (SENT, FAILED, INTERRUPTED, PRINTED, CANCELLED)
 STALE_CLAIM = timedelta(minutes=15)
+# A notice done with (sent, failed, printed...) keeps what it said this long, for staff
+# to see and resend; then only its key.
+FACTS_KEPT = timedelta(days=30)
+FORGET_WINDOW = timedelta(days=7)
 INSERT_BATCH = 1000
 
 
@@ -375,7 +380,7 @@ def resend(db: Session, notice_id: int, now: datetime) -> Notice | None:
     None when there is no such notice or it is waiting or being sent already. The
     caller commits (with the audit entry)."""
     notice = db.get(Notice, notice_id, with_for_update=True)
-    if notice is None or notice.status in (WAITING, CLAIMED, SENDING):
+    if notice is None or notice.status in (WAITING, CLAIMED, SENDING) or not notice.facts:
         return None
     if notice.channel == PRINT:
         notice.status = PRINT
@@ -387,6 +392,25 @@ def resend(db: Session, notice_id: int, now: datetime) -> Notice | None:
     notice.last_error = None
     notice.digest = False  # sent on its own
     return notice
+
+
+def forget(db: Session, now: datetime) -> int:
+    """Empty the facts (the titles a patron borrowed, what they owed) of the notices done
+    with FACTS_KEPT ago: their keys stay, so nothing is found and sent again, and the
+    outbox keeps no loan history. Notices that became due in the week before that are
+    looked at, so a runner stopped for a few days still forgets them. The caller commits."""
+    cutoff = now - FACTS_KEPT
+    result = db.execute(
+        update(Notice)
+        .where(
+            Notice.status.in_(DONE),
+            Notice.created_at < cutoff,
+            Notice.created_at >= cutoff - FORGET_WINDOW,
+        )
+        .values(facts={})
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def counts(db: Session) -> dict[str, int]:

@@ -65,6 +65,7 @@ class Report:
     waiting_for_server: int = 0
     interrupted: int = 0
     cancelled: int = 0
+    forgotten: int = 0
 
     def words(self) -> str:
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.found.items()))
@@ -168,6 +169,7 @@ class Runner:
             report.added = outbox.enqueue(db, found, now, self.config.notices.digest_hour)
             if daily_due:
                 outbox.mark_scanned(db, now.date(), now)
+                report.forgotten = outbox.forget(db, now)
             db.commit()
 
     def send(self, now: datetime, report: Report) -> None:

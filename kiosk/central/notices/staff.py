@@ -45,6 +45,7 @@ class OutboxLine:
     created_at: datetime
     sent_at: datetime | None
     last_error: str | None
+    forgotten: bool  # what it said is no longer kept (outbox.forget): no resend
 
 
 def listing(
@@ -75,6 +76,7 @@ def listing(
             notice.created_at,
             notice.sent_at,
             notice.last_error,
+            not notice.facts,
         )
         for notice, surname, first in rows
     ]

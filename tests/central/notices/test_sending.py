@@ -208,3 +208,32 @@ def test_the_demo_library_sends_notices_of_each_channel(
     assert counts["print"] > 0  # the patrons who chose neither
     assert counts["waiting"] > 0  # the digests, at eight tomorrow
     engine.dispose()
+
+
+def test_what_a_notice_said_is_forgotten_after_thirty_days_and_it_is_never_sent_again(
+    library: Engine, smtp: SmtpServer, clock: FixedClock
+) -> None:
+    runner = Runner(library, notices_config(smtp.port), clock.now)
+    runner.run_once()
+    sent_before = len(smtp.mail.to("ada@example.org"))
+    with Session(library) as db:
+        overdue = db.scalars(
+            select(Notice).where(Notice.patron_id == "p-all", Notice.kind == "overdue")
+        ).one()
+    assert overdue.facts["items"][0]["title"] == "Emma"
+    clock.advance(days=31)  # Emma still out: the third overdue notice is due by now
+    report = runner.run_once()
+    assert report.forgotten > 0
+    with Session(library) as db:
+        first = db.get(Notice, overdue.id)
+        assert first is not None
+        assert (first.status, first.facts) == ("sent", {})
+        assert outbox.resend(db, overdue.id, clock.now()) is None  # nothing left to say
+        db.rollback()
+        thirds = db.scalars(
+            select(Notice).where(Notice.patron_id == "p-all", Notice.subject == "level 3")
+        ).all()  # Emma's, and Middlemarch's (due two days after the first run)
+    assert sorted(n.facts["items"][0]["title"] for n in thirds) == ["Emma", "Middlemarch"]
+    runner.run_once()
+    kinds = [m["X-Library-Notice"] for m in smtp.mail.to("ada@example.org")[sent_before:]]
+    assert kinds.count("overdue") == len(thirds)  # each third notice once; the first never
