@@ -4,6 +4,7 @@ in, each patron's language, and ``kiosk-central notices preview`` and ``check``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from kiosk.central.notices.preferences import KINDS
 from kiosk.central.notices.runner import Runner
 from kiosk.central.notices.templates import DIGEST, LANGUAGES, SAMPLE_COMMON, SAMPLES, Templates
 from kiosk.common.clock import FixedClock
-from tests.central.notices.conftest import SmtpServer, body, notices_config
+from tests.central.notices.conftest import PATRONS, SmtpServer, body, notices_config
 
 
 def test_every_shipped_template_is_good_in_every_language() -> None:
@@ -159,3 +160,12 @@ def test_preview_prints_what_a_patron_would_get_and_check_finds_mistakes(
     )
     assert status == 2
     assert f"{tmp_path / 'site' / 'en' / 'receipt.txt'}:1: syntax error" in checked
+    # The printed list: with no mail server or gateway set up (no central.toml here),
+    # every patron who chose any notice is on it once a pass has found theirs.
+    status, listed = _central(capsys, "--db", database_url, "notices", "print", "--json")
+    assert (status, listed.strip()) == (0, "[]")
+    assert _central(capsys, "--db", database_url, "notices", "run", "--as-of", "2026-11-23")[0] == 0
+    status, listed = _central(capsys, "--db", database_url, "notices", "print", "--json")
+    rows = json.loads(listed)
+    assert {row["patron"] for row in rows} == set(PATRONS) - {"p-nothing"}
+    assert "Di SurnameDi" in {row["name"] for row in rows}
