@@ -3,9 +3,10 @@
 ``notices run`` finds what is due and sends it, then again every ``[notices]
 poll_seconds`` until SIGTERM (kiosk-central-notices.service); ``--once`` makes one pass
 (for a timer, and tests); ``--as-of DATE`` does that day's work as if it were that date
-(staff previewing tomorrow; tests). ``notices preview KIND --patron CARD`` prints what
-the patron would be sent today (or an example, when nothing of that kind is due for
-them), sending nothing. ``notices check`` reports every mistake in the library's
+(tests, a day the runner missed); ``--dry-run`` (with ``--as-of``: staff previewing
+tomorrow) only counts what the pass would add. ``notices preview KIND --patron CARD``
+prints what the patron would be sent today (or an example, when nothing of that kind is
+due for them), sending nothing. ``notices check`` reports every mistake in the library's
 templates (exit 2 if any). ``notices print`` lists the notices for patrons with no
 channel, for staff to print and post.
 """
@@ -47,6 +48,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--as-of", type=_day, metavar="DATE", help="do DATE's work as if it were that day"
     )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say how many notices of each kind the pass would add, sending and writing "
+        "nothing (with --as-of: what tomorrow brings)",
+    )
     preview = verbs.add("preview", "print what a patron would be sent, sending nothing")
     preview.add_argument("kind", choices=KINDS, metavar="KIND", help=", ".join(KINDS))
     preview.add_argument("--patron", required=True, metavar="CARD", help="the patron's card")
@@ -73,6 +80,15 @@ def _run(args: argparse.Namespace, engine: Engine) -> int:
         stream=sys.stderr,
     )
     runner = Runner(engine, args.config, SystemClock().now)
+    if args.dry_run:
+        now = runner.now()
+        if args.as_of is not None:
+            now = datetime.combine(args.as_of, now.time())
+        counted = runner.dry_run(now)
+        for (kind, channel), count in sorted(counted.items()):
+            print(f"kind={kind}  by={channel}  notices={count}")
+        print(f"kiosk-central notices: {sum(counted.values())} would be added; nothing sent")
+        return 0
     if args.once or args.as_of is not None:
         try:
             report = runner.run_once(args.as_of)

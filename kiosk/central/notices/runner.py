@@ -37,6 +37,7 @@ from kiosk.central.notices.channels import (
     scrubbed,
 )
 from kiosk.central.notices.finding import (
+    Found,
     Standing,
     Timing,
     daily,
@@ -149,18 +150,30 @@ class Runner:
         log.info("notices: %s", report.words())
         return report
 
-    def find(self, now: datetime, report: Report) -> None:
+    def due(self, now: datetime, *, every_scan: bool = False) -> tuple[list[Found], bool]:
+        """What is due at ``now``, each by a channel central.toml sets up (else printed),
+        and whether the daily scan was made (it is once a day, or with ``every_scan``)."""
         with Session(self.engine) as db:
             when = timing(self.config, db)
             found = list(frequent(db, now, when))
-            daily_due = not outbox.scanned(db, now.date())
+            daily_due = every_scan or not outbox.scanned(db, now.date())
             if daily_due:
                 found.extend(daily(db, now, policy_of(db), when))
         available = self.available
-        found = [
+        return [
             notice if notice.channel in available else replace(notice, channel=outbox.PRINT)
             for notice in found
-        ]
+        ], daily_due
+
+    def dry_run(self, now: datetime) -> Counter[tuple[str, str]]:
+        """How many notices of each kind and channel ``now``'s work would add to the
+        outbox, which it leaves as it is."""
+        found, _ = self.due(now, every_scan=True)
+        fresh = outbox.not_yet_in(self.engine, found)
+        return Counter((notice.kind, notice.channel) for notice in fresh)
+
+    def find(self, now: datetime, report: Report) -> None:
+        found, daily_due = self.due(now)
         report.found.update(notice.kind for notice in found)
         found = outbox.not_yet_in(self.engine, found)
         # Written in a transaction of its own that begins with the write: on SQLite the

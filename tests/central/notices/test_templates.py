@@ -164,6 +164,14 @@ def test_preview_prints_what_a_patron_would_get_and_check_finds_mistakes(
     # every patron who chose any notice is on it once a pass has found theirs.
     status, listed = _central(capsys, "--db", database_url, "notices", "print", "--json")
     assert (status, listed.strip()) == (0, "[]")
+    # A dry run says what tomorrow would bring and leaves the outbox as it is.
+    dry = ("notices", "run", "--dry-run", "--as-of", "2026-11-24")
+    status, counted = _central(capsys, "--db", database_url, *dry)
+    assert status == 0
+    assert "kind=due_soon  by=print  notices=6" in counted
+    assert "nothing sent" in counted
+    status, listed = _central(capsys, "--db", database_url, "notices", "print", "--json")
+    assert listed.strip() == "[]"
     assert _central(capsys, "--db", database_url, "notices", "run", "--as-of", "2026-11-23")[0] == 0
     status, listed = _central(capsys, "--db", database_url, "notices", "print", "--json")
     rows = json.loads(listed)
