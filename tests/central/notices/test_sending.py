@@ -6,6 +6,7 @@ server down then up, refusals retried with backoff then recorded as failed."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -237,3 +238,41 @@ def test_what_a_notice_said_is_forgotten_after_thirty_days_and_it_is_never_sent_
     runner.run_once()
     kinds = [m["X-Library-Notice"] for m in smtp.mail.to("ada@example.org")[sent_before:]]
     assert kinds.count("overdue") == len(thirds)  # each third notice once; the first never
+
+
+def test_texts_carry_the_gateways_credentials_and_its_refusals_are_kept(
+    library: Engine, smtp: SmtpServer, gateway: Gateway, clock: FixedClock, tmp_path: Path
+) -> None:
+    secret = tmp_path / "sms.credentials"
+    secret.write_text("library:s3cret-gateway\n")
+    secret.chmod(0o600)
+    config = notices_config(smtp.port, gateway.url)
+    config = replace(
+        config,
+        notices=replace(
+            config.notices,
+            sms=replace(
+                config.notices.sms,
+                credentials_file=secret,
+                body="to={{ to|urlencode }}&text={{ message|urlencode }}",
+            ),
+        ),
+    )
+    gateway.status = 503  # busy: tried again later
+    runner = Runner(library, config, clock.now)
+    runner.run_once()
+    first = gateway.requests[0]
+    assert first["headers"]["Authorization"] == "Basic bGlicmFyeTpzM2NyZXQtZ2F0ZXdheQ=="
+    assert first["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert first["body"].startswith("to=%2B44%207700%20900003&text=")
+    with Session(library) as db:
+        texts = db.scalars(select(Notice).where(Notice.channel == "sms")).all()
+    assert {(n.status, n.attempts) for n in texts} == {("waiting", 1)}
+    assert all("503" in (n.last_error or "") for n in texts)
+    gateway.status = 400  # refused for good
+    clock.advance(minutes=5)
+    runner.run_once()
+    with Session(library) as db:
+        texts = db.scalars(select(Notice).where(Notice.channel == "sms")).all()
+    assert {n.status for n in texts} == {"failed"}
+    assert all("900003" not in (n.last_error or "") for n in texts)
