@@ -175,6 +175,7 @@ def test_circulation_sets_a_patrons_notices_on_their_page(console: Console) -> N
         "notices": ["hold_ready", "overdue"],
         "due_soon_days": "4",
         "digest": "yes",
+        "with_notices": "1",
     }
     bad = cyril.post(
         edit,
@@ -204,3 +205,21 @@ def test_circulation_sets_a_patrons_notices_on_their_page(console: Console) -> N
         ).all()
     engine.dispose()
     assert any("notices chosen" in detail for detail in audited)
+    # The details sent alone (no notices on the form) leave the notices as they are.
+    details_only = {
+        k: v for k, v in form.items() if k in ("csrf_token", "first_name", "surname", "member_type")
+    }
+    answer = cyril.post(
+        edit, data={**details_only, "first_name": "Dee"}, allow_redirects=False, timeout=10
+    )
+    assert answer.status_code == 303
+    engine = database.connect(console.database_url)
+    with Session(engine) as db:
+        patron = db.get(Patron, "p-2")
+        assert patron is not None
+        assert (patron.first_name, patron.notify_by, patron.notices) == (
+            "Dee",
+            "sms",
+            "overdue,hold_ready",
+        )
+    engine.dispose()

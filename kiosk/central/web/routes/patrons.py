@@ -232,7 +232,7 @@ def _edit_page(
         return not_found(request, config, signed_in.who, "patron")
     patron = view.patron
     types = {code: f"{name} ({code})" for code, name in patrons.member_types(db).items()}
-    values = typed or {
+    values = {
         "first_name": patron.first_name,
         "surname": patron.surname,
         "email": patron.email or "",
@@ -241,6 +241,7 @@ def _edit_page(
         "member_type": patron.member_type,
         "expires": patron.expires.isoformat() if patron.expires else "",
         **_preference_values(patron.preferences),
+        **(typed or {}),  # a refused form shows what was typed
     }
     if values["member_type"] not in types:  # shown as it is, to be changed
         types = {values["member_type"]: f"{values['member_type']} (not in the policy)", **types}
@@ -319,6 +320,7 @@ def edit(
     due_soon_days: Text = "",
     digest: Text = "no",
     arrivals: Codes = _NONE,
+    with_notices: Text = "",
 ) -> Response:
     typed = {
         "first_name": first_name,
@@ -328,12 +330,17 @@ def edit(
         "language": language,
         "member_type": member_type,
         "expires": expires,
-        "notify_by": notify_by,
-        "notices": ",".join(notices),
-        "due_soon_days": due_soon_days,
-        "digest": digest,
-        "arrivals": ",".join(arrivals),
     }
+    # Unticked boxes send nothing: only a form that showed the notices (its hidden
+    # with_notices) may clear them, never a post of the details alone.
+    if with_notices:
+        typed |= {
+            "notify_by": notify_by,
+            "notices": ",".join(notices),
+            "due_soon_days": due_soon_days,
+            "digest": digest,
+            "arrivals": ",".join(arrivals),
+        }
     try:
         changed = patrons.update_patron(db, patron_id, typed, moment, _actor(signed_in, origin))
     except UnknownPatron:
