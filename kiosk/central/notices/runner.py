@@ -146,7 +146,12 @@ class Runner:
         report = Report()
         report.interrupted = outbox.interrupt_abandoned(self.engine, now, self.claimant)
         self.find(now, report)
-        self.send(now, report)
+        try:
+            self.send(now, report)
+        finally:
+            # A connection per pass: one kept through the wait between passes would
+            # meet a mail server that closed it meanwhile, and a notice would wait.
+            self.close()
         log.info("notices: %s", report.words())
         return report
 
