@@ -502,8 +502,11 @@ class Applying:
         barcode, status = item.row.barcode, item.row.status
         loan = batch.loans.get(barcode)
         returned = batch.returned_at.get(barcode)
-        if loan is not None and entry.decided_at < loan.lent_at:
-            pass  # the return of an earlier loan, arriving after the item was lent again
+        # The return of an earlier loan, arriving after the item was lent again: the copy
+        # is with its new borrower, not back, and is trapped for no one.
+        lent_since = loan is not None and entry.decided_at < loan.lent_at
+        if lent_since:
+            pass
         elif loan is None:
             if returned is not None:
                 self.note("already_returned", f"item {barcode} was already returned")
@@ -516,7 +519,8 @@ class Applying:
         if status in FOUND_STATUSES:
             self.note("found", f"item {barcode} was recorded as {status} and came back")
             item = self._set_status(item, "available")
-        self.trap(item)
+        if not lent_since:
+            self.trap(item)
 
     def _renew(self, entry: WireEntry) -> None:
         batch = self.batch

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -32,10 +32,10 @@ from kiosk.central.circulation.holds import (
 )
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
-from kiosk.central.models import AuditEntry, Change, Hold, Item, Kiosk, Record
+from kiosk.central.models import AuditEntry, Change, Hold, Item, Kiosk, Loan, Record
 from kiosk.sync.protocol import Outcome, WireEntry
 
-from .desk_library import CYRIL, NOW, build, lend
+from .desk_library import CYRIL, NOW, PATRONS, build, lend
 
 MIDDLEMARCH = 1  # copies F1, F2 and HELD (HELD waits for ben, an item hold)
 GONE = 9  # a record whose only copy is lost
@@ -346,12 +346,46 @@ def test_two_copies_returned_at_once_are_trapped_for_two_patrons(library: Librar
     assert library.waiting() == []
 
 
-def _kiosk_return(barcode: str) -> WireEntry:
+def test_a_late_return_of_an_earlier_loan_traps_no_copy_lent_since(library: Library) -> None:
+    """Kiosk A took F1 back from ben offline; kiosk B, offline too, lent it to student an
+    hour later and synced first. A's return arrives: student has F1, so ada's title hold
+    waits on, and F1 is no one's on the hold shelf."""
+    library.lend("F1", "ben")
+    library.place("ada")
+    with library.session() as db:
+        add_kiosk(db, "lobby", NOW)
+        add_kiosk(db, "annex", NOW)
+        lobby, annex = db.scalars(select(Kiosk).order_by(Kiosk.name.desc())).all()
+        [lent] = apply_batch(
+            db,
+            annex,
+            [_kiosk_checkout("F1", "student", NOW + timedelta(hours=2))],
+            NOW + timedelta(hours=3),
+            library.policies,
+        )
+        db.commit()
+        [returned] = apply_batch(
+            db,
+            lobby,
+            [_kiosk_return("F1", NOW + timedelta(hours=1))],
+            NOW + timedelta(hours=4),
+            library.policies,
+        )
+        db.commit()
+        loan = db.get(Loan, "F1")
+        assert loan is not None
+        assert loan.patron_id == "student"
+    assert (lent.outcome, returned.outcome) == (Outcome.EXCEPTION, Outcome.APPLIED)
+    assert library.copy_queue("F1") == []
+    assert library.waiting() == [("ada", 1)]
+
+
+def _kiosk_return(barcode: str, decided_at: datetime = NOW) -> WireEntry:
     return WireEntry(
         id=f"lobby:return:{barcode}",
         seq=1,
         kind="return",
-        decided_at=NOW,
+        decided_at=decided_at,
         item_barcode=barcode,
         patron_id=None,
         details={"route": "hold_shelf"},
@@ -361,5 +395,24 @@ def _kiosk_return(barcode: str) -> WireEntry:
         loan_member_type=None,
         loan_due=None,
         loan_renewals=None,
+        fulfilled_hold_of=None,
+    )
+
+
+def _kiosk_checkout(barcode: str, patron_id: str, decided_at: datetime = NOW) -> WireEntry:
+    return WireEntry(
+        id=f"annex:checkout:{barcode}:{patron_id}",
+        seq=1,
+        kind="checkout",
+        decided_at=decided_at,
+        item_barcode=barcode,
+        patron_id=patron_id,
+        details={},
+        charged=Decimal(0),
+        status_after="on_loan",
+        loan_patron_id=patron_id,
+        loan_member_type=PATRONS[patron_id][0],
+        loan_due="2026-12-07",
+        loan_renewals=0,
         fulfilled_hold_of=None,
     )
