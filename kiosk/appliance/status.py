@@ -220,9 +220,10 @@ def _backups(status: KioskStatus, last: last_sync.LastSync) -> None:
     if last.backup == "none":
         limit = f"at most {last.backup_wait_days} days" if last.backup_wait_days else "a while"
         status.warnings.append(
-            "the server has never been backed up: this kiosk keeps the transactions it sent "
-            f"({last.held} now) for {limit}, and the library has no copy of its record "
-            "(kiosk-central backup, docs/operations.md)"
+            "no backup of the server lets kiosks forget: it has never been backed up, or only "
+            "onto its database's own disk (lost with it if that disk fails); this kiosk keeps "
+            f"the transactions it sent ({last.held} now) for {limit} "
+            "(kiosk-central backup, [backup] off_machine, docs/operations.md)"
         )
 
 

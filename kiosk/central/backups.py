@@ -103,6 +103,9 @@ class BackupDone:
     manifest: Manifest
     seconds: float
     removed: tuple[Path, ...]  # older backups rotated away
+    # On the SQLite database's own disk and not said to be copied away: the kiosks were
+    # not told it covers anything (the disk failing would lose both).
+    on_database_disk: bool = False
 
 
 # --- the epoch and the latest backup -------------------------------------------------------
@@ -145,11 +148,39 @@ def durability(session: Session, now: datetime, *, immediately: bool) -> Durabil
 # --- taking a backup -----------------------------------------------------------------------
 
 
-def backup(engine: Engine, target: Path, now: datetime, *, keep: int | None = None) -> BackupDone:
+def on_database_disk(engine: Engine, folder: Path, *, off_machine: bool) -> bool:
+    """Whether a backup written into ``folder`` would sit on the SQLite database's own disk
+    (device) without being copied off the machine: then it is no copy of the record for
+    the kiosks to rely on, since the disk failing loses both. PostgreSQL's database is
+    the server's business (its disk is not known here): its backups always count."""
+    if off_machine or engine.dialect.name != "sqlite":
+        return False
+    return same_disk(_sqlite_path(engine), folder)
+
+
+def same_disk(database_file: Path, folder: Path) -> bool:
+    """Whether ``folder`` is on the same device as the SQLite file (False when either
+    cannot be looked at: then nothing is known to share it)."""
+    try:
+        return folder.stat().st_dev == database_file.resolve().parent.stat().st_dev
+    except OSError:
+        return False
+
+
+def backup(
+    engine: Engine,
+    target: Path,
+    now: datetime,
+    *,
+    keep: int | None = None,
+    off_machine: bool = False,
+) -> BackupDone:
     """Back the database up to ``target``: a file, or a folder in which a new file is named
     by the time (and only then are older ones beyond ``keep`` removed). The database keeps
     serving meanwhile. Once the file is in place, the live database records what it covers,
-    and kiosks are told so with their next answer."""
+    and kiosks are told so with their next answer; unless the file is on the SQLite
+    database's own disk and ``off_machine`` (central.toml's [backup]) does not say it is
+    copied away: then it is recorded as taken, and kiosks keep what they hold."""
     started = time.monotonic()
     into_folder = target.is_dir()
     path = target / f"{PREFIX}{now:%Y%m%d-%H%M%S}{SUFFIX}" if into_folder else target
@@ -183,14 +214,23 @@ def backup(engine: Engine, target: Path, now: datetime, *, keep: int | None = No
             payload.unlink(missing_ok=True)
             partial.unlink(missing_ok=True)
         removed = _rotate(folder, keep) if into_folder and keep is not None else ()
+    same_disk = on_database_disk(engine, folder, off_machine=off_machine)
     with engine.begin() as connection:
         connection.execute(
             update(ServerState)
             .where(ServerState.id == 1, ServerState.epoch == epoch)
-            .where((ServerState.backup_covers.is_(None)) | (ServerState.backup_covers <= covers))
-            .values(backup_covers=covers, backup_at=now, backup_file=str(path)[-400:])
+            .values(backup_at=now, backup_file=str(path)[-400:], backup_on_database_disk=same_disk)
         )
-    return BackupDone(path, manifest, time.monotonic() - started, removed)
+        if not same_disk:
+            connection.execute(
+                update(ServerState)
+                .where(ServerState.id == 1, ServerState.epoch == epoch)
+                .where(
+                    (ServerState.backup_covers.is_(None)) | (ServerState.backup_covers <= covers)
+                )
+                .values(backup_covers=covers)
+            )
+    return BackupDone(path, manifest, time.monotonic() - started, removed, same_disk)
 
 
 def _kind(engine: Engine) -> str:

@@ -365,8 +365,12 @@ class ServerState(CentralBase):
     # The change log position the latest completed backup covers: kiosks may forget the
     # transactions applied up to it. None: no backup of this epoch yet.
     backup_covers: Mapped[int | None] = mapped_column(BigInteger)
+    # The latest backup taken (whether or not it counts for the kiosks).
     backup_at: Mapped[datetime | None]
     backup_file: Mapped[str | None] = mapped_column(String(400))
+    # The latest backup was written to the SQLite database's own disk, not said to be
+    # copied off the machine ([backup] off_machine): it did not move backup_covers on.
+    backup_on_database_disk: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Notice(CentralBase):

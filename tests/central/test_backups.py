@@ -7,6 +7,7 @@ commands, over SQLite and over PostgreSQL.
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -69,8 +70,17 @@ def central_command(database_url: str, *args: str) -> subprocess.CompletedProces
     )
 
 
+def off_machine(folder: Path) -> Path:
+    """A central.toml saying the backups are copied off the machine: the tests' folders
+    share the database's disk, where a SQLite backup would not count for the kiosks."""
+    settings = folder / "off-machine.toml"
+    settings.write_text("[backup]\noff_machine = true\n")
+    return settings
+
+
 def back_up(database_url: str, target: Path) -> Path:
-    done = central_command(database_url, "backup", str(target))
+    settings = off_machine((target if target.is_dir() else target.parent).parent)
+    done = central_command(database_url, "--config", str(settings), "backup", str(target))
     assert done.returncode == 0, done.stderr
     return Path(done.stdout.split(":", 1)[0])
 
@@ -334,7 +344,10 @@ def test_a_backup_while_fifty_kiosks_push_is_exactly_what_it_says_it_covers(
         for thread in threads:
             thread.start()
         time.sleep(2)
-        taken = [backups.backup(engine, tmp_path / f"b{n}.backup", NOW) for n in range(2)]
+        taken = [
+            backups.backup(engine, tmp_path / f"b{n}.backup", NOW, off_machine=True)
+            for n in range(2)
+        ]
         time.sleep(0.5)
         stop.set()
         for thread in threads:
@@ -487,7 +500,7 @@ def test_kiosk_status_and_staff_mode_say_what_waits_on_a_backup(tmp_path: Path) 
                 )
             assert held == 1, "the console's Kiosks page has it from the heartbeat"
 
-            backups.backup(central.engine, tmp_path / "b.backup", NOW)
+            backups.backup(central.engine, tmp_path / "b.backup", NOW, off_machine=True)
             agent.sync_once()
             shown = gather(tmp_path / "kiosk", central.clock)
             assert not [w for w in shown.warnings if "backed up" in w]
@@ -522,7 +535,89 @@ def test_the_consoles_kiosks_page_shows_what_waits_on_a_backup(
         assert 'id="never-backed-up"' in page
         assert "3 kept until a backup" in page
         engine = database.connect(console.database_url)
-        backups.backup(engine, tmp_path / "b.backup", NOW)
+        backups.backup(engine, tmp_path / "b.backup", NOW, off_machine=True)
         engine.dispose()
         page = ada.get(f"{console.url}/staff/kiosks", timeout=10).text
         assert 'id="never-backed-up"' not in page
+
+
+def test_a_sqlite_backup_on_the_databases_own_disk_lets_no_kiosk_forget(tmp_path: Path) -> None:
+    """The disk dies: the database and the backups beside it are gone together. Kiosks
+    that forgot what such a backup covered would have lost it; they keep it, and the
+    backup command, the console, kiosk status and check-config say why."""
+    database_url = f"sqlite:///{tmp_path / 'central.db'}"
+    folder = tmp_path / "backups"  # the same disk as the database, as the default folder
+    folder.mkdir()
+    with running_central(database_url, kiosks_forget_immediately=False) as central:
+        agent = central.agent(tmp_path / "kiosk")
+        try:
+            agent.sync_once()
+            circulation = Circulation(agent.store, central.clock, pin_required=False)
+            who = next(
+                c for c in central.library.cards if c["situation"] == "adult, nothing on loan"
+            )
+            identified = circulation.identify(who["card"], None)
+            assert not isinstance(identified, Unavailable)
+            assert identified.session is not None
+            circulation.checkout(
+                identified.session, central.library.samples["FICTION"]["available"][0]
+            )
+            agent.sync_once()
+            assert len(outbox.entries(agent.store)) == 1
+
+            done = central_command(database_url, "backup", str(folder))
+            assert done.returncode == 0, done.stderr
+            assert "on the database's own disk, so kiosks keep what they lent" in done.stdout
+            assert len(list(folder.glob(f"{backups.PREFIX}*"))) == 1, "the backup is taken"
+            with Session(central.engine) as session:
+                state = session.get(ServerState, 1)
+                assert state is not None
+                assert state.backup_covers is None
+                assert state.backup_on_database_disk
+                assert state.backup_at is not None
+            agent.sync_once()
+            assert len(outbox.entries(agent.store)) == 1, "the kiosk keeps its loan"
+            shown = gather(tmp_path / "kiosk", central.clock)
+            (warning,) = [w for w in shown.warnings if "database's own disk" in w]
+            assert "(1 now)" in warning
+
+            # Told the folder is copied off the machine, the same backup counts.
+            settings = off_machine(tmp_path)
+            done = central_command(database_url, "--config", str(settings), "backup", str(folder))
+            assert done.returncode == 0, done.stderr
+            assert "kiosks may now forget what it covers" in done.stdout
+            agent.sync_once()
+            assert outbox.entries(agent.store) == []
+        finally:
+            agent.store.close()
+
+    # check-config says so of a [backup] directory beside the database, not of one said
+    # to be copied away.
+    site = tmp_path / "site.toml"
+    environment = {**os.environ, "KIOSK_CENTRAL_DB": database_url}
+    for setting, warned in (("", True), ("off_machine = true\n", False)):
+        site.write_text(f'[backup]\ndirectory = "{folder}"\n{setting}')
+        checked = subprocess.run(
+            [CENTRAL, "check-config", str(site)],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stderr
+        assert ("is on the same disk as the database" in checked.stdout) is warned, checked.stdout
+
+
+def test_the_console_says_the_latest_backup_is_on_the_databases_own_disk(tmp_path: Path) -> None:
+    with in_process(f"sqlite:///{tmp_path / 'central.db'}") as console:
+        engine = database.connect(console.database_url)
+        backups.backup(engine, tmp_path, NOW)
+        ada = console.login("ada")
+        page = ada.get(f"{console.url}/staff/kiosks", timeout=10).text
+        assert 'id="backup-on-database-disk"' in page
+        assert 'id="never-backed-up"' not in page
+        backups.backup(engine, tmp_path, NOW, off_machine=True)
+        engine.dispose()
+        page = ada.get(f"{console.url}/staff/kiosks", timeout=10).text
+        assert 'id="backup-on-database-disk"' not in page

@@ -40,7 +40,9 @@ def _backup(args: argparse.Namespace, engine: Engine) -> int:
     keep = settings.keep if args.keep is None else args.keep
     if keep < 1:
         raise backups.BackupError(f"--keep must be 1 or more, not {keep}")
-    done = backups.backup(engine, target, SystemClock().now(), keep=keep)
+    done = backups.backup(
+        engine, target, SystemClock().now(), keep=keep, off_machine=settings.off_machine
+    )
     manifest = done.manifest
     if args.json:
         print(
@@ -51,6 +53,7 @@ def _backup(args: argparse.Namespace, engine: Engine) -> int:
                     "bytes": done.path.stat().st_size,
                     "seconds": round(done.seconds, 3),
                     "removed": [str(path) for path in done.removed],
+                    "kiosks_may_forget": not done.on_database_disk,
                 }
             )
         )
@@ -58,7 +61,14 @@ def _backup(args: argparse.Namespace, engine: Engine) -> int:
         print(
             f"{done.path}: backed up in {done.seconds:.1f} s "
             f"({done.path.stat().st_size / 2**20:,.1f} MB), up to change {manifest.covers}; "
-            "kiosks may now forget what it covers"
+            + (
+                "it is on the database's own disk, so kiosks keep what they lent until a "
+                "backup elsewhere covers it: write backups to another disk, or set [backup] "
+                "off_machine = true if this folder is copied off the machine "
+                "(docs/operations.md)"
+                if done.on_database_disk
+                else "kiosks may now forget what it covers"
+            )
         )
         for path in done.removed:
             print(f"removed the older backup {path}")

@@ -535,7 +535,7 @@ class _Checker(LayeredReader):
     def backup(self) -> BackupSection:
         """Where backups go and how many stay; the folder is checked when a backup is
         taken, not here, so that every other command works on a machine without it."""
-        table = self.section("backup", ("directory", "keep", "kiosks_forget"))
+        table = self.section("backup", ("directory", "keep", "off_machine", "kiosks_forget"))
         defaults = BackupSection()
         return BackupSection(
             directory=self.path(table, "backup", "directory"),
@@ -546,6 +546,9 @@ class _Checker(LayeredReader):
                 defaults.keep,
                 as_positive_int,
                 "a whole number of backups above 0",
+            ),
+            off_machine=self.get(
+                table, "backup", "off_machine", defaults.off_machine, as_flag, "true or false"
             ),
             kiosks_forget=cast(
                 KiosksForget,

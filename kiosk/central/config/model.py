@@ -140,6 +140,9 @@ class BackupSection:
 
     directory: Path | None = Path("/var/lib/kiosk-central/backups")  # None: FILE required
     keep: int = 14  # the newest backups kept in ``directory``
+    # The folder is another machine's, or copied off this one: a SQLite backup on the
+    # database's own disk then counts for the kiosks all the same (docs/operations.md).
+    off_machine: bool = False
     # "after-backup": kiosks keep each transaction until a backup covers it (or their
     # limit passes); "immediately": every commit is already kept on another machine.
     kiosks_forget: KiosksForget = "after-backup"

@@ -127,7 +127,8 @@ def test_check_config_reports_each_bad_backup_setting(
         f"{path}:3: backup.keep: must be a whole number of backups above 0, not -1\n"
         f"{path}:4: backup.kiosks_forget: must be one of after-backup, immediately, not "
         "'immediatly' (did you mean 'immediately'?)\n"
-        f"{path}:5: backup.rotate: unknown key; known keys: directory, keep, kiosks_forget\n"
+        f"{path}:5: backup.rotate: unknown key; known keys: directory, keep, off_machine, "
+        "kiosks_forget\n"
         "4 errors; kiosk-central cannot start with this config\n",
     )
     path.write_text('[backup]\ndirectory = "backups"\nkeep = 3\nkiosks_forget = "immediately"\n')

@@ -227,10 +227,12 @@ def test_the_site_replaces_the_defaults_one_key_at_a_time(tmp_path: Path) -> Non
 
 def test_the_backup_settings_read_from_the_site_file(tmp_path: Path) -> None:
     path = site(
-        tmp_path, '[backup]\ndirectory = "backups"\nkeep = 3\nkiosks_forget = "Immediately"\n'
+        tmp_path,
+        '[backup]\ndirectory = "backups"\nkeep = 3\noff_machine = true\n'
+        'kiosks_forget = "Immediately"\n',
     )
     assert load_config(path).backup == BackupSection(
-        directory=tmp_path / "backups", keep=3, kiosks_forget="immediately"
+        directory=tmp_path / "backups", keep=3, off_machine=True, kiosks_forget="immediately"
     )
     # The folder is checked when a backup is taken, so a missing one is no mistake here;
     # "" leaves it unset (each backup then names its FILE).
@@ -529,7 +531,7 @@ MISTAKES = [
         "[backup]\nkepp = 3\n",
         [
             "2: backup.kepp: unknown key (did you mean 'keep'?); known keys: directory, keep, "
-            "kiosks_forget"
+            "off_machine, kiosks_forget"
         ],
         id="backup: an unknown key",
     ),

@@ -14,6 +14,7 @@ from kiosk.central.api.kiosks import disable_kiosk, find_kiosk, kiosks, rotate_t
 from kiosk.central.backups import server_state
 from kiosk.central.circulation.reports import kiosk_day
 from kiosk.central.errors import CentralError
+from kiosk.central.models import ServerState
 from kiosk.central.web.deps import (
     Admin,
     CsrfChecked,
@@ -39,6 +40,16 @@ TAGS = {
 }
 
 
+def backup_warning(state: ServerState) -> str | None:
+    """Why kiosks keep what they lent, when no backup lets them forget it: none taken, or
+    the latest on the database's own disk."""
+    if state.backup_on_database_disk:
+        return "on-database-disk"
+    if state.backup_covers is None:
+        return "never"
+    return None
+
+
 @router.get("/kiosks", response_class=HTMLResponse)
 def kiosks_page(
     request: Request, signed_in: Viewer, db: Db, config: Settings, moment: Now
@@ -51,7 +62,7 @@ def kiosks_page(
         rows=[row(kiosk, moment) for kiosk in kiosks(db)],
         now=moment,
         tag_classes=TAGS,
-        never_backed_up=server_state(db, moment).backup_covers is None,
+        backups=backup_warning(server_state(db, moment)),
         interval=HEARTBEAT_SECONDS,
         amber_after=int(AMBER_AFTER.total_seconds() // 60),
         red_after=int(RED_AFTER.total_seconds() // 60),
