@@ -92,12 +92,24 @@ _READ_PATRONS_LOANS = (
     .join(Record, Record.brn == Item.brn)
     .where(Loan.patron_id.in_(_PATRON_IDS))
 )
+_BRNS: BindParameter[list[int]] = bindparam("brns", expanding=True)
+# The queues of these items, the waiting title holds on their records, and the queues of
+# the other copies of those records trapped for these patrons (a checkout of any copy
+# fulfils its borrower's trapped title hold).
 _READ_HOLDS = (
     select(*_HOLD)
     .where(
         or_(
             Hold.item_barcode.in_(_BARCODES),
-            and_(Hold.brn.in_(bindparam("brns", expanding=True)), Hold.item_barcode.is_(None)),
+            and_(Hold.brn.in_(_BRNS), Hold.item_barcode.is_(None)),
+            Hold.item_barcode.in_(
+                select(Hold.item_barcode).where(
+                    Hold.patron_id.in_(_PATRON_IDS),
+                    Hold.brn.in_(_BRNS),
+                    Hold.item_barcode.is_not(None),
+                    Hold.ready.is_(True),
+                )
+            ),
         )
     )
     .order_by(Hold.position, Hold.id)
@@ -226,12 +238,19 @@ def read_batch(
             items[other.barcode] = _Item.read(other)
     holds: dict[str, list[HoldRow]] = {barcode: [] for barcode in barcodes}
     title_holds: dict[int, list[HoldRow]] = {brn: [] for brn in brns}
-    for queued in session.execute(_READ_HOLDS, {"barcodes": barcodes, "brns": brns}):
+    for queued in session.execute(
+        _READ_HOLDS, {"barcodes": barcodes, "brns": brns, "patron_ids": borrowers}
+    ):
         hold = HoldRow.model_validate(queued, from_attributes=True)
         if hold.item_barcode is not None:
-            holds[hold.item_barcode].append(hold)
+            holds.setdefault(hold.item_barcode, []).append(hold)
         elif hold.brn is not None:
             title_holds[hold.brn].append(hold)
+    # Another copy trapped for one of these patrons (rare): the copy itself, to trap it
+    # for the next should the patron take this one. Its record's lock guards its queue.
+    if trapped_elsewhere := sorted(set(holds) - set(items)):
+        for found in session.execute(_READ_ITEMS, {"barcodes": trapped_elsewhere}):
+            items[found.barcode] = _Item.read(found)
     patrons = {
         found.patron_id: PatronRow.model_validate(found, from_attributes=True)
         for found in session.execute(_READ_PATRONS, {"patron_ids": borrowers})
@@ -489,6 +508,34 @@ class Applying:
         if title_queue and title_queue[0].patron_id == borrower:
             self.log.remove(Entity.HOLD, str(title_queue[0].id))
             batch.title_holds[item.row.brn] = title_queue[1:]
+        self._fulfil_trapped_elsewhere(borrower, item)
+
+    def _fulfil_trapped_elsewhere(self, borrower: str, lent: _Item) -> None:
+        """The borrower's title hold trapped on another copy of the record is fulfilled
+        by this one: that copy waits for the next in its queue, else for the first in the
+        title's, else goes back to the shelf (as cancelling the hold would)."""
+        batch = self.batch
+        for barcode, queue in batch.holds.items():
+            if (
+                barcode == lent.row.barcode
+                or not queue
+                or not queue[0].ready
+                or queue[0].patron_id != borrower
+                or queue[0].brn != lent.row.brn
+            ):
+                continue
+            self.log.remove(Entity.HOLD, str(queue[0].id))
+            rest = []
+            for position, hold in enumerate(queue[1:], start=1):
+                moved = hold.model_copy(update={"position": position, "ready": position == 1})
+                if moved != hold:
+                    self.log.put(Entity.HOLD, str(moved.id), moved)
+                rest.append(moved)
+            batch.holds[barcode] = rest
+            other = batch.items.get(barcode)
+            if not rest and other is not None:
+                self.trap(other)
+            return
 
     def _return(self, entry: WireEntry) -> None:
         # The kiosk's fine stands: it is what the patron was told at the drop station.

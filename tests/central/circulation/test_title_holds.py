@@ -380,6 +380,55 @@ def test_a_late_return_of_an_earlier_loan_traps_no_copy_lent_since(library: Libr
     assert library.waiting() == [("ada", 1)]
 
 
+@pytest.mark.parametrize("how", ["at the desk", "from a kiosk"])
+@pytest.mark.parametrize("next_in_queue", ["student", None])
+def test_taking_another_copy_fulfils_the_hold_a_copy_was_trapped_for(
+    library: Library, how: str, next_in_queue: str | None
+) -> None:
+    """F2 waits on the hold shelf for ada; she borrows F1 instead. Her hold is done: F2
+    waits for the next in the title's queue, or goes back to the shelf. (So too when a
+    desk checkout of F1 waited on a kiosk's return of F2, which trapped F2 for her.)"""
+    library.lend("F2", "ben")
+    library.place("ada")
+    if next_in_queue:
+        library.place(next_in_queue)
+    with library.session() as db:
+        add_kiosk(db, "lobby", NOW)
+        add_kiosk(db, "annex", NOW)
+        lobby, annex = db.scalars(select(Kiosk).order_by(Kiosk.name.desc())).all()
+        apply_batch(db, lobby, [_kiosk_return("F2")], NOW, library.policies)
+        db.commit()
+    assert library.copy_queue("F2") == [("ada", True)]
+    later = NOW + timedelta(hours=1)
+    with library.session() as db:
+        if how == "at the desk":
+            answer = checkout(
+                db, library.policies, patron_id="ada", barcode="F1", now=later, actor=CYRIL
+            )
+            assert answer.done
+        else:
+            [result] = apply_batch(
+                db, annex, [_kiosk_checkout("F1", "ada", later)], later, library.policies
+            )
+            db.commit()
+            assert result.outcome is Outcome.APPLIED
+    assert library.copy_queue("F2") == ([(next_in_queue, True)] if next_in_queue else [])
+    assert library.waiting() == []
+    with library.session() as db:
+        assert patron_holds(db, "ada") == []
+        if next_in_queue:
+            trapped = db.scalars(select(Hold).where(Hold.patron_id == next_in_queue)).one()
+            assert (trapped.item_barcode, trapped.position, trapped.ready_at) == ("F2", 1, later)
+            change = db.scalars(
+                select(Change)
+                .where(Change.entity == "hold", Change.key == str(trapped.id))
+                .order_by(Change.seq.desc())
+            ).first()
+            assert change is not None
+            assert change.data is not None
+            assert (change.data["item_barcode"], change.data["ready"]) == ("F2", True)
+
+
 def _kiosk_return(barcode: str, decided_at: datetime = NOW) -> WireEntry:
     return WireEntry(
         id=f"lobby:return:{barcode}",
