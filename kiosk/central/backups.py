@@ -497,11 +497,16 @@ def restore(engine: Engine, source: Path, now: datetime, *, force: bool) -> tupl
             f"{source} is a backup of a {manifest.database} database; this one is {kind}: "
             "restore it into a database of its own kind (docs/operations.md)"
         )
+    if manifest.schema_revision not in database.known_revisions():
+        raise BackupError(
+            f"{source} was taken by a newer kiosk-central ({manifest.kiosk_central}, schema "
+            f"{manifest.schema_revision}) than this one ({__version__}), whose schema this "
+            "version does not know: install that version or newer, then restore"
+        )
     if kind == "sqlite":
         epoch = _restore_sqlite(engine, source, manifest, now, force)
     else:
-        _restore_postgres(engine, source, manifest, force)
-        epoch = _start_epoch(engine, source, manifest, now)
+        epoch = _restore_postgres(engine, source, manifest, now, force)
     return manifest, epoch
 
 
@@ -550,12 +555,24 @@ def _restore_sqlite(
             Path(f"{unpacked}{suffix}").unlink(missing_ok=True)
 
 
-def _restore_postgres(engine: Engine, source: Path, manifest: Manifest, force: bool) -> None:
+def _restore_postgres(
+    engine: Engine, source: Path, manifest: Manifest, now: datetime, force: bool
+) -> str:
+    """Restored into a new schema of the live one's name while the live one waits beside
+    it, renamed; dropped only once the restored one is whole, upgraded and given its
+    epoch. Should anything fail, the new one goes and the old one is renamed back: the
+    library is the old one or the whole restored one, never between."""
     pg_restore = _tool("pg_restore")
     with engine.connect() as connection:
         schema = str(connection.scalar(text("SELECT current_schema()")))
         live = connection.scalar(
             text("SELECT count(*) FROM pg_tables WHERE schemaname = :schema"), {"schema": schema}
+        )
+        exists = bool(
+            connection.scalar(
+                text("SELECT count(*) FROM pg_namespace WHERE nspname = :schema"),
+                {"schema": schema},
+            )
         )
     if manifest.pg_schema != schema:
         raise BackupError(
@@ -568,6 +585,8 @@ def _restore_postgres(engine: Engine, source: Path, manifest: Manifest, force: b
     folder = Path(os.environ.get("TMPDIR", "/tmp"))
     unpacked = folder / f"kiosk-central-restore{PARTIAL}{os.getpid()}.pgdump"
     listing = unpacked.with_suffix(".list")
+    quoted = _identifier(schema)
+    aside = _identifier(f"{schema[:36]}_before_restore_{os.getpid()}")
     try:
         check(source, into=unpacked)
         # The schema is made here, empty, so the dump's own CREATE SCHEMA is left out.
@@ -585,29 +604,47 @@ def _restore_postgres(engine: Engine, source: Path, manifest: Manifest, force: b
             )
             + "\n"
         )
-        quoted = schema.replace('"', '""')
         with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{quoted}" CASCADE'))
-            connection.execute(text(f'CREATE SCHEMA "{quoted}"'))
-        _run_tool(
-            [
-                pg_restore,
-                "--no-owner",
-                "--no-privileges",
-                "--exit-on-error",
-                "--single-transaction",
-                f"--use-list={listing}",
-                f"--dbname={conninfo}",
-                str(unpacked),
-            ],
-            environment,
-            "pg_restore",
-        )
+            if exists:
+                connection.execute(text(f"ALTER SCHEMA {quoted} RENAME TO {aside}"))
+            connection.execute(text(f"CREATE SCHEMA {quoted}"))
+        try:
+            _run_tool(
+                [
+                    pg_restore,
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    "--single-transaction",
+                    f"--use-list={listing}",
+                    f"--dbname={conninfo}",
+                    str(unpacked),
+                ],
+                environment,
+                "pg_restore",
+            )
+            engine.dispose()
+            database.upgrade(engine)
+            epoch = _start_epoch(engine, source, manifest, now)
+        except BaseException:
+            engine.dispose()
+            with engine.begin() as connection:  # the library as it was
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {quoted} CASCADE"))
+                if exists:
+                    connection.execute(text(f"ALTER SCHEMA {aside} RENAME TO {quoted}"))
+            raise
+        if exists:
+            with engine.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA {aside} CASCADE"))
+        return epoch
     finally:
         unpacked.unlink(missing_ok=True)
         listing.unlink(missing_ok=True)
-    engine.dispose()
-    database.upgrade(engine)
+        engine.dispose()
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _start_epoch(engine: Engine, source: Path, manifest: Manifest, now: datetime) -> str:

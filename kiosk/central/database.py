@@ -71,6 +71,11 @@ def upgrade(engine: Engine) -> None:
             connection.execute(insert(ChangeCounter), {"id": 1, "value": 0})
 
 
+def known_revisions() -> set[str]:
+    """Every schema revision this version of kiosk-central can upgrade from."""
+    return {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+
+
 def is_current(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(_config()).get_current_head()
     with engine.connect() as connection:

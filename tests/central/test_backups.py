@@ -621,3 +621,84 @@ def test_the_console_says_the_latest_backup_is_on_the_databases_own_disk(tmp_pat
         engine.dispose()
         page = ada.get(f"{console.url}/staff/kiosks", timeout=10).text
         assert 'id="backup-on-database-disk"' not in page
+
+
+def _rewritten(good: Path, out: Path, work: Path, *, revision: str) -> Path:
+    """``good`` with its schema said to be ``revision``: a file that passes ``restore``'s
+    checks of the file itself."""
+    manifest = backups.check(good)
+    payload = work / f"{out.name}.payload"
+    backups.check(good, into=payload)
+    backups._write_tar(
+        payload,
+        out,
+        kind=manifest.database,
+        covers=manifest.covers,
+        revision=revision,
+        schema=manifest.pg_schema,
+        now=NOW,
+    )
+    payload.unlink()
+    return out
+
+
+def _schemas(engine: Engine) -> set[str]:
+    """The test's schema and any a restore set beside it (others' tests make their own)."""
+    with engine.connect() as connection:
+        mine = str(connection.scalar(text("SELECT current_schema()")))
+        return set(
+            connection.scalars(
+                text("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :mine)"),
+                {"mine": mine[:36]},
+            )
+        )
+
+
+def test_a_backup_of_a_newer_schema_is_refused_before_anything_is_touched(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine, _library, _tokens = prepare_central(database_url)
+    good = backups.backup(engine, tmp_path / "good.backup", NOW).path
+    newer = _rewritten(good, tmp_path / "newer.backup", tmp_path, revision="9999")
+    before = the_record(engine)
+    with pytest.raises(backups.BackupError, match=r"newer kiosk-central.*schema 9999"):
+        backups.restore(engine, newer, NOW, force=True)
+    assert the_record(engine) == before
+    assert database.is_current(engine)
+    engine.dispose()
+
+
+def test_a_postgresql_restore_whose_pg_restore_fails_leaves_the_library_as_it_was(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The live schema is renamed aside, not dropped, until the restored one is whole: a
+    whole backup that pg_restore cannot restore (a view on a table of another schema,
+    which the backup does not hold, gone since) puts it back."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pg_restore is PostgreSQL's")
+    engine, _library, _tokens = prepare_central(database_url)
+    good = backups.backup(engine, tmp_path / "good.backup", NOW).path
+    elsewhere = f"elsewhere_{random.getrandbits(48):012x}"
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {elsewhere}"))
+        connection.execute(text(f"CREATE TABLE {elsewhere}.t (x integer)"))
+        connection.execute(text(f"CREATE VIEW needs_elsewhere AS SELECT x FROM {elsewhere}.t"))
+    broken = backups.backup(engine, tmp_path / "broken.backup", NOW).path
+    with engine.begin() as connection:
+        connection.execute(text("DROP VIEW needs_elsewhere"))
+        connection.execute(text(f"DROP SCHEMA {elsewhere} CASCADE"))
+    with Session(engine) as session, session.begin():
+        session.execute(text("UPDATE change_counter SET value = value + 7"))
+    before, schemas = the_record(engine), _schemas(engine)
+    with Session(engine) as session:
+        epoch = backups.server_state(session, NOW).epoch
+    with pytest.raises(backups.BackupError, match="pg_restore failed"):
+        backups.restore(engine, broken, NOW, force=True)
+    assert the_record(engine) == before
+    assert _schemas(engine) == schemas, "no schema left behind, none lost"
+    with Session(engine) as session:
+        assert backups.server_state(session, NOW).epoch == epoch, "no new epoch either"
+    # And a good one still restores over it, leaving no old schema beside it.
+    backups.restore(engine, good, NOW, force=True)
+    assert _schemas(engine) == schemas
+    engine.dispose()
