@@ -205,16 +205,23 @@ def _waits_for_another(item: Item, patron_id: str) -> bool:
     return trapped_for_another or (bool(item.holds) and item.holds[0] != patron_id)
 
 
+# A copy in one of these can be lent once it has passed through a return: a title hold
+# may be trapped on it (a damaged, withdrawn or in-repair copy would be refused to the
+# patron, who would have left the title's queue for nothing).
+LENDABLE_AFTER_RETURN = (AVAILABLE, "on_loan")
+
+
 def trap_for(item: Item) -> str | None:
     """Whom a copy passing through a return (or trapped by staff) waits for on the hold
     shelf: a trap already set stands; otherwise the first of its item holds, and
-    failing those the first waiting title hold on its record. None: no one, it goes
-    back to the shelf."""
+    failing those the first waiting title hold on its record, if the copy can be lent
+    (``LENDABLE_AFTER_RETURN``). None: no one, it goes back to the shelf."""
     if item.trapped_for is not None:
         return item.trapped_for
-    for queue in (item.holds, item.title_holds):
-        if queue:
-            return queue[0]
+    if item.holds:
+        return item.holds[0]
+    if item.title_holds and item.status in LENDABLE_AFTER_RETURN:
+        return item.title_holds[0]
     return None
 
 

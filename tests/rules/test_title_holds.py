@@ -190,6 +190,19 @@ def test_a_returned_copy_is_trapped_for_the_first_who_waits_for_it(
     assert trap_for(copy) == trapped_for, "a staff trap picks the same patron"
 
 
+@pytest.mark.parametrize("status", ["damaged", "withdrawn", "in_repair"])
+def test_a_copy_that_cannot_be_lent_is_trapped_for_no_title_hold(status: str) -> None:
+    """A damaged copy coming back, or a withdrawn one checked in, goes back to the shelf
+    (staff's): Ben's title hold waits for a copy he can borrow. Ada's item hold on the
+    copy itself is hers to see to, as before."""
+    copy = replace(COPY, status=status, title_holds=(BEN,))
+    outcome = assess_return(BASE, LOAN, copy, NOW)
+    assert (outcome.route, outcome.trapped_for) == (Route.SHELF, None)
+    assert trap_for(copy) is None
+    assert trap_for(replace(copy, holds=(ADA,))) == ADA
+    assert trap_for(replace(copy, status="available")) == BEN
+
+
 def test_a_return_whose_privilege_was_withdrawn_is_still_trapped() -> None:
     withdrawn = policy(
         member_types=[MemberType("ADULT", "Adult")],

@@ -21,7 +21,7 @@ entry lock its item, so the second finds the first's row and answers
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,7 @@ from kiosk.rules import Due, Policy, decide_checkout, decide_renewal, trap_for
 from kiosk.rules import Item as RulesItem
 from kiosk.rules import Loan as RulesLoan
 from kiosk.rules import Patron as RulesPatron
+from kiosk.rules.model import AVAILABLE
 from kiosk.sync.protocol import (
     Entity,
     HoldRow,
@@ -414,10 +415,12 @@ class Applying:
             trapped_for=queue[0].patron_id if queue and queue[0].ready else None,
         )
 
-    def waits_for(self, item: _Item) -> str | None:
-        """Whom the copy would wait for on the hold shelf, were it trapped now (None: no
-        one, it goes back to the shelf)."""
-        return trap_for(self.rules_item(item, on_loan=False))
+    def waits_for(self, item: _Item, status: str | None = None) -> str | None:
+        """Whom the copy would wait for on the hold shelf, were it trapped now (with its
+        status ``status``, when it is about to change; None: no one, it goes back to
+        the shelf)."""
+        found = self.rules_item(item, on_loan=False)
+        return trap_for(found if status is None else replace(found, status=status))
 
     def trap(self, item: _Item) -> str | None:
         """Send the copy to the hold shelf for ``waits_for(item)``: a trap already set
@@ -616,6 +619,31 @@ class Applying:
             self.note("unknown_item", f"item {entry.item_barcode} is not in the catalogue")
             return
         self._set_status(item, entry.status_after)
+        if entry.status_after != AVAILABLE:
+            self._untrap_title_hold(item)
+
+    def _untrap_title_hold(self, item: _Item) -> None:
+        """The copy can no longer be lent: a title hold trapped for it goes back to the
+        head of its title's queue, to wait for the next copy to come back. The item holds
+        behind it wait on, for this copy."""
+        batch, barcode, brn = self.batch, item.row.barcode, item.row.brn
+        queue = batch.holds.get(barcode, [])
+        if not queue or not queue[0].ready or queue[0].brn is None:
+            return
+        waiting = batch.title_holds.setdefault(brn, [])
+        position = waiting[0].position - 1 if waiting else 1
+        back = queue[0].model_copy(
+            update={"item_barcode": None, "ready": False, "position": position}
+        )
+        self.log.put(Entity.HOLD, str(back.id), back)
+        batch.title_holds[brn] = [back, *waiting]
+        rest = []
+        for number, hold in enumerate(queue[1:], start=1):
+            moved = hold.model_copy(update={"position": number, "ready": False})
+            if moved != hold:
+                self.log.put(Entity.HOLD, str(moved.id), moved)
+            rest.append(moved)
+        batch.holds[barcode] = rest
 
     def _set_status(self, item: _Item, status: str) -> _Item:
         changed = _Item(item.row.model_copy(update={"status": status}), item.publication_type)

@@ -516,7 +516,7 @@ def set_item_status(
         shelved = chosen.status == "available" and loan is None
         ready_for = None
         if shelved and applying.rules_item(item, on_loan=False).trapped_for is None:
-            ready_for = applying.waits_for(item)
+            ready_for = applying.waits_for(item, status=chosen.status)
         applying.apply(
             desk.entry(
                 "fault",

@@ -429,6 +429,58 @@ def test_taking_another_copy_fulfils_the_hold_a_copy_was_trapped_for(
             assert (change.data["item_barcode"], change.data["ready"]) == ("F2", True)
 
 
+@pytest.mark.parametrize("how", ["a damaged copy returned", "a withdrawn copy checked in"])
+def test_a_copy_that_cannot_be_lent_is_trapped_for_no_title_hold(
+    library: Library, how: str
+) -> None:
+    library.place("ada")
+    with library.session() as db:
+        if how == "a damaged copy returned":
+            library.lend("F1", "ben")
+            set_item_status(
+                db, library.policies, barcode="F1", choice="DAMAGED", now=NOW, actor=CYRIL
+            )
+        else:
+            db.execute(update(Item).where(Item.barcode == "F1").values(status="withdrawn"))
+            db.commit()
+        answer = check_in(db, library.policies, barcode="F1", now=NOW, actor=CYRIL)
+    assert (answer.route, answer.ready_for) == ("shelf", None)
+    assert library.copy_queue("F1") == []
+    assert library.waiting() == [("ada", 1)]
+
+
+@pytest.mark.parametrize("status", ["LOST", "missing", "withdrawn", "in_repair"])
+def test_a_trapped_copy_marked_unavailable_puts_its_title_hold_back_first(
+    library: Library, status: str
+) -> None:
+    library.place("ada")
+    library.place("student")
+    with library.session() as db:
+        assert check_in(db, library.policies, barcode="F2", now=NOW, actor=CYRIL).done
+    assert library.copy_queue("F2") == [("ada", True)]
+    with library.session() as db:
+        answer = set_item_status(
+            db, library.policies, barcode="F2", choice=status, now=NOW, actor=CYRIL
+        )
+        assert answer.done
+        ada = db.scalars(select(Hold).where(Hold.patron_id == "ada")).one()
+        assert (ada.item_barcode, ada.ready, ada.ready_at) == (None, False, None)
+        change = db.scalars(
+            select(Change)
+            .where(Change.entity == "hold", Change.key == str(ada.id))
+            .order_by(Change.seq.desc())
+        ).first()
+        assert change is not None
+        assert change.data is not None
+        assert (change.data["item_barcode"], change.data["ready"]) == (None, False)
+    assert library.copy_queue("F2") == []
+    assert library.waiting() == [("ada", 1), ("student", 2)]
+    # The next copy back is hers.
+    library.lend("F1", "ben")
+    with library.session() as db:
+        assert check_in(db, library.policies, barcode="F1", now=NOW, actor=CYRIL).ready_for == "ada"
+
+
 def _kiosk_return(barcode: str, decided_at: datetime = NOW) -> WireEntry:
     return WireEntry(
         id=f"lobby:return:{barcode}",
