@@ -34,6 +34,8 @@ DISK_FULL_MB = 50
 DISK_LOW_MB = 200
 # Older than this, waiting entries or an unrefreshed mirror need someone to look.
 STALE_SECONDS = 3600
+# Kept longer than this with no backup of the server covering it: backups are failing.
+BACKUP_STALE_SECONDS = 2 * 86400
 
 
 @dataclass
@@ -155,6 +157,7 @@ def _journal(status: KioskStatus, path: Path) -> datetime | None:
         "pending": pending,
         "oldest_pending": oldest_at,
         "oldest_pending_age_seconds": _age(status.now, oldest_at),
+        "oldest_held": journal.oldest_held,
     }
     age = _age(status.now, oldest_at)
     if age is not None and age > STALE_SECONDS:
@@ -224,6 +227,16 @@ def _backups(status: KioskStatus, last: last_sync.LastSync) -> None:
             "onto its database's own disk (lost with it if that disk fails); this kiosk keeps "
             f"the transactions it sent ({last.held} now) for {limit} "
             "(kiosk-central backup, [backup] off_machine, docs/operations.md)"
+        )
+        return
+    held_since = status.journal.get("oldest_held")
+    age = _age(status.now, held_since)
+    if last.backup != "immediately" and age is not None and age > BACKUP_STALE_SECONDS:
+        status.warnings.append(
+            f"no backup of the server has covered what this kiosk sent since "
+            f"{held_since:%Y-%m-%d %H:%M}, more than {BACKUP_STALE_SECONDS // 86400} days: "
+            "the server's backups may be failing (journalctl -u kiosk-central-backup.service, "
+            "docs/operations.md)"
         )
 
 

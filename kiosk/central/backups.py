@@ -187,6 +187,12 @@ def backup(
     folder = path.parent
     if not folder.is_dir():
         raise BackupError(f"{folder}: no such folder to write the backup in")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BackupError(
+            f"{folder}: this user cannot write there. Under systemd, "
+            "kiosk-central-backup.service may write only the folders it is allowed: add "
+            "this one with a ReadWritePaths= drop-in (docs/operations.md)"
+        )
     kind = _kind(engine)
     with Session(engine) as session:
         epoch = server_state(session, now).epoch

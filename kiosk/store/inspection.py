@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, func, select
 
-from kiosk.store.journal import PENDING, Entry, KioskState
+from kiosk.store.journal import ACKNOWLEDGED, PENDING, Entry, KioskState
 from kiosk.store.mirror import PolicyDocument, SyncCursor
 
 
@@ -26,6 +26,9 @@ class JournalSummary:
     pending: int  # entries waiting for the server
     oldest_pending: datetime | None  # when the oldest of them was decided
     latest_time: datetime | None  # the latest time the journal recorded
+    # When the oldest entry the server applied, kept until a backup covers it, was
+    # acknowledged (None: none kept).
+    oldest_held: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,9 @@ def read_journal(path: Path) -> JournalSummary:
             state = journal.execute(
                 select(KioskState.kiosk_id, KioskState.latest_time).where(KioskState.id == 1)
             ).first()
+            held = journal.scalar(
+                select(func.min(Entry.acknowledged_at)).where(Entry.state == ACKNOWLEDGED)
+            )
     finally:
         engine.dispose()
     return JournalSummary(
@@ -62,6 +68,7 @@ def read_journal(path: Path) -> JournalSummary:
         pending=int(pending),
         oldest_pending=_when(oldest),
         latest_time=_when(state.latest_time) if state else None,
+        oldest_held=_when(held),
     )
 
 

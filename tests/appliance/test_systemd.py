@@ -107,6 +107,24 @@ def test_the_backup_timer_verifies_and_runs_its_service_nightly(tmp_path: Path) 
     assert "kiosk-central/backups" in backup["StateDirectory"].split()
 
 
+def test_the_documented_drop_in_lets_the_backup_write_another_folder(tmp_path: Path) -> None:
+    """central.toml advises another disk for [backup] directory, which ProtectSystem=strict
+    keeps read-only: docs/operations.md's drop-in (and the unit's comment) allow it, and
+    the unit with it still verifies."""
+    service = ROOT / "systemd/kiosk-central-backup.service"
+    documented = (ROOT / "docs/operations.md").read_text()
+    assert "[Service]\nReadWritePaths=/srv/library-backups\n" in documented
+    assert "ReadWritePaths=/srv/library-backups" in service.read_text()
+    root = scratch_root(tmp_path, service)
+    drop_in = root / "etc/systemd/system/kiosk-central-backup.service.d"
+    drop_in.mkdir()
+    (drop_in / "backup-directory.conf").write_text(
+        "[Service]\nReadWritePaths=/srv/library-backups\n"
+    )
+    result = verify(root, "kiosk-central-backup.service")
+    assert (result.returncode, result.stderr, result.stdout) == (0, "", "")
+
+
 def directives(unit: str) -> dict[str, str]:
     found = {}
     for line in (ROOT / "systemd" / unit).read_text().splitlines():

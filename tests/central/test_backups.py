@@ -702,3 +702,52 @@ def test_a_postgresql_restore_whose_pg_restore_fails_leaves_the_library_as_it_wa
     backups.restore(engine, good, NOW, force=True)
     assert _schemas(engine) == schemas
     engine.dispose()
+
+
+def test_a_backup_older_than_two_days_is_warned_of_on_the_console_and_the_kiosk(
+    tmp_path: Path,
+) -> None:
+    """Not only "never": a nightly backup that stopped (failing, or its timer off) shows
+    once the latest is more than two days old."""
+    with in_process(f"sqlite:///{tmp_path / 'central.db'}") as console:
+        engine = database.connect(console.database_url)
+        backups.backup(engine, tmp_path / "b.backup", datetime.now(), off_machine=True)
+        ada = console.login("ada")
+        page = ada.get(f"{console.url}/staff/kiosks", timeout=10).text
+        assert 'id="backup-stale"' not in page
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE server_state SET backup_at = :then"),
+                {"then": datetime.now() - timedelta(days=2, minutes=5)},
+            )
+        engine.dispose()
+        page = ada.get(f"{console.url}/staff/kiosks", timeout=10).text
+        assert 'id="backup-stale"' in page
+        assert "more than two days ago" in page
+
+    with running_central(
+        f"sqlite:///{tmp_path / 'kiosks.db'}", kiosks_forget_immediately=False
+    ) as central:
+        backups.backup(central.engine, tmp_path / "first.backup", NOW, off_machine=True)
+        agent = central.agent(tmp_path / "kiosk")
+        try:
+            agent.sync_once()
+            circulation = Circulation(agent.store, central.clock, pin_required=False)
+            who = next(
+                c for c in central.library.cards if c["situation"] == "adult, nothing on loan"
+            )
+            identified = circulation.identify(who["card"], None)
+            assert not isinstance(identified, Unavailable)
+            assert identified.session is not None
+            circulation.checkout(
+                identified.session, central.library.samples["FICTION"]["available"][0]
+            )
+            agent.sync_once()  # applied, and no backup covers it
+            assert len(outbox.entries(agent.store)) == 1
+            a_day_on = gather(tmp_path / "kiosk", FixedClock(NOW + timedelta(days=1)))
+            assert not [w for w in a_day_on.warnings if "backup" in w]
+            three_days_on = gather(tmp_path / "kiosk", FixedClock(NOW + timedelta(days=3)))
+            (warning,) = [w for w in three_days_on.warnings if "backup" in w]
+            assert "no backup of the server has covered what this kiosk sent since" in warning
+        finally:
+            agent.store.close()

@@ -4,7 +4,7 @@ or disabling it. What those do is decided in ``kiosk.central.api.kiosks``."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -40,13 +40,19 @@ TAGS = {
 }
 
 
-def backup_warning(state: ServerState) -> str | None:
-    """Why kiosks keep what they lent, when no backup lets them forget it: none taken, or
-    the latest on the database's own disk."""
+# The latest backup older than this: the nightly one is failing (or was never set up).
+BACKUP_STALE = timedelta(days=2)
+
+
+def backup_warning(state: ServerState, now: datetime) -> str | None:
+    """Why kiosks keep what they lent, when no backup lets them forget it: none taken, the
+    latest on the database's own disk, or none for more than BACKUP_STALE."""
     if state.backup_on_database_disk:
         return "on-database-disk"
     if state.backup_covers is None:
         return "never"
+    if state.backup_at is not None and state.backup_at < now - BACKUP_STALE:
+        return "stale"
     return None
 
 
@@ -54,6 +60,7 @@ def backup_warning(state: ServerState) -> str | None:
 def kiosks_page(
     request: Request, signed_in: Viewer, db: Db, config: Settings, moment: Now
 ) -> HTMLResponse:
+    state = server_state(db, moment)
     return render(
         request,
         config,
@@ -62,7 +69,8 @@ def kiosks_page(
         rows=[row(kiosk, moment) for kiosk in kiosks(db)],
         now=moment,
         tag_classes=TAGS,
-        backups=backup_warning(server_state(db, moment)),
+        backups=backup_warning(state, moment),
+        backup_at=state.backup_at,
         interval=HEARTBEAT_SECONDS,
         amber_after=int(AMBER_AFTER.total_seconds() // 60),
         red_after=int(RED_AFTER.total_seconds() // 60),
