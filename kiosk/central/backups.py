@@ -290,10 +290,30 @@ def _sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
+def _private(path: Path) -> None:
+    """``path`` made empty, readable by the library's own account alone, before anything is
+    written in it: it will hold every patron's record (SQLite and pg_dump keep the mode
+    of a file that exists, and SQLite gives its journal the same)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    os.chmod(path, 0o600)  # a file of that name left before, with another mode
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Every file made meanwhile readable by its owner alone (umask 077), whatever else
+    makes one (SQLite's journal, pg_dump)."""
+    before = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(before)
+
+
 def _copy_sqlite(source: Path, payload: Path) -> tuple[int, str, None]:
     """SQLite's online backup in one step: one consistent read of the database while
     writers carry on (WAL). The copy loses the server's state row and its WAL mode, so it
     is one self-contained file."""
+    _private(payload)
     with (
         contextlib.closing(sqlite3.connect(source, timeout=30)) as live,
         contextlib.closing(sqlite3.connect(payload, isolation_level=None)) as copy,
@@ -354,6 +374,7 @@ def dump_postgres(engine: Engine, payload: Path) -> tuple[int, str, str]:
     timed alone by benchmarks/backup.py, beside the whole backup.)"""
     conninfo, environment = _libpq(engine)
     pg_dump = _tool("pg_dump")
+    _private(payload)
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
         snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
         covers = connection.scalar(select(ChangeCounter.value).where(ChangeCounter.id == 1)) or 0

@@ -105,6 +105,8 @@ def test_the_backup_timer_verifies_and_runs_its_service_nightly(tmp_path: Path) 
         assert backup[key] == central[key], key
     # The default [backup] directory, writable under ProtectSystem=strict.
     assert "kiosk-central/backups" in backup["StateDirectory"].split()
+    # Every file it makes (the backup, its database part while written) the owner's alone.
+    assert backup["UMask"] == "0077"
 
 
 def test_the_documented_drop_in_lets_the_backup_write_another_folder(tmp_path: Path) -> None:

@@ -751,3 +751,32 @@ def test_a_backup_older_than_two_days_is_warned_of_on_the_console_and_the_kiosk(
             assert "no backup of the server has covered what this kiosk sent since" in warning
         finally:
             agent.store.close()
+
+
+def test_a_backups_files_are_readable_by_their_owner_alone_while_written_too(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The database part is written in a file of its own before the tar holds it: that
+    file too is the owner's alone from its first byte (SQLite and pg_dump would make it
+    0644 under the usual umask), even where a leftover of another mode had its name."""
+    engine, _library, _tokens = prepare_central(database_url)
+    payload = tmp_path / "payload"
+    payload.write_bytes(b"")
+    payload.chmod(0o644)
+    if engine.dialect.name == "sqlite":
+        source = make_url(database_url).database
+        assert source
+        backups._copy_sqlite(Path(source), payload)
+    else:
+        backups.dump_postgres(engine, payload)
+    assert payload.stat().st_size > 0
+    assert payload.stat().st_mode & 0o777 == 0o600
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    final = back_up(database_url, folder)
+    assert final.stat().st_mode & 0o777 == 0o600
+    with backups.private_files():
+        made = tmp_path / "made-meanwhile"
+        made.write_text("")
+    assert made.stat().st_mode & 0o777 == 0o600
+    engine.dispose()

@@ -40,9 +40,10 @@ def _backup(args: argparse.Namespace, engine: Engine) -> int:
     keep = settings.keep if args.keep is None else args.keep
     if keep < 1:
         raise backups.BackupError(f"--keep must be 1 or more, not {keep}")
-    done = backups.backup(
-        engine, target, SystemClock().now(), keep=keep, off_machine=settings.off_machine
-    )
+    with backups.private_files():  # the files hold every patron's record
+        done = backups.backup(
+            engine, target, SystemClock().now(), keep=keep, off_machine=settings.off_machine
+        )
     manifest = done.manifest
     if args.json:
         print(
@@ -98,7 +99,8 @@ def _restore(args: argparse.Namespace, engine: Engine) -> int:
             f"{manifest.covers} (schema {manifest.schema_revision})"
         )
         return 0
-    manifest, epoch = backups.restore(engine, args.file, SystemClock().now(), force=args.force)
+    with backups.private_files():
+        manifest, epoch = backups.restore(engine, args.file, SystemClock().now(), force=args.force)
     print(
         f"restored {args.file}, taken {manifest.taken_at:%Y-%m-%d %H:%M} (up to change "
         f"{manifest.covers}); the library starts epoch {epoch}. Start kiosk-central: each "
