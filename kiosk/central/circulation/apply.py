@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, union_all, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -94,27 +94,28 @@ _READ_PATRONS_LOANS = (
     .where(Loan.patron_id.in_(_PATRON_IDS))
 )
 _BRNS: BindParameter[list[int]] = bindparam("brns", expanding=True)
-# The queues of these items, the waiting title holds on their records, and the queues of
-# the other copies of those records trapped for these patrons (a checkout of any copy
-# fulfils its borrower's trapped title hold).
-_READ_HOLDS = (
-    select(*_HOLD)
-    .where(
-        or_(
-            Hold.item_barcode.in_(_BARCODES),
-            and_(Hold.brn.in_(_BRNS), Hold.item_barcode.is_(None)),
-            Hold.item_barcode.in_(
-                select(Hold.item_barcode).where(
-                    Hold.patron_id.in_(_PATRON_IDS),
-                    Hold.brn.in_(_BRNS),
-                    Hold.item_barcode.is_not(None),
-                    Hold.ready.is_(True),
-                )
-            ),
+# One round trip, three indexed reads (an OR of them had SQLite read every waiting title
+# hold through holds_by_item's item_barcode IS NULL): the queues of these items; the
+# waiting title holds on their records (holds_by_record); the queues of the other copies
+# of those records trapped for these patrons (a checkout of any copy fulfils its
+# borrower's trapped title hold). A copy both touched and trapped comes twice: read_batch
+# keeps it once.
+_READ_HOLDS = union_all(
+    select(*_HOLD).where(Hold.item_barcode.in_(_BARCODES)),
+    # item_barcode || '' IS NULL is item_barcode IS NULL that no index answers: SQLite,
+    # with no statistics, would take holds_by_item's IS NULL for the better key.
+    select(*_HOLD).where(Hold.brn.in_(_BRNS), Hold.item_barcode.concat("").is_(None)),
+    select(*_HOLD).where(
+        Hold.item_barcode.in_(
+            select(Hold.item_barcode).where(
+                Hold.patron_id.in_(_PATRON_IDS),
+                Hold.brn.in_(_BRNS),
+                Hold.item_barcode.is_not(None),
+                Hold.ready.is_(True),
+            )
         )
-    )
-    .order_by(Hold.position, Hold.id)
-)
+    ),
+).order_by("position", "id")
 _INSERT_LOAN = insert(table(Loan))
 _DELETE_LOAN = delete(table(Loan)).where(table(Loan).c.item_barcode == bindparam("barcode"))
 _INSERT_TRANSACTIONS = insert(table(AppliedTransaction))
@@ -239,10 +240,14 @@ def read_batch(
             items[other.barcode] = _Item.read(other)
     holds: dict[str, list[HoldRow]] = {barcode: [] for barcode in barcodes}
     title_holds: dict[int, list[HoldRow]] = {brn: [] for brn in brns}
+    seen: set[int] = set()
     for queued in session.execute(
         _READ_HOLDS, {"barcodes": barcodes, "brns": brns, "patron_ids": borrowers}
     ):
         hold = HoldRow.model_validate(queued, from_attributes=True)
+        if hold.id in seen:
+            continue
+        seen.add(hold.id)
         if hold.item_barcode is not None:
             holds.setdefault(hold.item_barcode, []).append(hold)
         elif hold.brn is not None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.circulation.actor import Actor
-from kiosk.central.circulation.apply import apply_batch
+from kiosk.central.circulation.apply import _READ_HOLDS, apply_batch
 from kiosk.central.circulation.desk import check_in, checkout, renew, set_item_status
 from kiosk.central.circulation.holds import (
     cancel_hold,
@@ -479,6 +479,38 @@ def test_a_trapped_copy_marked_unavailable_puts_its_title_hold_back_first(
     library.lend("F1", "ben")
     with library.session() as db:
         assert check_in(db, library.policies, barcode="F1", now=NOW, actor=CYRIL).ready_for == "ada"
+
+
+def test_the_batchs_holds_read_finds_title_holds_by_their_record(library: Library) -> None:
+    """Every push, desk and SIP2 transaction reads its holds in one statement: the waiting
+    title holds on its records must come through holds_by_record, not by reading every
+    waiting title hold (an OR had SQLite answer them from holds_by_item's NULLs)."""
+    # A push's items of two records (Middlemarch's F1, Persuasion's F3).
+    statement = _READ_HOLDS.params(barcodes=["F1", "F3"], brns=[1, 2], patron_ids=["ada"])
+    sql = str(
+        statement.compile(dialect=library.engine.dialect, compile_kwargs={"literal_binds": True})
+    )
+    with library.engine.connect() as connection:
+        if library.engine.dialect.name == "sqlite":
+            plan = {
+                row[0]: (row[1], row[3])
+                for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            }
+            by_record = [
+                parent
+                for parent, detail in plan.values()
+                if "USING INDEX holds_by_record (brn=?)" in detail
+            ]
+            # One for the title holds themselves, one in the copies trapped for patrons.
+            outside = [p for p in by_record if not plan.get(p, (0, ""))[1].startswith("LIST")]
+            assert outside, plan
+            assert not any(detail.startswith("SCAN holds") for _, detail in plan.values())
+        else:
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            text_plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+            assert "holds_by_record" in text_plan, text_plan
+            assert "Seq Scan" not in text_plan, text_plan
+            connection.rollback()
 
 
 def _kiosk_return(barcode: str, decided_at: datetime = NOW) -> WireEntry:
