@@ -276,6 +276,9 @@ HELD_HEADER = "Kiosk-Held-For-Backup"
 NO_BACKUP = "none"
 IMMEDIATELY = "immediately"
 _EPOCH = re.compile(r"^[0-9a-f]{32}$")
+# A position or count: ASCII digits alone (str.isdigit() also takes "²", which int()
+# refuses), as many as a signed 64-bit number has.
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +313,7 @@ class Durability:
             return cls(epoch, None)
         if covers == IMMEDIATELY:
             return cls(epoch, None, immediately=True)
-        if not covers.isdigit() or len(covers) > 19:
+        if not _DIGITS.fullmatch(covers):
             raise ValueError(f"{BACKUP_HEADER} is not a change log position: {covers[:40]!r}")
         return cls(epoch, int(covers))
 
@@ -319,4 +322,4 @@ def header_position(headers: Mapping[str, str], name: str) -> int | None:
     """A change log position or count sent in header ``name``; None when absent or
     malformed (a count is only ever shown, never trusted for a decision)."""
     value = headers.get(name, "")
-    return int(value) if value.isdigit() and len(value) <= 19 else None
+    return int(value) if _DIGITS.fullmatch(value) else None

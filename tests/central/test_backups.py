@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import requests
+from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -50,7 +51,15 @@ from kiosk.store import outbox
 from kiosk.store.mirror import MirrorLoan
 from kiosk.store.store import Store
 from kiosk.sync.agent import SyncAgent, SyncError
-from kiosk.sync.protocol import BACKUP_HEADER, HELD_HEADER, Entity
+from kiosk.sync.protocol import (
+    APPLIED_HEADER,
+    BACKUP_HEADER,
+    EPOCH_HEADER,
+    HELD_HEADER,
+    Durability,
+    Entity,
+    header_position,
+)
 
 from .conftest import NOW, ServerThread, prepare_central, running_central
 from .web.conftest import in_process, register
@@ -780,3 +789,67 @@ def test_a_backups_files_are_readable_by_their_owner_alone_while_written_too(
         made.write_text("")
     assert made.stat().st_mode & 0o777 == 0o600
     engine.dispose()
+
+
+def test_pg_dump_and_pg_restore_connect_with_the_urls_own_parameters(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The URL's query (sslmode, options, application_name, a socket folder...) reaches
+    the tools as it reaches the server: the test's own schema is chosen by options."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pg_dump and pg_restore are PostgreSQL's")
+    url = f"{database_url}&sslmode=disable&application_name=kiosk-backup-test"
+    engine, _library, _tokens = prepare_central(url)
+    conninfo, _environment = backups._libpq(engine)
+    told = conninfo_to_dict(conninfo)
+    assert told["sslmode"] == "disable"
+    assert told["application_name"] == "kiosk-backup-test"
+    assert str(told["options"]).startswith("-csearch_path=")
+    before = the_record(engine)
+    path = back_up(url, tmp_path / "with-parameters.backup")
+    assert backups.check(path).covers >= 0
+    restored = central_command(url, "restore", "--force", str(path))
+    assert restored.returncode == 0, restored.stderr
+    assert the_record(engine) == before
+    engine.dispose()
+
+
+def test_pg_dump_patterns_are_quoted() -> None:
+    assert backups._pattern("T_Mixed.case*") == '"T_Mixed.case*"'
+    assert backups._pattern('a"b', "server_state") == '"a""b"."server_state"'
+
+
+def test_a_count_or_position_in_other_digits_is_refused_clearly_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    """ "²".isdigit() is True and int("²") fails: the server answered a heartbeat with 500,
+    and the kiosk's sync round stopped on the ValueError."""
+    with in_process(f"sqlite:///{tmp_path / 'central.db'}") as console:
+        register(console, "lobby")
+        for held, status in (("²", 422), ("١٢", 422), ("1x", 422), ("12", 200)):
+            beat = requests.post(
+                f"{console.url}/v1/heartbeat",
+                json={
+                    "version": "0.1.0",
+                    "journal_depth": 0,
+                    "oldest_pending": None,
+                    "last_error": None,
+                    "scanners": [],
+                    "disk_free_mb": 5000,
+                },
+                headers={
+                    "Authorization": f"Bearer {console.tokens['lobby']}",
+                    HELD_HEADER: held.encode().decode("latin-1"),
+                },
+                timeout=10,
+            )
+            assert beat.status_code == status, (held, beat.text)
+            if status == 422:
+                assert HELD_HEADER.lower() in beat.text.lower()
+    # The kiosk's side: a header in other digits is no position (ignored), and a backup
+    # position in them is refused as malformed, as any other garbage is.
+    assert header_position({APPLIED_HEADER: "²"}, APPLIED_HEADER) is None
+    assert header_position({APPLIED_HEADER: "٣"}, APPLIED_HEADER) is None
+    assert header_position({APPLIED_HEADER: "42"}, APPLIED_HEADER) == 42
+    with pytest.raises(ValueError, match="not a change log position"):
+        Durability.from_headers({EPOCH_HEADER: "0" * 32, BACKUP_HEADER: "²"})

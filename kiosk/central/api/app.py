@@ -202,7 +202,8 @@ def heartbeat(
     caller: Caller,
     request: Request,
     response: Response,
-    held: Annotated[str | None, Header(alias=HELD_HEADER, max_length=19)] = None,
+    # ASCII digits alone: str.isdigit() took "²", which int() then refused (a 500).
+    held: Annotated[str | None, Header(alias=HELD_HEADER, pattern=r"^[0-9]{1,19}$")] = None,
 ) -> HeartbeatReply:
     now = request.app.state.now()
     with _db(request) as db, db.begin():
@@ -217,8 +218,8 @@ def heartbeat(
                 last_error=beat.last_error[:400] if beat.last_error else None,
                 scanners=beat.scanners,
                 disk_free_mb=beat.disk_free_mb,
-                # Only shown to staff: a kiosk too old to send it, or garbage, shows none.
-                held_for_backup=min(int(held), 2**31 - 1) if held and held.isdigit() else None,
+                # Only shown to staff: a kiosk too old to send it shows none.
+                held_for_backup=min(int(held), 2**31 - 1) if held is not None else None,
             )
         )
         db.execute(
