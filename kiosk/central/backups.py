@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -333,23 +334,34 @@ def _position(copy: sqlite3.Connection) -> tuple[int, str]:
 
 def _libpq(engine: Engine) -> tuple[str, dict[str, str]]:
     """A libpq connection string for pg_dump and pg_restore, and their environment: the
-    password (if the URL has one) goes there, never on a command line others can read."""
+    password (if the URL has one) goes there, never on a command line others can read.
+    The URL's query parameters (sslmode, sslrootcert, sslcert, sslkey, host= a socket
+    folder, options, application_name...) go into the string as they are, so the tools
+    connect as the server does."""
     url = make_url(engine.url)
-    parts = {
-        "host": url.host,
-        "port": str(url.port) if url.port else None,
-        "user": url.username,
-        "dbname": url.database,
+    parts: dict[str, Any] = {
+        key: value[-1] if isinstance(value, tuple) else value for key, value in url.query.items()
     }
-    quoted = " ".join(
-        f"{key}='{value.replace(chr(92), chr(92) * 2).replace(chr(39), chr(92) + chr(39))}'"
-        for key, value in parts.items()
+    parts.update(
+        (key, value)
+        for key, value in {
+            "host": url.host,
+            "port": str(url.port) if url.port else None,
+            "user": url.username,
+            "dbname": url.database,
+        }.items()
         if value
     )
     environment = dict(os.environ)
     if url.password is not None:
         environment["PGPASSWORD"] = str(url.password)
-    return quoted, environment
+    return make_conninfo("", **parts), environment
+
+
+def _pattern(*names: str) -> str:
+    """A pg_dump pattern matching exactly these names (a schema, or schema and table):
+    quoted, so that case, dots and pattern characters (* ?) are taken as they are."""
+    return ".".join('"' + name.replace('"', '""') + '"' for name in names)
 
 
 def _tool(name: str) -> str:
@@ -385,8 +397,8 @@ def dump_postgres(engine: Engine, payload: Path) -> tuple[int, str, str]:
                 pg_dump,
                 "--format=custom",
                 f"--snapshot={snapshot}",
-                f"--schema={schema}",
-                f"--exclude-table-data={schema}.server_state",
+                f"--schema={_pattern(schema)}",
+                f"--exclude-table-data={_pattern(schema, 'server_state')}",
                 f"--file={payload}",
                 conninfo,
             ],
