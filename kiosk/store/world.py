@@ -170,7 +170,10 @@ _ITEMS = (
     "FROM main.entries f JOIN mirror.items c ON c.barcode = f.item_barcode "
     "WHERE f.seq > ?1 AND c.brn = t.brn AND ((f.kind = 'checkout' "
     "AND f.fulfilled_hold_of = t.patron_id AND json_extract(f.payload, '$.title_hold')) "
-    "OR (f.kind = 'return' AND json_extract(f.payload, '$.trapped_for') = t.patron_id)))), "
+    "OR (f.kind = 'return' AND json_extract(f.payload, '$.trapped_for') = t.patron_id "
+    # A copy trapped for the patron's item hold on it leaves their title hold waiting.
+    "AND NOT EXISTS (SELECT 1 FROM mirror.holds o WHERE o.item_barcode = f.item_barcode "
+    "AND o.patron_id = t.patron_id))))), "
     "CASE e.kind WHEN 'return' THEN json_extract(e.payload, '$.trapped_for') END "
     "FROM mirror.items i JOIN mirror.records r ON r.brn = i.brn "
     "LEFT JOIN mirror.loans l ON l.item_barcode = i.barcode "

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from kiosk.central.circulation.actor import Actor
-from kiosk.central.circulation.holds import place_title_hold_by_copy
+from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.circulation.holds import place_hold, place_title_hold_by_copy
 from kiosk.central.models import AppliedTransaction, Hold, Item, Loan
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import (
@@ -154,3 +155,56 @@ def test_the_first_in_a_title_queue_fulfils_it_by_borrowing_any_copy_at_the_kios
     agent.sync_once()
     with central.session() as db:
         assert db.scalars(select(Hold).where(Hold.patron_id.in_([ann_id, bea_id]))).all() == []
+
+
+def test_a_copy_trapped_here_for_an_item_hold_leaves_that_patrons_title_hold_waiting(
+    central: Central, tmp_path: Path
+) -> None:
+    """Bea holds this copy and, from before the two were refused together, its title: the
+    copy returned at the kiosk waits for her item hold, and her title hold waits on in
+    the title's queue, here as on the server."""
+    agent = central.agent(tmp_path / "a")
+    agent.sync_once()
+    circulation = Circulation(agent.store, central.clock)
+    ann_card, bea_card = _adults(central)[:2]
+    bea_id = _patron_id(central, bea_card)
+    copy, other_copy = _two_copies_on_the_shelf(central)
+    assert _status(circulation.checkout(_sign_in(circulation, ann_card), copy)) is (
+        CheckoutStatus.LENT
+    )
+    agent.sync_once()
+    now = central.clock.now()
+    with central.session() as db:
+        place_hold(db, bea_id, copy, now, STAFF)
+    with central.session() as db:
+        log = ChangeLog(db)
+        log.lock()
+        brn = db.scalars(select(Item.brn).where(Item.barcode == copy)).one()
+        title = Hold(
+            item_barcode=None,
+            brn=brn,
+            patron_id=bea_id,
+            position=1,
+            ready=False,
+            ready_at=None,
+            title="",
+            placed_at=now,
+        )
+        db.add(title)
+        db.flush()
+        log.hold(title)
+        db.commit()
+    agent.sync_once()
+    returned = circulation.return_item(copy)
+    assert getattr(returned, "bin", None) == circulation.bins.hold_shelf
+    with agent.store.world() as world:
+        trapped, other = world.item(copy), world.item(other_copy)
+    assert trapped is not None
+    assert other is not None
+    assert trapped.trapped_for == bea_id
+    assert other.title_holds == (bea_id,)
+    agent.sync_once()
+    with agent.store.world() as world:
+        other = world.item(other_copy)
+    assert other is not None
+    assert other.title_holds == (bea_id,)

@@ -186,6 +186,16 @@ def place_hold(db: Session, patron_id: str, barcode: str, now: datetime, actor: 
         if any(hold.patron_id == patron_id for hold in holds):
             raise CentralError(f"the patron is in item {barcode}'s hold queue already")
         record = db.get(Record, item.brn)
+        if db.scalar(
+            select(func.count())
+            .select_from(Hold)
+            .where(Hold.brn == item.brn, Hold.patron_id == patron_id)
+        ):
+            title = record.title if record else "this title"
+            raise CentralError(
+                f"the patron is waiting for any copy of {title} already: "
+                "cancel that hold first to wait for this copy"
+            )
         ready = loan is None and not holds and item.status == "available"
         hold = Hold(
             item_barcode=barcode,
@@ -241,6 +251,20 @@ def place_title_hold(db: Session, patron_id: str, brn: int, now: datetime, actor
             .where(Hold.brn == brn, Hold.patron_id == patron_id)
         ):
             raise CentralError(f"the patron is waiting for {record.title} already")
+        held_copy = (
+            db.scalar(
+                select(Hold.item_barcode)
+                .where(Hold.item_barcode.in_(copies), Hold.patron_id == patron_id)
+                .limit(1)
+            )
+            if copies
+            else None
+        )
+        if held_copy is not None:
+            raise CentralError(
+                f"the patron has a hold on copy {held_copy} of {record.title} already: "
+                "cancel it first to wait for any copy"
+            )
         waiting = _queue(db, None, brn)
         hold = Hold(
             item_barcode=None,

@@ -143,6 +143,26 @@ def test_a_title_hold_that_cannot_be_is_refused_clearly(
     assert library.waiting(brn) == before, case
 
 
+def test_a_patron_waits_for_a_copy_or_for_the_title_never_both(library: Library) -> None:
+    """Both at once would trap two copies for one patron (F1 for the item hold, F2 for
+    the title hold): the second is refused, either way round, in plain words."""
+    with library.session() as db:
+        place_hold(db, "ada", "F1", NOW, CYRIL)
+    with pytest.raises(CentralError, match="has a hold on copy F1 of Middlemarch already"):
+        library.place("ada")
+    library.place("student")
+    with (
+        library.session() as db,
+        pytest.raises(
+            CentralError, match="waiting for any copy of Middlemarch already: cancel that hold"
+        ),
+    ):
+        place_hold(db, "student", "F2", NOW, CYRIL)
+    assert library.waiting() == [("student", 1)]
+    assert library.copy_queue("F1") == [("ada", True)]
+    assert library.copy_queue("F2") == []
+
+
 def test_staff_at_the_desk_may_place_one_for_a_barred_patron(library: Library) -> None:
     library.place("barred")
     assert library.waiting() == [("barred", 1)]
