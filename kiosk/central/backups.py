@@ -686,6 +686,19 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def new_epoch(engine: Engine, now: datetime) -> str:
+    """Start a new epoch by hand (``kiosk-central new-epoch``), for a database brought back
+    by other means than ``restore``: a point-in-time recovery, a VM or disk snapshot, a
+    copied SQLite file. Those keep ``server_state`` as it was at that moment, so the
+    kiosks would not see that the change log went back. No backup covers anything of the
+    new epoch yet: kiosks keep what they push again until the next backup."""
+    values = _new_epoch(now)
+    with engine.begin() as connection:
+        connection.execute(delete(ServerState))
+        _insert_ignoring(connection, values)
+    return str(values["epoch"])
+
+
 def _start_epoch(engine: Engine, source: Path, manifest: Manifest, now: datetime) -> str:
     """A new epoch whose first backup is the one restored: what kiosks push again is
     covered only by the next backup."""

@@ -59,6 +59,7 @@ BUILT_IN: tuple[AnyCommand, ...] = (
     sip2.COMMAND,
     backup.BACKUP,
     backup.RESTORE,
+    backup.NEW_EPOCH,
     check_config.COMMAND,
     config.COMMAND,
 )

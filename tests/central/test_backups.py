@@ -7,9 +7,12 @@ commands, over SQLite and over PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -853,3 +856,69 @@ def test_a_count_or_position_in_other_digits_is_refused_clearly_not_a_crash(
     assert header_position({APPLIED_HEADER: "42"}, APPLIED_HEADER) == 42
     with pytest.raises(ValueError, match="not a change log position"):
         Durability.from_headers({EPOCH_HEADER: "0" * 32, BACKUP_HEADER: "²"})
+
+
+def test_new_epoch_after_a_recovery_by_other_means_makes_the_kiosks_push_again(
+    lending: tuple[Lending, Engine], database_url: str, tmp_path: Path
+) -> None:
+    """A VM snapshot, a point-in-time recovery or a copied SQLite file brings back
+    server_state as it was, epoch and all: the kiosks would never learn that the change
+    log went back. kiosk-central new-epoch tells them: they push again what they hold
+    and reload the library."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a copied database file is SQLite's; the command is the same for both")
+    kiosks, engine = lending
+    server = CentralProcess(database_url, port=free_port(), log=tmp_path / "central.log")
+    server.start()
+    path = make_url(database_url).database
+    assert path
+    try:
+        for agent in kiosks.agents.values():
+            agent.base = server.url + "/v1"
+        kiosks.sync()
+        kiosks.lend("kiosk-a", "adult, nothing on loan", 1)
+        kiosks.sync("kiosk-a")
+        snapshot = tmp_path / "snapshot.db"  # the machine's snapshot, server_state and all
+        with (
+            contextlib.closing(sqlite3.connect(path)) as live,
+            contextlib.closing(sqlite3.connect(snapshot)) as copy,
+        ):
+            live.backup(copy)
+        with Session(engine) as session:
+            epoch = backups.server_state(session, NOW).epoch
+        later = kiosks.lend("kiosk-a", "grade8, nothing on loan", 1, "NONFICTION")
+        kiosks.sync("kiosk-a")
+        a = kiosks.agents["kiosk-a"]
+        assert a.status.held == 2, "no backup: both kept"
+
+        # The disk is lost; the machine comes back from its snapshot.
+        server.kill()
+        engine.dispose()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(snapshot, path)
+        with Session(engine) as session:
+            assert backups.server_state(session, NOW).epoch == epoch, "the old epoch, as it was"
+        refused = central_command(database_url, "new-epoch")
+        assert refused.returncode == 2
+        assert "--yes" in refused.stderr
+        started = central_command(database_url, "new-epoch", "--yes")
+        assert started.returncode == 0, started.stderr
+        with Session(engine) as session:
+            state = backups.server_state(session, NOW)
+            assert state.epoch != epoch
+            assert state.backup_covers is None, "nothing of the new epoch is covered"
+        assert later[0] not in {loan[0] for loan in the_record(engine)["loans"]}
+        server.start()
+
+        a.sync_once()  # the new epoch: pushed again, then a fresh snapshot
+        a.sync_once()
+        count, ids = transactions(engine)
+        assert ids == kiosks.made, "every transaction of the kiosk is on the server"
+        assert count == len(kiosks.made), "each once"
+        assert later[0] in {loan[0] for loan in the_record(engine)["loans"]}
+        with Session(engine) as session:
+            server_loans = set(session.execute(select(Loan.item_barcode, Loan.patron_id)).all())
+        assert mirror_loans(a) == server_loans, "the mirror reloaded matches the server"
+    finally:
+        server.kill()

@@ -110,6 +110,31 @@ def _restore(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
+def _new_epoch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="the database was brought back by other means than restore (required)",
+    )
+
+
+def _new_epoch(args: argparse.Namespace, engine: Engine) -> int:
+    if not args.yes:
+        raise backups.BackupError(
+            "new-epoch is for a database brought back by other means than kiosk-central "
+            "restore (point-in-time recovery, a VM or disk snapshot, a copied SQLite file): "
+            "every kiosk then pushes again all it holds and reloads the library. Stop "
+            "kiosk-central first, then run kiosk-central new-epoch --yes (docs/operations.md)"
+        )
+    epoch = backups.new_epoch(engine, SystemClock().now())
+    print(
+        f"the library starts epoch {epoch}. Start kiosk-central: each kiosk pushes again "
+        "what it still holds, then reloads the library. Take a backup once they have "
+        "(docs/operations.md)."
+    )
+    return 0
+
+
 BACKUP = Command(
     "backup",
     "copy the database while it serves, to FILE or central.toml's [backup] directory",
@@ -123,4 +148,10 @@ RESTORE = Command(
     _restore_arguments,
     _restore,
     needs_schema=False,
+)
+NEW_EPOCH = Command(
+    "new-epoch",
+    "after a recovery by other means than restore: kiosks push again and reload the library",
+    _new_epoch_arguments,
+    _new_epoch,
 )
