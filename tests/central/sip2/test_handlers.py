@@ -959,15 +959,19 @@ def test_a_hold_on_a_title_waits_for_the_next_copy_back(
     # A copy checked in at a device goes to the hold shelf for her, with the alert.
     response = library.send(checkin("F1"))
     assert (response.sort_bin, response.alert_type, response.hold_patron_id) == ("H", "01", ADA)
-    # A specific copy (type 3) is an item hold, beside it.
-    item_hold = library.send(hold("+", ADA, "F2", kind="3"))
-    assert (item_hold.ok, item_hold.available) == (True, True)
-    assert library.count(Hold, Hold.brn.is_(None), Hold.patron_id == "ada") == 1
+    # A specific copy (type 3) is an item hold: not beside her title hold (two copies
+    # would wait for her), but once that is cancelled.
+    refused = library.send(hold("+", ADA, "F2", kind="3"))
+    assert not refused.ok
+    assert "waiting for any copy of Middlemarch already" in refused.screen_message[0]
     cancelled = library.send(hold("-", ADA, "F1", kind="2"))
     assert (cancelled.ok, cancelled.screen_message) == (True, ("Your hold is cancelled.",))
     assert library.count(Hold, Hold.brn == 1) == 0
     gone = library.send(hold("-", ADA, "F1", kind="2"))
     assert gone.screen_message == ("You have no hold on this title.",)
+    item_hold = library.send(hold("+", ADA, "F2", kind="3"))
+    assert (item_hold.ok, item_hold.available) == (True, True)
+    assert library.count(Hold, Hold.brn.is_(None), Hold.patron_id == "ada") == 1
 
 
 # --- 37/38 fee paid -------------------------------------------------------------------------------
