@@ -59,6 +59,7 @@ from kiosk.sync.protocol import (
     MAX_SNAPSHOT_PAGE,
     ROW_TYPES,
     SNAPSHOT_COLUMNS,
+    SNAPSHOT_OPTIONAL,
     Change,
     ChangesPage,
     Durability,
@@ -570,16 +571,38 @@ _STORED: dict[Entity, Callable[[list[Any]], tuple[Any, ...]]] = {
 }
 
 
-def _load_page(store: Store, page: SnapshotPage) -> None:
-    if page.columns != list(SNAPSHOT_COLUMNS[page.entity]):
+def _by_name(page: SnapshotPage) -> list[list[Any]]:
+    """The page's rows in this kiosk's columns (``SNAPSHOT_COLUMNS``), read by name: a
+    column a server one version older does not send (``SNAPSHOT_OPTIONAL``) is null, one
+    a newer server adds is passed over; a column the kiosk needs and is not sent is an
+    error."""
+    wanted = SNAPSHOT_COLUMNS[page.entity]
+    if page.columns == list(wanted):
+        return page.rows
+    sent = {name: index for index, name in enumerate(page.columns)}
+    missing = [
+        name
+        for name in wanted
+        if name not in sent and name not in SNAPSHOT_OPTIONAL.get(page.entity, ())
+    ]
+    if missing or len(sent) != len(page.columns):
         raise SyncError(
             f"the snapshot's {page.entity} columns are not this kiosk's: {page.columns}"
         )
+    at = [sent.get(name) for name in wanted]
+    return [[None if index is None else row[index] for index in at] for row in page.rows]
+
+
+def _load_page(store: Store, page: SnapshotPage) -> None:
+    try:
+        rows_in_order = _by_name(page)
+    except IndexError as error:
+        raise SyncError(f"the snapshot's {page.entity} rows are malformed: {error}") from None
     if page.entity is Entity.POLICY:
-        mirroring.load_policies(store, ((version, document) for version, document in page.rows))
+        mirroring.load_policies(store, ((version, document) for version, document in rows_in_order))
         return
     try:
-        rows = [_STORED[page.entity](row) for row in page.rows]
+        rows = [_STORED[page.entity](row) for row in rows_in_order]
     except (ArithmeticError, IndexError, TypeError, ValueError) as error:
         raise SyncError(f"the snapshot's {page.entity} rows are malformed: {error}") from None
     mirroring.load_rows(store, MIRROR_TABLES[page.entity], rows)

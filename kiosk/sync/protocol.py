@@ -150,6 +150,9 @@ SNAPSHOT_COLUMNS: dict[Entity, tuple[str, ...]] = {
     Entity.LOAN: ("item_barcode", "patron_id", "member_type", "due", "renewals"),
     Entity.HOLD: ("id", "item_barcode", "patron_id", "position", "ready", "title", "brn"),
 }
+# Columns a server one version older does not send: a kiosk reads them as null. A kiosk
+# reads a snapshot's columns by name, so a newer server's added ones are passed over.
+SNAPSHOT_OPTIONAL: dict[Entity, frozenset[str]] = {Entity.HOLD: frozenset({"brn"})}
 
 
 class SnapshotPage(Wire):

@@ -10,12 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.holds import place_hold, place_title_hold_by_copy
-from kiosk.central.models import AppliedTransaction, Hold, Item, Loan
+from kiosk.central.models import AppliedTransaction, Change, Hold, Item, Loan
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import (
     CheckoutStatus,
@@ -25,6 +26,8 @@ from kiosk.circulation.views import (
     Unavailable,
 )
 from kiosk.store.mirror import MirrorHold
+from kiosk.sync.agent import SyncError, _load_page
+from kiosk.sync.protocol import Entity, SnapshotPage, Wire
 
 from .conftest import Central
 
@@ -208,3 +211,76 @@ def test_a_copy_trapped_here_for_an_item_hold_leaves_that_patrons_title_hold_wai
         other = world.item(other_copy)
     assert other is not None
     assert other.title_holds == (bea_id,)
+
+
+class _HoldRowOneVersionOlder(Wire):
+    """A kiosk's HoldRow before holds on titles."""
+
+    id: int
+    item_barcode: str
+    patron_id: str
+    position: int
+    ready: bool
+    title: str
+
+
+def test_an_item_holds_change_is_what_a_kiosk_one_version_older_reads(
+    central: Central,
+) -> None:
+    copy, _ = _two_copies_on_the_shelf(central)
+    ann_id, bea_id = (_patron_id(central, who) for who in _adults(central)[:2])
+    with central.session() as db:
+        item_hold_id = place_hold(db, ann_id, copy, central.clock.now(), STAFF).id
+    with central.session() as db:
+        title_hold = place_title_hold_by_copy(db, bea_id, copy, central.clock.now(), STAFF)
+        title_hold_id, brn = title_hold.id, title_hold.brn
+    with central.session() as db:
+        data = {
+            int(change.key): change.data or {}
+            for change in db.scalars(select(Change).where(Change.entity == "hold"))
+        }
+    assert "brn" not in data[item_hold_id]
+    assert _HoldRowOneVersionOlder.model_validate(data[item_hold_id]).item_barcode == copy
+    assert data[title_hold_id]["brn"] == brn
+
+
+def test_a_kiosk_reads_a_snapshots_columns_by_name(central: Central, tmp_path: Path) -> None:
+    """A server one version older sends no brn (read as null); a newer one may add a
+    column (passed over) or send them in another order."""
+    agent = central.agent(tmp_path / "a")
+    older = SnapshotPage(
+        cursor=0,
+        entity=Entity.HOLD,
+        columns=["id", "item_barcode", "patron_id", "position", "ready", "title"],
+        rows=[[7, "F1", "P1", 1, True, "Middlemarch"]],
+        after=None,
+        totals={},
+    )
+    newer = older.model_copy(
+        update={
+            "columns": [
+                "title",
+                "colour",
+                "brn",
+                "ready",
+                "position",
+                "patron_id",
+                "id",
+                "item_barcode",
+            ],
+            "rows": [["Persuasion", "blue", 2, False, 1, "P2", 8, None]],
+        }
+    )
+    for page in (older, newer):
+        _load_page(agent.store, page)
+    with agent.store.mirror.connect() as mirror:
+        rows = mirror.execute(select(MirrorHold).order_by(MirrorHold.id)).all()
+    assert [(r.id, r.item_barcode, r.patron_id, r.ready, r.title, r.brn) for r in rows] == [
+        (7, "F1", "P1", True, "Middlemarch", None),
+        (8, None, "P2", False, "Persuasion", 2),
+    ]
+    without_a_needed_column = older.model_copy(
+        update={"columns": older.columns[1:], "rows": [older.rows[0][1:]]}
+    )
+    with pytest.raises(SyncError, match="columns are not this kiosk's"):
+        _load_page(agent.store, without_a_needed_column)

@@ -162,7 +162,7 @@ class ChangeLog:
             {
                 "entity": entity.value,
                 "key": key,
-                "data": None if row is None else row.model_dump(mode="json"),
+                "data": None if row is None else _wire_data(entity, row),
                 "kiosk_id": kiosk_id,
             }
         )
@@ -202,6 +202,15 @@ class ChangeLog:
 
     def record(self, record: Record) -> int:
         return self.put(Entity.RECORD, str(record.brn), record_row(record))
+
+
+def _wire_data(entity: Entity, row: Wire) -> dict[str, Any]:
+    """A change's row as kiosks read it. An item hold leaves out ``brn`` (null): its
+    change is then what a kiosk one version older, which knows no ``brn``, expects."""
+    data = row.model_dump(mode="json")
+    if entity is Entity.HOLD and data.get("brn") is None:
+        data.pop("brn", None)
+    return data
 
 
 def record_row(record: Record) -> RecordRow:
