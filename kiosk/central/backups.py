@@ -29,6 +29,7 @@ import sqlite3
 import subprocess
 import tarfile
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -569,6 +570,51 @@ def _restore_sqlite(
     if not target.parent.is_dir():
         raise BackupError(f"{target.parent}: no such folder for the database")
     unpacked = target.with_name(f".{target.name}{PARTIAL}{os.getpid()}")
+    with contextlib.ExitStack() as stack:
+        if target.exists():
+            stack.enter_context(_alone_on(target))
+        return _replace_sqlite(source, manifest, now, target=target, unpacked=unpacked, held=stack)
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _alone_on(target: Path) -> Iterator[None]:
+    """The database held by this process alone (SQLite's exclusive locking mode, which a
+    WAL database grants only while no other connection has it open, even an idle one),
+    until the restored file is ready to take its place: then released, which folds its
+    write-ahead log into it. Refused while kiosk-central or anything else uses it."""
+    uri = f"file:{urllib.parse.quote(str(target))}?mode=rw"
+    try:
+        holder = sqlite3.connect(uri, uri=True, timeout=0.5, isolation_level=None)
+    except sqlite3.Error as error:
+        raise BackupError(f"{target}: cannot be opened ({error})") from None
+    try:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        holder.close()
+        raise BackupError(
+            f"{target} is in use by another process (kiosk-central serve, sip2, notices, a "
+            "backup): stop every one of them, then restore (docs/operations.md)"
+        ) from None
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            holder.execute("ROLLBACK")
+        holder.close()
+
+
+def _replace_sqlite(
+    source: Path,
+    manifest: Manifest,
+    now: datetime,
+    *,
+    target: Path,
+    unpacked: Path,
+    held: contextlib.ExitStack,
+) -> str:
     try:
         check(source, into=unpacked)
         with contextlib.closing(sqlite3.connect(unpacked)) as copy:
@@ -581,12 +627,26 @@ def _restore_sqlite(
             epoch = _start_epoch(restored, source, manifest, now)
         finally:
             restored.dispose()
-        # The old database's write-ahead log belongs to it alone: kept beside the new file,
-        # SQLite would play it into the new one.
+        held.close()  # the old database released: its log folded into it
+        # What is left of the old database's write-ahead log belongs to it alone: kept
+        # beside the new file, SQLite would play it into the new one. Renamed aside, and
+        # put back should the new file not take the old one's place.
+        aside: list[tuple[Path, Path]] = []
         for suffix in ("-wal", "-shm"):
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
-        os.replace(unpacked, target)
+            log = Path(f"{target}{suffix}")
+            if log.exists():
+                moved = log.with_name(f".{log.name}{PARTIAL}{os.getpid()}")
+                os.replace(log, moved)
+                aside.append((log, moved))
+        try:
+            os.replace(unpacked, target)
+        except BaseException:
+            for log, moved in aside:
+                os.replace(moved, log)
+            raise
         _sync_folder(target.parent)
+        for _log, moved in aside:
+            moved.unlink(missing_ok=True)
         return epoch
     finally:
         unpacked.unlink(missing_ok=True)

@@ -37,6 +37,7 @@ from kiosk.central.circulation.holds import place_hold_by_card
 from kiosk.central.models import (
     AppliedTransaction,
     Change,
+    ChangeCounter,
     HeartbeatRecord,
     Hold,
     Item,
@@ -922,3 +923,31 @@ def test_new_epoch_after_a_recovery_by_other_means_makes_the_kiosks_push_again(
         assert mirror_loans(a) == server_loans, "the mirror reloaded matches the server"
     finally:
         server.kill()
+
+
+def test_a_sqlite_restore_is_refused_while_another_process_has_the_database_open(
+    tmp_path: Path,
+) -> None:
+    """--force replaces a library, not one still being served: a connection left open
+    (kiosk-central serve's idle pool, here) is seen, and nothing is touched. Alone, the
+    restore goes ahead, and no log of the old database is left beside the new one."""
+    database_url = f"sqlite:///{tmp_path / 'central.db'}"
+    engine, _library, _tokens = prepare_central(database_url)
+    good = backups.backup(engine, tmp_path / "good.backup", NOW).path
+    with Session(engine) as session, session.begin():
+        session.execute(text("UPDATE change_counter SET value = value + 7"))
+    before = the_record(engine)
+    serving = database.connect(database_url)
+    with serving.connect() as idle:
+        idle.execute(text("SELECT value FROM change_counter")).all()
+    with pytest.raises(backups.BackupError, match="in use by another process"):
+        backups.restore(engine, good, NOW, force=True)
+    assert the_record(engine) == before
+    serving.dispose()
+    engine.dispose()
+    done = central_command(database_url, "restore", "--force", str(good))
+    assert done.returncode == 0, done.stderr
+    assert not [p.name for p in tmp_path.iterdir() if backups.PARTIAL in p.name]
+    with Session(engine) as session:
+        assert session.scalar(select(ChangeCounter.value)) == backups.check(good).covers
+    engine.dispose()
