@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from kiosk.central.models import Hold, Item, Loan, Patron, Record
@@ -218,8 +218,17 @@ def record_named(db: Session, named: str) -> int | None:
     # A record number fits the column; a longer run of digits is an ISBN.
     if named.isdigit() and len(named) < 10 and db.get(Record, int(named)) is not None:
         return int(named)
-    for column, value in ((Record.isbn, named), (func.lower(Record.title), named.lower())):
-        found = list(db.scalars(select(Record.brn).where(column == value).limit(2)))
+    for query in (select(Record.brn).where(Record.isbn == named), titled(db, named)):
+        found = list(db.scalars(query.limit(2)))
         if len(found) == 1:
             return found[0]
     return None
+
+
+def titled(db: Session, title: str) -> Select[int]:
+    """The records of exactly this title, in any case: on records_by_title, whose key on
+    PostgreSQL is compared bytewise (COLLATE "C", as catalogue.folded has it)."""
+    key: ColumnElement[str] = func.lower(Record.title)
+    if db.get_bind().dialect.name == "postgresql":
+        key = key.collate("C")
+    return select(Record.brn).where(key == func.lower(title))

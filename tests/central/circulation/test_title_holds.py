@@ -30,6 +30,7 @@ from kiosk.central.circulation.holds import (
     queue,
     title_queue,
 )
+from kiosk.central.circulation.lookup import record_named, titled
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
 from kiosk.central.models import AuditEntry, Change, Hold, Item, Kiosk, Loan, Record
@@ -531,6 +532,28 @@ def test_the_batchs_holds_read_finds_title_holds_by_their_record(library: Librar
             assert "holds_by_record" in text_plan, text_plan
             assert "Seq Scan" not in text_plan, text_plan
             connection.rollback()
+
+
+def test_a_title_named_exactly_is_found_on_its_index(library: Library) -> None:
+    """SIP2's hold by exact title: found in any case, through records_by_title (on
+    PostgreSQL its key is lower(title) COLLATE "C": a comparison without the collation
+    reads every record)."""
+    with library.session() as db:
+        assert record_named(db, "MIDDLEMARCH") == MIDDLEMARCH
+        statement = titled(db, "middlemarch")
+    sql = str(
+        statement.compile(dialect=library.engine.dialect, compile_kwargs={"literal_binds": True})
+    )
+    with library.engine.connect() as connection:
+        if library.engine.dialect.name == "sqlite":
+            plan = " ".join(
+                row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            )
+        else:
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+            connection.rollback()
+    assert "records_by_title" in plan, plan
 
 
 def _kiosk_return(barcode: str, decided_at: datetime = NOW) -> WireEntry:
