@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import threading
 import time
@@ -131,6 +133,12 @@ def central(database_url: str) -> Iterator[Central]:
         yield running
 
 
+@functools.cache
+def _demo_library() -> GeneratedLibrary:
+    """The demo library, generated once per test process (about half a second each)."""
+    return generate_library(Scale(items=300, patrons=60, loans=40, seed=5), NOW)
+
+
 def prepare_central(
     database_url: str, kiosks: tuple[str, ...] = ("kiosk-a", "kiosk-b")
 ) -> tuple[Engine, GeneratedLibrary, dict[str, str]]:
@@ -138,7 +146,7 @@ def prepare_central(
     registered: its engine, the library, and each kiosk's token."""
     engine = database.connect(database_url)
     database.upgrade(engine)
-    library = generate_library(Scale(items=300, patrons=60, loans=40, seed=5), NOW)
+    library = copy.deepcopy(_demo_library())  # a test may change its own copy
     with Session(engine) as session:
         put_policy(session, library.document, NOW)
         with engine.begin() as connection:

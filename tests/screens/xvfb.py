@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import shutil
 import subprocess
 import sys
@@ -18,33 +19,37 @@ import pytest
 SCREEN = "1920x1080x24"
 
 
-def _free_display() -> int:
-    for number in range(90, 400):
-        if (
-            not Path(f"/tmp/.X11-unix/X{number}").exists()
-            and not Path(f"/tmp/.X{number}-lock").exists()
-        ):
-            return number
-    raise RuntimeError("no free X display number between :90 and :399")
-
-
 @pytest.fixture(scope="session")
 def display() -> Iterator[str]:
+    """An Xvfb of this test process's own. Xvfb picks the display number itself
+    (``-displayfd``: the first it can lock) and writes it once it accepts clients, so
+    test processes started together (pytest-xdist's workers, other runs) never pick
+    the same number."""
     xvfb = shutil.which("Xvfb")
     assert xvfb, "Xvfb is needed for the screen tests: sudo apt install xvfb (.ci/run does)"
-    number = _free_display()
+    read_end, write_end = os.pipe()
     server = subprocess.Popen(
-        [xvfb, f":{number}", "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        [xvfb, "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(write_end,),
     )
-    socket = Path(f"/tmp/.X11-unix/X{number}")
-    for _ in range(100):
-        if socket.exists():
-            break
-        assert server.poll() is None, "Xvfb exited at start"
-        time.sleep(0.05)
-    yield f":{number}"
+    os.close(write_end)
+    written = b""
+    with os.fdopen(read_end, "rb") as numbers:
+        selector = selectors.DefaultSelector()
+        selector.register(numbers, selectors.EVENT_READ)
+        deadline = time.monotonic() + 30
+        while not written.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                server.kill()
+                raise AssertionError("Xvfb did not start within 30 s")
+            byte = os.read(read_end, 1)
+            assert byte, f"Xvfb exited at start (status {server.wait(timeout=10)})"
+            written += byte
+        selector.close()
+    yield f":{int(written)}"
     server.terminate()
     server.wait(timeout=10)
 

@@ -190,7 +190,13 @@ SENTENCES: list[tuple[Callable[[Translator], str], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("say", "english"), SENTENCES, ids=lambda v: str(v)[:50])
+@pytest.mark.parametrize(
+    ("say", "english"),
+    SENTENCES,
+    # Names, not reprs: a function's repr holds its address, which differs between
+    # processes, and pytest-xdist's workers must collect the same test ids.
+    ids=lambda v: v[:50] if isinstance(v, str) else v.__qualname__,
+)
 @pytest.mark.parametrize("code", ["en", "es", "fr"])
 def test_each_answer_is_one_whole_sentence_in_each_language(
     say: Callable[[Translator], str], english: str, code: str

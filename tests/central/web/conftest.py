@@ -143,8 +143,11 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     yield from serve(tmp_path_factory.mktemp("console"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """Chromium, for this folder's tests only: Playwright's sync API leaves its asyncio
+    loop running on the main thread while it is open, and a test elsewhere that calls
+    asyncio.run (SIP2's, Nagle's) after these in the same process would find it there."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
