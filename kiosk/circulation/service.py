@@ -347,7 +347,11 @@ class Circulation:
                     self.bins.staff,
                     entry_id=entry_id,
                 )
-            outcome = assess_return(policy, item.loan.as_rules_loan(), item.as_rules_item(), now)
+            once_back = item.status_once_back()
+            copy = item.as_rules_item()
+            if once_back != AVAILABLE:  # damaged, in repair...: no title hold is trapped
+                copy = replace(copy, status=once_back)
+            outcome = assess_return(policy, item.loan.as_rules_loan(), copy, now)
             bin_ = self._bin(outcome.route.value)
             entry_id = self._record(
                 world,
@@ -364,7 +368,7 @@ class Circulation:
                     "route": outcome.route.value,
                     "trapped_for": outcome.trapped_for,
                 },
-                status_after=AVAILABLE,
+                status_after=once_back,
                 loan=None,
                 charged=outcome.fine,
             )

@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 
 from kiosk.common.money import from_cents, to_cents
 from kiosk.rules import Due, Item, Loan, Patron
+from kiosk.rules.model import AVAILABLE
 from kiosk.store.database import disk_full
 from kiosk.store.errors import StoreFull
 from kiosk.store.journal import PENDING
@@ -80,6 +81,16 @@ class ItemState:
     # has since fulfilled or trapped a copy for; and whom a return here trapped it for.
     title_holds: tuple[str, ...] = ()
     trapped_for: str | None = None
+    # Its status in stock whatever its loan (``status`` says on_loan while lent): a copy
+    # recorded damaged on loan comes back damaged, and is trapped for no title hold.
+    stock_status: str = AVAILABLE
+
+    def status_once_back(self) -> str:
+        """Its status after a return: a copy lent (or lost, missing: found) comes back
+        available; a damaged, withdrawn or in-repair one stays so, as on the server."""
+        if self.stock_status in (AVAILABLE, ON_LOAN, "lost", "missing"):
+            return AVAILABLE
+        return self.stock_status
 
     def as_rules_item(self) -> Item:
         return Item(
@@ -402,6 +413,7 @@ def _item(row: Any) -> ItemState:
         holds=_patrons_in_order(queue),
         loan=loan,
         title_holds=_patrons_in_order(title_queue),
+        stock_status=status,
     )
     if entry_id is None:
         return state
@@ -416,6 +428,7 @@ def _item(row: Any) -> ItemState:
         loan=loan,
         last_entry=LastEntry(entry_id, entry_kind, payload),
         trapped_for=trapped_here_for,
+        stock_status=state.stock_status if status_after == ON_LOAN else status_after,
     )
 
 

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.circulation.desk import set_item_status
 from kiosk.central.circulation.holds import place_hold, place_title_hold_by_copy
+from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.models import AppliedTransaction, Change, Hold, Item, Loan
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import (
@@ -284,3 +286,40 @@ def test_a_kiosk_reads_a_snapshots_columns_by_name(central: Central, tmp_path: P
     )
     with pytest.raises(SyncError, match="columns are not this kiosk's"):
         _load_page(agent.store, without_a_needed_column)
+
+
+def test_a_damaged_copy_returned_at_the_kiosk_is_trapped_for_no_title_hold(
+    central: Central, tmp_path: Path
+) -> None:
+    """Ann's copy was recorded damaged while on loan; bea waits for its title. Returned at
+    the drop station it goes to the shelf, not the hold shelf, as the server decides:
+    bea waits on for a copy she can borrow."""
+    agent = central.agent(tmp_path / "a")
+    agent.sync_once()
+    circulation = Circulation(agent.store, central.clock)
+    ann_card, bea_card = _adults(central)[:2]
+    bea_id = _patron_id(central, bea_card)
+    copy, other_copy = _two_copies_on_the_shelf(central)
+    assert _status(circulation.checkout(_sign_in(circulation, ann_card), copy)) is (
+        CheckoutStatus.LENT
+    )
+    agent.sync_once()
+    now = central.clock.now()
+    with central.session() as db:
+        set_item_status(db, PolicyCache(), barcode=copy, choice="DAMAGED", now=now, actor=STAFF)
+    with central.session() as db:
+        place_title_hold_by_copy(db, bea_id, copy, now, STAFF)
+    agent.sync_once()
+    returned = circulation.return_item(copy)
+    assert _status(returned) is ReturnStatus.RETURNED
+    assert getattr(returned, "bin", None) == circulation.bins.shelf
+    with agent.store.world() as world:
+        back, other = world.item(copy), world.item(other_copy)
+    assert back is not None
+    assert other is not None
+    assert (back.trapped_for, back.status) == (None, "damaged")
+    assert other.title_holds == (bea_id,)
+    agent.sync_once()
+    with central.session() as db:
+        waiting = db.scalars(select(Hold).where(Hold.patron_id == bea_id)).one()
+        assert (waiting.item_barcode, waiting.ready) == (None, False)
