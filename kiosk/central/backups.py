@@ -680,6 +680,7 @@ def _restore_postgres(
         )
     if live:
         _refuse_live(f"schema {schema!r} ({live} tables)", force)
+    _refuse_others_on(engine, schema)
     conninfo, environment = _libpq(engine)
     folder = Path(os.environ.get("TMPDIR", "/tmp"))
     unpacked = folder / f"kiosk-central-restore{PARTIAL}{os.getpid()}.pgdump"
@@ -740,6 +741,34 @@ def _restore_postgres(
         unpacked.unlink(missing_ok=True)
         listing.unlink(missing_ok=True)
         engine.dispose()
+
+
+def _refuse_others_on(engine: Engine, schema: str, wait: float = 5.0) -> None:
+    """Refused while another kiosk-central process has a connection to this library's
+    schema (each names it in its application_name; kiosk.central.database). A process
+    just stopped may take a moment to be gone: waited for up to ``wait`` seconds."""
+    engine.dispose()
+    deadline = time.monotonic() + wait
+    while True:
+        with engine.connect() as connection:
+            others = connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND application_name = left(:label, 63)"
+                ),
+                {"label": database.APPLICATION_PREFIX + schema},
+            )
+        if not others:
+            engine.dispose()
+            return
+        if time.monotonic() > deadline:
+            engine.dispose()
+            raise BackupError(
+                f"schema {schema!r} is in use by {others} other connection"
+                f"{'s' if others != 1 else ''} of kiosk-central (serve, sip2, notices, a "
+                "backup): stop every one of them, then restore (docs/operations.md)"
+            )
+        time.sleep(0.2)
 
 
 def _identifier(name: str) -> str:

@@ -19,6 +19,10 @@ from kiosk.central.models import ChangeCounter
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# PostgreSQL connections' application_name: this, then the schema they use.
+APPLICATION_PREFIX = "kiosk-central "
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url``: ``sqlite:///path.db`` or ``postgresql://...`` (psycopg 3)."""
     parsed = make_url(url)
@@ -48,7 +52,21 @@ def connect(url: str) -> Engine:
         return engine
     # One connection per request. Kept small: several workers share PostgreSQL's
     # default of 100 connections, and a request waits for a free one rather than fail.
-    return create_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _label(dbapi_connection: Any, _record: Any) -> None:
+        # Named by the schema it serves (pg_stat_activity's application_name), so that
+        # restore can tell a kiosk-central still using this library from one using
+        # another schema of the same database (kiosk.central.backups).
+        dbapi_connection.execute(
+            "SELECT set_config('application_name', "
+            "left(%s::text || coalesce(current_schema(), ''), 63), false)",
+            (APPLICATION_PREFIX,),
+        )
+        dbapi_connection.commit()
+
+    return engine
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:

@@ -65,7 +65,7 @@ from kiosk.sync.protocol import (
     header_position,
 )
 
-from .conftest import NOW, ServerThread, prepare_central, running_central
+from .conftest import NOW, POSTGRES, ServerThread, prepare_central, running_central
 from .web.conftest import in_process, register
 
 BIN = Path(sys.executable).parent
@@ -812,6 +812,7 @@ def test_pg_dump_and_pg_restore_connect_with_the_urls_own_parameters(
     before = the_record(engine)
     path = back_up(url, tmp_path / "with-parameters.backup")
     assert backups.check(path).covers >= 0
+    engine.dispose()  # restore is refused while another process uses the library
     restored = central_command(url, "restore", "--force", str(path))
     assert restored.returncode == 0, restored.stderr
     assert the_record(engine) == before
@@ -948,6 +949,39 @@ def test_a_sqlite_restore_is_refused_while_another_process_has_the_database_open
     done = central_command(database_url, "restore", "--force", str(good))
     assert done.returncode == 0, done.stderr
     assert not [p.name for p in tmp_path.iterdir() if backups.PARTIAL in p.name]
+    with Session(engine) as session:
+        assert session.scalar(select(ChangeCounter.value)) == backups.check(good).covers
+    engine.dispose()
+
+
+def test_a_postgresql_restore_is_refused_while_kiosk_central_still_uses_the_schema(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Each kiosk-central connection names its schema (application_name): one left open
+    (a server's idle pool) is seen in pg_stat_activity and nothing is touched; other
+    schemas' connections in the same database do not count."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pg_stat_activity is PostgreSQL's")
+    engine, _library, _tokens = prepare_central(database_url)
+    good = backups.backup(engine, tmp_path / "good.backup", NOW).path
+    with Session(engine) as session, session.begin():
+        session.execute(text("UPDATE change_counter SET value = value + 7"))
+    before = the_record(engine)
+    serving = database.connect(database_url)
+    with serving.connect() as idle:
+        schema = idle.scalar(text("SELECT current_schema()"))
+        assert idle.scalar(text("SELECT current_setting('application_name')")) == (
+            f"kiosk-central {schema}"
+        )
+    elsewhere = database.connect(POSTGRES)  # another library's schema, same database
+    with elsewhere.connect() as other:
+        other.execute(text("SELECT 1")).all()
+    with pytest.raises(backups.BackupError, match="in use by 1 other connection"):
+        backups.restore(engine, good, NOW, force=True)
+    assert the_record(engine) == before
+    serving.dispose()
+    backups.restore(engine, good, NOW, force=True)  # the other schema's is no matter
+    elsewhere.dispose()
     with Session(engine) as session:
         assert session.scalar(select(ChangeCounter.value)) == backups.check(good).covers
     engine.dispose()
