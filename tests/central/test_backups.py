@@ -985,3 +985,32 @@ def test_a_postgresql_restore_is_refused_while_kiosk_central_still_uses_the_sche
     with Session(engine) as session:
         assert session.scalar(select(ChangeCounter.value)) == backups.check(good).covers
     engine.dispose()
+
+
+def test_a_schema_whose_name_needs_quoting_is_backed_up_and_restored() -> None:
+    """pg_dump's --schema is a pattern: unquoted, a schema named with capitals was looked
+    for in lower case (and a dot or * would have been read as pattern syntax)."""
+    schema = f"T_Mixed{random.getrandbits(32):08x}"
+    admin = database.connect(POSTGRES)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{POSTGRES}?options=-csearch_path%3D%22{schema}%22"
+    try:
+        engine, _library, _tokens = prepare_central(url)
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT current_schema()")) == schema
+        before = the_record(engine)
+        folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"kiosk-test-{schema}"
+        folder.mkdir()
+        try:
+            done = backups.backup(engine, folder / "mixed.backup", NOW)
+            assert done.manifest.pg_schema == schema
+            backups.restore(engine, done.path, NOW, force=True)
+        finally:
+            shutil.rmtree(folder)
+        assert the_record(engine) == before
+        engine.dispose()
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
