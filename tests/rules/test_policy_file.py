@@ -289,3 +289,64 @@ def test_advisories_point_out_what_staff_probably_did_not_mean() -> None:
         "publication type ORPHAN has no privileges: nobody can borrow it",
         "privilege A x B: hours = 2 is ignored because days = 7 (hours apply only to short loans, days = 0)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("notices", "days"),
+    [
+        ("", (1, 7, 14)),
+        ("[notices]\n", (1, 7, 14)),
+        ("[notices]\noverdue_days = [3]\n", (3,)),
+        ("[notices]\noverdue_days = [2, 9, 30]\n", (2, 9, 30)),
+        ("[notices]\noverdue_days = []\n", ()),
+    ],
+    ids=["left-out", "empty-table", "one", "three", "none"],
+)
+def test_the_days_the_overdue_notices_go_are_read(notices: str, days: tuple[int, ...]) -> None:
+    assert read_policy(tomllib.loads(RENEWAL_TERMS + notices)).overdue_notice_days == days
+
+
+@pytest.mark.parametrize(
+    ("notices", "expected"),
+    [
+        (
+            '[notices]\noverdue_days = [0, "a week", true, 400]\n',
+            [
+                "notices.overdue_days[0]: must be a number of days after the due date, "
+                "1 to 365, got 0",
+                "notices.overdue_days[1]: must be a number of days after the due date, "
+                "1 to 365, got 'a week'",
+                "notices.overdue_days[2]: must be a number of days after the due date, "
+                "1 to 365, got true",
+                "notices.overdue_days[3]: must be a number of days after the due date, "
+                "1 to 365, got 400",
+            ],
+        ),
+        (
+            "[notices]\noverdue_days = [1, 2, 3, 4]\n",
+            ["notices.overdue_days: at most 3 overdue notices, got 4"],
+        ),
+        (
+            "[notices]\noverdue_days = [7, 1]\n",
+            ["notices.overdue_days: the days must rise, each after the one before, got [7, 1]"],
+        ),
+        (
+            "[notices]\noverdue_days = [3, 3]\n",
+            ["notices.overdue_days: the days must rise, each after the one before, got [3, 3]"],
+        ),
+    ],
+    ids=["out-of-range-or-not-days", "four", "falling", "twice"],
+)
+def test_every_mistake_in_the_overdue_notice_days_is_reported(
+    notices: str, expected: list[str]
+) -> None:
+    assert problems_of(RENEWAL_TERMS + notices) == expected
+
+
+def test_notices_that_are_no_table_or_have_a_misspelt_key_are_reported() -> None:
+    assert problems_of("notices = 5\n" + RENEWAL_TERMS) == [
+        "notices: must be a table of keys and values, got 5"
+    ]
+    assert problems_of(RENEWAL_TERMS + "[notices]\noverdue_day = [1]\n") == [
+        "notices.overdue_day: unknown key; did you mean 'overdue_days'?"
+    ]
