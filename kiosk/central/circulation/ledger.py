@@ -28,6 +28,9 @@ from kiosk.central.circulation.desk import new_transaction_id
 from kiosk.central.circulation.patrons import MAX_REASON, PatronRefused, changing
 from kiosk.central.models import LedgerEntry, Patron
 from kiosk.common.money import CENT
+from kiosk.rules import Due, Policy, assess_return
+from kiosk.rules import Item as RulesItem
+from kiosk.rules import Loan as RulesLoan
 
 Kind = Literal["payment", "waiver"]
 CHARGES = ("fine", "fault")  # the kinds of entry a waiver may name
@@ -211,3 +214,19 @@ def _done(db: Session, patron: Patron, transaction_id: str) -> LedgerEntry | Non
             LedgerEntry.patron_id == patron.patron_id, LedgerEntry.entry_id == transaction_id
         )
     )
+
+
+def fine_so_far(  # noqa: PLR0917 - a loan as the rules read it, and when
+    policy: Policy,
+    member_type: str,
+    due: str,
+    renewals: int,
+    publication_type: str,
+    moment: datetime,
+) -> Decimal:
+    """The fine a loan would owe coming back at ``moment``, as the rules reckon it (an
+    overdue notice says it): the decision path's reckoning, not the notices' own."""
+    if publication_type not in policy.publication_types:
+        return Decimal("0.00")
+    loan = RulesLoan(member_type, Due.fromisoformat(due), renewals)
+    return assess_return(policy, loan, RulesItem(publication_type), moment).fine

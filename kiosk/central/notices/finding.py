@@ -24,11 +24,9 @@ from typing import Any
 from sqlalchemy import Row, and_, select
 from sqlalchemy.orm import Session
 
+from kiosk.central.circulation.ledger import fine_so_far
 from kiosk.central.models import AppliedTransaction, Hold, Item, Loan, Patron, Record
 from kiosk.rules import Due
-from kiosk.rules.decisions import assess_return
-from kiosk.rules.model import Item as RulesItem
-from kiosk.rules.model import Loan as RulesLoan
 from kiosk.rules.model import Policy, money
 
 MAX_DUE_SOON_DAYS = 14
@@ -245,10 +243,9 @@ def overdue(db: Session, now: datetime, policy: Policy, days: Iterable[int]) -> 
 
 def _fine(policy: Policy, loan: Row[Any], moment: datetime) -> Decimal:
     """The fine the loan would owe coming back at ``moment``, as the rules reckon it."""
-    if loan.publication_type not in policy.publication_types:
-        return ZERO
-    rules_loan = RulesLoan(loan.member_type, Due.fromisoformat(loan.due), loan.renewals)
-    return assess_return(policy, rules_loan, RulesItem(loan.publication_type), moment).fine
+    return fine_so_far(
+        policy, loan.member_type, loan.due, loan.renewals, loan.publication_type, moment
+    )
 
 
 def hold_expiring(db: Session, today: date, timing: Timing) -> Iterator[Found]:
