@@ -164,7 +164,7 @@ class Sip2Server:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sip2")
         self.answer = answer  # None: every other message is answered 96
         self.supported = OWN | (supported & frozenset(codec.SUPPORTED_ORDER))
-        self.connections: set[asyncio.Task[None]] = set()
+        self.connections: dict[asyncio.Task[None], Connection] = {}
         self.server: asyncio.Server | None = None
 
     async def run_in_thread(self, function: Callable[..., T], *args: object) -> T:
@@ -179,23 +179,35 @@ class Sip2Server:
 
     async def connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        connection = Connection(self, reader, writer)
         if task is not None:
-            self.connections.add(task)
+            self.connections[task] = connection
         try:
-            await Connection(self, reader, writer).run()
+            await connection.run()
         finally:
             if task is not None:
-                self.connections.discard(task)
+                self.connections.pop(task, None)
 
     async def close(self) -> None:
         """Stop listening, end every connection, wait for handlers that are running."""
         if self.server is not None:
             self.server.close()
-            await self.server.wait_closed()
-        for task in list(self.connections):
-            task.cancel()
+        # Each connection is ended by cutting its transport, so that it finishes as any
+        # lost connection does. Cancelling its task instead was not enough on Python
+        # 3.11: wait_for can swallow a cancel, and the connection then outlived the
+        # server's close by its idle timeout. A task still running after that is
+        # cancelled all the same.
+        for connection in list(self.connections.values()):
+            connection.stopping = True
+            connection.writer.transport.abort()
         if self.connections:
-            await asyncio.gather(*self.connections, return_exceptions=True)
+            _done, pending = await asyncio.wait(list(self.connections), timeout=CLOSE_SECONDS)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self.server is not None:
+            await self.server.wait_closed()
         await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown, True)
 
 
@@ -225,6 +237,7 @@ class Connection:
         self.checked_at = 0.0
         self.messages = 0
         self.buffer = bytearray()
+        self.stopping = False  # the server is ending this connection
 
     @property
     def who(self) -> str:
@@ -239,6 +252,8 @@ class Connection:
             while True:
                 raw = await self.read_message()
                 if raw is None:
+                    if self.stopping:
+                        reason = "the server is stopping"
                     break
                 self.messages += 1
                 await self.handle(raw)
