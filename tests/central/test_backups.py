@@ -687,14 +687,13 @@ def test_a_backup_of_a_newer_schema_is_refused_before_anything_is_touched(
     engine.dispose()
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # postgresql's own tools
 def test_a_postgresql_restore_whose_pg_restore_fails_leaves_the_library_as_it_was(
     database_url: str, tmp_path: Path
 ) -> None:
     """The live schema is renamed aside, not dropped, until the restored one is whole: a
     whole backup that pg_restore cannot restore (a view on a table of another schema,
     which the backup does not hold, gone since) puts it back."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("pg_restore is PostgreSQL's")
     engine, _library, _tokens = prepare_central(database_url)
     good = backups.backup(engine, tmp_path / "good.backup", NOW).path
     elsewhere = f"elsewhere_{random.getrandbits(48):012x}"
@@ -801,13 +800,12 @@ def test_a_backups_files_are_readable_by_their_owner_alone_while_written_too(
     engine.dispose()
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # postgresql's own tools
 def test_pg_dump_and_pg_restore_connect_with_the_urls_own_parameters(
     database_url: str, tmp_path: Path
 ) -> None:
     """The URL's query (sslmode, options, application_name, a socket folder...) reaches
     the tools as it reaches the server: the test's own schema is chosen by options."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("pg_dump and pg_restore are PostgreSQL's")
     url = f"{database_url}&sslmode=disable&application_name=kiosk-backup-test"
     engine, _library, _tokens = prepare_central(url)
     conninfo, _environment = backups._libpq(engine)
@@ -866,6 +864,8 @@ def test_a_count_or_position_in_other_digits_is_refused_clearly_not_a_crash(
         Durability.from_headers({EPOCH_HEADER: "0" * 32, BACKUP_HEADER: "²"})
 
 
+# A copied database file is SQLite's; the command is the same for both.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_new_epoch_after_a_recovery_by_other_means_makes_the_kiosks_push_again(
     lending: tuple[Lending, Engine], database_url: str, tmp_path: Path
 ) -> None:
@@ -873,8 +873,6 @@ def test_new_epoch_after_a_recovery_by_other_means_makes_the_kiosks_push_again(
     server_state as it was, epoch and all: the kiosks would never learn that the change
     log went back. kiosk-central new-epoch tells them: they push again what they hold
     and reload the library."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("a copied database file is SQLite's; the command is the same for both")
     kiosks, engine = lending
     server = CentralProcess(database_url, port=free_port(), log=tmp_path / "central.log")
     server.start()
@@ -960,14 +958,13 @@ def test_a_sqlite_restore_is_refused_while_another_process_has_the_database_open
     engine.dispose()
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # postgresql's own tools
 def test_a_postgresql_restore_is_refused_while_kiosk_central_still_uses_the_schema(
     database_url: str, tmp_path: Path
 ) -> None:
     """Each kiosk-central connection names its schema (application_name): one left open
     (a server's idle pool) is seen in pg_stat_activity and nothing is touched; other
     schemas' connections in the same database do not count."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("pg_stat_activity is PostgreSQL's")
     engine, _library, _tokens = prepare_central(database_url)
     good = backups.backup(engine, tmp_path / "good.backup", NOW).path
     with Session(engine) as session, session.begin():
