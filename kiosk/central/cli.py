@@ -25,6 +25,7 @@ from kiosk.central.commands import (
     Command,
     FileCommand,
     backup,
+    branch,
     check_config,
     config,
     exceptions,
@@ -48,6 +49,7 @@ AnyCommand = Command | FileCommand
 BUILT_IN: tuple[AnyCommand, ...] = (
     init.COMMAND,
     importing.COMMAND,
+    branch.COMMAND,
     kiosk.COMMAND,
     staff.COMMAND,
     holds.COMMAND,

@@ -81,7 +81,21 @@ class Item(CentralBase):
     brn: Mapped[int] = mapped_column(ForeignKey("records.brn"), index=True)
     price: Mapped[Decimal] = mapped_column(Money)
     status: Mapped[str] = mapped_column(String(32))
+    # Its home branch: a branch's code once the library has branches (the import checks).
     home_location: Mapped[str] = mapped_column(String(64))
+    # The branch a copy is on its way to (status ``in_transit`` meanwhile); None: it is
+    # where it belongs.
+    transit_to: Mapped[str | None] = mapped_column(String(32))
+
+
+class Branch(CentralBase):
+    """One of the library's buildings: ``code`` as staff type it (and items' home
+    locations name it), ``name`` as patrons read it ("Northside Library")."""
+
+    __tablename__ = "branches"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
 
 
 class Patron(CentralBase):
@@ -184,6 +198,8 @@ class Kiosk(CentralBase):
     # Transactions the server applied that the kiosk still keeps because no backup covers
     # them yet (its last heartbeat's count; None from a kiosk too old to say).
     held_for_backup: Mapped[int | None]
+    # The branch it stands in (a branch's code); None: no branch, as before branches.
+    branch: Mapped[str | None] = mapped_column(String(32))
 
 
 class HeartbeatRecord(CentralBase):

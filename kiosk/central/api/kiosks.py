@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.central import audit
+from kiosk.central.circulation.branches import known_branch
 from kiosk.central.errors import CentralError
 from kiosk.central.models import Kiosk
 
@@ -27,12 +28,16 @@ def _new_token() -> tuple[str, str]:
     return token, token_hash(token)
 
 
-def add_kiosk(db: Session, name: str, now: datetime) -> str:
-    """Register a kiosk; returns its token, which is shown once and stored only hashed."""
+def add_kiosk(db: Session, name: str, now: datetime, *, branch: str | None = None) -> str:
+    """Register a kiosk, standing in ``branch`` (a branch's code; None: no branch, and it
+    routes returns as one undivided library); returns its token, which is shown once and
+    stored only hashed."""
     if db.scalar(select(Kiosk.id).where(Kiosk.name == name)) is not None:
         raise CentralError(f"a kiosk named {name!r} exists already; choose another name")
+    if branch is not None:
+        known_branch(db, branch)
     token, hashed = _new_token()
-    db.add(Kiosk(name=name, token_hash=hashed, created_at=now))
+    db.add(Kiosk(name=name, token_hash=hashed, created_at=now, branch=branch))
     db.commit()
     return token
 

@@ -7,7 +7,8 @@ every kiosk receives them.
 Columns (a header row is required; column order is free):
 
 - catalogue: ``brn, title, author, isbn, publication_type`` (isbn may be empty)
-- items: ``barcode, brn, price, status, home_location``
+- items: ``barcode, brn, price, status, home_location`` (once the library has branches,
+  ``home_location`` is the item's home branch: one of their codes)
 - patrons: ``patron_id, card, first_name, surname, member_type, expires, barred, pin``
   (``expires`` and ``pin`` may be empty; ``barred`` is yes/no; the PIN is turned
   into an argon2id verifier at once and never stored; a card may be one patron's only),
@@ -38,6 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.central import audit
+from kiosk.central.circulation.branches import branch_codes
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.patrons import check_contact
 from kiosk.central.errors import ImportRejected
@@ -206,6 +208,30 @@ def _check_brns(
     for line, values in parsed:
         if values["brn"] not in brns:
             problems.append(f"{source}:{line}: brn: no catalogue record {values['brn']}")
+
+
+def _check_home_branches(
+    db: Session, parsed: list[tuple[int, dict[str, Any]]], problems: list[str], source: str
+) -> None:
+    """Once the library has branches, an item's home_location names one of them: a copy
+    with an unknown home could never be sent home."""
+    codes = branch_codes(db)
+    if not codes:
+        return
+    for line, values in parsed:
+        home = values["home_location"]
+        if home and home not in codes:
+            problems.append(
+                f"{source}:{line}: home_location: no branch {home!r}{did_you_mean(home, codes)}"
+                f" (branches: {', '.join(sorted(codes))})"
+            )
+
+
+def _check_items(
+    db: Session, parsed: list[tuple[int, dict[str, Any]]], problems: list[str], source: str
+) -> None:
+    _check_brns(db, parsed, problems, source)
+    _check_home_branches(db, parsed, problems, source)
 
 
 def _check_cards(
@@ -388,7 +414,7 @@ _PARSERS: dict[str, Callable[[_Row, set[str], set[str]], dict[str, Any]]] = {
 _AGAINST_THE_DATABASE: dict[
     str, Callable[[Session, list[tuple[int, dict[str, Any]]], list[str], str], None]
 ] = {
-    "items": _check_brns,
+    "items": _check_items,
     "patrons": _check_cards,
 }
 _LOG: dict[str, Callable[[ChangeLog, Any], int]] = {

@@ -16,14 +16,20 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     verbs = Verbs(parser, "kiosk_command", "ACTION")
     add = verbs.add("add", "register a kiosk and print its token once", json=True)
     add.add_argument("name")
+    add.add_argument(
+        "--branch",
+        metavar="CODE",
+        help="the branch it stands in (kiosk-central branch list); without one it routes "
+        "returns as one undivided library",
+    )
     verbs.add("list", "kiosks with last contact and health", json=True)
 
 
 def _kiosk(args: argparse.Namespace, session: Session, now: datetime) -> int:
     if args.kiosk_command == "add":
-        token = add_kiosk(session, args.name, now)
+        token = add_kiosk(session, args.name, now, branch=args.branch)
         if args.json:
-            print(json.dumps({"name": args.name, "token": token}))
+            print(json.dumps({"name": args.name, "branch": args.branch, "token": token}))
         else:
             print(f"kiosk {args.name} registered; its token (shown only now): {token}")
         return 0
@@ -31,6 +37,7 @@ def _kiosk(args: argparse.Namespace, session: Session, now: datetime) -> int:
         [
             {
                 "name": kiosk.name,
+                "branch": kiosk.branch,
                 "last_seen": kiosk.last_seen,
                 "version": kiosk.version,
                 "journal_depth": kiosk.journal_depth,

@@ -1,0 +1,63 @@
+"""The library's branches: buildings where kiosks stand, items live and copies return.
+
+A library with no branches is one undivided library, as before issue 21: no kiosk has
+a branch and nothing is sent anywhere. Once branches exist, an item's home branch is its
+``home_location`` (checked against them on import), and a kiosk stands in the branch
+staff register it in. Adding a branch is audited in its own transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.central import audit
+from kiosk.central.errors import CentralError
+from kiosk.central.models import Branch
+from kiosk.common.suggest import did_you_mean
+
+# A code is what items' home_location say and staff type: a word, no spaces.
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+MAX_NAME = 120
+
+
+def branches(db: Session) -> list[Branch]:
+    """Every branch, by code."""
+    return list(db.scalars(select(Branch).order_by(Branch.code)))
+
+
+def branch_codes(db: Session) -> set[str]:
+    return set(db.scalars(select(Branch.code)))
+
+
+def add_branch(
+    db: Session, code: str, name: str, now: datetime, *, actor: str, origin: str
+) -> Branch:
+    """Register a branch; refused for a malformed or taken code, or an empty name."""
+    name = name.strip()
+    if not _CODE.fullmatch(code):
+        raise CentralError(
+            f"branch code {code!r} must be 1 to 32 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit (it is what items' home_location say)"
+        )
+    if not name or len(name) > MAX_NAME:
+        raise CentralError(f"a branch's name must be 1 to {MAX_NAME} characters")
+    if db.get(Branch, code) is not None:
+        raise CentralError(f"a branch {code!r} exists already")
+    branch = Branch(code=code, name=name)
+    db.add(branch)
+    audit.record(db, now, actor=actor, action="branch.add", target=code, origin=origin)
+    db.commit()
+    return branch
+
+
+def known_branch(db: Session, code: str) -> str:
+    """``code`` when it is a branch; otherwise refused, naming the nearest."""
+    codes = branch_codes(db)
+    if code not in codes:
+        known = ", ".join(sorted(codes)) or "none yet: kiosk-central branch add CODE NAME"
+        raise CentralError(f"no branch {code!r}{did_you_mean(code, codes)} (branches: {known})")
+    return code

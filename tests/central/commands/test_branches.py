@@ -1,0 +1,106 @@
+"""Branches as data (issue 21): ``kiosk-central branch``, kiosks in a branch, and items'
+home branches checked on import; real processes on both databases."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[3]
+POLICY = ROOT / "kiosk" / "demo" / "policy.example.toml"
+
+
+def central(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk.central.cli", "--db", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def ok(url: str, *args: str) -> str:
+    run = central(url, *args)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+@pytest.fixture
+def library(database_url: str, tmp_path: Path) -> str:
+    ok(database_url, "init")
+    ok(database_url, "import", "policy", str(POLICY))
+    catalogue = tmp_path / "catalogue.csv"
+    catalogue.write_text(
+        "brn,title,author,isbn,publication_type\n1,The Hobbit,J. R. R. Tolkien,,FICTION\n",
+        encoding="utf-8",
+    )
+    ok(database_url, "import", "catalogue", str(catalogue))
+    return database_url
+
+
+def test_a_library_of_three_branches_with_a_kiosk_in_each(library: str) -> None:
+    for code, name in (("MAIN", "Central Library"), ("NORTH", "Northside"), ("EAST", "East End")):
+        assert ok(library, "branch", "add", code, name) == f"branch {code} added\n"
+    listed = json.loads(ok(library, "branch", "list", "--json"))
+    assert listed == [
+        {"code": "EAST", "name": "East End"},
+        {"code": "MAIN", "name": "Central Library"},
+        {"code": "NORTH", "name": "Northside"},
+    ]
+    added = json.loads(ok(library, "kiosk", "add", "north-1", "--branch", "NORTH", "--json"))
+    assert added["branch"] == "NORTH"
+    assert len(added["token"]) > 30
+    ok(library, "kiosk", "add", "anywhere")  # a kiosk with no branch, as before branches
+    kiosks = {
+        row["name"]: row["branch"] for row in json.loads(ok(library, "kiosk", "list", "--json"))
+    }
+    assert kiosks == {"north-1": "NORTH", "anywhere": None}
+
+
+def test_a_mistyped_branch_is_refused_with_the_nearest(library: str) -> None:
+    ok(library, "branch", "add", "NORTH", "Northside")
+    run = central(library, "kiosk", "add", "north-1", "--branch", "NROTH")
+    assert run.returncode == 2
+    assert "no branch 'NROTH'; did you mean 'NORTH'? (branches: NORTH)" in run.stderr
+    assert json.loads(ok(library, "kiosk", "list", "--json")) == []
+    again = central(library, "branch", "add", "NORTH", "Another")
+    assert again.returncode == 2
+    assert "a branch 'NORTH' exists already" in again.stderr
+    spaced = central(library, "branch", "add", "North side", "Northside")
+    assert spaced.returncode == 2
+    assert "branch code 'North side' must be" in spaced.stderr
+
+
+def test_items_home_branches_are_checked_once_there_are_branches(
+    library: str, tmp_path: Path
+) -> None:
+    items = tmp_path / "items.csv"
+    items.write_text(
+        "barcode,brn,price,status,home_location\n"
+        "30000000000038,1,12.99,available,MAIN\n"
+        "30000000000046,1,12.99,available,Nrth\n",
+        encoding="utf-8",
+    )
+    # No branches yet: one undivided library, any home location as before.
+    assert ok(library, "import", "items", str(items)).endswith("2 rows imported\n")
+    ok(library, "branch", "add", "MAIN", "Central Library")
+    ok(library, "branch", "add", "NORTH", "Northside")
+    run = central(library, "import", "items", str(items))
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[0] == (
+        "items.csv:3: home_location: no branch 'Nrth'; did you mean 'NORTH'? "
+        "(branches: MAIN, NORTH)"
+    )
+    assert "nothing was imported" in run.stderr
+    items.write_text(
+        "barcode,brn,price,status,home_location\n"
+        "30000000000038,1,12.99,available,MAIN\n"
+        "30000000000046,1,12.99,available,NORTH\n",
+        encoding="utf-8",
+    )
+    assert ok(library, "import", "items", str(items)).endswith("2 rows imported\n")
