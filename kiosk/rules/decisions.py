@@ -31,6 +31,17 @@ from kiosk.rules.reasons import Refusal
 class Route(StrEnum):
     HOLD_SHELF = "hold_shelf"
     SHELF = "shelf"
+    TRANSFER = "transfer"  # to another branch: ``destination`` says which
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """Where a copy passing through a return goes: the hold shelf (``trapped_for`` says
+    for whom), the shelf, or a transfer to branch ``destination`` (its home)."""
+
+    route: Route
+    trapped_for: str | None = None
+    destination: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +64,15 @@ class CheckoutDecision:
 @dataclass(frozen=True, slots=True)
 class ReturnOutcome:
     """``trapped_for``: the patron the returned copy now waits for on the hold shelf
-    (``route`` is ``hold_shelf``), or None (``route`` is ``shelf``)."""
+    (``route`` is ``hold_shelf``), or None. ``destination``: the branch a copy routed
+    ``transfer`` goes to (its home branch), or None."""
 
     overdue_days: int
     chargeable_days: int
     fine: Decimal
     route: Route
     trapped_for: str | None = None
+    destination: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,28 +238,47 @@ def trap_for(item: Item) -> str | None:
     return None
 
 
-def assess_return(policy: Policy, loan: Loan, item: Item, now: datetime) -> ReturnOutcome:
-    """The fine and the route of ``item`` coming back at ``now``.
+def route_return(item: Item, branch: str | None = None) -> Routing:
+    """Where ``item`` goes when it passes through a return at ``branch`` (None: a library
+    without branches, or a place that has none). To the hold shelf, trapped for
+    ``trap_for(item)``, when anyone waits for it or its record; otherwise, when the
+    return is at a branch and the copy's home is another, a transfer to its home
+    (``Item.home_branch``); otherwise back to the shelf. A copy whose home is not known
+    goes to the shelf where it is."""
+    trapped_for = trap_for(item)
+    if trapped_for is not None:
+        return Routing(Route.HOLD_SHELF, trapped_for)
+    home = item.home_branch
+    if branch is not None and home is not None and home != branch:
+        return Routing(Route.TRANSFER, destination=home)
+    return Routing(Route.SHELF)
+
+
+def assess_return(
+    policy: Policy, loan: Loan, item: Item, now: datetime, *, branch: str | None = None
+) -> ReturnOutcome:
+    """The fine and the route of ``item`` coming back at ``now`` at ``branch``.
 
     The fine follows the privilege of the borrower's member type and the item's
     publication type as it stands now. A loan whose privilege has since been
     removed is taken back without a fine: there is no rule left to fine it by.
-    The copy goes to the hold shelf, trapped for ``trap_for(item)``, when anyone
-    waits for it or its record, and back to the shelf otherwise.
+    The route is ``route_return(item, branch)``: the hold shelf, the shelf or a
+    transfer home; the fine never depends on it.
     """
     overdue = loan.due.overdue_days(now)
     privilege = policy.privilege(loan.member_type, item.publication_type)
-    trapped_for = trap_for(item)
-    route = Route.SHELF if trapped_for is None else Route.HOLD_SHELF
+    routing = route_return(item, branch)
+    route, trapped_for, destination = routing.route, routing.trapped_for, routing.destination
     if privilege is None:
-        return ReturnOutcome(overdue, overdue, money(Decimal(0)), route, trapped_for)
+        nothing = money(Decimal(0))
+        return ReturnOutcome(overdue, overdue, nothing, route, trapped_for, destination)
     chargeable = max(0, overdue - privilege.days_grace)
     periods = -(-chargeable // privilege.days_per_fine)
     fine = money(periods * privilege.fine)
     cap = policy.fine_cap(loan.member_type, item.publication_type)
     if cap is not None:
         fine = min(fine, money(cap))
-    return ReturnOutcome(overdue, chargeable, fine, route, trapped_for)
+    return ReturnOutcome(overdue, chargeable, fine, route, trapped_for, destination)
 
 
 def decide_renewal(

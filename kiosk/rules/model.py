@@ -205,6 +205,8 @@ class Item:
     patron the copy waits for on the hold shelf (trapped for their item or title
     hold), or None. A copy waiting for the first of its item holds may leave
     ``trapped_for`` unset: the queue decides, as before title holds.
+    ``home_branch``: the branch the copy belongs to, where a return elsewhere sends it
+    back (None: not known, or a library without branches).
     """
 
     publication_type: str
@@ -213,6 +215,7 @@ class Item:
     price: Decimal = Decimal("0.00")
     title_holds: tuple[str, ...] = ()
     trapped_for: str | None = None
+    home_branch: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

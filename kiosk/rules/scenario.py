@@ -44,9 +44,18 @@ SCENARIO_KEYS = (
     "loan",
     "charge",
     "by_staff",
+    "branch",
 )
 PATRON_KEYS = ("id", "member_type", "expires", "barred", "owed")
-ITEM_KEYS = ("publication_type", "price", "status", "holds", "title_holds", "trapped_for")
+ITEM_KEYS = (
+    "publication_type",
+    "price",
+    "status",
+    "holds",
+    "title_holds",
+    "trapped_for",
+    "home_branch",
+)
 LOAN_KEYS = ("member_type", "due", "renewals")
 HELD_LOAN_KEYS = ("publication_type",)
 
@@ -71,6 +80,7 @@ class Scenario:
     loan: Loan
     charge: str
     by_staff: bool = False
+    branch: str | None = None  # where a return happens
 
 
 def parse_scenario(data: object) -> Scenario:
@@ -104,6 +114,11 @@ def parse_scenario(data: object) -> Scenario:
             "by_staff",
             f"applies only to action {Action.MEMBERSHIP_RENEWAL.value!r}, not {action.value!r}",
         )
+    branch = reader.text(root, "branch", "")
+    if branch is not None and action is not None and action is not Action.RETURN:
+        reader.problem(
+            "branch", f"applies only to action {Action.RETURN.value!r}, not {action.value!r}"
+        )
     reader.raise_if_any()
     assert action is not None  # a missing action is a problem, raised above
     return Scenario(
@@ -116,6 +131,7 @@ def parse_scenario(data: object) -> Scenario:
         loan=loan,
         charge=charge if isinstance(charge, str) else "",
         by_staff=by_staff,
+        branch=branch,
     )
 
 
@@ -166,6 +182,7 @@ def _item(reader: Reader, value: object, policy: Policy) -> Item:
         price=reader.amount(data, "price", "item") or money(Decimal(0)),
         title_holds=title_holds,
         trapped_for=trapped_for,
+        home_branch=reader.text(data, "home_branch", "item"),
     )
 
 
@@ -240,14 +257,17 @@ def evaluate(scenario: Scenario) -> dict[str, object]:
             "due": checkout.due.isoformat() if checkout.due else None,
         }
     if scenario.action is Action.RETURN:
-        returned = assess_return(policy, scenario.loan, scenario.item, now)
-        return {
+        returned = assess_return(policy, scenario.loan, scenario.item, now, branch=scenario.branch)
+        answer: dict[str, object] = {
             "action": "return",
             "overdue_days": returned.overdue_days,
             "chargeable_days": returned.chargeable_days,
             "fine": str(returned.fine),
             "route": returned.route.value,
         }
+        if returned.destination is not None:  # only a transfer: other answers as before
+            answer["destination"] = returned.destination
+        return answer
     if scenario.action is Action.RENEW:
         renewal = decide_renewal(policy, scenario.patron, scenario.loan, scenario.item, now)
         return {
