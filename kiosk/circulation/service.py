@@ -1,4 +1,5 @@
-"""The kiosk's use cases: identify, checkout, return, renew, account, fault.
+"""The kiosk's use cases: identify (with what waits for the patron), checkout, return,
+renew, account, membership renewal, fault.
 
 Each decision is made on one consistent reading of mirror + journal, recorded
 in the journal and committed (``synchronous=FULL``) before its view is returned:
@@ -20,10 +21,13 @@ from kiosk.circulation.views import (
     CheckoutAnswer,
     CheckoutStatus,
     FaultAnswer,
+    Greeting,
     HoldLine,
     Identification,
     IdentifyStatus,
     LoanLine,
+    MembershipAnswer,
+    MembershipStatus,
     OutOfService,
     PatronSession,
     RenewAnswer,
@@ -42,6 +46,7 @@ from kiosk.rules import (
     assess_fault,
     assess_return,
     decide_checkout,
+    decide_membership_renewal,
     decide_renewal,
     read_policy,
 )
@@ -51,6 +56,7 @@ from kiosk.store.store import MirrorHealth, Store
 from kiosk.store.world import (
     CHECKOUT,
     FAULT,
+    MEMBERSHIP,
     ON_LOAN,
     RENEW,
     RETURN,
@@ -63,6 +69,13 @@ from kiosk.store.world import (
 )
 
 log = logging.getLogger(__name__)
+
+# The greeting names the loans due within this many days, and a membership ending within
+# this many when the patron may not renew it here (the policy's window says, when it has
+# one).
+DUE_SOON_DAYS = 3
+MEMBERSHIP_NOTICE_DAYS = 30
+_SOON = timedelta(days=DUE_SOON_DAYS)
 
 # A Pi has no battery-backed clock: before this, its time is certainly wrong.
 EARLIEST_TRUSTED_TIME = datetime(2026, 1, 1)
@@ -203,10 +216,51 @@ class Circulation:
                 return Identification(IdentifyStatus.PIN_NEEDED)
             if not pins.pin_matches(patron.pin_verifier, pin):
                 return self._wrong_pin(patron.patron_id)
-        self._run(lambda world, _now: world.set_pin_failures(patron.patron_id, 0, None))
-        return self._welcome(patron)
 
-    def _welcome(self, patron: PatronState) -> Identification:
+        def welcome(world: World, now: datetime) -> Greeting:
+            world.set_pin_failures(patron.patron_id, 0, None)
+            return self._greeting(world, now, patron)
+
+        greeting = self._run(welcome)
+        if isinstance(greeting, Unavailable):
+            return greeting
+        return self._welcome(patron, greeting)
+
+    def _greeting(self, world: World, now: datetime, patron: PatronState) -> Greeting:
+        """What waits for the patron: one read of their loans and ready holds beside the
+        patron already read."""
+        dues, ready = world.waiting_for(patron.patron_id)
+        today = now.date()
+        overdue = [due for due in dues if due.overdue_days(now) > 0]
+        soon = sorted(
+            (due for due in dues if due not in overdue and due.day <= today + _SOON),
+            key=lambda due: due.isoformat(),
+        )
+        member = self.policy(world).member_types.get(patron.member_type)
+        renewable = (
+            member is not None
+            and member.renewal_window_days is not None
+            and member.renewal_period_days is not None
+        )
+        notice_days = (
+            member.renewal_window_days
+            if renewable and member is not None and member.renewal_window_days is not None
+            else MEMBERSHIP_NOTICE_DAYS
+        )
+        ends = patron.expires
+        if ends is not None and (ends - today).days > notice_days:
+            ends = None
+        return Greeting(
+            holds_ready=tuple(ready),
+            overdue=len(overdue),
+            due_soon=len(soon),
+            next_due=soon[0] if soon else None,
+            owed=patron.owed,
+            membership_ends=ends,
+            renewable=renewable and ends is not None,
+        )
+
+    def _welcome(self, patron: PatronState, greeting: Greeting) -> Identification:
         rules_patron = patron.as_rules_patron()
         expires = rules_patron.expires
         expired_on = expires if expires is not None and expires < self.clock.now().date() else None
@@ -217,7 +271,7 @@ class Circulation:
             expired_on=expired_on,
             barred=rules_patron.barred,
         )
-        return Identification(IdentifyStatus.IDENTIFIED, session=session)
+        return Identification(IdentifyStatus.IDENTIFIED, session=session, greeting=greeting)
 
     def _wrong_pin(self, patron_id: str) -> Identification | Unavailable:
         def count(world: World, now: datetime) -> Identification:
@@ -447,6 +501,41 @@ class Circulation:
             )
 
         result: tuple[RenewAnswer, ...] | Unavailable = self._run(decide)
+        return result
+
+    # --- membership renewal -------------------------------------------------------------
+
+    def renew_membership(self, session: PatronSession) -> MembershipAnswer | Unavailable:
+        """Renew the patron's membership as the policy lets a patron (lending-rules.md,
+        "Membership renewal"), journaled as an entry of its own that names no item."""
+
+        def decide(world: World, now: datetime) -> MembershipAnswer:
+            policy = self.policy(world)
+            patron = world.patron(session.patron_id)
+            if patron is None or patron.member_type not in policy.member_types:
+                return MembershipAnswer(MembershipStatus.REFUSED)
+            decision = decide_membership_renewal(policy, patron.as_rules_patron(), now)
+            if not decision.allowed or decision.expires is None:
+                return MembershipAnswer(MembershipStatus.REFUSED, refusals=decision.refusals)
+            entry_id = self._record(
+                world,
+                now,
+                MEMBERSHIP,
+                item_barcode="",
+                patron_id=patron.patron_id,
+                details={
+                    "member_type": patron.member_type,
+                    "previous": patron.expires.isoformat() if patron.expires else None,
+                    "expires": decision.expires.isoformat(),
+                },
+                status_after="",
+                loan=None,
+            )
+            return MembershipAnswer(
+                MembershipStatus.RENEWED, expires=decision.expires, entry_id=entry_id
+            )
+
+        result: MembershipAnswer | Unavailable = self._run(decide)
         return result
 
     # --- account ----------------------------------------------------------------------

@@ -22,10 +22,13 @@ __all__ = [
     "CheckoutStatus",
     "Due",
     "FaultAnswer",
+    "Greeting",
     "HoldLine",
     "Identification",
     "IdentifyStatus",
     "LoanLine",
+    "MembershipAnswer",
+    "MembershipStatus",
     "OutOfService",
     "PatronSession",
     "Refusal",
@@ -92,11 +95,31 @@ class PatronSession:
 
 
 @dataclass(frozen=True, slots=True)
+class Greeting:
+    """What waits for the patron, read as they sign in: holds ready on the hold shelf
+    (their titles), loans overdue and due within ``DUE_SOON_DAYS`` (the soonest such
+    due date), what they owe, and their membership's end when it is near enough to
+    say (``renewable``: a patron may renew it here, the policy's window being open)."""
+
+    holds_ready: tuple[str, ...] = ()
+    overdue: int = 0
+    due_soon: int = 0
+    next_due: Due | None = None
+    owed: Decimal = Decimal("0.00")
+    membership_ends: date | None = None
+    renewable: bool = False
+    # The mirror is older than kiosk.toml's [offline] max_mirror_age_hours: at most
+    # this many items a session.
+    offline_limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Identification:
     status: IdentifyStatus
     session: PatronSession | None = None
     attempts_left: int | None = None
     locked_until: datetime | None = None
+    greeting: Greeting = Greeting()
 
 
 class CheckoutStatus(StrEnum):
@@ -148,6 +171,19 @@ class RenewAnswer:
     title: str
     due: Due | None = None
     fine: Decimal = Decimal("0.00")
+    refusals: tuple[Refusal, ...] = ()
+    entry_id: str | None = None
+
+
+class MembershipStatus(StrEnum):
+    RENEWED = "renewed"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipAnswer:
+    status: MembershipStatus
+    expires: date | None = None  # the new expiry, once renewed
     refusals: tuple[Refusal, ...] = ()
     entry_id: str | None = None
 

@@ -127,6 +127,7 @@ def generate_library(
         now=now,
     )
     holds = _holds(rng, items, loans, patrons, records)
+    _ending_soon(patrons, loans, holds, now.date())
     cards = _cards(patrons, loans, holds, dict(zip(verifiers, pins, strict=True)), now.date())
     return GeneratedLibrary(
         document=json.loads(json.dumps(document, default=str)),
@@ -344,6 +345,33 @@ def _hold(barcode: str, patron_id: str, *, ready: bool, title: str) -> dict[str,
     }
 
 
+ENDING_SOON_DAYS = 14
+
+
+def _ending_soon(
+    patrons: list[dict[str, Any]],
+    loans: dict[str, dict[str, Any]],
+    holds: list[dict[str, Any]],
+    today: date,
+) -> None:
+    """Three adults in good standing, with nothing on loan, whose membership ends in two
+    weeks: the kiosk offers them its renewal. Chosen without the random draws, so the
+    rest of the library is what the same seed always gave."""
+    busy = {loan["patron_id"] for loan in loans.values()}
+    busy |= {hold["patron_id"] for hold in holds}
+    chosen = [
+        patron
+        for patron in patrons
+        if patron["member_type"] == "ADULT"
+        and patron["patron_id"] not in busy
+        and not patron["barred"]
+        and patron["owed"] == 0
+        and patron["expires"] >= today
+    ][:3]
+    for patron in chosen:
+        patron["expires"] = today + timedelta(days=ENDING_SOON_DAYS)
+
+
 def _cards(
     patrons: list[dict[str, Any]],
     loans: dict[str, dict[str, Any]],
@@ -371,6 +399,8 @@ def _cards(
             situation = "has loans"
         elif patron["owed"] > 0:
             situation = "owes money"
+        elif patron["expires"] <= today + timedelta(days=ENDING_SOON_DAYS):
+            situation = "membership ends soon"
         else:
             situation = f"{patron['member_type'].lower()}, nothing on loan"
         if seen[situation] >= 3:

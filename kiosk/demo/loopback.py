@@ -41,7 +41,13 @@ class LoopbackLibrary:
         for card in self.cards["cards"]:
             by_situation.setdefault(card["situation"], card)
         lines = ["Demo: type a barcode and press Enter; the keyboard is the scanner."]
-        for situation in ("adult, nothing on loan", "has overdue loans", "owes money"):
+        for situation in (
+            "adult, nothing on loan",
+            "has overdue loans",
+            "owes money",
+            "has a hold ready for pickup",
+            "membership ends soon",
+        ):
             card = by_situation.get(situation)
             if card:
                 lines.append(f"Card {card['card']}  PIN {card['pin']}  ({situation})")

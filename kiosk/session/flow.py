@@ -18,6 +18,7 @@ from kiosk.circulation.views import (
     CheckoutStatus,
     Identification,
     IdentifyStatus,
+    MembershipStatus,
     RenewAnswer,
     RenewStatus,
     ReturnAnswer,
@@ -225,6 +226,7 @@ class KioskFlow:
             "cancel": self.end_session,
             "account": self._show_account,
             "renew_all": self._renew_all,
+            "renew_membership": self._renew_membership,
             "done": self._done,
             "print_receipt": lambda: self._finish(receipt=True),
             "no_receipt": lambda: self._finish(receipt=False),
@@ -307,6 +309,7 @@ class KioskFlow:
         status = answer.status
         if status is IdentifyStatus.IDENTIFIED and answer.session is not None:
             self.patron.session = answer.session
+            self.patron.greeting = answer.greeting
             self.patron.card = None
             self.patron.pin = ""
             self._go(Screen.CHECKOUT, Sound.SUCCESS)
@@ -414,6 +417,24 @@ class KioskFlow:
                 return
             self.patron.account = refreshed
         self._changed(Sound.SUCCESS if ok else Sound.ERROR)
+
+    def _renew_membership(self) -> None:
+        session = self.patron.session
+        if session is None:
+            return
+        answer = self._served(self.ports.circulation.renew_membership(session))
+        if answer is None:
+            return
+        self.patron.membership = answer
+        renewed = answer.status is MembershipStatus.RENEWED
+        if renewed:
+            # The new expiry holds at once: the card lends again in this session.
+            self.patron.session = replace(session, expired_on=None)
+        self._say(
+            wording.membership_sentence(self.tr, answer),
+            Tone.SUCCESS if renewed else Tone.ERROR,
+            Sound.SUCCESS if renewed else Sound.ERROR,
+        )
 
     def _done(self) -> None:
         if self.screen is Screen.DROP:

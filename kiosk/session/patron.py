@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kiosk.circulation.views import AccountAnswer, CheckoutAnswer, PatronSession, RenewAnswer
+from kiosk.circulation.views import (
+    AccountAnswer,
+    CheckoutAnswer,
+    Greeting,
+    MembershipAnswer,
+    PatronSession,
+    RenewAnswer,
+)
 from kiosk.session.viewdata import Line, Look
 
 
@@ -18,6 +25,8 @@ class Patron:
     results: list[CheckoutAnswer | RenewAnswer] = field(default_factory=list)  # lent, renewed
     account: AccountAnswer | None = None
     renewed: dict[str, RenewAnswer] = field(default_factory=dict)  # by barcode
+    greeting: Greeting = field(default_factory=Greeting)  # what waited for them at sign-in
+    membership: MembershipAnswer | None = None  # their renewal here, allowed or refused
     language: str = "en"
     look: Look = field(default_factory=Look)
 

@@ -89,6 +89,10 @@ class CheckoutView:
     lines: tuple[Line, ...]  # newest first, so the last scan is always in sight
     banner: Banner | None
     actions: tuple[Button, ...]
+    # What waits for the patron (holds ready, loans due, money owed, membership ending),
+    # under its heading; none: nothing to say.
+    waiting_heading: str = ""
+    waiting: tuple[Line, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,8 +84,11 @@ def pin(tr: Translator, patron: Patron, banner: Banner | None) -> PinView:
 def checkout(tr: Translator, patron: Patron, banner: Banner | None) -> CheckoutView:
     session = patron.session
     assert session is not None
+    greeting = patron.greeting
     notices = []
-    if session.expired_on is not None:
+    # A membership the patron may renew here is said once, in the list below, with its
+    # Renew button; the notice sends them to the desk.
+    if session.expired_on is not None and not greeting.renewable:
         notices.append(Banner(wording.expired_notice(tr, session), Tone.NOTICE))
     if session.barred:
         notices.append(Banner(wording.barred_notice(tr), Tone.NOTICE))
@@ -98,6 +101,9 @@ def checkout(tr: Translator, patron: Patron, banner: Banner | None) -> CheckoutV
             patron.lent,
         )
     )
+    waiting = wording.waiting_lines(
+        tr, greeting, patron.membership, ended=session.expired_on is not None
+    )
     return CheckoutView(
         tr("Hello {name}", name=session.first_name),
         instruction,
@@ -109,6 +115,8 @@ def checkout(tr: Translator, patron: Patron, banner: Banner | None) -> CheckoutV
             help_button(tr),
             Button("done", tr("Done"), primary=True),
         ),
+        tr("Waiting for you") if waiting else "",
+        waiting,
     )
 
 
@@ -246,7 +254,7 @@ def buttons(view: View) -> list[Button]:
     found: list[Button] = []
     for name in ("languages", "options", "keys", "actions"):
         found += getattr(view, name, ())
-    for line in getattr(view, "lines", ()):
+    for line in (*getattr(view, "waiting", ()), *getattr(view, "lines", ())):
         if line.action is not None:
             found.append(line.action)
     for _, lines in getattr(view, "sections", ()):

@@ -15,8 +15,11 @@ from decimal import Decimal
 from kiosk.circulation.views import (
     CheckoutAnswer,
     CheckoutStatus,
+    Greeting,
     Identification,
     IdentifyStatus,
+    MembershipAnswer,
+    MembershipStatus,
     PatronSession,
     Refusal,
     RenewAnswer,
@@ -26,7 +29,7 @@ from kiosk.circulation.views import (
     SortingBin,
 )
 from kiosk.session.i18n import N_, Translator
-from kiosk.session.viewdata import Banner, Line, Tone
+from kiosk.session.viewdata import Banner, Button, Line, Tone
 
 # Out-of-service causes, as kiosk.circulation.views.OutOfService and the app's own
 # checks name them: a line for staff under the screen's heading.
@@ -154,6 +157,92 @@ def notice_sentences(tr: Translator, session: PatronSession) -> tuple[str, ...]:
     if session.barred:
         notes.append(barred_notice(tr))
     return tuple(notes)
+
+
+# --- what waits for the patron ------------------------------------------------------
+
+
+def waiting_lines(
+    tr: Translator, greeting: Greeting, membership: MembershipAnswer | None, *, ended: bool
+) -> tuple[Line, ...]:
+    """The greeting's short list: holds ready, loans overdue and due soon, money owed,
+    the membership's end (with its Renew button while a patron may renew it here)."""
+    lines = [
+        Line(title, tr("Ready for you at the hold shelf."), Tone.SUCCESS)
+        for title in greeting.holds_ready
+    ]
+    if greeting.overdue:
+        lines.append(
+            Line(
+                tr.plural(
+                    "{count} item is overdue.", "{count} items are overdue.", greeting.overdue
+                ),
+                tr("You can renew in My account."),
+                Tone.ERROR,
+            )
+        )
+    if greeting.due_soon and greeting.next_due is not None:
+        lines.append(
+            Line(
+                tr.plural(
+                    "{count} item is due back soon.",
+                    "{count} items are due back soon.",
+                    greeting.due_soon,
+                ),
+                tr("Due back by {due}.", due=tr.due(greeting.next_due)),
+                Tone.NOTICE,
+            )
+        )
+    if greeting.owed > 0:
+        lines.append(
+            Line(
+                tr("You owe {amount}.", amount=tr.money(greeting.owed)),
+                tr("You can pay at the desk."),
+                Tone.NOTICE,
+            )
+        )
+    if membership is not None or greeting.membership_ends is not None:
+        lines.append(membership_line(tr, greeting, membership, ended=ended))
+    return tuple(lines)
+
+
+def membership_line(
+    tr: Translator, greeting: Greeting, membership: MembershipAnswer | None, *, ended: bool
+) -> Line:
+    if membership is not None and membership.status is MembershipStatus.RENEWED:
+        assert membership.expires is not None
+        return Line(
+            tr("Your membership is renewed."),
+            tr("It now runs until {date}.", date=tr.date(membership.expires)),
+            Tone.SUCCESS,
+        )
+    ends = greeting.membership_ends
+    assert ends is not None
+    title = (
+        tr("Your membership ended on {date}.", date=tr.date(ends))
+        if ended
+        else tr("Your membership ends on {date}.", date=tr.date(ends))
+    )
+    if membership is not None:
+        detail = refusals(tr, membership.refusals) or tr(
+            "It can't be renewed here. Please ask at the desk."
+        )
+        return Line(title, detail, Tone.ERROR)
+    if greeting.renewable:
+        return Line(
+            title,
+            tr("You can renew it here."),
+            Tone.NOTICE,
+            Button("renew_membership", tr("Renew")),
+        )
+    return Line(title, tr("Please renew it at the desk."), Tone.NOTICE)
+
+
+def membership_sentence(tr: Translator, answer: MembershipAnswer) -> str:
+    """A membership renewal's answer in one sentence (the banner, kiosk circ)."""
+    if answer.status is MembershipStatus.RENEWED and answer.expires is not None:
+        return tr("Your membership is renewed until {date}.", date=tr.date(answer.expires))
+    return refusals(tr, answer.refusals) or tr("It can't be renewed here. Please ask at the desk.")
 
 
 # --- checkout -----------------------------------------------------------------------

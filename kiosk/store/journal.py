@@ -18,8 +18,9 @@ from kiosk.store.types import Money
 
 PENDING = "pending"
 ACKNOWLEDGED = "acknowledged"
-# What an entry records; the wire protocol names the same four.
-EntryKind = Literal["checkout", "return", "renew", "fault"]
+# What an entry records; the wire protocol names the same five. A membership entry (a
+# patron renewed their membership here) names no item: its ``item_barcode`` is empty.
+EntryKind = Literal["checkout", "return", "renew", "fault", "membership"]
 
 
 class JournalBase(DeclarativeBase):
@@ -33,7 +34,7 @@ class Entry(JournalBase):
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     # Globally unique and fixed when decided: the server applies each id once.
     id: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # checkout, return, renew, fault
+    kind: Mapped[str] = mapped_column(String(16))  # checkout, return, renew, fault, membership
     decided_at: Mapped[str]  # local time, ISO, from the kiosk's clock
     item_barcode: Mapped[str] = mapped_column(String(32))
     patron_id: Mapped[str | None] = mapped_column(String(32))  # the borrower; never a card number

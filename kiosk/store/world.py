@@ -41,6 +41,8 @@ from kiosk.store.journal import PENDING
 ON_LOAN = "on_loan"
 UNKNOWN = "unknown"
 CHECKOUT, RETURN, RENEW, FAULT = "checkout", "return", "renew", "fault"
+# A membership renewed here: it names the patron and no item (its barcode is empty).
+MEMBERSHIP = "membership"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +153,17 @@ _HEADER = (
     "(SELECT version FROM mirror.policy WHERE id = 1)"
 )
 
-# A patron, with what this kiosk charged them since the mirror was last refreshed.
+# A patron, with what this kiosk charged them since the mirror was last refreshed, and
+# the expiry of a membership renewed here since (the newest; a membership entry names
+# no item, so entries_by_item finds the few under the empty barcode).
 _PATRON = (
     "SELECT p.patron_id, p.first_name, p.member_type, p.expires, p.barred, p.owed, "
     "p.pin_verifier, (SELECT coalesce(sum(e.charged), 0) FROM main.entries e "
-    "WHERE e.patron_id = p.patron_id AND e.charged <> 0 AND e.seq > ?) "
-    "FROM mirror.patrons p WHERE p.{key} = ?"
+    "WHERE e.patron_id = p.patron_id AND e.charged <> 0 AND e.seq > ?1), "
+    "(SELECT json_extract(m.payload, '$.expires') FROM main.entries m "
+    "WHERE m.item_barcode = '' AND m.seq > ?1 AND m.kind = 'membership' "
+    "AND m.patron_id = p.patron_id ORDER BY m.seq DESC LIMIT 1) "
+    "FROM mirror.patrons p WHERE p.{key} = ?2"
 )
 _PATRON_BY_CARD = _PATRON.format(key="card")
 _PATRON_BY_ID = _PATRON.format(key="patron_id")
@@ -199,6 +206,25 @@ _LOANS_OF = _ITEMS + (
     "WHERE i.barcode IN (SELECT item_barcode FROM mirror.loans WHERE patron_id = ?2 "
     "UNION SELECT e.item_barcode FROM main.entries e "
     "WHERE e.loan_patron_id = ?2 AND e.superseded = 0 AND e.seq > ?1)"
+)
+
+# What waits for a patron as they sign in, in one statement: the due date of each of
+# their loans (in the mirror or lent here since, each as the newest unreflected entry
+# about it left it, as _LOANS_OF finds them), and the title of each hold ready on the
+# hold shelf for them that no checkout here has fulfilled since.
+_GREETING = (
+    "WITH mine(barcode) AS (SELECT item_barcode FROM mirror.loans WHERE patron_id = ?2 "
+    "UNION SELECT item_barcode FROM main.entries WHERE loan_patron_id = ?2 "
+    "AND superseded = 0 AND seq > ?1) "
+    "SELECT 'loan', CASE WHEN e.id IS NULL THEN l.due ELSE e.loan_due END FROM mine m "
+    "LEFT JOIN mirror.loans l ON l.item_barcode = m.barcode "
+    "LEFT JOIN main.entries e ON e.seq = (SELECT max(x.seq) FROM main.entries x "
+    "WHERE x.item_barcode = m.barcode AND x.seq > ?1) "
+    "WHERE CASE WHEN e.id IS NULL THEN l.patron_id ELSE e.loan_patron_id END = ?2 "
+    "UNION ALL SELECT 'hold', h.title FROM mirror.holds h "
+    "WHERE h.patron_id = ?2 AND h.ready AND NOT EXISTS (SELECT 1 FROM main.entries f "
+    "WHERE f.item_barcode = h.item_barcode AND f.fulfilled_hold_of = h.patron_id "
+    "AND f.seq > ?1)"
 )
 
 _APPEND = (
@@ -327,6 +353,18 @@ class World:
         ]
         return sorted(on_loan, key=lambda state: state.loan.due.day if state.loan else date.min)
 
+    def waiting_for(self, patron_id: str) -> tuple[list[Due], list[str]]:
+        """The due dates of the patron's loans, and the titles of their holds ready on
+        the hold shelf: what the greeting needs, in one indexed read."""
+        dues: list[Due] = []
+        ready: list[str] = []
+        for kind, value in self._sql(_GREETING, (self.reflected_through, patron_id)):
+            if kind == "loan":
+                dues.append(Due.fromisoformat(value))
+            else:
+                ready.append(value)
+        return dues, ready
+
     def holds_of(self, patron_id: str) -> list[tuple[HoldState, ItemState | None]]:
         holds = [
             HoldState(barcode, title, position, bool(ready))
@@ -364,7 +402,8 @@ class World:
 def _patron(row: Any) -> PatronState | None:
     if row is None:
         return None
-    patron_id, first_name, member_type, expires, barred, owed, verifier, charged = row
+    patron_id, first_name, member_type, expires, barred, owed, verifier, charged, renewed = row
+    expires = renewed or expires
     return PatronState(
         patron_id,
         first_name,

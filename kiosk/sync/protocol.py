@@ -15,7 +15,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 API_PREFIX = "/v1"
 MAX_PUSH = 500  # entries in one push
@@ -164,7 +171,8 @@ class SnapshotPage(Wire):
     totals: dict[Entity, int]  # rows of each entity in the whole snapshot (first page only)
 
 
-EntryKind = Literal["checkout", "return", "renew", "fault"]
+# ``membership``: a patron renewed their membership at the kiosk; it names no item.
+EntryKind = Literal["checkout", "return", "renew", "fault", "membership"]
 
 
 INT32 = 2**31 - 1  # the widest plain integer column in the central database
@@ -205,7 +213,7 @@ class WireEntry(Wire):
     seq: int = Field(ge=1, le=INT32)
     kind: EntryKind
     decided_at: Annotated[datetime, AfterValidator(_local_time)]
-    item_barcode: Code
+    item_barcode: Code | Literal[""]  # empty for a membership entry, and only there
     patron_id: Code | None
     details: Annotated[dict[str, Any], AfterValidator(_storable)]
     charged: Decimal = Field(ge=0, le=Decimal("100000.00"), decimal_places=2)
@@ -215,6 +223,31 @@ class WireEntry(Wire):
     loan_due: DueText | None
     loan_renewals: int | None = Field(ge=0, le=INT32)
     fulfilled_hold_of: Code | None
+
+    @model_validator(mode="after")
+    def _item_or_membership(self) -> WireEntry:
+        if (self.kind == "membership") != (self.item_barcode == ""):
+            raise ValueError("item_barcode is empty for a membership entry, and only there")
+        if self.kind == "membership" and (
+            self.patron_id is None or _membership_expiry(self.details) is None
+        ):
+            raise ValueError("a membership entry names its patron and its new expiry date")
+        return self
+
+
+def _membership_expiry(details: Mapping[str, Any]) -> date | None:
+    """The new expiry a membership entry's details give (``expires``), if a date."""
+    try:
+        return date.fromisoformat(str(details.get("expires")))
+    except ValueError:
+        return None
+
+
+def membership_expiry(entry: WireEntry) -> date:
+    """The new expiry of a membership entry (checked as the entry was read)."""
+    expires = _membership_expiry(entry.details)
+    assert expires is not None
+    return expires
 
 
 class PushRequest(Wire):
@@ -326,3 +359,24 @@ def header_position(headers: Mapping[str, str], name: str) -> int | None:
     malformed (a count is only ever shown, never trusted for a decision)."""
     value = headers.get(name, "")
     return int(value) if _DIGITS.fullmatch(value) else None
+
+
+# --- branches (issue 21) -------------------------------------------------------------
+#
+# On the answers to /snapshot and /changes: the branch the kiosk stands in (a branch's
+# code), absent when it has none. A header for the reason above: a kiosk one version
+# older ignores it (and routes every return to the shelf, as before branches). The
+# items' home branch is their ``home_location``; nothing else about branches is sent.
+BRANCH_HEADER = "Kiosk-Branch"
+BRANCH_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+
+
+def branch_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The kiosk's branch an answer names, or None (no branch, or a server from before
+    branches). Raises ValueError when it names one malformed."""
+    branch = headers.get(BRANCH_HEADER)
+    if branch is None:
+        return None
+    if not BRANCH_CODE.fullmatch(branch):
+        raise ValueError(f"{BRANCH_HEADER} is not a branch code: {branch[:40]!r}")
+    return branch

@@ -18,15 +18,20 @@ POLICY = tomllib.loads(
 )
 
 # A student (quota 4), an adult who owes a little, a barred adult, an expired
-# student, and an adult whose card has no PIN yet.
+# student, an adult whose card has no PIN yet, an adult whose membership ends in 17
+# days, and one whose membership ends as soon but who owes more than the fine limit.
 ADA, BEN, CAL, DOT, EVE = "P-ADA", "P-BEN", "P-CAL", "P-DOT", "P-EVE"
+FAY, GUS = "P-FAY", "P-GUS"
 CARDS = {
     ADA: "21000000000011",
     BEN: "21000000000029",
     CAL: "21000000000037",
     DOT: "21000000000045",
     EVE: "21000000000052",
+    FAY: "21000000000060",
+    GUS: "21000000000078",
 }
+ENDING_SOON = date(2026, 12, 10)
 PIN = "2468"
 
 FICTION = [f"3100000000{n:04d}" for n in range(1, 9)]
@@ -129,6 +134,8 @@ def build(directory: Path, *, verifier: str | None = None) -> Store:
                 patron(CAL, "Cal", "ADULT", barred=True),
                 patron(DOT, "Dot", "STUDENT", expires=date(2026, 10, 31)),
                 patron(EVE, "Eve", "ADULT", pin_verifier=None),
+                patron(FAY, "Fay", "ADULT", expires=ENDING_SOON),
+                patron(GUS, "Gus", "ADULT", expires=ENDING_SOON, owed=Decimal("12.00")),
             ],
         )
         loading.put_loans(

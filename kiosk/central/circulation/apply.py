@@ -45,7 +45,14 @@ from kiosk.central.models import (
     StaffException,
     table,
 )
-from kiosk.rules import Due, Policy, decide_checkout, decide_renewal, trap_for
+from kiosk.rules import (
+    Due,
+    Policy,
+    decide_checkout,
+    decide_membership_renewal,
+    decide_renewal,
+    trap_for,
+)
 from kiosk.rules import Item as RulesItem
 from kiosk.rules import Loan as RulesLoan
 from kiosk.rules import Patron as RulesPatron
@@ -60,6 +67,7 @@ from kiosk.sync.protocol import (
     PushResult,
     Wire,
     WireEntry,
+    membership_expiry,
 )
 
 FOUND_STATUSES = ("lost", "missing")
@@ -206,7 +214,8 @@ def _read(session: Session, entries: list[WireEntry], log: ChangeLog) -> Batch:
     """What ``entries`` touch, read after their items are locked; locks their patrons."""
     patron_ids = {entry.patron_id for entry in entries if entry.patron_id}
     patron_ids |= {entry.loan_patron_id for entry in entries if entry.loan_patron_id}
-    return read_batch(session, {entry.item_barcode for entry in entries}, patron_ids, log)
+    touched = {entry.item_barcode for entry in entries if entry.item_barcode}
+    return read_batch(session, touched, patron_ids, log)
 
 
 def read_batch(
@@ -285,7 +294,7 @@ def apply_batch(
     batch again.
     """
     log = ChangeLog(session)
-    log.lock_items(entry.item_barcode for entry in entries)
+    log.lock_items(entry.item_barcode for entry in entries if entry.item_barcode)
     earlier = dict(
         session.execute(
             select(AppliedTransaction.id, AppliedTransaction.kiosk_id).where(
@@ -356,6 +365,7 @@ class Applying:
             "return": self._return,
             "renew": self._renew,
             "fault": self._fault,
+            "membership": self._membership,
         }[entry.kind]
         handler(entry)
         if entry.charged > 0 and entry.patron_id is not None:
@@ -627,6 +637,33 @@ class Applying:
         if entry.status_after != AVAILABLE:
             self._untrap_title_hold(item)
 
+    def _membership(self, entry: WireEntry) -> None:
+        # The patron was told their new expiry at the kiosk: it stands, as a fine does,
+        # and never shortens a later one (staff, or another kiosk, renewed meanwhile).
+        patron = self.batch.patrons.get(entry.patron_id or "")
+        if patron is None:
+            self.note("unknown_patron", f"patron {entry.patron_id} is not registered")
+            return
+        expires = membership_expiry(entry)
+        if patron.expires is not None and patron.expires >= expires:
+            self.note(
+                "already_renewed",
+                f"the membership already ran until {patron.expires.isoformat()}; kept",
+            )
+            return
+        if self.policy is not None and patron.member_type in self.policy.member_types:
+            decision = decide_membership_renewal(
+                self.policy, rules_patron(patron), entry.decided_at
+            )
+            if decision.refusals:
+                codes = ",".join(refusal.reason.value for refusal in decision.refusals)
+                self.note(
+                    "refused_now", f"the server's rules refuse this membership renewal ({codes})"
+                )
+        renewed = patron.model_copy(update={"expires": expires})
+        self.batch.patrons[patron.patron_id] = renewed
+        self.log.put(Entity.PATRON, patron.patron_id, renewed)
+
     def _untrap_title_hold(self, item: _Item) -> None:
         """The copy can no longer be lent: a title hold trapped for it goes back to the
         head of its title's queue, to wait for the next copy to come back. The item holds
@@ -685,7 +722,9 @@ def write_batch(session: Session, batch: Batch, now: datetime) -> None:
     for patron_id, patron in batch.patrons.items():
         if batch.original_patrons.get(patron_id) != patron:
             session.execute(
-                update(Patron).where(Patron.patron_id == patron_id).values(owed=patron.owed)
+                update(Patron)
+                .where(Patron.patron_id == patron_id)
+                .values(owed=patron.owed, expires=patron.expires)
             )
     for barcode, item in batch.items.items():
         if batch.original_items.get(barcode) != item:

@@ -34,6 +34,7 @@ KINDS: dict[str, str] = {
     "not_on_loan": "Returned but not on loan",
     "found": "Lost or missing item came back",
     "renewal_without_loan": "Renewal without a loan",
+    "already_renewed": "Membership renewed twice",
 }
 
 
