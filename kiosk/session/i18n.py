@@ -1,43 +1,45 @@
 """The patron's language: gettext catalogs, and dates, times and money as they read it.
 
-Catalogs are the ``.po`` files under ``kiosk/locale``; they are compiled in memory at
-start, so a translator edits one text file and nothing binary is committed. English is
-the message ids themselves.
+Catalogs are the ``.po`` files under ``kiosk/locale``, read by ``kiosk.common.catalogs``
+(the patron portal reads the same ones).
 """
 
 from __future__ import annotations
 
 import gettext
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from pathlib import Path
 
-from babel import Locale
 from babel.dates import format_date, format_time
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import PoFileParser
 from babel.numbers import format_currency, format_decimal
 
 from kiosk.circulation.views import Due
+from kiosk.common.catalogs import (
+    BABEL_LOCALES,
+    DOMAIN,
+    LANGUAGE_NAMES,
+    LOCALE_DIR,
+    compiled,
+    po_path,
+    read_translations,
+)
 from kiosk.session.errors import SessionError
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
-DOMAIN = "kiosk"
-
-# Each language names itself, so a patron who reads no English finds their own.
-LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français"}
-# The region decides the date order: "7 December 2026" reads right in a British or
-# Irish library as in most of the world; a US library can set en_US.
-BABEL_LOCALES = {"en": "en_GB", "es": "es_ES", "fr": "fr_FR"}
-
-# Each catalog's plural rule is fixed here, not taken from Babel's copy of CLDR: CLDR
-# gave Spanish and French a third form (for round millions) in Babel 2.19, and a
-# catalog translated for two forms then fell back to English for every plural.
-PLURAL_FORMS = {"es": "nplurals=2; plural=(n != 1);", "fr": "nplurals=2; plural=(n > 1);"}
+# The catalogs' names too, as the session's modules and the translators' tool know them.
+__all__ = [
+    "DOMAIN",
+    "LANGUAGE_NAMES",
+    "LOCALE_DIR",
+    "N_",
+    "Translator",
+    "UnknownLanguage",
+    "load_catalog",
+    "load_translators",
+    "po_path",
+    "read_translations",
+]
 
 # Dates that reach us already written out in English inside a refusal's fields
 # (kiosk.rules.decisions.human_date): "7 December 2026".
@@ -101,31 +103,11 @@ class Translator:
         return self.catalog.gettext(value) if value else value
 
 
-def po_path(code: str) -> Path:
-    return LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-def read_translations(code: str) -> Catalog:
-    """A language's ``.po`` file, with the plural rule of PLURAL_FORMS."""
-    catalog = Catalog(locale=Locale.parse(BABEL_LOCALES.get(code, code)), domain=DOMAIN)
-    if code in PLURAL_FORMS:
-        # Before parsing: the parser pads each plural message to the rule's count.
-        catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[code])]
-    with po_path(code).open("rb") as source:
-        PoFileParser(catalog, ignore_obsolete=False).parse(source)
-    return catalog
-
-
 def load_catalog(code: str) -> gettext.NullTranslations:
-    if code == "en":
-        return gettext.NullTranslations()
-    if not po_path(code).exists():
+    catalog = compiled(code)
+    if catalog is None:
         raise UnknownLanguage(code)
-    catalog = read_translations(code)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    return catalog
 
 
 def load_translators(codes: tuple[str, ...], currency: str = "") -> dict[str, Translator]:
