@@ -428,3 +428,28 @@ class NoticeScan(CentralBase):
 
     day: Mapped[date] = mapped_column(primary_key=True)
     done_at: Mapped[datetime]
+
+
+class PatronSession(CentralBase):
+    """A patron signed in to the portal (``/my/``): kept apart from staff sessions, so
+    neither cookie opens the other's pages. As there, the table holds only the SHA-256
+    of the cookie's random id."""
+
+    __tablename__ = "patron_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patron_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
+
+
+class PortalSignInFailures(CentralBase):
+    """Sign-ins refused to one address in the portal (an unknown card or a wrong PIN),
+    counted in a window: the per-card lockout does not slow someone trying one PIN on
+    many cards."""
+
+    __tablename__ = "portal_sign_in_failures"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int]
+    window_start: Mapped[datetime]

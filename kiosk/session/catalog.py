@@ -1,9 +1,10 @@
 """The translators' tool: ``python -m kiosk.session.catalog update|check``.
 
 ``update`` collects every patron-facing message (``tr(...)``, ``tr.plural(...)``,
-``N_(...)`` in kiosk/session and kiosk/screens, and the refusal templates of
-kiosk/rules/reasons.py) into ``kiosk/locale/kiosk.pot`` and merges it into each
-language's ``.po`` file, keeping what is already translated. ``check`` fails, naming
+``N_(...)`` in kiosk/session and kiosk/screens, the refusal templates of
+kiosk/rules/reasons.py, and the patron portal's: ``N_(...)`` in its routes, ``_(...)``
+and ``said.plural(...)`` in its templates) into ``kiosk/locale/kiosk.pot`` and merges it
+into each language's ``.po`` file, keeping what is already translated. ``check`` fails, naming
 each message, when a language lacks one.
 """
 
@@ -20,21 +21,30 @@ from babel.messages.pofile import write_po
 from kiosk.session.i18n import DOMAIN, LANGUAGE_NAMES, LOCALE_DIR, po_path, read_translations
 
 PACKAGE = Path(__file__).resolve().parent.parent
+PORTAL = PACKAGE / "central" / "web"
+# (a folder or a file, its files' pattern, the extractor, the keywords)
 SOURCES = (
-    (PACKAGE / "session", {"tr": None, "N_": None, "plural": (1, 2)}),
-    (PACKAGE / "screens", {"tr": None, "N_": None, "plural": (1, 2)}),
-    (PACKAGE / "rules" / "reasons.py", {"Refusal": (2,)}),
+    (PACKAGE / "session", "*.py", "python", {"tr": None, "N_": None, "plural": (1, 2)}),
+    (PACKAGE / "screens", "*.py", "python", {"tr": None, "N_": None, "plural": (1, 2)}),
+    (PACKAGE / "rules" / "reasons.py", "", "python", {"Refusal": (2,)}),
+    (PORTAL / "routes" / "my", "*.py", "python", {"N_": None}),
+    (
+        PORTAL / "templates" / "my",
+        "*.html",
+        "jinja2.ext:babel_extract",
+        {"_": None, "plural": (1, 2)},
+    ),
 )
 TRANSLATED = tuple(code for code in LANGUAGE_NAMES if code != "en")
 
 
 def extract() -> Catalog:
     catalog = Catalog(project="library-kiosk", domain=DOMAIN)
-    for source, keywords in SOURCES:
-        files = sorted(source.glob("*.py")) if source.is_dir() else [source]
+    for source, pattern, method, keywords in SOURCES:
+        files = sorted(source.glob(pattern)) if source.is_dir() else [source]
         for path in files:
             for line, message, comments, context in extract_from_file(
-                "python", str(path), keywords=keywords
+                method, str(path), keywords=keywords
             ):
                 catalog.add(
                     message,

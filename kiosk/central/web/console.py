@@ -14,6 +14,9 @@ from kiosk.central.web.headers import SecurityHeaders, quiet_access_log
 from kiosk.central.web.limits import FormLimits
 from kiosk.central.web.pages import STATIC, STATIC_URL, render
 from kiosk.central.web.routes import ROUTERS
+from kiosk.central.web.routes.my import ROUTERS as PORTAL_ROUTERS
+from kiosk.central.web.routes.my.deps import PatronNotSignedIn
+from kiosk.central.web.routes.my.deps import page as portal_page
 from kiosk.central.web.settings import ConsoleSettings
 
 LOGIN = "/staff/login"
@@ -33,7 +36,7 @@ def mount_console(app: FastAPI, config: ConsoleSettings) -> None:
     ]
     CsrfProtect.load_config(lambda: settings)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC), name="staff-static")
-    for router in ROUTERS:
+    for router in (*ROUTERS, *PORTAL_ROUTERS):
         app.include_router(router)
     app.add_middleware(FormLimits)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so on FormLimits' answers too
@@ -52,6 +55,12 @@ def mount_console(app: FastAPI, config: ConsoleSettings) -> None:
             message="Your session has ended (signed out, or idle too long). Sign in and try again.",
         )
 
+    @app.exception_handler(PatronNotSignedIn)
+    def patron_not_signed_in(request: Request, _error: PatronNotSignedIn) -> Response:
+        if request.method in ("GET", "HEAD"):
+            return RedirectResponse("/my/login", status_code=303)
+        return portal_page(request, config, "my/signed_out.html", ended=True, status_code=401)
+
     @app.exception_handler(NotAllowed)
     def not_allowed(request: Request, error: NotAllowed) -> HTMLResponse:
         return render(
@@ -67,6 +76,8 @@ def mount_console(app: FastAPI, config: ConsoleSettings) -> None:
 
     @app.exception_handler(CsrfRefused)
     def refused(request: Request, _error: CsrfRefused) -> HTMLResponse:
+        if request.url.path.startswith("/my/"):
+            return portal_page(request, config, "my/refused.html", status_code=403)
         return render(
             request,
             config,
@@ -76,6 +87,10 @@ def mount_console(app: FastAPI, config: ConsoleSettings) -> None:
             message="It did not come from this console's own page, or the page was too old. "
             "Go back, reload the page and try again.",
         )
+
+    @app.get("/my", include_in_schema=False)
+    def portal_root() -> RedirectResponse:
+        return RedirectResponse("/my/", status_code=308)
 
     @app.get("/staff", include_in_schema=False)
     def staff_root() -> RedirectResponse:

@@ -9,6 +9,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PREFIX = "/staff"
+# The console's pages and the patron portal's: the same headers and form limits.
+PREFIXES = (PREFIX, "/my")
+
+
+def served_here(path: str) -> bool:
+    """Whether ``path`` is the console's or the portal's (not the kiosks' API)."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PREFIXES)
+
 
 # No inline script or style, nothing from elsewhere, no framing, forms only to us.
 CSP = (
@@ -27,7 +35,7 @@ HEADERS = {
 
 
 class SecurityHeaders:
-    """Pure ASGI (the kiosks' API, outside ``/staff``, pays nothing for it). Pages are
+    """Pure ASGI (the kiosks' API, outside ``/staff`` and ``/my``, pays nothing for it). Pages are
     never stored by the browser or a proxy (``no-store``: a page with a patron's record
     must not survive the member of staff signing out); the static assets are revalidated
     by their ETag."""
@@ -37,7 +45,7 @@ class SecurityHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path == PREFIX or path.startswith(PREFIX + "/")):
+        if not served_here(path):
             await self.app(scope, receive, send)
             return
         static = path.startswith(PREFIX + "/static/")

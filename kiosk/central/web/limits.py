@@ -12,7 +12,7 @@ from __future__ import annotations
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kiosk.central.web.headers import PREFIX
+from kiosk.central.web.headers import PREFIX, served_here
 
 FORM_BYTES = 64 * 1024
 # The pages that take a file; each reads its body with its own limit and its own page.
@@ -39,7 +39,7 @@ def _refusal(scope: Scope) -> tuple[int, str] | None:
     path: str = scope.get("path", "")
     if scope.get("method") in ("GET", "HEAD", "OPTIONS") or path in UPLOADS:
         return None
-    if not (path == PREFIX or path.startswith(PREFIX + "/")):
+    if not served_here(path):
         return None
     headers = {key.lower(): value for key, value in scope.get("headers", [])}
     length = headers.get(b"content-length", b"").decode("latin-1")

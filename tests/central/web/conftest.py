@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -220,9 +220,10 @@ def register(console: Console, *names: str) -> None:
 
 
 @contextmanager
-def in_process(database_url: str) -> Iterator[Console]:
-    """The same app ``kiosk-central serve`` builds (sync API and console) served by uvicorn
-    in this process: cheap enough to run each test on SQLite and on PostgreSQL."""
+def in_process(database_url: str, now: Callable[[], datetime] = datetime.now) -> Iterator[Console]:
+    """The same app ``kiosk-central serve`` builds (sync API, console and portal) served
+    by uvicorn in this process, on the clock ``now``: cheap enough to run each test on
+    SQLite and on PostgreSQL."""
     _library(database_url)
     engine = database.connect(database_url)
     settings = ConsoleSettings(
@@ -234,7 +235,7 @@ def in_process(database_url: str) -> Iterator[Console]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(engine, datetime.now, settings),
+            create_app(engine, now, settings),
             host="127.0.0.1",
             port=port,
             log_level="warning",

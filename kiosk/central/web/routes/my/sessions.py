@@ -1,0 +1,98 @@
+"""Patrons' sessions in the portal, kept in the database as the staff console's are
+(``kiosk.central.web.sessions``: a random id in the cookie, its SHA-256 in the table,
+shared by every server process), in a table of their own: a patron's cookie names no
+staff session and a member of staff's no patron's.
+
+A session ends after ``IDLE`` without a request (a phone left on a bus), at
+``[web] session_lifetime_minutes`` whatever it did, and at sign-out. Sign-ins refused
+to one address are counted here too (``address_blocked``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from kiosk.central.models import Patron, PatronSession, PortalSignInFailures
+from kiosk.central.web.sessions import TOUCH_EVERY, Lifetimes, _hash
+
+# Shorter than staff's: the portal is used on shared and lost devices.
+IDLE = timedelta(minutes=15)
+# Refused sign-ins one address may make in a window before it must wait for the window
+# to end: enough for a household mistyping, far too few to try one PIN on many cards.
+ADDRESS_FAILURES = 10
+ADDRESS_WINDOW = timedelta(minutes=15)
+
+
+def start(db: Session, patron_id: str, now: datetime) -> str:
+    """A new session for the patron; returns the id for the cookie."""
+    session_id = secrets.token_urlsafe(32)
+    db.add(
+        PatronSession(id_hash=_hash(session_id), patron_id=patron_id, created_at=now, last_seen=now)
+    )
+    db.commit()
+    return session_id
+
+
+def find(db: Session, session_id: str, now: datetime, lifetimes: Lifetimes) -> Patron | None:
+    """The signed-in patron, or None when there is no such session or it has ended
+    (then it is deleted)."""
+    if not session_id or len(session_id) > 200:
+        return None
+    key = _hash(session_id)
+    row = db.execute(
+        select(PatronSession, Patron)
+        .join(Patron, Patron.patron_id == PatronSession.patron_id)
+        .where(PatronSession.id_hash == key)
+    ).first()
+    if row is None:
+        return None
+    session, patron = row
+    if (
+        now - session.last_seen > min(IDLE, lifetimes.idle)
+        or now - session.created_at > lifetimes.absolute
+        or now < session.created_at - TOUCH_EVERY  # a clock put back: start again
+    ):
+        drop(db, session_id)
+        return None
+    if now - session.last_seen > TOUCH_EVERY:
+        session.last_seen = now
+        db.commit()
+    return patron
+
+
+def drop(db: Session, session_id: str) -> None:
+    db.execute(delete(PatronSession).where(PatronSession.id_hash == _hash(session_id)))
+    db.commit()
+
+
+def address_blocked(db: Session, address: str, now: datetime) -> datetime | None:
+    """Until when ``address`` may not try to sign in (None: it may now)."""
+    found = db.get(PortalSignInFailures, address[:64])
+    if found is None or now - found.window_start >= ADDRESS_WINDOW:
+        return None
+    if found.failures >= ADDRESS_FAILURES:
+        return found.window_start + ADDRESS_WINDOW
+    return None
+
+
+def count_failure(db: Session, address: str, now: datetime) -> None:
+    """One more refused sign-in from ``address``, in a window of its own."""
+    key = address[:64]
+    # A write first, as check_pin does: the lock is taken before anything is read.
+    db.execute(
+        update(PortalSignInFailures)
+        .where(PortalSignInFailures.address == key)
+        .values(failures=PortalSignInFailures.failures)
+    )
+    found = db.get(PortalSignInFailures, key, with_for_update=True)
+    if found is None:
+        db.add(PortalSignInFailures(address=key, failures=1, window_start=now))
+    elif now - found.window_start >= ADDRESS_WINDOW or now < found.window_start:
+        found.failures, found.window_start = 1, now
+    else:
+        found.failures += 1
+    db.commit()

@@ -1,0 +1,269 @@
+"""The patron portal as patrons meet it: a library of readers, each with a PIN, loans
+that renew, loans that are refused (on hold for someone else, at the renewal limit),
+an overdue loan, a hold waiting in a queue and one ready on the hold shelf.
+
+``seed(database_url)`` lays it on a migrated database, relative to ``now`` (the server
+keeps the real clock unless a test gives it one). Each reader ``n`` has the same shape,
+so a test that changes a reader's account takes a reader of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import requests
+from sqlalchemy.orm import Session
+
+from kiosk.central import database
+from kiosk.central.circulation.policy import put_policy
+from kiosk.central.models import Hold, Item, LedgerEntry, Loan, Patron, Record
+from kiosk.common.pins import pin_verifier
+from kiosk.demo.library import EXAMPLE_POLICY
+
+from ..conftest import PASSWORDS
+from ..conftest import in_process as console_in_process
+
+READERS = 8  # readers 1..8, each a card of their own
+OTHER = "P9000000"  # barred, membership ended: the one others wait behind
+OTHER_CARD = "29000000000000"
+OTHER_PIN = "9090"
+NO_PIN_CARD = "29000000000001"
+STAFF = ("ada", PASSWORDS["ada"])  # the console's admin
+
+
+@dataclass(frozen=True)
+class Reader:
+    number: int
+
+    @property
+    def patron_id(self) -> str:
+        return f"P{self.number:07d}"
+
+    @property
+    def card(self) -> str:
+        return f"2100000000{self.number:04d}"
+
+    @property
+    def pin(self) -> str:
+        return f"{self.number}{self.number}{self.number}{self.number}"[-4:]
+
+    @property
+    def first_name(self) -> str:
+        return f"Reader{self.number}"
+
+    @property
+    def surname(self) -> str:
+        return f"Featherstonehaugh{self.number}"
+
+    @property
+    def email(self) -> str:
+        return f"reader{self.number}@example.org"
+
+    def barcode(self, kind: int) -> str:
+        """kind 1 renewable, 2 wanted by another, 3 renewed the most times, 4 overdue, 5
+        held (on loan to OTHER), 6 ready on the hold shelf."""
+        return f"3900{self.number:04d}00000{kind}"
+
+    def title(self, kind: int) -> str:
+        return {
+            1: "Quiet Shore",
+            2: "Wanted Elsewhere",
+            3: "Worn Thin",
+            4: "Late Again",
+            5: "Far Horizon",
+            6: "Fresh Arrival",
+        }[kind] + f" {self.number}"
+
+
+def reader(number: int) -> Reader:
+    return Reader(number)
+
+
+def seed(database_url: str, now: datetime | None = None) -> None:
+    now = (now or datetime.now()).replace(microsecond=0)
+    today = now.date()
+    engine = database.connect(database_url)
+    database.upgrade(engine)
+    document = tomllib.loads(EXAMPLE_POLICY.read_text(encoding="utf-8"), parse_float=Decimal)
+    verifiers: dict[str, str] = {}
+    with Session(engine) as db:
+        put_policy(db, json.loads(json.dumps(document, default=str)), now)
+        db.add(
+            Patron(
+                patron_id=OTHER,
+                card=OTHER_CARD,
+                first_name="Barnaby",
+                surname="Quillfeather",
+                member_type="ADULT",
+                expires=today - timedelta(days=30),
+                barred=True,
+                barred_reason="Card reported stolen",
+                owed=Decimal("0.00"),
+                pin_verifier=pin_verifier(OTHER_PIN),
+            )
+        )
+        db.add(
+            Patron(
+                patron_id="P9000001",
+                card=NO_PIN_CARD,
+                first_name="Nopin",
+                surname="Nevermade",
+                member_type="ADULT",
+                expires=today + timedelta(days=300),
+                barred=False,
+                owed=Decimal("0.00"),
+                pin_verifier=None,
+            )
+        )
+        brn = 0
+        for number in range(1, READERS + 1):
+            person = reader(number)
+            pin = person.pin
+            verifiers.setdefault(pin, pin_verifier(pin))
+            db.add(
+                Patron(
+                    patron_id=person.patron_id,
+                    card=person.card,
+                    first_name=person.first_name,
+                    surname=person.surname,
+                    email=person.email,
+                    member_type="ADULT",
+                    expires=today + timedelta(days=200),
+                    barred=False,
+                    owed=Decimal("1.50"),
+                    pin_verifier=verifiers[pin],
+                )
+            )
+            db.add(
+                LedgerEntry(
+                    patron_id=person.patron_id,
+                    amount=Decimal("1.50"),
+                    kind="fine",
+                    entry_id=None,
+                    at=now - timedelta(days=3),
+                    note=f"item {person.barcode(4)}",
+                )
+            )
+            for kind in range(1, 7):
+                brn += 1
+                db.add(
+                    Record(
+                        brn=brn,
+                        title=person.title(kind),
+                        author="A. Writer",
+                        publication_type="FICTION",
+                    )
+                )
+                db.flush()
+                db.add(
+                    Item(
+                        barcode=person.barcode(kind),
+                        brn=brn,
+                        price=Decimal("12.00"),
+                        status="available",
+                        home_location="Main",
+                    )
+                )
+            loans = [
+                (1, person.patron_id, today + timedelta(days=10), 0),
+                (2, person.patron_id, today + timedelta(days=10), 0),
+                (3, person.patron_id, today + timedelta(days=10), 3),
+                (4, person.patron_id, today - timedelta(days=5), 0),
+                (5, OTHER, today + timedelta(days=10), 0),
+            ]
+            for kind, patron_id, due, renewals in loans:
+                db.add(
+                    Loan(
+                        item_barcode=person.barcode(kind),
+                        patron_id=patron_id,
+                        member_type="ADULT",
+                        due=due.isoformat(),
+                        renewals=renewals,
+                        lent_at=now - timedelta(days=11),
+                        kiosk_id=None,
+                    )
+                )
+            holds = [
+                (2, OTHER, 1, None),
+                (5, OTHER, 1, None),
+                (5, person.patron_id, 2, None),
+                (6, person.patron_id, 1, now - timedelta(days=1)),
+            ]
+            for kind, patron_id, position, ready_at in holds:
+                db.add(
+                    Hold(
+                        item_barcode=person.barcode(kind),
+                        patron_id=patron_id,
+                        position=position,
+                        ready=ready_at is not None,
+                        title=person.title(kind),
+                        placed_at=now - timedelta(days=20),
+                        ready_at=ready_at,
+                    )
+                )
+        db.commit()
+    engine.dispose()
+
+
+class Clock:
+    """The server's clock, moved by the test."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+@dataclass
+class Portal:
+    url: str
+    database_url: str
+    clock: Clock | None = None
+
+    def sign_in(self, card: str, pin: str) -> requests.Session:
+        browser = requests.Session()
+        answer = browser.post(
+            f"{self.url}/my/login",
+            data={"card": card, "pin": pin, "csrf_token": csrf_token(browser, self.url)},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] == "/my/"
+        return browser
+
+
+def csrf_token(browser: requests.Session, url: str, page: str = "/my/login") -> str:
+    text = browser.get(f"{url}{page}", timeout=30).text
+    marker = 'name="csrf_token" value="'
+    start = text.index(marker) + len(marker)
+    return text[start : text.index('"', start)]
+
+
+@contextmanager
+def in_process(database_url: str, clock: Callable[[], datetime] | None = None) -> Iterator[Portal]:
+    """``kiosk-central serve``'s app in this process (the console's ``in_process``, with
+    its staff and kiosks) over the readers' library, on ``clock``, or else on a clock the
+    test moves (``Portal.clock``)."""
+    moving = Clock(datetime.now().replace(microsecond=0)) if clock is None else None
+    with console_in_process(
+        database_url, clock or (moving.now if moving else datetime.now)
+    ) as console:
+        seed(database_url, (clock or datetime.now)())
+        yield Portal(console.url, database_url, moving)
+
+
+@pytest.fixture
+def portal(database_url: str) -> Iterator[Portal]:
+    """The portal over a fresh seeded library, on SQLite and on PostgreSQL, with a
+    clock the test moves (``portal.clock``)."""
+    with in_process(database_url) as running:
+        yield running

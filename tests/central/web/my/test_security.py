@@ -1,0 +1,180 @@
+"""The portal as an attacker would try it, on SQLite and PostgreSQL: another patron's
+loans, holds and record out of reach (404, nothing changed), forms without their CSRF
+token refused, the staff console and the portal each closed to the other's session,
+the idle timeout, and guessing many cards from one address slowed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.central import database
+from kiosk.central.models import Hold, Loan
+
+from .conftest import NO_PIN_CARD, STAFF, Portal, csrf_token, reader
+
+
+def _hold_ids(portal: Portal, patron_id: str) -> list[int]:
+    engine = database.connect(portal.database_url)
+    with Session(engine) as db:
+        found = list(db.scalars(select(Hold.id).where(Hold.patron_id == patron_id)))
+    engine.dispose()
+    return found
+
+
+def _loan(portal: Portal, barcode: str) -> tuple[str, str, int] | None:
+    engine = database.connect(portal.database_url)
+    with Session(engine) as db:
+        loan = db.get(Loan, barcode)
+        found = None if loan is None else (loan.patron_id, loan.due, loan.renewals)
+    engine.dispose()
+    return found
+
+
+def test_another_patrons_holds_loans_and_record_are_not_found(portal: Portal) -> None:
+    me, them = reader(1), reader(2)
+    browser = portal.sign_in(me.card, me.pin)
+    token = csrf_token(browser, portal.url, "/my/")
+    theirs = _hold_ids(portal, them.patron_id)
+    assert theirs
+    for hold_id in [*theirs, 999999, "x1", "-1"]:
+        answer = browser.post(
+            f"{portal.url}/my/holds/{hold_id}/cancel", data={"csrf_token": token}, timeout=30
+        )
+        assert answer.status_code == 404, (hold_id, answer.status_code)
+    assert _hold_ids(portal, them.patron_id) == theirs
+    before = _loan(portal, them.barcode(1))
+    answer = browser.post(
+        f"{portal.url}/my/renew",
+        data={"csrf_token": token, "barcode": them.barcode(1), "transaction_id": "my-1"},
+        timeout=30,
+    )
+    assert answer.status_code == 404
+    assert _loan(portal, them.barcode(1)) == before
+    # Renewing everything renews only one's own.
+    browser.post(f"{portal.url}/my/renew-all", data={"csrf_token": token}, timeout=30)
+    assert _loan(portal, them.barcode(1)) == before
+    # The pages name no one: there is no id to change.
+    page = browser.get(f"{portal.url}/my/", timeout=30).text
+    assert them.title(1) not in page
+    assert them.first_name not in page
+    record = browser.get(f"{portal.url}/my/data.json", timeout=30).json()
+    assert record["details"]["card"] == me.card
+    assert them.card not in str(record)
+    assert them.barcode(1) not in str(record)
+    text = browser.get(f"{portal.url}/my/data.csv", timeout=30).text
+    assert me.card in text
+    assert them.card not in text
+
+
+def test_a_form_without_its_csrf_token_or_with_a_forged_one_changes_nothing(
+    portal: Portal,
+) -> None:
+    me = reader(1)
+    browser = portal.sign_in(me.card, me.pin)
+    [mine, *_] = _hold_ids(portal, me.patron_id)
+    for data in (
+        {},
+        {"csrf_token": "forged"},
+        {"csrf_token": csrf_token(requests.Session(), portal.url)},
+    ):
+        answer = browser.post(f"{portal.url}/my/holds/{mine}/cancel", data=data, timeout=30)
+        assert answer.status_code == 403, data
+        assert "The form could not be accepted" in answer.text
+    assert mine in _hold_ids(portal, me.patron_id)
+    # Signing in too: a login form planted on another site is refused.
+    fresh = requests.Session()
+    answer = fresh.post(f"{portal.url}/my/login", data={"card": me.card, "pin": me.pin}, timeout=30)
+    assert answer.status_code == 403
+
+
+def test_staff_and_patron_sessions_open_only_their_own_pages(portal: Portal) -> None:
+    me = reader(1)
+    patron = portal.sign_in(me.card, me.pin)
+    answer = patron.get(f"{portal.url}/staff/", allow_redirects=False, timeout=30)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/staff/login"
+    staff = requests.Session()
+    staff.post(
+        f"{portal.url}/staff/login",
+        data={
+            "username": STAFF[0],
+            "password": STAFF[1],
+            "csrf_token": csrf_token(staff, portal.url, "/staff/login"),
+        },
+        timeout=30,
+    )
+    assert staff.get(f"{portal.url}/staff/", allow_redirects=False, timeout=30).status_code == 200
+    answer = staff.get(f"{portal.url}/my/", allow_redirects=False, timeout=30)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/my/login"
+    assert (
+        staff.get(f"{portal.url}/my/data.json", allow_redirects=False, timeout=30).status_code
+        == 303
+    )
+
+
+def test_the_session_ends_after_fifteen_idle_minutes_and_at_sign_out(portal: Portal) -> None:
+    assert portal.clock is not None
+    me = reader(1)
+    browser = portal.sign_in(me.card, me.pin)
+    portal.clock.moment += timedelta(minutes=14)
+    assert browser.get(f"{portal.url}/my/", allow_redirects=False, timeout=30).status_code == 200
+    portal.clock.moment += timedelta(minutes=16)
+    answer = browser.get(f"{portal.url}/my/", allow_redirects=False, timeout=30)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/my/login"
+    # Signed out, the old cookie opens nothing again.
+    browser = portal.sign_in(me.card, me.pin)
+    cookie = browser.cookies.get("my_session")
+    token = csrf_token(browser, portal.url, "/my/")
+    assert browser.post(f"{portal.url}/my/logout", data={"csrf_token": token}, timeout=30).ok
+    thief = requests.Session()
+    thief.cookies.set("my_session", cookie or "")
+    answer = thief.get(f"{portal.url}/my/", allow_redirects=False, timeout=30)
+    assert answer.status_code == 303
+
+
+def test_every_refusal_has_one_answer(portal: Portal) -> None:
+    """An unknown card, a wrong PIN, a card without a PIN: the same words."""
+    answers = set()
+    for card, pin in ((reader(3).card, "0000"), ("21999999999999", "1234"), (NO_PIN_CARD, "1234")):
+        browser = requests.Session()
+        answer = browser.post(
+            f"{portal.url}/my/login",
+            data={"card": card, "pin": pin, "csrf_token": csrf_token(browser, portal.url)},
+            timeout=30,
+        )
+        assert answer.status_code == 200
+        start = answer.text.index("govuk-error-summary__list")
+        answers.add(answer.text[start : answer.text.index("</ul>", start)])
+    assert len(answers) == 1
+
+
+def test_guessing_many_cards_from_one_address_is_slowed(portal: Portal) -> None:
+    browser = requests.Session()
+    token = csrf_token(browser, portal.url)
+    for guess in range(10):
+        answer = browser.post(
+            f"{portal.url}/my/login",
+            data={"card": f"2199999999{guess:04d}", "pin": "1234", "csrf_token": token},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert answer.status_code == 200, guess
+    me = reader(4)
+    answer = browser.post(
+        f"{portal.url}/my/login",
+        data={"card": me.card, "pin": me.pin, "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert answer.status_code == 429
+    assert "Please wait 15 minutes" in answer.text
+    # The card itself was not counted against: its owner is let in once the wait is over.
+    assert portal.clock is not None
+    portal.clock.moment += timedelta(minutes=15)
+    portal.sign_in(me.card, me.pin)
