@@ -59,11 +59,12 @@ class LoopbackLibrary:
         return tuple(lines)
 
     def console_lines(self) -> tuple[str, ...]:
-        """Where the staff console is, for the terminal (the patrons' screen has no use
-        for it)."""
+        """Where the staff console and the patron portal are, for the terminal (the
+        patrons' screen has no use for them)."""
         return (
             f"Staff console: {self.server_url}/staff/  "
             f"(sign in as {DEMO_CONSOLE_USER}, password {DEMO_CONSOLE_PASSWORD})",
+            f"Patron portal: {self.server_url}/my/  (sign in with a card and PIN above)",
         )
 
 

@@ -1,5 +1,6 @@
 """The loopback demo: a central server with the demo library, this kiosk registered, and
-the staff console with its demo account, built by function calls."""
+the staff console with its demo account and the patron portal, built by function
+calls."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pathlib import Path
 import requests
 
 from kiosk.demo.loopback import DEMO_CONSOLE_PASSWORD, DEMO_CONSOLE_USER, prepare_demo
-from tests.central.web.conftest import Console
+from tests.central.web.conftest import Console, csrf_token
 
 
-def test_the_demo_serves_its_library_to_the_kiosk_and_the_console_to_staff(
+def test_the_demo_serves_its_library_to_the_kiosk_the_console_and_the_portal(
     tmp_path: Path,
 ) -> None:
     library = prepare_demo(tmp_path)
@@ -26,9 +27,22 @@ def test_the_demo_serves_its_library_to_the_kiosk_and_the_console_to_staff(
             timeout=30,
         )
         assert snapshot.status_code == 200, snapshot.text[:200]
-        (line,) = library.console_lines()
+        line, portal_line = library.console_lines()
         assert f"{library.server_url}/staff/" in line
         assert DEMO_CONSOLE_USER in line
+        assert f"{library.server_url}/my/" in portal_line
+        # A demo card and its PIN sign in to the patron portal.
+        card = next(card for card in cards["cards"] if card["situation"] == "has overdue loans")
+        patron = requests.Session()
+        token = csrf_token(patron, library.server_url, "/my/login")
+        answer = patron.post(
+            f"{library.server_url}/my/login",
+            data={"card": card["card"], "pin": card["pin"], "csrf_token": token},
+            timeout=30,
+        )
+        assert answer.status_code == 200
+        assert answer.url == f"{library.server_url}/my/"
+        assert "Overdue" in answer.text
         console = Console(library.server_url, "", tmp_path / "unused.log")
         staff = console.login(DEMO_CONSOLE_USER, DEMO_CONSOLE_PASSWORD)
         kiosks = staff.get(f"{library.server_url}/staff/kiosks", timeout=10)
