@@ -235,6 +235,7 @@ def test_circ_json_keeps_its_fields_with_each_message_worded(
         "refusals",
         "hold_fulfilled",
         "entry_id",
+        "offline_limit",
     ]
     assert answer["refusals"][0] == {
         "reason": "patron_barred",
@@ -245,5 +246,12 @@ def test_circ_json_keeps_its_fields_with_each_message_worded(
         "circ", "--data", str(data), "--json", "account", "--card", barred["card"], "--pin", "1"
     )
     answer = json.loads(wrong.stdout)
-    assert list(answer) == ["status", "message", "session", "attempts_left", "locked_until"]
+    assert list(answer) == [
+        "status",
+        "message",
+        "session",
+        "attempts_left",
+        "locked_until",
+        "greeting",
+    ]
     assert answer["message"].startswith("That PIN is not right. Please try again (")

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -22,7 +23,7 @@ from kiosk import __version__
 from kiosk.appliance.notify import SystemdNotifier
 from kiosk.appliance.sections import BINS_SECTION, PRINTER_SECTION, SCANNERS_SECTION
 from kiosk.appliance.status import DISK_FULL_MB, gather, rows
-from kiosk.circulation.service import Circulation
+from kiosk.circulation.service import Circulation, OfflineGuard
 from kiosk.circulation.views import SortingBins
 from kiosk.common.clock import Clock, SystemClock
 from kiosk.common.pins import return_hash_memory_after_each_pin
@@ -61,6 +62,7 @@ class KioskOptions:
     pin_required: bool = True
     inactivity_seconds: float = 60.0
     warning_seconds: float = 15.0
+    offline: OfflineGuard = field(default_factory=OfflineGuard)
     bins: SortingBins = field(default_factory=SortingBins)
     staff_cards: frozenset[str] = frozenset()
     staff_pin_verifier: str | None = None
@@ -205,7 +207,11 @@ class Kiosk:
             # opens (see health), and out of service it sends nothing to circulation.
             return cast(Circulation, None)
         return Circulation(
-            store, self.clock, bins=self.options.bins, pin_required=self.options.pin_required
+            store,
+            self.clock,
+            bins=self.options.bins,
+            pin_required=self.options.pin_required,
+            offline=self.options.offline,
         )
 
     def start(self) -> None:
@@ -250,7 +256,7 @@ class Kiosk:
 
     def staff_status(self) -> StaffStatus:
         """What ``kiosk status`` says, with the scanners as this process sees them."""
-        status = gather(self.options.data_dir, self.clock)
+        status = gather(self.options.data_dir, self.clock, offline=self.options.offline)
         found = [
             ("kiosk", f"{self.options.name} ({self.options.mode}), version {__version__}"),
             ("server", self.options.server_url or "kiosk-sync's, see kiosk.toml"),
@@ -288,6 +294,10 @@ def options_from_config(config: KioskConfig, **overrides: Any) -> KioskOptions:
         "pin_required": config.patrons.pin_required,
         "inactivity_seconds": config.session.inactivity_seconds,
         "warning_seconds": config.session.warning_seconds,
+        "offline": OfflineGuard(
+            timedelta(hours=config.offline.max_mirror_age_hours),
+            config.offline.items_per_session,
+        ),
         "bins": config[BINS_SECTION],
         "staff_cards": frozenset(config.staff.cards),
         "staff_pin_verifier": config.staff.pin_verifier.value or None,

@@ -13,13 +13,13 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from kiosk import __version__
 from kiosk.appliance.sections import KIOSK_SECTIONS, SCANNERS_SECTION
-from kiosk.circulation.service import EARLIEST_TRUSTED_TIME, clock_trusted
+from kiosk.circulation.service import EARLIEST_TRUSTED_TIME, OfflineGuard, clock_trusted
 from kiosk.common.clock import Clock
 from kiosk.config import ConfigError, KioskConfig, load_config
 from kiosk.store import inspection
@@ -95,9 +95,16 @@ def gather(
     clock: Clock,
     config: KioskConfig | None = None,
     presence: Callable[[Any], list[tuple[str, str, bool]]] | None = None,
+    offline: OfflineGuard | None = None,
 ) -> KioskStatus:
-    """Everything ``kiosk status`` says, read from ``data_dir`` (and ``config``)."""
+    """Everything ``kiosk status`` says, read from ``data_dir`` (and ``config``; the
+    offline guard is ``config``'s [offline], else ``offline``, else its defaults)."""
     now = clock.now()
+    if config is not None:
+        offline = OfflineGuard(
+            timedelta(hours=config.offline.max_mirror_age_hours),
+            config.offline.items_per_session,
+        )
     status = KioskStatus(__version__, str(data_dir), now)
     if config is not None:
         status.name, status.mode = config.kiosk.name, config.kiosk.mode
@@ -117,7 +124,7 @@ def gather(
     elif free < DISK_LOW_MB:
         status.warnings.append(f"the disk is nearly full ({free} MB free)")
     latest = _journal(status, data_dir / JOURNAL_FILE)
-    _mirror(status, data_dir / MIRROR_FILE)
+    _mirror(status, data_dir / MIRROR_FILE, offline or OfflineGuard())
     _sync(status, data_dir)
     status.clock = {
         "now": now,
@@ -168,7 +175,7 @@ def _journal(status: KioskStatus, path: Path) -> datetime | None:
     return journal.latest_time
 
 
-def _mirror(status: KioskStatus, path: Path) -> None:
+def _mirror(status: KioskStatus, path: Path, offline: OfflineGuard) -> None:
     if not path.exists():
         status.mirror = {"state": "empty"}
         status.problems.append("the mirror is empty: the kiosk has not synced yet")
@@ -194,6 +201,19 @@ def _mirror(status: KioskStatus, path: Path) -> None:
     }
     if status.mirror["state"] != "ready":
         status.problems.append("the mirror is empty: the kiosk has not synced yet")
+        return
+    # As the screens decide it (Circulation's offline guard): older than the limit, a
+    # patron may borrow only a few items a visit.
+    age = status.mirror["age_seconds"]
+    guarded = age is None or age > offline.max_age.total_seconds()
+    status.mirror["offline_guard"] = guarded
+    if guarded:
+        hours = offline.max_age.total_seconds() / 3600
+        status.warnings.append(
+            f"the mirror was last refreshed {_when(status.now, mirror.synced_at)}, more than "
+            f"{hours:g} h ago: patrons may borrow at most {offline.items} items a visit "
+            "until the kiosk syncs ([offline] in kiosk.toml)"
+        )
 
 
 def _sync(status: KioskStatus, data_dir: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -88,6 +88,16 @@ def clock_trusted(now: datetime, latest: datetime | None) -> bool:
     return now >= EARLIEST_TRUSTED_TIME and (latest is None or now >= latest)
 
 
+@dataclass(frozen=True, slots=True)
+class OfflineGuard:
+    """kiosk.toml's [offline]: once the mirror has not been refreshed for longer than
+    ``max_age``, the kiosk lends at most ``items`` items a patron's session, since what it
+    does not know (a card blocked, a copy lent elsewhere) grows with the time offline."""
+
+    max_age: timedelta = timedelta(hours=24)
+    items: int = 3
+
+
 class _Refuse(Exception):
     """A signal inside this module, never raised out of it."""
 
@@ -107,9 +117,11 @@ class Circulation:
         *,
         bins: SortingBins | None = None,
         pin_required: bool = True,
+        offline: OfflineGuard | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
+        self.offline = offline or OfflineGuard()
         self.bins = bins or SortingBins()
         self.pin_required = pin_required
         self._policy: tuple[str, Policy] | None = None
@@ -140,6 +152,23 @@ class Circulation:
         if not clock_trusted(now, latest):
             log.error("the clock reads %s, before the latest recorded time %s", now, latest)
             raise _Refuse(Unavailable(OutOfService.CLOCK_UNTRUSTED))
+
+    def _offline_limit(self, world: World, now: datetime) -> int | None:
+        """The items a session may have while the mirror is too old; None: no limit."""
+        synced = world.mirror_synced_at()
+        if synced is not None and now - synced <= self.offline.max_age:
+            return None
+        return self.offline.items
+
+    def mirror_age(self) -> tuple[datetime | None, bool]:
+        """When the mirror was last refreshed, and whether the offline guard is on: for
+        staff mode and ``kiosk status``."""
+
+        def read(world: World, now: datetime) -> tuple[datetime | None, bool]:
+            return world.mirror_synced_at(), self._offline_limit(world, now) is not None
+
+        answer = self._run(read)
+        return (None, False) if isinstance(answer, Unavailable) else answer
 
     def readiness(self) -> OutOfService | None:
         """Why the kiosk cannot lend now, or None; checked as a transaction would be."""
@@ -258,6 +287,7 @@ class Circulation:
             owed=patron.owed,
             membership_ends=ends,
             renewable=renewable and ends is not None,
+            offline_limit=self._offline_limit(world, now),
         )
 
     def _welcome(self, patron: PatronState, greeting: Greeting) -> Identification:
@@ -292,7 +322,12 @@ class Circulation:
 
     # --- checkout ---------------------------------------------------------------------
 
-    def checkout(self, session: PatronSession, barcode: str) -> CheckoutAnswer | Unavailable:
+    def checkout(
+        self, session: PatronSession, barcode: str, *, lent_in_session: int = 0
+    ) -> CheckoutAnswer | Unavailable:
+        """Lend ``barcode``; ``lent_in_session``: the items this session has had, which
+        the offline guard counts."""
+
         def decide(world: World, now: datetime) -> CheckoutAnswer:
             policy = self.policy(world)
             patron = world.patron(session.patron_id)
@@ -302,6 +337,11 @@ class Circulation:
             if item.loan is not None and item.loan.patron_id == patron.patron_id:
                 return CheckoutAnswer(
                     CheckoutStatus.ALREADY_YOURS, barcode, item.title, due=item.loan.due
+                )
+            limit = self._offline_limit(world, now)
+            if limit is not None and lent_in_session >= limit:
+                return CheckoutAnswer(
+                    CheckoutStatus.OFFLINE_LIMIT, barcode, item.title, offline_limit=limit
                 )
             held = [loan.publication_type for loan in world.loans_of(patron.patron_id)]
             decision = decide_checkout(

@@ -127,6 +127,8 @@ class CheckoutStatus(StrEnum):
     ALREADY_YOURS = "already_yours"
     REFUSED = "refused"
     UNKNOWN_ITEM = "unknown_item"
+    # The mirror is old (kiosk.toml's [offline]): this session has had its items.
+    OFFLINE_LIMIT = "offline_limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,7 @@ class CheckoutAnswer:
     refusals: tuple[Refusal, ...] = ()
     hold_fulfilled: bool = False
     entry_id: str | None = None
+    offline_limit: int | None = None  # OFFLINE_LIMIT: the items a session may have
 
 
 class ReturnStatus(StrEnum):

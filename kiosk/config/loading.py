@@ -45,6 +45,7 @@ from kiosk.config.model import (
     LibrarySection,
     LogLevel,
     Mode,
+    OfflineSection,
     PatronsSection,
     ServerSection,
     SessionSection,
@@ -73,6 +74,7 @@ TABLES = (
     "server",
     "patrons",
     "session",
+    "offline",
     "display",
     "bins",
     "printer",
@@ -81,7 +83,7 @@ TABLES = (
     "barcodes",
 )
 # The tables read here; the others by the sections handed to load_config.
-OWN_TABLES = ("kiosk", "library", "server", "patrons", "session", "display", "staff")
+OWN_TABLES = ("kiosk", "library", "server", "patrons", "session", "offline", "display", "staff")
 # Parts the kiosk lends without: a mistake there is a fault shown in staff mode.
 OPTIONAL_PARTS = frozenset({"server", "printer", "scanners", "staff"})
 OPTIONAL_KEYS = frozenset({"library.logo"})
@@ -186,6 +188,7 @@ class _Checker(LayeredReader):
                 )
             ),
             session=self.session(),
+            offline=self.offline(),
             display=self.display(),
             staff=self.staff(),
             sections={section: self.read(section) for section in self.sections},
@@ -300,6 +303,28 @@ class _Checker(LayeredReader):
                 f"must be less than inactivity_seconds ({inactivity:g}), not {warning:g}",
             )
         return SessionSection(inactivity_seconds=inactivity, warning_seconds=warning)
+
+    def offline(self) -> OfflineSection:
+        table = self.section("offline", ("max_mirror_age_hours", "items_per_session"))
+        defaults = OfflineSection()
+        return OfflineSection(
+            max_mirror_age_hours=self.get(
+                table,
+                "offline",
+                "max_mirror_age_hours",
+                defaults.max_mirror_age_hours,
+                as_positive_seconds,  # any number above 0, here of hours
+                "a number of hours above 0",
+            ),
+            items_per_session=self.get(
+                table,
+                "offline",
+                "items_per_session",
+                defaults.items_per_session,
+                as_positive_int,
+                "a whole number of items above 0",
+            ),
+        )
 
     def display(self) -> DisplaySection:
         known = (

@@ -98,6 +98,15 @@ class SessionSection:
 
 
 @dataclass(frozen=True, slots=True)
+class OfflineSection:
+    """The guard for a long time offline: once the mirror is older than this, a patron
+    may borrow at most ``items_per_session`` items a session."""
+
+    max_mirror_age_hours: float = 24.0
+    items_per_session: int = 3
+
+
+@dataclass(frozen=True, slots=True)
 class DisplaySection:
     languages: tuple[Language, ...] = ("en", "es", "fr")
     default_language: Language = "en"
@@ -125,6 +134,7 @@ class KioskConfig:
     server: ServerSection = field(default_factory=ServerSection)
     patrons: PatronsSection = field(default_factory=PatronsSection)
     session: SessionSection = field(default_factory=SessionSection)
+    offline: OfflineSection = field(default_factory=OfflineSection)
     display: DisplaySection = field(default_factory=DisplaySection)
     staff: StaffSection = field(default_factory=StaffSection)
     # The tables whose types belong to other parts ([bins], [printer], [scanners] and

@@ -357,7 +357,9 @@ class KioskFlow:
     def _checkout(self, barcode: str) -> None:
         session = self.patron.session
         assert session is not None
-        answer = self._served(self.ports.circulation.checkout(session, barcode))
+        answer = self._served(
+            self.ports.circulation.checkout(session, barcode, lent_in_session=self.patron.lent)
+        )
         if answer is None:
             return
         self.patron.lines.insert(0, wording.checkout_line(self.tr, answer))

@@ -167,7 +167,20 @@ def waiting_lines(
 ) -> tuple[Line, ...]:
     """The greeting's short list: holds ready, loans overdue and due soon, money owed,
     the membership's end (with its Renew button while a patron may renew it here)."""
-    lines = [
+    lines = []
+    if greeting.offline_limit is not None:
+        lines.append(
+            Line(
+                tr("This kiosk has been offline for a while."),
+                tr.plural(
+                    "You can borrow up to {count} item here this time.",
+                    "You can borrow up to {count} items here this time.",
+                    greeting.offline_limit,
+                ),
+                Tone.NOTICE,
+            )
+        )
+    lines += [
         Line(title, tr("Ready for you at the hold shelf."), Tone.SUCCESS)
         for title in greeting.holds_ready
     ]
@@ -269,7 +282,19 @@ def checkout_line(tr: Translator, answer: CheckoutAnswer) -> Line:
         return Line(title, _already_yours(tr, answer), Tone.NOTICE)
     if answer.status is CheckoutStatus.REFUSED:
         return Line(title, refusals(tr, answer.refusals), Tone.ERROR)
+    if answer.status is CheckoutStatus.OFFLINE_LIMIT:
+        return Line(title, _offline_limit(tr, answer), Tone.ERROR)
     return Line(tr("We don't know this item"), tr("Please take it to the desk."), Tone.ERROR)
+
+
+def _offline_limit(tr: Translator, answer: CheckoutAnswer) -> str:
+    return tr.plural(
+        "This kiosk has been offline for a while, so it lends only {count} item a visit. "
+        "Please borrow the rest at the desk.",
+        "This kiosk has been offline for a while, so it lends only {count} items a visit. "
+        "Please borrow the rest at the desk.",
+        answer.offline_limit or 0,
+    )
 
 
 def checkout_sentence(tr: Translator, answer: CheckoutAnswer) -> str:
@@ -279,6 +304,8 @@ def checkout_sentence(tr: Translator, answer: CheckoutAnswer) -> str:
         return _already_yours(tr, answer)
     if answer.status is CheckoutStatus.REFUSED:
         return refusals(tr, answer.refusals)
+    if answer.status is CheckoutStatus.OFFLINE_LIMIT:
+        return _offline_limit(tr, answer)
     return tr("We don't know this item. Please take it to the desk.")
 
 

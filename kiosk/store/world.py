@@ -294,6 +294,12 @@ class World:
         row = self._sql("SELECT document FROM mirror.policy WHERE id = 1").fetchone()
         return str(row[0]) if row else "{}"
 
+    def mirror_synced_at(self) -> datetime | None:
+        """When the mirror was last refreshed from the server (this kiosk's local time):
+        how much it may have missed since."""
+        row = self._sql("SELECT synced_at FROM mirror.sync_cursor WHERE id = 1").fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
     def append(self, entry: NewEntry) -> None:
         """Append one entry and move the kiosk's latest recorded time forward."""
         loan = entry.loan

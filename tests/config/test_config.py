@@ -193,6 +193,18 @@ def test_a_wrong_type(tmp_path: Path) -> None:
     ]
 
 
+def test_the_offline_guard_is_read_and_checked(tmp_path: Path) -> None:
+    path = site(tmp_path, GOOD + "[offline]\nmax_mirror_age_hours = 6\nitems_per_session = 2\n")
+    config = load_config(path, sections=KIOSK_SECTIONS)
+    assert (config.offline.max_mirror_age_hours, config.offline.items_per_session) == (6, 2)
+    path = site(tmp_path, GOOD + "[offline]\nmax_mirror_age = 6\nitems_per_session = 0\n")
+    assert messages(check_config(path, sections=KIOSK_SECTIONS)) == [
+        f"{path}:9: offline.max_mirror_age: unknown key (did you mean "
+        "'max_mirror_age_hours'?); known keys: max_mirror_age_hours, items_per_session",
+        f"{path}:10: offline.items_per_session: must be a whole number of items above 0, not 0",
+    ]
+
+
 def test_an_unknown_key_says_what_was_meant(tmp_path: Path) -> None:
     path = site(tmp_path, GOOD.replace('name = "branch-1"', 'name = "branch-1"\nmdoe = "return"'))
     assert messages(check_config(path, sections=KIOSK_SECTIONS)) == [
@@ -278,7 +290,8 @@ enabled = true
         f"{path}:16: bins.shelf.colour: must be one of yellow, green, red, blue, orange, purple, "
         "white, black, grey or \"#rrggbb\", not 'gren' (did you mean 'green'?)",
         f"{path}:18: printr: unknown table (did you mean 'printer'?); known tables: kiosk, "
-        "library, server, patrons, session, display, bins, printer, staff, scanners, barcodes",
+        "library, server, patrons, session, offline, display, bins, printer, staff, scanners, "
+        "barcodes",
     ]
     assert [p.vital for p in problems] == [True, True, True, False, False, True, True, False]
     out, err = io.StringIO(), io.StringIO()
