@@ -33,12 +33,13 @@ COLOURS: tuple[str, ...] = (
     "grey",
 )
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-_BIN_NAMES = ("hold_shelf", "shelf", "staff")
+_BIN_NAMES = ("hold_shelf", "shelf", "staff", "transfer")
 
 
 def read_bins(reader: SettingsReader, config: Mapping[str, Any]) -> SortingBins:
-    """The sorting bins of ``[bins.hold_shelf]``, ``[bins.shelf]`` and ``[bins.staff]``:
-    a label, a number and a colour each, every mistake kept in ``reader``."""
+    """The sorting bins of ``[bins.hold_shelf]``, ``[bins.shelf]``, ``[bins.staff]`` and
+    ``[bins.transfer]`` (copies going to another branch): a label, a number and a colour
+    each, every mistake kept in ``reader``."""
     tables = reader.table(config.get("bins", {}), "bins", _BIN_NAMES)
     defaults = SortingBins()
     bins = {}

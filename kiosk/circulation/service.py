@@ -49,6 +49,7 @@ from kiosk.rules import (
     decide_membership_renewal,
     decide_renewal,
     read_policy,
+    route_return,
 )
 from kiosk.rules.model import AVAILABLE, money
 from kiosk.store.errors import StoreFull
@@ -76,6 +77,9 @@ log = logging.getLogger(__name__)
 DUE_SOON_DAYS = 3
 MEMBERSHIP_NOTICE_DAYS = 30
 _SOON = timedelta(days=DUE_SOON_DAYS)
+
+# A copy on its way to another branch: lent once it has arrived (checked in there).
+IN_TRANSIT = "in_transit"
 
 # A Pi has no battery-backed clock: before this, its time is certainly wrong.
 EARLIEST_TRUSTED_TIME = datetime(2026, 1, 1)
@@ -414,14 +418,17 @@ class Circulation:
             if item.loan is None:
                 last = item.last_entry
                 if last is not None and last.kind == RETURN:
-                    bin_ = self._bin(last.details().get("route"))
+                    details = last.details()
                     return ReturnAnswer(
                         ReturnStatus.ALREADY_RETURNED,
                         barcode,
                         item.title,
-                        bin_,
+                        self._bin(details.get("route")),
                         entry_id=last.id,
+                        destination=details.get("destination"),
                     )
+                if item.status == IN_TRANSIT:
+                    return self._arrived(world, now, item)
                 # The mirror may not yet know of a loan made elsewhere: record the return
                 # anyway and let staff look at the item; the server sorts it out.
                 entry_id = self._record(
@@ -445,8 +452,12 @@ class Circulation:
             copy = item.as_rules_item()
             if once_back != AVAILABLE:  # damaged, in repair...: no title hold is trapped
                 copy = replace(copy, status=once_back)
-            outcome = assess_return(policy, item.loan.as_rules_loan(), copy, now)
+            outcome = assess_return(
+                policy, item.loan.as_rules_loan(), copy, now, branch=world.branch
+            )
             bin_ = self._bin(outcome.route.value)
+            if outcome.route is Route.TRANSFER and once_back == AVAILABLE:
+                once_back = IN_TRANSIT  # lent again once it has arrived, as on the server
             entry_id = self._record(
                 world,
                 now,
@@ -461,6 +472,9 @@ class Circulation:
                     "fine": str(outcome.fine),
                     "route": outcome.route.value,
                     "trapped_for": outcome.trapped_for,
+                    # Where it was decided, so the server routes it as this kiosk did.
+                    "branch": world.branch,
+                    "destination": outcome.destination,
                 },
                 status_after=once_back,
                 loan=None,
@@ -474,16 +488,50 @@ class Circulation:
                 fine=outcome.fine,
                 overdue_days=outcome.overdue_days,
                 entry_id=entry_id,
+                destination=outcome.destination,
             )
 
         result: ReturnAnswer | Unavailable = self._run(decide)
         return result
+
+    def _arrived(self, world: World, now: datetime, item: ItemState) -> ReturnAnswer:
+        """A copy in transit, checked in here: it has arrived, is available again, and
+        goes where a return here would send it (its hold shelf, its shelf, or on to its
+        home when this is not it)."""
+        routing = route_return(replace(item.as_rules_item(), status=AVAILABLE), world.branch)
+        entry_id = self._record(
+            world,
+            now,
+            RETURN,
+            item_barcode=item.barcode,
+            patron_id=None,
+            details={
+                "known": True,
+                "arrived": True,
+                "route": routing.route.value,
+                "trapped_for": routing.trapped_for,
+                "branch": world.branch,
+                "destination": routing.destination,
+            },
+            status_after=IN_TRANSIT if routing.route is Route.TRANSFER else AVAILABLE,
+            loan=None,
+        )
+        return ReturnAnswer(
+            ReturnStatus.RETURNED,
+            item.barcode,
+            item.title,
+            self._bin(routing.route.value),
+            entry_id=entry_id,
+            destination=routing.destination,
+        )
 
     def _bin(self, route: str | None) -> Any:
         if route == Route.HOLD_SHELF.value:
             return self.bins.hold_shelf
         if route == Route.SHELF.value:
             return self.bins.shelf
+        if route == Route.TRANSFER.value:
+            return self.bins.transfer
         return self.bins.staff
 
     # --- renew ------------------------------------------------------------------------

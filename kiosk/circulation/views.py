@@ -56,6 +56,8 @@ class SortingBins:
     hold_shelf: SortingBin = SortingBin("Hold shelf", 1, "yellow")
     shelf: SortingBin = SortingBin("Shelf", 2, "green")
     staff: SortingBin = SortingBin("Staff", 3, "red")
+    # Copies going to another branch (their home): the screen names the branch.
+    transfer: SortingBin = SortingBin("Transfer", 4, "blue")
 
 
 class OutOfService(StrEnum):
@@ -159,6 +161,7 @@ class ReturnAnswer:
     fine: Decimal = Decimal("0.00")
     overdue_days: int = 0
     entry_id: str | None = None
+    destination: str | None = None  # the branch a copy in the transfer bin goes to
 
 
 class RenewStatus(StrEnum):

@@ -43,7 +43,7 @@ OUT_OF_SERVICE_DETAIL = {
 
 # The shipped bins' names, marked for the catalog so each language has them. A library
 # may name its bins otherwise in kiosk.toml; a name the catalog lacks shows as written.
-DEFAULT_BIN_LABELS = (N_("Hold shelf"), N_("Shelf"), N_("Staff"))
+DEFAULT_BIN_LABELS = (N_("Hold shelf"), N_("Shelf"), N_("Staff"), N_("Transfer"))
 BIN_COLOURS = {
     "yellow": N_("yellow"),
     "green": N_("green"),
@@ -376,7 +376,14 @@ def return_instruction(tr: Translator, answer: ReturnAnswer) -> str:
         "Please put it in bin {number}, the {colour} one.",
         number=answer.bin.number,
         colour=bin_colour(tr, answer.bin),
-    )
+    ) + _goes_to(tr, answer)
+
+
+def _goes_to(tr: Translator, answer: ReturnAnswer) -> str:
+    """Where a copy in the transfer bin is sent, after the sentence that names the bin."""
+    if answer.destination is None:
+        return ""
+    return " " + tr("It goes back to its home branch, {branch}.", branch=answer.destination)
 
 
 def return_sentence(tr: Translator, answer: ReturnAnswer) -> str:
@@ -389,7 +396,7 @@ def return_sentence(tr: Translator, answer: ReturnAnswer) -> str:
         return tr(
             "Thank you, this item is already returned. Please put it in bin {number}.",
             number=number,
-        )
+        ) + _goes_to(tr, answer)
     if answer.fine > 0:
         return tr.plural(
             "Thank you. This item was {count} day late: a fine of {amount} has been added "
@@ -399,5 +406,5 @@ def return_sentence(tr: Translator, answer: ReturnAnswer) -> str:
             answer.overdue_days,
             amount=tr.money(answer.fine),
             number=number,
-        )
-    return tr("Thank you. Please put it in bin {number}.", number=number)
+        ) + _goes_to(tr, answer)
+    return tr("Thank you. Please put it in bin {number}.", number=number) + _goes_to(tr, answer)

@@ -122,3 +122,6 @@ class SyncCursor(MirrorBase):
     cursor: Mapped[int]
     synced_at: Mapped[str]  # local time of the last successful sync, ISO
     reflected_through: Mapped[int] = mapped_column(default=0)
+    # The branch this kiosk stands in, as the server last said (None: no branch): the
+    # returns it takes are routed from there.
+    branch: Mapped[str | None] = mapped_column(String(32))

@@ -103,6 +103,19 @@ def apply_changes(
         )
 
 
+def set_branch(store: Store, branch: str | None) -> None:
+    """The branch the server says this kiosk stands in (None: none), kept beside the
+    cursor it came with."""
+    with loading.writing(store) as mirror:
+        mirror.execute(update(SyncCursor).values(branch=branch))
+
+
+def branch(store: Store) -> str | None:
+    with store.mirror.connect() as mirror:
+        value = mirror.scalar(select(SyncCursor.branch))
+    return None if value is None else str(value)
+
+
 def scrub_lending(store: Store) -> None:
     """Rebuild the loans and holds tables from the rows they hold now, so that no loan or
     hold the server has since ended can be read back from the card.

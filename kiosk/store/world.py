@@ -86,6 +86,7 @@ class ItemState:
     # Its status in stock whatever its loan (``status`` says on_loan while lent): a copy
     # recorded damaged on loan comes back damaged, and is trapped for no title hold.
     stock_status: str = AVAILABLE
+    home_branch: str | None = None  # its home_location: where a return elsewhere sends it
 
     def status_once_back(self) -> str:
         """Its status after a return: a copy lent (or lost, missing: found) comes back
@@ -102,6 +103,7 @@ class ItemState:
             self.price,
             title_holds=self.title_holds,
             trapped_for=self.trapped_for,
+            home_branch=self.home_branch,
         )
 
 
@@ -150,7 +152,8 @@ class NewEntry:
 _HEADER = (
     "SELECT (SELECT latest_time FROM main.kiosk_state WHERE id = 1), "
     "(SELECT reflected_through FROM mirror.sync_cursor WHERE id = 1), "
-    "(SELECT version FROM mirror.policy WHERE id = 1)"
+    "(SELECT version FROM mirror.policy WHERE id = 1), "
+    "(SELECT branch FROM mirror.sync_cursor WHERE id = 1)"
 )
 
 # A patron, with what this kiosk charged them since the mirror was last refreshed, and
@@ -192,7 +195,8 @@ _ITEMS = (
     # A copy trapped for the patron's item hold on it leaves their title hold waiting.
     "AND NOT EXISTS (SELECT 1 FROM mirror.holds o WHERE o.item_barcode = f.item_barcode "
     "AND o.patron_id = t.patron_id))))), "
-    "CASE e.kind WHEN 'return' THEN json_extract(e.payload, '$.trapped_for') END "
+    "CASE e.kind WHEN 'return' THEN json_extract(e.payload, '$.trapped_for') END, "
+    "i.home_location "
     "FROM mirror.items i JOIN mirror.records r ON r.brn = i.brn "
     "LEFT JOIN mirror.loans l ON l.item_barcode = i.barcode "
     "LEFT JOIN main.entries e ON e.seq = (SELECT max(x.seq) FROM main.entries x "
@@ -276,10 +280,12 @@ class World:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._sql = connection.execute
-        latest, reflected, version = self._sql(_HEADER).fetchone()
+        latest, reflected, version, branch = self._sql(_HEADER).fetchone()
         self._latest: str | None = latest
         self._policy_version: str | None = version
         self.reflected_through: int = reflected or 0
+        # The branch this kiosk stands in (None: none): where its returns are routed from.
+        self.branch: str | None = branch
 
     # --- the kiosk's own state ---------------------------------------------------------
 
@@ -445,6 +451,7 @@ def _item(row: Any) -> ItemState:
         queue,
         title_queue,
         trapped_here_for,
+        home_location,
     ) = row
     loan = None
     if borrower is not None:
@@ -459,6 +466,7 @@ def _item(row: Any) -> ItemState:
         loan=loan,
         title_holds=_patrons_in_order(title_queue),
         stock_status=status,
+        home_branch=home_location,
     )
     if entry_id is None:
         return state

@@ -71,6 +71,7 @@ from kiosk.sync.protocol import (
     PushResponse,
     SnapshotPage,
     WireEntry,
+    branch_from_headers,
     header_position,
 )
 
@@ -410,7 +411,7 @@ class SyncAgent:
         """Replace the mirror with the server's library, page by page. The next page is
         fetched while the current one is written, so the server and the kiosk work at
         once."""
-        first = self._call(
+        first, headers = self._exchange(
             "GET", "/snapshot", SnapshotPage, params={"limit": self.snapshot_page_size}
         )
         total = sum(first.totals.values()) or 1
@@ -438,6 +439,7 @@ class SyncAgent:
                     self.on_progress(done, total)
                 page = following.result() if following is not None else None
         mirroring.finish_snapshot(self.store, first.cursor, self.clock.now(), reflected)
+        self._keep_branch(headers, mirroring.branch(self.store))
         outbox.snapshot_taken(self.store)
         self._set(snapshot_percent=None)
         with contextlib.suppress(OSError):
@@ -466,7 +468,7 @@ class SyncAgent:
             cursor = self._cursor()
             if cursor is None:
                 return applied
-            page = self._call(
+            page, headers = self._exchange(
                 "GET", "/changes", ChangesPage, params={"since": cursor, "limit": self.page_size}
             )
             policies, tables = _mirror_changes(page.changes)
@@ -483,8 +485,21 @@ class SyncAgent:
                 reflected=outbox.seqs_of(self.store, page.reflected),
             )
             applied += len(page.changes)
+            self._keep_branch(headers, mirroring.branch(self.store))
             if not page.more:
                 return applied
+
+    def _keep_branch(
+        self, headers: requests.structures.CaseInsensitiveDict[str], kept: str | None
+    ) -> None:
+        """The branch the server says this kiosk stands in, into the mirror when it is news
+        (staff moved the kiosk, or gave it its first)."""
+        try:
+            told = branch_from_headers(headers)
+        except ValueError as error:
+            raise SyncError(f"the server's answer is malformed: {error}") from None
+        if told != kept:
+            mirroring.set_branch(self.store, told)
 
     # --- purge -------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from kiosk.central.models import HeartbeatRecord, Kiosk
 from kiosk.sync.protocol import (
     API_PREFIX,
     APPLIED_HEADER,
+    BRANCH_HEADER,
     EPOCH_HEADER,
     HELD_HEADER,
     MAX_PAGE,
@@ -74,6 +75,11 @@ def _durability(request: Request, db: Session) -> dict[str, str]:
     state = request.app.state
     told = durability(db, state.now(), immediately=state.kiosks_forget_immediately)
     return told.headers()
+
+
+def _branch(caller: Kiosk) -> dict[str, str]:
+    """The header that tells a kiosk the branch it stands in (none: no header)."""
+    return {} if caller.branch is None else {BRANCH_HEADER: caller.branch}
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -125,14 +131,14 @@ def health(request: Request) -> dict[str, Any]:
 )
 def snapshot(
     request: Request,
-    caller: Caller,  # noqa: ARG001 - only kiosks may read the library
+    caller: Caller,
     after: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_SNAPSHOT_PAGE)] = MAX_SNAPSHOT_PAGE,
 ) -> Response:
     try:
         with _reading(request) as db:
             page = snapshot_page(db, after, limit)
-            told = _durability(request, db)
+            told = _durability(request, db) | _branch(caller)
     except ValueError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     # Serialised here rather than by the response model: a page holds up to fifty
@@ -151,7 +157,7 @@ def changes(
 ) -> Response:
     with _reading(request) as db:
         page = changes_page(db, caller.id, since, limit)
-        told = _durability(request, db)
+        told = _durability(request, db) | _branch(caller)
     # JSON already (see changes_page)
     return Response(page, media_type="application/json", headers=told)
 

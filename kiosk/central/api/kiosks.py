@@ -42,6 +42,23 @@ def add_kiosk(db: Session, name: str, now: datetime, *, branch: str | None = Non
     return token
 
 
+def place_kiosk(
+    db: Session, name: str, branch: str | None, now: datetime, *, actor: str, origin: str
+) -> None:
+    """Put the kiosk named ``name`` in ``branch`` (None: in none). It hears of it at its
+    next sync; returns it decided before are routed from where it then stood."""
+    kiosk = db.scalar(select(Kiosk).where(Kiosk.name == name))
+    if kiosk is None:
+        raise CentralError(f"no kiosk named {name!r}")
+    if branch is not None:
+        known_branch(db, branch)
+    kiosk.branch = branch
+    audit.record(
+        db, now, actor=actor, action="kiosk.branch", target=name, origin=origin, detail=branch or ""
+    )
+    db.commit()
+
+
 def kiosks(db: Session) -> list[Kiosk]:
     """Every kiosk registered, by name."""
     return list(db.scalars(select(Kiosk).order_by(Kiosk.name)))

@@ -48,9 +48,11 @@ from kiosk.central.models import (
 from kiosk.rules import (
     Due,
     Policy,
+    Route,
     decide_checkout,
     decide_membership_renewal,
     decide_renewal,
+    route_return,
     trap_for,
 )
 from kiosk.rules import Item as RulesItem
@@ -71,6 +73,8 @@ from kiosk.sync.protocol import (
 )
 
 FOUND_STATUSES = ("lost", "missing")
+# A copy on its way to another branch (``items.transit_to``): lent once it has arrived.
+IN_TRANSIT = "in_transit"
 
 
 def _columns(model: type[CentralBase], row: type[Wire]) -> list[InstrumentedAttribute[Any]]:
@@ -89,7 +93,7 @@ _PATRON = _columns(Patron, PatronRow)
 _BARCODES: BindParameter[list[str]] = bindparam("barcodes", expanding=True)
 _PATRON_IDS: BindParameter[list[str]] = bindparam("patron_ids", expanding=True)
 _READ_ITEMS = (
-    select(*_ITEM, Record.publication_type, Record.title)
+    select(*_ITEM, Record.publication_type, Record.title, Item.transit_to)
     .join(Record, Record.brn == Item.brn)
     .where(Item.barcode.in_(_BARCODES))
 )
@@ -142,6 +146,7 @@ class _Item:
     row: ItemRow
     publication_type: str
     title: str = ""  # its record's, for the desk's answer
+    transit_to: str | None = None  # the branch it is on its way to (status in_transit)
 
     @classmethod
     def read(cls, found: Any) -> _Item:  # a Row with the fields by name
@@ -149,6 +154,7 @@ class _Item:
             ItemRow.model_validate(found, from_attributes=True),
             found.publication_type,
             getattr(found, "title", ""),
+            getattr(found, "transit_to", None),
         )
 
 
@@ -354,6 +360,9 @@ class Applying:
     # A device that is no kiosk but, like one, reports what it already did (a SIP2 "no
     # block" transaction): what the rules would refuse becomes an exception from it.
     source: str | None = None
+    # Where a return the server decides happens (a branch's code; None: nowhere known,
+    # and nothing is sent on). A kiosk's return says where it was decided.
+    branch: str | None = None
     findings: list[tuple[str, str]] = field(default_factory=list)
 
     def note(self, reason: str, detail: str) -> None:
@@ -428,6 +437,7 @@ class Applying:
                 hold.patron_id for hold in self.batch.title_holds.get(item.row.brn, [])
             ),
             trapped_for=queue[0].patron_id if queue and queue[0].ready else None,
+            home_branch=item.row.home_location,
         )
 
     def waits_for(self, item: _Item, status: str | None = None) -> str | None:
@@ -572,6 +582,8 @@ class Applying:
         lent_since = loan is not None and entry.decided_at < loan.lent_at
         if lent_since:
             pass
+        elif loan is None and status == IN_TRANSIT:  # arrived: checked in, routed afresh
+            item = self._set_status(item, AVAILABLE)
         elif loan is None:
             if returned is not None:
                 self.note("already_returned", f"item {barcode} was already returned")
@@ -584,8 +596,25 @@ class Applying:
         if status in FOUND_STATUSES:
             self.note("found", f"item {barcode} was recorded as {status} and came back")
             item = self._set_status(item, "available")
-        if not lent_since:
-            self.trap(item)
+        if not lent_since and self.trap(item) is None:
+            self._send_on(item, self._where(entry))
+
+    def _where(self, entry: WireEntry) -> str | None:
+        """The branch a return happened at: a kiosk's says which it decided with (a kiosk
+        from before branches says none, and routed the copy to the shelf); the desk's
+        and a device's, this fact's own ``branch``."""
+        if self.kiosk_id is None:
+            return self.branch
+        branch = entry.details.get("branch")
+        return branch if isinstance(branch, str) else None
+
+    def _send_on(self, item: _Item, branch: str | None) -> None:
+        """A copy back at ``branch`` for no hold is sent to its home branch when that is
+        another: in transit there until checked in (a copy that cannot be lent keeps its
+        status and goes home all the same)."""
+        routing = route_return(self.rules_item(item, on_loan=False), branch)
+        if routing.route is Route.TRANSFER and item.row.status == AVAILABLE:
+            self._set_status(item, IN_TRANSIT, transit_to=routing.destination)
 
     def _renew(self, entry: WireEntry) -> None:
         batch = self.batch
@@ -687,8 +716,10 @@ class Applying:
             rest.append(moved)
         batch.holds[barcode] = rest
 
-    def _set_status(self, item: _Item, status: str) -> _Item:
-        changed = _Item(item.row.model_copy(update={"status": status}), item.publication_type)
+    def _set_status(self, item: _Item, status: str, *, transit_to: str | None = None) -> _Item:
+        changed = replace(
+            item, row=item.row.model_copy(update={"status": status}), transit_to=transit_to
+        )
         self.batch.items[item.row.barcode] = changed
         self.log.put(Entity.ITEM, item.row.barcode, changed.row)
         return changed
@@ -729,7 +760,9 @@ def write_batch(session: Session, batch: Batch, now: datetime) -> None:
     for barcode, item in batch.items.items():
         if batch.original_items.get(barcode) != item:
             session.execute(
-                update(Item).where(Item.barcode == barcode).values(status=item.row.status)
+                update(Item)
+                .where(Item.barcode == barcode)
+                .values(status=item.row.status, transit_to=item.transit_to)
             )
     for model, rows in (
         (LedgerEntry, batch.ledger),

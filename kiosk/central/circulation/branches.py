@@ -8,7 +8,6 @@ staff register it in. Adding a branch is audited in its own transaction.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,9 +17,8 @@ from kiosk.central import audit
 from kiosk.central.errors import CentralError
 from kiosk.central.models import Branch
 from kiosk.common.suggest import did_you_mean
+from kiosk.sync.protocol import BRANCH_CODE
 
-# A code is what items' home_location say and staff type: a word, no spaces.
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 MAX_NAME = 120
 
 
@@ -38,7 +36,7 @@ def add_branch(
 ) -> Branch:
     """Register a branch; refused for a malformed or taken code, or an empty name."""
     name = name.strip()
-    if not _CODE.fullmatch(code):
+    if not BRANCH_CODE.fullmatch(code):
         raise CentralError(
             f"branch code {code!r} must be 1 to 32 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit (it is what items' home_location say)"

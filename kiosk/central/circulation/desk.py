@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -27,6 +27,7 @@ from kiosk.central import audit
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.apply import (
     FOUND_STATUSES,
+    IN_TRANSIT,
     Applying,
     Batch,
     finish_batch,
@@ -45,7 +46,9 @@ from kiosk.rules import (
     assess_return,
     decide_checkout,
     decide_renewal,
+    route_return,
 )
+from kiosk.rules.model import AVAILABLE
 from kiosk.sync.protocol import Entity, EntryKind, WireEntry
 
 Action = Literal["checkout", "return", "renew", "status"]
@@ -79,7 +82,8 @@ class LoanAnswer:
     patron_id: str | None = None
     due: str | None = None  # the loan's due date, as the kiosks write it
     fine: Decimal = ZERO
-    route: str | None = None  # "hold_shelf" or "shelf", after a return
+    route: str | None = None  # "hold_shelf", "shelf" or "transfer", after a return
+    destination: str | None = None  # the branch a transfer goes to
     ready_for: str | None = None  # the patron the item now waits for on the hold shelf
     status: str | None = None
     note: str = ""
@@ -165,9 +169,15 @@ class _Desk:
         if known_item and self.barcode not in self.batch.items:
             raise CentralError(f"no item has barcode {self.barcode}")
 
-    def applying(self) -> Applying:
+    def applying(self, branch: str | None = None) -> Applying:
         return Applying(
-            self.batch, self.log, self.policy, None, self.now, actor=self.actor.username
+            self.batch,
+            self.log,
+            self.policy,
+            None,
+            self.now,
+            actor=self.actor.username,
+            branch=branch,
         )
 
     def title(self) -> str:
@@ -338,10 +348,13 @@ def check_in(
     now: datetime,
     actor: Actor,
     transaction_id: str | None = None,
+    branch: str | None = None,
 ) -> LoanAnswer:
-    """Take the item back: close its loan with the fine the rules charge, and send it to
-    the hold shelf when someone is waiting for it. An item that was not on loan is only
-    checked in when that changes something (it was lost or missing, or a hold waits)."""
+    """Take the item back at ``branch`` (None: a desk of no known branch): close its loan
+    with the fine the rules charge, and send it to the hold shelf when someone is waiting
+    for it, else to its home branch when that is another. An item that was not on loan is
+    only checked in when that changes something (it was lost or missing, it arrives
+    from another branch, or a hold waits)."""
     desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
     try:
         if (found := desk.earlier()) is not None:
@@ -350,12 +363,27 @@ def check_in(
         item = desk.batch.items[desk.barcode]
         title = desk.title()
         loan = desk.batch.loans.get(desk.barcode)
-        applying = desk.applying()
-        # Whom it waits for once back: a trap already set, else who the return traps it for.
-        ready_for = applying.waits_for(item)
-        route = "hold_shelf" if ready_for else "shelf"
-        trapped = applying.rules_item(item, on_loan=False).trapped_for is not None
-        if loan is None and item.row.status not in FOUND_STATUSES and (trapped or not ready_for):
+        applying = desk.applying(branch)
+        arriving = item.row.status == IN_TRANSIT
+        # Where it goes once back: a trap already set, else who the return traps it for,
+        # else its home branch or the shelf (an arriving copy is available again first).
+        once_back = replace(
+            applying.rules_item(item, on_loan=False),
+            status=AVAILABLE if arriving else item.row.status,
+        )
+        routing = route_return(once_back, branch)
+        ready_for, destination, route = (
+            routing.trapped_for,
+            routing.destination,
+            routing.route.value,
+        )
+        trapped = once_back.trapped_for is not None
+        if (
+            loan is None
+            and not arriving
+            and item.row.status not in FOUND_STATUSES
+            and (trapped or not ready_for)
+        ):
             db.rollback()
             return LoanAnswer(
                 "return",
@@ -378,6 +406,7 @@ def check_in(
                     "title": title[:200],
                     "route": route,
                     **({"ready_for": ready_for} if ready_for else {}),
+                    **({"destination": destination} if destination else {}),
                 },
             )
         )
@@ -395,8 +424,9 @@ def check_in(
         patron_id=patron_id,
         fine=fine,
         route=route,
+        destination=destination,
         ready_for=ready_for,
-        note="" if loan is not None else "was not on loan",
+        note="" if loan is not None else "arrived" if arriving else "was not on loan",
     )
 
 

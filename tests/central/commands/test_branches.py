@@ -60,6 +60,16 @@ def test_a_library_of_three_branches_with_a_kiosk_in_each(library: str) -> None:
         row["name"]: row["branch"] for row in json.loads(ok(library, "kiosk", "list", "--json"))
     }
     assert kiosks == {"north-1": "NORTH", "anywhere": None}
+    # A kiosk from before branches is put in one, and taken out again.
+    placed = ok(library, "kiosk", "branch", "anywhere", "EAST")
+    assert placed == "kiosk anywhere is in branch EAST from its next sync\n"
+    kiosks = {
+        row["name"]: row["branch"] for row in json.loads(ok(library, "kiosk", "list", "--json"))
+    }
+    assert kiosks == {"north-1": "NORTH", "anywhere": "EAST"}
+    ok(library, "kiosk", "branch", "anywhere", "none")
+    missing = central(library, "kiosk", "branch", "nowhere", "EAST")
+    assert (missing.returncode, missing.stderr) == (2, "kiosk-central: no kiosk named 'nowhere'\n")
 
 
 def test_a_mistyped_branch_is_refused_with_the_nearest(library: str) -> None:

@@ -1,0 +1,239 @@
+"""Returns that route across branches (issue 21), between the real central server and
+real kiosk stores, over SQLite and PostgreSQL. A library of three branches (Main, North,
+East; the demo's items all belong to Main) with a kiosk in each: a copy returned at
+North goes in North's transfer bin for Main and is in transit, refused to borrowers,
+until it is checked in at Main, where it goes back on the shelf; two kiosks offline at
+two branches return copies of one title that one patron waits for: the first the
+server hears of is trapped for her, the other is sent home; and the desk's check-in of a
+copy in transit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.central.api.kiosks import add_kiosk
+from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import add_branch
+from kiosk.central.circulation.desk import LoanAnswer, check_in
+from kiosk.central.circulation.holds import place_title_hold_by_copy
+from kiosk.central.circulation.policy import PolicyCache
+from kiosk.central.models import AppliedTransaction, Hold, Item, Loan, StaffException
+from kiosk.circulation.service import Circulation
+from kiosk.circulation.views import (
+    CheckoutStatus,
+    PatronSession,
+    ReturnAnswer,
+    ReturnStatus,
+    Unavailable,
+)
+from kiosk.common.clock import FixedClock
+from kiosk.demo.library import GeneratedLibrary
+from kiosk.store import mirroring
+from kiosk.store.store import Store
+from kiosk.sync.agent import SyncAgent
+
+from .conftest import NOW, ServerThread, prepare_central
+from .test_title_hold_sync import _two_copies_on_the_shelf
+
+STAFF = Actor("cyril", "127.0.0.1")
+BRANCHES = {"Main": "Main Library", "North": "Northside Library", "East": "East End Library"}
+
+
+@dataclass
+class Branches:
+    """The demo library in three branches, served on a loopback port, a kiosk in each."""
+
+    engine: Any
+    url: str
+    tokens: dict[str, str]
+    library: GeneratedLibrary
+    clock: FixedClock
+
+    def session(self) -> Session:
+        return Session(self.engine)
+
+    def kiosk(self, directory: Path, branch: str) -> tuple[SyncAgent, Circulation]:
+        store = Store.open(directory, kiosk_id=f"kiosk-{branch.lower()}")
+        agent = SyncAgent(store, self.url, self.tokens[branch], self.clock)
+        agent.sync_once()
+        return agent, Circulation(store, self.clock)
+
+    def adults(self) -> list[dict[str, Any]]:
+        return [c for c in self.library.cards if c["situation"] == "adult, nothing on loan"]
+
+    def patron_id(self, who: dict[str, Any]) -> str:
+        return str(next(p["patron_id"] for p in self.library.patrons if p["card"] == who["card"]))
+
+    def item(self, barcode: str) -> tuple[str, str | None]:
+        with self.session() as db:
+            found = db.get(Item, barcode)
+            assert found is not None
+            return found.status, found.transit_to
+
+    def exceptions(self) -> list[str]:
+        with self.session() as db:
+            return list(db.scalars(select(StaffException.reason)))
+
+
+@pytest.fixture
+def branches(database_url: str) -> Iterator[Branches]:
+    engine, library, _ = prepare_central(database_url, kiosks=())
+    with Session(engine) as db:
+        for code, name in BRANCHES.items():
+            add_branch(db, code, name, NOW, actor="test", origin="test")
+        tokens = {
+            code: add_kiosk(db, f"kiosk-{code.lower()}", NOW, branch=code) for code in BRANCHES
+        }
+    clock = FixedClock(NOW)
+    with ServerThread(engine, clock) as server:
+        yield Branches(engine, server.url, tokens, library, clock)
+    engine.dispose()
+
+
+def sign_in(circulation: Circulation, who: dict[str, Any]) -> PatronSession:
+    identified = circulation.identify(who["card"], who["pin"])
+    assert not isinstance(identified, Unavailable)
+    assert identified.session is not None, identified.status
+    return identified.session
+
+
+def returned(circulation: Circulation, barcode: str) -> ReturnAnswer:
+    answer = circulation.return_item(barcode)
+    assert isinstance(answer, ReturnAnswer)
+    assert answer.status is ReturnStatus.RETURNED
+    return answer
+
+
+def refusal(circulation: Circulation, who: PatronSession, barcode: str) -> list[str]:
+    answer = circulation.checkout(who, barcode)
+    assert getattr(answer, "status", None) is CheckoutStatus.REFUSED, answer
+    return [r.reason.value for r in getattr(answer, "refusals", ())]
+
+
+def test_a_copy_returned_away_from_home_is_in_transit_until_checked_in_at_home(
+    branches: Branches, tmp_path: Path
+) -> None:
+    north_agent, north = branches.kiosk(tmp_path / "north", "North")
+    main_agent, main = branches.kiosk(tmp_path / "main", "Main")
+    assert mirroring.branch(north_agent.store) == "North"  # the server said where it stands
+    assert mirroring.branch(main_agent.store) == "Main"
+    ann = branches.adults()[0]
+    copy, _ = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
+    assert getattr(north.checkout(sign_in(north, ann), copy), "status", None) is CheckoutStatus.LENT
+    north_agent.sync_once()
+
+    answer = returned(north, copy)
+    assert (answer.bin, answer.destination) == (north.bins.transfer, "Main")
+    # In North's transfer bin: no one at North may take it, before or after the server
+    # hears of it.
+    cat = sign_in(north, branches.adults()[2])
+    assert refusal(north, cat, copy) == ["item_unavailable"]
+    again = north.return_item(copy)  # scanned again: the same bin, the same words
+    assert isinstance(again, ReturnAnswer)
+    assert (again.status, again.bin, again.destination) == (
+        ReturnStatus.ALREADY_RETURNED,
+        north.bins.transfer,
+        "Main",
+    )
+    north_agent.sync_once()
+    assert branches.item(copy) == ("in_transit", "Main")
+    with branches.session() as db:
+        assert db.get(Loan, copy) is None
+    assert branches.exceptions() == []
+
+    main_agent.sync_once()  # Main's kiosk hears it is on its way, and refuses it meanwhile
+    assert refusal(main, sign_in(main, branches.adults()[2]), copy) == ["item_unavailable"]
+    home = returned(main, copy)
+    assert (home.bin, home.destination) == (main.bins.shelf, None)
+    main_agent.sync_once()
+    assert branches.item(copy) == ("available", None)
+    assert branches.exceptions() == []
+    with branches.session() as db:
+        arrived = db.scalars(
+            select(AppliedTransaction.details)
+            .where(AppliedTransaction.item_barcode == copy, AppliedTransaction.kind == "return")
+            .order_by(AppliedTransaction.decided_at)
+        ).all()
+    assert (arrived[0]["route"], arrived[0]["branch"], arrived[0]["destination"]) == (
+        "transfer",
+        "North",
+        "Main",
+    )
+    assert (arrived[-1]["route"], arrived[-1]["branch"], arrived[-1]["arrived"]) == (
+        "shelf",
+        "Main",
+        True,
+    )
+    lent = main.checkout(sign_in(main, branches.adults()[2]), copy)
+    assert getattr(lent, "status", None) is CheckoutStatus.LENT
+
+
+def test_offline_kiosks_at_two_branches_return_copies_of_a_title_one_patron_waits_for(
+    branches: Branches, tmp_path: Path
+) -> None:
+    north_agent, north = branches.kiosk(tmp_path / "north", "North")
+    east_agent, east = branches.kiosk(tmp_path / "east", "East")
+    ann, bea, cat = branches.adults()[:3]
+    first, second = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
+    assert (
+        getattr(north.checkout(sign_in(north, ann), first), "status", None) is CheckoutStatus.LENT
+    )
+    assert getattr(east.checkout(sign_in(east, cat), second), "status", None) is CheckoutStatus.LENT
+    north_agent.sync_once()
+    east_agent.sync_once()
+    bea_id = branches.patron_id(bea)
+    with branches.session() as db:
+        place_title_hold_by_copy(db, bea_id, first, NOW, STAFF)
+    north_agent.sync_once()
+    east_agent.sync_once()
+
+    # Both offline now: each traps its copy for bea, as far as it knows.
+    assert returned(north, first).bin == north.bins.hold_shelf
+    assert returned(east, second).bin == east.bins.hold_shelf
+    north_agent.sync_once()
+    east_agent.sync_once()
+    with branches.session() as db:
+        [hold] = db.scalars(select(Hold).where(Hold.patron_id == bea_id)).all()
+        assert (hold.item_barcode, hold.ready) == (first, True)
+    assert branches.item(first) == ("available", None)  # on North's hold shelf for bea
+    assert branches.item(second) == ("in_transit", "Main")  # no one else waits: sent home
+
+
+def test_the_desk_takes_a_copy_in_transit_as_arrived_and_sends_on_from_a_branch(
+    branches: Branches, tmp_path: Path
+) -> None:
+    """Staff have no branch yet: a copy in transit checked in at the desk has arrived and
+    is shelved. Checked in as at East (the desk's decision path given a branch), a copy
+    of Main is sent on; at Main, it is shelved."""
+    north_agent, north = branches.kiosk(tmp_path / "north", "North")
+    copy, other = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
+    ann = sign_in(north, branches.adults()[0])
+    for barcode in (copy, other):
+        assert getattr(north.checkout(ann, barcode), "status", None) is CheckoutStatus.LENT
+        returned(north, barcode)
+    north_agent.sync_once()
+    assert branches.item(copy) == branches.item(other) == ("in_transit", "Main")
+
+    policies = PolicyCache()
+
+    def check(barcode: str, branch: str | None) -> LoanAnswer:
+        with branches.session() as db:
+            return check_in(db, policies, barcode=barcode, now=NOW, actor=STAFF, branch=branch)
+
+    arrived = check(copy, None)
+    assert (arrived.done, arrived.route, arrived.note) == (True, "shelf", "arrived")
+    assert branches.item(copy) == ("available", None)
+    sent_on = check(other, "East")
+    assert (sent_on.done, sent_on.route, sent_on.destination) == (True, "transfer", "Main")
+    assert branches.item(other) == ("in_transit", "Main")
+    home = check(other, "Main")
+    assert (home.done, home.route, home.destination) == (True, "shelf", None)
+    assert branches.item(other) == ("available", None)
+    assert branches.exceptions() == []
