@@ -28,8 +28,11 @@ sip2 serve`` in its own process on a free loopback port. Then:
   The floor runs right before each of the server's runs, so both meet the machine alike.
 - **Idle connections.** ``--idle`` connections opened and logged in (93;
   ``--idle-connect-only``: connected, no login), then held silent for ``--hold`` seconds
-  while the server's resident memory (VmRSS of its process and any children, from /proc)
-  is sampled; then each sends a 99 SC Status, which must still be answered. Also
+  while the server's memory is sampled: its proportional set size (Pss, from
+  /proc/PID/smaps_rollup, of its process and any children: with ``--processes`` above 1
+  the pages they share are counted once in all, not once per process) and, beside it,
+  the sum of their resident sets (VmRSS); the goal is judged on the first. Then each
+  sends a 99 SC Status, which must still be answered. Also
   reported: the memory at start (listening, before any connection), after the devices'
   runs, and its peak (VmHWM, started afresh) while the idle connections logged in (each
   login is an argon2id verification of the account's password, up to one per handler
@@ -42,7 +45,7 @@ connections held with the server under 100 MB.
                               [--loans K] [--devices D] [--rounds R] [--think S]
                               [--capacity-rounds C] [--idle I] [--hold S]
                               [--idle-connect-only] [--no-alone] [--pin] [--seed S]
-                              [--json]
+                              [--processes P] [--json]
 """
 
 from __future__ import annotations
@@ -138,6 +141,25 @@ def _status_kb(pid: int, field_name: str) -> int:
     except FileNotFoundError:  # it ended meanwhile
         pass
     return total
+
+
+def pss_mb(pid: int) -> float:
+    """The proportional set size (Pss of /proc/PID/smaps_rollup) of ``pid`` and its living
+    descendants, in MB: each page shared by n processes counted 1/n in each, so that
+    several server processes forked from one are not counted once per process for the
+    pages they share, as summing their VmRSS does."""
+    total_kb = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total_kb += round(pss_mb(int(child)) * 1e6 / 1024)
+    except FileNotFoundError:  # it ended meanwhile
+        pass
+    return total_kb * 1024 / 1e6
 
 
 def reset_peak(pid: int) -> None:
@@ -322,11 +344,11 @@ def _listening_port(process: subprocess.Popen[bytes], log: Path, timeout: float)
 
 
 @contextmanager
-def sip2_server(database_url: str, folder: Path) -> Iterator[Sip2Process]:
+def sip2_server(database_url: str, folder: Path, processes: int = 1) -> Iterator[Sip2Process]:
     """The real ``kiosk-central sip2 serve`` on a free loopback port, with the defaults of
-    ``[sip2]``; stopped with SIGTERM, as systemd does."""
+    ``[sip2]`` but ``processes``; stopped with SIGTERM, as systemd does."""
     central_toml = folder / "central.toml"
-    central_toml.write_text("[sip2]\n", encoding="utf-8")
+    central_toml.write_text(f"[sip2]\nprocesses = {processes}\n", encoding="utf-8")
     log = folder / "sip2.log"
     with log.open("ab") as log_file:
         process = subprocess.Popen(
@@ -616,13 +638,17 @@ def idle_run(port: int, pid: int, count: int, hold: float, *, login: bool) -> di
             )
             figures["rss_login_peak_mb"] = round(rss_mb(pid, "VmHWM"), 1)
         samples: list[float] = []
+        proportional: list[float] = []
         deadline = time.perf_counter() + hold
         while time.perf_counter() < deadline:
             samples.append(rss_mb(pid))
+            proportional.append(pss_mb(pid))
             await asyncio.sleep(0.25)
         samples.append(rss_mb(pid))
+        proportional.append(pss_mb(pid))
         figures["rss_idle_held_mb"] = round(max(samples), 1)
         figures["rss_idle_held_last_mb"] = round(samples[-1], 1)
+        figures["pss_idle_held_mb"] = round(max(proportional), 1)
         figures["idle_hold_s"] = hold
         for n, (_, writer) in enumerate(connections):
             writer.write(_sc_status(n % 10))
@@ -693,6 +719,9 @@ def main() -> int:
         help="skip the run of one device alone (the handlers' own time, no other device)",
     )
     parser.add_argument("--pin", action="store_true", help="each checkout carries the PIN (AD)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="the server's [sip2] processes (default 1)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -727,6 +756,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "think_s": args.think,
         "capacity_rounds": args.capacity_rounds,
         "pin": args.pin,
+        "processes": args.processes,
         "cpus": os.cpu_count(),
     }
     with prepared_database(args.database_url, scale, args.devices, passes, pin=args.pin) as (
@@ -738,8 +768,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         log(f"library loaded in {build_s:.0f} s")
         folder = Path(tempfile.mkdtemp(prefix="sip2-bench-server-"))
         try:
-            with echo_server() as echo_port, sip2_server(server_url, folder) as server:
+            with (
+                echo_server() as echo_port,
+                sip2_server(server_url, folder, args.processes) as server,
+            ):
                 figures["rss_start_mb"] = round(rss_mb(server.pid), 1)
+                figures["pss_start_mb"] = round(pss_mb(server.pid), 1)
                 for name, think, prefix, taking in (
                     ("alone", ALONE_THINK, "alone_", devices[:1]),
                     ("paced", args.think, "", devices),
@@ -800,7 +834,7 @@ def goals(figures: dict[str, Any]) -> dict[str, str]:
             verdicts[f"{kind}_p99"] = "not at goal size"
         else:
             verdicts[f"{kind}_p99"] = "met" if p99 <= GOAL_P99_MS else "missed"
-    held = figures.get("rss_idle_held_mb")
+    held = figures.get("pss_idle_held_mb")
     if held is None:
         verdicts["idle_rss"] = "not measured"
     elif figures.get("idle_logins_refused") or (
@@ -860,7 +894,10 @@ def print_table(figures: dict[str, Any]) -> None:
             f"{figures[f'{prefix}server_cpu_ms_per_request']} ms a request; machine "
             f"{figures[f'{prefix}machine_busy']:.0%} busy"
         )
-    print(f"server memory at start: {figures['rss_start_mb']} MB")
+    print(
+        f"server memory at start ({figures['processes']} server processes): "
+        f"{figures['pss_start_mb']} MB proportional ({figures['rss_start_mb']} MB resident)"
+    )
     print(
         f"after the devices' runs: {figures['rss_after_devices_mb']} MB "
         f"(peak {figures['rss_peak_after_devices_mb']} MB)"
@@ -869,8 +906,9 @@ def print_table(figures: dict[str, Any]) -> None:
         how = "logged in" if figures["idle_logged_in"] else "connected"
         print(
             f"{figures['idle_connections']} idle connections ({how}) held "
-            f"{figures['idle_hold_s']:g} s: {figures['rss_idle_held_mb']} MB "
-            f"(goal < {GOAL_IDLE_MB:g} MB: {verdicts['idle_rss']}); "
+            f"{figures['idle_hold_s']:g} s: {figures['pss_idle_held_mb']} MB proportional "
+            f"(goal < {GOAL_IDLE_MB:g} MB: {verdicts['idle_rss']}; "
+            f"{figures['rss_idle_held_mb']} MB resident); "
             f"{figures['idle_answered_after_hold']} answered a 99 after"
         )
         print(f"  connected, before logging in: {figures['rss_idle_connected_mb']} MB")

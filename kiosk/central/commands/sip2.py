@@ -1,6 +1,6 @@
 """``kiosk-central sip2``: the SIP2 server and its device accounts.
 
-``sip2 serve [--host H] [--port P]`` listens for the library's other self-service
+``sip2 serve [--host H] [--port P] [--processes N]`` listens for the library's other self-service
 equipment (``[sip2]`` of central.toml: TLS, character set, timeouts, sort bins) until
 SIGTERM. ``sip2 account add NAME --password-file FILE [--location CODE] [--may
 checkout,checkin,renew,hold,pay,block | --patron-auth-only]``, ``sip2 account list`` and
@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -24,9 +26,11 @@ from sqlalchemy.orm import Session
 from kiosk.central import database
 from kiosk.central.commands import Command, Verbs, emit, in_session
 from kiosk.central.commands.staff import terminal_actor
+from kiosk.central.config.loading import SIP2_PROCESSES
 from kiosk.central.latency import answer_waiting_threads_promptly
 from kiosk.central.sip2 import accounts
 from kiosk.central.sip2.device import PERMISSIONS
+from kiosk.central.sip2.processes import Supervisor, listening_socket
 from kiosk.central.sip2.server import (
     Sip2Server,
     limits_of,
@@ -51,6 +55,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--host", help="the address to listen on (default: [sip2] host)")
     run.add_argument(
         "--port", type=int, help="the port to listen on; 0 for any free one (default: [sip2] port)"
+    )
+    run.add_argument(
+        "--processes",
+        type=int,
+        help="server processes sharing the port (default: [sip2] processes)",
     )
     account = verbs.add("account", "the accounts SIP2 devices log in with")
     actions = Verbs(account, "account_command", "ACTION")
@@ -93,35 +102,60 @@ def _serve(args: argparse.Namespace, engine: Engine) -> int:
     config = args.config
     logging.basicConfig(
         level=config.central.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
         stream=sys.stderr,
     )
     section = config.sip2
+    host = args.host or section.host
+    port = section.port if args.port is None else args.port
+    count = section.processes if args.processes is None else args.processes
+    low, high = SIP2_PROCESSES
+    if not low <= count <= high:
+        print(
+            f"kiosk-central: --processes must be from {low} to {high}, not {count}",
+            file=sys.stderr,
+        )
+        return 2
     tls = None
     if section.tls_certificate_file is not None and section.tls_key_file is not None:
         tls = tls_context(section.tls_certificate_file, section.tls_key_file)
-    server = Sip2Server(
-        database.sessions(engine),
-        settings_of(config),
-        limits=limits_of(config),
-        now=SystemClock().now,
-        workers=pool_size(engine),
-        tls=tls,
-    )
-    host = args.host or section.host
-    port = section.port if args.port is None else args.port
 
-    def ready() -> None:
-        bound = server.server.sockets[0].getsockname() if server.server else (host, port)
+    def run(sock: socket.socket | None, ready: Callable[[Sip2Server], None]) -> int:
+        server = Sip2Server(
+            database.sessions(engine),
+            settings_of(config),
+            limits=limits_of(config),
+            now=SystemClock().now,
+            workers=pool_size(engine),
+            tls=tls,
+        )
+        answer_waiting_threads_promptly()
+        asyncio.run(serve(server, host, port, ready=lambda: ready(server), sock=sock))
+        return 0
+
+    def listening(bound: tuple[str, int]) -> None:
         print(f"kiosk-central sip2: listening on {bound[0]}:{bound[1]}", flush=True)
 
-    answer_waiting_threads_promptly()
+    def alone(server: Sip2Server) -> None:
+        listening(server.server.sockets[0].getsockname()[:2] if server.server else (host, port))
+
     try:
-        asyncio.run(serve(server, host, port, ready=ready))
+        if count == 1:
+            return run(None, alone)
+        sock = listening_socket(host, port)
     except OSError as error:
         print(f"kiosk-central: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         return 2
-    return 0
+
+    def work() -> int:
+        # The pool's connections were opened before the fork: each process its own.
+        engine.dispose(close=False)
+        return run(sock, lambda _server: None)
+
+    supervisor = Supervisor(count, work)
+    code = supervisor.run(ready=lambda _pids: listening(sock.getsockname()[:2]))
+    sock.close()
+    return code
 
 
 def _account(args: argparse.Namespace, session: Session, now: datetime) -> int:

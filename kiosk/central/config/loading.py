@@ -90,11 +90,13 @@ SIP2_KEYS = (
     "hold_shelf_bin",
     "shelf_bin",
     "staff_bin",
+    "processes",
 )
 # The character sets SIP2 devices are set to, for "did you mean" (any other that keeps
 # ASCII as it is, such as "cp1252", is taken too).
 CHARSETS = ("utf-8", "cp850", "latin-1", "ibm850", "iso-8859-1", "cp1252", "ascii")
 SIP2_MESSAGE_BYTES = (256, 1 << 20)
+SIP2_PROCESSES = (1, 64)
 MAX_SIP2_TEXT = 64
 # Keys whose values ``config show`` never prints: any whose name says it holds a secret
 # (a *_file key names a file, and is shown), and the password in a database URL.
@@ -511,6 +513,14 @@ class _Checker(LayeredReader):
                 f"not {size}",
             )
             size = defaults.max_message_bytes
+        low, high = SIP2_PROCESSES
+        between = f"a whole number of processes from {low} to {high}"
+        processes = self.get(
+            table, "sip2", "processes", defaults.processes, as_positive_int, between
+        )
+        if not low <= processes <= high:
+            self.problem("sip2.processes", f"must be {between}, not {processes}")
+            processes = defaults.processes
         return Sip2Section(
             host=self.host(table, "sip2", defaults.host),
             port=self.port(table, "sip2", defaults.port),
@@ -530,6 +540,7 @@ class _Checker(LayeredReader):
             hold_shelf_bin=self.sip2_text(table, "hold_shelf_bin", defaults.hold_shelf_bin),
             shelf_bin=self.sip2_text(table, "shelf_bin", defaults.shelf_bin),
             staff_bin=self.sip2_text(table, "staff_bin", defaults.staff_bin),
+            processes=processes,
         )
 
     def backup(self) -> BackupSection:

@@ -132,6 +132,9 @@ class Sip2Section:
     hold_shelf_bin: str = "1"
     shelf_bin: str = "2"
     staff_bin: str = "3"
+    # Server processes sharing the port: each has an interpreter of its own, so that
+    # many devices at once are not all waiting for one (kiosk/central/sip2/processes.py).
+    processes: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import ssl
 import time
 import traceback
@@ -171,10 +172,19 @@ class Sip2Server:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, function, *args)
 
-    async def start(self, host: str, port: int) -> asyncio.Server:
-        self.server = await asyncio.start_server(
-            self.connected, host, port, ssl=self.tls, limit=READ_CHUNK
-        )
+    async def start(
+        self, host: str, port: int, *, sock: socket.socket | None = None
+    ) -> asyncio.Server:
+        """Listen on ``host`` and ``port``, or accept from ``sock``, bound already (the
+        socket several processes share)."""
+        if sock is not None:
+            self.server = await asyncio.start_server(
+                self.connected, sock=sock, ssl=self.tls, limit=READ_CHUNK
+            )
+        else:
+            self.server = await asyncio.start_server(
+                self.connected, host, port, ssl=self.tls, limit=READ_CHUNK
+            )
         return self.server
 
     async def connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -478,10 +488,17 @@ def _enabled(sessions: sessionmaker[Session], name: str) -> bool:
         return accounts.is_enabled(db, name)
 
 
-async def serve(server: Sip2Server, host: str, port: int, *, ready: Callable[[], None]) -> None:
+async def serve(
+    server: Sip2Server,
+    host: str,
+    port: int,
+    *,
+    ready: Callable[[], None],
+    sock: socket.socket | None = None,
+) -> None:
     """Listen until SIGTERM or SIGINT, then end every connection and return."""
     return_hash_memory_after_each_pin()
-    listening = await server.start(host, port)
+    listening = await server.start(host, port, sock=sock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

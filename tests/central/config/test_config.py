@@ -415,9 +415,25 @@ MISTAKES = [
             "4: sip2.institution_id: must be text, not 5",
             "5: sip2.sort_bin: unknown key (did you mean 'staff_bin'?); known keys: host, port, "
             "tls_certificate_file, tls_key_file, charset, idle_timeout_seconds, "
-            "max_message_bytes, institution_id, hold_shelf_bin, shelf_bin, staff_bin",
+            "max_message_bytes, institution_id, hold_shelf_bin, shelf_bin, staff_bin, "
+            "processes",
         ],
         id="sip2: bins and the institution",
+    ),
+    pytest.param(
+        "[sip2]\nprocesses = 0\n",
+        ["2: sip2.processes: must be a whole number of processes from 1 to 64, not 0"],
+        id="sip2: no process",
+    ),
+    pytest.param(
+        "[sip2]\nprocesses = 65\n",
+        ["2: sip2.processes: must be a whole number of processes from 1 to 64, not 65"],
+        id="sip2: a process for each of too many cores",
+    ),
+    pytest.param(
+        '[sip2]\nprocesses = "two"\n',
+        ["2: sip2.processes: must be a whole number of processes from 1 to 64, not 'two'"],
+        id="sip2: processes in words",
     ),
     pytest.param(
         '[sip2]\ntls_certificate_file = "no-such.pem"\n',
