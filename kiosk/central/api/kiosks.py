@@ -59,9 +59,12 @@ def place_kiosk(
     db.commit()
 
 
-def kiosks(db: Session) -> list[Kiosk]:
-    """Every kiosk registered, by name."""
-    return list(db.scalars(select(Kiosk).order_by(Kiosk.name)))
+def kiosks(db: Session, branch: str | None = None) -> list[Kiosk]:
+    """Every kiosk registered (in ``branch``, when given), by name."""
+    query = select(Kiosk).order_by(Kiosk.name)
+    if branch is not None:
+        query = query.where(Kiosk.branch == branch)
+    return list(db.scalars(query))
 
 
 def find_kiosk(db: Session, kiosk_id: int) -> Kiosk | None:

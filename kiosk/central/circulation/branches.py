@@ -8,14 +8,15 @@ staff register it in. Adding a branch is audited in its own transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from kiosk.central import audit
 from kiosk.central.errors import CentralError
-from kiosk.central.models import Branch
+from kiosk.central.models import AppliedTransaction, Branch, Item, Record
 from kiosk.common.suggest import did_you_mean
 from kiosk.sync.protocol import BRANCH_CODE
 
@@ -59,3 +60,48 @@ def known_branch(db: Session, code: str) -> str:
         known = ", ".join(sorted(codes)) or "none yet: kiosk-central branch add CODE NAME"
         raise CentralError(f"no branch {code!r}{did_you_mean(code, codes)} (branches: {known})")
     return code
+
+
+# A transfer between branches of one library takes a van a day or two: one still on its
+# way after this is worth a look (lost in the van, or checked in without a scan).
+TRANSIT_OVERDUE = timedelta(days=7)
+IN_TRANSIT = "in_transit"
+
+
+@dataclass(frozen=True, slots=True)
+class InTransit:
+    """A copy on its way to branch ``to``, sent ``since`` (its latest check-in; None when
+    no check-in sent it, as when staff set the status)."""
+
+    barcode: str
+    title: str
+    to: str | None
+    since: datetime | None
+    overdue: bool
+
+
+def in_transit(db: Session, now: datetime, *, to: str | None = None) -> list[InTransit]:
+    """The copies in transit (to branch ``to``, or to any), longest on the way first."""
+    sent = func.max(AppliedTransaction.decided_at)
+    query = (
+        select(Item.barcode, Record.title, Item.transit_to, sent)
+        .join(Record, Record.brn == Item.brn)
+        .outerjoin(
+            AppliedTransaction,
+            and_(
+                AppliedTransaction.item_barcode == Item.barcode,
+                AppliedTransaction.kind == "return",
+            ),
+        )
+        .where(Item.status == IN_TRANSIT)
+        .group_by(Item.barcode, Record.title, Item.transit_to)
+    )
+    if to is not None:
+        query = query.where(Item.transit_to == to)
+    rows = [
+        InTransit(
+            barcode, title, destination, since, since is None or now - since > TRANSIT_OVERDUE
+        )
+        for barcode, title, destination, since in db.execute(query)
+    ]
+    return sorted(rows, key=lambda row: (row.since or datetime.min, row.barcode))

@@ -74,6 +74,7 @@ class KioskRow:
     version: str
     disk: str
     scanners: str
+    branch: str = "none"  # the branch it stands in
 
 
 def row(kiosk: Kiosk, now: datetime) -> KioskRow:
@@ -101,4 +102,5 @@ def row(kiosk: Kiosk, now: datetime) -> KioskRow:
         version=kiosk.version or UNKNOWN,
         disk=UNKNOWN if kiosk.disk_free_mb is None else f"{kiosk.disk_free_mb:,} MB",
         scanners=UNKNOWN if kiosk.scanners is None else ", ".join(kiosk.scanners) or "none",
+        branch=kiosk.branch or "none",
     )

@@ -42,6 +42,7 @@ NAVIGATION = (
     ("Holds", "/staff/holds", "viewer"),
     ("Items", "/staff/items", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),
+    ("In transit", "/staff/transfers", "viewer"),
     ("Exceptions", "/staff/exceptions", "viewer"),
     ("Notices", "/staff/notices", "viewer"),
     ("Policy", "/staff/policy", "viewer"),

@@ -5,13 +5,15 @@ or disabling it. What those do is decided in ``kiosk.central.api.kiosks``."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from kiosk.central.api.kiosks import disable_kiosk, find_kiosk, kiosks, rotate_token
 from kiosk.central.backups import server_state
+from kiosk.central.circulation.branches import branches, in_transit
 from kiosk.central.circulation.reports import kiosk_day
 from kiosk.central.errors import CentralError
 from kiosk.central.models import ServerState
@@ -56,9 +58,35 @@ def backup_warning(state: ServerState, now: datetime) -> str | None:
     return None
 
 
+# A branch chosen in the page's filter (none: every branch); an empty choice is every one.
+BranchChoice = Annotated[str | None, Query(max_length=32)]
+
+
+def _branch(chosen: str | None) -> str | None:
+    return chosen or None
+
+
+def branch_options(db: Session, chosen: str | None) -> list[dict[str, Any]]:
+    """The branch filter's choices: every branch, then each by name (none: no filter)."""
+    return [{"value": "", "text": "Every branch", "selected": chosen is None}] + [
+        {
+            "value": found.code,
+            "text": f"{found.name} ({found.code})",
+            "selected": found.code == chosen,
+        }
+        for found in branches(db)
+    ]
+
+
 @router.get("/kiosks", response_class=HTMLResponse)
 def kiosks_page(
-    request: Request, signed_in: Viewer, db: Db, config: Settings, moment: Now
+    request: Request,
+    *,
+    signed_in: Viewer,
+    db: Db,
+    config: Settings,
+    moment: Now,
+    branch: BranchChoice = None,
 ) -> HTMLResponse:
     state = server_state(db, moment)
     return render(
@@ -66,7 +94,9 @@ def kiosks_page(
         config,
         "kiosks.html",
         who=signed_in.who,
-        rows=[row(kiosk, moment) for kiosk in kiosks(db)],
+        rows=[row(kiosk, moment) for kiosk in kiosks(db, _branch(branch))],
+        branch_options=branch_options(db, _branch(branch)),
+        branch=_branch(branch),
         now=moment,
         tag_classes=TAGS,
         backups=backup_warning(state, moment),
@@ -80,7 +110,13 @@ def kiosks_page(
 # Before /kiosks/{kiosk_id}, which would otherwise take "table" for an id.
 @router.get("/kiosks/table", response_class=HTMLResponse)
 def kiosks_table(
-    request: Request, signed_in: Viewer, db: Db, config: Settings, moment: Now
+    request: Request,
+    *,
+    signed_in: Viewer,
+    db: Db,
+    config: Settings,
+    moment: Now,
+    branch: BranchChoice = None,
 ) -> HTMLResponse:
     """The Kiosks page's table alone, for its script to refresh the page without a
     reload: the same role, headers and no-store as the page."""
@@ -89,7 +125,8 @@ def kiosks_table(
         config,
         "kiosks_table.html",
         who=signed_in.who,
-        rows=[row(kiosk, moment) for kiosk in kiosks(db)],
+        rows=[row(kiosk, moment) for kiosk in kiosks(db, _branch(branch))],
+        branch=_branch(branch),
         now=moment,
         tag_classes=TAGS,
     )
@@ -177,3 +214,26 @@ def disable(
             request, kiosk_id, signed_in, db=db, config=config, moment=moment, error=str(error)
         )
     return RedirectResponse(f"/staff/kiosks/{kiosk_id}", status_code=303)
+
+
+@router.get("/transfers", response_class=HTMLResponse)
+def transfers_page(
+    request: Request,
+    *,
+    signed_in: Viewer,
+    db: Db,
+    config: Settings,
+    moment: Now,
+    to: BranchChoice = None,
+) -> HTMLResponse:
+    """Copies on their way between branches (to one, or to any), longest first, those on
+    the way for more than a week marked."""
+    return render(
+        request,
+        config,
+        "transfers.html",
+        who=signed_in.who,
+        rows=in_transit(db, moment, to=_branch(to)),
+        branch_options=branch_options(db, _branch(to)),
+        branch=_branch(to),
+    )
