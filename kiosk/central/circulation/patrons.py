@@ -39,7 +39,7 @@ from kiosk.central.errors import CentralError
 from kiosk.central.models import Item, LedgerEntry, Loan, Patron, Record
 from kiosk.central.notices import preferences
 from kiosk.common.pins import pin_verifier
-from kiosk.rules import Due, decide_membership_renewal
+from kiosk.rules import Due, MembershipRenewalDecision, decide_membership_renewal
 from kiosk.rules import Patron as RulesPatron
 
 # The languages a kiosk speaks (kiosk.session.i18n.LANGUAGE_NAMES, which central may
@@ -774,15 +774,78 @@ def renew_membership(
                     "set the new expiry date by hand in the patron's details"
                 }
             )
-        previous, patron.expires = patron.expires, decision.expires
-        log.patron(patron)
-        _audit(
-            db,
-            now,
-            actor,
-            action="patron.renew",
-            patron_id=patron_id,
-            detail=f"expiry {previous.isoformat()} renewed to {decision.expires.isoformat()}",
-        )
+        _renewed(db, log, patron, decision.expires, now, actor)
     db.commit()
     return decision.expires
+
+
+def _renewed(  # noqa: PLR0917 - a renewal's own six things
+    db: Session,
+    log: ChangeLog,
+    patron: Patron,
+    expires: date,
+    now: datetime,
+    actor: Actor,
+    by: str = "",
+) -> None:
+    """The patron's membership runs until ``expires``: entered in the change log and
+    audited (``by``: who asked, when not staff)."""
+    previous = patron.expires.isoformat() if patron.expires else "none"
+    patron.expires = expires
+    log.patron(patron)
+    _audit(
+        db,
+        now,
+        actor,
+        action="patron.renew",
+        patron_id=patron.patron_id,
+        detail=f"expiry {previous} renewed to {expires.isoformat()}{by}",
+    )
+
+
+def _rules_patron(patron: Patron) -> RulesPatron:
+    return RulesPatron(
+        patron.patron_id, patron.member_type, patron.expires, patron.barred, patron.owed
+    )
+
+
+def own_membership_renewal(
+    db: Session, patron_id: str, now: datetime
+) -> MembershipRenewalDecision | None:
+    """Whether the patron may renew their own membership now (the portal asks before
+    offering it), by the rules' ``decide_membership_renewal``; None when no policy in
+    force knows their member type. Reads only."""
+    found = policy_in_force(db)
+    patron = db.get(Patron, patron_id)
+    if found is None or patron is None or patron.member_type not in found.policy.member_types:
+        return None
+    return decide_membership_renewal(found.policy, _rules_patron(patron), now)
+
+
+def renew_own_membership(
+    db: Session, patron_id: str, now: datetime, actor: Actor, *, seen: str
+) -> MembershipRenewalDecision | None:
+    """The patron renews their own membership (the portal), as the kiosks' renewal is
+    decided: by ``decide_membership_renewal`` for a patron, never staff's leave; the
+    decision's refusals, or the new expiry once committed. ``seen`` is the expiry the
+    page showed (YYYY-MM-DD): a form sent again after the renewal answers with the date
+    it gave and renews nothing more. None when no policy in force knows the member
+    type."""
+    found = policy_in_force(db)
+    if found is None:
+        return None
+    with changing(db, patron_id) as (log, patron):
+        shown = patron.expires.isoformat() if patron.expires else ""
+        if seen != shown and patron.expires is not None:
+            db.rollback()
+            return MembershipRenewalDecision((), patron.expires)
+        if patron.member_type not in found.policy.member_types:
+            db.rollback()
+            return None
+        decision = decide_membership_renewal(found.policy, _rules_patron(patron), now)
+        if not decision.allowed or decision.expires is None or patron.expires is None:
+            db.rollback()
+            return decision
+        _renewed(db, log, patron, decision.expires, now, actor, " by the patron")
+    db.commit()
+    return decision

@@ -30,7 +30,8 @@ from kiosk.demo.library import EXAMPLE_POLICY
 from ..conftest import PASSWORDS
 from ..conftest import in_process as console_in_process
 
-READERS = 8  # readers 1..8, each a card of their own
+READERS = 12  # readers 1..12, each a card of their own
+RENEWING = (9, 10)  # readers whose membership ends within the renewal window
 OTHER = "P9000000"  # barred, membership ended: the one others wait behind
 OTHER_CARD = "29000000000000"
 OTHER_PIN = "9090"
@@ -135,7 +136,7 @@ def seed(database_url: str, now: datetime | None = None) -> None:
                     surname=person.surname,
                     email=person.email,
                     member_type="ADULT",
-                    expires=today + timedelta(days=200),
+                    expires=today + timedelta(days=10 if number in RENEWING else 200),
                     barred=False,
                     owed=Decimal("1.50"),
                     pin_verifier=verifiers[pin],

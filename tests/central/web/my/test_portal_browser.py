@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,10 @@ READER = {
     ("keyboard", "desktop"): 6,
     ("privacy", "phone"): 7,
     ("privacy", "desktop"): 8,
+    ("membership", "phone"): 9,
+    ("membership", "desktop"): 10,
+    ("pin", "phone"): 11,
+    ("pin", "desktop"): 12,
 }
 
 
@@ -322,3 +327,77 @@ def test_the_privacy_page_and_the_patrons_own_record_to_download(
     expect(page.get_by_role("heading", level=1)).to_have_text("The form could not be accepted")
     accessible(page)
     watch.check(person)
+
+
+def test_a_patron_renews_their_membership_when_the_policy_allows_it(
+    page: Page, console: Console, screen: str
+) -> None:
+    person = reader(READER["membership", screen])
+    watch = Watch(page)
+    sign_in(page, console.url, person)
+    expect(page.locator("#membership-why")).to_have_count(0)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Renew my membership").click()
+    renewed = page.locator("#membership-renewed")
+    expect(renewed).to_contain_text("Your membership is renewed: it now runs until")
+    ends = date.today() + timedelta(days=10 + 365)
+    expect(renewed).to_contain_text(f"{ends.day} {ends:%B %Y}")
+    accessible(page)
+    # Renewed, it is a year away: the policy's window is not open, and it says when.
+    expect(page.get_by_role("button", name="Renew my membership")).to_have_count(0)
+    page.goto(f"{console.url}/my/")
+    opens = ends - timedelta(days=30)
+    expect(page.locator("#membership-why")).to_have_text(
+        f"Your membership can be renewed from {opens.day} {opens:%B %Y}."
+    )
+    accessible(page)
+    watch.check(person)
+
+
+def test_a_patron_changes_their_pin(page: Page, console: Console, screen: str) -> None:
+    person = reader(READER["pin", screen])
+    new_pin = "97531"
+    watch = Watch(page)
+    watch.expected = {400}
+    sign_in(page, console.url, person)
+    # The navigation folds only once GOV.UK Frontend's script has run.
+    page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
+    menu = page.get_by_role("button", name="Menu")
+    if menu.is_visible():  # on a phone the service navigation folds behind its button
+        menu.click()
+    page.get_by_role("navigation").get_by_role("link", name="Change your PIN").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Change your PIN")
+    accessible(page)
+
+    def change(current: str, pin: str, again: str) -> None:
+        page.get_by_label("Your current PIN").fill(current)
+        page.get_by_label("Your new PIN", exact=True).fill(pin)
+        page.get_by_label("Your new PIN again").fill(again)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Change my PIN").click()
+
+    change("0000", new_pin, new_pin)
+    expect(page.locator("#pin-problems")).to_contain_text("Your current PIN is not right.")
+    accessible(page)
+    change(person.pin, new_pin, "97532")
+    expect(page.locator("#pin-problems")).to_contain_text("The two new PINs are not the same.")
+    change(person.pin, "12", "12")
+    expect(page.locator("#pin-problems")).to_contain_text("Your new PIN must be 4 to 8 digits.")
+    accessible(page)
+    change(person.pin, new_pin, new_pin)
+    expect(page.locator("#pin-changed")).to_contain_text("Your PIN is changed.")
+    accessible(page)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You have signed out")
+    page.goto(f"{console.url}/my/login")
+    page.get_by_label("Card number").fill(person.card)
+    page.get_by_label("PIN", exact=True).fill(person.pin)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{console.url}/my/login")
+    page.get_by_label("PIN", exact=True).fill(new_pin)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{console.url}/my/")
+    watch.check(person)
+    assert all(new_pin not in url for url in watch.urls)

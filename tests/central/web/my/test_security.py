@@ -5,14 +5,14 @@ the idle timeout, and guessing many cards from one address slowed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
-from kiosk.central.models import Hold, Loan
+from kiosk.central.models import Hold, Loan, Patron
 
 from .conftest import NO_PIN_CARD, STAFF, Portal, csrf_token, reader
 
@@ -178,3 +178,63 @@ def test_guessing_many_cards_from_one_address_is_slowed(portal: Portal) -> None:
     assert portal.clock is not None
     portal.clock.moment += timedelta(minutes=15)
     portal.sign_in(me.card, me.pin)
+
+
+def _expires(portal: Portal, patron_id: str) -> str:
+    engine = database.connect(portal.database_url)
+    with Session(engine) as db:
+        patron = db.get(Patron, patron_id)
+        found = patron.expires.isoformat() if patron and patron.expires else ""
+    engine.dispose()
+    return found
+
+
+def test_a_membership_renewal_is_decided_by_the_rules_and_done_once(portal: Portal) -> None:
+    early = reader(1)  # a year to run: the window is not open
+    browser = portal.sign_in(early.card, early.pin)
+    token = csrf_token(browser, portal.url, "/my/")
+    before = _expires(portal, early.patron_id)
+    answer = browser.post(
+        f"{portal.url}/my/membership", data={"csrf_token": token, "seen": before}, timeout=30
+    )
+    assert "Your membership could not be renewed" in answer.text
+    assert "Your membership can be renewed from" in answer.text
+    assert _expires(portal, early.patron_id) == before
+    due = reader(9)  # ends in 10 days, inside the 30-day window
+    browser = portal.sign_in(due.card, due.pin)
+    token = csrf_token(browser, portal.url, "/my/")
+    seen = _expires(portal, due.patron_id)
+    for _ in range(2):  # a double click
+        answer = browser.post(
+            f"{portal.url}/my/membership", data={"csrf_token": token, "seen": seen}, timeout=30
+        )
+        assert "it now runs until" in answer.text
+    renewed = _expires(portal, due.patron_id)
+    assert renewed == (date.fromisoformat(seen) + timedelta(days=365)).isoformat()
+
+
+def test_wrong_current_pins_in_the_pin_form_count_towards_the_lockout(portal: Portal) -> None:
+    me = reader(11)
+    browser = portal.sign_in(me.card, me.pin)
+    token = csrf_token(browser, portal.url, "/my/pin")
+    for _ in range(5):
+        answer = browser.post(
+            f"{portal.url}/my/pin",
+            data={"csrf_token": token, "current": "0000", "pin": "5555", "pin_again": "5555"},
+            timeout=30,
+        )
+        assert answer.status_code == 400
+    answer = browser.post(
+        f"{portal.url}/my/pin",
+        data={"csrf_token": token, "current": me.pin, "pin": "5555", "pin_again": "5555"},
+        timeout=30,
+    )
+    assert "your card is locked for 15 minutes" in answer.text
+    fresh = requests.Session()
+    refused = fresh.post(
+        f"{portal.url}/my/login",
+        data={"card": me.card, "pin": me.pin, "csrf_token": csrf_token(fresh, portal.url)},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert refused.status_code == 200  # the sign-in page again

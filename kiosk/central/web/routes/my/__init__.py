@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kiosk.central.web.routes.my import account, privacy, signin
+from kiosk.central.web.routes.my import account, membership, privacy, signin
 
-ROUTERS: tuple[APIRouter, ...] = (signin.router, account.router, privacy.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    signin.router,
+    account.router,
+    membership.router,
+    privacy.router,
+)

@@ -24,7 +24,7 @@ from kiosk.central.circulation import desk, holds
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.lookup import DeskLoan, desk_patron
 from kiosk.central.circulation.patron_status import patron_standing
-from kiosk.central.circulation.patrons import patron_view
+from kiosk.central.circulation.patrons import own_membership_renewal, patron_view
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
 from kiosk.central.models import Item
@@ -33,6 +33,7 @@ from kiosk.central.web.routes.desk import Policies
 from kiosk.central.web.routes.my.deps import SignedIn, SignedInPatron, page
 from kiosk.central.web.routes.my.words import N_
 from kiosk.central.web.settings import ConsoleSettings
+from kiosk.rules import MembershipRenewalDecision
 from kiosk.rules.reasons import Reason
 
 router = APIRouter(prefix="/my", include_in_schema=False)
@@ -103,6 +104,7 @@ def account_page(
     rules: PolicyCache,
     renewed: list[desk.LoanAnswer] | None = None,
     cancelled: bool = False,
+    membership_answer: MembershipRenewalDecision | None = None,
 ) -> HTMLResponse:
     standing = patron_standing(db, signed_in.patron_id, moment, rules.get(db))
     assert standing is not None  # the session's patron exists: find() joined it
@@ -119,6 +121,8 @@ def account_page(
         renewal_id=desk.new_transaction_id(),
         renewed=renewed,
         cancelled=cancelled,
+        membership=own_membership_renewal(db, signed_in.patron_id, moment),
+        membership_answer=membership_answer,
     )
 
 
@@ -144,7 +148,7 @@ def account(
     )
 
 
-def _actor(signed_in: SignedInPatron, origin: str) -> Actor:
+def patron_actor(signed_in: SignedInPatron, origin: str) -> Actor:
     # The opaque id, never the card or the name: the audit log may be read by many.
     return Actor(f"patron {signed_in.patron_id}", origin, "portal")
 
@@ -180,7 +184,7 @@ def renew(
             patron_id=signed_in.patron_id,
             barcode=barcode,
             now=moment,
-            actor=_actor(signed_in, origin),
+            actor=patron_actor(signed_in, origin),
             transaction_id=_transaction_id(transaction_id, barcode),
         )
     except CentralError:
@@ -212,7 +216,7 @@ def renew_all(
                     patron_id=signed_in.patron_id,
                     barcode=loan.barcode,
                     now=moment,
-                    actor=_actor(signed_in, origin),
+                    actor=patron_actor(signed_in, origin),
                     transaction_id=_transaction_id(transaction_id, loan.barcode),
                 )
             )
@@ -248,7 +252,7 @@ def cancel(
         return _not_found(request, config, signed_in)
     try:
         holds.cancel_hold(
-            db, mine[hold_id], moment, _actor(signed_in, origin), "cancelled by the patron"
+            db, mine[hold_id], moment, patron_actor(signed_in, origin), "cancelled by the patron"
         )
     except CentralError:
         return _not_found(request, config, signed_in)
