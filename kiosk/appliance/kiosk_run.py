@@ -375,7 +375,13 @@ class ShiftedClock:
         self.offset += seconds
 
 
-def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None) -> int:
+def run_app(
+    options: KioskOptions,
+    request: RunRequest,
+    *,
+    on_ready: Any = None,
+    clock: Clock | None = None,
+) -> int:
     from kiosk.session.scripting import ScriptError, read_script  # noqa: PLC0415
 
     steps = None
@@ -400,7 +406,7 @@ def run_app(options: KioskOptions, request: RunRequest, *, on_ready: Any = None)
     from kiosk.session.trace import Trace  # noqa: PLC0415
 
     monotonic = ShiftedClock()
-    kiosk = Kiosk(options, monotonic=monotonic)
+    kiosk = Kiosk(options, clock=clock, monotonic=monotonic)
     runner: list[ScriptRunner] = []
     notifier = SystemdNotifier()
     watchdog = Watchdog(notifier)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from kiosk.common.clock import StartedClock
 
 if TYPE_CHECKING:
     from kiosk.appliance.kiosk_run import KioskOptions
@@ -38,6 +41,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run_.add_argument(
         "--inactivity", type=float, help="seconds without a touch or scan before the warning"
     )
+    run_.add_argument(
+        "--now",
+        type=_local_time,
+        help="start the kiosk's clock at this local time, YYYY-MM-DDTHH:MM (to try a date "
+        "out: due dates, a mirror a day old); it runs on from there",
+    )
     run_.set_defaults(handler=run)
 
 
@@ -61,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if args.inactivity is not None:
         overrides["inactivity_seconds"] = args.inactivity
     request = kiosk_run.RunRequest(args.script, args.trace, args.screenshots)
+    clock = StartedClock(args.now) if args.now is not None else None
     if args.script is not None:
         from kiosk.session.scripting import ScriptError, read_script  # noqa: PLC0415
 
@@ -73,17 +83,29 @@ def run(args: argparse.Namespace) -> int:
         options = _run_options(args, overrides)
         if options is None:
             return 2
-        return kiosk_run.run_app(options, request)
+        return kiosk_run.run_app(options, request, clock=clock)
     from kiosk.demo import loopback  # noqa: PLC0415 - only the demo runs a server
 
     library = loopback.prepare_demo(args.demo_dir)
     try:
         options = loopback.demo_options(args.demo_dir, library, **overrides)
-        for line in (*options.demo, *library.console_lines()):
+        for line in (*options.demo, *library.more_cards(), *library.console_lines()):
             print(line)
-        return kiosk_run.run_app(options, request)
+        return kiosk_run.run_app(options, request, clock=clock)
     finally:
         library.central.stop()
+
+
+def _local_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"takes a local time, YYYY-MM-DDTHH:MM, not {text!r}"
+        ) from None
+    if moment.tzinfo is not None:
+        raise argparse.ArgumentTypeError("takes the library's local time, without a time zone")
+    return moment
 
 
 def _run_options(args: argparse.Namespace, overrides: dict[str, Any]) -> KioskOptions | None:

@@ -23,6 +23,17 @@ class SystemClock:
         return datetime.now().replace(microsecond=0)  # noqa: DTZ005 - local time is the contract
 
 
+class StartedClock:
+    """Set to ``start``, then running on at the system clock's pace: a kiosk tried out
+    at another time (``kiosk run --now``), e.g. a day after its mirror was refreshed."""
+
+    def __init__(self, start: datetime) -> None:
+        self._offset = start - SystemClock().now()
+
+    def now(self) -> datetime:
+        return SystemClock().now() + self._offset
+
+
 class FixedClock:
     """A clock that only moves when told to: for tests and what-if runs."""
 

@@ -346,6 +346,7 @@ def _hold(barcode: str, patron_id: str, *, ready: bool, title: str) -> dict[str,
 
 
 ENDING_SOON_DAYS = 14
+OWES_TOO_MUCH = Decimal("10.00")  # the example policy's fine limit for adults
 
 
 def _ending_soon(
@@ -355,19 +356,21 @@ def _ending_soon(
     today: date,
 ) -> None:
     """Three adults in good standing, with nothing on loan, whose membership ends in two
-    weeks: the kiosk offers them its renewal. Chosen without the random draws, so the
-    rest of the library is what the same seed always gave."""
+    weeks: the kiosk offers them its renewal; and one who owes more than an adult may,
+    whom it refuses. Chosen without the random draws, so the rest of the library is what
+    the same seed always gave."""
     busy = {loan["patron_id"] for loan in loans.values()}
     busy |= {hold["patron_id"] for hold in holds}
-    chosen = [
+    free = [
         patron
         for patron in patrons
         if patron["member_type"] == "ADULT"
         and patron["patron_id"] not in busy
         and not patron["barred"]
-        and patron["owed"] == 0
         and patron["expires"] >= today
-    ][:3]
+    ]
+    owing = [patron for patron in free if patron["owed"] > OWES_TOO_MUCH]
+    chosen = [patron for patron in free if patron["owed"] == 0][:3] + owing[:1]
     for patron in chosen:
         patron["expires"] = today + timedelta(days=ENDING_SOON_DAYS)
 
@@ -397,10 +400,11 @@ def _cards(
             situation = "has a hold ready for pickup"
         elif lending[pid]:
             situation = "has loans"
+        elif patron["expires"] <= today + timedelta(days=ENDING_SOON_DAYS):
+            owes = patron["owed"] > 0
+            situation = "membership ends soon" + (", owes too much" if owes else "")
         elif patron["owed"] > 0:
             situation = "owes money"
-        elif patron["expires"] <= today + timedelta(days=ENDING_SOON_DAYS):
-            situation = "membership ends soon"
         else:
             situation = f"{patron['member_type'].lower()}, nothing on loan"
         if seen[situation] >= 3:

@@ -36,27 +36,35 @@ class LoopbackLibrary:
     central: Any  # kiosk.central.process.CentralProcess
 
     def lines(self) -> tuple[str, ...]:
-        """What to try, for the screen and the terminal."""
-        by_situation: dict[str, dict[str, Any]] = {}
-        for card in self.cards["cards"]:
-            by_situation.setdefault(card["situation"], card)
+        """What to try, for the screen and the terminal (as many as the Pi's 800x480
+        Welcome screen has room for; ``more_cards`` are for the terminal only)."""
         lines = ["Demo: type a barcode and press Enter; the keyboard is the scanner."]
-        for situation in (
+        lines += self._cards(
             "adult, nothing on loan",
             "has overdue loans",
-            "owes money",
             "has a hold ready for pickup",
             "membership ends soon",
-        ):
-            card = by_situation.get(situation)
-            if card:
-                lines.append(f"Card {card['card']}  PIN {card['pin']}  ({situation})")
+        )
         books = [
             code for kind in self.cards["items"].values() for code in kind.get("available", [])[:1]
         ]
         lines.append("Books: " + "  ".join(books[:4]))
         lines.append(f"Staff card {DEMO_STAFF_CARD}  PIN {DEMO_STAFF_PIN}")
         return tuple(lines)
+
+    def more_cards(self) -> tuple[str, ...]:
+        """More cards to try, for the terminal."""
+        return tuple(self._cards("owes money", "membership ends soon, owes too much"))
+
+    def _cards(self, *situations: str) -> list[str]:
+        by_situation: dict[str, dict[str, Any]] = {}
+        for card in self.cards["cards"]:
+            by_situation.setdefault(card["situation"], card)
+        return [
+            f"Card {card['card']}  PIN {card['pin']}  ({situation})"
+            for situation in situations
+            if (card := by_situation.get(situation))
+        ]
 
     def console_lines(self) -> tuple[str, ...]:
         """Where the staff console and the patron portal are, for the terminal (the

@@ -1,0 +1,149 @@
+"""Issue 17 in the real app under Xvfb: what waits for the patron, membership renewal
+allowed and refused, the guard for a long time offline, and nothing of the patron left
+after inactivity. Each run is ``kiosk run --script`` on a copy of one demo library."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .xvfb import Run, kiosk_env, run_kiosk
+
+# KIOSK_SCREENSHOTS=DIR keeps each run's shots there (the README's come from it).
+SHOTS = os.environ.get("KIOSK_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def template(display: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("demo-template")
+    run = run_kiosk(display, directory, "shot first\n")
+    assert run.status == 0, run.output
+    return directory
+
+
+@pytest.fixture
+def demo(template: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "demo"
+    shutil.copytree(template, copy, ignore=shutil.ignore_patterns("kivy", "trace.jsonl"))
+    return copy
+
+
+def card(demo: Path, situation: str) -> dict[str, Any]:
+    cards = json.loads((demo / "demo-cards.json").read_text())["cards"]
+    return next(c for c in cards if c["situation"] == situation)
+
+
+def available(demo: Path, kind: str) -> list[str]:
+    return list(json.loads((demo / "demo-cards.json").read_text())["items"][kind]["available"])
+
+
+def shots(tmp_path: Path) -> Path:
+    return Path(SHOTS) if SHOTS else tmp_path / "shots"
+
+
+def test_a_hold_ready_greets_the_patron_and_inactivity_leaves_none_of_it(
+    display: str, demo: Path, tmp_path: Path
+) -> None:
+    patron = card(demo, "has a hold ready for pickup")
+    run = run_kiosk(
+        display,
+        demo,
+        f"scan {patron['card']}\npin {patron['pin']}\nshot greeting\nidle 60\nidle 16\n",
+        "--inactivity",
+        "60",
+        screenshots=shots(tmp_path),
+    )
+    assert run.status == 0, run.output
+    greeting = run.trace[run.first("checkout", "Waiting for you")]
+    assert "Ready for you at the hold shelf." in greeting["texts"]
+    assert (shots(tmp_path) / "greeting.png").stat().st_size > 10_000
+    last = run.trace[-1]
+    assert last["screen"] == "welcome"
+    said = set(greeting["texts"]) - {"Help"}
+    assert not said & set(last["texts"])
+    assert not any(patron["first_name"] in text for text in last["texts"])
+
+
+def test_a_membership_ending_soon_is_renewed_at_the_kiosk(
+    display: str, demo: Path, tmp_path: Path
+) -> None:
+    patron = card(demo, "membership ends soon")
+    run = run_kiosk(
+        display,
+        demo,
+        f"scan {patron['card']}\npin {patron['pin']}\nshot membership\n"
+        "press renew_membership\nshot membership-renewed\n",
+        screenshots=shots(tmp_path),
+    )
+    assert run.status == 0, run.output
+    run.first("checkout", "You can renew it here.")
+    renewed = run.trace[run.first("checkout", "Your membership is renewed until")]
+    assert renewed["sound"] == "success"
+    assert "Your membership is renewed." in renewed["texts"]
+
+
+def test_a_membership_renewal_refused_says_why(display: str, demo: Path) -> None:
+    patron = card(demo, "membership ends soon, owes too much")
+    run = run_kiosk(
+        display, demo, f"scan {patron['card']}\npin {patron['pin']}\npress renew_membership\n"
+    )
+    assert run.status == 0, run.output
+    refused = run.trace[-1]
+    assert refused["screen"] == "checkout"
+    assert refused["sound"] == "error"
+    assert any("renew" in text and "10.00" in text for text in refused["texts"]), refused
+
+
+def kiosk_offline(display: str, demo: Path, script: str, now: datetime, shots_dir: Path) -> Run:
+    """The demo's kiosk alone, no server (as offline), its clock set to ``now``."""
+    script_file, trace = demo / "offline.script", demo / "offline.jsonl"
+    script_file.write_text(script)
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "kiosk", "run", "--data", str(demo / "kiosk")),
+            *("--now", now.isoformat(timespec="minutes"), "--size", "800x480"),
+            *("--script", str(script_file), "--trace", str(trace)),
+            *("--screenshots", str(shots_dir)),
+        ],
+        env=kiosk_env(display),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = trace.read_text().splitlines() if trace.exists() else []
+    return Run(done.returncode, [json.loads(line) for line in lines], done.stdout + done.stderr)
+
+
+def test_a_day_without_the_server_lends_three_items_a_visit(
+    display: str, demo: Path, tmp_path: Path
+) -> None:
+    patron = card(demo, "adult, nothing on loan")
+    books = available(demo, "FICTION")[:2] + available(demo, "NONFICTION")[:2]
+    a_day_on = datetime.now() + timedelta(hours=25)  # the kiosk runs on local time
+    scans = "".join(f"scan {book}\n" for book in books)
+    run = kiosk_offline(
+        display,
+        demo,
+        f"scan {patron['card']}\npin {patron['pin']}\nshot offline\n{scans}shot offline-limit\n",
+        a_day_on,
+        shots(tmp_path),
+    )
+    assert run.status == 0, run.output
+    greeting = run.trace[run.first("checkout", "This kiosk has been offline for a while.")]
+    assert "You can borrow up to 3 items here this time." in greeting["texts"]
+    last = run.trace[-1]
+    assert last["sound"] == "error"
+    assert (
+        "This kiosk has been offline for a while, so it lends only 3 items a visit. "
+        "Please borrow the rest at the desk."
+    ) in last["texts"]
+    assert sum(text.startswith("Due back by") for text in last["texts"]) == 3
