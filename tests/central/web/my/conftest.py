@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -36,6 +36,14 @@ OTHER = "P9000000"  # barred, membership ended: the one others wait behind
 OTHER_CARD = "29000000000000"
 OTHER_PIN = "9090"
 NO_PIN_CARD = "29000000000001"
+CLOSED = "NONFICTION"
+
+
+def closed_on(today: date) -> date:
+    """The day by which ``CLOSED`` loans had to be back."""
+    return today - timedelta(days=1)
+
+
 STAFF = ("ada", PASSWORDS["ada"])  # the console's admin
 
 
@@ -69,7 +77,8 @@ class Reader:
 
     def barcode(self, kind: int) -> str:
         """kind 1 renewable, 2 wanted by another, 3 renewed the most times, 4 overdue, 5
-        held (on loan to OTHER), 6 ready on the hold shelf."""
+        held (on loan to OTHER), 6 ready on the hold shelf, 7 of a publication type
+        whose lending has closed (``CLOSED``)."""
         return f"3900{self.number:04d}00000{kind}"
 
     def title(self, kind: int) -> str:
@@ -80,6 +89,7 @@ class Reader:
             4: "Late Again",
             5: "Far Horizon",
             6: "Fresh Arrival",
+            7: "Closed Book",
         }[kind] + f" {self.number}"
 
 
@@ -93,6 +103,8 @@ def seed(database_url: str, now: datetime | None = None) -> None:
     engine = database.connect(database_url)
     database.upgrade(engine)
     document = tomllib.loads(EXAMPLE_POLICY.read_text(encoding="utf-8"), parse_float=Decimal)
+    # Non fiction had to be back by yesterday: renewing it is refused (no_issue_after).
+    document["publication_types"][CLOSED]["no_issue_after"] = closed_on(today)
     verifiers: dict[str, str] = {}
     with Session(engine) as db:
         put_policy(db, json.loads(json.dumps(document, default=str)), now)
@@ -152,14 +164,14 @@ def seed(database_url: str, now: datetime | None = None) -> None:
                     note=f"item {person.barcode(4)}",
                 )
             )
-            for kind in range(1, 7):
+            for kind in range(1, 8):
                 brn += 1
                 db.add(
                     Record(
                         brn=brn,
                         title=person.title(kind),
                         author="A. Writer",
-                        publication_type="FICTION",
+                        publication_type=CLOSED if kind == 7 else "FICTION",
                     )
                 )
                 db.flush()
@@ -177,6 +189,7 @@ def seed(database_url: str, now: datetime | None = None) -> None:
                 (2, person.patron_id, today + timedelta(days=10), 0),
                 (3, person.patron_id, today + timedelta(days=10), 3),
                 (4, person.patron_id, today - timedelta(days=5), 0),
+                (7, person.patron_id, today + timedelta(days=3), 0),
                 (5, OTHER, today + timedelta(days=10), 0),
             ]
             for kind, patron_id, due, renewals in loans:

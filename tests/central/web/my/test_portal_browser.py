@@ -19,9 +19,23 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from ..conftest import Console, serve
-from .conftest import NO_PIN_CARD, OTHER_CARD, READERS, Reader, reader, seed
+from .conftest import NO_PIN_CARD, OTHER_CARD, READERS, Reader, closed_on, reader, seed
 
 AXE = Axe()
+FRENCH_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 VIEWPORTS = {"phone": (360, 640), "desktop": (1280, 800)}
 # Each test and viewport takes readers of its own: the walks change their accounts.
 READER = {
@@ -136,7 +150,7 @@ def test_a_patron_signs_in_renews_with_refusals_and_cancels_a_hold(
     sign_in(page, console.url, person)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello {person.first_name}")
     accessible(page)
-    expect(page.locator("#loans > li")).to_have_count(4)
+    expect(page.locator("#loans > li")).to_have_count(5)
     expect(page.locator(loan(person, 4))).to_contain_text("Overdue")
     expect(page.locator(loan(person, 1))).not_to_contain_text("Overdue")
     expect(page.locator("#owed")).to_have_text("You owe 1.50.")
@@ -167,6 +181,10 @@ def test_a_patron_signs_in_renews_with_refusals_and_cancels_a_hold(
         page.get_by_role("button", name="Renew all").click()
     expect(page.locator(f'#renewed li[data-barcode="{person.barcode(3)}"]')).to_contain_text(
         "it has been renewed the most times allowed (3)"
+    )
+    cap = closed_on(date.today())
+    expect(page.locator(f'#renewed li[data-barcode="{person.barcode(7)}"]')).to_contain_text(
+        f"Lending of this item has closed for now: loans had to be back by {cap.day} {cap:%B %Y}."
     )
     expect(page.locator(f'#renewed li[data-barcode="{person.barcode(1)}"]')).to_have_attribute(
         "data-renewed", "yes"
@@ -221,6 +239,13 @@ def test_each_language_and_the_choice_is_remembered(
         page.locator(loan(person, 2)).get_by_role("button").click()
     expect(page.locator(f'#renewed li[data-barcode="{person.barcode(2)}"]')).to_contain_text(
         "Un autre lecteur attend ce document"
+    )
+    with page.expect_navigation():
+        page.locator(loan(person, 7)).get_by_role("button").click()
+    cap = closed_on(date.today())
+    month = FRENCH_MONTHS[cap.month - 1]
+    expect(page.locator(f'#renewed li[data-barcode="{person.barcode(7)}"]')).to_contain_text(
+        f"les prêts devaient être rendus au plus tard le {cap.day} {month} {cap.year}."
     )
     accessible(page)
     page.get_by_role("link", name="Confidentialité").first.click()
@@ -302,7 +327,7 @@ def test_the_privacy_page_and_the_patrons_own_record_to_download(
     record = json.loads(Path(waiting.value.path()).read_text(encoding="utf-8"))
     assert record["details"]["card"] == person.card
     assert record["details"]["email"] == person.email
-    assert {row["item"] for row in record["loans"]} == {person.barcode(k) for k in (1, 2, 3, 4)}
+    assert {row["item"] for row in record["loans"]} == {person.barcode(k) for k in (1, 2, 3, 4, 7)}
     assert [row["amount"] for row in record["money"]] == ["1.50"]
     assert "pin_verifier" not in json.dumps(record)
     with page.expect_download() as waiting:
