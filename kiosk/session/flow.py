@@ -32,7 +32,7 @@ from kiosk.session.patron import Patron
 from kiosk.session.ports import FlowSettings, Health, Ports
 from kiosk.session.staff import BUTTONS as STAFF_BUTTONS
 from kiosk.session.staff import PinCheck, StaffMode
-from kiosk.session.viewdata import Banner, Frame, Look, Screen, Sound, Tone, View
+from kiosk.session.viewdata import Banner, Button, Frame, Look, Screen, Sound, Tone, View
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -227,6 +227,7 @@ class KioskFlow:
             "account": self._show_account,
             "renew_all": self._renew_all,
             "renew_membership": self._renew_membership,
+            "renew_scanned": self._renew_scanned,
             "done": self._done,
             "print_receipt": lambda: self._finish(receipt=True),
             "no_receipt": lambda: self._finish(receipt=False),
@@ -362,7 +363,14 @@ class KioskFlow:
         )
         if answer is None:
             return
-        self.patron.lines.insert(0, wording.checkout_line(self.tr, answer))
+        line = wording.checkout_line(self.tr, answer)
+        self._withdraw_renew_offer()
+        if answer.status is CheckoutStatus.ALREADY_YOURS:
+            # An item scanned again is asked about, as Koha and Evergreen do: one tap
+            # renews it (the newest line only, so the button is never for another item).
+            self.patron.renew_offer = barcode
+            line = replace(line, action=Button("renew_scanned", self.tr("Renew")))
+        self.patron.lines.insert(0, line)
         if answer.status is CheckoutStatus.LENT:
             self.patron.results.append(answer)
         self.patron.account = None
@@ -370,6 +378,21 @@ class KioskFlow:
         self.banner = None
         ok = answer.status in (CheckoutStatus.LENT, CheckoutStatus.ALREADY_YOURS)
         self._changed(Sound.SUCCESS if ok else Sound.ERROR)
+
+    def _withdraw_renew_offer(self) -> None:
+        self.patron.renew_offer = None
+        self.patron.lines = [replace(line, action=None) for line in self.patron.lines]
+
+    def _renew_scanned(self) -> None:
+        session, barcode = self.patron.session, self.patron.renew_offer
+        if session is None or barcode is None:
+            return
+        answer = self._served(self.ports.circulation.renew(session, barcode))
+        if answer is None:
+            return
+        self._withdraw_renew_offer()
+        self.patron.lines.insert(0, wording.renew_line(self.tr, answer))
+        self._renewed((answer,))
 
     def _return(self, barcode: str) -> None:
         answer = self._served(self.ports.circulation.return_item(barcode))

@@ -27,6 +27,7 @@ class Patron:
     renewed: dict[str, RenewAnswer] = field(default_factory=dict)  # by barcode
     greeting: Greeting = field(default_factory=Greeting)  # what waited for them at sign-in
     membership: MembershipAnswer | None = None  # their renewal here, allowed or refused
+    renew_offer: str | None = None  # the item just scanned again: one tap renews it
     language: str = "en"
     look: Look = field(default_factory=Look)
 

@@ -147,3 +147,20 @@ def test_a_day_without_the_server_lends_three_items_a_visit(
         "Please borrow the rest at the desk."
     ) in last["texts"]
     assert sum(text.startswith("Due back by") for text in last["texts"]) == 3
+
+
+def test_an_item_scanned_again_is_renewed_with_one_tap(display: str, demo: Path) -> None:
+    patron = card(demo, "adult, nothing on loan")
+    book = available(demo, "FICTION")[0]
+    run = run_kiosk(
+        display,
+        demo,
+        # Again after the scanner's debounce time (a second read at once is dropped).
+        f"scan {patron['card']}\npin {patron['pin']}\nscan {book}\nwait 1.5\nscan {book}\n"
+        "press renew_scanned\n",
+    )
+    assert run.status == 0, run.output
+    run.first("checkout", "This item is already on your card, due back by")
+    renewed = run.trace[-1]
+    assert renewed["sound"] == "success"
+    assert any(text.startswith("Renewed: now due back by") for text in renewed["texts"])
