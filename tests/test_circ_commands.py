@@ -206,7 +206,9 @@ def test_circ_words_its_answers_with_the_screens_catalogs_in_the_language_asked(
         "fine",
         "overdue_days",
         "entry_id",
+        "destination",  # the branch a copy in the transfer bin goes to (issue 21)
     ]
+    assert answer["destination"] is None
     assert answer["message"] == "Merci. Mettez ce document dans le bac du personnel."
     closed = kiosk("circ", "--data", str(tmp_path / "new"), "--lang", "es", *unknown)
     assert (closed.returncode, closed.stdout) == (
