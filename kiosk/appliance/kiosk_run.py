@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -78,6 +78,7 @@ class KioskOptions:
     screen_width_mm: float = 0.0  # 0: the display's own report of its size
     faults: tuple[str, ...] = ()  # mistakes in optional parts of kiosk.toml
     demo: tuple[str, ...] = ()
+    welcome_message: Mapping[str, str] = field(default_factory=dict)
 
 
 class BackgroundPrinter:
@@ -174,6 +175,7 @@ class Kiosk:
             staff_pin_verifier=options.staff_pin_verifier,
             look=Look(options.theme, options.large_text),
             demo=options.demo,
+            welcome_message=options.welcome_message,
         )
         self.ports = Ports(
             circulation=self.circulation,
@@ -282,6 +284,7 @@ def options_from_config(config: KioskConfig, **overrides: Any) -> KioskOptions:
         "library_name": config.library.name,
         "logo": str(config.library.logo or ""),
         "currency": config.library.currency,
+        "welcome_message": dict(config.library.message),
         "mode": config.kiosk.mode,
         "languages": tuple(config.display.languages),
         "default_language": config.display.default_language,

@@ -221,13 +221,21 @@ class _Checker(LayeredReader):
         )
 
     def library(self) -> LibrarySection:
-        table = self.section("library", ("name", "logo", "currency"))
+        table = self.section("library", ("name", "logo", "currency", "message"))
         logo = self.path(table, "library", "logo")
         self.existing(logo, "library.logo")
+        messages = self.table(table.get("message", {}), "library.message", LANGUAGES)
         return LibrarySection(
             name=self.get(table, "library", "name", LibrarySection().name, as_text, "text"),
             logo=logo,
             currency=self.currency(table, "library", "currency"),
+            message={
+                code: text
+                for code in LANGUAGES
+                if (
+                    text := self.get(messages, "library.message", code, "", as_text, "text")
+                ).strip()
+            },
         )
 
     def server(self) -> ServerSection:

@@ -71,6 +71,8 @@ class LibrarySection:
     name: str = "The Library"
     logo: Path | None = None
     currency: str = ""  # ISO 4217, e.g. "USD"; "" = amounts as bare numbers
+    # The library's own message on the Welcome screen, by language code.
+    message: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ class WelcomeScreen(KioskScreen):
         self.ids.logo.source = view.logo
         self.ids.heading.text = view.heading
         fill_labels(self.ids.hints, view.hints, Hint)
+        show_banners(self.ids.message, [view.message])
         show_banners(self.ids.banner, [view.banner])
         fill_labels(self.ids.demo, view.demo, SecondaryLabel)
         fill_buttons(self.ids.languages, view.languages)

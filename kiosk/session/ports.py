@@ -6,7 +6,7 @@ them on a real data directory. Nothing here decides anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -34,6 +34,8 @@ class FlowSettings:
     staff_pin_verifier: str | None = None
     look: Look = field(default_factory=Look)
     demo: tuple[str, ...] = ()
+    # The library's own message on Welcome, by language code (kiosk.toml).
+    welcome_message: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def lends(self) -> bool:

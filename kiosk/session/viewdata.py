@@ -70,6 +70,7 @@ class WelcomeView:
     languages: tuple[Button, ...]
     options: tuple[Button, ...]  # high contrast, larger text, help
     demo: tuple[str, ...] = ()
+    message: Banner | None = None  # the library's own (kiosk.toml's [library.message])
 
 
 @dataclass(frozen=True, slots=True)

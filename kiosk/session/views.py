@@ -56,6 +56,8 @@ def welcome(
     )
     larger = tr("Standard text") if patron.look.large_text else tr("Larger text")
     options = (Button("contrast", contrast), Button("larger_text", larger), help_button(tr))
+    said = settings.welcome_message
+    message = said.get(patron.language) or said.get(settings.default_language)
     return WelcomeView(
         settings.library_name,
         settings.logo,
@@ -65,6 +67,7 @@ def welcome(
         languages,
         options,
         settings.demo,
+        Banner(message, Tone.NOTICE) if message else None,
     )
 
 

@@ -4,6 +4,7 @@ once by the server's decision path, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,9 @@ def test_a_membership_renewed_offline_reaches_the_server_once(
     answer = circulation.renew_membership(session)
     assert not isinstance(answer, Unavailable)
     assert (answer.status, answer.expires) == (MembershipStatus.RENEWED, RENEWED)
-    assert circulation.checkout(session, available(central)[0]).status is CheckoutStatus.LENT
+    lent = circulation.checkout(session, available(central)[0])
+    assert not isinstance(lent, Unavailable)
+    assert lent.status is CheckoutStatus.LENT
     entries = [_wire_entry(row) for row in outbox.entries(agent.store)]
     assert [entry.kind for entry in entries] == ["membership", "checkout"]
     # Reordered: the checkout first, then both again; each applied once.
@@ -123,7 +126,7 @@ def test_a_membership_entry_names_no_item_and_its_new_expiry(
             item_barcode=barcode,
             patron_id="P0000001",
             details=details,
-            charged=0,
+            charged=Decimal(0),
             status_after="",
             loan_patron_id=None,
             loan_member_type=None,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.appliance import kiosk_run
 from kiosk.appliance.sections import (
     BINS_SECTION,
     KIOSK_SECTIONS,
@@ -202,6 +203,19 @@ def test_the_offline_guard_is_read_and_checked(tmp_path: Path) -> None:
         f"{path}:9: offline.max_mirror_age: unknown key (did you mean "
         "'max_mirror_age_hours'?); known keys: max_mirror_age_hours, items_per_session",
         f"{path}:10: offline.items_per_session: must be a whole number of items above 0, not 0",
+    ]
+
+
+def test_the_welcome_message_is_read_per_language(tmp_path: Path) -> None:
+    text = '[library.message]\nen = "Closed on Monday"\nfr = "Fermé lundi"\nes = " "\n'
+    path = site(tmp_path, GOOD + text)
+    config = load_config(path, sections=KIOSK_SECTIONS)
+    assert config.library.message == {"en": "Closed on Monday", "fr": "Fermé lundi"}
+    assert kiosk_run.options_from_config(config).welcome_message == config.library.message
+    path = site(tmp_path, GOOD + '[library.message]\nfre = "Fermé"\nen = 25\n')
+    assert messages(check_config(path, sections=KIOSK_SECTIONS)) == [
+        f"{path}:9: library.message.fre: unknown key (did you mean 'fr'?); known keys: en, es, fr",
+        f"{path}:10: library.message.en: must be text, not 25",
     ]
 
 

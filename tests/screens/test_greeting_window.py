@@ -164,3 +164,45 @@ def test_an_item_scanned_again_is_renewed_with_one_tap(display: str, demo: Path)
     renewed = run.trace[-1]
     assert renewed["sound"] == "success"
     assert any(text.startswith("Renewed: now due back by") for text in renewed["texts"])
+
+
+def test_the_librarys_message_on_welcome_in_each_language(
+    display: str, demo: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f"""
+[kiosk]
+name = "main-hall"
+data_dir = "{demo / "kiosk"}"
+
+[library]
+name = "Papyrus Public Library"
+
+[library.message]
+en = "Closed on Monday 25th"
+fr = "Fermé le lundi 25"
+
+[scanners]
+keyboard = true
+"""
+    )
+    script, trace = tmp_path / "message.script", tmp_path / "trace.jsonl"
+    script.write_text("shot welcome-message\nlang fr\nlang es\n")
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "kiosk", "run", "--config", str(config)),
+            *("--size", "800x480", "--script", str(script), "--trace", str(trace)),
+            *("--screenshots", str(shots(tmp_path))),
+        ],
+        env=kiosk_env(display),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    said = [json.loads(line)["texts"] for line in trace.read_text().splitlines()]
+    assert "Closed on Monday 25th" in said[0]
+    assert "Fermé le lundi 25" in said[-2]
+    assert "Closed on Monday 25th" in said[-1]  # none in Spanish: the default language's
