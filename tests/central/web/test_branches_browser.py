@@ -123,4 +123,14 @@ def test_the_kiosks_of_one_branch_and_the_copies_in_transit(page: Page, console:
     page.goto(f"{console.url}/staff/transfers?to=North")
     expect(page.locator("#no-transfers")).to_have_text("No copy is in transit to North.")
     accessible(page)
+
+    # The item's own page says where it is going, and its home branch by name.
+    page.goto(f"{console.url}/staff/transfers")
+    page.get_by_role("link", name=LONG_AGO).click()
+    expect(page).to_have_url(f"{console.url}/staff/items/{LONG_AGO}")
+    item = page.locator("#item")
+    expect(item).to_contain_text("In transit to East")
+    expect(item).to_contain_text("Home branch")
+    expect(item).to_contain_text("East End (East)")
+    accessible(page)
     assert problems == []

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import catalogue, desk
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branches
 from kiosk.central.circulation.catalogue import InvalidFields
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
@@ -360,6 +361,7 @@ def _item_page(
         "item.html",
         who=signed_in.who,
         view=view,
+        branch_names={found.code: f"{found.name} ({found.code})" for found in branches(db)},
         may_change=may_change,
         choices=choices,
         answer=answer,
