@@ -31,7 +31,7 @@ def record(
 ) -> None:
     """Add one entry to ``db``'s transaction (the caller commits it with the change).
     Written at once, without the ORM's unit of work: it is on every change's path."""
-    db.execute(
+    db.connection().execute(
         _INSERT,
         {
             "at": at,

@@ -126,7 +126,7 @@ class ChangeLog:
         calls += [func.pg_advisory_xact_lock(kind, key) for kind, key in keys]
         if calls:
             # One statement; its calls run left to right, so the locks come in that order.
-            self.session.execute(select(*calls))
+            self.session.connection().execute(select(*calls))
         if keys:
             self._held.update(keys)
             self._last = keys[-1]
@@ -141,9 +141,11 @@ class ChangeLog:
         if not self._pending:
             return None
         count = len(self._pending)
-        last: int = self.session.execute(_BUMP_COUNTER, {"count": count}).scalar_one()
+        # Core statements on the transaction's connection: no ORM state is involved.
+        connection = self.session.connection()
+        last: int = connection.execute(_BUMP_COUNTER, {"count": count}).scalar_one()
         first = last - count + 1
-        self.session.execute(
+        connection.execute(
             _INSERT_CHANGES,
             [{**change, "seq": first + n} for n, change in enumerate(self._pending)],
         )

@@ -124,7 +124,7 @@ class PolicyCache:
         self._cached: tuple[str, Policy] | None = None
 
     def get(self, session: Session) -> Policy | None:
-        version = session.scalar(_VERSION)
+        version = session.connection().scalar(_VERSION)
         if version is None:
             return None
         if self._cached is None or self._cached[0] != version:
