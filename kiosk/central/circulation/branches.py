@@ -53,12 +53,20 @@ def add_branch(
     return branch
 
 
+def branch_problem(code: str, codes: set[str]) -> str | None:
+    """What is wrong with ``code`` as one of the branches ``codes`` (naming the nearest
+    and every branch), or None when it is one."""
+    if code in codes:
+        return None
+    known = ", ".join(sorted(codes)) or "none yet: kiosk-central branch add CODE NAME"
+    return f"no branch {code!r}{did_you_mean(code, codes)} (branches: {known})"
+
+
 def known_branch(db: Session, code: str) -> str:
     """``code`` when it is a branch; otherwise refused, naming the nearest."""
-    codes = branch_codes(db)
-    if code not in codes:
-        known = ", ".join(sorted(codes)) or "none yet: kiosk-central branch add CODE NAME"
-        raise CentralError(f"no branch {code!r}{did_you_mean(code, codes)} (branches: {known})")
+    problem = branch_problem(code, branch_codes(db))
+    if problem is not None:
+        raise CentralError(problem)
     return code
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kiosk.central import audit
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branch_codes, branch_problem
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.desk import new_transaction_id
 from kiosk.central.circulation.holds import QueuedHold, queue
@@ -56,7 +57,7 @@ MAX_SEARCH = 200  # characters of a search that count: a title has at most 400
 ITEMS_PER_RECORD = 20  # items shown under each record found
 LAST_TRANSACTIONS = 10
 # Statuses an item comes to by lending or by a return, never by hand.
-NOT_BY_HAND = ("on_loan", "on_hold_shelf")
+NOT_BY_HAND = ("on_loan", "on_hold_shelf", "in_transit")
 # An item's barcode as the desk reads one (desk._CODE): printable ASCII, no space.
 _BARCODE = re.compile(r"[\x21-\x7e]{1,32}")
 _TRANSACTION = re.compile(r"[A-Za-z0-9:._-]{1,64}")
@@ -533,6 +534,11 @@ def add_item(
             problems["brn"] = f"no catalogue record {parsed['brn']}: add the record first"
         if "status" not in problems and parsed["status"] in NOT_BY_HAND:
             problems["status"] = "comes from lending or a return, not by hand"
+        # Once the library has branches, an item's home is one of them.
+        codes, home = branch_codes(db), parsed["home_location"]
+        problem = branch_problem(home, codes) if codes and home else None
+        if "home_location" not in problems and problem is not None:
+            problems["home_location"] = problem
         if problems:
             raise InvalidFields(problems)
         item = Item(**parsed)

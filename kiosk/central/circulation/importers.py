@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.central import audit
-from kiosk.central.circulation.branches import branch_codes
+from kiosk.central.circulation.branches import branch_codes, branch_problem
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.patrons import check_contact
 from kiosk.central.errors import ImportRejected
@@ -220,11 +220,8 @@ def _check_home_branches(
         return
     for line, values in parsed:
         home = values["home_location"]
-        if home and home not in codes:
-            problems.append(
-                f"{source}:{line}: home_location: no branch {home!r}{did_you_mean(home, codes)}"
-                f" (branches: {', '.join(sorted(codes))})"
-            )
+        if home and (problem := branch_problem(home, codes)) is not None:
+            problems.append(f"{source}:{line}: home_location: {problem}")
 
 
 def _check_items(

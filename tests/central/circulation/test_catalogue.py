@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from kiosk.central import database
 from kiosk.central.circulation import catalogue, desk
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import add_branch
 from kiosk.central.circulation.catalogue import (
     InvalidFields,
     add_item,
@@ -537,3 +538,27 @@ def test_nothing_is_added_without_a_policy_or_with_a_forged_transaction_id(
             assert add_record(db, fields, NOW, CYRIL).record.brn == 1
     finally:
         engine.dispose()
+
+
+def test_an_item_added_by_hand_has_a_home_among_the_branches_once_there_are_any(
+    library: Library,
+) -> None:
+    fields = {
+        "barcode": "31000000000129",
+        "brn": "8",
+        "price": "9.99",
+        "status": "in_transit",
+        "home_location": "Clasics",
+    }
+    with library.session() as db:
+        for code, name in (("Classics", "Classics Library"), ("North", "Northside")):
+            add_branch(db, code, name, NOW, actor="test", origin="test")
+        with pytest.raises(InvalidFields) as refused:
+            add_item(db, fields, NOW, CYRIL)
+        assert refused.value.problems == {
+            "status": "comes from lending or a return, not by hand",  # a return sends it
+            "home_location": "no branch 'Clasics'; did you mean 'Classics'? "
+            "(branches: Classics, North)",
+        }
+        added = add_item(db, {**fields, "status": "", "home_location": "North"}, NOW, CYRIL)
+    assert added.item.home_location == "North"
