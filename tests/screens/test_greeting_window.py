@@ -102,16 +102,15 @@ def test_a_membership_renewal_refused_says_why(display: str, demo: Path) -> None
     assert any("renew" in text and "10.00" in text for text in refused["texts"]), refused
 
 
-def kiosk_offline(display: str, demo: Path, script: str, now: datetime, shots_dir: Path) -> Run:
-    """The demo's kiosk alone, no server (as offline), its clock set to ``now``."""
-    script_file, trace = demo / "offline.script", demo / "offline.jsonl"
+def kiosk_alone(display: str, directory: Path, script: str, *options: str) -> Run:
+    """``kiosk run`` with ``options`` (a data directory or a config) and no server: an
+    installed kiosk's screens, whose sync agent is another service (here none runs)."""
+    script_file, trace = directory / "alone.script", directory / "alone.jsonl"
     script_file.write_text(script)
     done = subprocess.run(
         [
-            *(sys.executable, "-m", "kiosk", "run", "--data", str(demo / "kiosk")),
-            *("--now", now.isoformat(timespec="minutes"), "--size", "800x480"),
+            *(sys.executable, "-m", "kiosk", "run", *options, "--size", "800x480"),
             *("--script", str(script_file), "--trace", str(trace)),
-            *("--screenshots", str(shots_dir)),
         ],
         env=kiosk_env(display),
         capture_output=True,
@@ -130,12 +129,12 @@ def test_a_day_without_the_server_lends_three_items_a_visit(
     books = available(demo, "FICTION")[:2] + available(demo, "NONFICTION")[:2]
     a_day_on = datetime.now() + timedelta(hours=25)  # the kiosk runs on local time
     scans = "".join(f"scan {book}\n" for book in books)
-    run = kiosk_offline(
+    run = kiosk_alone(
         display,
         demo,
         f"scan {patron['card']}\npin {patron['pin']}\nshot offline\n{scans}shot offline-limit\n",
-        a_day_on,
-        shots(tmp_path),
+        *("--data", str(demo / "kiosk"), "--now", a_day_on.isoformat(timespec="minutes")),
+        *("--screenshots", str(shots(tmp_path))),
     )
     assert run.status == 0, run.output
     greeting = run.trace[run.first("checkout", "This kiosk has been offline for a while.")]
@@ -187,22 +186,14 @@ fr = "Fermé le lundi 25"
 keyboard = true
 """
     )
-    script, trace = tmp_path / "message.script", tmp_path / "trace.jsonl"
-    script.write_text("shot welcome-message\nlang fr\nlang es\n")
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "kiosk", "run", "--config", str(config)),
-            *("--size", "800x480", "--script", str(script), "--trace", str(trace)),
-            *("--screenshots", str(shots(tmp_path))),
-        ],
-        env=kiosk_env(display),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    run = kiosk_alone(
+        display,
+        tmp_path,
+        "shot welcome-message\nlang fr\nlang es\n",
+        *("--config", str(config), "--screenshots", str(shots(tmp_path))),
     )
-    assert done.returncode == 0, done.stderr
-    said = [json.loads(line)["texts"] for line in trace.read_text().splitlines()]
+    assert run.status == 0, run.output
+    said = [entry["texts"] for entry in run.trace]
     assert "Closed on Monday 25th" in said[0]
     assert "Fermé le lundi 25" in said[-2]
     assert "Closed on Monday 25th" in said[-1]  # none in Spanish: the default language's
