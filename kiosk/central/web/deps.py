@@ -14,6 +14,7 @@ from fastapi_csrf_protect import CsrfProtect
 from fastapi_csrf_protect.exceptions import CsrfProtectError
 from sqlalchemy.orm import Session
 
+from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.web import sessions
 from kiosk.central.web.accounts import RANK, Role, SignedIn
 from kiosk.central.web.settings import ConsoleSettings
@@ -56,12 +57,23 @@ async def origin(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def policy_cache(request: Request) -> PolicyCache:
+    """The server's one cache of the policy in force, for a page that reads it on the way."""
+    found: PolicyCache = request.app.state.policies
+    return found
+
+
+async def policies(request: Request) -> PolicyCache:
+    return policy_cache(request)
+
+
 def database(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as db:
         yield db
 
 
 Db = Annotated[Session, Depends(database)]
+Policies = Annotated[PolicyCache, Depends(policies)]
 Settings = Annotated[ConsoleSettings, Depends(settings)]
 Now = Annotated[datetime, Depends(now)]
 Origin = Annotated[str, Depends(origin)]

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,16 @@ from kiosk.central.circulation.lookup import (
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
 from kiosk.central.models import AppliedTransaction
-from kiosk.central.web.deps import Circulation, CsrfChecked, Current, Db, Now, Origin, Settings
+from kiosk.central.web.deps import (
+    Circulation,
+    CsrfChecked,
+    Current,
+    Db,
+    Now,
+    Origin,
+    Policies,
+    Settings,
+)
 from kiosk.central.web.pages import not_found, render
 from kiosk.central.web.settings import ConsoleSettings
 from kiosk.rules import Due
@@ -51,14 +60,6 @@ Done = Annotated[str, Query(max_length=100)]
 # A page's query says what was just done; a value it does not know is read as nothing.
 Flag = Annotated[str, Query(max_length=16)]
 NO_CARD = "No patron has that card: scan it again, or type the number under its barcode"
-
-
-async def policies(request: Request) -> PolicyCache:
-    found: PolicyCache = request.app.state.policies
-    return found
-
-
-Policies = Annotated[PolicyCache, Depends(policies)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,6 @@ from kiosk.central.circulation import catalogue, desk
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.branches import branches
 from kiosk.central.circulation.catalogue import InvalidFields
-from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
 from kiosk.central.web.accounts import RANK
 from kiosk.central.web.deps import (
@@ -36,6 +35,7 @@ from kiosk.central.web.deps import (
     Origin,
     Settings,
     Viewer,
+    policy_cache,
 )
 from kiosk.central.web.pages import not_found, render
 from kiosk.central.web.settings import ConsoleSettings
@@ -86,11 +86,6 @@ def words(status: str) -> str:
 
 def _is_circulation(who: Current) -> bool:
     return RANK[who.who.role] >= RANK["circulation"]
-
-
-def _policies(request: Request) -> PolicyCache:
-    found: PolicyCache = request.app.state.policies
-    return found
 
 
 def _errors(problems: dict[str, str], labels: dict[str, str]) -> list[dict[str, str]]:
@@ -156,7 +151,7 @@ def _record_page(
     error: str | None = None,
     added: catalogue.AddedRecord | None = None,
 ) -> HTMLResponse:
-    policy = _policies(request).get(db)
+    policy = policy_cache(request).get(db)
     chosen = (values or {}).get("publication_type", "")
     types = [{"value": "", "text": "Choose a type", "selected": not chosen}]
     if policy is not None:
@@ -353,7 +348,7 @@ def _item_page(
     if may_change:
         choices = [
             {"value": choice.value, "text": choice.label, "checked": choice.value == chosen}
-            for choice in desk.status_choices(_policies(request).get(db))
+            for choice in desk.status_choices(policy_cache(request).get(db))
         ]
     return render(
         request,
@@ -400,7 +395,7 @@ def set_status(
     try:
         answer = desk.set_item_status(
             db,
-            _policies(request),
+            policy_cache(request),
             barcode=barcode,
             choice=choice,
             now=moment,

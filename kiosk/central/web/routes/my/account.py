@@ -28,8 +28,7 @@ from kiosk.central.circulation.patrons import own_membership_renewal, patron_vie
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
 from kiosk.central.models import Item
-from kiosk.central.web.deps import CsrfChecked, Db, Now, Origin, Settings
-from kiosk.central.web.routes.desk import Policies
+from kiosk.central.web.deps import CsrfChecked, Db, Now, Origin, Policies, Settings
 from kiosk.central.web.routes.my.deps import SignedIn, SignedInPatron, page
 from kiosk.central.web.routes.my.words import N_
 from kiosk.central.web.settings import ConsoleSettings

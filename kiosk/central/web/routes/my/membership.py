@@ -16,8 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from kiosk.central.circulation.authentication import PinAnswer, check_pin
 from kiosk.central.circulation.patrons import PatronRefused, renew_own_membership, set_pin
-from kiosk.central.web.deps import CsrfChecked, Db, Now, Origin, Settings
-from kiosk.central.web.routes.desk import Policies
+from kiosk.central.web.deps import CsrfChecked, Db, Now, Origin, Policies, Settings
 from kiosk.central.web.routes.my.account import account_page, patron_actor
 from kiosk.central.web.routes.my.deps import SignedIn, SignedInPatron, page
 from kiosk.central.web.routes.my.words import N_
