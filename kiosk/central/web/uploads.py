@@ -87,7 +87,7 @@ def uploaded(limit: int, fallback: str) -> Callable[..., AsyncIterator[Upload]]:
         csrf: Annotated[CsrfProtect, Depends(csrf_protect)],
     ) -> AsyncIterator[Upload]:
         length = request.headers.get("content-length", "")
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):  # not "²", which int() refuses
             yield Upload(limit, refused="no length")
             return
         if int(length) > limit + SLACK:
