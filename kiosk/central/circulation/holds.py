@@ -28,6 +28,24 @@ from kiosk.sync.protocol import Entity
 UNHOLDABLE = ("withdrawn", "lost", "missing")
 
 
+class HoldRefused(CentralError):
+    """A hold the decision path will not place. ``reason`` names why, for a caller that
+    says it in its own words (the patron portal, in the patron's language); the message
+    is staff's: ``CARD`` (barred or expired, asking by device or portal), ``UNHOLDABLE``
+    (no copy can come back), ``ON_LOAN`` (the patron has a copy), ``WAITING`` (in the
+    queue already), ``COPY_HELD`` (holding one copy of the title already)."""
+
+    CARD = "card"
+    UNHOLDABLE = "unholdable"
+    ON_LOAN = "on_loan"
+    WAITING = "waiting"
+    COPY_HELD = "copy_held"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class QueuedHold:
     """``item_barcode``: the copy held (None for a title hold no copy is trapped for);
@@ -162,7 +180,9 @@ def _holder(db: Session, patron_id: str, now: datetime, actor: Actor) -> Patron:
         patron.barred or (patron.expires is not None and patron.expires < now.date())
     ):
         # A device or the portal asks for the patron; staff (desk, terminal) may decide.
-        raise CentralError("this card can't place holds at the moment: please ask staff")
+        raise HoldRefused(
+            HoldRefused.CARD, "this card can't place holds at the moment: please ask staff"
+        )
     return patron
 
 
@@ -236,21 +256,26 @@ def place_title_hold(db: Session, patron_id: str, brn: int, now: datetime, actor
             .where(Item.brn == brn, Item.status.not_in(UNHOLDABLE))
         )
         if not holdable:
-            raise CentralError(
-                f"no copy of {record.title} can come back to be lent: it cannot be held"
+            raise HoldRefused(
+                HoldRefused.UNHOLDABLE,
+                f"no copy of {record.title} can come back to be lent: it cannot be held",
             )
         if copies and db.scalar(
             select(func.count())
             .select_from(Loan)
             .where(Loan.item_barcode.in_(copies), Loan.patron_id == patron_id)
         ):
-            raise CentralError(f"the patron has a copy of {record.title} on loan already")
+            raise HoldRefused(
+                HoldRefused.ON_LOAN, f"the patron has a copy of {record.title} on loan already"
+            )
         if db.scalar(
             select(func.count())
             .select_from(Hold)
             .where(Hold.brn == brn, Hold.patron_id == patron_id)
         ):
-            raise CentralError(f"the patron is waiting for {record.title} already")
+            raise HoldRefused(
+                HoldRefused.WAITING, f"the patron is waiting for {record.title} already"
+            )
         held_copy = (
             db.scalar(
                 select(Hold.item_barcode)
@@ -261,9 +286,10 @@ def place_title_hold(db: Session, patron_id: str, brn: int, now: datetime, actor
             else None
         )
         if held_copy is not None:
-            raise CentralError(
+            raise HoldRefused(
+                HoldRefused.COPY_HELD,
                 f"the patron has a hold on copy {held_copy} of {record.title} already: "
-                "cancel it first to wait for any copy"
+                "cancel it first to wait for any copy",
             )
         waiting = _queue(db, None, brn)
         hold = Hold(

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import pytest
 import requests
+from playwright.sync_api import Browser, Page
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
@@ -45,6 +46,8 @@ def closed_on(today: date) -> date:
 
 
 STAFF = ("ada", PASSWORDS["ada"])  # the console's admin
+# The browser tests' screens: a phone, the main case, and a desktop.
+VIEWPORTS = {"phone": (360, 640), "desktop": (1280, 800)}
 
 
 @dataclass(frozen=True)
@@ -281,3 +284,19 @@ def portal(database_url: str) -> Iterator[Portal]:
     clock the test moves (``portal.clock``)."""
     with in_process(database_url) as running:
         yield running
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def screen(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def page(browser: Browser, screen: str) -> Iterator[Page]:
+    """A fresh context (no cookies) and page at each of the VIEWPORTS in turn."""
+    width, height = VIEWPORTS[screen]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    opened = context.new_page()
+    yield opened
+    context.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from ..conftest import Console, serve
 from .conftest import NO_PIN_CARD, OTHER_CARD, OTHER_PIN, READERS, Reader, closed_on, reader, seed
@@ -36,7 +36,6 @@ FRENCH_MONTHS = (
     "novembre",
     "décembre",
 )
-VIEWPORTS = {"phone": (360, 640), "desktop": (1280, 800)}
 # Each test and viewport takes readers of its own: the walks change their accounts.
 READER = {
     ("walk", "phone"): 1,
@@ -68,21 +67,6 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         assert found == [], f"the server's log names a patron: {found}"
         for number in range(1, READERS + 1):
             assert f"pin={reader(number).pin}" not in text
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def screen(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    return name
-
-
-@pytest.fixture
-def page(browser: Browser, screen: str) -> Iterator[Page]:
-    width, height = VIEWPORTS[screen]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 class Watch:

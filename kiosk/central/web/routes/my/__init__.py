@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kiosk.central.web.routes.my import account, membership, privacy, signin
+from kiosk.central.web.routes.my import account, catalogue, membership, privacy, signin
 
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     account.router,
+    catalogue.router,
     membership.router,
     privacy.router,
 )

@@ -89,6 +89,9 @@ def page(
         status_code=status_code,
         patron=patron,
         _=said,
+        # By its own name, so that the catalog's extractor finds a template's plurals
+        # (it reads only calls of a plain name: not ``said.plural``).
+        plural=said.plural,
         said=said,
         lang=said.code,
         languages=LANGUAGE_NAMES,
