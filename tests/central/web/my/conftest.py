@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import requests
@@ -28,7 +29,7 @@ from kiosk.central.models import Hold, Item, LedgerEntry, Loan, Patron, Record
 from kiosk.common.pins import pin_verifier
 from kiosk.demo.library import EXAMPLE_POLICY
 
-from ..conftest import PASSWORDS
+from ..conftest import PASSWORDS, Console, serve
 from ..conftest import in_process as console_in_process
 
 READERS = 12  # readers 1..12, each a card of their own
@@ -300,3 +301,21 @@ def page(browser: Browser, screen: str) -> Iterator[Page]:
     opened = context.new_page()
     yield opened
     context.close()
+
+
+def serve_portal(directory: Path, secrets: Iterable[str] = ()) -> Iterator[Console]:
+    """``kiosk-central serve`` over the readers' library; once done, its log is read:
+    no card, name, email address or PIN of any patron in it, nor any of ``secrets``
+    (what a test typed that is no one's business)."""
+    for served in serve(directory):
+        seed(served.database_url)
+        yield served
+        text = served.log.read_text(encoding="utf-8", errors="replace").lower()
+        named = [OTHER_CARD, NO_PIN_CARD, *secrets]
+        for number in range(1, READERS + 1):
+            person = reader(number)
+            named += [person.card, person.surname, person.first_name, person.email]
+        found = [secret for secret in named if secret.lower() in text]
+        assert found == [], f"the server's log names a patron: {found}"
+        for number in range(1, READERS + 1):
+            assert f"pin={reader(number).pin}" not in text

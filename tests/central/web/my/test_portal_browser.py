@@ -18,8 +18,15 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from ..conftest import Console, serve
-from .conftest import NO_PIN_CARD, OTHER_CARD, OTHER_PIN, READERS, Reader, closed_on, reader, seed
+from ..conftest import Console
+from .conftest import (
+    OTHER_CARD,
+    OTHER_PIN,
+    Reader,
+    closed_on,
+    reader,
+    serve_portal,
+)
 
 AXE = Axe()
 FRENCH_MONTHS = (
@@ -55,18 +62,7 @@ READER = {
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    for served in serve(tmp_path_factory.mktemp("portal")):
-        seed(served.database_url)
-        yield served
-        text = served.log.read_text(encoding="utf-8", errors="replace")
-        secrets = [OTHER_CARD, NO_PIN_CARD]
-        for number in range(1, READERS + 1):
-            person = reader(number)
-            secrets += [person.card, person.surname, person.first_name, person.email]
-        found = [secret for secret in secrets if secret in text]
-        assert found == [], f"the server's log names a patron: {found}"
-        for number in range(1, READERS + 1):
-            assert f"pin={reader(number).pin}" not in text
+    yield from serve_portal(tmp_path_factory.mktemp("portal"))
 
 
 class Watch:
@@ -120,6 +116,16 @@ def sign_in(page: Page, url: str, person: Reader) -> None:
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{url}/my/")
+
+
+def from_menu(page: Page, name: str) -> None:
+    """Follow the portal's navigation link ``name``, opening the menu first on a phone."""
+    # The navigation folds only once GOV.UK Frontend's script has run.
+    page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
+    menu = page.get_by_role("button", name="Menu")
+    if menu.is_visible():  # on a phone the service navigation folds behind its button
+        menu.click()
+    page.get_by_role("navigation").get_by_role("link", name=name).click()
 
 
 def loan(person: Reader, kind: int) -> str:
@@ -369,12 +375,7 @@ def test_a_patron_changes_their_pin(page: Page, console: Console, screen: str) -
     watch = Watch(page)
     watch.expected = {400}
     sign_in(page, console.url, person)
-    # The navigation folds only once GOV.UK Frontend's script has run.
-    page.wait_for_function("document.body.classList.contains('govuk-frontend-supported')")
-    menu = page.get_by_role("button", name="Menu")
-    if menu.is_visible():  # on a phone the service navigation folds behind its button
-        menu.click()
-    page.get_by_role("navigation").get_by_role("link", name="Change your PIN").click()
+    from_menu(page, "Change your PIN")
     expect(page.get_by_role("heading", level=1)).to_have_text("Change your PIN")
     accessible(page)
 

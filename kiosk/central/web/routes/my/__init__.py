@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kiosk.central.web.routes.my import account, catalogue, membership, privacy, signin
+from kiosk.central.web.routes.my import (
+    account,
+    catalogue,
+    details,
+    membership,
+    privacy,
+    signin,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     account.router,
     catalogue.router,
+    details.router,
     membership.router,
     privacy.router,
 )
