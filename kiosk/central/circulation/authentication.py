@@ -27,6 +27,9 @@ class PinAnswer(StrEnum):
 class PinCheck:
     answer: PinAnswer
     locked_until: datetime | None = None
+    # False when answered without verifying the PIN (a lock in force, no PIN set): a
+    # caller that must take as long either way spends a verification itself.
+    verified: bool = True
 
     @property
     def right(self) -> bool:
@@ -48,11 +51,11 @@ def check_pin(db: Session, patron: Patron, pin: str, now: datetime) -> PinCheck:
     if attempts is not None and attempts.locked_until is not None:
         if now < attempts.locked_until:
             db.rollback()
-            return PinCheck(PinAnswer.LOCKED, attempts.locked_until)
+            return PinCheck(PinAnswer.LOCKED, attempts.locked_until, verified=False)
         attempts.failures, attempts.locked_until = 0, None
     if not patron.pin_verifier:
         db.rollback()
-        return PinCheck(PinAnswer.NO_PIN)
+        return PinCheck(PinAnswer.NO_PIN, verified=False)
     if pin_matches(patron.pin_verifier, pin):
         if attempts is not None:
             db.delete(attempts)

@@ -27,7 +27,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kiosk.central import audit
@@ -36,7 +36,7 @@ from kiosk.central.circulation.changes import ChangeLog, patron_row
 from kiosk.central.circulation.holds import QueuedHold, patron_holds
 from kiosk.central.circulation.policy import policy_in_force
 from kiosk.central.errors import CentralError
-from kiosk.central.models import Item, LedgerEntry, Loan, Patron, Record
+from kiosk.central.models import Item, LedgerEntry, Loan, Patron, PatronSession, Record
 from kiosk.central.notices import preferences
 from kiosk.common.pins import pin_verifier
 from kiosk.rules import Due, MembershipRenewalDecision, decide_membership_renewal
@@ -653,6 +653,9 @@ def _set_verifier(
             raise PatronRefused({"pin": stale})
         patron.pin_verifier = verifier
         log.patron(patron)
+        # Whoever signed in to the portal with the old PIN is signed in no longer: a PIN
+        # changed because someone else knew it would otherwise leave them in.
+        db.execute(delete(PatronSession).where(PatronSession.patron_id == patron_id))
         _audit(db, now, actor, action=action, patron_id=patron_id, detail=detail)
     db.commit()
 

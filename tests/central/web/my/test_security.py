@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
+from kiosk.central.circulation import authentication
 from kiosk.central.models import Hold, Loan, Patron
+from kiosk.central.web.routes.my import signin
+from kiosk.common import pins
 
 from .conftest import NO_PIN_CARD, STAFF, Portal, csrf_token, reader
 
@@ -238,3 +242,57 @@ def test_wrong_current_pins_in_the_pin_form_count_towards_the_lockout(portal: Po
         timeout=30,
     )
     assert refused.status_code == 200  # the sign-in page again
+
+
+def test_every_refused_sign_in_costs_one_pin_check(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown card, a wrong PIN, a card locked by wrong PINs, a card with no PIN:
+    each refusal verifies one PIN, so how soon it comes tells a guesser nothing of the
+    card (the server runs in this process: the verifier is counted where it is called)."""
+    checks: list[str] = []
+
+    def counted(verifier: str, pin: str) -> bool:
+        checks.append(pin)
+        return pins.pin_matches(verifier, pin)
+
+    monkeypatch.setattr(authentication, "pin_matches", counted)
+    monkeypatch.setattr(signin, "pin_matches", counted)
+    me = reader(12)
+
+    def refused_sign_in(card: str, pin: str) -> int:
+        checks.clear()
+        browser = requests.Session()
+        answer = browser.post(
+            f"{portal.url}/my/login",
+            data={"card": card, "pin": pin, "csrf_token": csrf_token(browser, portal.url)},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert answer.status_code == 200, (card, answer.status_code)
+        return len(checks)
+
+    assert refused_sign_in("21999999999999", "1234") == 1  # no one's card
+    assert refused_sign_in(NO_PIN_CARD, "1234") == 1
+    for _ in range(5):
+        assert refused_sign_in(me.card, "0000") == 1
+    assert refused_sign_in(me.card, me.pin) == 1  # locked now: the right PIN refused too
+
+
+def test_a_new_pin_signs_out_whoever_signed_in_with_the_old_one(portal: Portal) -> None:
+    me = reader(10)
+    elsewhere = portal.sign_in(me.card, me.pin)
+    here = portal.sign_in(me.card, me.pin)
+    token = csrf_token(here, portal.url, "/my/pin")
+    answer = here.post(
+        f"{portal.url}/my/pin",
+        data={"csrf_token": token, "current": me.pin, "pin": "97531", "pin_again": "97531"},
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    # Where the PIN was changed goes on; the other browser must sign in again.
+    assert here.get(f"{portal.url}/my/", allow_redirects=False, timeout=30).status_code == 200
+    gone = elsewhere.get(f"{portal.url}/my/", allow_redirects=False, timeout=30)
+    assert gone.status_code == 303
+    assert gone.headers["location"].startswith("/my/login")
+    portal.sign_in(me.card, "97531")

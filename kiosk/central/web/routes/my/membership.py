@@ -17,8 +17,10 @@ from fastapi.responses import HTMLResponse, Response
 from kiosk.central.circulation.authentication import PinAnswer, check_pin
 from kiosk.central.circulation.patrons import PatronRefused, renew_own_membership, set_pin
 from kiosk.central.web.deps import CsrfChecked, Db, Now, Origin, Policies, Settings
+from kiosk.central.web.routes.my import sessions
 from kiosk.central.web.routes.my.account import account_page, patron_actor
 from kiosk.central.web.routes.my.deps import SignedIn, SignedInPatron, page
+from kiosk.central.web.routes.my.signin import keep_signed_in
 from kiosk.central.web.routes.my.words import N_
 from kiosk.central.web.settings import ConsoleSettings
 from kiosk.common.pins import LOCKOUT_MINUTES, MAX_WRONG_PINS
@@ -117,4 +119,8 @@ def change_pin(
         return _pin_page(
             request, config, signed_in, problems=problems or {"pin": PIN_PROBLEMS["pin"]}
         )
-    return _pin_page(request, config, signed_in, changed=True)
+    # The new PIN ended every session of the patron's (patrons.set_pin): this browser,
+    # where it was typed, goes on in a new one.
+    response = _pin_page(request, config, signed_in, changed=True)
+    keep_signed_in(response, config, sessions.start(db, signed_in.patron_id, moment))
+    return response

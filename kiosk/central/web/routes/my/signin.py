@@ -105,7 +105,12 @@ def login(
         _spend_a_check(pin)
         right = False
     else:
-        right = check_pin(db, patron, pin, moment).right
+        checked = check_pin(db, patron, pin, moment)
+        if not checked.verified:
+            # Answered without a check: spend one all the same, so that how soon a
+            # refusal comes never tells a guesser that this card is someone's.
+            _spend_a_check(pin)
+        right = checked.right
     if not right:
         sessions.count_failure(db, origin, moment)
         return _login_page(
@@ -122,6 +127,12 @@ def login(
     if old:  # a new id at every sign-in: a planted cookie opens nothing
         sessions.drop(db, old)
     response = RedirectResponse("/my/", status_code=303)
+    keep_signed_in(response, config, session_id)
+    return response
+
+
+def keep_signed_in(response: Response, config: ConsoleSettings, session_id: str) -> None:
+    """The browser's cookie for the session ``session_id``."""
     response.set_cookie(
         session_cookie(config),
         session_id,
@@ -130,7 +141,6 @@ def login(
         httponly=True,
         samesite="strict",
     )
-    return response
 
 
 @router.post("/logout", dependencies=[CsrfChecked], response_model=None)
