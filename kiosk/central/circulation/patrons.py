@@ -806,6 +806,14 @@ def _renewed(  # noqa: PLR0917 - a renewal's own six things
     )
 
 
+def _date_or(text: str, otherwise: date) -> date:
+    """The YYYY-MM-DD date ``text`` names, else ``otherwise``."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return otherwise
+
+
 def _rules_patron(patron: Patron) -> RulesPatron:
     return RulesPatron(
         patron.patron_id, patron.member_type, patron.expires, patron.barred, patron.owed
@@ -838,8 +846,10 @@ def renew_own_membership(
     if found is None:
         return None
     with changing(db, patron_id) as (log, patron):
-        shown = patron.expires.isoformat() if patron.expires else ""
-        if seen != shown and patron.expires is not None:
+        if patron.expires is not None and patron.expires > _date_or(seen, patron.expires):
+            # Renewed since the page was drawn (this form sent twice, or staff): the
+            # membership runs to the later date already. A ``seen`` that is no date, or
+            # not before the expiry, is decided afresh, never reported as a renewal.
             db.rollback()
             return MembershipRenewalDecision((), patron.expires)
         if patron.member_type not in found.policy.member_types:

@@ -204,6 +204,16 @@ def test_a_membership_renewal_is_decided_by_the_rules_and_done_once(portal: Port
     assert "Your membership could not be renewed" in answer.text
     assert "Your membership can be renewed from" in answer.text
     assert _expires(portal, early.patron_id) == before
+    # A date the membership has not passed, or none, is decided afresh: refused again,
+    # never reported as renewed (only an earlier date, a page drawn before a renewal,
+    # is answered with the later expiry).
+    for forged in ("2999-01-01", "not a date", ""):
+        answer = browser.post(
+            f"{portal.url}/my/membership", data={"csrf_token": token, "seen": forged}, timeout=30
+        )
+        assert "Your membership could not be renewed" in answer.text, forged
+        assert "it now runs until" not in answer.text, forged
+    assert _expires(portal, early.patron_id) == before
     due = reader(9)  # ends in 10 days, inside the 30-day window
     browser = portal.sign_in(due.card, due.pin)
     token = csrf_token(browser, portal.url, "/my/")
