@@ -39,14 +39,13 @@ from typing import IO, Any
 
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection, Engine, delete, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from kiosk import __version__
 from kiosk.central import database
 from kiosk.central.errors import CentralError
-from kiosk.central.models import ChangeCounter, ServerState
+from kiosk.central.models import ChangeCounter, ServerState, insert_or_skip
 from kiosk.sync.protocol import Durability
 
 FORMAT = "kiosk-central backup"
@@ -114,10 +113,7 @@ class BackupDone:
 
 
 def _insert_ignoring(connection: Connection, values: dict[str, Any]) -> None:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    connection.execute(
-        dialect.insert(ServerState).values(**values).on_conflict_do_nothing(index_elements=["id"])
-    )
+    connection.execute(insert_or_skip(connection.dialect.name, ServerState, "id").values(**values))
 
 
 def _new_epoch(now: datetime, **backup: Any) -> dict[str, Any]:

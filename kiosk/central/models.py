@@ -20,7 +20,9 @@ from sqlalchemy import (
     Table,
     false,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
 from kiosk.common.money import from_cents, to_cents
@@ -49,6 +51,15 @@ def table(model: type[CentralBase]) -> Table:
     found = model.__table__
     assert isinstance(found, Table)
     return found
+
+
+def insert_or_skip(dialect_name: str, model: type[CentralBase], key: str) -> Insert:
+    """An INSERT of ``model``'s rows that skips a row whose ``key`` is taken already
+    (ON CONFLICT DO NOTHING, which SQLite and PostgreSQL both speak): two writers may
+    both try to make the first row, and the second must not fail."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement: Insert = dialect.insert(table(model)).on_conflict_do_nothing(index_elements=[key])
+    return statement
 
 
 class PolicyVersion(CentralBase):

@@ -27,10 +27,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kiosk.central.models import Notice, NoticeScan, table
+from kiosk.central.models import Notice, NoticeScan, insert_or_skip
 from kiosk.central.notices.finding import Found
 
 WAITING, CLAIMED, SENDING, SENT, FAILED, INTERRUPTED, PRINT, PRINTED, CANCELLED = (
@@ -66,8 +65,7 @@ def digest_time(now: datetime, hour: int) -> datetime:
 
 
 def _insert(db: Session) -> Any:
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table(Notice)).on_conflict_do_nothing(index_elements=["key"])
+    return insert_or_skip(db.get_bind().dialect.name, Notice, "key")
 
 
 def not_yet_in(engine: Engine, found: Iterable[Found]) -> list[Found]:
@@ -120,11 +118,8 @@ def scanned(db: Session, day: date) -> bool:
 def mark_scanned(db: Session, day: date, now: datetime) -> None:
     """Record that ``day``'s daily notices were found (a second runner's mark is
     dropped: both found the same keys)."""
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
     db.execute(
-        dialect.insert(NoticeScan)
-        .values(day=day, done_at=now)
-        .on_conflict_do_nothing(index_elements=["day"])
+        insert_or_skip(db.get_bind().dialect.name, NoticeScan, "day").values(day=day, done_at=now)
     )
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kiosk.central.models import Patron, PatronSession, PortalSignInFailures
+from kiosk.central.models import Patron, PatronSession, PortalSignInFailures, insert_or_skip
 from kiosk.central.web.sessions import TOUCH_EVERY, Lifetimes, _hash
 
 # Shorter than staff's: the portal is used on shared and lost devices.
@@ -82,16 +82,17 @@ def address_blocked(db: Session, address: str, now: datetime) -> datetime | None
 def count_failure(db: Session, address: str, now: datetime) -> None:
     """One more refused sign-in from ``address``, in a window of its own."""
     key = address[:64]
-    # A write first, as check_pin does: the lock is taken before anything is read.
+    # A write first, as check_pin does: the lock is taken before anything is read. The
+    # row is made if missing (two first refusals at once both try: one skips), so the
+    # count is always an update of a locked row.
     db.execute(
-        update(PortalSignInFailures)
-        .where(PortalSignInFailures.address == key)
-        .values(failures=PortalSignInFailures.failures)
+        insert_or_skip(db.get_bind().dialect.name, PortalSignInFailures, "address").values(
+            address=key, failures=0, window_start=now
+        )
     )
     found = db.get(PortalSignInFailures, key, with_for_update=True)
-    if found is None:
-        db.add(PortalSignInFailures(address=key, failures=1, window_start=now))
-    elif now - found.window_start >= ADDRESS_WINDOW or now < found.window_start:
+    assert found is not None  # made above, and only a window's end resets it
+    if now - found.window_start >= ADDRESS_WINDOW or now < found.window_start:
         found.failures, found.window_start = 1, now
     else:
         found.failures += 1
