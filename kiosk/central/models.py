@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     false,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -97,6 +98,16 @@ class Item(CentralBase):
     # The branch a copy is on its way to (status ``in_transit`` meanwhile); None: it is
     # where it belongs.
     transit_to: Mapped[str | None] = mapped_column(String(32))
+
+    # The console's In transit page reads the few copies on their way: a partial index.
+    __table_args__ = (
+        Index(
+            "items_in_transit",
+            "transit_to",
+            sqlite_where=text("status = 'in_transit'"),
+            postgresql_where=text("status = 'in_transit'"),
+        ),
+    )
 
 
 class Branch(CentralBase):
@@ -255,6 +266,7 @@ class AppliedTransaction(CentralBase):
         Index("transactions_by_kiosk", "kiosk_id", "kiosk_seq"),
         Index("transactions_at", "decided_at"),
         Index("transactions_by_item", "item_barcode", "kind", "decided_at"),
+        Index("transactions_by_patron", "patron_id", "decided_at"),
     )
 
 
