@@ -306,3 +306,39 @@ def test_a_new_pin_signs_out_whoever_signed_in_with_the_old_one(portal: Portal) 
     assert gone.status_code == 303
     assert gone.headers["location"].startswith("/my/login")
     portal.sign_in(me.card, "97531")
+
+
+def test_behind_the_librarys_proxy_each_patron_is_counted_at_their_own_address(
+    portal: Portal,
+) -> None:
+    """The TLS proxy on the server's own machine (docs/install.md) names each browser in
+    X-Forwarded-For, which the server takes from 127.0.0.1 alone (uvicorn's default,
+    FORWARDED_ALLOW_IPS for a proxy elsewhere): one address's guessing slows that
+    address, not every patron coming through the proxy."""
+    guesser = requests.Session()
+    guesser.headers["X-Forwarded-For"] = "203.0.113.7"
+    token = csrf_token(guesser, portal.url)
+    for guess in range(10):
+        guesser.post(
+            f"{portal.url}/my/login",
+            data={"card": f"2199999999{guess:04d}", "pin": "1234", "csrf_token": token},
+            allow_redirects=False,
+            timeout=30,
+        )
+    slowed = guesser.post(
+        f"{portal.url}/my/login",
+        data={"card": "21999999990099", "pin": "1234", "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert slowed.status_code == 429
+    me = reader(4)
+    patron = requests.Session()
+    patron.headers["X-Forwarded-For"] = "198.51.100.23"
+    answer = patron.post(
+        f"{portal.url}/my/login",
+        data={"card": me.card, "pin": me.pin, "csrf_token": csrf_token(patron, portal.url)},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert answer.status_code == 303
