@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import database
 from kiosk.central.circulation import authentication
-from kiosk.central.models import Hold, Loan, Patron
+from kiosk.central.models import Hold, Loan, Patron, PatronSession
 from kiosk.central.web.routes.my import signin
 from kiosk.common import pins
 
@@ -342,3 +342,29 @@ def test_behind_the_librarys_proxy_each_patron_is_counted_at_their_own_address(
         timeout=30,
     )
     assert answer.status_code == 303
+
+
+def _sessions_of(portal: Portal, patron_id: str) -> int:
+    engine = database.connect(portal.database_url)
+    with Session(engine) as db:
+        found = len(
+            db.scalars(select(PatronSession).where(PatronSession.patron_id == patron_id)).all()
+        )
+    engine.dispose()
+    return found
+
+
+def test_sessions_left_idle_are_cleared_by_the_next_sign_in(portal: Portal) -> None:
+    """A browser closed without signing out leaves its session's row; once idle past the
+    portal's limit, the next sign-in (anyone's) removes it."""
+    assert portal.clock is not None
+    left, later = reader(5), reader(6)
+    portal.sign_in(left.card, left.pin)  # and never comes back
+    assert _sessions_of(portal, left.patron_id) == 1
+    portal.clock.moment += timedelta(minutes=10)
+    portal.sign_in(later.card, later.pin)
+    assert _sessions_of(portal, left.patron_id) == 1  # idle 10 minutes: still theirs
+    portal.clock.moment += timedelta(minutes=10)
+    portal.sign_in(later.card, later.pin)
+    assert _sessions_of(portal, left.patron_id) == 0
+    assert _sessions_of(portal, later.patron_id) == 2  # 10 minutes idle, and the new one

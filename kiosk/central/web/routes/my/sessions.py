@@ -30,6 +30,9 @@ ADDRESS_WINDOW = timedelta(minutes=15)
 def start(db: Session, patron_id: str, now: datetime) -> str:
     """A new session for the patron; returns the id for the cookie."""
     session_id = secrets.token_urlsafe(32)
+    # Sessions idle past the longest idle time ended long ago but for their row: each
+    # sign-in clears them, so the table holds no more than the patrons signed in.
+    db.execute(delete(PatronSession).where(PatronSession.last_seen < now - IDLE - TOUCH_EVERY))
     db.add(
         PatronSession(id_hash=_hash(session_id), patron_id=patron_id, created_at=now, last_seen=now)
     )
