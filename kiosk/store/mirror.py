@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kiosk.store.types import Money
@@ -125,3 +125,12 @@ class SyncCursor(MirrorBase):
     # The branch this kiosk stands in, as the server last said (None: no branch): the
     # returns it takes are routed from there.
     branch: Mapped[str | None] = mapped_column(String(32))
+    # The library's branch codes, comma-separated, as the server last said (None: it said
+    # none, being older or the library having none): a home_location that names none of
+    # them is no home branch.
+    branches: Mapped[str | None] = mapped_column(Text)
+
+
+def branch_codes(kept: str | None) -> frozenset[str] | None:
+    """The branch codes as the mirror keeps them (None: none said)."""
+    return None if kept is None else frozenset(code for code in kept.split(",") if code)

@@ -17,7 +17,7 @@ from sqlalchemy.sql.schema import Table
 
 from kiosk.store import loading
 from kiosk.store.database import scrub
-from kiosk.store.mirror import MirrorBase, MirrorHold, MirrorLoan, SyncCursor
+from kiosk.store.mirror import MirrorBase, MirrorHold, MirrorLoan, SyncCursor, branch_codes
 from kiosk.store.store import Store
 
 # The tables that tie a member to an item: who has it, and who waits for it.
@@ -103,17 +103,24 @@ def apply_changes(
         )
 
 
-def set_branch(store: Store, branch: str | None) -> None:
-    """The branch the server says this kiosk stands in (None: none), kept beside the
-    cursor it came with."""
+def set_branch(store: Store, branch: str | None, codes: frozenset[str] | None = None) -> None:
+    """The branch the server says this kiosk stands in (None: none) and the library's
+    branch codes (None: it named none), kept beside the cursor they came with."""
+    kept = None if codes is None else ",".join(sorted(codes))
     with loading.writing(store) as mirror:
-        mirror.execute(update(SyncCursor).values(branch=branch))
+        mirror.execute(update(SyncCursor).values(branch=branch, branches=kept))
 
 
 def branch(store: Store) -> str | None:
     with store.mirror.connect() as mirror:
         value = mirror.scalar(select(SyncCursor.branch))
     return None if value is None else str(value)
+
+
+def branches(store: Store) -> frozenset[str] | None:
+    """The library's branch codes, as kept (None: the server named none)."""
+    with store.mirror.connect() as mirror:
+        return branch_codes(mirror.scalar(select(SyncCursor.branches)))
 
 
 def scrub_lending(store: Store) -> None:

@@ -37,6 +37,7 @@ from kiosk.rules.model import AVAILABLE
 from kiosk.store.database import disk_full
 from kiosk.store.errors import StoreFull
 from kiosk.store.journal import PENDING
+from kiosk.store.mirror import branch_codes
 
 ON_LOAN = "on_loan"
 UNKNOWN = "unknown"
@@ -153,7 +154,8 @@ _HEADER = (
     "SELECT (SELECT latest_time FROM main.kiosk_state WHERE id = 1), "
     "(SELECT reflected_through FROM mirror.sync_cursor WHERE id = 1), "
     "(SELECT version FROM mirror.policy WHERE id = 1), "
-    "(SELECT branch FROM mirror.sync_cursor WHERE id = 1)"
+    "(SELECT branch FROM mirror.sync_cursor WHERE id = 1), "
+    "(SELECT branches FROM mirror.sync_cursor WHERE id = 1)"
 )
 
 # A patron, with what this kiosk charged them since the mirror was last refreshed, and
@@ -280,12 +282,15 @@ class World:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._sql = connection.execute
-        latest, reflected, version, branch = self._sql(_HEADER).fetchone()
+        latest, reflected, version, branch, codes = self._sql(_HEADER).fetchone()
         self._latest: str | None = latest
         self._policy_version: str | None = version
         self.reflected_through: int = reflected or 0
         # The branch this kiosk stands in (None: none): where its returns are routed from.
         self.branch: str | None = branch
+        # The library's branch codes (None: a server from before it said them): a
+        # home_location naming none of them is no home branch, as the server decides.
+        self._branches = branch_codes(codes)
 
     # --- the kiosk's own state ---------------------------------------------------------
 
@@ -344,7 +349,7 @@ class World:
 
     def item(self, barcode: str) -> ItemState | None:
         row = self._sql(_ITEM, (self.reflected_through, barcode)).fetchone()
-        return None if row is None else _item(row)
+        return None if row is None else _item(row, self._branches)
 
     def items(self, barcodes: Sequence[str]) -> dict[str, ItemState]:
         """The current state of each known item among ``barcodes``."""
@@ -354,13 +359,16 @@ class World:
         rows = self._sql(
             f"{_ITEMS}WHERE i.barcode IN ({marks})", (self.reflected_through, *barcodes)
         )
-        return {row[0]: _item(row) for row in rows}
+        return {row[0]: _item(row, self._branches) for row in rows}
 
     def loans_of(self, patron_id: str) -> list[ItemState]:
         """The items on loan to this patron now, soonest due first."""
         on_loan = [
             state
-            for state in map(_item, self._sql(_LOANS_OF, (self.reflected_through, patron_id)))
+            for state in (
+                _item(row, self._branches)
+                for row in self._sql(_LOANS_OF, (self.reflected_through, patron_id))
+            )
             if state.loan is not None and state.loan.patron_id == patron_id
         ]
         return sorted(on_loan, key=lambda state: state.loan.due.day if state.loan else date.min)
@@ -427,7 +435,7 @@ def _patron(row: Any) -> PatronState | None:
     )
 
 
-def _item(row: Any) -> ItemState:
+def _item(row: Any, branches: frozenset[str] | None) -> ItemState:
     """An item as the mirror has it, then as the newest entry about it left it (each entry
     records the item's whole state after it)."""
     (
@@ -466,7 +474,8 @@ def _item(row: Any) -> ItemState:
         loan=loan,
         title_holds=_patrons_in_order(title_queue),
         stock_status=status,
-        home_branch=home_location,
+        # Beside a server from before the branch codes, every home_location is a home.
+        home_branch=home_location if branches is None or home_location in branches else None,
     )
     if entry_id is None:
         return state

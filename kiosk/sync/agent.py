@@ -72,6 +72,7 @@ from kiosk.sync.protocol import (
     SnapshotPage,
     WireEntry,
     branch_from_headers,
+    branches_from_headers,
     header_position,
 )
 
@@ -439,7 +440,7 @@ class SyncAgent:
                     self.on_progress(done, total)
                 page = following.result() if following is not None else None
         mirroring.finish_snapshot(self.store, first.cursor, self.clock.now(), reflected)
-        self._keep_branch(headers, mirroring.branch(self.store))
+        self._keep_branch(headers)
         outbox.snapshot_taken(self.store)
         self._set(snapshot_percent=None)
         with contextlib.suppress(OSError):
@@ -485,21 +486,21 @@ class SyncAgent:
                 reflected=outbox.seqs_of(self.store, page.reflected),
             )
             applied += len(page.changes)
-            self._keep_branch(headers, mirroring.branch(self.store))
+            self._keep_branch(headers)
             if not page.more:
                 return applied
 
-    def _keep_branch(
-        self, headers: requests.structures.CaseInsensitiveDict[str], kept: str | None
-    ) -> None:
-        """The branch the server says this kiosk stands in, into the mirror when it is news
-        (staff moved the kiosk, or gave it its first)."""
+    def _keep_branch(self, headers: requests.structures.CaseInsensitiveDict[str]) -> None:
+        """The branch the server says this kiosk stands in, and the library's branch
+        codes, into the mirror when they are news (staff moved the kiosk, gave it its
+        first, or added a branch)."""
         try:
             told = branch_from_headers(headers)
+            codes = branches_from_headers(headers)
         except ValueError as error:
             raise SyncError(f"the server's answer is malformed: {error}") from None
-        if told != kept:
-            mirroring.set_branch(self.store, told)
+        if (told, codes) != (mirroring.branch(self.store), mirroring.branches(self.store)):
+            mirroring.set_branch(self.store, told, codes)
 
     # --- purge -------------------------------------------------------------------------
 

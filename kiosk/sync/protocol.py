@@ -380,3 +380,24 @@ def branch_from_headers(headers: Mapping[str, str]) -> str | None:
     if not BRANCH_CODE.fullmatch(branch):
         raise ValueError(f"{BRANCH_HEADER} is not a branch code: {branch[:40]!r}")
     return branch
+
+
+# Beside it, the library's branch codes, comma-separated: a copy's home branch is its
+# ``home_location`` only when that names one of them (items from before branches keep
+# values like "Stacks", which are no branch, and go to the shelf where they come back).
+# Sent whenever the library has branches; absent from a server from before it (the
+# kiosk then takes any home_location for a branch, as it did).
+BRANCHES_HEADER = "Kiosk-Branches"
+
+
+def branches_from_headers(headers: Mapping[str, str]) -> frozenset[str] | None:
+    """The library's branch codes an answer names, or None (a server from before the
+    header, or a library with no branches). Raises ValueError when one is malformed."""
+    value = headers.get(BRANCHES_HEADER)
+    if value is None:
+        return None
+    codes = frozenset(code.strip() for code in value.split(","))
+    for code in codes:
+        if not BRANCH_CODE.fullmatch(code):
+            raise ValueError(f"{BRANCHES_HEADER} names no branch code: {code[:40]!r}")
+    return codes

@@ -237,3 +237,114 @@ def test_the_desk_takes_a_copy_in_transit_as_arrived_and_sends_on_from_a_branch(
     assert (home.done, home.route, home.destination) == (True, "shelf", None)
     assert branches.item(other) == ("available", None)
     assert branches.exceptions() == []
+
+
+def _homes(branches: Branches, **homes: str) -> None:
+    """Give copies the home_location an item from before branches may have."""
+    with branches.session() as db:
+        for barcode, home in homes.items():
+            item = db.get(Item, barcode)
+            assert item is not None
+            item.home_location = home
+        db.commit()
+
+
+def _routes(branches: Branches, barcode: str) -> list[tuple[str, str | None, str | None]]:
+    """The route each return of ``barcode`` took, as the kiosk journaled and pushed it."""
+    with branches.session() as db:
+        details = db.scalars(
+            select(AppliedTransaction.details)
+            .where(AppliedTransaction.item_barcode == barcode, AppliedTransaction.kind == "return")
+            .order_by(AppliedTransaction.decided_at)
+        ).all()
+    return [(d["route"], d["branch"], d["destination"]) for d in details]
+
+
+def test_a_copy_whose_home_location_names_no_branch_goes_back_on_the_shelf(
+    branches: Branches, tmp_path: Path
+) -> None:
+    """An item from before branches ("Stacks") has no home branch: returned at North it
+    goes on North's shelf, as the kiosk and the server both decide, and stays available;
+    a copy whose home is another real branch (East) is still sent there."""
+    stacks, east = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
+    _homes(branches, **{stacks: "Stacks", east: "East"})
+    north_agent, north = branches.kiosk(tmp_path / "north", "North")
+    assert mirroring.branches(north_agent.store) == frozenset({"Main", "North", "East"})
+    ann = sign_in(north, branches.adults()[0])
+    for barcode in (stacks, east):
+        assert getattr(north.checkout(ann, barcode), "status", None) is CheckoutStatus.LENT
+    north_agent.sync_once()
+
+    shelved = returned(north, stacks)
+    assert (shelved.bin, shelved.destination) == (north.bins.shelf, None)
+    sent = returned(north, east)
+    assert (sent.bin, sent.destination) == (north.bins.transfer, "East")
+    north_agent.sync_once()
+    assert _routes(branches, stacks) == [("shelf", "North", None)]
+    assert branches.item(stacks) == ("available", None)
+    assert _routes(branches, east) == [("transfer", "North", "East")]
+    assert branches.item(east) == ("in_transit", "East")
+    assert branches.exceptions() == []
+    # On the shelf, not in transit to nowhere: it can be borrowed again at once.
+    bea = sign_in(north, branches.adults()[1])
+    assert getattr(north.checkout(bea, stacks), "status", None) is CheckoutStatus.LENT
+    north_agent.sync_once()
+    with branches.session() as db:
+        loan = db.get(Loan, stacks)
+        assert loan is not None
+        assert loan.patron_id == branches.patron_id(branches.adults()[1])
+
+
+def test_a_branch_added_later_reaches_the_kiosks_codes(branches: Branches, tmp_path: Path) -> None:
+    """Staff add the branch an old home_location named: at its next sync the kiosk takes
+    that home_location for a home branch, and sends the copy there."""
+    stacks, _ = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
+    _homes(branches, **{stacks: "Stacks"})
+    north_agent, north = branches.kiosk(tmp_path / "north", "North")
+    with branches.session() as db:
+        add_branch(db, "Stacks", "The Stacks", NOW, actor="test", origin="test")
+    north_agent.sync_once()
+    assert mirroring.branches(north_agent.store) == frozenset({"Main", "North", "East", "Stacks"})
+    ann = sign_in(north, branches.adults()[0])
+    assert getattr(north.checkout(ann, stacks), "status", None) is CheckoutStatus.LENT
+    sent = returned(north, stacks)
+    assert (sent.bin, sent.destination) == (north.bins.transfer, "Stacks")
+    north_agent.sync_once()
+    assert branches.item(stacks) == ("in_transit", "Stacks")
+
+
+def test_a_kiosk_told_no_branch_codes_routes_as_before(branches: Branches, tmp_path: Path) -> None:
+    """A server one version older names the kiosk's branch but not the library's codes
+    (no Kiosk-Branches header): the mirror keeps none, as set here the way its answers
+    leave it, and the kiosk takes any home_location for a home branch, as it did."""
+    stacks, _ = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
+    _homes(branches, **{stacks: "Stacks"})
+    north_agent, north = branches.kiosk(tmp_path / "north", "North")
+    ann = sign_in(north, branches.adults()[0])
+    assert getattr(north.checkout(ann, stacks), "status", None) is CheckoutStatus.LENT
+    mirroring.set_branch(north_agent.store, "North", None)
+    assert mirroring.branches(north_agent.store) is None
+    sent = returned(north, stacks)
+    assert (sent.bin, sent.destination) == (north.bins.transfer, "Stacks")
+
+
+def test_a_copy_stuck_in_transit_to_no_branch_arrives_and_is_shelved(
+    branches: Branches, tmp_path: Path
+) -> None:
+    """A copy sent to "Stacks" before this was fixed: checked in at a branch kiosk it has
+    arrived and goes on the shelf, rather than on to "Stacks" again."""
+    stacks, _ = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
+    _homes(branches, **{stacks: "Stacks"})
+    with branches.session() as db:
+        item = db.get(Item, stacks)
+        assert item is not None
+        item.status, item.transit_to = "in_transit", "Stacks"
+        db.commit()
+    east_agent, east = branches.kiosk(tmp_path / "east", "East")
+    answer = east.return_item(stacks)
+    assert isinstance(answer, ReturnAnswer)
+    assert (answer.bin, answer.destination) == (east.bins.shelf, None)
+    east_agent.sync_once()
+    assert _routes(branches, stacks) == [("shelf", "East", None)]
+    assert branches.item(stacks) == ("available", None)
+    assert branches.exceptions() == []

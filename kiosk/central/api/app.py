@@ -24,6 +24,7 @@ from kiosk.central.api.feed import changes_page, current_cursor, snapshot_page
 from kiosk.central.api.kiosks import token_hash
 from kiosk.central.backups import durability
 from kiosk.central.circulation.apply import apply_batch
+from kiosk.central.circulation.branches import branch_codes
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import ForeignEntry
 from kiosk.central.models import HeartbeatRecord, Kiosk
@@ -31,6 +32,7 @@ from kiosk.sync.protocol import (
     API_PREFIX,
     APPLIED_HEADER,
     BRANCH_HEADER,
+    BRANCHES_HEADER,
     EPOCH_HEADER,
     HELD_HEADER,
     MAX_PAGE,
@@ -77,9 +79,15 @@ def _durability(request: Request, db: Session) -> dict[str, str]:
     return told.headers()
 
 
-def _branch(caller: Kiosk) -> dict[str, str]:
-    """The header that tells a kiosk the branch it stands in (none: no header)."""
-    return {} if caller.branch is None else {BRANCH_HEADER: caller.branch}
+def _branch(caller: Kiosk, db: Session) -> dict[str, str]:
+    """The headers that tell a kiosk the branch it stands in (none: no header) and the
+    library's branch codes (none yet: no header), by which it knows a home_location that
+    names no branch: such a copy has no home branch, as the server decides."""
+    told = {} if caller.branch is None else {BRANCH_HEADER: caller.branch}
+    codes = sorted(branch_codes(db))
+    if codes:
+        told[BRANCHES_HEADER] = ",".join(codes)
+    return told
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -138,7 +146,7 @@ def snapshot(
     try:
         with _reading(request) as db:
             page = snapshot_page(db, after, limit)
-            told = _durability(request, db) | _branch(caller)
+            told = _durability(request, db) | _branch(caller, db)
     except ValueError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     # Serialised here rather than by the response model: a page holds up to fifty
@@ -157,7 +165,7 @@ def changes(
 ) -> Response:
     with _reading(request) as db:
         page = changes_page(db, caller.id, since, limit)
-        told = _durability(request, db) | _branch(caller)
+        told = _durability(request, db) | _branch(caller, db)
     # JSON already (see changes_page)
     return Response(page, media_type="application/json", headers=told)
 

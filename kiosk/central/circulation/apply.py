@@ -34,6 +34,7 @@ from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import ForeignEntry
 from kiosk.central.models import (
     AppliedTransaction,
+    Branch,
     CentralBase,
     Hold,
     Item,
@@ -137,6 +138,7 @@ _READ_RETURNED_AT = (
     .where(AppliedTransaction.item_barcode.in_(_BARCODES), AppliedTransaction.kind == "return")
     .group_by(AppliedTransaction.item_barcode)
 )
+_READ_BRANCHES = select(table(Branch).c.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,9 @@ class Batch:
     returned_at: dict[str, datetime]
     # The waiting (untrapped) title holds on the records of the items touched, in order.
     title_holds: dict[int, list[HoldRow]] = field(default_factory=dict)
+    # The library's branch codes: a copy's home branch is its home_location only when
+    # that names one (items from before branches say "Stacks" and the like: no home).
+    branches: frozenset[str] = frozenset()
     original_loans: dict[str, _Loan | None] = field(default_factory=dict)
     original_holds: dict[int, HoldRow] = field(default_factory=dict)
     original_patrons: dict[str, PatronRow] = field(default_factory=dict)
@@ -286,7 +291,8 @@ def read_batch(
     returned_at: dict[str, datetime] = {}
     if late_facts:
         returned_at = dict(connection.execute(_READ_RETURNED_AT, {"barcodes": barcodes}).all())
-    return Batch(items, loans, holds, patrons, returned_at, title_holds)
+    branches = frozenset(connection.execute(_READ_BRANCHES).scalars())
+    return Batch(items, loans, holds, patrons, returned_at, title_holds, branches)
 
 
 def apply_batch(
@@ -442,7 +448,7 @@ class Applying:
                 hold.patron_id for hold in self.batch.title_holds.get(item.row.brn, [])
             ),
             trapped_for=queue[0].patron_id if queue and queue[0].ready else None,
-            home_branch=item.row.home_location,
+            home_branch=home_branch(item.row.home_location, self.batch.branches),
         )
 
     def waits_for(self, item: _Item, status: str | None = None) -> str | None:
@@ -804,6 +810,12 @@ def _write_holds(session: Session, batch: Batch, now: datetime) -> None:
             if after.ready != before.ready:
                 values["ready_at"] = now if after.ready else None
             session.execute(update(Hold).where(Hold.id == hold_id).values(**values))
+
+
+def home_branch(home_location: str | None, branches: frozenset[str]) -> str | None:
+    """A copy's home branch: its home_location when that names one of ``branches``, else
+    none (it goes to the shelf where it comes back, rather than to a place no van goes)."""
+    return home_location if home_location in branches else None
 
 
 def rules_loan(loan: _Loan) -> RulesLoan:

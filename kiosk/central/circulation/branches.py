@@ -62,6 +62,53 @@ def branch_problem(code: str, codes: set[str]) -> str | None:
     return f"no branch {code!r}{did_you_mean(code, codes)} (branches: {known})"
 
 
+@dataclass(frozen=True, slots=True)
+class Homeless:
+    """Items whose home_location names no branch (from before branches, or of a branch
+    not added yet): ``count`` of them, in ``distinct`` values, the commonest of which
+    with how many each."""
+
+    count: int
+    distinct: int
+    commonest: list[tuple[str, int]]
+
+    def message(self) -> str | None:
+        """What staff are told, or None when every item's home is a branch."""
+        if not self.count:
+            return None
+        one = self.count == 1
+        values = ", ".join(f"{value!r} ({n})" for value, n in self.commonest)
+        if self.distinct > len(self.commonest):
+            values += f" and {self.distinct - len(self.commonest)} other value(s)"
+        return (
+            f"{self.count} item{'' if one else 's'} ha{'s' if one else 've'} a home_location "
+            f"that names no branch, so a return sends {'it' if one else 'them'} to no branch "
+            f"(back on the shelf where returned): {values}. Re-import "
+            f"{'it' if one else 'them'} with a branch's code as home_location, or add the "
+            "branch (kiosk-central branch add CODE NAME)"
+        )
+
+
+HOMELESS_SHOWN = 5
+
+
+def homeless(db: Session) -> Homeless:
+    """The items whose home_location names no branch, once there are branches (with
+    none, the library is undivided and no item has a home branch to miss)."""
+    if not branch_codes(db):
+        return Homeless(0, 0, [])
+    known = select(Branch.code)
+    rows = db.execute(
+        select(Item.home_location, func.count())
+        .where(Item.home_location.not_in(known))
+        .group_by(Item.home_location)
+        .order_by(func.count().desc(), Item.home_location)
+    ).all()
+    return Homeless(
+        sum(n for _, n in rows), len(rows), [(value, n) for value, n in rows[:HOMELESS_SHOWN]]
+    )
+
+
 def known_branch(db: Session, code: str) -> str:
     """``code`` when it is a branch; otherwise refused, naming the nearest."""
     problem = branch_problem(code, branch_codes(db))

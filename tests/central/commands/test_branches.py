@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.central.circulation.branches import Homeless
+
 ROOT = Path(__file__).parents[3]
 POLICY = ROOT / "kiosk" / "demo" / "policy.example.toml"
 
@@ -114,3 +116,54 @@ def test_items_home_branches_are_checked_once_there_are_branches(
         encoding="utf-8",
     )
     assert ok(library, "import", "items", str(items)).endswith("2 rows imported\n")
+
+
+def test_branch_add_and_list_name_the_home_locations_that_are_no_branch(
+    library: str, tmp_path: Path
+) -> None:
+    items = tmp_path / "items.csv"
+    items.write_text(
+        "barcode,brn,price,status,home_location\n"
+        "30000000000012,1,12.99,available,Stacks\n"
+        "30000000000020,1,12.99,available,Stacks\n"
+        "30000000000038,1,12.99,available,Stacks\n"
+        "30000000000046,1,12.99,available,Main\n"
+        "30000000000053,1,12.99,available,NORTH\n",
+        encoding="utf-8",
+    )
+    # Items from before branches: any home location, nothing said of them yet.
+    ok(library, "import", "items", str(items))
+    assert ok(library, "branch", "list") == ""
+    assert ok(library, "branch", "add", "NORTH", "Northside") == (
+        "branch NORTH added\n"
+        "4 items have a home_location that names no branch, so a return sends them to no "
+        "branch (back on the shelf where returned): 'Stacks' (3), 'Main' (1). Re-import "
+        "them with a branch's code as home_location, or add the branch "
+        "(kiosk-central branch add CODE NAME)\n"
+    )
+    ok(library, "branch", "add", "Main", "Central Library")
+    told = (
+        "3 items have a home_location that names no branch, so a return sends them to no "
+        "branch (back on the shelf where returned): 'Stacks' (3). Re-import them with a "
+        "branch's code as home_location, or add the branch (kiosk-central branch add CODE "
+        "NAME)\n"
+    )
+    assert ok(library, "branch", "list") == "code=Main  name=Central Library\n" + (
+        "code=NORTH  name=Northside\n" + told
+    )
+    as_json = central(library, "branch", "list", "--json")
+    assert as_json.returncode == 0
+    assert [row["code"] for row in json.loads(as_json.stdout)] == ["Main", "NORTH"]
+    assert as_json.stderr == told  # beside the JSON, which stays one value
+    assert ok(library, "branch", "add", "Stacks", "The Stacks") == "branch Stacks added\n"
+    assert ok(library, "branch", "list").count("\n") == 3  # every item's home is a branch
+
+
+def test_the_message_for_one_item_and_for_many_values() -> None:
+    one = Homeless(1, 1, [("Stacks", 1)]).message()
+    assert one is not None
+    assert one.startswith("1 item has a home_location that names no branch, so a return sends it")
+    many = Homeless(9, 7, [(f"L{n}", 1) for n in range(5)]).message()
+    assert many is not None
+    assert "'L0' (1), 'L1' (1), 'L2' (1), 'L3' (1), 'L4' (1) and 2 other value(s)." in many
+    assert Homeless(0, 0, []).message() is None
