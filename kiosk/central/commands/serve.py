@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from kiosk.central import database
 from kiosk.central.commands import Command
 from kiosk.central.config import CONFIG_ENV, DB_ENV, load_config
-from kiosk.central.latency import answer_waiting_threads_promptly
+from kiosk.central.latency import answer_waiting_threads_promptly, collect_only_what_requests_make
 from kiosk.common.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -41,12 +41,14 @@ def app_from_env() -> FastAPI:
     config = load_config()
     console = console_settings(config, os.environ.get(WEB_KEY_ENV))
     engine = database.connect(os.environ[DB_ENV])
-    return create_app(
+    app = create_app(
         engine,
         SystemClock().now,
         console,
         kiosks_forget_immediately=config.backup.kiosks_forget == "immediately",
     )
+    collect_only_what_requests_make()
+    return app
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

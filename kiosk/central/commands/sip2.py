@@ -27,7 +27,7 @@ from kiosk.central import database
 from kiosk.central.commands import Command, Verbs, emit, in_session
 from kiosk.central.commands.staff import terminal_actor
 from kiosk.central.config.loading import SIP2_PROCESSES
-from kiosk.central.latency import answer_waiting_threads_promptly
+from kiosk.central.latency import answer_waiting_threads_promptly, collect_only_what_requests_make
 from kiosk.central.sip2 import accounts
 from kiosk.central.sip2.device import PERMISSIONS
 from kiosk.central.sip2.processes import Supervisor, listening_socket
@@ -130,6 +130,7 @@ def _serve(args: argparse.Namespace, engine: Engine) -> int:
             tls=tls,
         )
         answer_waiting_threads_promptly()
+        collect_only_what_requests_make()
         asyncio.run(serve(server, host, port, ready=lambda: ready(server), sock=sock))
         return 0
 
