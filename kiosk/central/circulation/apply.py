@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, union_all, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, union_all, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -93,8 +93,14 @@ _PATRON = _columns(Patron, PatronRow)
 # a transaction). Each takes its keys as a list in an expanding parameter.
 _BARCODES: BindParameter[list[str]] = bindparam("barcodes", expanding=True)
 _PATRON_IDS: BindParameter[list[str]] = bindparam("patron_ids", expanding=True)
+# Whether the copy's home_location names one of the library's branches, read with the
+# copy rather than in a statement of its own: items from before branches say "Stacks"
+# and the like, a home no van goes to.
+_HOME_IS_A_BRANCH = (
+    exists().where(table(Branch).c.code == Item.home_location).label("home_is_a_branch")
+)
 _READ_ITEMS = (
-    select(*_ITEM, Record.publication_type, Record.title, Item.transit_to)
+    select(*_ITEM, Record.publication_type, Record.title, Item.transit_to, _HOME_IS_A_BRANCH)
     .join(Record, Record.brn == Item.brn)
     .where(Item.barcode.in_(_BARCODES))
 )
@@ -138,7 +144,6 @@ _READ_RETURNED_AT = (
     .where(AppliedTransaction.item_barcode.in_(_BARCODES), AppliedTransaction.kind == "return")
     .group_by(AppliedTransaction.item_barcode)
 )
-_READ_BRANCHES = select(table(Branch).c.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +154,7 @@ class _Item:
     publication_type: str
     title: str = ""  # its record's, for the desk's answer
     transit_to: str | None = None  # the branch it is on its way to (status in_transit)
+    home_is_a_branch: bool = False
 
     @classmethod
     def read(cls, found: Any) -> _Item:  # a Row with the fields by name
@@ -157,7 +163,14 @@ class _Item:
             found.publication_type,
             getattr(found, "title", ""),
             getattr(found, "transit_to", None),
+            bool(getattr(found, "home_is_a_branch", False)),
         )
+
+    @property
+    def home_branch(self) -> str | None:
+        """Its home branch: its home_location when that names one of the library's
+        branches, else none (it goes to the shelf where it comes back)."""
+        return self.row.home_location if self.home_is_a_branch else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +204,6 @@ class Batch:
     returned_at: dict[str, datetime]
     # The waiting (untrapped) title holds on the records of the items touched, in order.
     title_holds: dict[int, list[HoldRow]] = field(default_factory=dict)
-    # The library's branch codes: a copy's home branch is its home_location only when
-    # that names one (items from before branches say "Stacks" and the like: no home).
-    branches: frozenset[str] = frozenset()
     original_loans: dict[str, _Loan | None] = field(default_factory=dict)
     original_holds: dict[int, HoldRow] = field(default_factory=dict)
     original_patrons: dict[str, PatronRow] = field(default_factory=dict)
@@ -291,8 +301,7 @@ def read_batch(
     returned_at: dict[str, datetime] = {}
     if late_facts:
         returned_at = dict(connection.execute(_READ_RETURNED_AT, {"barcodes": barcodes}).all())
-    branches = frozenset(connection.execute(_READ_BRANCHES).scalars())
-    return Batch(items, loans, holds, patrons, returned_at, title_holds, branches)
+    return Batch(items, loans, holds, patrons, returned_at, title_holds)
 
 
 def apply_batch(
@@ -448,7 +457,7 @@ class Applying:
                 hold.patron_id for hold in self.batch.title_holds.get(item.row.brn, [])
             ),
             trapped_for=queue[0].patron_id if queue and queue[0].ready else None,
-            home_branch=home_branch(item.row.home_location, self.batch.branches),
+            home_branch=item.home_branch,
         )
 
     def waits_for(self, item: _Item, status: str | None = None) -> str | None:
@@ -810,12 +819,6 @@ def _write_holds(session: Session, batch: Batch, now: datetime) -> None:
             if after.ready != before.ready:
                 values["ready_at"] = now if after.ready else None
             session.execute(update(Hold).where(Hold.id == hold_id).values(**values))
-
-
-def home_branch(home_location: str | None, branches: frozenset[str]) -> str | None:
-    """A copy's home branch: its home_location when that names one of ``branches``, else
-    none (it goes to the shelf where it comes back, rather than to a place no van goes)."""
-    return home_location if home_location in branches else None
 
 
 def rules_loan(loan: _Loan) -> RulesLoan:
