@@ -530,12 +530,15 @@ def machine_busy_s() -> float:
 
 
 def tree_cpu_s(pid: int) -> float:
-    """CPU seconds of ``pid`` and its living descendants (Linux): the server's workers."""
+    """CPU seconds of ``pid`` and its descendants (Linux): the server's workers, living
+    (their utime and stime) and ended (their parent's cutime and cstime, once it has
+    waited for them): uvicorn replaces a worker that misses its health check, and the
+    ended one's seconds must not drop out of the count (a negative CPU time in CI)."""
     total = 0.0
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total += sum(int(field) for field in fields[11:15]) / os.sysconf("SC_CLK_TCK")
         for task in Path(f"/proc/{pid}/task").iterdir():
             for child in (task / "children").read_text().split():
                 total += tree_cpu_s(int(child))

@@ -73,6 +73,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from shared import tree_cpu_s
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
@@ -167,16 +168,6 @@ def reset_peak(pid: int) -> None:
     # Where it is not allowed, the peak stays the process's whole life's.
     with suppress(OSError):
         Path(f"/proc/{pid}/clear_refs").write_text("5")
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user and system) of ``pid`` so far."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_s() -> float:
@@ -557,11 +548,11 @@ def devices_run(
         await logged_in.wait()
         began = time.perf_counter()
         busy = machine_busy_s()
-        cpu = cpu_s(server_pid) if server_pid else 0.0
+        cpu = tree_cpu_s(server_pid) if server_pid else 0.0
         await asyncio.gather(*tasks)
         run.elapsed_s = time.perf_counter() - began
         run.machine_busy_s = machine_busy_s() - busy
-        run.server_cpu_s = (cpu_s(server_pid) - cpu) if server_pid else 0.0
+        run.server_cpu_s = (tree_cpu_s(server_pid) - cpu) if server_pid else 0.0
 
     asyncio.run(main())
     return run
