@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from kiosk.central import audit
 from kiosk.central.models import StaffMember, StaffSession
@@ -95,3 +96,13 @@ def drop(db: Session, session_id: str) -> None:
     """Forget a session without an audit entry (one replaced by a new sign-in)."""
     db.execute(delete(StaffSession).where(StaffSession.id_hash == _hash(session_id)))
     db.commit()
+
+
+def keep_cookie(response: Response, name: str, session_id: str, *, secure: bool) -> None:
+    """The browser's cookie for a session, staff's or a patron's: sent to this site
+    alone, never read by a script, sent over HTTPS alone when ``secure``."""
+    response.set_cookie(name, session_id, path="/", secure=secure, httponly=True, samesite="strict")
+
+
+def forget_cookie(response: Response, name: str, *, secure: bool) -> None:
+    response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="strict")

@@ -57,14 +57,7 @@ def login(
     if old:  # a new id at every sign-in: a planted cookie opens nothing
         sessions.drop(db, old)
     response = RedirectResponse("/staff/", status_code=303)
-    response.set_cookie(
-        config.session_cookie,
-        session_id,
-        path="/",
-        secure=config.secure_cookies,
-        httponly=True,
-        samesite="strict",
-    )
+    sessions.keep_cookie(response, config.session_cookie, session_id, secure=config.secure_cookies)
     return response
 
 
@@ -72,13 +65,7 @@ def login(
 def logout(signed_in: Viewer, db: Db, config: Settings, moment: Now, origin: Origin) -> Response:
     sessions.end(db, signed_in.session_id, signed_in.who, moment, origin=origin)
     response = RedirectResponse("/staff/signed-out", status_code=303)
-    response.delete_cookie(
-        config.session_cookie,
-        path="/",
-        secure=config.secure_cookies,
-        httponly=True,
-        samesite="strict",
-    )
+    sessions.forget_cookie(response, config.session_cookie, secure=config.secure_cookies)
     return response
 
 

@@ -30,6 +30,7 @@ from kiosk.central.web.routes.my.deps import (
     session_cookie,
 )
 from kiosk.central.web.routes.my.words import N_, language
+from kiosk.central.web.sessions import forget_cookie, keep_cookie
 from kiosk.central.web.settings import ConsoleSettings
 from kiosk.common.pins import LOCKOUT_MINUTES, MAX_WRONG_PINS, pin_matches, pin_verifier
 
@@ -133,27 +134,14 @@ def login(
 
 def keep_signed_in(response: Response, config: ConsoleSettings, session_id: str) -> None:
     """The browser's cookie for the session ``session_id``."""
-    response.set_cookie(
-        session_cookie(config),
-        session_id,
-        path="/",
-        secure=config.secure_cookies,
-        httponly=True,
-        samesite="strict",
-    )
+    keep_cookie(response, session_cookie(config), session_id, secure=config.secure_cookies)
 
 
 @router.post("/logout", dependencies=[CsrfChecked], response_model=None)
 def logout(signed_in: SignedIn, db: Db, config: Settings) -> Response:
     sessions.drop(db, signed_in.session_id)
     response = RedirectResponse("/my/signed-out", status_code=303)
-    response.delete_cookie(
-        session_cookie(config),
-        path="/",
-        secure=config.secure_cookies,
-        httponly=True,
-        samesite="strict",
-    )
+    forget_cookie(response, session_cookie(config), secure=config.secure_cookies)
     return response
 
 
