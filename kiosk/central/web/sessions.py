@@ -33,6 +33,15 @@ class Lifetimes:
     idle: timedelta
     absolute: timedelta
 
+    def ended(self, created_at: datetime, last_seen: datetime, now: datetime) -> bool:
+        """Whether a session begun at ``created_at`` and last used at ``last_seen`` is
+        over at ``now``: idle too long, too old, or the clock put back before it."""
+        return (
+            now - last_seen > self.idle
+            or now - created_at > self.absolute
+            or now < created_at - TOUCH_EVERY
+        )
+
 
 def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
@@ -67,11 +76,7 @@ def find(db: Session, session_id: str, now: datetime, lifetimes: Lifetimes) -> S
     if row is None:
         return None
     session, member = row
-    expired = (
-        now - session.last_seen > lifetimes.idle
-        or now - session.created_at > lifetimes.absolute
-        or now < session.created_at - TOUCH_EVERY  # a clock put back: start again
-    )
+    expired = lifetimes.ended(session.created_at, session.last_seen, now)
     if expired or member.disabled:
         db.execute(delete(StaffSession).where(StaffSession.id_hash == key))
         db.commit()

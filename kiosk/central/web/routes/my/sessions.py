@@ -11,6 +11,7 @@ to one address are counted here too (``address_blocked``).
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -54,11 +55,8 @@ def find(db: Session, session_id: str, now: datetime, lifetimes: Lifetimes) -> P
     if row is None:
         return None
     session, patron = row
-    if (
-        now - session.last_seen > min(IDLE, lifetimes.idle)
-        or now - session.created_at > lifetimes.absolute
-        or now < session.created_at - TOUCH_EVERY  # a clock put back: start again
-    ):
+    portal = replace(lifetimes, idle=min(IDLE, lifetimes.idle))
+    if portal.ended(session.created_at, session.last_seen, now):
         drop(db, session_id)
         return None
     if now - session.last_seen > TOUCH_EVERY:
