@@ -37,7 +37,8 @@ class Route(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Routing:
     """Where a copy passing through a return goes: the hold shelf (``trapped_for`` says
-    for whom), the shelf, or a transfer to branch ``destination`` (its home)."""
+    for whom), the shelf, or a transfer to branch ``destination``: its home, or, with
+    ``trapped_for`` set, the branch where that patron collects it."""
 
     route: Route
     trapped_for: str | None = None
@@ -63,9 +64,10 @@ class CheckoutDecision:
 
 @dataclass(frozen=True, slots=True)
 class ReturnOutcome:
-    """``trapped_for``: the patron the returned copy now waits for on the hold shelf
-    (``route`` is ``hold_shelf``), or None. ``destination``: the branch a copy routed
-    ``transfer`` goes to (its home branch), or None."""
+    """``trapped_for``: the patron the returned copy now waits for, on the hold shelf
+    (``route`` is ``hold_shelf``) or on its way to where they collect it (``route`` is
+    ``transfer``), or None. ``destination``: the branch a copy routed ``transfer`` goes
+    to (its home branch, or the patron's pickup branch), or None."""
 
     overdue_days: int
     chargeable_days: int
@@ -240,13 +242,17 @@ def trap_for(item: Item) -> str | None:
 
 def route_return(item: Item, branch: str | None = None) -> Routing:
     """Where ``item`` goes when it passes through a return at ``branch`` (None: a library
-    without branches, or a place that has none). To the hold shelf, trapped for
-    ``trap_for(item)``, when anyone waits for it or its record; otherwise, when the
-    return is at a branch and the copy's home is another, a transfer to its home
-    (``Item.home_branch``); otherwise back to the shelf. A copy whose home is not known
-    goes to the shelf where it is."""
+    without branches, or a place that has none). When anyone waits for it or its record
+    it is trapped for ``trap_for(item)``: to the hold shelf here, unless that patron
+    collects at another branch (``Item.pickups``), where it is transferred, still
+    trapped for them. Otherwise, when the return is at a branch and the copy's home is
+    another, a transfer to its home (``Item.home_branch``); otherwise back to the
+    shelf. A copy whose home is not known goes to the shelf where it is."""
     trapped_for = trap_for(item)
     if trapped_for is not None:
+        pickup = item.pickups.get(trapped_for)
+        if branch is not None and pickup is not None and pickup != branch:
+            return Routing(Route.TRANSFER, trapped_for, pickup)
         return Routing(Route.HOLD_SHELF, trapped_for)
     home = item.home_branch
     if branch is not None and home is not None and home != branch:

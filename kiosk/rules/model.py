@@ -206,7 +206,9 @@ class Item:
     hold), or None. A copy waiting for the first of its item holds may leave
     ``trapped_for`` unset: the queue decides, as before title holds.
     ``home_branch``: the branch the copy belongs to, where a return elsewhere sends it
-    back (None: not known, or a library without branches).
+    back (None: not known, or a library without branches). ``pickups``: where each
+    patron waiting for the copy or its record collects it (a branch's code, by patron
+    id); a patron with none collects it wherever it is trapped.
     """
 
     publication_type: str
@@ -216,6 +218,7 @@ class Item:
     title_holds: tuple[str, ...] = ()
     trapped_for: str | None = None
     home_branch: str | None = None
+    pickups: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

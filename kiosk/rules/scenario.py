@@ -55,6 +55,7 @@ ITEM_KEYS = (
     "title_holds",
     "trapped_for",
     "home_branch",
+    "pickups",
 )
 LOAN_KEYS = ("member_type", "due", "renewals")
 HELD_LOAN_KEYS = ("publication_type",)
@@ -183,7 +184,20 @@ def _item(reader: Reader, value: object, policy: Policy) -> Item:
         title_holds=title_holds,
         trapped_for=trapped_for,
         home_branch=reader.text(data, "home_branch", "item"),
+        pickups=_pickups(reader, data),
     )
+
+
+def _pickups(reader: Reader, data: Mapping[str, object]) -> dict[str, str]:
+    """Where each waiting patron collects: a table of patron id to branch code."""
+    path = child("item", "pickups")
+    branches = reader.entries(data.get("pickups"), path)
+    pickups = {}
+    for patron_id in branches:
+        branch = reader.text(branches, patron_id, path)
+        if branch is not None:
+            pickups[patron_id] = branch
+    return pickups
 
 
 def _queue(reader: Reader, data: Mapping[str, object], key: str) -> tuple[str, ...]:

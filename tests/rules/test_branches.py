@@ -173,3 +173,140 @@ def test_policy_evaluate_refuses_a_malformed_branch(scenario: dict[str, Any], pr
     with pytest.raises(InvalidPolicy) as raised:
         evaluated(scenario)
     assert [str(found) for found in raised.value.problems] == [problem]
+
+
+# Holds with a pickup branch: Ben collects at EAST. id, the copy as it comes back, the
+# branch it comes back at, where it goes
+PICKUPS = [
+    pytest.param(
+        {"title_holds": (BEN,), "pickups": {BEN: "EAST"}},
+        "EAST",
+        Routing(Route.HOLD_SHELF, BEN),
+        id="returned-where-ben-collects-to-the-hold-shelf",
+    ),
+    pytest.param(
+        {"title_holds": (BEN,), "pickups": {BEN: "EAST"}},
+        "MAIN",
+        Routing(Route.TRANSFER, BEN, "EAST"),
+        id="returned-elsewhere-sent-to-ben-s-pickup-not-home",
+    ),
+    pytest.param(
+        {"title_holds": (BEN,), "pickups": {BEN: "EAST"}},
+        "NORTH",
+        Routing(Route.TRANSFER, BEN, "EAST"),
+        id="even-at-its-home-it-goes-to-the-pickup",
+    ),
+    pytest.param(
+        {"holds": ("Ada",), "pickups": {"Ada": "MAIN"}},
+        "EAST",
+        Routing(Route.TRANSFER, "Ada", "MAIN"),
+        id="an-item-hold-s-pickup-too",
+    ),
+    pytest.param(
+        {"status": "in_transit", "trapped_for": BEN, "pickups": {BEN: "EAST"}},
+        "EAST",
+        Routing(Route.HOLD_SHELF, BEN),
+        id="in-transit-arrives-at-the-pickup-and-is-ready",
+    ),
+    pytest.param(
+        {"status": "in_transit", "trapped_for": BEN, "pickups": {BEN: "EAST"}},
+        "MAIN",
+        Routing(Route.TRANSFER, BEN, "EAST"),
+        id="in-transit-checked-in-on-the-way-sent-on",
+    ),
+    pytest.param(
+        {"title_holds": (BEN,)},
+        "MAIN",
+        Routing(Route.HOLD_SHELF, BEN),
+        id="no-pickup-set-trapped-where-returned",
+    ),
+    pytest.param(
+        {"title_holds": (BEN,), "pickups": {"Ada": "EAST"}},
+        "MAIN",
+        Routing(Route.HOLD_SHELF, BEN),
+        id="another-patron-s-pickup-does-not-count",
+    ),
+    pytest.param(
+        {"title_holds": (BEN,), "pickups": {BEN: "EAST"}},
+        None,
+        Routing(Route.HOLD_SHELF, BEN),
+        id="a-place-with-no-branch-traps-it-there",
+    ),
+    pytest.param(
+        {"title_holds": (BEN,), "pickups": {BEN: "MAIN"}, "home_branch": "MAIN"},
+        "MAIN",
+        Routing(Route.HOLD_SHELF, BEN),
+        id="single-branch-library-always-the-hold-shelf",
+    ),
+    pytest.param(
+        {"status": "damaged", "title_holds": (BEN,), "pickups": {BEN: "EAST"}},
+        "MAIN",
+        Routing(Route.TRANSFER, None, "NORTH"),
+        id="a-damaged-copy-traps-no-one-and-goes-home",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "branch", "routing"), PICKUPS)
+def test_a_trapped_copy_goes_to_the_hold_shelf_only_where_its_patron_collects(
+    change: dict[str, Any], branch: str | None, routing: Routing
+) -> None:
+    copy = replace(NORTH_COPY, **change)
+    assert route_return(copy, branch) == routing
+    outcome = assess_return(BASE, LOAN, copy, NOW, branch=branch)
+    assert (outcome.route, outcome.trapped_for, outcome.destination) == (
+        routing.route,
+        routing.trapped_for,
+        routing.destination,
+    )
+
+
+@pytest.mark.parametrize(
+    ("item", "branch", "expected"),
+    [
+        pytest.param(
+            {"title_holds": ["P7"], "pickups": {"P7": "EAST"}},
+            "MAIN",
+            {"route": "transfer", "destination": "EAST"},
+            id="for-a-hold-collected-elsewhere",
+        ),
+        pytest.param(
+            {"title_holds": ["P7"], "pickups": {"P7": "EAST"}},
+            "EAST",
+            {"route": "hold_shelf"},
+            id="for-a-hold-collected-here",
+        ),
+        pytest.param(
+            {"title_holds": ["P7"], "pickups": {"P7": None}},
+            "MAIN",
+            {"route": "hold_shelf"},
+            id="a-null-pickup-is-none",
+        ),
+    ],
+)
+def test_policy_evaluate_routes_a_hold_to_its_pickup(
+    item: dict[str, Any], branch: str, expected: dict[str, object]
+) -> None:
+    scenario = {**holding("return", "P1", home_branch="NORTH", **item), "branch": branch}
+    assert evaluated(scenario) == {
+        "action": "return",
+        "overdue_days": 0,
+        "chargeable_days": 0,
+        "fine": "0.00",
+        **expected,
+    }
+
+
+@pytest.mark.parametrize(
+    ("pickups", "problem"),
+    [
+        pytest.param(["EAST"], "item.pickups: must be a table keyed by code, got", id="a-list"),
+        pytest.param({"P7": " "}, "item.pickups.P7: must be non-blank text, got ' '", id="blank"),
+        pytest.param({"P7": 3}, "item.pickups.P7: must be non-blank text, got 3", id="not-text"),
+    ],
+)
+def test_policy_evaluate_refuses_a_malformed_pickup(pickups: object, problem: str) -> None:
+    scenario = {**holding("return", "P1", title_holds=["P7"], pickups=pickups), "branch": "MAIN"}
+    with pytest.raises(InvalidPolicy) as raised:
+        evaluated(scenario)
+    assert [str(found)[: len(problem)] for found in raised.value.problems] == [problem]
