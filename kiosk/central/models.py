@@ -147,6 +147,10 @@ class Patron(CentralBase):
     due_soon_days: Mapped[int] = mapped_column(server_default="2")
     digest: Mapped[bool] = mapped_column(server_default=false())
     arrivals: Mapped[str] = mapped_column(String(400), server_default="")
+    # Off unless the patron chooses it in the portal: then their ended loans stay linked
+    # to them; else the link goes a bounded time after each loan ends
+    # (kiosk.central.circulation.loan_history).
+    keep_loan_history: Mapped[bool] = mapped_column(server_default=false())
     # Searches by surname and first name use the migration's case-folded indexes (0005).
 
 
@@ -260,6 +264,9 @@ class AppliedTransaction(CentralBase):
     details: Mapped[dict[str, Any]]
     charged: Mapped[Decimal] = mapped_column(Money)
     actor: Mapped[str | None] = mapped_column(String(80))  # the member of staff, at the desk
+    # The borrower's member type, written when the patron is forgotten (patron_id set to
+    # None, kiosk.central.circulation.loan_history): the reports still count by it.
+    member_type: Mapped[str | None] = mapped_column(String(32))
 
     # Not unique: a kiosk re-installed on a new card starts a new journal at 1.
     __table_args__ = (
@@ -476,3 +483,31 @@ class PortalSignInFailures(CentralBase):
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int]
     window_start: Mapped[datetime]
+
+
+class PortalFeedback(CentralBase):
+    """What a patron thought of the library, sent from the portal: a rating from 1 to 5
+    and a comment. Anonymous (``patron_id`` None) unless the patron asked to be
+    contacted about it; only the day is kept, not the time, so that the per-sender
+    counts (``FeedbackSender``) do not tell who sent an anonymous one."""
+
+    __tablename__ = "portal_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    rating: Mapped[int]
+    comment: Mapped[str] = mapped_column(String(1000))
+    patron_id: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (Index("portal_feedback_by_day", "day", "id"),)
+
+
+class FeedbackSender(CentralBase):
+    """How many feedback forms one patron, or one address, sent on ``day``: a few a day
+    each, so the form cannot be flooded. Rows of days gone are deleted at the next send."""
+
+    __tablename__ = "feedback_senders"
+
+    sender: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[date]
+    sent: Mapped[int]
