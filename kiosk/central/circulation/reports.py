@@ -439,9 +439,12 @@ def busiest_hours(db: Session, period: Period, limit: int | None = 10) -> tuple[
 
 def per_member_type(db: Session, period: Period) -> tuple[MemberTypeCounts, ...]:
     """Each member type that borrowed or returned in the period, by the patron's member
-    type now; by name, with transactions of no known patron last."""
+    type now (or the one a transaction kept when its patron was forgotten); by name, with
+    transactions of no known patron last."""
     loans, returns, where = _counted(period)
-    member_type = Patron.member_type.label("member_type")
+    member_type = func.coalesce(Patron.member_type, AppliedTransaction.member_type).label(
+        "member_type"
+    )
     rows = db.execute(
         select(member_type, loans.label("loans"), returns.label("returns"))
         .select_from(AppliedTransaction)

@@ -296,7 +296,10 @@ class _Checker(LayeredReader):
         return url
 
     def library(self) -> LibrarySection:
-        table = self.section("library", ("name", "time_zone", "currency", "hold_shelf_days"))
+        table = self.section(
+            "library",
+            ("name", "time_zone", "currency", "hold_shelf_days", "forget_loans_after_days"),
+        )
         defaults = LibrarySection()
         return LibrarySection(
             name=self.get(table, "library", "name", defaults.name, as_text, "text"),
@@ -307,6 +310,14 @@ class _Checker(LayeredReader):
                 "library",
                 "hold_shelf_days",
                 defaults.hold_shelf_days,
+                as_positive_int,
+                "a whole number of days above 0",
+            ),
+            forget_loans_after_days=self.get(
+                table,
+                "library",
+                "forget_loans_after_days",
+                defaults.forget_loans_after_days,
                 as_positive_int,
                 "a whole number of days above 0",
             ),

@@ -64,6 +64,8 @@ class LibrarySection:
     time_zone: str = ""  # an IANA name; "" is the server's own
     currency: str = ""  # ISO 4217, e.g. "USD"; "" = amounts as bare numbers
     hold_shelf_days: int = 7  # how long a ready hold waits on the shelf
+    # How long after a loan ends a patron who keeps no loan history stays linked to it.
+    forget_loans_after_days: int = 30
 
     def zone(self) -> ZoneInfo | None:
         """The library's time zone; None for the server's own (checked when read)."""

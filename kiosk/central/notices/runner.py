@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from kiosk.central.circulation import feedback, loan_history
 from kiosk.central.circulation.policy import policy_in_force
 from kiosk.central.config import CentralConfig
 from kiosk.central.models import Notice, Patron
@@ -67,6 +68,7 @@ class Report:
     interrupted: int = 0
     cancelled: int = 0
     forgotten: int = 0
+    loans_forgotten: int = 0  # transactions no longer naming their patron
 
     def words(self) -> str:
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.found.items()))
@@ -74,7 +76,7 @@ class Report:
             f"found {sum(self.found.values())} ({kinds or 'none'}), {self.added} new; "
             f"sent {self.sent}, to retry {self.retried}, failed {self.failed}, "
             f"waiting for a server {self.waiting_for_server}, interrupted {self.interrupted}, "
-            f"no longer true {self.cancelled}"
+            f"no longer true {self.cancelled}; ended loans forgotten {self.loans_forgotten}"
         )
 
 
@@ -188,7 +190,14 @@ class Runner:
             if daily_due:
                 outbox.mark_scanned(db, now.date(), now)
                 report.forgotten = outbox.forget(db, now)
+                feedback.forget_senders(db, now.date())
             db.commit()
+        if daily_due:
+            # The library's other daily forgetting, where it already runs once a day.
+            with Session(self.engine) as db:
+                report.loans_forgotten = loan_history.forget_ended_loans(
+                    db, now, self.config.library.forget_loans_after_days
+                )
 
     def send(self, now: datetime, report: Report) -> None:
         down: set[str] = set()
