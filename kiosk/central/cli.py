@@ -35,10 +35,12 @@ from kiosk.central.commands import (
     init,
     kiosk,
     notices,
+    relay,
     serve,
     shared_options,
     sip2,
     staff,
+    status,
     transactions,
 )
 from kiosk.central.config import CentralConfigError, load_config, with_database
@@ -59,6 +61,8 @@ BUILT_IN: tuple[AnyCommand, ...] = (
     export.COMMAND,
     serve.COMMAND,
     sip2.COMMAND,
+    relay.COMMAND,
+    status.COMMAND,
     backup.BACKUP,
     backup.RESTORE,
     backup.NEW_EPOCH,

@@ -460,6 +460,55 @@ class NoticeScan(CentralBase):
     done_at: Mapped[datetime]
 
 
+class UpstreamOutbox(CentralBase):
+    """Gateway mode (issue 19): a transaction decided here, waiting to be relayed to the
+    library's own system over SIP2, queued in the transaction that decided it.
+    ``change_seq`` is its place in the change log, handed out under the change counter's
+    lock and so in commit order: the relay sends in that order. ``status`` is waiting,
+    sending (sent or about to be; after a crash or a lost answer the upstream is asked
+    the item's state before it is sent again), done, or refused (by the upstream: a
+    staff exception carries its message)."""
+
+    __tablename__ = "upstream_outbox"
+
+    change_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # checkout, return, renew, payment
+    item_barcode: Mapped[str | None] = mapped_column(String(32))
+    patron_id: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime]
+    amount: Mapped[Decimal | None] = mapped_column(Money)  # a payment's
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int]
+    # A renewal's due date as the upstream gave it just before the renewal was sent: a
+    # later one there means it was renewed, should its answer be lost.
+    due_before: Mapped[str | None] = mapped_column(String(32))
+    done_at: Mapped[datetime | None]
+    answer: Mapped[str | None] = mapped_column(String(400))  # the upstream's screen message
+
+    __table_args__ = (Index("upstream_outbox_to_send", "status", "change_seq"),)
+
+
+class UpstreamRelay(CentralBase):
+    """One row: whether transactions are queued for the upstream ([upstream] enabled, as
+    the server's processes found it when they started), which relay holds the right to
+    send (``holder``, renewed at each commit: one relay sends at a time, in order) and
+    what it has done, for staff."""
+
+    __tablename__ = "upstream_relay"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    enabled: Mapped[bool]
+    holder: Mapped[str | None] = mapped_column(String(80))
+    held_at: Mapped[datetime | None]
+    position: Mapped[int] = mapped_column(BigInteger)  # the last change_seq done with
+    relayed: Mapped[int]
+    refused: Mapped[int]
+    last_sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(400))
+    last_error_at: Mapped[datetime | None]
+
+
 class PatronSession(CentralBase):
     """A patron signed in to the portal (``/my/``): kept apart from staff sessions, so
     neither cookie opens the other's pages. As there, the table holds only the SHA-256

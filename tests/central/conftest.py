@@ -56,7 +56,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'central.db'}"
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield from postgres_schema("t")
+
+
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """A URL on a fresh schema of the test PostgreSQL, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin_engine = database.connect(POSTGRES)
     with admin_engine.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))

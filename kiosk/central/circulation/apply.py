@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import BindParameter
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import ForeignEntry
+from kiosk.central.gateway.outbox import queue_transactions
 from kiosk.central.models import (
     AppliedTransaction,
     Branch,
@@ -363,6 +364,8 @@ def finish_batch(session: Session, batch: Batch, log: ChangeLog, now: datetime) 
         _INSERT_TRANSACTIONS,
         [{**row, "change_seq": first_seq + row["change_seq"]} for row in batch.transactions],
     )
+    # In gateway mode the library's own system hears of each, in this same commit.
+    queue_transactions(session.connection(), [row["id"] for row in batch.transactions])
 
 
 @dataclass

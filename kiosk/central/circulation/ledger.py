@@ -26,6 +26,7 @@ from kiosk.central import audit
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.desk import new_transaction_id
 from kiosk.central.circulation.patrons import MAX_REASON, PatronRefused, changing
+from kiosk.central.gateway.outbox import queue_payment
 from kiosk.central.models import LedgerEntry, Patron
 from kiosk.common.money import CENT
 from kiosk.rules import Due, Policy, assess_return
@@ -191,6 +192,12 @@ def _enter(
         patron.owed -= amount
         db.flush()
         log.patron(patron)
+        if kind == "payment":
+            # Numbered now rather than at the commit: the payment's place among the
+            # transactions relayed to the library's own system is its change's.
+            seq = log.write()
+            assert seq is not None
+            queue_payment(db.connection(), seq, transaction_id, patron_id, amount, now)
         verb = "paid" if kind == "payment" else "waived"
         of_charge = f" of charge {charge.id}" if charge is not None else ""
         audit.record(

@@ -35,6 +35,7 @@ KINDS: dict[str, str] = {
     "found": "Lost or missing item came back",
     "renewal_without_loan": "Renewal without a loan",
     "already_renewed": "Membership renewed twice",
+    "upstream_refused": "The library system refused it",
 }
 
 

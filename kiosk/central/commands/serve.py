@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from kiosk.central import database
 from kiosk.central.commands import Command
 from kiosk.central.config import CONFIG_ENV, DB_ENV, load_config
+from kiosk.central.gateway.outbox import set_relaying
 from kiosk.central.latency import answer_waiting_threads_promptly, collect_only_what_requests_make
 from kiosk.common.clock import SystemClock
 
@@ -57,9 +58,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1)
 
 
-def _serve(args: argparse.Namespace, _engine: Engine) -> int:
+def _serve(args: argparse.Namespace, engine: Engine) -> int:
     import uvicorn  # noqa: PLC0415
 
+    # Gateway mode is the database's to know: every process queues alike (issue 19).
+    set_relaying(engine, args.config.upstream.enabled)
     os.environ[DB_ENV] = args.db
     if args.config_file is not None:
         os.environ[CONFIG_ENV] = str(args.config_file.resolve())

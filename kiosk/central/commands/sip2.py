@@ -27,6 +27,7 @@ from kiosk.central import database
 from kiosk.central.commands import Command, Verbs, emit, in_session
 from kiosk.central.commands.staff import terminal_actor
 from kiosk.central.config.loading import SIP2_PROCESSES
+from kiosk.central.gateway.outbox import set_relaying
 from kiosk.central.latency import answer_waiting_threads_promptly, collect_only_what_requests_make
 from kiosk.central.sip2 import accounts
 from kiosk.central.sip2.device import PERMISSIONS
@@ -105,6 +106,8 @@ def _serve(args: argparse.Namespace, engine: Engine) -> int:
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
         stream=sys.stderr,
     )
+    # Gateway mode is the database's to know: every process queues alike (issue 19).
+    set_relaying(engine, config.upstream.enabled)
     section = config.sip2
     host = args.host or section.host
     port = section.port if args.port is None else args.port

@@ -15,7 +15,9 @@ shared with the kiosk; the tables, their types and their checks are here:
   and absolute lifetime, secure cookies and the file of the key that signs sessions;
 - ``[notices.email]`` and ``[notices.sms]``: read now, used by the notices (issue 16);
 - ``[sip2]``: the SIP2 server's listen address, TLS certificate and key, character set,
-  idle timeout, longest message, institution id and sort bins (issue 18).
+  idle timeout, longest message, institution id and sort bins (issue 18);
+- ``[upstream]``: gateway mode's other system over SIP2 (address, TLS, login, institution,
+  location, character set, no block, the patron check's time budget; issue 19).
 
 ``kiosk-central`` loads the config before any command that uses the database and hands
 it to the command as ``args.config``, with the database in force.
@@ -42,6 +44,7 @@ from kiosk.central.config.model import (
     SECRET_KEY,
     SMS_CREDENTIALS,
     TLS_KEY,
+    UPSTREAM_PASSWORD,
     CentralConfig,
     CentralConfigError,
     CentralSection,
@@ -50,6 +53,7 @@ from kiosk.central.config.model import (
     NoticesSection,
     Sip2Section,
     SmsSection,
+    UpstreamSection,
     WebSection,
     refusal,
 )
@@ -64,6 +68,7 @@ __all__ = [
     "SMS_CREDENTIALS",
     "TABLES",
     "TLS_KEY",
+    "UPSTREAM_PASSWORD",
     "CentralConfig",
     "CentralConfigError",
     "CentralSection",
@@ -72,6 +77,7 @@ __all__ = [
     "NoticesSection",
     "Sip2Section",
     "SmsSection",
+    "UpstreamSection",
     "WebSection",
     "check_config",
     "database_override",

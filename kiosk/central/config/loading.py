@@ -35,6 +35,7 @@ from kiosk.central.config.model import (
     SECURITIES,
     SMS_CREDENTIALS,
     TLS_KEY,
+    UPSTREAM_PASSWORD,
     BackupSection,
     CentralConfig,
     CentralConfigError,
@@ -47,6 +48,7 @@ from kiosk.central.config.model import (
     Security,
     Sip2Section,
     SmsSection,
+    UpstreamSection,
     WebSection,
 )
 from kiosk.common import layered
@@ -61,7 +63,7 @@ CONFIG_ENV = "KIOSK_CENTRAL_CONFIG"
 DB_ENV = "KIOSK_CENTRAL_DB"
 
 # central.toml's tables, in the order of the shipped defaults.
-TABLES = ("central", "library", "web", "notices", "sip2", "backup")
+TABLES = ("central", "library", "web", "notices", "sip2", "backup", "upstream")
 NOTICES_KEYS = (
     "templates",
     "preferences_url",
@@ -92,6 +94,24 @@ SIP2_KEYS = (
     "staff_bin",
     "processes",
 )
+UPSTREAM_KEYS = (
+    "enabled",
+    "host",
+    "port",
+    "tls",
+    "tls_ca_file",
+    "user",
+    "password_file",
+    "institution_id",
+    "location",
+    "charset",
+    "no_block",
+    "patron_check_seconds",
+    "answer_timeout_seconds",
+    "retry_seconds",
+    "retry_max_seconds",
+)
+PATRON_CHECK_SECONDS = 10.0  # the most a patron may be kept waiting for the other system
 # The character sets SIP2 devices are set to, for "did you mean" (any other that keeps
 # ASCII as it is, such as "cp1252", is taken too).
 CHARSETS = ("utf-8", "cp850", "latin-1", "ibm850", "iso-8859-1", "cp1252", "ascii")
@@ -236,6 +256,7 @@ class _Checker(LayeredReader):
             notices=self.notices(),
             sip2=self.sip2(),
             backup=self.backup(),
+            upstream=self.upstream(),
             files=tuple(
                 source.path for source in (self.layers.defaults, self.layers.site) if source
             ),
@@ -613,9 +634,9 @@ class _Checker(LayeredReader):
                 )
         return certificate, key
 
-    def charset(self, table: Mapping[str, Any], default: str) -> str:
+    def charset(self, table: Mapping[str, Any], default: str, section: str = "sip2") -> str:
         """A character set Python knows that keeps ASCII as it is, by its codec's name."""
-        name = self.text(table, "sip2", "charset", default)
+        name = self.text(table, section, "charset", default)
         probe = "09AZ|\r az"
         try:
             codec = codecs.lookup(name).name
@@ -624,33 +645,110 @@ class _Checker(LayeredReader):
             codec, ascii_compatible = "", False
         if not codec:
             self.problem(
-                "sip2.charset",
+                f"{section}.charset",
                 f'must be a character set such as "utf-8", "cp850" (IBM850, SIP2\'s own) or '
                 f'"latin-1", not {name!r}{did_you_mean(name, CHARSETS, bracketed=True)}',
             )
             return default
         if not ascii_compatible:
             self.problem(
-                "sip2.charset",
+                f"{section}.charset",
                 f'must keep ASCII as it is, as SIP2 needs ("utf-8", "cp850", '
                 f'"latin-1"), not {name!r}',
             )
             return default
         return codec
 
-    def sip2_text(self, table: Mapping[str, Any], key: str, default: str) -> str:
+    def sip2_text(
+        self, table: Mapping[str, Any], key: str, default: str, section: str = "sip2"
+    ) -> str:
         """A value sent in a SIP2 field: no ``|`` and no control character."""
-        value = self.text(table, "sip2", key, default)
+        value = self.text(table, section, key, default)
         if "|" in value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
             self.problem(
-                f"sip2.{key}",
+                f"{section}.{key}",
                 f"cannot hold a '|' or a control character (SIP2 could not send it): {value!r}",
             )
             return default
         if len(value) > MAX_SIP2_TEXT:
-            self.problem(f"sip2.{key}", f"must be at most {MAX_SIP2_TEXT} characters")
+            self.problem(f"{section}.{key}", f"must be at most {MAX_SIP2_TEXT} characters")
             return default
         if not value and key.endswith("_bin"):
             self.problem(f"sip2.{key}", 'missing: the sort bin a sorter is told, such as "1"')
             return default
         return value
+
+    def upstream(self) -> UpstreamSection:
+        """Gateway mode's other system. Its address and login are required only when
+        relaying is on, so that a site can fill them in before turning it on."""
+        path = "upstream"
+        table = self.section(path, UPSTREAM_KEYS)
+        defaults = UpstreamSection()
+
+        def flag(key: str, default: bool) -> bool:
+            return self.get(table, path, key, default, as_flag, "true or false")
+
+        def seconds(key: str, default: float) -> float:
+            return self.get(
+                table,
+                path,
+                key,
+                default,
+                as_positive_seconds,
+                "a number of seconds above 0, up to 3600",
+            )
+
+        enabled = flag("enabled", defaults.enabled)
+        tls = flag("tls", defaults.tls)
+        host = self.text(table, path, "host", defaults.host)
+        ca_file = self.path(table, path, "tls_ca_file")
+        self.existing(ca_file, f"{path}.tls_ca_file")
+        if ca_file is not None and not tls:
+            self.problem(f"{path}.tls_ca_file", "is for TLS: set tls = true too, or leave it out")
+        user = self.sip2_text(table, "user", defaults.user, path)
+        password_file, _ = self.secret_file(table, path, "password_file", UPSTREAM_PASSWORD)
+        if user and password_file is None:
+            self.problem(
+                f"{path}.password_file",
+                f"missing: the file holding the SIP2 password for {user!r} (chmod 600)",
+            )
+        elif password_file is not None and not user:
+            self.problem(f"{path}.user", "missing: the SIP2 login password_file is for")
+        if enabled and not host:
+            self.problem(f"{path}.host", "missing: the address of the library system's SIP2 server")
+        if enabled and not user:
+            self.problem(f"{path}.user", "missing: the SIP2 login the library system gave you")
+        budget = seconds("patron_check_seconds", defaults.patron_check_seconds)
+        if budget > PATRON_CHECK_SECONDS:
+            self.problem(
+                f"{path}.patron_check_seconds",
+                f"must be at most {PATRON_CHECK_SECONDS:g} seconds (a patron is waiting), "
+                f"not {budget:g}",
+            )
+            budget = defaults.patron_check_seconds
+        retry = seconds("retry_seconds", defaults.retry_seconds)
+        retry_max = seconds("retry_max_seconds", defaults.retry_max_seconds)
+        if retry > retry_max:
+            self.problem(
+                f"{path}.retry_seconds",
+                f"must be at most retry_max_seconds ({retry_max:g}), not {retry:g}",
+            )
+        return UpstreamSection(
+            enabled=enabled,
+            host=host,
+            port=self.port(table, path, defaults.port),
+            tls=tls,
+            tls_ca_file=ca_file,
+            user=user,
+            password_file=password_file,
+            institution_id=self.sip2_text(table, "institution_id", "", path),
+            location=self.sip2_text(table, "location", "", path),
+            charset=self.charset(table, defaults.charset, path),
+            no_block=flag("no_block", defaults.no_block),
+            patron_check_seconds=budget,
+            answer_timeout_seconds=seconds(
+                "answer_timeout_seconds", defaults.answer_timeout_seconds
+            ),
+            retry_seconds=retry,
+            retry_max_seconds=retry_max,
+        )

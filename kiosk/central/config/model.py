@@ -32,6 +32,9 @@ SECRET_KEY = SecretFile("secret key file", f"put a key of at least 32 characters
 MAIL_PASSWORD = SecretFile("password file", "put the mail server's password in it")
 SMS_CREDENTIALS = SecretFile("credentials file", "put the SMS gateway's credentials in it")
 TLS_KEY = SecretFile("TLS key file", "put the certificate's private key (PEM) in it")
+UPSTREAM_PASSWORD = SecretFile(
+    "password file", "put the password of the SIP2 login the library's system gave you in it"
+)
 
 
 class CentralConfigError(CentralError):
@@ -154,6 +157,48 @@ class BackupSection:
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamSection:
+    """Gateway mode (issue 19): the library's own system, reached over SIP2, to which
+    ``kiosk-central relay`` sends every transaction decided here."""
+
+    enabled: bool = False
+    host: str = ""
+    port: int = 6001
+    tls: bool = False
+    tls_ca_file: Path | None = None  # None: this machine's own authorities
+    user: str = ""
+    password_file: Path | None = None  # UPSTREAM_PASSWORD
+    institution_id: str = ""
+    location: str = ""
+    charset: str = "utf-8"  # the codec's name for it, as [sip2] charset
+    no_block: bool = False
+    patron_check_seconds: float = 1.5
+    answer_timeout_seconds: float = 30
+    retry_seconds: float = 2
+    retry_max_seconds: float = 300
+
+
+Contact = Literal["email", "phone", "email_or_phone"]
+CONTACTS: tuple[str, ...] = get_args(Contact)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationSection:
+    """The portal's online registration (``/my/register``) and what a registration
+    may do before staff approve it."""
+
+    open: bool = False  # False: the form says registration is done at the library
+    contact: Contact = "email"  # what the form requires to reach the patron
+    date_of_birth: bool = False  # asked only where a member type depends on it
+    # The member type a registration has until staff choose one (a code of the policy,
+    # needed for pending_loans above 0); "" only with pending_loans = 0.
+    member_type: str = ""
+    pending_loans: int = 0  # the most loans before approval; 0: none
+    card_prefix: str = "T"  # temporary cards: this and 9 digits
+    per_address_per_hour: int = 3  # registrations one address may send in an hour
+
+
+@dataclass(frozen=True, slots=True)
 class CentralConfig:
     central: CentralSection = field(default_factory=CentralSection)
     library: LibrarySection = field(default_factory=LibrarySection)
@@ -161,5 +206,6 @@ class CentralConfig:
     notices: NoticesSection = field(default_factory=NoticesSection)
     sip2: Sip2Section = field(default_factory=Sip2Section)
     backup: BackupSection = field(default_factory=BackupSection)
+    upstream: UpstreamSection = field(default_factory=UpstreamSection)
     # The files read, defaults first.
     files: tuple[Path, ...] = ()

@@ -1,0 +1,455 @@
+"""The relay: the upstream outbox sent to the library's own system, in decision order,
+over one SIP2 connection.
+
+One relay sends at a time. It holds the relay row (``upstream_relay.holder``, renewed
+in each of its commits); another relay waits until the holder's hold is older than
+:data:`STALE_HOLD`, or at once when the holder was a process of this machine that is
+gone (a relay killed and started again). Each of its commits checks that it still
+holds the row, so a relay that was passed over stops before writing anything.
+
+It works in runs of the outbox's first transactions, each item at most once in a run:
+
+1. the run's waiting transactions are marked ``sending`` (committed before anything
+   goes; a renewal with the due date the upstream gives before it, asked with 17);
+2. each is sent (11 checkout, 09 checkin with the return date, 29 renew, 37 fee paid)
+   and its answer kept: done, or refused (ok 0: a staff exception with the upstream's
+   screen message; the transaction stays applied here, and the next one is sent);
+3. the answers are committed with the relay's position, in one transaction.
+
+A transaction left ``sending`` (the connection or the relay died before its answer was
+committed) may or may not have reached the upstream. Before it is sent again the
+upstream is asked the item's state (17): a checkout it shows on loan, a return it shows
+not on loan, a renewal whose due date moved, counts as done. Since an item is in a run
+once, the state the upstream shows is that transaction's. A payment cannot be asked
+after: it is sent again with the same transaction id (BK) and date, by which the upstream
+can know it for the same one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from kiosk.central.gateway.client import Connection, Login, UpstreamDown
+from kiosk.central.gateway.outbox import DONE, PAYMENT, REFUSED, SENDING, TO_SEND, WAITING
+from kiosk.central.models import Patron, StaffException, UpstreamOutbox, UpstreamRelay, table
+from kiosk.central.sip2 import codec
+from kiosk.central.sip2.fields import format_date
+
+log = logging.getLogger("kiosk.central.relay")
+
+RUN = 50  # transactions sent between two commits
+STALE_HOLD = timedelta(minutes=2)
+POLL_SECONDS = 1.0  # how often an idle relay looks for new transactions
+RECONNECT_IDLE_SECONDS = 240.0  # a connection idle this long is opened afresh
+CHARGED = "04"  # SIP2's circulation status of an item on loan
+NOT_KNOWN = "01"  # "other": what our SIP2 server and others answer for an unknown item
+REASON = "upstream_refused"
+SOURCE = "upstream"
+FEE_OTHER = "01"
+PAID_CASH = "00"
+
+
+def holder_id() -> str:
+    """This process, as the relay row names it: ``host:pid``."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+
+def _gone(holder: str) -> bool:
+    """Whether ``holder`` was a process of this machine that no longer runs."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname()[:60] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's: alive
+        return False
+    return False
+
+
+@dataclass
+class Report:
+    """What one pass did, for the command's last line and for tests."""
+
+    relayed: int = 0
+    refused: int = 0
+    verified: int = 0  # in doubt, found done upstream by 17: not sent again
+    errors: list[str] = field(default_factory=list)
+
+    def words(self) -> str:
+        text = f"{self.relayed} relayed, {self.refused} refused"
+        if self.verified:
+            text += f" ({self.verified} found done upstream after a lost answer)"
+        if self.errors:
+            text += f"; upstream error: {self.errors[-1]}"
+        return text
+
+
+@dataclass
+class _Outcome:
+    row: UpstreamOutbox
+    status: str  # DONE or REFUSED
+    answer: str | None = None
+
+
+class Relay:
+    """The relay of one process; ``now`` is the one injectable clock."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        login: Login,
+        now: Callable[[], datetime],
+        *,
+        holder: str | None = None,
+        run: int = RUN,
+        currency: str = "",
+    ) -> None:
+        self.engine = engine
+        self.login = login
+        self.settings = login.settings
+        self.now = now
+        self.holder = holder or holder_id()
+        self.run = run
+        self.currency = currency if len(currency) == 3 else "   "
+        self.connection = Connection(login)
+        self.last_used = 0.0
+        self.wait = self.settings.retry_seconds
+
+    def close(self) -> None:
+        self.connection.close()
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Relay until ``stop`` is set: when the outbox is empty or another relay holds
+        the row, look again every second; when the upstream is down, again after a wait
+        that doubles each time (retry_seconds up to retry_max_seconds)."""
+        try:
+            while not stop.is_set():
+                report = self.run_once()
+                if report.errors:
+                    stop.wait(self.wait)
+                    self.wait = min(self.wait * 2, self.settings.retry_max_seconds)
+                    continue
+                self.wait = self.settings.retry_seconds
+                if report.relayed + report.refused + report.verified == 0:
+                    stop.wait(POLL_SECONDS)
+        finally:
+            self.close()
+
+    def run_once(self) -> Report:
+        """Send everything waiting, until the outbox is empty or the upstream is down."""
+        report = Report()
+        while True:
+            if not self._hold():
+                return report
+            with Session(self.engine, expire_on_commit=False) as db:
+                rows = self._head(db)
+                if not rows:
+                    return report
+                try:
+                    self._connect()
+                    outcomes = self._relay(db, rows, report)
+                except UpstreamDown as error:
+                    report.errors.append(str(error))
+                    self._failed(db, str(error))
+                    return report
+            if not outcomes:
+                return report
+
+    # --- holding the right to send --------------------------------------------------------
+
+    def _hold(self) -> bool:
+        """Take or renew the relay row; False when another relay holds it."""
+        now = self.now()
+        with Session(self.engine) as db:
+            relay = db.get(UpstreamRelay, 1)
+            if relay is None or not relay.enabled:
+                return False
+            held = relay.holder
+            free = (
+                held is None
+                or held == self.holder
+                or relay.held_at is None
+                or now - relay.held_at > STALE_HOLD
+                or _gone(held)
+            )
+            if not free:
+                return False
+            taken = db.execute(
+                update(UpstreamRelay)
+                .where(
+                    UpstreamRelay.id == 1,
+                    UpstreamRelay.holder.is_(None)
+                    if held is None
+                    else UpstreamRelay.holder == held,
+                )
+                .values(holder=self.holder, held_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            db.commit()
+        if taken and held not in (None, self.holder):
+            log.warning("relay: took over from %s, which stopped", held)
+        return bool(taken)
+
+    def _still_held(self, db: Session) -> bool:
+        """In the transaction about to commit: the row still ours, its hold renewed."""
+        return bool(
+            db.execute(
+                update(UpstreamRelay)
+                .where(UpstreamRelay.id == 1, UpstreamRelay.holder == self.holder)
+                .values(held_at=self.now())
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+        )
+
+    # --- one run ----------------------------------------------------------------------------
+
+    def _head(self, db: Session) -> list[UpstreamOutbox]:
+        """The outbox's first transactions, up to the first that names an item already
+        among them."""
+        rows = db.scalars(
+            select(UpstreamOutbox)
+            .where(UpstreamOutbox.status.in_(TO_SEND))
+            .order_by(UpstreamOutbox.change_seq)
+            .limit(self.run)
+        ).all()
+        taken: list[UpstreamOutbox] = []
+        items: set[str] = set()
+        for row in rows:
+            if row.item_barcode is not None:
+                if row.item_barcode in items:
+                    break
+                items.add(row.item_barcode)
+            taken.append(row)
+        return taken
+
+    def _connect(self) -> None:
+        idle = time.monotonic() - self.last_used
+        if self.connection.is_open and idle > RECONNECT_IDLE_SECONDS:
+            self.connection.close()
+        if not self.connection.is_open:
+            self.connection.open()
+        self.last_used = time.monotonic()
+
+    def _relay(self, db: Session, rows: list[UpstreamOutbox], report: Report) -> list[_Outcome]:
+        cards = self._cards(db, rows)
+        # 1. In doubt first: asked after, not sent again when done there.
+        in_doubt = {row.change_seq for row in rows if row.status == SENDING}
+        fresh = [row for row in rows if row.status == WAITING]
+        for row in fresh:
+            if row.kind == "renew":
+                row.due_before = self._due(row)
+            row.status = SENDING
+            row.attempts += 1
+        if fresh:
+            if not self._still_held(db):
+                db.rollback()
+                return []
+            db.commit()
+        outcomes: list[_Outcome] = []
+        try:
+            for row in rows:
+                if row.change_seq in in_doubt and self._done_upstream(row):
+                    outcomes.append(_Outcome(row, DONE))
+                    report.verified += 1
+                    continue
+                outcomes.append(self._send(row, cards.get(row.patron_id or "")))
+        finally:
+            # What was answered is kept even when the connection drops half way.
+            self._record(db, outcomes, report)
+        return outcomes
+
+    def _cards(self, db: Session, rows: list[UpstreamOutbox]) -> dict[str, str]:
+        """The cards of the run's patrons, read as they are now: the outbox keeps no
+        card of its own."""
+        ids = {row.patron_id for row in rows if row.patron_id}
+        if not ids:
+            return {}
+        found = db.execute(select(Patron.patron_id, Patron.card).where(Patron.patron_id.in_(ids)))
+        return {str(row[0]): str(row[1]) for row in found}
+
+    def _item_state(self, barcode: str) -> codec.ItemInformationResponse:
+        return self.connection.ask(
+            codec.ItemInformation(
+                transaction_date=self._date(self.now()),
+                institution_id=self.settings.institution_id,
+                item_id=barcode,
+            ),
+            codec.ItemInformationResponse,
+        )
+
+    def _due(self, row: UpstreamOutbox) -> str:
+        state = self._item_state(row.item_barcode or "")
+        return format_date(state.due_date) if state.due_date is not None else ""
+
+    def _done_upstream(self, row: UpstreamOutbox) -> bool:
+        """Whether a transaction in doubt already shows in the upstream's state of its
+        item (17); a payment cannot be asked after."""
+        if row.kind == PAYMENT or row.item_barcode is None:
+            return False
+        state = self._item_state(row.item_barcode)
+        if row.kind == "checkout":
+            return state.circulation_status == CHARGED
+        if row.kind == "return":
+            known = state.circulation_status != NOT_KNOWN or bool(state.title_id)
+            return known and state.circulation_status != CHARGED
+        due = format_date(state.due_date) if state.due_date is not None else ""
+        return row.due_before is not None and due != row.due_before
+
+    @staticmethod
+    def _date(moment: datetime) -> datetime:
+        return moment.replace(microsecond=0)
+
+    def _send(self, row: UpstreamOutbox, card: str | None) -> _Outcome:
+        settings = self.settings
+        when = self._date(row.decided_at)
+        institution = settings.institution_id
+        patron = card or ""
+        answer: codec.CheckoutResponse | codec.CheckinResponse | codec.RenewResponse
+        if row.kind == "checkout":
+            answer = self.connection.ask(
+                codec.Checkout(
+                    sc_renewal_policy=False,
+                    no_block=settings.no_block,
+                    transaction_date=when,
+                    nb_due_date=None,
+                    institution_id=institution,
+                    patron_id=patron,
+                    item_id=row.item_barcode or "",
+                ),
+                codec.CheckoutResponse,
+            )
+        elif row.kind == "return":
+            answer = self.connection.ask(
+                codec.Checkin(
+                    no_block=settings.no_block,
+                    transaction_date=when,
+                    return_date=when,
+                    current_location=settings.location,
+                    institution_id=institution,
+                    item_id=row.item_barcode or "",
+                ),
+                codec.CheckinResponse,
+            )
+        elif row.kind == "renew":
+            answer = self.connection.ask(
+                codec.Renew(
+                    third_party_allowed=False,
+                    no_block=settings.no_block,
+                    transaction_date=when,
+                    nb_due_date=None,
+                    institution_id=institution,
+                    patron_id=patron,
+                    item_id=row.item_barcode,
+                ),
+                codec.RenewResponse,
+            )
+        else:
+            paid = self.connection.ask(
+                codec.FeePaid(
+                    transaction_date=when,
+                    fee_type=FEE_OTHER,
+                    payment_type=PAID_CASH,
+                    currency_type=self.currency,
+                    fee_amount=row.amount or Decimal("0.00"),
+                    institution_id=institution,
+                    patron_id=patron,
+                    transaction_id=row.transaction_id,
+                ),
+                codec.FeePaidResponse,
+            )
+            return self._outcome(row, paid.payment_accepted, paid.screen_message)
+        return self._outcome(row, answer.ok, answer.screen_message)
+
+    @staticmethod
+    def _outcome(row: UpstreamOutbox, ok: bool, screen: tuple[str, ...]) -> _Outcome:
+        message = " ".join(" ".join(screen).split())[:400] or None
+        return _Outcome(row, DONE if ok else REFUSED, message)
+
+    def _record(self, db: Session, outcomes: list[_Outcome], report: Report) -> None:
+        """The answers, the exceptions and the relay's position, in one commit."""
+        if not outcomes:
+            db.rollback()
+            return
+        now = self.now()
+        if not self._still_held(db):
+            db.rollback()
+            log.warning("relay: another relay holds the row now; this one stops sending")
+            return
+        exceptions = []
+        for outcome in outcomes:
+            row = outcome.row
+            row.status = outcome.status
+            row.answer = outcome.answer
+            row.done_at = now
+            if outcome.status == REFUSED:
+                what = f"item {row.item_barcode}" if row.item_barcode else f"{row.amount} paid"
+                exceptions.append(
+                    {
+                        "entry_id": row.transaction_id,
+                        "kiosk_id": None,
+                        "source": SOURCE,
+                        "reason": REASON,
+                        "detail": (
+                            f"the library system refused this {row.kind} ({what}), which "
+                            f"stands here: {outcome.answer or 'it gave no reason'}"
+                        )[:400],
+                        "created_at": now,
+                    }
+                )
+        if exceptions:
+            db.execute(insert(table(StaffException)), exceptions)
+        refused = len(exceptions)
+        done = len(outcomes) - refused
+        db.execute(
+            update(UpstreamRelay)
+            .where(UpstreamRelay.id == 1)
+            .values(
+                position=max(outcome.row.change_seq for outcome in outcomes),
+                relayed=UpstreamRelay.relayed + done,
+                refused=UpstreamRelay.refused + refused,
+                last_sent_at=now,
+                last_error=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+        report.relayed += done
+        report.refused += refused
+        for outcome in outcomes:
+            if outcome.status == REFUSED:
+                log.warning(
+                    "relay: the upstream refused transaction %s (%s): a staff exception",
+                    outcome.row.transaction_id,
+                    outcome.row.kind,
+                )
+
+    def _failed(self, db: Session, why: str) -> None:
+        """The upstream's error, for staff (a new session: the run's may be spent)."""
+        db.rollback()
+        log.warning("relay: %s", why)
+        with Session(self.engine) as fresh:
+            fresh.execute(
+                update(UpstreamRelay)
+                .where(
+                    UpstreamRelay.id == 1,
+                    or_(UpstreamRelay.holder == self.holder, UpstreamRelay.holder.is_(None)),
+                )
+                .values(last_error=why[:400], last_error_at=self.now(), held_at=self.now())
+                .execution_options(synchronize_session=False)
+            )
+            fresh.commit()
