@@ -132,6 +132,10 @@ class Patron(CentralBase):
     barred: Mapped[bool]
     owed: Mapped[Decimal] = mapped_column(Money)
     pin_verifier: Mapped[str | None] = mapped_column(String(200))
+    # Wrong PINs typed wherever the card was asked for one (kiosk.common.pins.PinState):
+    # on the patron's row so that every kiosk's mirror follows them in the change log.
+    pin_failures: Mapped[int] = mapped_column(server_default="0")
+    pin_locked_until: Mapped[datetime | None]
     # Only the server keeps these: the kiosks never see a patron's contact details.
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
@@ -381,17 +385,6 @@ class Sip2Account(CentralBase):
     may_block: Mapped[bool]
     disabled: Mapped[bool]
     created_at: Mapped[datetime]
-
-
-class PinAttempts(CentralBase):
-    """Wrong PINs typed for a patron at a device that asks the server (SIP2), counted
-    as the kiosks count theirs (``kiosk.common.pins``: five, then 15 minutes locked)."""
-
-    __tablename__ = "pin_attempts"
-
-    patron_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    failures: Mapped[int]
-    locked_until: Mapped[datetime | None]
 
 
 class ServerState(CentralBase):

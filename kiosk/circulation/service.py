@@ -59,6 +59,7 @@ from kiosk.store.world import (
     FAULT,
     MEMBERSHIP,
     ON_LOAN,
+    PIN,
     RENEW,
     RETURN,
     UNKNOWN,
@@ -229,19 +230,20 @@ class Circulation:
     def identify(  # noqa: PLR0911 - one answer per way a card can fail
         self, card: str, pin: str | None
     ) -> Identification | Unavailable:
-        def look_up(world: World, now: datetime) -> Any:
+        def look_up(world: World, now: datetime) -> tuple[PatronState | None, bool]:
             patron = world.patron_by_card(card)
-            _, locked_until = world.pin_failures(patron.patron_id) if patron else (0, None)
-            return patron, locked_until is not None and locked_until > now, locked_until
+            return patron, patron is not None and patron.pin.locked_at(now)
 
         found = self._run(look_up)
         if isinstance(found, Unavailable):
             return found
-        patron, locked, locked_until = found
+        patron, locked = found
         if patron is None:
             return Identification(IdentifyStatus.UNKNOWN_CARD)
         if locked:
-            return _locked_until(locked_until)
+            assert patron.pin.locked_until is not None
+            return _locked_until(patron.pin.locked_until)
+        typed = False
         if self.pin_required:
             if patron.pin_verifier is None:
                 return Identification(IdentifyStatus.NO_PIN_SET)
@@ -249,9 +251,13 @@ class Circulation:
                 return Identification(IdentifyStatus.PIN_NEEDED)
             if not pins.pin_matches(patron.pin_verifier, pin):
                 return self._wrong_pin(patron.patron_id)
+            typed = True
 
         def welcome(world: World, now: datetime) -> Greeting:
-            world.set_pin_failures(patron.patron_id, 0, None)
+            if typed and patron.pin != pins.PinState():
+                # Wrong PINs were counted (here or elsewhere): the right one clears them
+                # everywhere once the server has it.
+                self._typed_pin(world, now, patron.patron_id, right=True)
             return self._greeting(world, now, patron)
 
         greeting = self._run(welcome)
@@ -309,20 +315,32 @@ class Circulation:
 
     def _wrong_pin(self, patron_id: str) -> Identification | Unavailable:
         def count(world: World, now: datetime) -> Identification:
-            count = world.pin_failures(patron_id)[0] + 1
-            if count >= pins.MAX_WRONG_PINS:
-                until = now + timedelta(minutes=pins.LOCKOUT_MINUTES)
-                world.set_pin_failures(patron_id, 0, until)
-                log.warning(
-                    "a card was locked on this kiosk after %d wrong PINs", pins.MAX_WRONG_PINS
-                )
-                return _locked_until(until)
-            world.set_pin_failures(patron_id, count, None)
-            left = pins.MAX_WRONG_PINS - count
-            return Identification(IdentifyStatus.WRONG_PIN, attempts_left=left)
+            # Read again within this transaction: the count as it stands now, with any
+            # PIN typed since the card was read.
+            patron = world.patron(patron_id)
+            before = patron.pin if patron is not None else pins.PinState()
+            self._typed_pin(world, now, patron_id, right=False)
+            after = before.after(right=False, at=now)
+            if after.locked_until is not None:
+                log.warning("a card was locked after %d wrong PINs", pins.MAX_WRONG_PINS)
+                return _locked_until(after.locked_until)
+            return Identification(IdentifyStatus.WRONG_PIN, attempts_left=after.attempts_left())
 
         result: Identification | Unavailable = self._run(count)
         return result
+
+    def _typed_pin(self, world: World, now: datetime, patron_id: str, *, right: bool) -> None:
+        """A PIN typed here, for the server to count with those typed elsewhere."""
+        self._record(
+            world,
+            now,
+            PIN,
+            item_barcode="",
+            patron_id=patron_id,
+            details={"right": right},
+            status_after="",
+            loan=None,
+        )
 
     # --- checkout ---------------------------------------------------------------------
 

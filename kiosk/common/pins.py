@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,6 +25,35 @@ _LARGE_ALLOCATION = 1 << 20
 
 MAX_WRONG_PINS = 5
 LOCKOUT_MINUTES = 15
+
+
+@dataclass(frozen=True, slots=True)
+class PinState:
+    """A card's wrong PINs, counted wherever they were typed (kiosks, the portal, SIP2):
+    the server keeps it, each kiosk mirrors it and lays its own unsent attempts over it,
+    so both sides must fold attempts the same way, here."""
+
+    failures: int = 0
+    locked_until: datetime | None = None
+
+    def locked_at(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+    def after(self, *, right: bool, at: datetime) -> PinState:
+        """The state once a PIN typed at ``at`` was found ``right`` or wrong. An attempt
+        during a lock changes nothing (the card is not even asked for a PIN then, but an
+        offline kiosk may not have known of a lock set elsewhere)."""
+        if self.locked_at(at):
+            return self
+        if right:
+            return PinState()
+        failures = (0 if self.locked_until is not None else self.failures) + 1
+        if failures >= MAX_WRONG_PINS:
+            return PinState(0, at + timedelta(minutes=LOCKOUT_MINUTES))
+        return PinState(failures)
+
+    def attempts_left(self) -> int:
+        return MAX_WRONG_PINS - self.failures
 
 
 def pin_verifier(pin: str) -> str:

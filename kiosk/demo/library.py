@@ -219,6 +219,8 @@ def _patron_rows(patrons: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
             int(patron["barred"]),
             to_cents(patron["owed"]),
             patron["pin_verifier"],
+            0,  # no wrong PINs yet
+            None,
         )
 
 

@@ -18,9 +18,10 @@ from kiosk.store.types import Money
 
 PENDING = "pending"
 ACKNOWLEDGED = "acknowledged"
-# What an entry records; the wire protocol names the same five. A membership entry (a
-# patron renewed their membership here) names no item: its ``item_barcode`` is empty.
-EntryKind = Literal["checkout", "return", "renew", "fault", "membership"]
+# What an entry records; the wire protocol names the same six. A membership entry (a
+# patron renewed their membership here) and a PIN entry (a PIN typed here, right or
+# wrong, for the server to count) name no item: their ``item_barcode`` is empty.
+EntryKind = Literal["checkout", "return", "renew", "fault", "membership", "pin"]
 
 
 class JournalBase(DeclarativeBase):
@@ -91,13 +92,3 @@ class KioskState(JournalBase):
     server_epoch: Mapped[str | None] = mapped_column(String(32))
     # The mirror follows the change log of an earlier epoch: replace it by a snapshot.
     snapshot_due: Mapped[bool] = mapped_column(default=False, server_default=false())
-
-
-class PinFailures(JournalBase):
-    """Wrong PINs per card on this kiosk; the card locks here after too many."""
-
-    __tablename__ = "pin_failures"
-
-    patron_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    count: Mapped[int]
-    locked_until: Mapped[str | None]

@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert
-from sqlalchemy.sql.schema import Table
+from sqlalchemy.sql.schema import ScalarElementColumnDefault, Table
 
 from kiosk.store.mirror import (
     MirrorBase,
@@ -64,12 +64,18 @@ def _insert_all(connection: Connection, model: Any, rows: Iterable[Mapping[str, 
     converters = [
         (column.name, column.type.bind_processor(connection.dialect)) for column in columns
     ]
+    # A column the rows leave out takes its default (a patron's PIN count: none yet).
+    defaults = {
+        column.name: column.default.arg
+        for column in columns
+        if isinstance(column.default, ScalarElementColumnDefault)
+    }
 
     def stored(row: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(
             value if convert is None or value is None else convert(value)
             for name, convert in converters
-            for value in (row.get(name),)
+            for value in (row.get(name, defaults.get(name)),)
         )
 
     return put_stored(connection, model, (stored(row) for row in rows))

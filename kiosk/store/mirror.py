@@ -7,7 +7,7 @@ that a policy change arrives and applies as one consistent piece.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Index, String, Text
@@ -70,6 +70,10 @@ class MirrorPatron(MirrorBase):
     barred: Mapped[bool]
     owed: Mapped[Decimal] = mapped_column(Money)
     pin_verifier: Mapped[str | None]  # argon2id; None = this card needs no PIN
+    # Wrong PINs the server counted, wherever typed (kiosk.common.pins.PinState); this
+    # kiosk's own unsent attempts are laid over them (World.pin_state).
+    pin_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    pin_locked_until: Mapped[datetime | None]
 
 
 class MirrorLoan(MirrorBase):

@@ -32,6 +32,7 @@ from urllib.parse import quote
 from sqlalchemy import Engine
 
 from kiosk.common.money import from_cents, to_cents
+from kiosk.common.pins import PinState
 from kiosk.rules import Due, Item, Loan, Patron
 from kiosk.rules.model import AVAILABLE
 from kiosk.store.database import disk_full
@@ -42,8 +43,9 @@ from kiosk.store.mirror import branch_codes
 ON_LOAN = "on_loan"
 UNKNOWN = "unknown"
 CHECKOUT, RETURN, RENEW, FAULT = "checkout", "return", "renew", "fault"
-# A membership renewed here: it names the patron and no item (its barcode is empty).
-MEMBERSHIP = "membership"
+# A membership renewed here, and a PIN typed here: each names the patron and no item
+# (its barcode is empty).
+MEMBERSHIP, PIN = "membership", "pin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,9 @@ class ItemState:
         )
 
 
+_NO_WRONG_PINS = PinState()
+
+
 @dataclass(frozen=True, slots=True)
 class PatronState:
     patron_id: str
@@ -117,6 +122,8 @@ class PatronState:
     barred: bool
     owed: Decimal
     pin_verifier: str | None
+    # The server's count of wrong PINs with this kiosk's unsent PINs laid over it.
+    pin: PinState = _NO_WRONG_PINS
 
     def as_rules_patron(self) -> Patron:
         return Patron(self.patron_id, self.member_type, self.expires, self.barred, self.owed)
@@ -167,7 +174,14 @@ _PATRON = (
     "WHERE e.patron_id = p.patron_id AND e.charged <> 0 AND e.seq > ?1), "
     "(SELECT json_extract(m.payload, '$.expires') FROM main.entries m "
     "WHERE m.item_barcode = '' AND m.seq > ?1 AND m.kind = 'membership' "
-    "AND m.patron_id = p.patron_id ORDER BY m.seq DESC LIMIT 1) "
+    "AND m.patron_id = p.patron_id ORDER BY m.seq DESC LIMIT 1), "
+    "p.pin_failures, p.pin_locked_until, "
+    # The PINs typed here since, as JSON [[seq, decided_at, right], ...] (put in order
+    # by the caller: an aggregate's order is SQLite's to choose).
+    "(SELECT json_group_array(json_array(n.seq, n.decided_at, "
+    "json_extract(n.payload, '$.right'))) FROM main.entries n "
+    "WHERE n.item_barcode = '' AND n.seq > ?1 AND n.kind = 'pin' "
+    "AND n.patron_id = p.patron_id) "
     "FROM mirror.patrons p WHERE p.{key} = ?2"
 )
 _PATRON_BY_CARD = _PATRON.format(key="card")
@@ -397,33 +411,28 @@ class World:
         states = self.items([hold.item_barcode for hold in holds if hold.item_barcode])
         return [(hold, states.get(hold.item_barcode or "")) for hold in holds]
 
-    # --- PIN failures ------------------------------------------------------------------
-
-    def pin_failures(self, patron_id: str) -> tuple[int, datetime | None]:
-        row = self._sql(
-            "SELECT count, locked_until FROM main.pin_failures WHERE patron_id = ?", (patron_id,)
-        ).fetchone()
-        if row is None:
-            return 0, None
-        return int(row[0]), datetime.fromisoformat(row[1]) if row[1] else None
-
-    def set_pin_failures(self, patron_id: str, count: int, locked_until: datetime | None) -> None:
-        if count == 0 and locked_until is None:
-            self._sql("DELETE FROM main.pin_failures WHERE patron_id = ?", (patron_id,))
-            return
-        self._sql(
-            "INSERT INTO main.pin_failures (patron_id, count, locked_until) VALUES (?, ?, ?) "
-            "ON CONFLICT (patron_id) DO UPDATE SET count = excluded.count, "
-            "locked_until = excluded.locked_until",
-            (patron_id, count, locked_until.isoformat() if locked_until else None),
-        )
-
 
 def _patron(row: Any) -> PatronState | None:
     if row is None:
         return None
-    patron_id, first_name, member_type, expires, barred, owed, verifier, charged, renewed = row
+    (
+        patron_id,
+        first_name,
+        member_type,
+        expires,
+        barred,
+        owed,
+        verifier,
+        charged,
+        renewed,
+        pin_failures,
+        locked_until,
+        typed_here,
+    ) = row
     expires = renewed or expires
+    pin = PinState(pin_failures, datetime.fromisoformat(locked_until) if locked_until else None)
+    for _, decided_at, right in sorted(json.loads(typed_here)):
+        pin = pin.after(right=bool(right), at=datetime.fromisoformat(decided_at))
     return PatronState(
         patron_id,
         first_name,
@@ -432,6 +441,7 @@ def _patron(row: Any) -> PatronState | None:
         bool(barred),
         from_cents(owed) + from_cents(charged),
         verifier,
+        pin,
     )
 
 

@@ -57,6 +57,7 @@ from kiosk.sync.protocol import (
     MAX_PAGE,
     MAX_PUSH,
     MAX_SNAPSHOT_PAGE,
+    PIN_STATE_HEADER,
     ROW_TYPES,
     SNAPSHOT_COLUMNS,
     SNAPSHOT_OPTIONAL,
@@ -470,7 +471,11 @@ class SyncAgent:
             if cursor is None:
                 return applied
             page, headers = self._exchange(
-                "GET", "/changes", ChangesPage, params={"since": cursor, "limit": self.page_size}
+                "GET",
+                "/changes",
+                ChangesPage,
+                params={"since": cursor, "limit": self.page_size},
+                headers={PIN_STATE_HEADER: "1"},
             )
             policies, tables = _mirror_changes(page.changes)
             if self._lending_changed is None and any(
@@ -581,9 +586,16 @@ def _mirror_values(entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
 _STORED: dict[Entity, Callable[[list[Any]], tuple[Any, ...]]] = {
     Entity.RECORD: tuple,
     Entity.ITEM: lambda row: (row[0], row[1], wire_cents(row[2]), row[3], row[4]),
-    Entity.PATRON: lambda row: (*row[:5], int(row[5]), wire_cents(row[6]), row[7]),
+    Entity.PATRON: lambda row: (
+        *row[:5],
+        int(row[5]),
+        wire_cents(row[6]),
+        row[7],
+        row[8] or 0,  # null from a server that counts no PINs for kiosks
+        row[9],
+    ),
     Entity.LOAN: tuple,
-    Entity.HOLD: lambda row: (*row[:4], int(row[4]), *row[5:7]),
+    Entity.HOLD: lambda row: (*row[:4], int(row[4]), *row[5:8]),
 }
 
 

@@ -87,6 +87,14 @@ class PatronRow(Wire):
     barred: bool
     owed: Decimal
     pin_verifier: str | None
+    # Wrong PINs counted wherever typed (kiosk.common.pins.PinState). Left out of a change
+    # while 0 and None, and of the changes sent to a kiosk that does not say it knows them
+    # (PIN_STATE_HEADER): a kiosk one version older refuses a field it does not know.
+    pin_failures: int = Field(default=0, ge=0)
+    pin_locked_until: datetime | None = None  # the library's local time, as every time
+
+
+PIN_STATE_FIELDS = ("pin_failures", "pin_locked_until")
 
 
 class LoanRow(Wire):
@@ -153,13 +161,18 @@ SNAPSHOT_COLUMNS: dict[Entity, tuple[str, ...]] = {
         "barred",
         "owed",
         "pin_verifier",
+        "pin_failures",
+        "pin_locked_until",
     ),
     Entity.LOAN: ("item_barcode", "patron_id", "member_type", "due", "renewals"),
     Entity.HOLD: ("id", "item_barcode", "patron_id", "position", "ready", "title", "brn"),
 }
 # Columns a server one version older does not send: a kiosk reads them as null. A kiosk
 # reads a snapshot's columns by name, so a newer server's added ones are passed over.
-SNAPSHOT_OPTIONAL: dict[Entity, frozenset[str]] = {Entity.HOLD: frozenset({"brn"})}
+SNAPSHOT_OPTIONAL: dict[Entity, frozenset[str]] = {
+    Entity.HOLD: frozenset({"brn"}),
+    Entity.PATRON: frozenset(PIN_STATE_FIELDS),
+}
 
 
 class SnapshotPage(Wire):
@@ -172,7 +185,11 @@ class SnapshotPage(Wire):
 
 
 # ``membership``: a patron renewed their membership at the kiosk; it names no item.
-EntryKind = Literal["checkout", "return", "renew", "fault", "membership"]
+EntryKind = Literal["checkout", "return", "renew", "fault", "membership", "pin"]
+# Entries about a patron alone, with no item (``item_barcode`` empty): a membership
+# renewal, and a PIN typed at the kiosk (``details["right"]``), which the server counts
+# with the PINs typed elsewhere.
+PATRON_ONLY_KINDS = frozenset({"membership", "pin"})
 
 
 INT32 = 2**31 - 1  # the widest plain integer column in the central database
@@ -213,7 +230,7 @@ class WireEntry(Wire):
     seq: int = Field(ge=1, le=INT32)
     kind: EntryKind
     decided_at: Annotated[datetime, AfterValidator(_local_time)]
-    item_barcode: Code | Literal[""]  # empty for a membership entry, and only there
+    item_barcode: Code | Literal[""]  # empty for PATRON_ONLY_KINDS, and only there
     patron_id: Code | None
     details: Annotated[dict[str, Any], AfterValidator(_storable)]
     charged: Decimal = Field(ge=0, le=Decimal("100000.00"), decimal_places=2)
@@ -226,8 +243,12 @@ class WireEntry(Wire):
 
     @model_validator(mode="after")
     def _item_or_membership(self) -> WireEntry:
-        if (self.kind == "membership") != (self.item_barcode == ""):
-            raise ValueError("item_barcode is empty for a membership entry, and only there")
+        if (self.kind in PATRON_ONLY_KINDS) != (self.item_barcode == ""):
+            raise ValueError("item_barcode is empty for a membership or PIN entry, and only there")
+        if self.kind == "pin" and (
+            self.patron_id is None or not isinstance(self.details.get("right"), bool)
+        ):
+            raise ValueError("a PIN entry names its patron and whether the PIN was right")
         if self.kind == "membership" and (
             self.patron_id is None or _membership_expiry(self.details) is None
         ):
@@ -309,6 +330,8 @@ BACKUP_HEADER = "Kiosk-Backup-Covers"
 APPLIED_HEADER = "Kiosk-Applied-Through"
 # On a heartbeat: how many applied entries the kiosk keeps until a backup covers them.
 HELD_HEADER = "Kiosk-Held-For-Backup"
+# On a kiosk's pull: "1" when its patron rows may carry PIN_STATE_FIELDS.
+PIN_STATE_HEADER = "Kiosk-Knows-Pin-State"
 NO_BACKUP = "none"
 IMMEDIATELY = "immediately"
 _EPOCH = re.compile(r"^[0-9a-f]{32}$")

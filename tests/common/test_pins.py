@@ -5,8 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timedelta
 
-from kiosk.common.pins import pin_matches, pin_verifier
+import pytest
+
+from kiosk.common.pins import MAX_WRONG_PINS, PinState, pin_matches, pin_verifier
 
 # A fresh interpreter, so that glibc's heaps hold nothing of the test run's own.
 VERIFY_FROM_THREADS = textwrap.dedent(
@@ -55,3 +58,32 @@ def test_the_kiosk_gives_back_each_verifications_working_memory() -> None:
     # first PINs. Tuned, twelve verifications in two threads leave it as it was.
     assert _growth_mb("untuned") > 15
     assert _growth_mb("tuned") < 5
+
+
+_AT = datetime(2026, 12, 3, 10, 0)
+_LOCK = _AT + timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    ("before", "right", "at", "after"),
+    [
+        # A wrong PIN counts; the fifth locks for 15 minutes from when it was typed.
+        (PinState(), False, _AT, PinState(1)),
+        (PinState(3), False, _AT, PinState(4)),
+        (PinState(4), False, _AT, PinState(0, _LOCK)),
+        # A right one clears the count.
+        (PinState(4), True, _AT, PinState()),
+        # During a lock nothing counts, not even the right PIN.
+        (PinState(0, _LOCK), True, _AT + timedelta(minutes=14), PinState(0, _LOCK)),
+        (PinState(0, _LOCK), False, _AT + timedelta(minutes=14), PinState(0, _LOCK)),
+        # Once it ends the card starts afresh, whichever PIN comes next.
+        (PinState(0, _LOCK), True, _LOCK, PinState()),
+        (PinState(2, _LOCK), False, _LOCK, PinState(1)),
+    ],
+)
+def test_pins_are_counted_and_lock_the_card_as_the_lending_rules_say(
+    before: PinState, right: bool, at: datetime, after: PinState
+) -> None:
+    assert before.after(right=right, at=at) == after
+    assert after.attempts_left() == MAX_WRONG_PINS - after.failures
+    assert after.locked_at(at) is (after.locked_until is not None and at < after.locked_until)

@@ -37,6 +37,7 @@ from kiosk.sync.protocol import (
     HELD_HEADER,
     MAX_PAGE,
     MAX_SNAPSHOT_PAGE,
+    PIN_STATE_HEADER,
     ChangesPage,
     Heartbeat,
     HeartbeatReply,
@@ -162,9 +163,10 @@ def changes(
     caller: Caller,
     since: Annotated[int, Query(ge=0, le=2**63 - 1)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+    pin_state: Annotated[str | None, Header(alias=PIN_STATE_HEADER, max_length=8)] = None,
 ) -> Response:
     with _reading(request) as db:
-        page = changes_page(db, caller.id, since, limit)
+        page = changes_page(db, caller.id, since, limit, pin_state=pin_state == "1")
         told = _durability(request, db) | _branch(caller, db)
     # JSON already (see changes_page)
     return Response(page, media_type="application/json", headers=told)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from kiosk.central.models import (
@@ -20,6 +20,7 @@ from kiosk.central.models import (
     Record,
 )
 from kiosk.sync.protocol import (
+    PIN_STATE_FIELDS,
     SNAPSHOT_COLUMNS,
     SNAPSHOT_ORDER,
     Entity,
@@ -49,10 +50,19 @@ def _money_text(column: str) -> str:
 # What each snapshot column is selected as, when its stored form is not its wire form.
 _SELECTED: dict[Entity, dict[str, str]] = {
     Entity.ITEM: {"price": _money_text("price")},
-    Entity.PATRON: {"expires": "CAST(expires AS TEXT)", "owed": _money_text("owed")},
+    Entity.PATRON: {
+        "expires": "CAST(expires AS TEXT)",
+        "owed": _money_text("owed"),
+        "pin_locked_until": "CAST(pin_locked_until AS TEXT)",
+    },
 }
 # Flags that SQLite stores as 0 or 1 and the wire writes as true or false, by position.
 _FLAGS: dict[Entity, tuple[int, ...]] = {Entity.PATRON: (5,), Entity.HOLD: (4,)}
+
+
+# Rows kiosks are not sent: registrations staff have not approved (ChangeLog.patron
+# leaves them out of the change log too).
+_KEPT_FROM_KIOSKS: dict[Entity, str] = {Entity.PATRON: "pending_loans IS NULL"}
 
 
 def _page_sql(entity: Entity, after: bool, dialect: str) -> str:
@@ -62,7 +72,10 @@ def _page_sql(entity: Entity, after: bool, dialect: str) -> str:
     mark = "?"
     if dialect != "sqlite":  # psycopg's placeholders: a literal % (modulo) is written %%
         columns, mark = columns.replace("%", "%%"), "%s"
-    where = f" WHERE {key_column.key} > {mark}" if after else ""
+    conditions = [f"{key_column.key} > {mark}"] if after else []
+    if entity in _KEPT_FROM_KIOSKS:
+        conditions.append(_KEPT_FROM_KIOSKS[entity])
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return (
         f"SELECT {columns} FROM {model.__tablename__}{where} ORDER BY {key_column.key} LIMIT {mark}"
     )
@@ -120,7 +133,10 @@ def snapshot_page(db: Session, after: str | None, limit: int) -> dict[str, Any]:
         cursor, entity, key = current_cursor(db), SNAPSHOT_ORDER[0], ""
         for counted in SNAPSHOT_ORDER:
             model = TABLES[counted][0]
-            totals[counted.value] = db.scalar(select(func.count()).select_from(model)) or 0
+            counting = select(func.count()).select_from(model)
+            if counted in _KEPT_FROM_KIOSKS:
+                counting = counting.where(text(_KEPT_FROM_KIOSKS[counted]))
+            totals[counted.value] = db.scalar(counting) or 0
     else:
         cursor, entity, key = _parse_after(after)
     position = SNAPSHOT_ORDER.index(entity)
@@ -148,10 +164,20 @@ def snapshot_page(db: Session, after: str | None, limit: int) -> dict[str, Any]:
     }
 
 
-def changes_page(db: Session, kiosk_id: int, since: int, limit: int) -> str:
+def _without_pin_state(data: str) -> str:
+    row = json.loads(data)
+    for name in PIN_STATE_FIELDS:
+        row.pop(name, None)
+    return json.dumps(row, separators=(",", ":"))
+
+
+def changes_page(
+    db: Session, kiosk_id: int, since: int, limit: int, *, pin_state: bool = True
+) -> str:
     """Changes after ``since``, as the JSON of a ChangesPage. Markers of journal entries
     go only to the kiosk that made them (as ``reflected``); other kiosks skip them but
-    advance their cursor.
+    advance their cursor. A kiosk that does not know patrons' PIN state (``pin_state``
+    False: one version older) gets patron rows without it.
 
     Built as text, each row's data as stored: every kiosk pulls every other kiosk's
     changes, so this is the server's busiest loop, and parsing each row's JSON only to
@@ -165,12 +191,14 @@ def changes_page(db: Session, kiosk_id: int, since: int, limit: int) -> str:
     ).all()
     changes = []
     reflected = []
-    entry = Entity.ENTRY.value
+    entry, patron = Entity.ENTRY.value, Entity.PATRON.value
     for seq, entity, key, data, marker_of in rows:
         if entity == entry:
             if marker_of == kiosk_id:
                 reflected.append(key)
             continue
+        if not pin_state and entity == patron and data and '"pin_' in data:
+            data = _without_pin_state(data)  # noqa: PLW2901 - the row as this kiosk reads it
         changes.append(
             f'{{"seq":{seq},"entity":"{Entity(entity).value}","key":{json.dumps(key)},'
             f'"data":{data or "null"}}}'

@@ -47,6 +47,7 @@ from kiosk.central.models import (
     StaffException,
     table,
 )
+from kiosk.common.pins import PinState
 from kiosk.rules import (
     Due,
     Policy,
@@ -398,6 +399,7 @@ class Applying:
             "renew": self._renew,
             "fault": self._fault,
             "membership": self._membership,
+            "pin": self._pin,
         }[entry.kind]
         handler(entry)
         if entry.charged > 0 and entry.patron_id is not None:
@@ -716,6 +718,23 @@ class Applying:
         self.batch.patrons[patron.patron_id] = renewed
         self.log.put(Entity.PATRON, patron.patron_id, renewed)
 
+    def _pin(self, entry: WireEntry) -> None:
+        # A PIN typed at a kiosk, counted with those typed anywhere else as of when it was
+        # typed: a lock it completes runs from then, so PINs typed offline an hour ago
+        # lock nothing now.
+        patron = self.batch.patrons.get(entry.patron_id or "")
+        if patron is None:
+            self.note("unknown_patron", f"patron {entry.patron_id} is not registered")
+            return
+        before = PinState(patron.pin_failures, patron.pin_locked_until)
+        after = before.after(right=entry.details["right"] is True, at=entry.decided_at)
+        if after != before:
+            counted = patron.model_copy(
+                update={"pin_failures": after.failures, "pin_locked_until": after.locked_until}
+            )
+            self.batch.patrons[patron.patron_id] = counted
+            self.log.put(Entity.PATRON, patron.patron_id, counted)
+
     def _untrap_title_hold(self, item: _Item) -> None:
         """The copy can no longer be lent: a title hold trapped for it goes back to the
         head of its title's queue, to wait for the next copy to come back. The item holds
@@ -778,7 +797,12 @@ def write_batch(session: Session, batch: Batch, now: datetime) -> None:
             session.execute(
                 update(Patron)
                 .where(Patron.patron_id == patron_id)
-                .values(owed=patron.owed, expires=patron.expires)
+                .values(
+                    owed=patron.owed,
+                    expires=patron.expires,
+                    pin_failures=patron.pin_failures,
+                    pin_locked_until=patron.pin_locked_until,
+                )
             )
     for barcode, item in batch.items.items():
         if batch.original_items.get(barcode) != item:

@@ -1,19 +1,20 @@
 """A patron's PIN checked by the server, for a device that asks it (SIP2's AD field, an
 authenticator's 23 or 63): the same verifier the kiosks check, and the same lockout
-(``kiosk.common.pins``: five wrong PINs lock the card for 15 minutes), counted here
-across every device, since a device keeps no count of its own."""
+(``kiosk.common.pins``: five wrong PINs lock the card for 15 minutes), counted on the
+patron's row across every device: the portal and SIP2 devices here, the kiosks in the PIN
+entries they push (``apply``), each kiosk following the count in its mirror."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from kiosk.central.models import Patron, PinAttempts
-from kiosk.common.pins import LOCKOUT_MINUTES, MAX_WRONG_PINS, pin_matches
+from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.models import Patron
+from kiosk.common.pins import PinState, pin_matches
 
 
 class PinAnswer(StrEnum):
@@ -37,37 +38,31 @@ class PinCheck:
 
 
 def check_pin(db: Session, patron: Patron, pin: str, now: datetime) -> PinCheck:
-    """Whether ``pin`` is the patron's, counting a wrong one; commits the count. A lock
-    answers LOCKED without checking, so guessing goes no faster while it lasts."""
-    # A write first: on SQLite a transaction that reads and then writes can find another
-    # writer in the way and fail; this takes the write lock (a row lock on PostgreSQL)
-    # before anything is read, even when no row matches yet.
-    db.execute(
-        update(PinAttempts)
-        .where(PinAttempts.patron_id == patron.patron_id)
-        .values(failures=PinAttempts.failures)
-    )
-    attempts = db.get(PinAttempts, patron.patron_id, with_for_update=True)
-    if attempts is not None and attempts.locked_until is not None:
-        if now < attempts.locked_until:
-            db.rollback()
-            return PinCheck(PinAnswer.LOCKED, attempts.locked_until, verified=False)
-        attempts.failures, attempts.locked_until = 0, None
+    """Whether ``pin`` is the patron's, counting a wrong one (and clearing the count on a
+    right one) with those typed at kiosks; commits the count, which reaches every kiosk in
+    the change log. A lock answers LOCKED without checking, so guessing goes no faster
+    while it lasts."""
+    if PinState(patron.pin_failures, patron.pin_locked_until).locked_at(now):
+        db.rollback()
+        return PinCheck(PinAnswer.LOCKED, patron.pin_locked_until, verified=False)
     if not patron.pin_verifier:
         db.rollback()
         return PinCheck(PinAnswer.NO_PIN, verified=False)
-    if pin_matches(patron.pin_verifier, pin):
-        if attempts is not None:
-            db.delete(attempts)
-        db.commit()
-        return PinCheck(PinAnswer.RIGHT)
-    if attempts is None:
-        attempts = PinAttempts(patron_id=patron.patron_id, failures=0, locked_until=None)
-        db.add(attempts)
-    attempts.failures += 1
-    if attempts.failures >= MAX_WRONG_PINS:
-        attempts.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
+    # Verified before the lock is taken: the hash takes tens of milliseconds, which no
+    # other writer of this patron (on SQLite: no other writer) should wait for.
+    right = pin_matches(patron.pin_verifier, pin)
+    log = ChangeLog(db)
+    log.lock_patrons([patron.patron_id])  # as a kiosk's push of a PIN typed there does
+    db.refresh(patron)
+    before = PinState(patron.pin_failures, patron.pin_locked_until)
+    if before.locked_at(now):  # locked meanwhile, elsewhere: this attempt counts for nothing
+        db.rollback()
+        return PinCheck(PinAnswer.LOCKED, before.locked_until)
+    after = before.after(right=right, at=now)
+    if after != before:
+        patron.pin_failures, patron.pin_locked_until = after.failures, after.locked_until
+        log.patron(patron)
     db.commit()
-    return PinCheck(
-        PinAnswer.LOCKED if attempts.locked_until else PinAnswer.WRONG, attempts.locked_until
-    )
+    if right:
+        return PinCheck(PinAnswer.RIGHT)
+    return PinCheck(PinAnswer.LOCKED if after.locked_until else PinAnswer.WRONG, after.locked_until)

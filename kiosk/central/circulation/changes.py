@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from kiosk.central.errors import LockOrderError
 from kiosk.central.models import Change, ChangeCounter, Hold, Item, Loan, Patron, Record, table
 from kiosk.sync.protocol import (
+    PIN_STATE_FIELDS,
     Entity,
     HoldRow,
     ItemRow,
@@ -207,11 +208,19 @@ class ChangeLog:
 
 
 def _wire_data(entity: Entity, row: Wire) -> dict[str, Any]:
-    """A change's row as kiosks read it. An item hold leaves out ``brn`` (null): its
-    change is then what a kiosk one version older, which knows no ``brn``, expects."""
+    """A change's row as kiosks read it. An item hold leaves out ``brn`` (null), and a
+    patron with no wrong PINs their PIN state: the change is then what a kiosk one version
+    older, which knows neither, expects."""
     data = row.model_dump(mode="json")
     if entity is Entity.HOLD and data.get("brn") is None:
         data.pop("brn", None)
+    if (
+        entity is Entity.PATRON
+        and not data.get("pin_failures")
+        and not data.get("pin_locked_until")
+    ):
+        for name in PIN_STATE_FIELDS:
+            data.pop(name, None)
     return data
 
 

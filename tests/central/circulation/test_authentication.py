@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.authentication import PinAnswer, check_pin
-from kiosk.central.models import Patron, PinAttempts
+from kiosk.central.models import Change, Patron
 from kiosk.common.pins import pin_verifier
 
 from .desk_library import NOW, build
@@ -42,7 +42,33 @@ def test_the_right_pin_opens_and_clears_the_count(engine: Engine) -> None:
     assert _check(engine, "ada", "1111") is PinAnswer.WRONG
     assert _check(engine, "ada", "4321") is PinAnswer.RIGHT
     with Session(engine) as db:
-        assert db.get(PinAttempts, "ada") is None
+        patron = db.get(Patron, "ada")
+        assert patron is not None
+        assert (patron.pin_failures, patron.pin_locked_until) == (0, None)
+
+
+def test_every_change_of_the_count_reaches_the_kiosks_and_a_right_pin_alone_writes_none(
+    engine: Engine,
+) -> None:
+    def patron_changes() -> list[dict[str, object] | None]:
+        with Session(engine) as db:
+            return [
+                change.data
+                for change in db.scalars(select(Change).where(Change.key == "ada"))
+                if change.entity == "patron"
+            ]
+
+    assert _check(engine, "ada", "4321") is PinAnswer.RIGHT
+    assert patron_changes() == []  # nothing counted, nothing cleared: no change to send
+    assert _check(engine, "ada", "1111") is PinAnswer.WRONG
+    assert _check(engine, "ada", "4321") is PinAnswer.RIGHT
+    sent = patron_changes()
+    assert len(sent) == 2
+    assert sent[0] is not None
+    assert sent[0]["pin_failures"] == 1
+    # Cleared: the row as a kiosk one version older reads it, with no PIN state at all.
+    assert sent[1] is not None
+    assert "pin_failures" not in sent[1]
 
 
 def test_five_wrong_pins_lock_for_fifteen_minutes_even_the_right_one(engine: Engine) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.central import database
 from kiosk.central.circulation import holds
+from kiosk.central.circulation.branches import add_branch
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.models import (
     AppliedTransaction,
@@ -36,7 +37,6 @@ from kiosk.central.models import (
     LedgerEntry,
     Loan,
     Patron,
-    PinAttempts,
     StaffException,
 )
 from kiosk.central.sip2 import codec, handlers
@@ -345,7 +345,9 @@ def test_five_wrong_pins_lock_the_card_at_every_device_even_to_the_right_one(
     assert "Too many wrong PINs" in right.screen_message[0]
     later = library.send(patron_status(ADA, "4321"), now=NOW + timedelta(minutes=15))
     assert later.valid_patron_password is True
-    assert library.get(PinAttempts, "ada") is None
+    patron = library.get(Patron, "ada")
+    assert patron is not None
+    assert (patron.pin_failures, patron.pin_locked_until) == (0, None)
 
 
 def test_a_pin_for_a_patron_who_has_none_lets_no_one_in(library: Library) -> None:
@@ -972,6 +974,24 @@ def test_a_hold_on_a_title_waits_for_the_next_copy_back(
     item_hold = library.send(hold("+", ADA, "F2", kind="3"))
     assert (item_hold.ok, item_hold.available) == (True, True)
     assert library.count(Hold, Hold.brn.is_(None), Hold.patron_id == "ada") == 1
+
+
+def test_a_hold_is_collected_at_the_pickup_location_the_device_names(library: Library) -> None:
+    library.lend("F1", "ben", "2026-11-30")
+    with library.db() as db:
+        for code, name in (("East", "East End Library"), ("Main", "Main Library")):
+            add_branch(db, code, name, NOW, actor="test", origin="test")
+    refused = library.send(hold("+", ADA, "F1", kind="2") + "BSNowhere|")
+    assert not refused.ok
+    assert "can't be collected there: no branch 'Nowhere'" in refused.screen_message[0]
+    assert library.count(Hold, Hold.patron_id == "ada") == 0
+    placed = library.send(hold("+", ADA, "F1", kind="2") + "BSMain|")
+    assert (placed.ok, placed.queue_position) == (True, 1)
+    defaulted = library.send(hold("+", CARDS["student"], "F1", kind="2"))
+    assert defaulted.ok
+    with library.db() as db:
+        pickups = dict(db.execute(select(Hold.patron_id, Hold.pickup).where(Hold.brn == 1)).all())
+    assert pickups == {"ada": "Main", "student": "East"}  # none named: the first by code
 
 
 # --- 37/38 fee paid -------------------------------------------------------------------------------
