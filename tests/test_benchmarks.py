@@ -195,6 +195,24 @@ def test_sip2_benchmark_reports_round_trips_beside_the_echo_floor_and_idle_memor
 
 
 @pytest.mark.parametrize("where", ["postgresql", "sqlite"])
+def test_relay_benchmark_relays_every_transaction_once_beside_its_floor(where: str) -> None:
+    url = (
+        os.environ.get("KIOSK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+        if where == "postgresql"
+        else "sqlite"
+    )
+    figures = figures_of("relay", "--database-url", url, "--transactions", "40")
+    assert (figures["database"], figures["transactions"]) == (where, 40)
+    # Every checkout and return reached the upstream once, none refused.
+    assert (figures["relayed"], figures["refused"], figures["errors"]) == (40, 0, [])
+    assert figures["arrived_upstream"] == 40
+    assert figures["relay_s"] > 0
+    assert figures["transactions_per_s"] > 0
+    assert figures["floor_ms_per_round_trip"] > 0
+    assert figures["goals"] == {"relay_10000": "not at goal size"}
+
+
+@pytest.mark.parametrize("where", ["postgresql", "sqlite"])
 def test_backup_benchmark_times_the_kiosks_without_and_during_a_backup(where: str) -> None:
     postgres = os.environ.get("KIOSK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
     figures = figures_of(
