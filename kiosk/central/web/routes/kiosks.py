@@ -16,6 +16,7 @@ from kiosk.central.backups import server_state
 from kiosk.central.circulation.branches import branches, in_transit
 from kiosk.central.circulation.reports import kiosk_day
 from kiosk.central.errors import CentralError
+from kiosk.central.gateway.outbox import RelayStatus, relay_status
 from kiosk.central.models import ServerState
 from kiosk.central.web.deps import (
     Admin,
@@ -66,6 +67,23 @@ def _branch(chosen: str | None) -> str | None:
     return chosen or None
 
 
+def upstream_view(status: RelayStatus, now: datetime) -> dict[str, Any] | None:
+    """Gateway mode's relay for the Kiosks page; None when there is none to show."""
+    if not status.enabled and not status.backlog:
+        return None
+    age = status.oldest_age_seconds(now)
+    return {
+        "relaying": status.enabled,
+        "backlog": status.backlog,
+        "oldest_minutes": None if age is None else int(age // 60),
+        "relayed": status.relayed,
+        "refused": status.refused,
+        "last_sent_at": status.last_sent_at,
+        "last_error": status.last_error,
+        "last_error_at": status.last_error_at,
+    }
+
+
 def branch_options(db: Session, chosen: str | None) -> list[dict[str, Any]]:
     """The branch filter's choices: every branch, then each by name (none: no filter)."""
     return [{"value": "", "text": "Every branch", "selected": chosen is None}] + [
@@ -101,6 +119,7 @@ def kiosks_page(
         tag_classes=TAGS,
         backups=backup_warning(state, moment),
         backup_at=state.backup_at,
+        upstream=upstream_view(relay_status(db), moment),
         interval=HEARTBEAT_SECONDS,
         amber_after=int(AMBER_AFTER.total_seconds() // 60),
         red_after=int(RED_AFTER.total_seconds() // 60),
