@@ -155,7 +155,24 @@ class Patron(CentralBase):
     # to them; else the link goes a bounded time after each loan ends
     # (kiosk.central.circulation.loan_history).
     keep_loan_history: Mapped[bool] = mapped_column(server_default=false())
+    # An online registration (the portal's /my/register) staff have not approved yet:
+    # how many loans it may hold meanwhile ([registration] pending_loans when it came);
+    # None for every approved patron. Kiosks are not sent pending patrons.
+    pending_loans: Mapped[int | None]
+    registered_at: Mapped[datetime | None]  # when the registration form was sent
+    # Asked only where the library's member types depend on it ([registration]).
+    date_of_birth: Mapped[date | None]
     # Searches by surname and first name use the migration's case-folded indexes (0005).
+
+    # The console's pending registrations, oldest first: the few rows still pending.
+    __table_args__ = (
+        Index(
+            "patrons_pending",
+            "registered_at",
+            sqlite_where=text("pending_loans IS NOT NULL"),
+            postgresql_where=text("pending_loans IS NOT NULL"),
+        ),
+    )
 
 
 class Loan(CentralBase):

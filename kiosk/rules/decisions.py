@@ -123,6 +123,8 @@ def standing_refusals(policy: Policy, patron: Patron, today: date) -> list[Refus
     limit = policy.member_types[patron.member_type].fine_limit
     if limit is not None and patron.owed > limit:
         refusals.append(reasons.fines_owed(f"{money(patron.owed)}", f"{money(limit)}"))
+    if patron.pending_loans == 0:
+        refusals.append(reasons.registration_pending(0))
     return refusals
 
 
@@ -205,6 +207,9 @@ def decide_checkout(
         refusals.append(reasons.member_type_quota(member.quota, member.name))
     if publication.quota is not None and same_type >= publication.quota:
         refusals.append(reasons.publication_type_quota(publication.quota, publication.name))
+    # A pending registration with none at all is refused by its standing already.
+    if patron.pending_loans and len(held) >= patron.pending_loans:
+        refusals.append(reasons.registration_pending(patron.pending_loans))
 
     due = _new_due(policy, privilege, member.code, publication.code, now=now, refusals=refusals)
     if refusals:

@@ -193,6 +193,9 @@ class Patron:
     expires: date | None = None
     barred: bool = False
     owed: Decimal = Decimal("0.00")
+    # A registration the library has not approved yet: the most loans it may hold until
+    # then (0: none). None: an approved member, as every kiosk's patron is.
+    pending_loans: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

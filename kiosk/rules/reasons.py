@@ -26,6 +26,7 @@ class Reason(StrEnum):
     RENEWAL_LIMIT = "renewal_limit"
     RENEWAL_NOT_OPEN = "renewal_not_open"
     RENEWAL_NOT_ALLOWED = "renewal_not_allowed"
+    REGISTRATION_PENDING = "registration_pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,30 @@ def publication_type_quota(quota: int, publication_type: str) -> Refusal:
     return Refusal(
         Reason.PUBLICATION_TYPE_QUOTA,
         "You already have {quota} {publication_type} items, the most anyone may borrow.",
+        fields,
+    )
+
+
+def registration_pending(quota: int) -> Refusal:
+    """A registration not approved yet may borrow ``quota`` items at most (0: none)."""
+    if quota == 0:
+        return Refusal(
+            Reason.REGISTRATION_PENDING,
+            "Your registration is waiting for the library to approve it. "
+            "You can borrow once it is approved.",
+        )
+    fields = {"quota": str(quota)}
+    if quota == 1:
+        return Refusal(
+            Reason.REGISTRATION_PENDING,
+            "You already have {quota} item, the most you may borrow until the library "
+            "approves your registration.",
+            fields,
+        )
+    return Refusal(
+        Reason.REGISTRATION_PENDING,
+        "You already have {quota} items, the most you may borrow until the library "
+        "approves your registration.",
         fields,
     )
 

@@ -15,6 +15,7 @@ from kiosk.rules import (
     Privilege,
     PublicationType,
     decide_checkout,
+    standing_refusals,
 )
 
 from .helpers import NOW, D, assert_allowed, assert_refused_only, d, policy
@@ -238,3 +239,27 @@ def test_refusal_sentences_name_the_limit_and_the_types() -> None:
         "You already have 1 Fiction item, the most a STUDENT may borrow.",
         "You already have 1 Fiction item, the most anyone may borrow.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("pending_loans", "held", "allowed"),
+    [
+        pytest.param(None, ["FICTION"] * 2, True, id="approved member"),
+        pytest.param(0, [], False, id="pending, may borrow nothing"),
+        pytest.param(2, ["FICTION"], True, id="pending, under its limit"),
+        pytest.param(2, ["FICTION"] * 2, False, id="pending, at its limit"),
+        pytest.param(1, ["FICTION"], False, id="pending, one at most"),
+    ],
+)
+def test_a_pending_registration_borrows_only_what_the_library_allows_it(
+    pending_loans: int | None, held: list[str], allowed: bool
+) -> None:
+    patron = replace(PATRON, pending_loans=pending_loans)
+    decision = decide_checkout(BASE, patron, held, ITEM, NOW)
+    if allowed:
+        assert_allowed(decision, due=DUE_IN_14_DAYS)
+    else:
+        assert_refused_only(decision, "registration_pending")
+        assert "approve" in decision.refusals[0].message
+    # Standing: nothing at all may be borrowed when the limit is none.
+    assert bool(standing_refusals(BASE, patron, NOW.date())) == (pending_loans == 0)

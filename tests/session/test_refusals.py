@@ -36,6 +36,9 @@ EVERY_REFUSAL: list[tuple[Refusal, str]] = [
     (made.renewal_not_open("1 November 2027"), "1 November 2027"),
     (made.renewal_not_needed(), "no end date"),
     (made.renewal_not_allowed(), "staff"),
+    (made.registration_pending(0), "approve"),
+    (made.registration_pending(1), "1"),
+    (made.registration_pending(3), "3"),
 ]
 
 

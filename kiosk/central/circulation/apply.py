@@ -140,7 +140,9 @@ _READ_HOLDS = union_all(
 _INSERT_LOAN = insert(table(Loan))
 _DELETE_LOAN = delete(table(Loan)).where(table(Loan).c.item_barcode == bindparam("barcode"))
 _INSERT_TRANSACTIONS = insert(table(AppliedTransaction))
-_READ_PATRONS = select(*_PATRON).where(Patron.patron_id.in_(_PATRON_IDS))
+# With what only the server keeps of them that a decision reads: a pending
+# registration's loan limit.
+_READ_PATRONS = select(*_PATRON, Patron.pending_loans).where(Patron.patron_id.in_(_PATRON_IDS))
 _READ_RETURNED_AT = (
     select(AppliedTransaction.item_barcode, func.max(AppliedTransaction.decided_at))
     .where(AppliedTransaction.item_barcode.in_(_BARCODES), AppliedTransaction.kind == "return")
@@ -213,6 +215,9 @@ class Batch:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     transactions: list[dict[str, Any]] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
+    # The loan limit of each pending registration among ``patrons`` (kiosks never mirror
+    # it: the server alone lends to a patron staff have not approved).
+    pending: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.original_loans = dict(self.loans)
@@ -224,6 +229,9 @@ class Batch:
         return [
             hold for queue in (*self.holds.values(), *self.title_holds.values()) for hold in queue
         ]
+
+    def rules_patron(self, patron: PatronRow) -> RulesPatron:
+        return rules_patron(patron, self.pending.get(patron.patron_id))
 
     def held_types(self, patron_id: str, excluding: str) -> list[str]:
         return [
@@ -294,16 +302,26 @@ def read_batch(
     if trapped_elsewhere := sorted(set(holds) - set(items)):
         for found in connection.execute(_READ_ITEMS, {"barcodes": trapped_elsewhere}):
             items[found.barcode] = _Item.read(found)
-    patrons = {
-        found.patron_id: PatronRow.model_validate(found, from_attributes=True)
-        for found in connection.execute(_READ_PATRONS, {"patron_ids": borrowers})
-    }
+    patrons, pending = _read_patrons(connection, borrowers)
     # When each item last came back matters only to a fact decided in the past (a
     # kiosk's or a device's, arriving late); the desk decides now.
     returned_at: dict[str, datetime] = {}
     if late_facts:
         returned_at = dict(connection.execute(_READ_RETURNED_AT, {"barcodes": barcodes}).all())
-    return Batch(items, loans, holds, patrons, returned_at, title_holds)
+    return Batch(items, loans, holds, patrons, returned_at, title_holds, pending=pending)
+
+
+def _read_patrons(
+    connection: Any, patron_ids: list[str]
+) -> tuple[dict[str, PatronRow], dict[str, int]]:
+    """The patrons as kiosks mirror them, and the pending registrations' loan limits."""
+    patrons: dict[str, PatronRow] = {}
+    pending: dict[str, int] = {}
+    for found in connection.execute(_READ_PATRONS, {"patron_ids": patron_ids}):
+        patrons[found.patron_id] = PatronRow.model_validate(found, from_attributes=True)
+        if found.pending_loans is not None:
+            pending[found.patron_id] = found.pending_loans
+    return patrons, pending
 
 
 def apply_batch(
@@ -523,7 +541,7 @@ class Applying:
         if patron is not None and self.policy is not None and self.knows(patron, item):
             decision = decide_checkout(
                 self.policy,
-                rules_patron(patron),
+                batch.rules_patron(patron),
                 batch.held_types(patron.patron_id, barcode),
                 self.rules_item(item, on_loan=False),
                 entry.decided_at,
@@ -660,7 +678,7 @@ class Applying:
         ):
             decision = decide_renewal(
                 self.policy,
-                rules_patron(patron),
+                batch.rules_patron(patron),
                 rules_loan(loan),
                 self.rules_item(item, on_loan=True),
                 entry.decided_at,
@@ -707,7 +725,7 @@ class Applying:
             return
         if self.policy is not None and patron.member_type in self.policy.member_types:
             decision = decide_membership_renewal(
-                self.policy, rules_patron(patron), entry.decided_at
+                self.policy, self.batch.rules_patron(patron), entry.decided_at
             )
             if decision.refusals:
                 codes = ",".join(refusal.reason.value for refusal in decision.refusals)
@@ -853,7 +871,12 @@ def rules_loan(loan: _Loan) -> RulesLoan:
     return RulesLoan(loan.row.member_type, Due.fromisoformat(loan.row.due), loan.row.renewals)
 
 
-def rules_patron(patron: PatronRow) -> RulesPatron:
+def rules_patron(patron: PatronRow, pending_loans: int | None = None) -> RulesPatron:
     return RulesPatron(
-        patron.patron_id, patron.member_type, patron.expires, patron.barred, patron.owed
+        patron.patron_id,
+        patron.member_type,
+        patron.expires,
+        patron.barred,
+        patron.owed,
+        pending_loans,
     )

@@ -33,7 +33,6 @@ from kiosk.central.circulation.apply import (
     finish_batch,
     read_batch,
     rules_loan,
-    rules_patron,
 )
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.policy import PolicyCache
@@ -258,6 +257,11 @@ def _patron(desk: _Desk, patron_id: str) -> Any:
     if patron is None:
         raise CentralError("no such patron: find them again with the search")
     if patron.member_type not in desk.policy.member_types:
+        if patron_id in desk.batch.pending:
+            raise CentralError(
+                "this registration is waiting for approval (Pending registrations): "
+                "approve it with a member type before lending to it"
+            )
         raise CentralError(
             f"the policy in force has no member type {patron.member_type}: "
             "change the patron's member type or the policy"
@@ -296,7 +300,7 @@ def checkout(
         loan = desk.batch.loans.get(desk.barcode)
         decision = decide_checkout(
             desk.policy,
-            rules_patron(patron),
+            desk.batch.rules_patron(patron),
             desk.batch.held_types(patron_id, desk.barcode),
             applying.rules_item(item, on_loan=loan is not None),
             now,
@@ -455,7 +459,7 @@ def renew(
         applying = desk.applying()
         decision = decide_renewal(
             desk.policy,
-            rules_patron(patron),
+            desk.batch.rules_patron(patron),
             rules_loan(loan),
             applying.rules_item(item, on_loan=True),
             now,
@@ -654,7 +658,7 @@ def record_offline(
             ):
                 decision = decide_checkout(
                     desk.policy,
-                    rules_patron(patron),
+                    desk.batch.rules_patron(patron),
                     desk.batch.held_types(patron.patron_id, desk.barcode),
                     applying.rules_item(item, on_loan=False),
                     decided_at,
@@ -733,7 +737,7 @@ def _offline_renewal(
     if patron is not None and item is not None and _knows(desk.policy, patron, item):
         renewal = decide_renewal(
             desk.policy,
-            rules_patron(patron),
+            desk.batch.rules_patron(patron),
             rules_loan(loan),
             applying.rules_item(item, on_loan=True),
             decided_at,

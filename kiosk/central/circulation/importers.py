@@ -414,7 +414,7 @@ _AGAINST_THE_DATABASE: dict[
     "items": _check_items,
     "patrons": _check_cards,
 }
-_LOG: dict[str, Callable[[ChangeLog, Any], int]] = {
+_LOG: dict[str, Callable[[ChangeLog, Any], int | None]] = {
     "catalogue": ChangeLog.record,
     "items": ChangeLog.item,
     "patrons": ChangeLog.patron,

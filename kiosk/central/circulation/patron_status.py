@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.holds import QueuedHold, patron_holds
 from kiosk.central.circulation.lookup import DeskLoan, desk_patron
+from kiosk.central.circulation.patrons import rules_patron
 from kiosk.central.models import LedgerEntry, Patron
-from kiosk.rules import Patron as RulesPatron
 
 # The rules' "what stops this patron borrowing anything at all": the very function
 # decide_checkout and decide_renewal start from, so a device's status can never say
@@ -102,13 +102,7 @@ def patron_standing(
         refusals = tuple(
             standing_refusals(
                 policy,
-                RulesPatron(
-                    patron.patron_id,
-                    patron.member_type,
-                    patron.expires,
-                    patron.barred,
-                    patron.owed,
-                ),
+                rules_patron(patron),
                 now.date(),
             )
         )
@@ -127,7 +121,8 @@ def patron_standing(
         barred=patron.barred,
         expired=Reason.MEMBERSHIP_EXPIRED in reasons,
         over_fine_limit=Reason.FINES_OWED in reasons,
-        at_loan_limit=loan_limit is not None and len(found.loans) >= loan_limit,
+        at_loan_limit=(loan_limit is not None and len(found.loans) >= loan_limit)
+        or (patron.pending_loans is not None and len(found.loans) >= patron.pending_loans),
         owed=patron.owed,
         fine_limit=member.fine_limit if member is not None else None,
         loan_limit=loan_limit,

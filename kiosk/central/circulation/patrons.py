@@ -439,11 +439,11 @@ def _words(value: str, name: str, limit: int, *, required: bool) -> str | None:
     return text
 
 
-def _first_name(_db: Session, value: str) -> str | None:
+def _first_name(_db: object, value: str) -> str | None:
     return _words(value, "first_name", 64, required=True)
 
 
-def _surname(_db: Session, value: str) -> str | None:
+def _surname(_db: object, value: str) -> str | None:
     return _words(value, "surname", 64, required=True)
 
 
@@ -512,13 +512,15 @@ def _arrivals(db: Session, value: str) -> str:
 
 
 def check_contact(name: str, value: str) -> str | None:
-    """An email address, phone number or language (``name``) as typed, checked as staff's
-    edit checks it; ValueError when it is not one."""
+    """A first name, surname, email address, phone number or language (``name``) as
+    typed, checked as staff's edit checks it; ValueError when it is not one."""
     checked: str | None = _CONTACT[name](value)
     return checked
 
 
 _CONTACT: dict[str, Callable[[str], str | None]] = {
+    "first_name": lambda value: _first_name(None, value),
+    "surname": lambda value: _surname(None, value),
     "email": lambda value: _email(None, value),
     "phone": lambda value: _phone(None, value),
     "language": lambda value: _language(None, value),
@@ -660,6 +662,16 @@ def _set_verifier(
     db.commit()
 
 
+def pin_problems(pin: str, again: str | None = None) -> dict[str, str]:
+    """What is wrong with a new PIN as typed (``again``, when given, typed a second time),
+    by field: none when it may be kept. No message repeats a PIN."""
+    if not _PIN.fullmatch(pin):
+        return {"pin": "The PIN must be 4 to 8 digits"}
+    if again is not None and again != pin:
+        return {"pin_again": "The two PINs typed are not the same: type it again"}
+    return {}
+
+
 def set_pin(
     db: Session,
     patron_id: str,
@@ -673,12 +685,7 @@ def set_pin(
     """Give the patron the PIN they typed (4 to 8 digits; ``again``, when given, must be
     the same), kept only as a verifier. ``version`` (``pin_version``) is what the form
     was made for: a second use is refused. No message ever repeats a PIN."""
-    problems = {}
-    if not _PIN.fullmatch(pin):
-        problems["pin"] = "The PIN must be 4 to 8 digits"
-    elif again is not None and again != pin:
-        problems["pin_again"] = "The two PINs typed are not the same: type it again"
-    if problems:
+    if problems := pin_problems(pin, again):
         raise PatronRefused(problems)
     verifier = pin_verifier(pin)  # slow on purpose: before the lock, not under it
     _set_verifier(
@@ -764,9 +771,7 @@ def renew_membership(
             )
         decision = decide_membership_renewal(
             policy,
-            RulesPatron(
-                patron.patron_id, patron.member_type, patron.expires, patron.barred, patron.owed
-            ),
+            rules_patron(patron),
             now,
             by_staff=True,
         )
@@ -814,9 +819,15 @@ def _date_or(text: str, otherwise: date) -> date:
         return otherwise
 
 
-def _rules_patron(patron: Patron) -> RulesPatron:
+def rules_patron(patron: Patron) -> RulesPatron:
+    """The patron as the rules read them, from their row."""
     return RulesPatron(
-        patron.patron_id, patron.member_type, patron.expires, patron.barred, patron.owed
+        patron.patron_id,
+        patron.member_type,
+        patron.expires,
+        patron.barred,
+        patron.owed,
+        patron.pending_loans,
     )
 
 
@@ -830,7 +841,7 @@ def own_membership_renewal(
     patron = db.get(Patron, patron_id)
     if found is None or patron is None or patron.member_type not in found.policy.member_types:
         return None
-    return decide_membership_renewal(found.policy, _rules_patron(patron), now)
+    return decide_membership_renewal(found.policy, rules_patron(patron), now)
 
 
 def renew_own_membership(
@@ -855,7 +866,7 @@ def renew_own_membership(
         if patron.member_type not in found.policy.member_types:
             db.rollback()
             return None
-        decision = decide_membership_renewal(found.policy, _rules_patron(patron), now)
+        decision = decide_membership_renewal(found.policy, rules_patron(patron), now)
         if not decision.allowed or decision.expires is None or patron.expires is None:
             db.rollback()
             return decision

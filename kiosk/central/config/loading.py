@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from kiosk.central.config.model import (
+    CONTACTS,
     KIOSKS_FORGET,
     LOG_LEVELS,
     MAIL_PASSWORD,
@@ -40,11 +41,13 @@ from kiosk.central.config.model import (
     CentralConfig,
     CentralConfigError,
     CentralSection,
+    Contact,
     EmailSection,
     KiosksForget,
     LibrarySection,
     LogLevel,
     NoticesSection,
+    RegistrationSection,
     Security,
     Sip2Section,
     SmsSection,
@@ -63,7 +66,7 @@ CONFIG_ENV = "KIOSK_CENTRAL_CONFIG"
 DB_ENV = "KIOSK_CENTRAL_DB"
 
 # central.toml's tables, in the order of the shipped defaults.
-TABLES = ("central", "library", "web", "notices", "sip2", "backup", "upstream")
+TABLES = ("central", "library", "web", "registration", "notices", "sip2", "backup", "upstream")
 NOTICES_KEYS = (
     "templates",
     "preferences_url",
@@ -76,6 +79,15 @@ NOTICES_KEYS = (
     "arrivals_weekday",
     "email",
     "sms",
+)
+REGISTRATION_KEYS = (
+    "open",
+    "contact",
+    "date_of_birth",
+    "member_type",
+    "pending_loans",
+    "card_prefix",
+    "per_address_per_hour",
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EMAIL_KEYS = ("host", "port", "security", "from", "username", "password_file")
@@ -253,6 +265,7 @@ class _Checker(LayeredReader):
             central=self.central(),
             library=self.library(),
             web=self.web(),
+            registration=self.registration(),
             notices=self.notices(),
             sip2=self.sip2(),
             backup=self.backup(),
@@ -409,6 +422,64 @@ class _Checker(LayeredReader):
                 table, "web", "secure_cookies", defaults.secure_cookies, as_flag, "true or false"
             ),
             secret_key_file=key_file,
+        )
+
+    def registration(self) -> RegistrationSection:
+        table = self.section("registration", REGISTRATION_KEYS)
+        defaults = RegistrationSection()
+        member_type = self.text(table, "registration", "member_type", defaults.member_type)
+        pending_loans = self.get(
+            table,
+            "registration",
+            "pending_loans",
+            defaults.pending_loans,
+            _whole,
+            "a whole number of items, 0 for none",
+        )
+        if pending_loans < 0:
+            self.problem(
+                "registration.pending_loans", f"must be 0 or more items, not {pending_loans}"
+            )
+            pending_loans = defaults.pending_loans
+        if pending_loans > 0 and not member_type:
+            self.problem(
+                "registration.member_type",
+                "missing: name the lending policy's member type a pending registration "
+                f"borrows as (pending_loans is {pending_loans}), or set pending_loans = 0",
+            )
+        prefix = self.text(table, "registration", "card_prefix", defaults.card_prefix)
+        if not re.fullmatch(r"[A-Za-z]{1,4}", prefix):
+            self.problem(
+                "registration.card_prefix",
+                f'must be 1 to 4 letters, such as "T", not {prefix!r}: a temporary card '
+                "must never look like a library card",
+            )
+            prefix = defaults.card_prefix
+        return RegistrationSection(
+            open=self.get(table, "registration", "open", defaults.open, as_flag, "true or false"),
+            contact=cast(
+                Contact,
+                self.choice(table, "registration", "contact", defaults.contact, CONTACTS),
+            ),
+            date_of_birth=self.get(
+                table,
+                "registration",
+                "date_of_birth",
+                defaults.date_of_birth,
+                as_flag,
+                "true or false",
+            ),
+            member_type=member_type,
+            pending_loans=pending_loans,
+            card_prefix=prefix.upper(),
+            per_address_per_hour=self.get(
+                table,
+                "registration",
+                "per_address_per_hour",
+                defaults.per_address_per_hour,
+                as_positive_int,
+                "a whole number of registrations above 0",
+            ),
         )
 
     def notices(self) -> NoticesSection:

@@ -206,6 +206,7 @@ class CentralConfig:
     notices: NoticesSection = field(default_factory=NoticesSection)
     sip2: Sip2Section = field(default_factory=Sip2Section)
     backup: BackupSection = field(default_factory=BackupSection)
+    registration: RegistrationSection = field(default_factory=RegistrationSection)
     upstream: UpstreamSection = field(default_factory=UpstreamSection)
     # The files read, defaults first.
     files: tuple[Path, ...] = ()

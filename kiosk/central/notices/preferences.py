@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from kiosk.common.suggest import did_you_mean
 
-# Every kind of notice, in the order staff and patrons read them. Registration notices
-# come with the patron portal's registration (issue 15).
+# Every kind of notice a patron may choose, in the order staff and patrons read them.
 KINDS = (
     "due_soon",
     "overdue",
@@ -34,6 +33,9 @@ KIND_NAMES = {
     "receipt": "Receipts",
     "new_arrivals": "New arrivals (weekly)",
 }
+# Notices answering the patron's own request (the portal's registration, issue 15):
+# no preference turns them off, and they go by email alone.
+REQUESTED = ("registration_received", "registration_approved")
 DEFAULT_KINDS = ("due_soon", "overdue", "hold_ready", "hold_expiring", "membership_expiring")
 CHANNELS = ("email", "sms", "none")
 CHANNEL_NAMES = {"email": "Email", "sms": "Text message (SMS)", "none": "Neither (printed)"}

@@ -33,7 +33,7 @@ from jinja2 import (
 )
 from jinja2.meta import find_undeclared_variables
 
-from kiosk.central.notices.preferences import KINDS
+from kiosk.central.notices.preferences import KINDS, REQUESTED
 
 SHIPPED = Path(__file__).with_name("templates")
 LANGUAGES = ("en", "es", "fr")
@@ -51,6 +51,8 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "membership_expiring": ("expires",),
     "receipt": ("action", "items"),
     "new_arrivals": ("week", "items"),
+    "registration_received": ("card",),
+    "registration_approved": ("card",),
     DIGEST: ("notices",),
 }
 # Facts for the trial rendering at load, shaped as the real ones.
@@ -63,6 +65,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "membership_expiring": {"expires": "2026-12-31"},
     "receipt": {"action": "checkout", "items": [_ITEM]},
     "new_arrivals": {"week": "2026-W48", "items": [_ITEM]},
+    "registration_received": {"card": "T123456789"},
+    "registration_approved": {"card": "21000000001234"},
     DIGEST: {
         "notices": [{"kind": "due_soon", "subject": "Due soon", "digest": "Due soon:\n- A Title"}]
     },
@@ -137,7 +141,7 @@ class Templates:
     _compiled: dict[tuple[str, str], tuple[Path, Template, Template]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for kind in (*KINDS, DIGEST):
+        for kind in (*KINDS, *REQUESTED, DIGEST):
             for language in LANGUAGES:
                 self._load(kind, language)
 

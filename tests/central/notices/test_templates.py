@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from kiosk.central.cli import main
-from kiosk.central.notices.preferences import KINDS
+from kiosk.central.notices.preferences import KINDS, REQUESTED
 from kiosk.central.notices.runner import Runner
 from kiosk.central.notices.templates import DIGEST, LANGUAGES, SAMPLE_COMMON, SAMPLES, Templates
 from kiosk.common.clock import FixedClock
@@ -21,7 +21,7 @@ from tests.central.notices.conftest import PATRONS, SmtpServer, body, notices_co
 def test_every_shipped_template_is_good_in_every_language() -> None:
     templates = Templates()
     assert templates.problems == []
-    for kind in (*KINDS, DIGEST):
+    for kind in (*KINDS, *REQUESTED, DIGEST):
         for language in LANGUAGES:
             assert templates.path(kind, language).parent.name == language
             composed = templates.compose(kind, language, {**SAMPLE_COMMON, **SAMPLES[kind]})
