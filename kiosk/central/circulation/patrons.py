@@ -140,6 +140,7 @@ class PatronDetails:
     has_pin: bool
     pin_version: str  # see ``pin_version``: what a PIN form was made for
     preferences: preferences.Preferences  # what notices they receive, and how
+    keep_loan_history: bool = False  # chosen in the portal (circulation.loan_history)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +324,7 @@ def _details(patron: Patron, now: datetime) -> PatronDetails:
         preferences=preferences.preferences(
             patron.notify_by, patron.notices, patron.due_soon_days, patron.digest, patron.arrivals
         ),
+        keep_loan_history=patron.keep_loan_history,
     )
 
 

@@ -48,6 +48,7 @@ NAVIGATION = (
     ("Policy", "/staff/policy", "viewer"),
     ("Imports", "/staff/imports", "admin"),
     ("Reports", "/staff/reports", "viewer"),
+    ("Feedback", "/staff/feedback", "viewer"),
     ("Audit log", "/staff/audit", "admin"),
 )
 _RANK = {"viewer": 0, "circulation": 1, "admin": 2}

@@ -18,6 +18,7 @@ class ConsoleSettings:
     lifetimes: Lifetimes
     library_name: str
     hold_shelf_days: int = 7
+    forget_loans_after_days: int = 30  # the privacy page says it
 
     @property
     def session_cookie(self) -> str:
@@ -47,4 +48,5 @@ def console_settings(config: CentralConfig, fallback_key: str | None = None) -> 
         ),
         library_name=config.library.name,
         hold_shelf_days=config.library.hold_shelf_days,
+        forget_loans_after_days=config.library.forget_loans_after_days,
     )

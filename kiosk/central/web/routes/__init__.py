@@ -9,6 +9,7 @@ from kiosk.central.web.routes import (
     audit,
     desk,
     exceptions,
+    feedback,
     holds,
     home,
     imports,
@@ -34,5 +35,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     policy.router,
     imports.router,
     reports.router,
+    feedback.router,
     audit.router,
 )

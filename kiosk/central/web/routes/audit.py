@@ -19,7 +19,8 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 PAGE = 200
 
 
-def _day(text: str, label: str, errors: dict[str, str], key: str) -> date | None:
+def typed_day(text: str, label: str, errors: dict[str, str], key: str) -> date | None:
+    """A date typed in a filter, or None when empty; a mistake goes in ``errors``."""
     if not text:
         return None
     try:
@@ -44,8 +45,8 @@ def audit_page(
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> HTMLResponse:
     errors: dict[str, str] = {}
-    first = _day(since, "The first day", errors, "from")
-    last = _day(until, "The last day", errors, "to")
+    first = typed_day(since, "The first day", errors, "from")
+    last = typed_day(until, "The last day", errors, "to")
     if first is not None and last is not None and last < first:
         errors["to"] = "The last day must be the same as or after the first day"
     wanted = AuditFilter(

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from kiosk.central.circulation import ledger, patrons
+from kiosk.central.circulation import ledger, loan_history, patrons
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.desk import new_transaction_id
 from kiosk.central.circulation.patrons import PatronRefused, UnknownPatron
@@ -42,6 +42,7 @@ from kiosk.central.web.settings import ConsoleSettings
 router = APIRouter(prefix="/staff/patrons", include_in_schema=False)
 
 SHOWN = 50  # search results on one page
+HISTORY_SHOWN = 20  # the latest loans of a patron who keeps their history
 # Any text: an id no patron has (too long, made up) is answered "No such patron".
 PatronId = Annotated[str, Path()]
 Text = Annotated[str, Form(max_length=1000)]  # bounded before anything reads it
@@ -185,6 +186,11 @@ def _patron_page(
         errors=_errors(refused),
         charges=[entry for entry in view.ledger if entry.kind in ledger.CHARGES],
         notices_words=preferences.described(view.patron.preferences),
+        # Past loans only of a patron who chose to keep them (None: keeps none).
+        history=loan_history.history(db, patron_id, 1, HISTORY_SHOWN)[0]
+        if view.patron.keep_loan_history
+        else None,
+        forget_days=config.forget_loans_after_days,
     )
 
 

@@ -11,6 +11,8 @@ from kiosk.central.web.routes.my import (
     account,
     catalogue,
     details,
+    feedback,
+    history,
     membership,
     privacy,
     signin,
@@ -23,4 +25,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     details.router,
     membership.router,
     privacy.router,
+    feedback.router,
+    history.router,
 )

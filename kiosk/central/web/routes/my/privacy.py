@@ -1,7 +1,8 @@
 """*Privacy* (``/my/privacy``): what the library keeps about the patron and for how
 long, and their own record to download (``/my/data.json``, ``/my/data.csv``): their
-details, loans, holds, money and the transactions recorded with their card. Only the
-signed-in patron's: the addresses name no one, so there is no id to change."""
+details, loans, holds, money, the transactions recorded with their card, and the loan
+history they chose to keep. Only the signed-in patron's: the addresses name no one, so
+there is no id to change."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import io
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiosk.central.circulation import loan_history
 from kiosk.central.circulation.holds import patron_holds
 from kiosk.central.circulation.lookup import desk_patron
 from kiosk.central.models import AppliedTransaction, LedgerEntry, Patron
@@ -42,13 +44,20 @@ DETAILS = (
     "due_soon_days",
     "digest",
     "arrivals",
+    "keep_loan_history",
 )
+EVERY_LOAN = 1_000_000  # the download's one page of the history
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 @router.get("/privacy", response_class=HTMLResponse)
-def privacy(request: Request, signed_in: SignedIn, config: Settings) -> HTMLResponse:
+def privacy(
+    request: Request,
+    signed_in: SignedIn,
+    config: Settings,
+    saved: Annotated[str, Query(max_length=8)] = "",
+) -> HTMLResponse:
     return page(
         request,
         config,
@@ -57,6 +66,9 @@ def privacy(request: Request, signed_in: SignedIn, config: Settings) -> HTMLResp
         idle_minutes=int(IDLE.total_seconds() // 60),
         lifetime_hours=int(config.lifetimes.absolute.total_seconds() // 3600),
         hold_shelf_days=config.hold_shelf_days,
+        forget_days=config.forget_loans_after_days,
+        kept=signed_in.patron.keep_loan_history,
+        saved=saved == "1",
     )
 
 
@@ -83,6 +95,12 @@ def own_record(
         select(AppliedTransaction)
         .where(AppliedTransaction.patron_id == patron.patron_id)
         .order_by(AppliedTransaction.decided_at, AppliedTransaction.id)
+    )
+    # Only a patron who keeps their history has one: else it is being forgotten.
+    history = (
+        loan_history.history(db, patron.patron_id, 1, EVERY_LOAN)[0]
+        if patron.keep_loan_history
+        else []
     )
     return {
         "details": {name: _plain(getattr(patron, name)) for name in DETAILS},
@@ -119,6 +137,14 @@ def own_record(
             }
             for row in transactions
         ],
+        "loan_history": [
+            {
+                "title": past.title,
+                "borrowed": _plain(past.borrowed),
+                "returned": _plain(past.returned),
+            }
+            for past in history
+        ],
     }
 
 
@@ -153,7 +179,7 @@ def data_csv(signed_in: SignedIn, db: Db, moment: Now) -> Response:
     assert isinstance(details, dict)
     for name, value in details.items():
         writer.writerow(["details", name, _cell(value)])
-    for section in ("loans", "holds", "money", "transactions"):
+    for section in ("loans", "holds", "money", "transactions", "loan_history"):
         rows = record[section]
         assert isinstance(rows, list)
         for number, row in enumerate(rows, start=1):
