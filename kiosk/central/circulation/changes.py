@@ -194,7 +194,12 @@ class ChangeLog:
     def item(self, item: Item) -> int:
         return self.put(Entity.ITEM, item.barcode, item_row(item))
 
-    def patron(self, patron: Patron) -> int:
+    def patron(self, patron: Patron) -> int | None:
+        """None, and nothing entered, for a registration staff have not approved: kiosks
+        are sent a patron once approved (a kiosk then knows the card; until then it
+        answers as for any card it does not know)."""
+        if patron.pending_loans is not None:
+            return None
         return self.put(Entity.PATRON, patron.patron_id, patron_row(patron))
 
     def loan(self, loan: Loan) -> int:
