@@ -204,6 +204,9 @@ class Hold(CentralBase):
     placed_at: Mapped[datetime]
     ready_at: Mapped[datetime | None]  # when it reached the hold shelf
     brn: Mapped[int | None]
+    # The branch where the patron collects it (None: wherever its copy is trapped, as in
+    # a library without branches); a copy trapped elsewhere is sent there first.
+    pickup: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("holds_by_item", "item_barcode", "position"),

@@ -102,6 +102,9 @@ class MirrorHold(MirrorBase):
     ready: Mapped[bool]
     title: Mapped[str]
     brn: Mapped[int | None]
+    # Where the patron collects it (a branch's code; None: wherever its copy is trapped):
+    # a copy this kiosk traps for it elsewhere goes in the transfer bin, there.
+    pickup: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("holds_by_item", "item_barcode", "position"),

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -90,6 +90,8 @@ class ItemState:
     # recorded damaged on loan comes back damaged, and is trapped for no title hold.
     stock_status: str = AVAILABLE
     home_branch: str | None = None  # its home_location: where a return elsewhere sends it
+    # Where each patron in ``holds`` and ``title_holds`` collects (those who chose).
+    pickups: Mapping[str, str] = field(default_factory=dict)
 
     def status_once_back(self) -> str:
         """Its status after a return: a copy lent (or lost, missing: found) comes back
@@ -107,6 +109,7 @@ class ItemState:
             title_holds=self.title_holds,
             trapped_for=self.trapped_for,
             home_branch=self.home_branch,
+            pickups=self.pickups,
         )
 
 
@@ -191,18 +194,20 @@ _PATRON_BY_ID = _PATRON.format(key="patron_id")
 # about each (which records the item's whole state after it), their hold queue less the
 # holds fulfilled here since, and their record's waiting title holds less those a copy
 # was lent to (fulfilled) or trapped for here since (each as JSON [[position,
-# patron_id], ...]). Every ``?`` before the WHERE clause is the journal sequence the
-# mirror reflects.
+# patron_id, pickup], ...]). Every ``?`` before the WHERE clause is the journal sequence
+# the mirror reflects.
 _ITEMS = (
     "SELECT i.barcode, r.title, r.publication_type, i.price, i.status, "
     "l.patron_id, l.member_type, l.due, l.renewals, "
     "e.id, e.kind, e.payload, e.status_after, e.loan_patron_id, e.loan_member_type, "
     "e.loan_due, e.loan_renewals, "
-    "(SELECT json_group_array(json_array(h.position, h.patron_id)) FROM mirror.holds h "
+    "(SELECT json_group_array(json_array(h.position, h.patron_id, h.pickup)) "
+    "FROM mirror.holds h "
     "WHERE h.item_barcode = i.barcode AND NOT EXISTS (SELECT 1 FROM main.entries f "
     "WHERE f.item_barcode = h.item_barcode AND f.fulfilled_hold_of = h.patron_id "
     "AND f.seq > ?1)), "
-    "(SELECT json_group_array(json_array(t.position, t.patron_id)) FROM mirror.holds t "
+    "(SELECT json_group_array(json_array(t.position, t.patron_id, t.pickup)) "
+    "FROM mirror.holds t "
     "WHERE t.brn = i.brn AND t.item_barcode IS NULL AND NOT EXISTS (SELECT 1 "
     "FROM main.entries f JOIN mirror.items c ON c.barcode = f.item_barcode "
     "WHERE f.seq > ?1 AND c.brn = t.brn AND ((f.kind = 'checkout' "
@@ -483,6 +488,7 @@ def _item(row: Any, branches: frozenset[str] | None) -> ItemState:
         holds=_patrons_in_order(queue),
         loan=loan,
         title_holds=_patrons_in_order(title_queue),
+        pickups=_pickups(queue, title_queue),
         stock_status=status,
         # Beside a server from before the branch codes, every home_location is a home.
         home_branch=home_location if branches is None or home_location in branches else None,
@@ -505,7 +511,18 @@ def _item(row: Any, branches: frozenset[str] | None) -> ItemState:
 
 
 def _patrons_in_order(queue: str) -> tuple[str, ...]:
-    """The patron ids of a queue read as JSON ``[[position, patron_id], ...]``."""
+    """The patron ids of a queue read as JSON ``[[position, patron_id, pickup], ...]``."""
     if queue == "[]":
         return ()
-    return tuple(patron for _, patron in sorted(json.loads(queue)))
+    return tuple(patron for _, patron, _ in sorted(json.loads(queue), key=lambda hold: hold[:2]))
+
+
+def _pickups(*queues: str) -> dict[str, str]:
+    """Where each patron of the queues (JSON as ``_patrons_in_order`` reads) collects; of
+    a patron in both, their item hold's (the first queue's) pickup."""
+    pickups: dict[str, str] = {}
+    for queue in reversed(queues):
+        for _, patron, pickup in json.loads(queue):
+            if pickup is not None:
+                pickups[patron] = pickup
+    return pickups

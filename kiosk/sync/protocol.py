@@ -108,7 +108,9 @@ class LoanRow(Wire):
 class HoldRow(Wire):
     """An item hold (``brn`` None), or a title hold on record ``brn``: with no
     ``item_barcode`` while it waits in its record's queue, and the copy's once one is
-    trapped for it (then it is that copy's ready first hold)."""
+    trapped for it (then it is that copy's first hold: ready on the hold shelf, or not
+    yet while the copy is in transit to ``pickup``, the branch where the patron collects
+    it; None: wherever it is trapped)."""
 
     id: int
     item_barcode: str | None
@@ -117,6 +119,7 @@ class HoldRow(Wire):
     ready: bool
     title: str
     brn: int | None = None
+    pickup: str | None = None  # left out of a change while None, as ``brn`` is
 
 
 ROW_TYPES: dict[Entity, type[Wire]] = {
@@ -165,12 +168,21 @@ SNAPSHOT_COLUMNS: dict[Entity, tuple[str, ...]] = {
         "pin_locked_until",
     ),
     Entity.LOAN: ("item_barcode", "patron_id", "member_type", "due", "renewals"),
-    Entity.HOLD: ("id", "item_barcode", "patron_id", "position", "ready", "title", "brn"),
+    Entity.HOLD: (
+        "id",
+        "item_barcode",
+        "patron_id",
+        "position",
+        "ready",
+        "title",
+        "brn",
+        "pickup",
+    ),
 }
 # Columns a server one version older does not send: a kiosk reads them as null. A kiosk
 # reads a snapshot's columns by name, so a newer server's added ones are passed over.
 SNAPSHOT_OPTIONAL: dict[Entity, frozenset[str]] = {
-    Entity.HOLD: frozenset({"brn"}),
+    Entity.HOLD: frozenset({"brn", "pickup"}),
     Entity.PATRON: frozenset(PIN_STATE_FIELDS),
 }
 

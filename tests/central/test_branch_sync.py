@@ -4,8 +4,9 @@ East; the demo's items all belong to Main) with a kiosk in each: a copy returned
 North goes in North's transfer bin for Main and is in transit, refused to borrowers,
 until it is checked in at Main, where it goes back on the shelf; two kiosks offline at
 two branches return copies of one title that one patron waits for: the first the
-server hears of is trapped for her, the other is sent home; and the desk's check-in of a
-copy in transit."""
+server hears of is trapped for her, the other is sent home; a copy trapped for a patron
+who collects at another branch goes in the transfer bin there, and is ready only once
+checked in where she collects it; and the desk's check-in of a copy in transit."""
 
 from __future__ import annotations
 
@@ -190,13 +191,15 @@ def test_offline_kiosks_at_two_branches_return_copies_of_a_title_one_patron_wait
     east_agent.sync_once()
     bea_id = branches.patron_id(bea)
     with branches.session() as db:
-        place_title_hold_by_copy(db, bea_id, first, NOW, STAFF)
+        place_title_hold_by_copy(db, bea_id, first, NOW, STAFF, pickup="North")
     north_agent.sync_once()
     east_agent.sync_once()
 
-    # Both offline now: each traps its copy for bea, as far as it knows.
+    # Both offline now: each traps its copy for bea, as far as it knows: on North's hold
+    # shelf, where she collects, and in East's transfer bin for North.
     assert returned(north, first).bin == north.bins.hold_shelf
-    assert returned(east, second).bin == east.bins.hold_shelf
+    from_east = returned(east, second)
+    assert (from_east.bin, from_east.destination) == (east.bins.transfer, "North")
     north_agent.sync_once()
     east_agent.sync_once()
     with branches.session() as db:
@@ -204,6 +207,63 @@ def test_offline_kiosks_at_two_branches_return_copies_of_a_title_one_patron_wait
         assert (hold.item_barcode, hold.ready) == (first, True)
     assert branches.item(first) == ("available", None)  # on North's hold shelf for bea
     assert branches.item(second) == ("in_transit", "Main")  # no one else waits: sent home
+
+
+def test_a_title_hold_collected_at_east_is_sent_there_from_north_and_ready_on_arrival(
+    branches: Branches, tmp_path: Path
+) -> None:
+    north_agent, north = branches.kiosk(tmp_path / "north", "North")
+    east_agent, east = branches.kiosk(tmp_path / "east", "East")
+    ann, bea = branches.adults()[:2]
+    copy, _ = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
+    assert getattr(north.checkout(sign_in(north, ann), copy), "status", None) is CheckoutStatus.LENT
+    north_agent.sync_once()
+    bea_id = branches.patron_id(bea)
+    with branches.session() as db:
+        hold = place_title_hold_by_copy(db, bea_id, copy, NOW, STAFF, pickup="East")
+        hold_id = hold.id
+    north_agent.sync_once()
+    east_agent.sync_once()
+
+    # Decided at North's drop station from its mirror alone, before any sync.
+    answer = returned(north, copy)
+    assert (answer.bin, answer.destination) == (north.bins.transfer, "East")
+    assert refusal(north, sign_in(north, bea), copy) == ["item_unavailable"]
+    north_agent.sync_once()
+    assert branches.item(copy) == ("in_transit", "East")
+    with branches.session() as db:
+        sent = db.get(Hold, hold_id)
+        assert sent is not None
+        assert (sent.item_barcode, sent.ready, sent.pickup) == (copy, False, "East")
+        pushed = db.scalars(
+            select(AppliedTransaction.details).where(
+                AppliedTransaction.item_barcode == copy, AppliedTransaction.kind == "return"
+            )
+        ).one()
+    assert (pushed["route"], pushed["destination"], pushed["trapped_for"]) == (
+        "transfer",
+        "East",
+        bea_id,
+    )
+    assert branches.exceptions() == []
+
+    east_agent.sync_once()  # East hears it is coming: not to be lent on the way
+    assert refusal(east, sign_in(east, bea), copy) == ["item_unavailable"]
+    arrived = returned(east, copy)
+    assert (arrived.bin, arrived.destination) == (east.bins.hold_shelf, None)
+    east_agent.sync_once()
+    assert branches.item(copy) == ("available", None)
+    with branches.session() as db:
+        ready = db.get(Hold, hold_id)
+        assert ready is not None
+        assert (ready.item_barcode, ready.ready, ready.ready_at) == (copy, True, NOW)
+    assert refusal(east, sign_in(east, ann), copy) == ["on_hold_for_other"]
+    lent = east.checkout(sign_in(east, bea), copy)
+    assert getattr(lent, "status", None) is CheckoutStatus.LENT
+    east_agent.sync_once()
+    with branches.session() as db:
+        assert db.get(Hold, hold_id) is None  # collected
+    assert branches.exceptions() == []
 
 
 def test_the_desk_takes_a_copy_in_transit_as_arrived_and_sends_on_from_a_branch(

@@ -118,9 +118,9 @@ _BRNS: BindParameter[list[int]] = bindparam("brns", expanding=True)
 # One round trip, three indexed reads (an OR of them had SQLite read every waiting title
 # hold through holds_by_item's item_barcode IS NULL): the queues of these items; the
 # waiting title holds on their records (holds_by_record); the queues of the other copies
-# of those records trapped for these patrons (a checkout of any copy fulfils its
-# borrower's trapped title hold). A copy both touched and trapped comes twice: read_batch
-# keeps it once.
+# of those records trapped for these patrons, ready or on their way to where they are
+# collected (a checkout of any copy fulfils its borrower's trapped title hold). A copy
+# both touched and trapped comes twice: read_batch keeps it once.
 _READ_HOLDS = union_all(
     select(*_HOLD).where(Hold.item_barcode.in_(_BARCODES)),
     # item_barcode || '' IS NULL is item_barcode IS NULL that no index answers: SQLite,
@@ -132,7 +132,6 @@ _READ_HOLDS = union_all(
                 Hold.patron_id.in_(_PATRON_IDS),
                 Hold.brn.in_(_BRNS),
                 Hold.item_barcode.is_not(None),
-                Hold.ready.is_(True),
             )
         )
     ),
@@ -471,16 +470,21 @@ class Applying:
 
     def rules_item(self, item: _Item, on_loan: bool) -> RulesItem:
         queue = self.batch.holds.get(item.row.barcode, [])
+        title_queue = self.batch.title_holds.get(item.row.brn, [])
         return RulesItem(
             publication_type=item.publication_type,
             status="on_loan" if on_loan else item.row.status,
             holds=tuple(hold.patron_id for hold in queue),
             price=item.row.price,
-            title_holds=tuple(
-                hold.patron_id for hold in self.batch.title_holds.get(item.row.brn, [])
-            ),
+            title_holds=tuple(hold.patron_id for hold in title_queue),
             trapped_for=queue[0].patron_id if queue and queue[0].ready else None,
             home_branch=item.home_branch,
+            # The first-placed of a patron's holds here decides where they collect.
+            pickups={
+                hold.patron_id: hold.pickup
+                for hold in reversed([*queue, *title_queue])
+                if hold.pickup is not None
+            },
         )
 
     def waits_for(self, item: _Item, status: str | None = None) -> str | None:
@@ -490,10 +494,12 @@ class Applying:
         found = self.rules_item(item, on_loan=False)
         return trap_for(found if status is None else replace(found, status=status))
 
-    def trap(self, item: _Item) -> str | None:
-        """Send the copy to the hold shelf for ``waits_for(item)``: a trap already set
+    def trap(self, item: _Item, branch: str | None = None) -> str | None:
+        """Trap the copy, at ``branch``, for ``waits_for(item)``: a trap already set
         stands; else its first item hold, else the first title hold on its record, which
-        becomes the copy's ready first hold. Returns the patron, None when no one waits."""
+        becomes the copy's first hold. It is ready on the hold shelf there, or, when that
+        patron collects at another branch, in transit there and not ready until it
+        arrives (``route_return``). Returns the patron, None when no one waits."""
         if self.waits_for(item) is None:
             return None
         barcode, brn = item.row.barcode, item.row.brn
@@ -502,9 +508,13 @@ class Applying:
             first, *rest = self.batch.title_holds[brn]
             self.batch.title_holds[brn] = rest
             queue.append(first.model_copy(update={"item_barcode": barcode, "position": 1}))
-        if not queue[0].ready:
-            queue[0] = queue[0].model_copy(update={"ready": True})
+        routing = route_return(self.rules_item(item, on_loan=False), branch)
+        ready = routing.route is Route.HOLD_SHELF
+        if queue[0].ready != ready or queue[0].item_barcode != barcode:
+            queue[0] = queue[0].model_copy(update={"ready": ready, "item_barcode": barcode})
             self.log.put(Entity.HOLD, str(queue[0].id), queue[0])
+        if not ready and item.row.status == AVAILABLE:
+            self._set_status(item, IN_TRANSIT, transit_to=routing.destination)
         return queue[0].patron_id
 
     def knows(self, patron: PatronRow, item: _Item) -> bool:
@@ -590,22 +600,26 @@ class Applying:
             if (
                 barcode == lent.row.barcode
                 or not queue
-                or not queue[0].ready
                 or queue[0].patron_id != borrower
                 or queue[0].brn != lent.row.brn
             ):
                 continue
             self.log.remove(Entity.HOLD, str(queue[0].id))
+            # A copy on its way to the borrower's pickup goes on there, to be routed
+            # afresh when it arrives; one on a hold shelf waits there for the next.
+            on_shelf = queue[0].ready
+            where = queue[0].pickup
             rest = []
             for position, hold in enumerate(queue[1:], start=1):
-                moved = hold.model_copy(update={"position": position, "ready": position == 1})
+                ready = on_shelf and position == 1
+                moved = hold.model_copy(update={"position": position, "ready": ready})
                 if moved != hold:
                     self.log.put(Entity.HOLD, str(moved.id), moved)
                 rest.append(moved)
             batch.holds[barcode] = rest
             other = batch.items.get(barcode)
-            if not rest and other is not None:
-                self.trap(other)
+            if not rest and other is not None and on_shelf:
+                self.trap(other, where)
             return
 
     def _return(self, entry: WireEntry) -> None:
@@ -639,8 +653,9 @@ class Applying:
         if status in FOUND_STATUSES:
             self.note("found", f"item {barcode} was recorded as {status} and came back")
             item = self._set_status(item, "available")
-        if not lent_since and self.trap(item) is None:
-            self._send_on(item, self._where(entry))
+        where = self._where(entry)
+        if not lent_since and self.trap(item, where) is None:
+            self._send_on(item, where)
 
     def _where(self, entry: WireEntry) -> str | None:
         """The branch a return happened at: a kiosk's says which it decided with (a kiosk
@@ -759,7 +774,7 @@ class Applying:
         behind it wait on, for this copy."""
         batch, barcode, brn = self.batch, item.row.barcode, item.row.brn
         queue = batch.holds.get(barcode, [])
-        if not queue or not queue[0].ready or queue[0].brn is None:
+        if not queue or queue[0].brn is None:  # a title hold in a copy's queue is trapped
             return
         waiting = batch.title_holds.setdefault(brn, [])
         position = waiting[0].position - 1 if waiting else 1

@@ -28,6 +28,11 @@ def branches(db: Session) -> list[Branch]:
     return list(db.scalars(select(Branch).order_by(Branch.code)))
 
 
+def branch_names(db: Session) -> dict[str, str]:
+    """Each branch's name as patrons read it, by code."""
+    return {branch.code: branch.name for branch in branches(db)}
+
+
 def branch_codes(db: Session) -> set[str]:
     return set(db.scalars(select(Branch.code)))
 

@@ -213,12 +213,15 @@ class ChangeLog:
 
 
 def _wire_data(entity: Entity, row: Wire) -> dict[str, Any]:
-    """A change's row as kiosks read it. An item hold leaves out ``brn`` (null), and a
-    patron with no wrong PINs their PIN state: the change is then what a kiosk one version
-    older, which knows neither, expects."""
+    """A change's row as kiosks read it. A hold leaves out ``brn`` and ``pickup`` when
+    null (an item hold's; one in a library without branches), and a patron with no wrong
+    PINs their PIN state: the change is then what a kiosk one version older, which knows
+    none of them, expects."""
     data = row.model_dump(mode="json")
-    if entity is Entity.HOLD and data.get("brn") is None:
-        data.pop("brn", None)
+    if entity is Entity.HOLD:
+        for name in ("brn", "pickup"):
+            if data.get(name) is None:
+                data.pop(name, None)
     if (
         entity is Entity.PATRON
         and not data.get("pin_failures")

@@ -4,8 +4,11 @@ in the order they asked (or staff put them in).
 The first hold of an item that is on the hold shelf is *ready*; the kiosks lend the
 item to that patron alone (``on_hold_for_other``). A title hold waits in its record's
 queue until a copy of the record comes back (``apply.Applying.trap``): the copy is then
-*trapped* for it and it becomes the copy's ready first hold. Every change here is a
-staff write (``ChangeLog.lock``) entered in the change log and audited.
+*trapped* for it and it becomes the copy's ready first hold. A hold names the branch
+where its patron collects it (its pickup, once the library has branches): a copy
+trapped at another branch goes there in transit and is ready once it arrives
+(``kiosk.rules.route_return``). Every change here is a staff write
+(``ChangeLog.lock``) entered in the change log and audited.
 """
 
 from __future__ import annotations
@@ -13,15 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from kiosk.central import audit
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import IN_TRANSIT, branch_codes, branch_problem
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.lookup import item_record
 from kiosk.central.errors import CentralError
-from kiosk.central.models import Hold, Item, Loan, Patron, Record
+from kiosk.central.models import Branch, Hold, Item, Loan, Patron, Record
+from kiosk.rules import Item as RulesItem
+from kiosk.rules import Route, route_return
 from kiosk.sync.protocol import Entity
 
 # An item in one of these is not coming back to the shelf: no hold can be placed on it.
@@ -33,13 +39,15 @@ class HoldRefused(CentralError):
     says it in its own words (the patron portal, in the patron's language); the message
     is staff's: ``CARD`` (barred or expired, asking by device or portal), ``UNHOLDABLE``
     (no copy can come back), ``ON_LOAN`` (the patron has a copy), ``WAITING`` (in the
-    queue already), ``COPY_HELD`` (holding one copy of the title already)."""
+    queue already), ``COPY_HELD`` (holding one copy of the title already), ``PICKUP``
+    (no such branch to collect at)."""
 
     CARD = "card"
     UNHOLDABLE = "unholdable"
     ON_LOAN = "on_loan"
     WAITING = "waiting"
     COPY_HELD = "copy_held"
+    PICKUP = "pickup"
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -50,7 +58,8 @@ class HoldRefused(CentralError):
 class QueuedHold:
     """``item_barcode``: the copy held (None for a title hold no copy is trapped for);
     ``brn``: the record of a title hold (None for an item hold); ``position``: the place
-    in the copy's queue, or in the record's for a waiting title hold."""
+    in the copy's queue, or in the record's for a waiting title hold; ``pickup``: the
+    branch where it is collected (None: wherever its copy is trapped)."""
 
     hold_id: int
     item_barcode: str | None
@@ -61,6 +70,7 @@ class QueuedHold:
     ready_at: datetime | None
     title: str
     brn: int | None = None
+    pickup: str | None = None
 
     @property
     def on_title(self) -> bool:
@@ -86,6 +96,7 @@ def _queued(hold: Hold, position: int) -> QueuedHold:
         hold.ready_at,
         hold.title,
         hold.brn,
+        hold.pickup,
     )
 
 
@@ -127,14 +138,21 @@ def patron_holds(db: Session, patron_id: str) -> list[QueuedHold]:
     return rows
 
 
-def hold_shelf(db: Session, now: datetime, keep_days: int) -> list[ShelfHold]:
-    """Every ready hold, longest waiting first, with when it stops being kept."""
-    rows = db.execute(
+def hold_shelf(
+    db: Session, now: datetime, keep_days: int, *, branch: str | None = None
+) -> list[ShelfHold]:
+    """Every ready hold (on branch ``branch``'s shelf, or on any), longest waiting first,
+    with when it stops being kept. A hold with no pickup (placed before branches) is
+    ready wherever its copy was trapped: it is on every branch's list."""
+    query = (
         select(Hold, Patron.first_name, Patron.surname)
         .join(Patron, Patron.patron_id == Hold.patron_id)
         .where(Hold.ready.is_(True))
         .order_by(Hold.ready_at, Hold.id)
-    ).all()
+    )
+    if branch is not None:
+        query = query.where(or_(Hold.pickup == branch, Hold.pickup.is_(None)))
+    rows = db.execute(query).all()
     shelf = []
     for hold, first_name, surname in rows:
         since = hold.ready_at or hold.placed_at
@@ -186,13 +204,41 @@ def _holder(db: Session, patron_id: str, now: datetime, actor: Actor) -> Patron:
     return patron
 
 
-def place_hold(db: Session, patron_id: str, barcode: str, now: datetime, actor: Actor) -> Hold:
-    """Put the patron at the end of the item's hold queue; a hold on an item on the
-    shelf with no queue is ready at once."""
+def default_pickup(db: Session) -> str | None:
+    """Where a hold is collected when no one chose: patrons have no home branch, so the
+    library's first branch by code (None: a library without branches)."""
+    return db.scalar(select(Branch.code).order_by(Branch.code).limit(1))
+
+
+def _pickup(db: Session, pickup: str | None) -> str | None:
+    """The branch a hold is to be collected at: ``pickup`` if it is one of the library's
+    branches, the default when None; refused otherwise."""
+    if pickup is None:
+        return default_pickup(db)
+    problem = branch_problem(pickup, branch_codes(db))
+    if problem is not None:
+        raise HoldRefused(HoldRefused.PICKUP, f"the hold can't be collected there: {problem}")
+    return pickup
+
+
+def place_hold(
+    db: Session,
+    patron_id: str,
+    barcode: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    pickup: str | None = None,
+) -> Hold:
+    """Put the patron at the end of the item's hold queue, to collect it at branch
+    ``pickup`` (None: ``default_pickup``); a hold on an item on the shelf with no queue
+    is ready at once when it is on the shelf where it is to be collected (one elsewhere
+    waits to be checked in there, which sends it on)."""
     log = ChangeLog(db)
     log.lock()
     try:
         _holder(db, patron_id, now, actor)
+        pickup = _pickup(db, pickup)
         barcode = barcode.strip()
         item = db.get(Item, barcode)
         if item is None:
@@ -216,7 +262,13 @@ def place_hold(db: Session, patron_id: str, barcode: str, now: datetime, actor: 
                 f"the patron is waiting for any copy of {title} already: "
                 "cancel that hold first to wait for this copy"
             )
-        ready = loan is None and not holds and item.status == "available"
+        # A copy whose home is no branch is wherever it is: no one can send it anywhere.
+        here = (
+            pickup is None
+            or item.home_location == pickup
+            or item.home_location not in branch_codes(db)
+        )
+        ready = loan is None and not holds and item.status == "available" and here
         hold = Hold(
             item_barcode=barcode,
             patron_id=patron_id,
@@ -225,6 +277,7 @@ def place_hold(db: Session, patron_id: str, barcode: str, now: datetime, actor: 
             ready_at=now if ready else None,
             title=record.title if record else "",
             placed_at=now,
+            pickup=pickup,
         )
         db.add(hold)
         db.flush()
@@ -237,15 +290,25 @@ def place_hold(db: Session, patron_id: str, barcode: str, now: datetime, actor: 
     return hold
 
 
-def place_title_hold(db: Session, patron_id: str, brn: int, now: datetime, actor: Actor) -> Hold:
-    """Put the patron at the end of the record's title queue: the next copy of it to
-    come back is trapped for the first in that queue. A copy on the shelf now is not
-    trapped by it (lending-rules.md): whoever comes to the shelf first borrows it, and a
-    checkout of it by the first in the queue fulfils the hold."""
+def place_title_hold(
+    db: Session,
+    patron_id: str,
+    brn: int,
+    now: datetime,
+    actor: Actor,
+    *,
+    pickup: str | None = None,
+) -> Hold:
+    """Put the patron at the end of the record's title queue, to collect at branch
+    ``pickup`` (None: ``default_pickup``): the next copy of it to come back is trapped
+    for the first in that queue. A copy on the shelf now is not trapped by it
+    (lending-rules.md): whoever comes to the shelf first borrows it, and a checkout of
+    it by the first in the queue fulfils the hold."""
     log = ChangeLog(db)
     log.lock()
     try:
         _holder(db, patron_id, now, actor)
+        pickup = _pickup(db, pickup)
         record = db.get(Record, brn)
         if record is None:
             raise CentralError(f"no title has record number {brn}")
@@ -301,6 +364,7 @@ def place_title_hold(db: Session, patron_id: str, brn: int, now: datetime, actor
             ready_at=None,
             title=record.title,
             placed_at=now,
+            pickup=pickup,
         )
         db.add(hold)
         db.flush()
@@ -316,21 +380,35 @@ def place_title_hold(db: Session, patron_id: str, brn: int, now: datetime, actor
 
 
 def place_title_hold_by_copy(
-    db: Session, patron_id: str, barcode: str, now: datetime, actor: Actor
+    db: Session,
+    patron_id: str,
+    barcode: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    pickup: str | None = None,
 ) -> Hold:
     """A title hold on the record of the copy ``barcode`` (a copy staff or a device
     scanned)."""
     brn = item_record(db, barcode)
     if brn is None:
         raise CentralError(f"no item has barcode {barcode.strip()}")
-    return place_title_hold(db, patron_id, brn, now, actor)
+    return place_title_hold(db, patron_id, brn, now, actor, pickup=pickup)
 
 
-def place_hold_by_card(db: Session, card: str, barcode: str, now: datetime, actor: Actor) -> Hold:
+def place_hold_by_card(
+    db: Session,
+    card: str,
+    barcode: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    pickup: str | None = None,
+) -> Hold:
     patron_id = db.scalar(select(Patron.patron_id).where(Patron.card == card.strip()))
     if patron_id is None:
         raise CentralError("no patron has that card")
-    return place_hold(db, patron_id, barcode, now, actor)
+    return place_hold(db, patron_id, barcode, now, actor, pickup=pickup)
 
 
 def _existing(db: Session, hold_id: int) -> Hold:
@@ -354,7 +432,8 @@ def cancel_hold(db: Session, hold_id: int, now: datetime, actor: Actor, reason: 
         log.remove(Entity.HOLD, str(hold.id))
         _renumber(log, rest, now, on_shelf=was_ready)
         if was_ready and not rest and hold.item_barcode is not None:
-            _trap_for_title(db, log, hold.item_barcode, now)
+            # The copy is on the hold shelf where the cancelled hold was to be collected.
+            _trap_for_title(db, log, hold.item_barcode, now, where=hold.pickup)
         _audit(
             db,
             now,
@@ -390,10 +469,13 @@ def move_hold(db: Session, hold_id: int, position: int, now: datetime, actor: Ac
         raise
 
 
-def _trap_for_title(db: Session, log: ChangeLog, barcode: str, now: datetime) -> None:
-    """The copy waits on the hold shelf with no one left in its queue: it is trapped for
-    the first title hold on its record (``kiosk.rules.trap_for``), if any and the copy is
-    not lent meanwhile."""
+def _trap_for_title(
+    db: Session, log: ChangeLog, barcode: str, now: datetime, *, where: str | None
+) -> None:
+    """The copy waits on the hold shelf of branch ``where`` with no one left in its
+    queue: it is trapped for the first title hold on its record (``kiosk.rules.trap_for``),
+    if any and the copy is not lent meanwhile: ready there, or sent in transit to where
+    that patron collects (``kiosk.rules.route_return``)."""
     item = db.get(Item, barcode)
     if item is None or db.get(Loan, barcode) is not None:
         return
@@ -401,5 +483,12 @@ def _trap_for_title(db: Session, log: ChangeLog, barcode: str, now: datetime) ->
     if waiting:
         first = waiting[0]
         first.item_barcode, first.position = barcode, 1
-        first.ready, first.ready_at = True, now
+        pickups = {first.patron_id: first.pickup} if first.pickup is not None else {}
+        trapped = RulesItem("", trapped_for=first.patron_id, pickups=pickups)
+        routing = route_return(trapped, where)
+        if routing.route is Route.TRANSFER:
+            item.status, item.transit_to = IN_TRANSIT, routing.destination
+            log.item(item)
+        else:
+            first.ready, first.ready_at = True, now
         log.hold(first)

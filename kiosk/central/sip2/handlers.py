@@ -1054,9 +1054,10 @@ ANY_COPY = ("2", "4")
 
 
 def _hold(call: _Call) -> codec.Response:
-    """15 Hold: + places the patron in a queue (once: a second + finds them in it), -
-    takes them out; * (change) has nothing to change, since a hold keeps no pickup
-    location or expiry here. The queue is the copy's (AB) for hold type 3, or with no
+    """15 Hold: + places the patron in a queue (once: a second + finds them in it), to
+    collect at the pickup location BS (a branch's code; none: the library's default), -
+    takes them out; * (change) is refused: a hold's pickup is changed by staff, and it
+    keeps no expiry here. The queue is the copy's (AB) for hold type 3, or with no
     type and a copy named; it is the title's (any copy: the record of AB, or the title AJ
     names by record number, ISBN or exact title) for types 2 and 4, or with no copy
     named."""
@@ -1067,6 +1068,7 @@ def _hold(call: _Call) -> codec.Response:
     if not barcode and not on_title:
         raise _Refused("A hold on a specific copy needs the item's barcode.")
     card = request.patron_id
+    pickup = (request.pickup_location or "").strip() or None
     with call.sessions() as db:
         patron_id = _known_patron(call, db, card, request.patron_password)
         brn = _held_title(db, barcode, request.title_id) if on_title else None
@@ -1104,9 +1106,9 @@ def _hold(call: _Call) -> codec.Response:
         if found:
             screen = (f"You are in {what}'s queue already.",)
         elif brn is not None:
-            holds.place_title_hold(db, patron_id, brn, call.now, call.actor)
+            holds.place_title_hold(db, patron_id, brn, call.now, call.actor, pickup=pickup)
         else:
-            holds.place_hold(db, patron_id, barcode, call.now, call.actor)
+            holds.place_hold(db, patron_id, barcode, call.now, call.actor, pickup=pickup)
         placed = mine()
     if not placed:  # taken off the queue at once (collected, cancelled meanwhile)
         raise _Refused("The hold could not be placed.")

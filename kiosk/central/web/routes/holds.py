@@ -1,14 +1,14 @@
-"""*Holds*: the hold shelf (what waits there, since when, and until when it is kept),
-which every role may see; an item's hold queue and a title's (the holds on any copy of
-a record that no copy is trapped for yet), where circulation staff place a hold for the
-card scanned, on the copy or its title, cancel one, or move one up, down or to a place.
-Every change is ``kiosk.central.circulation.holds``'s; this module reads the forms and
-renders."""
+"""*Holds*: the hold shelf (what waits there, since when, and until when it is kept,
+on one branch's shelf or every one's), which every role may see; an item's hold queue
+and a title's (the holds on any copy of a record that no copy is trapped for yet),
+where circulation staff place a hold for the card scanned, on the copy or its title, to
+be collected at a branch, cancel one, or move one up, down or to a place. Every change
+is ``kiosk.central.circulation.holds``'s; this module reads the forms and renders."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import holds
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branch_names
 from kiosk.central.circulation.lookup import (
     HoldRef,
     hold_ref,
@@ -47,6 +48,7 @@ from kiosk.central.web.routes.desk import (
     patron_url,
     title_url,
 )
+from kiosk.central.web.routes.kiosks import BranchChoice, branch_options
 from kiosk.central.web.settings import ConsoleSettings
 
 router = APIRouter(prefix="/staff/holds", include_in_schema=False)
@@ -63,6 +65,19 @@ def _actor(signed_in: Current, origin: str) -> Actor:
     return Actor(signed_in.who.username, origin)
 
 
+def pickup_options(db: Session) -> list[dict[str, Any]]:
+    """Where a hold staff place may be collected: every branch, the decision path's
+    default chosen (none: a library without branches)."""
+    default = holds.default_pickup(db)
+    return [
+        {"value": code, "text": f"{name} ({code})", "selected": code == default}
+        for code, name in branch_names(db).items()
+    ]
+
+
+Pickup = Annotated[str, Form(max_length=40)]
+
+
 @router.get("", response_class=HTMLResponse)
 def shelf_page(
     request: Request,
@@ -72,14 +87,17 @@ def shelf_page(
     config: Settings,
     moment: Now,
     changed: Flag = "",
+    branch: BranchChoice = None,
 ) -> HTMLResponse:
-    rows = holds.hold_shelf(db, moment, config.hold_shelf_days)
+    rows = holds.hold_shelf(db, moment, config.hold_shelf_days, branch=branch or None)
     return render(
         request,
         config,
         "holds.html",
         who=signed_in.who,
         rows=rows,
+        branch_options=branch_options(db, branch or None),
+        branch_names=branch_names(db),
         expired=sum(1 for row in rows if row.expired),
         keep_days=config.hold_shelf_days,
         may_change=RANK[signed_in.who.role] >= RANK["circulation"],
@@ -125,6 +143,7 @@ def _item_page(
         "item_holds.html",
         who=signed_in.who,
         item=item,
+        pickup_options=pickup_options(db),
         queue=queue,
         names=names,
         error=error,
@@ -163,6 +182,7 @@ def _title_page(
         "title_holds.html",
         who=signed_in.who,
         record=record,
+        pickup_options=pickup_options(db),
         queue=queue,
         names=patron_names(db, [hold.patron_id for hold in queue]),
         error=error,
@@ -262,18 +282,21 @@ def place(
     barcode: Scan = "",
     card: Scan = "",
     level: Level = "item",
+    pickup: Pickup = "",
 ) -> Response:
     """A hold for the card scanned: on the copy ``barcode``, or (``level`` title) on any
-    copy of its record."""
+    copy of its record, to be collected at branch ``pickup`` (none: the default)."""
     patron_id = patron_by_card(db, card)
     actor = _actor(signed_in, origin)
     try:
         if patron_id is None:
             raise CentralError(NO_CARD)
         if level == "title":
-            hold = holds.place_title_hold_by_copy(db, patron_id, barcode, moment, actor)
+            hold = holds.place_title_hold_by_copy(
+                db, patron_id, barcode, moment, actor, pickup=pickup or None
+            )
         else:
-            hold = holds.place_hold(db, patron_id, barcode, moment, actor)
+            hold = holds.place_hold(db, patron_id, barcode, moment, actor, pickup=pickup or None)
     except CentralError as error:
         return _item_page(
             request,
@@ -299,12 +322,15 @@ def place_on_title(
     moment: Now,
     origin: Origin,
     card: Scan = "",
+    pickup: Pickup = "",
 ) -> Response:
     patron_id = patron_by_card(db, card)
     try:
         if patron_id is None:
             raise CentralError(NO_CARD)
-        hold = holds.place_title_hold(db, patron_id, brn, moment, _actor(signed_in, origin))
+        hold = holds.place_title_hold(
+            db, patron_id, brn, moment, _actor(signed_in, origin), pickup=pickup or None
+        )
     except CentralError as error:
         return _title_page(request, brn, signed_in, db=db, config=config, card_error=str(error))
     return RedirectResponse(f"{title_url(brn)}?placed={hold.id}", status_code=303)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import desk, holds
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branch_names
 from kiosk.central.circulation.lookup import DeskLoan, desk_patron
 from kiosk.central.circulation.patron_status import patron_standing
 from kiosk.central.circulation.patrons import own_membership_renewal, patron_view
@@ -81,15 +82,21 @@ def _transaction_id(base: str, barcode: str) -> str:
 
 
 def _ready(db: Session, patron_id: str, keep_days: int) -> dict[int, ReadyHold]:
-    """Where each ready hold waits and the last day it is kept (``hold_shelf_days`` from
-    when it reached the shelf, as the staff's hold shelf counts)."""
+    """Where each ready hold waits, by the branch's name, and the last day it is kept
+    (``hold_shelf_days`` from when it reached the shelf, as the staff's hold shelf
+    counts). A hold with no pickup waits where its copy lives."""
+    names = branch_names(db)
     found = {}
     for hold in holds.patron_holds(db, patron_id):
         if not hold.ready or hold.item_barcode is None:
             continue
-        shelf = db.scalar(select(Item.home_location).where(Item.barcode == hold.item_barcode))
+        shelf = hold.pickup or db.scalar(
+            select(Item.home_location).where(Item.barcode == hold.item_barcode)
+        )
         ends = (hold.ready_at or hold.placed_at) + timedelta(days=keep_days)
-        found[hold.hold_id] = ReadyHold(shelf or "", (ends - timedelta(seconds=1)).date())
+        found[hold.hold_id] = ReadyHold(
+            names.get(shelf or "", shelf or ""), (ends - timedelta(seconds=1)).date()
+        )
     return found
 
 
@@ -117,6 +124,7 @@ def account_page(
         ledger_kinds=LEDGER_KINDS,
         ledger=patron_view(db, signed_in.patron_id, moment).ledger,
         ready=_ready(db, signed_in.patron_id, config.hold_shelf_days),
+        branch_names=branch_names(db),
         renewal_id=desk.new_transaction_id(),
         renewed=renewed,
         cancelled=cancelled,

@@ -1,6 +1,7 @@
 """*Search the catalogue* (``/my/catalogue``): titles found by title, author or ISBN (the
 staff console's search, ``circulation.catalogue.search_items``, on the same indexes),
-each with its copies and whether each is on the shelf, and a hold placed on a title.
+each with its copies and whether each is on the shelf, and a hold placed on a title,
+to be collected at the branch the patron chooses where the library has several.
 
 A search is POSTed, as the console's is, so what was typed is in no address and so in
 no log line. A hold is ``circulation.holds.place_title_hold``, the decision path the
@@ -17,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import catalogue, holds
-from kiosk.central.circulation.branches import branches
+from kiosk.central.circulation.branches import branch_names
 from kiosk.central.circulation.holds import HoldRefused
 from kiosk.central.models import Record
 from kiosk.central.web.deps import CsrfChecked, Db, Now, Origin, Settings
@@ -51,6 +52,7 @@ HOLD_REFUSED = {
         "You already have a hold on one copy of this title. Cancel it on your account "
         "page to wait for any copy instead."
     ),
+    HoldRefused.PICKUP: N_("Please choose a library to collect it at from the list."),
 }
 
 
@@ -61,14 +63,17 @@ def _catalogue_page(
     db: Session,
     config: ConsoleSettings,
     text: str | None = None,
-    placed: tuple[str, int] | None = None,
+    placed: tuple[str, int, str | None] | None = None,
     refused: tuple[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """The search form, and when ``text`` was searched, what it found. ``placed``: the
-    title just held and the patron's place in its queue; ``refused``: a title and why
+    """The search form, and when ``text`` was searched, what it found, each title with
+    a choice of where to collect it when the library has more than one branch.
+    ``placed``: the title just held, the patron's place in its queue and the name of the
+    branch where it is to be collected (None: no branches); ``refused``: a title and why
     its hold was not placed (a HOLD_REFUSED message)."""
     found = catalogue.search_items(db, text) if text is not None else None
+    names = branch_names(db)
     return page(
         request,
         config,
@@ -77,7 +82,9 @@ def _catalogue_page(
         found=found,
         copy_status=COPY_STATUS,
         not_lendable=NOT_LENDABLE,
-        branch_names={branch.code: branch.name for branch in branches(db)},
+        branch_names=names,
+        # Patrons have no home branch: the choice starts at the decision path's default.
+        default_pickup=holds.default_pickup(db) if len(names) > 1 else None,
         placed=placed,
         refused=refused,
         status_code=status_code,
@@ -107,17 +114,25 @@ def place_hold(
     origin: Origin,
     brn: Annotated[str, Form(max_length=20)] = "",
     text: Text = "",
+    pickup: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """A hold on the title ``brn`` for the signed-in patron, then the search again with
-    the answer; a record number no title has is a page not found."""
+    """A hold on the title ``brn`` for the signed-in patron, to collect at branch
+    ``pickup`` (none sent: the default), then the search again with the answer; a
+    record number no title has is a page not found."""
     record = db.get(Record, int(brn)) if brn.isdigit() and len(brn) < 12 else None
     if record is None:
         return page(request, config, "my/not_found.html", patron=signed_in.patron, status_code=404)
     title = record.title
     try:
-        holds.place_title_hold(
-            db, signed_in.patron_id, record.brn, moment, patron_actor(signed_in, origin)
+        hold = holds.place_title_hold(
+            db,
+            signed_in.patron_id,
+            record.brn,
+            moment,
+            patron_actor(signed_in, origin),
+            pickup=pickup or None,
         )
+        collect_at = branch_names(db).get(hold.pickup or "")
     except HoldRefused as refused:
         return _catalogue_page(
             request,
@@ -136,5 +151,5 @@ def place_hold(
         1,
     )
     return _catalogue_page(
-        request, signed_in, db=db, config=config, text=text, placed=(title, place)
+        request, signed_in, db=db, config=config, text=text, placed=(title, place, collect_at)
     )
