@@ -5,7 +5,8 @@ patron who keeps no history, the id is removed ``days`` after the loan ended: af
 return, once the patron owes nothing (while they owe, the library keeps what explains
 the charge; payments are not matched to fines, so owing anything keeps every loan). The
 row stays, without its patron and with their member type, so the reports still count
-it. A patron who keeps their history reads it in the portal (``history``), and may stop
+it; the audit log's entries of the loan (the desk's name the patron) stop naming them
+too. A patron who keeps their history reads it in the portal (``history``), and may stop
 keeping it and have it forgotten at once (``keep``).
 
 ``forget_ended_loans`` runs with the notices' daily work (``kiosk-central notices
@@ -15,20 +16,24 @@ row forgotten is never chosen again, so running it twice changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import Row, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FromClause
 
 from kiosk.central import audit
 from kiosk.central.circulation.actor import Actor
-from kiosk.central.models import AppliedTransaction, Item, Patron, Record, table
+from kiosk.central.models import AppliedTransaction, AuditEntry, Item, Patron, Record, table
 
 # The kinds that make up a loan; a fault or a membership renewal is not one.
 LOAN_KINDS = ("checkout", "renew", "return")
+AUDITED_LOANS = ("loan.checkout", "loan.renew", "loan.return")
+FORGOTTEN = "a patron no longer named"
 BATCH = 2000
 
 _T = table(AppliedTransaction)
@@ -68,16 +73,27 @@ def forget_ended_loans(db: Session, now: datetime, days: int, patron_id: str | N
         .where(_PATRONS.c.patron_id == _T.c.patron_id)
         .scalar_subquery()
     )
-    # One statement a batch, a write from its start: on SQLite no read turns into a
-    # write that another writer's commit refuses. On PostgreSQL the batch's rows are
-    # locked as chosen, and rows another run holds are left to it (SKIP LOCKED): two runs
-    # at once forget each row once and never wait for each other in a circle.
+    # Each batch begins with a write that takes its rows (a no-op UPDATE returning them
+    # as they are): on SQLite no read turns into a write that another writer's commit
+    # refuses; on PostgreSQL the rows are locked as chosen, and rows another run holds
+    # are left to it (SKIP LOCKED), so two runs at once forget each row once and never
+    # wait for each other in a circle.
     batch = chosen.order_by(row.c.id).limit(BATCH).with_for_update(of=row, skip_locked=True)
+    take = (
+        update(_T)
+        .where(_T.c.id.in_(batch))
+        .values(actor=_T.c.actor)
+        .returning(_T.c.id, _T.c.patron_id, _T.c.item_barcode, _T.c.applied_at)
+    )
     forgotten = 0
     while True:
-        result = db.execute(
+        taken = db.execute(take).all()
+        if not taken:
+            db.commit()
+            return forgotten
+        db.execute(
             update(_T)
-            .where(_T.c.id.in_(batch), _T.c.patron_id.is_not(None))
+            .where(_T.c.id.in_([found.id for found in taken]))
             .values(
                 member_type=member_type,
                 patron_id=None,
@@ -85,11 +101,40 @@ def forget_ended_loans(db: Session, now: datetime, days: int, patron_id: str | N
                 actor=case((_T.c.actor.like("patron %"), None), else_=_T.c.actor),
             )
         )
+        _forget_in_audit(db, taken)
         db.commit()
-        count = int(result.rowcount)  # type: ignore[attr-defined]
-        if not count:
-            return forgotten
-        forgotten += count
+        forgotten += len(taken)
+
+
+def _forget_in_audit(db: Session, taken: Sequence[Row[Any]]) -> None:
+    """The desk's and the portal's audit entries of these loans name their patron (in
+    the detail, or as the portal's actor): the patron is taken out of those that name
+    them about the same item, up to the loan's last forgotten transaction (a later loan
+    of the item to them is not ended). Who on the staff made the change stays."""
+    latest: dict[tuple[str, str], datetime] = {}
+    for found in taken:
+        key = (found.patron_id, found.item_barcode)
+        latest[key] = max(latest.get(key, found.applied_at), found.applied_at)
+    for (patron_id, barcode), until in latest.items():
+        named = f"patron {patron_id}"
+        db.execute(
+            update(AuditEntry)
+            .where(
+                AuditEntry.action.in_(AUDITED_LOANS),
+                AuditEntry.target == f"item {barcode}",
+                AuditEntry.at <= until,
+                or_(
+                    AuditEntry.actor == named,
+                    AuditEntry.detail.contains(f"{named},", autoescape=True),
+                    AuditEntry.detail.endswith(named, autoescape=True),
+                ),
+            )
+            .values(
+                actor=case((AuditEntry.actor == named, "patron"), else_=AuditEntry.actor),
+                detail=func.replace(AuditEntry.detail, named, FORGOTTEN),
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 @dataclass(frozen=True, slots=True)

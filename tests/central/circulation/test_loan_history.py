@@ -21,7 +21,7 @@ from kiosk.central.circulation import loan_history, reports
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.config import CentralConfig
 from kiosk.central.config.model import LibrarySection
-from kiosk.central.models import AppliedTransaction, Patron
+from kiosk.central.models import AppliedTransaction, AuditEntry, Patron
 from kiosk.central.notices.runner import Runner
 from kiosk.common.clock import FixedClock
 from tests.central.conftest import NOW
@@ -85,15 +85,9 @@ def engine(database_url: str) -> Iterator[Engine]:
             )
         for number, case in enumerate(CASES):
             for step, (kind, days) in enumerate(case.steps):
-                db.add(
-                    _row(
-                        f"{number}-{step}",
-                        f"3900{number:08d}",
-                        case.patron,
-                        kind,
-                        NOW - timedelta(days=days),
-                    )
-                )
+                at = NOW - timedelta(days=days)
+                db.add(_row(f"{number}-{step}", f"3900{number:08d}", case.patron, kind, at))
+                db.add(_audited(f"{number}-{step}", f"3900{number:08d}", case.patron, kind, at))
         db.commit()
     yield made
     made.dispose()
@@ -118,6 +112,33 @@ def _row(row_id: str, barcode: str, patron_id: str, kind: str, at: datetime) -> 
     )
 
 
+def _audited(row_id: str, barcode: str, patron_id: str, kind: str, at: datetime) -> AuditEntry:
+    """The audit entry the desk (or the portal, for a renewal) writes with the row."""
+    return AuditEntry(
+        at=at,
+        actor=f"patron {patron_id}" if kind == "renew" else "ada",
+        action=f"loan.{kind}",
+        target=f"item {barcode}",
+        origin="127.0.0.1",
+        detail={
+            "checkout": f"patron {patron_id}, due 2026-12-01",
+            "renew": f"due 2026-12-01, step {row_id}",
+            "return": f"fine 0.00, patron {patron_id}",
+        }[kind],
+    )
+
+
+def _named(engine: Engine) -> dict[str, bool]:
+    """Each audit entry (by its row's id) and whether it still names a patron."""
+    with Session(engine) as db:
+        return {
+            f"{entry.target}:{entry.action}:{entry.at.isoformat()}": (
+                "patron P" in entry.actor or "patron P" in entry.detail
+            )
+            for entry in db.scalars(select(AuditEntry))
+        }
+
+
 def _linked(engine: Engine) -> dict[str, tuple[str | None, str | None, str | None]]:
     with Session(engine) as db:
         return {
@@ -135,6 +156,19 @@ def test_only_loans_ended_past_the_bound_of_patrons_who_keep_none_are_forgotten(
         forgotten = loan_history.forget_ended_loans(db, NOW, DAYS)
     assert forgotten == 5
     rows = _linked(engine)
+    # The audit log's entries of those loans no longer name the patron; staff stay.
+    named = _named(engine)
+    for number, case in enumerate(CASES):
+        for step, (kind, days) in enumerate(case.steps):
+            at = (NOW - timedelta(days=days)).isoformat()
+            key = f"item 3900{number:08d}:loan.{kind}:{at}"
+            assert named[key] is not case.forgotten[step], (case.name, kind)
+    with Session(engine) as db:
+        staff = set(db.scalars(select(AuditEntry.actor)))
+        details = set(db.scalars(select(AuditEntry.detail)))
+    assert staff == {"ada", "patron", f"patron {FORGETS}"}
+    assert "fine 0.00, a patron no longer named" in details
+    assert "a patron no longer named, due 2026-12-01" in details
     for number, case in enumerate(CASES):
         for step, gone in enumerate(case.forgotten):
             patron_id, member_type, actor = rows[f"{number}-{step}"]
