@@ -122,7 +122,9 @@ UPSTREAM_KEYS = (
     "answer_timeout_seconds",
     "retry_seconds",
     "retry_max_seconds",
+    "connections",
 )
+UPSTREAM_CONNECTIONS = (1, 16)
 PATRON_CHECK_SECONDS = 10.0  # the most a patron may be kept waiting for the other system
 # The character sets SIP2 devices are set to, for "did you mean" (any other that keeps
 # ASCII as it is, such as "cp1252", is taken too).
@@ -804,6 +806,14 @@ class _Checker(LayeredReader):
                 f"{path}.retry_seconds",
                 f"must be at most retry_max_seconds ({retry_max:g}), not {retry:g}",
             )
+        low, high = UPSTREAM_CONNECTIONS
+        between = f"a whole number of connections from {low} to {high}"
+        connections = self.get(
+            table, path, "connections", defaults.connections, as_positive_int, between
+        )
+        if not low <= connections <= high:
+            self.problem(f"{path}.connections", f"must be {between}, not {connections}")
+            connections = defaults.connections
         return UpstreamSection(
             enabled=enabled,
             host=host,
@@ -822,4 +832,5 @@ class _Checker(LayeredReader):
             ),
             retry_seconds=retry,
             retry_max_seconds=retry_max,
+            connections=connections,
         )

@@ -176,6 +176,7 @@ class UpstreamSection:
     answer_timeout_seconds: float = 30
     retry_seconds: float = 2
     retry_max_seconds: float = 300
+    connections: int = 1  # side by side: transactions with no item or patron in common
 
 
 Contact = Literal["email", "phone", "email_or_phone"]

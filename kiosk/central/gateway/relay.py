@@ -23,6 +23,11 @@ not on loan, a renewal whose due date moved, counts as done. Since an item is in
 once, the state the upstream shows is that transaction's. A payment cannot be asked
 after: it is sent again with the same transaction id (BK) and date, by which the upstream
 can know it for the same one.
+
+With ``[upstream] connections`` above 1, a run also holds each patron at most once (and a
+return whose borrower is not known alone), so that no transaction in it depends on
+another, and its transactions are sent side by side, one connection each, by threads
+of the relay's own.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -102,6 +108,7 @@ class _Outcome:
     row: UpstreamOutbox
     status: str  # DONE or REFUSED
     answer: str | None = None
+    verified: bool = False  # in doubt, found done upstream: not sent again
 
 
 class Relay:
@@ -124,12 +131,22 @@ class Relay:
         self.holder = holder or holder_id()
         self.run = run
         self.currency = currency if len(currency) == 3 else "   "
-        self.connection = Connection(login)
+        # Side by side when [upstream] connections is above 1 (see _head).
+        self.connections = [Connection(login) for _ in range(max(1, self.settings.connections))]
+        self.pool = (
+            ThreadPoolExecutor(len(self.connections), thread_name_prefix="relay")
+            if len(self.connections) > 1
+            else None
+        )
         self.last_used = 0.0
         self.wait = self.settings.retry_seconds
 
     def close(self) -> None:
-        self.connection.close()
+        for connection in self.connections:
+            connection.close()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -220,29 +237,41 @@ class Relay:
 
     def _head(self, db: Session) -> list[UpstreamOutbox]:
         """The outbox's first transactions, up to the first that names an item already
-        among them."""
+        among them. Sent side by side (several connections), also up to the first that
+        names a patron already among them, and a return whose borrower is not known
+        (a device's no-block return) alone: within a run, then, no transaction depends
+        on another, and the order they reach the upstream in changes nothing."""
         rows = db.scalars(
             select(UpstreamOutbox)
             .where(UpstreamOutbox.status.in_(TO_SEND))
             .order_by(UpstreamOutbox.change_seq)
             .limit(self.run)
         ).all()
+        side_by_side = len(self.connections) > 1
         taken: list[UpstreamOutbox] = []
-        items: set[str] = set()
+        keys: set[tuple[str, str]] = set()
         for row in rows:
+            named = set()
             if row.item_barcode is not None:
-                if row.item_barcode in items:
-                    break
-                items.add(row.item_barcode)
+                named.add(("item", row.item_barcode))
+            if side_by_side and row.patron_id is not None:
+                named.add(("patron", row.patron_id))
+            unknown_borrower = side_by_side and row.patron_id is None
+            if named & keys or (unknown_borrower and taken):
+                break
+            keys |= named
             taken.append(row)
+            if unknown_borrower:
+                break
         return taken
 
     def _connect(self) -> None:
         idle = time.monotonic() - self.last_used
-        if self.connection.is_open and idle > RECONNECT_IDLE_SECONDS:
-            self.connection.close()
-        if not self.connection.is_open:
-            self.connection.open()
+        for connection in self.connections:
+            if connection.is_open and idle > RECONNECT_IDLE_SECONDS:
+                connection.close()
+            if not connection.is_open:
+                connection.open()
         self.last_used = time.monotonic()
 
     def _relay(self, db: Session, rows: list[UpstreamOutbox], report: Report) -> list[_Outcome]:
@@ -252,7 +281,7 @@ class Relay:
         fresh = [row for row in rows if row.status == WAITING]
         for row in fresh:
             if row.kind == "renew":
-                row.due_before = self._due(row)
+                row.due_before = self._due(self.connections[0], row)
             row.status = SENDING
             row.attempts += 1
         if fresh:
@@ -260,17 +289,34 @@ class Relay:
                 db.rollback()
                 return []
             db.commit()
+        errors: list[str] = []
+
+        def lane(connection: Connection, share: list[UpstreamOutbox]) -> list[_Outcome]:
+            answered: list[_Outcome] = []
+            try:
+                for row in share:
+                    if row.change_seq in in_doubt and self._done_upstream(connection, row):
+                        answered.append(_Outcome(row, DONE, verified=True))
+                        continue
+                    answered.append(self._send(connection, row, cards.get(row.patron_id or "")))
+            except UpstreamDown as error:
+                errors.append(str(error))
+            return answered
+
         outcomes: list[_Outcome] = []
         try:
-            for row in rows:
-                if row.change_seq in in_doubt and self._done_upstream(row):
-                    outcomes.append(_Outcome(row, DONE))
-                    report.verified += 1
-                    continue
-                outcomes.append(self._send(row, cards.get(row.patron_id or "")))
+            count = len(self.connections)
+            if self.pool is None or len(rows) == 1:
+                outcomes = lane(self.connections[0], rows)
+            else:
+                shares = [rows[start::count] for start in range(count)]
+                for answered in self.pool.map(lane, self.connections, shares):
+                    outcomes.extend(answered)
         finally:
-            # What was answered is kept even when the connection drops half way.
+            # What was answered is kept even when a connection drops half way.
             self._record(db, outcomes, report)
+        if errors:
+            raise UpstreamDown(errors[0])
         return outcomes
 
     def _cards(self, db: Session, rows: list[UpstreamOutbox]) -> dict[str, str]:
@@ -282,8 +328,8 @@ class Relay:
         found = db.execute(select(Patron.patron_id, Patron.card).where(Patron.patron_id.in_(ids)))
         return {str(row[0]): str(row[1]) for row in found}
 
-    def _item_state(self, barcode: str) -> codec.ItemInformationResponse:
-        return self.connection.ask(
+    def _item_state(self, connection: Connection, barcode: str) -> codec.ItemInformationResponse:
+        return connection.ask(
             codec.ItemInformation(
                 transaction_date=self._date(self.now()),
                 institution_id=self.settings.institution_id,
@@ -292,16 +338,16 @@ class Relay:
             codec.ItemInformationResponse,
         )
 
-    def _due(self, row: UpstreamOutbox) -> str:
-        state = self._item_state(row.item_barcode or "")
+    def _due(self, connection: Connection, row: UpstreamOutbox) -> str:
+        state = self._item_state(connection, row.item_barcode or "")
         return format_date(state.due_date) if state.due_date is not None else ""
 
-    def _done_upstream(self, row: UpstreamOutbox) -> bool:
+    def _done_upstream(self, connection: Connection, row: UpstreamOutbox) -> bool:
         """Whether a transaction in doubt already shows in the upstream's state of its
         item (17); a payment cannot be asked after."""
         if row.kind == PAYMENT or row.item_barcode is None:
             return False
-        state = self._item_state(row.item_barcode)
+        state = self._item_state(connection, row.item_barcode)
         if row.kind == "checkout":
             return state.circulation_status == CHARGED
         if row.kind == "return":
@@ -314,14 +360,14 @@ class Relay:
     def _date(moment: datetime) -> datetime:
         return moment.replace(microsecond=0)
 
-    def _send(self, row: UpstreamOutbox, card: str | None) -> _Outcome:
+    def _send(self, connection: Connection, row: UpstreamOutbox, card: str | None) -> _Outcome:
         settings = self.settings
         when = self._date(row.decided_at)
         institution = settings.institution_id
         patron = card or ""
         answer: codec.CheckoutResponse | codec.CheckinResponse | codec.RenewResponse
         if row.kind == "checkout":
-            answer = self.connection.ask(
+            answer = connection.ask(
                 codec.Checkout(
                     sc_renewal_policy=False,
                     no_block=settings.no_block,
@@ -334,7 +380,7 @@ class Relay:
                 codec.CheckoutResponse,
             )
         elif row.kind == "return":
-            answer = self.connection.ask(
+            answer = connection.ask(
                 codec.Checkin(
                     no_block=settings.no_block,
                     transaction_date=when,
@@ -346,7 +392,7 @@ class Relay:
                 codec.CheckinResponse,
             )
         elif row.kind == "renew":
-            answer = self.connection.ask(
+            answer = connection.ask(
                 codec.Renew(
                     third_party_allowed=False,
                     no_block=settings.no_block,
@@ -359,7 +405,7 @@ class Relay:
                 codec.RenewResponse,
             )
         else:
-            paid = self.connection.ask(
+            paid = connection.ask(
                 codec.FeePaid(
                     transaction_date=when,
                     fee_type=FEE_OTHER,
@@ -430,6 +476,7 @@ class Relay:
         db.commit()
         report.relayed += done
         report.refused += refused
+        report.verified += sum(outcome.verified for outcome in outcomes)
         for outcome in outcomes:
             if outcome.status == REFUSED:
                 log.warning(

@@ -44,6 +44,7 @@ patron_check_seconds = 0.8
 answer_timeout_seconds = 10
 retry_seconds = 1
 retry_max_seconds = 60
+connections = 4
 """,
     )
     assert load_config(path).upstream == UpstreamSection(
@@ -62,6 +63,7 @@ retry_max_seconds = 60
         answer_timeout_seconds=10,
         retry_seconds=1,
         retry_max_seconds=60,
+        connections=4,
     )
 
 
@@ -108,13 +110,13 @@ def test_off_by_default_with_no_block_off_and_a_budget_of_a_second_and_a_half() 
                 "3: upstream.hots: unknown key (did you mean 'host'?); known keys: enabled, "
                 "host, port, tls, tls_ca_file, user, password_file, institution_id, location, "
                 "charset, no_block, patron_check_seconds, answer_timeout_seconds, "
-                "retry_seconds, retry_max_seconds",
+                "retry_seconds, retry_max_seconds, connections",
             ],
             id="a CA without TLS, a misspelt key",
         ),
         pytest.param(
             '[upstream]\ncharset = "cp580"\npatron_check_seconds = 20\nno_block = "yes"\n'
-            'institution_id = "A|B"\n',
+            'institution_id = "A|B"\nconnections = 0\n',
             [
                 '2: upstream.charset: must be a character set such as "utf-8", "cp850" '
                 "(IBM850, SIP2's own) or \"latin-1\", not 'cp580' (did you mean 'cp850'?)",
@@ -123,6 +125,8 @@ def test_off_by_default_with_no_block_off_and_a_budget_of_a_second_and_a_half() 
                 "4: upstream.no_block: must be true or false, not 'yes'",
                 "5: upstream.institution_id: cannot hold a '|' or a control character (SIP2 "
                 "could not send it): 'A|B'",
+                "6: upstream.connections: must be a whole number of connections from 1 to 16, "
+                "not 0",
             ],
             id="charset, budget, flag, a SIP2 field",
         ),

@@ -179,6 +179,40 @@ def test_an_upstream_refusal_becomes_an_exception_and_the_relay_goes_on(
     assert upstream_transactions(upstream) == [("checkout", barcode(8))]
 
 
+def test_side_by_side_each_once_and_a_patrons_in_order(
+    gateway: Gateway, upstream: RunningSip2, proxy: Proxy
+) -> None:
+    for n in range(14, 22):
+        gateway.checkout(n)
+    gateway.renew(14)  # the same patron and copy: a later run than its checkout
+    gateway.check_in(15)
+    gateway.checkout(16, item=15)  # patron 16's second loan, after 15 came back
+    proxy.lose_answer_to = b"11"  # one lane's answer lost: asked after, not lent twice
+    relay = relay_to(gateway, proxy.port, connections=3)
+    try:
+        first = relay.run_once()
+        assert first.errors
+        second = relay.run_once()
+    finally:
+        relay.close()
+    assert second.errors == []
+    assert first.relayed + second.relayed == 11
+    assert second.verified == 1
+    sent = upstream_transactions(upstream)
+    assert sorted(sent) == sorted(
+        [("checkout", barcode(n)) for n in range(14, 22)]
+        + [("renew", barcode(14)), ("return", barcode(15)), ("checkout", barcode(15))]
+    )
+    # What depends on another arrived after it.
+    assert sent.index(("renew", barcode(14))) > sent.index(("checkout", barcode(14)))
+    first_loan = sent.index(("checkout", barcode(15)))
+    assert sent.index(("return", barcode(15))) > first_loan
+    assert sent[first_loan + 1 :].index(("checkout", barcode(15))) >= 0
+    with upstream.session() as db:
+        assert db.get(Loan, barcode(15)).patron_id == patron_id(16)
+    assert set(_statuses(gateway)) == {DONE}
+
+
 def test_two_relays_at_once_one_sends(gateway: Gateway, upstream: RunningSip2) -> None:
     for n in range(9, 13):
         gateway.checkout(n)
