@@ -22,8 +22,9 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -480,6 +481,81 @@ def _client(
     threads = [threading.Thread(target=kiosk, args=simulated) for simulated in kiosks]
     cpu = all_at_once(threads, ready, start)
     results.put((timed, failures, cpu))
+
+
+@dataclass
+class Timings:
+    """Milliseconds by kind of request, and what failed."""
+
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, began: float) -> None:
+        self.samples.setdefault(kind, []).append((time.perf_counter() - began) * 1000)
+
+    def merge(self, other: Timings) -> None:
+        for kind, values in other.samples.items():
+            self.samples.setdefault(kind, []).extend(values)
+        self.failures.extend(other.failures)
+
+
+def members_at_once(
+    members: list[Any], act: Callable[[Any, Timings], None], ready: Any
+) -> tuple[Timings, float]:
+    """In one client process, ``act(member, timings)`` for each member in a thread of its
+    own, all at once when every client process is ready (``all_at_once``): their timings
+    together, and this process's CPU seconds."""
+    timings, lock = Timings(), threading.Lock()
+    start = threading.Barrier(len(members) + 1)
+
+    def one(member: Any) -> None:
+        own = Timings()
+        start.wait()
+        act(member, own)
+        with lock:
+            timings.merge(own)
+
+    threads = [threading.Thread(target=one, args=(member,)) for member in members]
+    return timings, all_at_once(threads, ready, start)
+
+
+@dataclass
+class Clients:
+    """What ``clients_at_once`` gathered: each client process's result, and from the moment
+    all were ready until the last result came, the seconds, every process's CPU on the
+    machine and the server's CPU (0 without one)."""
+
+    results: list[Any]
+    elapsed_s: float
+    machine_cpu_s: float
+    server_cpu_s: float
+
+
+def clients_at_once(
+    client: Callable[..., None], each: list[dict[str, Any]], server_pid: int | None = None
+) -> Clients:
+    """A client process for each of ``each`` (``client(**kwargs, ready=, results=)``,
+    which puts one result on ``results``), timed from when every one is ready (its
+    members signed in, its connections open) until every one has answered."""
+    ready = multiprocessing.Barrier(len(each) + 1)
+    results: multiprocessing.Queue[Any] = multiprocessing.Queue()
+    processes = [
+        multiprocessing.Process(
+            target=client, kwargs={**kwargs, "ready": ready, "results": results}
+        )
+        for kwargs in each
+    ]
+    for process in processes:
+        process.start()
+    ready.wait()
+    began, busy = time.perf_counter(), machine_busy_s()
+    server = tree_cpu_s(server_pid) if server_pid else 0.0
+    gathered = [results.get() for _ in processes]
+    elapsed, busy = time.perf_counter() - began, machine_busy_s() - busy
+    server = (tree_cpu_s(server_pid) - server) if server_pid else 0.0
+    for process in processes:
+        process.join()
+    return Clients(gathered, elapsed, busy, server)
 
 
 def all_at_once(threads: list[threading.Thread], ready: Any, start: threading.Barrier) -> float:

@@ -48,17 +48,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import random
 import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -69,11 +68,12 @@ from shared import (
     CLOCK,
     DEFAULT_POSTGRES,
     PASSWORD,
-    all_at_once,
+    Timings,
+    clients_at_once,
     drop,
     in_schema,
     load,
-    machine_busy_s,
+    members_at_once,
     schema_name,
     serving,
     summary,
@@ -216,15 +216,6 @@ def _absent(response: requests.Response) -> bool:
     return response.status_code in (404, 405) and response.headers.get(
         "content-type", ""
     ).startswith("application/json")
-
-
-@dataclass
-class Timings:
-    samples: dict[str, list[float]] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-
-    def add(self, kind: str, began: float) -> None:
-        self.samples.setdefault(kind, []).append((time.perf_counter() - began) * 1000)
 
 
 class ConsoleDesk:
@@ -608,30 +599,16 @@ def _client(
     results: Any,
 ) -> None:
     """One client process: a thread per member of staff, all started at once."""
-    timings = Timings()
-    lock = threading.Lock()
     absent: set[str] = set()
-    desks: list[Desk] = []
-    for number in numbers:
-        desks.append(
-            ConsoleDesk(target, f"desk-{number:02d}", absent) if console else PlainDesk(target)
-        )
-    start = threading.Barrier(len(desks) + 1)
-
-    def member(desk: Desk, number: int) -> None:
-        own = Timings()
-        start.wait()
-        work(desk, samples, number, timings=own, **options)
-        with lock:
-            for kind, values in own.samples.items():
-                timings.samples.setdefault(kind, []).extend(values)
-            timings.failures.extend(own.failures)
-
-    threads = [
-        threading.Thread(target=member, args=(desk, number))
-        for desk, number in zip(desks, numbers, strict=True)
+    desks: list[Desk] = [
+        ConsoleDesk(target, f"desk-{number:02d}", absent) if console else PlainDesk(target)
+        for number in numbers
     ]
-    cpu = all_at_once(threads, ready, start)
+
+    def member(pair: tuple[Desk, int], timings: Timings) -> None:
+        work(pair[0], samples, pair[1], timings=timings, **options)
+
+    timings, cpu = members_at_once(list(zip(desks, numbers, strict=True)), member, ready)
     for desk in desks:
         desk.close()
     results.put((timings.samples, timings.failures, sorted(absent), cpu))
@@ -659,46 +636,27 @@ def phase(
     plain SQL (``target`` a connection string), from the moment all are signed in."""
     processes = max(1, min(args.client_processes, args.sessions))
     numbers = list(range(args.sessions))
-    ready = multiprocessing.Barrier(processes + 1)
-    results: multiprocessing.Queue[tuple[dict[str, list[float]], list[str], list[str], float]]
-    results = multiprocessing.Queue()
     options = {
         "requests_each": args.requests,
         "think": args.think,
         "seed": args.seed * 100 + round_,
     }
-    clients = [
-        multiprocessing.Process(
-            target=_client,
-            args=(target,),
-            kwargs={
-                "console": console,
-                "samples": samples,
-                "numbers": numbers[n::processes],
-                "options": options,
-                "ready": ready,
-                "results": results,
-            },
-        )
+    each = [
+        {
+            "target": target,
+            "console": console,
+            "samples": samples,
+            "numbers": numbers[n::processes],
+            "options": options,
+        }
         for n in range(processes)
     ]
-    for client in clients:
-        client.start()
-    ready.wait()
-    began, busy = time.perf_counter(), machine_busy_s()
-    server = tree_cpu_s(server_pid) if server_pid else 0.0
+    ran = clients_at_once(_client, each, server_pid)
     timings, absent = Timings(), set()
-    for _ in clients:
-        got, failed, missing, _cpu = results.get()
-        for kind, values in got.items():
-            timings.samples.setdefault(kind, []).extend(values)
-        timings.failures += failed
+    for got, failed, missing, _cpu in ran.results:
+        timings.merge(Timings(got, failed))
         absent.update(missing)
-    elapsed, busy = time.perf_counter() - began, machine_busy_s() - busy
-    server = (tree_cpu_s(server_pid) - server) if server_pid else 0.0
-    for client in clients:
-        client.join()
-    return Phase(timings, absent, elapsed, busy, server)
+    return Phase(timings, absent, ran.elapsed_s, ran.machine_cpu_s, ran.server_cpu_s)
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -830,31 +788,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def figures(console: Timings, floor: Timings, absent: set[str]) -> dict[str, Any]:
-    pages: dict[str, Any] = {}
     kinds = [*SHOWN, *(f"patron_search_{kind}" for kind in SEARCH_MIX)]
-    for kind in kinds:
-        row: dict[str, Any] = {}
-        measured = summary(console.samples.get(kind, []))
-        base = summary(floor.samples.get(kind, []))
-        row.update(measured)
-        row.update({f"floor_{key}": value for key, value in base.items()})
+    found = beside_floor(
+        console,
+        floor,
+        kinds,
+        lambda kind: GOALS_MS.get(kind, CHECKOUT_GOAL_MS if kind == "checkout" else None),
+    )
+    for kind, row in found["pages"].items():
         if kind in absent or (kind in ("desk_page", "return") and "checkout" in absent):
             row["absent"] = True
-        goal = GOALS_MS.get(kind, CHECKOUT_GOAL_MS if kind == "checkout" else None)
+    return found
+
+
+def beside_floor(
+    measured: Timings,
+    floor: Timings,
+    kinds: list[str],
+    goal_of: Callable[[str], float | None],
+) -> dict[str, Any]:
+    """Each kind's figures beside its floor's, with its goal and verdict where it has one,
+    and what failed (the pages and floor figures of benchmarks/web.py and portal.py)."""
+    pages: dict[str, Any] = {}
+    for kind in kinds:
+        row: dict[str, Any] = dict(summary(measured.samples.get(kind, [])))
+        base = summary(floor.samples.get(kind, []))
+        row.update({f"floor_{key}": value for key, value in base.items()})
+        goal = goal_of(kind)
         if goal is not None:
             row["goal_p99_ms"] = goal
             row["verdict"] = verdict(row.get("p99_ms"), goal)
         pages[kind] = row
     return {
         "pages": pages,
-        "failed_requests": len(console.failures),
-        "failures": sorted(set(console.failures))[:20],
+        "failed_requests": len(measured.failures),
+        "failures": sorted(set(measured.failures))[:20],
         "floor_failures": sorted(set(floor.failures))[:20],
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def scale_arguments(parser: argparse.ArgumentParser) -> None:
+    """The library's scale and where it is loaded, as web.py and portal.py take them."""
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="a PostgreSQL URL")
     parser.add_argument("--items", type=int, default=2_000_000)
     parser.add_argument("--patrons", type=int, default=500_000)
@@ -867,6 +841,16 @@ def main() -> int:
         help="past checkouts and returns in the transactions table",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--schema", help="the schema's name (default: named after the scale)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the loaded schema for the next run"
+    )
+    parser.add_argument("--json", action="store_true")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    scale_arguments(parser)
     parser.add_argument("--sessions", type=int, default=20, help="members of staff at once")
     parser.add_argument(
         "--requests", type=int, default=150, help="pages each member of staff opens per round"
@@ -895,15 +879,10 @@ def main() -> int:
         "server CPU time (0: not)",
     )
     parser.add_argument(
-        "--keep", action="store_true", help="keep the loaded schema for the next run"
-    )
-    parser.add_argument("--schema", help="the schema's name (default: named after the scale)")
-    parser.add_argument(
         "--load-only",
         action="store_true",
         help="load the schema (or find it loaded) and keep it; measure nothing",
     )
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = run(args)
     if args.json:
