@@ -2,7 +2,7 @@
 the real ``kiosk-central serve``: a patron sends feedback from the portal's menu (a
 forgotten rating answered beside its field, then the thank-you), once anonymously and
 once to be contacted, and a viewer reads both on the console's Feedback page, the
-comment's script shown as text; a patron keeps their loan history, reads it, then stops
+comment's script shown as text; the keyboard alone sends one in French; a patron keeps their loan history, reads it, then stops
 and has it forgotten. axe-core on every page; no card, PIN or comment in an address or
 the server's log."""
 
@@ -20,20 +20,23 @@ from ..test_browser import sign_in as staff_sign_in
 from ..test_browser import watch
 from .conftest import reader, serve_portal
 from .test_history import lend
-from .test_portal_browser import AXE, Watch, accessible, from_menu, sign_in
+from .test_portal_browser import AXE, Watch, _tab_to, accessible, from_menu, sign_in
 
 READER = {
     ("feedback", "phone"): 1,
     ("feedback", "desktop"): 2,
     ("history", "phone"): 3,
     ("history", "desktop"): 4,
+    ("keyboard", "phone"): 5,
+    ("keyboard", "desktop"): 6,
 }
 COMMENT = "The study room is too cold in the morning"
+FRENCH = "Trop de bruit le samedi"
 
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    yield from serve_portal(tmp_path_factory.mktemp("feedback"), [COMMENT])
+    yield from serve_portal(tmp_path_factory.mktemp("feedback"), [COMMENT, FRENCH])
 
 
 def _send(page: Page, rating: str, comment: str, *, contact: bool) -> None:
@@ -132,5 +135,35 @@ def test_a_patron_keeps_their_loan_history_then_has_it_forgotten(
     with page.expect_navigation():
         page.get_by_role("button", name="Español").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Su historial de préstamos")
+    accessible(page)
+    seen.check(person.card, person.pin)
+
+
+def test_the_keyboard_alone_sends_feedback_in_french(
+    page: Page, console: Console, screen: str
+) -> None:
+    person = reader(READER["keyboard", screen])
+    seen = Watch(page)
+    sign_in(page, console.url, person)
+    page.goto(f"{console.url}/my/feedback")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Français").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Donnez-nous votre avis")
+    accessible(page)
+    # Tab reaches the group of radios at its first; an arrow moves to the next.
+    _tab_to(page, "#rating")
+    page.keyboard.press("Space")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("2 : Mauvaise")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.locator("#comment")).to_be_focused()
+    page.keyboard.type(FRENCH)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    expect(page.get_by_label("Vous pouvez me contacter à ce sujet")).to_be_checked()
+    _tab_to(page, "#send-feedback")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator("#feedback-sent")).to_contain_text("Merci pour votre avis")
     accessible(page)
     seen.check(person.card, person.pin)
