@@ -39,6 +39,7 @@ NAVIGATION = (
     ("Home", "/staff/", "viewer"),
     ("Desk", "/staff/desk", "circulation"),
     ("Patrons", "/staff/patrons", "viewer"),
+    ("Registrations", "/staff/registrations", "viewer"),
     ("Holds", "/staff/holds", "viewer"),
     ("Items", "/staff/items", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from kiosk.central.config.model import SECRET_KEY, CentralConfig
+from kiosk.central.config.model import SECRET_KEY, CentralConfig, RegistrationSection
 from kiosk.central.web.sessions import Lifetimes
 from kiosk.common.secrets import read_secret
 
@@ -19,6 +19,8 @@ class ConsoleSettings:
     library_name: str
     hold_shelf_days: int = 7
     forget_loans_after_days: int = 30  # the privacy page says it
+    # The portal's online registration ([registration]).
+    registration: RegistrationSection = field(default_factory=RegistrationSection)
 
     @property
     def session_cookie(self) -> str:
@@ -49,4 +51,5 @@ def console_settings(config: CentralConfig, fallback_key: str | None = None) -> 
         library_name=config.library.name,
         hold_shelf_days=config.library.hold_shelf_days,
         forget_loans_after_days=config.library.forget_loans_after_days,
+        registration=config.registration,
     )

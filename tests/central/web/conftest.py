@@ -28,6 +28,7 @@ from kiosk.central import database
 from kiosk.central.api.app import create_app
 from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.config import CONFIG_ENV
+from kiosk.central.config.model import RegistrationSection
 from kiosk.central.models import Kiosk
 from kiosk.central.process import CentralProcess, free_port
 from kiosk.central.web.accounts import add_staff
@@ -119,13 +120,15 @@ def _library(database_url: str) -> None:
     engine.dispose()
 
 
-def serve(directory: Path, *, secure_cookies: bool = False) -> Iterator[Console]:
-    """``kiosk-central serve`` on a loopback port over a fresh library in ``directory``."""
+def serve(directory: Path, *, secure_cookies: bool = False, extra: str = "") -> Iterator[Console]:
+    """``kiosk-central serve`` on a loopback port over a fresh library in ``directory``;
+    ``extra``: more of central.toml (tables after [web])."""
     database_url = f"sqlite:///{directory / 'central.db'}"
     _library(database_url)
     config = directory / "central.toml"
     config.write_text(
-        f'[library]\nname = "Riverside Library"\n[web]\nsecure_cookies = {str(secure_cookies).lower()}\n',
+        f'[library]\nname = "Riverside Library"\n[web]\nsecure_cookies = {str(secure_cookies).lower()}\n'
+        + extra,
         encoding="utf-8",
     )
     log = directory / "server.log"
@@ -220,10 +223,16 @@ def register(console: Console, *names: str) -> None:
 
 
 @contextmanager
-def in_process(database_url: str, now: Callable[[], datetime] = datetime.now) -> Iterator[Console]:
+def in_process(
+    database_url: str,
+    now: Callable[[], datetime] = datetime.now,
+    *,
+    registration: RegistrationSection | None = None,
+) -> Iterator[Console]:
     """The same app ``kiosk-central serve`` builds (sync API, console and portal) served
     by uvicorn in this process, on the clock ``now``: cheap enough to run each test on
-    SQLite and on PostgreSQL."""
+    SQLite and on PostgreSQL. ``registration``: the portal's [registration] (closed
+    when not given)."""
     _library(database_url)
     engine = database.connect(database_url)
     settings = ConsoleSettings(
@@ -231,6 +240,7 @@ def in_process(database_url: str, now: Callable[[], datetime] = datetime.now) ->
         secure_cookies=False,
         lifetimes=Lifetimes(idle=timedelta(minutes=30), absolute=timedelta(hours=12)),
         library_name="Riverside Library",
+        registration=registration or RegistrationSection(),
     )
     port = free_port()
     server = uvicorn.Server(

@@ -18,6 +18,7 @@ from kiosk.central.web.routes import (
     notices,
     patrons,
     policy,
+    registrations,
     reports,
     signin,
 )
@@ -27,6 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     desk.router,
     patrons.router,
+    registrations.router,
     holds.router,
     items.router,
     kiosks.router,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import database
 from kiosk.central.circulation.policy import put_policy
+from kiosk.central.config.model import RegistrationSection
 from kiosk.central.models import Hold, Item, LedgerEntry, Loan, Patron, Record
 from kiosk.common.pins import pin_verifier
 from kiosk.demo.library import EXAMPLE_POLICY
@@ -267,13 +268,18 @@ def csrf_token(browser: requests.Session, url: str, page: str = "/my/login") -> 
 
 
 @contextmanager
-def in_process(database_url: str, clock: Callable[[], datetime] | None = None) -> Iterator[Portal]:
+def in_process(
+    database_url: str,
+    clock: Callable[[], datetime] | None = None,
+    *,
+    registration: RegistrationSection | None = None,
+) -> Iterator[Portal]:
     """``kiosk-central serve``'s app in this process (the console's ``in_process``, with
     its staff and kiosks) over the readers' library, on ``clock``, or else on a clock the
-    test moves (``Portal.clock``)."""
+    test moves (``Portal.clock``); ``registration`` as the console's ``in_process``."""
     moving = Clock(datetime.now().replace(microsecond=0)) if clock is None else None
     with console_in_process(
-        database_url, clock or (moving.now if moving else datetime.now)
+        database_url, clock or (moving.now if moving else datetime.now), registration=registration
     ) as console:
         seed(database_url, (clock or datetime.now)())
         yield Portal(console.url, database_url, moving)
@@ -303,11 +309,14 @@ def page(browser: Browser, screen: str) -> Iterator[Page]:
     context.close()
 
 
-def serve_portal(directory: Path, secrets: Iterable[str] = ()) -> Iterator[Console]:
+def serve_portal(
+    directory: Path, secrets: Iterable[str] = (), extra: str = ""
+) -> Iterator[Console]:
     """``kiosk-central serve`` over the readers' library; once done, its log is read:
     no card, name, email address or PIN of any patron in it, nor any of ``secrets``
-    (what a test typed that is no one's business)."""
-    for served in serve(directory):
+    (what a test typed that is no one's business; read at the end, so a list the tests
+    add to counts). ``extra``: more of central.toml, as ``serve``'s."""
+    for served in serve(directory, extra=extra):
         seed(served.database_url)
         yield served
         text = served.log.read_text(encoding="utf-8", errors="replace").lower()

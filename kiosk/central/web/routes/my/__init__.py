@@ -15,6 +15,7 @@ from kiosk.central.web.routes.my import (
     history,
     membership,
     privacy,
+    register,
     signin,
 )
 
@@ -25,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     details.router,
     membership.router,
     privacy.router,
+    register.router,
     feedback.router,
     history.router,
 )

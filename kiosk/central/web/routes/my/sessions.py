@@ -70,17 +70,28 @@ def drop(db: Session, session_id: str) -> None:
     db.commit()
 
 
-def address_blocked(db: Session, address: str, now: datetime) -> datetime | None:
-    """Until when ``address`` may not try to sign in (None: it may now)."""
+def address_blocked(
+    db: Session,
+    address: str,
+    now: datetime,
+    *,
+    most: int = ADDRESS_FAILURES,
+    window: timedelta = ADDRESS_WINDOW,
+) -> datetime | None:
+    """Until when ``address`` may not try to sign in (None: it may now). The registration
+    form counts its own sendings the same way, under a key of their own, with ``most``
+    in each ``window``."""
     found = db.get(PortalSignInFailures, address[:64])
-    if found is None or now - found.window_start >= ADDRESS_WINDOW:
+    if found is None or now - found.window_start >= window:
         return None
-    if found.failures >= ADDRESS_FAILURES:
-        return found.window_start + ADDRESS_WINDOW
+    if found.failures >= most:
+        return found.window_start + window
     return None
 
 
-def count_failure(db: Session, address: str, now: datetime) -> None:
+def count_failure(
+    db: Session, address: str, now: datetime, *, window: timedelta = ADDRESS_WINDOW
+) -> None:
     """One more refused sign-in from ``address``, in a window of its own."""
     key = address[:64]
     # A write first, as check_pin does: the lock is taken before anything is read. The
@@ -93,7 +104,7 @@ def count_failure(db: Session, address: str, now: datetime) -> None:
     )
     found = db.get(PortalSignInFailures, key, with_for_update=True)
     assert found is not None  # made above, and only a window's end resets it
-    if now - found.window_start >= ADDRESS_WINDOW or now < found.window_start:
+    if now - found.window_start >= window or now < found.window_start:
         found.failures, found.window_start = 1, now
     else:
         found.failures += 1
