@@ -78,22 +78,30 @@ def forget_ended_loans(db: Session, now: datetime, days: int, patron_id: str | N
     # refuses; on PostgreSQL the rows are locked as chosen, and rows another run holds
     # are left to it (SKIP LOCKED), so two runs at once forget each row once and never
     # wait for each other in a circle.
-    batch = chosen.order_by(row.c.id).limit(BATCH).with_for_update(of=row, skip_locked=True)
-    take = (
-        update(_T)
-        .where(_T.c.id.in_(batch))
-        .values(actor=_T.c.actor)
-        .returning(_T.c.id, _T.c.patron_id, _T.c.item_barcode, _T.c.applied_at)
-    )
     forgotten = 0
+    after = ""  # each batch goes on from the last one's ids: none is read twice
     while True:
-        taken = db.execute(take).all()
+        batch = (
+            chosen.where(row.c.id > after)
+            .order_by(row.c.id)
+            .limit(BATCH)
+            .with_for_update(of=row, skip_locked=True)
+        )
+        taken = db.execute(
+            update(_T)
+            .where(_T.c.id.in_(batch))
+            .values(actor=_T.c.actor)
+            .returning(_T.c.id, _T.c.patron_id, _T.c.item_barcode, _T.c.applied_at)
+        ).all()
         if not taken:
             db.commit()
             return forgotten
+        ids = [found.id for found in taken]
+        # The last in the database's own order of text (its collation, not Python's).
+        after = db.scalar(select(func.max(_T.c.id)).where(_T.c.id.in_(ids))) or after
         db.execute(
             update(_T)
-            .where(_T.c.id.in_([found.id for found in taken]))
+            .where(_T.c.id.in_(ids))
             .values(
                 member_type=member_type,
                 patron_id=None,
