@@ -68,7 +68,9 @@ def test_registered_refused_approved_and_signed_in_with_the_permanent_card(
     first, surname, email, permanent = PEOPLE[screen]
     watch = Watch(page)
     watch.expected = {400, 409}
-    page.goto(f"{console.url}/my/register")
+    page.goto(f"{console.url}/my/login")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Join the library").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Join the library")
     accessible(page)
 
@@ -151,3 +153,5 @@ def test_closed_registration_says_so(page: Page, database_url: str) -> None:
         )
         expect(page.get_by_role("button", name="Register")).to_have_count(0)
         accessible(page)
+        page.goto(f"{closed.url}/my/login")
+        expect(page.get_by_role("link", name="Join the library")).to_have_count(0)

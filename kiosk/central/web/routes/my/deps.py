@@ -96,5 +96,6 @@ def page(
         lang=said.code,
         languages=LANGUAGE_NAMES,
         here=request.url.path,
+        registration_open=config.registration.open,
         **context,
     )
