@@ -43,6 +43,7 @@ from kiosk.central.web.deps import (
     Settings,
 )
 from kiosk.central.web.pages import not_found, render
+from kiosk.central.web.routes.kiosks import Pickup, pickup_options
 from kiosk.central.web.settings import ConsoleSettings
 from kiosk.rules import Due
 
@@ -306,6 +307,7 @@ def _patron_page(
         who=signed_in.who,
         patron=patron,
         holds=waiting,
+        pickup_options=pickup_options(db),
         answer=answer,
         trouble=trouble,
         placed=placed_hold,
@@ -519,13 +521,17 @@ def place_hold(
     patron_id: PatronId = "",
     barcode: Scan = "",
     level: Annotated[Literal["item", "title"], Form()] = "item",
+    pickup: Pickup = "",
 ) -> Response:
-    """A hold on the copy scanned, or (``level`` title) on any copy of its title."""
+    """A hold on the copy scanned, or (``level`` title) on any copy of its title, to be
+    collected at branch ``pickup`` (none: the default)."""
     if not patron_exists(db, patron_id):
         return not_found(request, config, signed_in.who, "patron")
     place = holds.place_title_hold_by_copy if level == "title" else holds.place_hold
     try:
-        hold = place(db, patron_id, barcode, moment, _actor(signed_in, origin))
+        hold = place(
+            db, patron_id, barcode, moment, _actor(signed_in, origin), pickup=pickup or None
+        )
     except CentralError as error:
         return _patron_page(
             request,

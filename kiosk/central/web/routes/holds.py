@@ -8,7 +8,7 @@ is ``kiosk.central.circulation.holds``'s; this module reads the forms and render
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -48,7 +48,7 @@ from kiosk.central.web.routes.desk import (
     patron_url,
     title_url,
 )
-from kiosk.central.web.routes.kiosks import BranchChoice, branch_options
+from kiosk.central.web.routes.kiosks import BranchChoice, Pickup, branch_options, pickup_options
 from kiosk.central.web.settings import ConsoleSettings
 
 router = APIRouter(prefix="/staff/holds", include_in_schema=False)
@@ -63,19 +63,6 @@ CHANGES: dict[str, Changed] = {"moved": "moved", "cancelled": "cancelled"}
 
 def _actor(signed_in: Current, origin: str) -> Actor:
     return Actor(signed_in.who.username, origin)
-
-
-def pickup_options(db: Session) -> list[dict[str, Any]]:
-    """Where a hold staff place may be collected: every branch, the decision path's
-    default chosen (none: a library without branches)."""
-    default = holds.default_pickup(db)
-    return [
-        {"value": code, "text": f"{name} ({code})", "selected": code == default}
-        for code, name in branch_names(db).items()
-    ]
-
-
-Pickup = Annotated[str, Form(max_length=40)]
 
 
 @router.get("", response_class=HTMLResponse)

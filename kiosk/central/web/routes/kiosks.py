@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from kiosk.central.api.kiosks import disable_kiosk, find_kiosk, kiosks, rotate_token
 from kiosk.central.backups import server_state
 from kiosk.central.circulation.branches import branches, in_transit
+from kiosk.central.circulation.holds import default_pickup
 from kiosk.central.circulation.reports import kiosk_day
 from kiosk.central.errors import CentralError
 from kiosk.central.gateway.outbox import RelayStatus, relay_status
@@ -94,6 +95,25 @@ def branch_options(db: Session, chosen: str | None) -> list[dict[str, Any]]:
         }
         for found in branches(db)
     ]
+
+
+def pickup_options(db: Session) -> list[dict[str, Any]]:
+    """Where a hold staff place may be collected (the desk's and the hold queues' forms):
+    every branch, the decision path's default chosen (none: a library without
+    branches)."""
+    default = default_pickup(db)
+    return [
+        {
+            "value": found.code,
+            "text": f"{found.name} ({found.code})",
+            "selected": found.code == default,
+        }
+        for found in branches(db)
+    ]
+
+
+# A hold's pickup as staff's forms send it (none: the default).
+Pickup = Annotated[str, Form(max_length=40)]
 
 
 @router.get("/kiosks", response_class=HTMLResponse)
