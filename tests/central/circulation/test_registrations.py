@@ -16,7 +16,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from kiosk.central.api.feed import snapshot_page
+from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.apply import apply_batch
 from kiosk.central.circulation.desk import checkout, new_transaction_id
 from kiosk.central.circulation.patron_status import patron_standing
 from kiosk.central.circulation.policy import PolicyCache
@@ -35,10 +37,12 @@ from kiosk.central.circulation.registrations import (
 )
 from kiosk.central.config.model import RegistrationSection
 from kiosk.central.errors import CentralError
-from kiosk.central.models import AuditEntry, Change, Loan, Notice, Patron
+from kiosk.central.models import AuditEntry, Change, Kiosk, Loan, Notice, Patron, StaffException
 from kiosk.common.pins import pin_matches
+from kiosk.sync.protocol import Outcome
 
 from .desk_library import CYRIL, NOW, build
+from .test_desk import _kiosk_checkout
 
 PORTAL = Actor("portal", "192.0.2.7", "portal")
 OPEN = RegistrationSection(open=True, contact="email_or_phone", date_of_birth=True)
@@ -305,3 +309,24 @@ def test_a_rejection_keeps_nothing_of_the_person_but_an_audit_line(library: Libr
                 actor=CYRIL,
                 transaction_id=new_transaction_id(),
             )
+
+
+def test_a_kiosks_loan_past_the_pending_limit_is_kept_and_shown_to_staff(library: Library) -> None:
+    """A kiosk is never sent a pending patron; should one lend to them all the same (a
+    card it knew before, a fact from a device that does not ask), the book has left:
+    the loan stands and staff see that the rules refuse it."""
+    one = library.register(settings=replace(OPEN, member_type="ADULT", pending_loans=1))
+    assert library.lend(one.patron_id, "F1") == (True, [])
+    with library.session() as db:
+        add_kiosk(db, "lobby", NOW)
+        kiosk = db.scalars(select(Kiosk)).one()
+        [result] = apply_batch(
+            db, kiosk, [_kiosk_checkout("F2", one.patron_id, "lobby:1")], NOW, library.policies
+        )
+        db.commit()
+    assert result.outcome is Outcome.EXCEPTION
+    assert library.count(Loan, Loan.patron_id == one.patron_id) == 2
+    with library.session() as db:
+        [exception] = db.scalars(select(StaffException))
+    assert exception.reason == "refused_now"
+    assert "registration_pending" in exception.detail
