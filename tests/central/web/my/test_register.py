@@ -93,6 +93,16 @@ def test_registered_approved_emailed_and_signed_in_with_the_permanent_card(
     assert "We have also sent it to your email address." in answer.text
     assert temporary not in answer.url
     assert signs_in(portal, temporary, "4826")  # the portal opens at once
+    # Their own record to download holds what they gave.
+    mine = requests.Session()
+    mine.post(
+        f"{portal.url}/my/login",
+        data={"card": temporary, "pin": "4826", "csrf_token": csrf_token(mine, portal.url)},
+        timeout=30,
+    )
+    details = mine.get(f"{portal.url}/my/data.json", timeout=30).json()["details"]
+    assert details["date_of_birth"] == "1990-03-31"
+    assert details["surname"] == "Quarrington"
 
     staff = console(portal).login("cyril")
     listing = staff.get(f"{portal.url}/staff/registrations", timeout=30)

@@ -34,6 +34,7 @@ DETAILS = (
     "surname",
     "email",
     "phone",
+    "date_of_birth",  # only where registration asked for it
     "language",
     "member_type",
     "expires",
