@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,10 +53,14 @@ def tls_context(ca_file: Path | None) -> ssl.SSLContext:
 class Connection:
     """One logged-in connection to the upstream."""
 
-    def __init__(self, login: Login, timeout: float | None = None) -> None:
+    def __init__(
+        self, login: Login, timeout: float | None = None, deadline: float | None = None
+    ) -> None:
         self.login = login
         self.settings = login.settings
         self.timeout = self.settings.answer_timeout_seconds if timeout is None else timeout
+        # time.monotonic() by which everything must be done (a patron waiting), or None.
+        self.deadline = deadline
         self.sock: socket.socket | None = None
         self.buffer = b""
         self.sequence = 0
@@ -66,7 +71,7 @@ class Connection:
         """Connect and log in; raises :class:`UpstreamDown`, the connection closed."""
         settings = self.settings
         try:
-            sock = socket.create_connection((settings.host, settings.port), timeout=self.timeout)
+            sock = socket.create_connection((settings.host, settings.port), timeout=self._wait())
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if settings.tls:
                 sock = tls_context(settings.tls_ca_file).wrap_socket(
@@ -134,8 +139,18 @@ class Connection:
             return response
         raise self._lost(f"asked for {request.NAME} again {RESENDS + 1} times")
 
+    def _wait(self) -> float:
+        """How long the next step may wait: the timeout, or what is left of the deadline."""
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise self._lost("past its time budget")
+        return min(self.timeout, left)
+
     def _send(self, data: bytes) -> None:
         assert self.sock is not None
+        self.sock.settimeout(self._wait())
         try:
             self.sock.sendall(data)
         except OSError as error:
@@ -144,6 +159,7 @@ class Connection:
     def _read(self) -> codec.Response:
         assert self.sock is not None
         while b"\r" not in self.buffer:
+            self.sock.settimeout(self._wait())
             try:
                 chunk = self.sock.recv(65536)
             except TimeoutError:

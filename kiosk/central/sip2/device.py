@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
+from kiosk.central.gateway.patrons import PatronCheck
+
 # What an account may do, as ``Device.may`` names it: the words of
 # ``kiosk-central sip2 account add --may``. An account with none of them is for patron
 # authentication only (23, 63, 35: an EZproxy-style authenticator or a PC-booking
@@ -38,6 +40,9 @@ class Sip2Settings:
     hold_shelf_bin: str = "1"  # someone is waiting for the item
     shelf_bin: str = "2"  # back on the shelf
     staff_bin: str = "3"  # staff must look at it (unknown, not on loan, a transfer)
+    # Gateway mode: a PIN a device sends is checked by the library's own system first
+    # (None: not in gateway mode, or the local verifier alone).
+    patron_check: PatronCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.config.model import CentralConfig
+from kiosk.central.gateway.patrons import patron_check
 from kiosk.central.models import Sip2Account
 from kiosk.central.sip2 import accounts, codec, handlers
 from kiosk.central.sip2.device import CHECKIN, CHECKOUT, RENEW, Device, Sip2Settings
@@ -87,6 +88,7 @@ def settings_of(config: CentralConfig) -> Sip2Settings:
         hold_shelf_bin=sip2.hold_shelf_bin,
         shelf_bin=sip2.shelf_bin,
         staff_bin=sip2.staff_bin,
+        patron_check=patron_check(config),
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from kiosk.central.config.model import SECRET_KEY, CentralConfig, RegistrationSection
+from kiosk.central.gateway.patrons import PatronCheck, patron_check
 from kiosk.central.web.sessions import Lifetimes
 from kiosk.common.secrets import read_secret
 
@@ -19,6 +20,9 @@ class ConsoleSettings:
     library_name: str
     hold_shelf_days: int = 7
     forget_loans_after_days: int = 30  # the privacy page says it
+    # Gateway mode: a patron signing in is confirmed by the library's own system first,
+    # within [upstream] patron_check_seconds (None: not in gateway mode).
+    patron_check: PatronCheck | None = None
     # The portal's online registration ([registration]).
     registration: RegistrationSection = field(default_factory=RegistrationSection)
 
@@ -51,5 +55,6 @@ def console_settings(config: CentralConfig, fallback_key: str | None = None) -> 
         library_name=config.library.name,
         hold_shelf_days=config.library.hold_shelf_days,
         forget_loans_after_days=config.library.forget_loans_after_days,
+        patron_check=patron_check(config),
         registration=config.registration,
     )
