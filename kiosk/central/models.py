@@ -564,6 +564,26 @@ class PortalFeedback(CentralBase):
     __table_args__ = (Index("portal_feedback_by_day", "day", "id"),)
 
 
+class KioskFeedback(CentralBase):
+    """A patron's rating of a kiosk at the end of their session (1 to 3, worst to best)
+    and the reason they gave, if any: applied from the kiosk's journal, anonymous. Only
+    the hour is kept, and no link to the entry it came in (its neighbours in the journal
+    name the patron)."""
+
+    __tablename__ = "kiosk_feedback"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosks.id", ondelete="CASCADE"))
+    week: Mapped[date]  # the Monday of the hour's week, for the reports
+    hour: Mapped[datetime]
+    rating: Mapped[int]
+    reason: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (Index("kiosk_feedback_by_week", "week", "kiosk_id"),)
+
+
 class FeedbackSender(CentralBase):
     """How many feedback forms one patron, or one address, sent on ``day``: a few a day
     each, so the form cannot be flooded. Rows of days gone are deleted at the next send."""

@@ -17,10 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from kiosk.circulation.views import (
+    FEEDBACK_RATINGS,
     AccountAnswer,
     CheckoutAnswer,
     CheckoutStatus,
     FaultAnswer,
+    FeedbackReason,
     Greeting,
     HoldLine,
     Identification,
@@ -57,6 +59,7 @@ from kiosk.store.store import MirrorHealth, Store
 from kiosk.store.world import (
     CHECKOUT,
     FAULT,
+    FEEDBACK,
     MEMBERSHIP,
     ON_LOAN,
     PIN,
@@ -642,6 +645,33 @@ class Circulation:
             )
 
         result: MembershipAnswer | Unavailable = self._run(decide)
+        return result
+
+    # --- feedback ---------------------------------------------------------------------
+
+    def feedback(self, rating: int, reason: FeedbackReason | None) -> bool | Unavailable:
+        """Journal a patron's rating of the kiosk, anonymous: no patron, and its time
+        rounded down to the hour (World.append keeps the clock check's latest time)."""
+        if rating not in FEEDBACK_RATINGS:
+            raise ValueError(f"a rating is one of {FEEDBACK_RATINGS}, not {rating!r}")
+
+        def record(world: World, now: datetime) -> bool:
+            details: dict[str, Any] = {"rating": rating}
+            if reason is not None:
+                details["reason"] = FeedbackReason(reason).value
+            self._record(
+                world,
+                now.replace(minute=0, second=0, microsecond=0),
+                FEEDBACK,
+                item_barcode="",
+                patron_id=None,
+                details=details,
+                status_after="",
+                loan=None,
+            )
+            return True
+
+        result: bool | Unavailable = self._run(record)
         return result
 
     # --- account ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ __all__ = [
     "CheckoutStatus",
     "Due",
     "FaultAnswer",
+    "FeedbackReason",
     "Greeting",
     "HoldLine",
     "Identification",
@@ -58,6 +59,19 @@ class SortingBins:
     staff: SortingBin = SortingBin("Staff", 3, "red")
     # Copies going to another branch (their home): the screen names the branch.
     transfer: SortingBin = SortingBin("Transfer", 4, "blue")
+
+
+# A patron's rating of the kiosk at the end of a session: 1 to 3, worst to best.
+FEEDBACK_RATINGS = (1, 2, 3)
+
+
+class FeedbackReason(StrEnum):
+    """What a patron may add to their rating (the wire protocol names the same)."""
+
+    NOT_FOUND = "not_found"  # could not find a book
+    SLOW = "slow"  # the kiosk was slow
+    ERROR = "error"  # an error
+    HARD_TO_USE = "hard_to_use"
 
 
 class OutOfService(StrEnum):

@@ -1,4 +1,5 @@
-"""Finish: what the patron borrowed this time, and a receipt or none."""
+"""Finish: what the patron borrowed this time, a receipt or none, and feedback if they
+wish."""
 
 from __future__ import annotations
 
@@ -12,4 +13,8 @@ class FinishScreen(KioskScreen):
         self.ids.summary.text = view.summary
         show_banners(self.ids.banner, [view.banner])
         fill_lines(self.ids.lines, view.lines)
+        self.ids.feedback_heading.text = view.feedback_heading
+        fill_buttons(self.ids.faces, view.faces)
+        self.ids.reasons_heading.text = view.reasons_heading
+        fill_buttons(self.ids.reasons, view.reasons)
         fill_buttons(self.ids.actions, view.actions)

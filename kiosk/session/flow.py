@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from kiosk.circulation.views import (
     CheckoutStatus,
+    FeedbackReason,
     Identification,
     IdentifyStatus,
     MembershipStatus,
@@ -92,6 +93,7 @@ class KioskFlow:
 
     def end_session(self) -> None:
         """The patron has gone: nothing about them stays on any screen or in memory."""
+        self._send_feedback()
         self.patron = self._fresh_patron()
         self.drop = None
         self.banner = None
@@ -102,6 +104,7 @@ class KioskFlow:
     def fail_safe(self) -> None:
         """After an unexpected error: start afresh, and say so without detail."""
         tr = self.tr
+        self.patron.rating = None  # asking the service again could fail again
         self.end_session()
         self._say(
             tr("Sorry, something went wrong. Please try again, or see a member of staff."),
@@ -209,6 +212,14 @@ class KioskFlow:
             self._changed()
         elif button.startswith("renew_"):
             self._renew(int(button.removeprefix("renew_")) - 1)
+        elif button.startswith("feedback_"):
+            self.patron.rating = int(button.removeprefix("feedback_"))
+            self._changed()
+        elif button.startswith("reason_"):
+            reason = FeedbackReason(button.removeprefix("reason_"))
+            # A second tap on the chosen reason takes it back.
+            self.patron.reason = None if self.patron.reason is reason else reason
+            self._changed()
 
     def _actions(self) -> dict[str, Callable[[], None]]:
         look = self.patron.look
@@ -467,8 +478,21 @@ class KioskFlow:
         else:
             self._go(Screen.FINISH)
 
+    def _send_feedback(self) -> None:
+        """Journal the patron's rating, if they gave one: whether they pressed Finish,
+        scanned the next card or walked away. The next patron never waits on it, and a
+        kiosk that cannot record it now loses only this rating."""
+        rating, reason = self.patron.rating, self.patron.reason
+        if rating is None:
+            return
+        self.patron.rating = self.patron.reason = None
+        answer = self.ports.circulation.feedback(rating, reason)
+        if isinstance(answer, Unavailable):
+            log.warning("a patron's feedback was not recorded: %s", answer.cause.value)
+
     def _finish(self, *, receipt: bool) -> None:
         tr = self.tr
+        rated = self.patron.rating is not None
         printed = None
         if receipt:
             printed = self.ports.printer.print_receipt(
@@ -480,7 +504,10 @@ class KioskFlow:
         # The goodbye is said in the patron's language (tr was taken before the reset);
         # the next person starts in the kiosk's default language.
         if printed is None:
-            self._say(tr("Thank you. Goodbye!"), Tone.SUCCESS)
+            self._say(
+                tr("Thank you for your feedback. Goodbye!") if rated else tr("Thank you. Goodbye!"),
+                Tone.SUCCESS,
+            )
         elif printed:
             self._say(tr("Your receipt is printing. Goodbye!"), Tone.SUCCESS)
         else:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from kiosk.circulation.views import (
     AccountAnswer,
     CheckoutAnswer,
+    FeedbackReason,
     Greeting,
     MembershipAnswer,
     PatronSession,
@@ -28,6 +29,10 @@ class Patron:
     greeting: Greeting = field(default_factory=Greeting)  # what waited for them at sign-in
     membership: MembershipAnswer | None = None  # their renewal here, allowed or refused
     renew_offer: str | None = None  # the item just scanned again: one tap renews it
+    # Their rating of the kiosk on the finish screen (1-3) and its reason, journaled
+    # (anonymous) as the session ends, however it ends.
+    rating: int | None = None
+    reason: FeedbackReason | None = None
     language: str = "en"
     look: Look = field(default_factory=Look)
 

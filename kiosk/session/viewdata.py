@@ -124,6 +124,12 @@ class FinishView:
     lines: tuple[Line, ...]
     banner: Banner | None
     actions: tuple[Button, ...]
+    # Feedback, all of it optional: three faces worst to best (ids feedback_1..3, each
+    # labelled in words), then, once one is chosen, the reasons one may add.
+    feedback_heading: str = ""
+    faces: tuple[Button, ...] = ()
+    reasons_heading: str = ""
+    reasons: tuple[Button, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,7 +212,18 @@ def finish(tr: Translator, patron: Patron, banner: Banner | None, *, can_print: 
     label = tr("No receipt, thanks") if actions else tr("Finish")
     actions += (Button("no_receipt", label, primary=True),)
     name = patron.session.first_name if patron.session else ""
-    return FinishView(tr("Thank you, {name}", name=name), summary, lines, banner, actions)
+    faces, reasons = wording.feedback_buttons(tr, patron.rating, patron.reason)
+    return FinishView(
+        tr("Thank you, {name}", name=name),
+        summary,
+        lines,
+        banner,
+        actions,
+        tr("How was the kiosk today? (optional)"),
+        faces,
+        tr("Anything to add? (optional)") if reasons else "",
+        reasons,
+    )
 
 
 def help_page(tr: Translator) -> MessageView:
@@ -255,7 +266,7 @@ def warning(tr: Translator, seconds_left: float) -> WarningView:
 def buttons(view: View) -> list[Button]:
     """Every button ``view`` shows: the ids a touch or a script may press."""
     found: list[Button] = []
-    for name in ("languages", "options", "keys", "actions"):
+    for name in ("languages", "options", "keys", "faces", "reasons", "actions"):
         found += getattr(view, name, ())
     for line in (*getattr(view, "waiting", ()), *getattr(view, "lines", ())):
         if line.action is not None:

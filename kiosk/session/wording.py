@@ -15,6 +15,7 @@ from decimal import Decimal
 from kiosk.circulation.views import (
     CheckoutAnswer,
     CheckoutStatus,
+    FeedbackReason,
     Greeting,
     Identification,
     IdentifyStatus,
@@ -408,3 +409,31 @@ def return_sentence(tr: Translator, answer: ReturnAnswer) -> str:
             number=number,
         ) + _goes_to(tr, answer)
     return tr("Thank you. Please put it in bin {number}.", number=number) + _goes_to(tr, answer)
+
+
+# The faces' words, worst to best: what a patron reads under each and a screen reader
+# says.
+FEEDBACK_FACES = (N_("Not good"), N_("It was OK"), N_("Good"))
+FEEDBACK_REASONS = {
+    FeedbackReason.NOT_FOUND: N_("I could not find a book"),
+    FeedbackReason.SLOW: N_("The kiosk was slow"),
+    FeedbackReason.ERROR: N_("There was an error"),
+    FeedbackReason.HARD_TO_USE: N_("It was hard to use"),
+}
+
+
+def feedback_buttons(
+    tr: Translator, rating: int | None, reason: FeedbackReason | None
+) -> tuple[tuple[Button, ...], tuple[Button, ...]]:
+    """The faces (the chosen one marked), and the reasons once a face is chosen."""
+    faces = tuple(
+        Button(f"feedback_{number}", tr(words), primary=number == rating)
+        for number, words in enumerate(FEEDBACK_FACES, start=1)
+    )
+    if rating is None:
+        return faces, ()
+    reasons = tuple(
+        Button(f"reason_{code.value}", tr(words), primary=code is reason)
+        for code, words in FEEDBACK_REASONS.items()
+    )
+    return faces, reasons

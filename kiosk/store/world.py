@@ -46,6 +46,8 @@ CHECKOUT, RETURN, RENEW, FAULT = "checkout", "return", "renew", "fault"
 # A membership renewed here, and a PIN typed here: each names the patron and no item
 # (its barcode is empty).
 MEMBERSHIP, PIN = "membership", "pin"
+# A patron's rating of the kiosk: no item, no patron, its time rounded down to the hour.
+FEEDBACK = "feedback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +259,12 @@ _APPEND = (
     "state, charged, status_after, loan_patron_id, loan_member_type, loan_due, "
     "loan_renewals, fulfilled_hold_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_LATEST = "UPDATE main.kiosk_state SET latest_time = ? WHERE id = 1"
+# Never backwards: a feedback entry's time is rounded down to the hour, earlier than the
+# entries before it, and the clock check trusts no time before the latest.
+_LATEST = (
+    "UPDATE main.kiosk_state SET latest_time = max(coalesce(latest_time, ?1), ?1) "
+    "WHERE id = 1 RETURNING latest_time"
+)
 
 
 @contextmanager
@@ -353,8 +360,8 @@ class World:
                 entry.fulfilled_hold_of,
             ),
         )
-        self._sql(_LATEST, (decided_at,))
-        self._latest = decided_at
+        latest = self._sql(_LATEST, (decided_at,)).fetchone()
+        self._latest = latest[0] if latest is not None else decided_at
 
     # --- patrons -----------------------------------------------------------------------
 

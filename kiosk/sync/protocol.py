@@ -197,11 +197,19 @@ class SnapshotPage(Wire):
 
 
 # ``membership``: a patron renewed their membership at the kiosk; it names no item.
-EntryKind = Literal["checkout", "return", "renew", "fault", "membership", "pin"]
+EntryKind = Literal["checkout", "return", "renew", "fault", "membership", "pin", "feedback"]
 # Entries about a patron alone, with no item (``item_barcode`` empty): a membership
 # renewal, and a PIN typed at the kiosk (``details["right"]``), which the server counts
 # with the PINs typed elsewhere.
 PATRON_ONLY_KINDS = frozenset({"membership", "pin"})
+# A patron's feedback at the end of a session names neither item nor patron, and its
+# time only to the hour: it must not say whose it was (docs/sync-protocol.md).
+FEEDBACK = "feedback"
+NO_ITEM_KINDS = PATRON_ONLY_KINDS | {FEEDBACK}
+# Worst to best, as the kiosk's faces are.
+FEEDBACK_RATINGS = (1, 2, 3)
+# The reasons a patron may add to a rating; none is a rating alone.
+FEEDBACK_REASONS = ("not_found", "slow", "error", "hard_to_use")
 
 
 INT32 = 2**31 - 1  # the widest plain integer column in the central database
@@ -242,7 +250,7 @@ class WireEntry(Wire):
     seq: int = Field(ge=1, le=INT32)
     kind: EntryKind
     decided_at: Annotated[datetime, AfterValidator(_local_time)]
-    item_barcode: Code | Literal[""]  # empty for PATRON_ONLY_KINDS, and only there
+    item_barcode: Code | Literal[""]  # empty for NO_ITEM_KINDS, and only there
     patron_id: Code | None
     details: Annotated[dict[str, Any], AfterValidator(_storable)]
     charged: Decimal = Field(ge=0, le=Decimal("100000.00"), decimal_places=2)
@@ -255,8 +263,12 @@ class WireEntry(Wire):
 
     @model_validator(mode="after")
     def _item_or_membership(self) -> WireEntry:
-        if (self.kind in PATRON_ONLY_KINDS) != (self.item_barcode == ""):
-            raise ValueError("item_barcode is empty for a membership or PIN entry, and only there")
+        if (self.kind in NO_ITEM_KINDS) != (self.item_barcode == ""):
+            raise ValueError(
+                "item_barcode is empty for a membership, PIN or feedback entry, and only there"
+            )
+        if self.kind == FEEDBACK:
+            _check_feedback(self)
         if self.kind == "pin" and (
             self.patron_id is None or not isinstance(self.details.get("right"), bool)
         ):
@@ -266,6 +278,28 @@ class WireEntry(Wire):
         ):
             raise ValueError("a membership entry names its patron and its new expiry date")
         return self
+
+
+def _check_feedback(entry: WireEntry) -> None:
+    """Anonymous: no patron, no loan, nothing charged, a time no finer than the hour, and
+    nothing in its details but a rating and perhaps a reason."""
+    if entry.patron_id is not None or entry.loan_patron_id is not None:
+        raise ValueError("a feedback entry names no patron")
+    if entry.decided_at != entry.decided_at.replace(minute=0, second=0, microsecond=0):
+        raise ValueError("a feedback entry's time is rounded down to the hour")
+    details = entry.details
+    rating, reason = details.get("rating"), details.get("reason")
+    if (
+        set(details) - {"rating", "reason"}
+        or isinstance(rating, bool)
+        or rating not in FEEDBACK_RATINGS
+        or (reason is not None and reason not in FEEDBACK_REASONS)
+    ):
+        raise ValueError(
+            "a feedback entry's details are a rating of 1 to 3 and perhaps a known reason"
+        )
+    if entry.charged != 0 or entry.status_after or entry.fulfilled_hold_of is not None:
+        raise ValueError("a feedback entry changes nothing")
 
 
 def _membership_expiry(details: Mapping[str, Any]) -> date | None:

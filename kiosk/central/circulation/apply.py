@@ -22,7 +22,7 @@ entry lock its item, so the second finds the first's row and answers
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, func, insert, select, union_all, update
@@ -40,6 +40,7 @@ from kiosk.central.models import (
     Hold,
     Item,
     Kiosk,
+    KioskFeedback,
     LedgerEntry,
     Loan,
     Patron,
@@ -63,6 +64,7 @@ from kiosk.rules import Loan as RulesLoan
 from kiosk.rules import Patron as RulesPatron
 from kiosk.rules.model import AVAILABLE
 from kiosk.sync.protocol import (
+    FEEDBACK,
     Entity,
     HoldRow,
     ItemRow,
@@ -214,6 +216,7 @@ class Batch:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     transactions: list[dict[str, Any]] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)  # kiosk_feedback's rows
     # The loan limit of each pending registration among ``patrons`` (kiosks never mirror
     # it: the server alone lends to a patron staff have not approved).
     pending: dict[str, int] = field(default_factory=dict)
@@ -417,6 +420,7 @@ class Applying:
             "fault": self._fault,
             "membership": self._membership,
             "pin": self._pin,
+            FEEDBACK: self._feedback,
         }[entry.kind]
         handler(entry)
         if entry.charged > 0 and entry.patron_id is not None:
@@ -447,7 +451,9 @@ class Applying:
                 "applied_at": self.now,
                 "outcome": outcome.value,
                 "change_seq": marker,
-                "details": entry.details,
+                # A rating is kept in kiosk_feedback alone: beside this entry's number, its
+                # neighbours in the kiosk's journal would say whose it was.
+                "details": {} if entry.kind == FEEDBACK else entry.details,
                 "charged": entry.charged,
             }
         )
@@ -768,6 +774,22 @@ class Applying:
             self.batch.patrons[patron.patron_id] = counted
             self.log.put(Entity.PATRON, patron.patron_id, counted)
 
+    def _feedback(self, entry: WireEntry) -> None:
+        # Anonymous, as the entry came (WireEntry's validator): the kiosk, the hour, the
+        # rating and the reason. Only a kiosk journals feedback.
+        if self.kiosk_id is None:
+            return
+        hour = entry.decided_at.replace(minute=0, second=0, microsecond=0)
+        self.batch.feedback.append(
+            {
+                "kiosk_id": self.kiosk_id,
+                "week": hour.date() - timedelta(days=hour.weekday()),
+                "hour": hour,
+                "rating": entry.details["rating"],
+                "reason": entry.details.get("reason"),
+            }
+        )
+
     def _untrap_title_hold(self, item: _Item) -> None:
         """The copy can no longer be lent: a title hold trapped for it goes back to the
         head of its title's queue, to wait for the next copy to come back. The item holds
@@ -847,6 +869,7 @@ def write_batch(session: Session, batch: Batch, now: datetime) -> None:
     for model, rows in (
         (LedgerEntry, batch.ledger),
         (StaffException, batch.exceptions),
+        (KioskFeedback, batch.feedback),
     ):
         if rows:
             session.execute(insert(table(model)), rows)

@@ -1,8 +1,9 @@
 """*Reports*: loans and returns per day, hour, kiosk and member type, fines charged and
-paid, and the busiest hours, for a range of days; each as a table (the page without
-JavaScript, and what a screen reader reads) with a chart that ``static/reports.js`` draws
-from the same figures with Chart.js, and as a CSV download. The figures are
-``kiosk.central.circulation.reports``'; this module reads the range and renders.
+paid, the busiest hours, and patrons' ratings of each kiosk a week, for a range of days;
+each as a table (the page without JavaScript, and what a screen reader reads), most with
+a chart that ``static/reports.js`` draws from the same figures with Chart.js, and as a
+CSV download. The figures are ``kiosk.central.circulation.reports``' (the ratings
+``kiosk_feedback``'s); this module reads the range and renders.
 
 The range is two dates in the query string (``?from=2026-11-17&to=2026-11-23``), nothing
 else: no card number or name is ever in a report's URL."""
@@ -22,6 +23,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from kiosk.central.circulation.kiosk_feedback import (
+    RATING_WORDS,
+    REASON_WORDS,
+    per_kiosk_and_week,
+)
 from kiosk.central.circulation.reports import (
     MAX_DAYS,
     WEEKDAYS,
@@ -271,6 +277,17 @@ def _busiest(db: Session, period: Period) -> Table:
     )
 
 
+def _kiosk_feedback(db: Session, period: Period) -> Table:
+    rows = per_kiosk_and_week(db, period)
+    return (
+        "Kiosk",
+        "Week beginning",
+        *(f"{n} ({words})" for n, words in RATING_WORDS.items()),
+        "Ratings",
+        *REASON_WORDS.values(),
+    ), ((r.kiosk, r.week.isoformat(), *r.ratings, r.total, *r.reasons) for r in rows)
+
+
 # name in the URL -> (what it is called on the page, its rows)
 CSV_REPORTS: dict[str, tuple[str, Rows]] = {
     "loans-per-day": ("loans and returns per day", _loans_per_day),
@@ -279,6 +296,7 @@ CSV_REPORTS: dict[str, tuple[str, Rows]] = {
     "loans-per-member-type": ("loans and returns per member type", _loans_per_member_type),
     "fines-per-day": ("fines charged and paid per day", _fines),
     "busiest-hours": ("the busiest hours of the week", _busiest),
+    "kiosk-feedback": ("patrons' ratings per kiosk and week", _kiosk_feedback),
 }
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -335,7 +353,14 @@ def reports_page(
     }
     if chosen.period is not None:
         found = reports(db, chosen.period)
-        context |= {"found": found, "charts": charts(found), "day_label": _day_label}
+        context |= {
+            "found": found,
+            "charts": charts(found),
+            "day_label": _day_label,
+            "kiosk_feedback": per_kiosk_and_week(db, chosen.period),
+            "rating_words": RATING_WORDS,
+            "reason_words": REASON_WORDS,
+        }
     return render(
         request,
         config,
