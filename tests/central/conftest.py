@@ -26,7 +26,8 @@ from kiosk.central.api.app import create_app
 from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.circulation.policy import put_policy
 from kiosk.central.process import free_port
-from kiosk.common.clock import FixedClock
+from kiosk.central.web.settings import ConsoleSettings
+from kiosk.common.clock import Clock, FixedClock
 from kiosk.demo.central_command import load_library
 from kiosk.demo.library import GeneratedLibrary, Scale, generate_library
 from kiosk.store.store import Store
@@ -75,10 +76,17 @@ class ServerThread:
     """uvicorn serving the real app on a loopback port, in this process."""
 
     def __init__(
-        self, engine: Engine, clock: FixedClock, *, kiosks_forget_immediately: bool = True
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        kiosks_forget_immediately: bool = True,
+        console: ConsoleSettings | None = None,
     ) -> None:
         self.port = free_port()
-        app = create_app(engine, clock.now, kiosks_forget_immediately=kiosks_forget_immediately)
+        app = create_app(
+            engine, clock.now, console, kiosks_forget_immediately=kiosks_forget_immediately
+        )
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -16,20 +16,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import requests
-import uvicorn
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from kiosk.central.api.app import create_app
 from kiosk.central.gateway.client import Login
 from kiosk.central.gateway.patrons import PatronCheck
 from kiosk.central.models import Patron
-from kiosk.central.process import free_port
 from kiosk.central.web.sessions import Lifetimes
 from kiosk.central.web.settings import ConsoleSettings
 from kiosk.common.clock import SystemClock
 from kiosk.common.pins import pin_verifier
 from kiosk.demo.library import GeneratedLibrary
+from tests.central.conftest import ServerThread
 from tests.central.gateway.conftest import (
     Gateway,
     add_people,
@@ -64,26 +62,8 @@ def portal(gateway: Gateway, port: int, budget: float = 1.5) -> Iterator[str]:
             Login(settings_for(port, patron_check_seconds=budget), PASSWORD), SystemClock()
         ),
     )
-    listen = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(gateway.engine, datetime.now, settings),
-            host="127.0.0.1",
-            port=listen,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the portal did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{listen}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with ServerThread(gateway.engine, SystemClock(), console=settings) as server:
+        yield server.url
 
 
 def signs_in(url: str, pin: str) -> bool:
