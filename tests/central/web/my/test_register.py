@@ -212,6 +212,7 @@ def test_a_viewer_may_look_but_not_decide(portal: Portal) -> None:
             timeout=30,
         )
         assert answer.status_code == 403
+        assert "Your role cannot open this page" in answer.text  # the role, not the token
     assert count(portal, Patron.pending_loans.is_not(None)) == 1
     # Circulation staff reject it: deleted, an audit line without the name.
     staff = console(portal).login("cyril")
