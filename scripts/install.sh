@@ -211,7 +211,7 @@ for old in $(ls -1t "$R/opt/kiosk/releases" | tail -n +4); do
     esac
 done
 folder "$R/opt/kiosk/docs" 0755
-for doc in install.md scanners.md sync-protocol.md sip2.md operations.md notices.md; do
+for doc in install.md scanners.md sync-protocol.md sip2.md operations.md notices.md gateway.md; do
     place "$tree/docs/$doc" "$R/opt/kiosk/docs/$doc" 0644
 done
 
@@ -238,6 +238,10 @@ if [ "$role" = central ]; then
     # (docs/notices.md): systemctl enable --now kiosk-central-notices.service
     place "$tree/systemd/kiosk-central-notices.service" \
         "$R/etc/systemd/system/kiosk-central-notices.service" 0644
+    # And gateway mode's relay: on once [upstream] is set up (docs/gateway.md):
+    # systemctl enable --now kiosk-central-relay.service
+    place "$tree/systemd/kiosk-central-relay.service" \
+        "$R/etc/systemd/system/kiosk-central-relay.service" 0644
 fi
 if [ "$role" = kiosk ]; then
     place "$tree/config/99-kiosk-scanners.rules" "$R/etc/udev/rules.d/99-kiosk-scanners.rules" 0644

@@ -245,6 +245,7 @@ def test_the_central_server_host(roots: Roots, tmp_path: Path) -> None:
         "kiosk-central-backup.service",
         "kiosk-central-backup.timer",
         "kiosk-central-notices.service",
+        "kiosk-central-relay.service",
     ):
         assert (root / "etc/systemd/system" / unit).read_bytes() == (
             roots.clone / "systemd" / unit

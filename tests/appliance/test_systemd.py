@@ -59,6 +59,7 @@ def test_the_units_are_there() -> None:
     assert [unit.name for unit in UNITS] == [
         "kiosk-central-backup.service",
         "kiosk-central-notices.service",
+        "kiosk-central-relay.service",
         "kiosk-central-sip2.service",
         "kiosk-central.service",
         "kiosk-sync.service",
@@ -191,6 +192,22 @@ def test_the_notices_runner_is_a_service_beside_the_server() -> None:
     for key in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp"):
         assert notices[key] == central[key], key
     assert notices["StateDirectory"] == "kiosk-central"
+
+
+def test_the_gateway_relay_is_a_service_beside_the_server() -> None:
+    """One long-running relay (gateway mode): the server's user, database, environment
+    and hardening; stopped by SIGTERM with time for an answer and its commit."""
+    central = directives("kiosk-central.service")
+    relay = directives("kiosk-central-relay.service")
+    assert relay["ExecStart"] == "/opt/kiosk/venv/bin/kiosk-central relay"
+    assert "ExecStartPre" not in relay  # kiosk-central.service runs init
+    assert "kiosk-central.service" in relay["After"].split()
+    assert int(relay["TimeoutStopSec"]) > 30  # an answer's own timeout
+    for key in ("User", "Group", "Environment", "EnvironmentFile", "Type", "Restart"):
+        assert relay[key] == central[key], key
+    for key in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp"):
+        assert relay[key] == central[key], key
+    assert relay["StateDirectory"] == "kiosk-central"
 
 
 UDEV_KEYS = {
