@@ -15,14 +15,17 @@ import requests
 from pydantic import ValidationError
 
 from kiosk.central.circulation.authentication import PinAnswer, check_pin
+from kiosk.central.config.model import RegistrationSection
 from kiosk.central.models import AppliedTransaction, Patron
+from kiosk.central.web.sessions import Lifetimes
+from kiosk.central.web.settings import ConsoleSettings
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import Identification, IdentifyStatus, Unavailable
 from kiosk.store import outbox
 from kiosk.sync.agent import SyncAgent
 from kiosk.sync.protocol import PIN_STATE_HEADER, ChangesPage, WireEntry
 
-from .conftest import NOW, Central
+from .conftest import NOW, Central, ServerThread
 from .test_sync import card, journal_size, patron_id, server_count
 
 WRONG = "0000"
@@ -140,6 +143,47 @@ def test_pins_typed_offline_long_ago_count_but_lock_nothing_now(
     failures, locked_until = count_on_the_server(central, who)
     assert (failures, locked_until) == (0, NOW + timedelta(minutes=15))
     assert on_the_server(central, who, who["pin"]) is PinAnswer.RIGHT
+
+
+def _portal_sign_in(url: str, card: str, pin: str) -> requests.Response:
+    browser = requests.Session()
+    page = browser.get(f"{url}/my/login", timeout=30).text
+    marker = 'name="csrf_token" value="'
+    start = page.index(marker) + len(marker)
+    return browser.post(
+        f"{url}/my/login",
+        data={"card": card, "pin": pin, "csrf_token": page[start : page.index('"', start)]},
+        allow_redirects=False,
+        timeout=30,
+    )
+
+
+def test_three_wrong_at_a_kiosk_and_two_at_the_portals_sign_in_page_lock_the_card(
+    central: Central, who: dict[str, Any], tmp_path: Path
+) -> None:
+    settings = ConsoleSettings(
+        secret_key="a test key that signs the CSRF tokens of this server",
+        secure_cookies=False,
+        lifetimes=Lifetimes(idle=timedelta(minutes=30), absolute=timedelta(hours=12)),
+        library_name="Riverside Library",
+        registration=RegistrationSection(),
+    )
+    agent = central.agent(tmp_path / "a")
+    agent.sync_once()
+    for _ in range(3):
+        assert at_the_kiosk(agent, central, who, WRONG).status is IdentifyStatus.WRONG_PIN
+    agent.sync_once()
+    with ServerThread(central.engine, central.clock, console=settings) as web:
+        assert _portal_sign_in(web.url, who["card"], WRONG).status_code == 200  # refused
+        assert count_on_the_server(central, who) == (4, None)
+        _portal_sign_in(web.url, who["card"], WRONG)
+        assert count_on_the_server(central, who) == (0, NOW + timedelta(minutes=15))
+        # The right PIN is refused too, as any wrong one: the lock holds at the portal.
+        refused = _portal_sign_in(web.url, who["card"], who["pin"])
+        assert refused.status_code == 200
+        assert "location" not in refused.headers
+    agent.sync_once()
+    assert at_the_kiosk(agent, central, who, who["pin"]).status is IdentifyStatus.LOCKED
 
 
 def _changes(central: Central, headers: dict[str, str]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from sqlalchemy import Row, and_, select
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.ledger import fine_so_far
-from kiosk.central.models import AppliedTransaction, Hold, Item, Loan, Patron, Record
+from kiosk.central.models import AppliedTransaction, Branch, Hold, Item, Loan, Patron, Record
 from kiosk.rules import Due
 from kiosk.rules.model import Policy, money
 
@@ -102,16 +102,24 @@ def frequent(db: Session, now: datetime, timing: Timing) -> Iterator[Found]:
 
 
 def hold_ready(db: Session, now: datetime, timing: Timing) -> Iterator[Found]:
+    """Holds ready lately, each with the name of the branch whose hold shelf it is on
+    (``pickup``: empty for a hold with no pickup, ready where its copy was trapped)."""
     rows = db.execute(
-        select(Hold.id, Hold.title, Hold.ready_at, *_PATRON)
+        select(Hold.id, Hold.title, Hold.ready_at, Branch.name.label("pickup"), *_PATRON)
         .join(Patron, Patron.patron_id == Hold.patron_id)
+        .outerjoin(Branch, Branch.code == Hold.pickup)
         .where(Hold.ready, Hold.ready_at >= now - READY_NEWS, Hold.ready_at <= now)
     )
     for row in rows:
         if not _wants(row, "hold_ready"):
             continue
         pickup_by = row.ready_at.date() + timedelta(days=timing.hold_shelf_days)
-        facts = {"title": row.title, "pickup_by": pickup_by.isoformat(), "hold": row.id}
+        facts = {
+            "title": row.title,
+            "pickup_by": pickup_by.isoformat(),
+            "hold": row.id,
+            "pickup": row.pickup or "",
+        }
         yield _found(row, "hold_ready", _hold_subject(row), row.ready_at.date(), facts)
 
 

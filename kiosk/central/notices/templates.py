@@ -46,7 +46,9 @@ COMMON = ("library", "first_name", "preferences_url", "renewal_url", "language")
 VARIABLES: dict[str, tuple[str, ...]] = {
     "due_soon": ("due", "items"),
     "overdue": ("level", "items", "total"),
-    "hold_ready": ("title", "pickup_by"),
+    # pickup: the name of the branch whose hold shelf it is on ("" for a hold with none;
+    # absent from a notice queued before pickups).
+    "hold_ready": ("title", "pickup_by", "pickup"),
     "hold_expiring": ("title", "pickup_by"),
     "membership_expiring": ("expires",),
     "receipt": ("action", "items"),
@@ -60,7 +62,7 @@ _ITEM = {"title": "A Title", "due": "2026-12-01", "fine": "1.50", "author": "An 
 SAMPLES: dict[str, dict[str, Any]] = {
     "due_soon": {"due": "2026-12-01", "items": [_ITEM]},
     "overdue": {"level": 1, "items": [_ITEM], "total": "1.50"},
-    "hold_ready": {"title": "A Title", "pickup_by": "2026-12-01"},
+    "hold_ready": {"title": "A Title", "pickup_by": "2026-12-01", "pickup": "Main Library"},
     "hold_expiring": {"title": "A Title", "pickup_by": "2026-12-01"},
     "membership_expiring": {"expires": "2026-12-31"},
     "receipt": {"action": "checkout", "items": [_ITEM]},

@@ -1,16 +1,21 @@
 """The hold-ready notice after a real kiosk's drop-station return: the kiosk store and its
 sync agent against the real central server (SQLite and PostgreSQL), the return pushed,
 the copy trapped on the server for the patron first in the title's queue, and the next
-pass of the notices runner mailing that patron, once, through a real SMTP server."""
+pass of the notices runner mailing that patron, once, through a real SMTP server; and
+the notice of a hold ready at its pickup branch names that branch."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import add_branch
+from kiosk.central.circulation.desk import check_in
 from kiosk.central.circulation.holds import place_title_hold_by_copy
+from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.models import Hold, Notice, Patron, Record
 from kiosk.central.notices.runner import Runner
 from kiosk.circulation.service import Circulation
@@ -28,6 +33,16 @@ from tests.central.test_title_hold_sync import (
 STAFF = Actor("cyril", "127.0.0.1")
 
 
+def _mailed_when_ready(db: Session, patron_id: str) -> None:
+    """The patron wants the hold-ready notice alone, by email, at bea@example.org."""
+    db.execute(
+        update(Patron)
+        .where(Patron.patron_id == patron_id)
+        .values(email="bea@example.org", notify_by="email", notices="hold_ready", digest=False)
+    )
+    db.commit()
+
+
 def test_a_drop_station_return_synced_brings_the_hold_ready_notice_once(
     central: Central, smtp: SmtpServer, tmp_path: Path
 ) -> None:
@@ -40,12 +55,7 @@ def test_a_drop_station_return_synced_brings_the_hold_ready_notice_once(
     assert _status(circulation.checkout(ann, copy)) is CheckoutStatus.LENT
     agent.sync_once()
     with central.session() as db:
-        db.execute(
-            update(Patron)
-            .where(Patron.patron_id == bea_id)
-            .values(email="bea@example.org", notify_by="email", notices="hold_ready", digest=False)
-        )
-        db.commit()
+        _mailed_when_ready(db, bea_id)
         place_title_hold_by_copy(db, bea_id, copy, central.clock.now(), STAFF)
     runner = Runner(central.engine, notices_config(smtp.port), central.clock.now)
     runner.run_once()
@@ -74,3 +84,24 @@ def test_a_drop_station_return_synced_brings_the_hold_ready_notice_once(
     agent.sync_once()
     runner.run_once()
     assert len(smtp.mail.to("bea@example.org")) == 1
+
+
+def test_the_hold_ready_notice_names_the_branch_whose_hold_shelf_it_is_on(
+    central: Central, smtp: SmtpServer
+) -> None:
+    now = central.clock.now()
+    with central.session() as db:
+        for code, name in (("East", "East End Library"), ("Main", "Main Library")):
+            add_branch(db, code, name, now, actor="test", origin="test")
+    bea_id = _patron_id(central, _adults(central)[1])
+    copy, _ = _two_copies_on_the_shelf(central)
+    with central.session() as db:
+        _mailed_when_ready(db, bea_id)
+        place_title_hold_by_copy(db, bea_id, copy, now, STAFF, pickup="East")
+        # Staff pull the copy and check it in where she collects it: trapped, ready there.
+        arrived = check_in(db, PolicyCache(), barcode=copy, now=now, actor=STAFF, branch="East")
+    assert (arrived.route, arrived.ready_for) == ("hold_shelf", bea_id)
+    central.clock.advance(seconds=20)
+    Runner(central.engine, notices_config(smtp.port), central.clock.now).run_once()
+    (ready,) = smtp.mail.to("bea@example.org")
+    assert "is waiting for you on the hold shelf at East End Library." in body(ready)
