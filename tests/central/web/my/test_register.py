@@ -241,3 +241,31 @@ def test_one_address_may_send_only_so_many(portal: Portal) -> None:
     assert slowed.status_code == 429
     assert "Too many registrations were sent from this connection" in slowed.text
     assert count(portal, Patron.pending_loans.is_not(None)) == OPEN.per_address_per_hour
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "received"),
+    [
+        ("es", "Hágase socio de la biblioteca", "Inscripción recibida"),
+        ("fr", "S&#39;inscrire à la bibliothèque", "Inscription reçue"),
+    ],
+)
+def test_the_form_and_its_answer_speak_the_patrons_language(
+    portal: Portal, language: str, heading: str, received: str
+) -> None:
+    browser = requests.Session()
+    browser.headers["Accept-Language"] = language
+    form = browser.get(f"{portal.url}/my/register", timeout=30)
+    assert heading in form.text
+    token = csrf_token(browser, portal.url, "/my/register")
+    answer = browser.post(
+        f"{portal.url}/my/register",
+        data={**FORM, "email": f"{language}@example.net", "csrf_token": token},
+        timeout=30,
+    )
+    assert received in answer.text
+    engine = database.connect(portal.database_url)
+    with Session(engine) as db:
+        patron = db.scalars(select(Patron).where(Patron.email == f"{language}@example.net")).one()
+        assert patron.language == language  # the notices speak it too
+    engine.dispose()
