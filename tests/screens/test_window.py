@@ -211,6 +211,7 @@ def test_every_screen_renders_at_the_pi_and_full_hd_sizes(
             "checkout",
             "account",
             "finish",
+            "feedback",
             "drop",
             "help",
             "staff",
