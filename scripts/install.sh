@@ -219,7 +219,10 @@ done
 if [ "$role" = kiosk ]; then
     units=(kiosk.service kiosk-sync.service)
 else
-    units=(kiosk-central.service)
+    # The daily forgetting is on by default: privacy does not wait for a site to opt in.
+    units=(kiosk-central.service kiosk-central-forget.timer)
+    place "$tree/systemd/kiosk-central-forget.service" \
+        "$R/etc/systemd/system/kiosk-central-forget.service" 0644
 fi
 for unit in "${units[@]}"; do
     place "$tree/systemd/$unit" "$R/etc/systemd/system/$unit" 0644
@@ -328,5 +331,6 @@ elif [ "$role" = kiosk ]; then
     "$R/opt/kiosk/venv/bin/kiosk" status --config "$moved" || true
 else
     live systemctl restart kiosk-central.service
+    live systemctl start kiosk-central-forget.timer
 fi
 say "done"

@@ -251,6 +251,12 @@ def test_the_central_server_host(roots: Roots, tmp_path: Path) -> None:
             roots.clone / "systemd" / unit
         ).read_bytes()
         assert not list(root.glob(f"etc/systemd/system/*.wants/{unit}"))
+    # The daily forgetting is installed and on: privacy is the default.
+    for unit in ("kiosk-central-forget.service", "kiosk-central-forget.timer"):
+        assert (root / "etc/systemd/system" / unit).read_bytes() == (
+            roots.clone / "systemd" / unit
+        ).read_bytes()
+    assert (root / "etc/systemd/system/timers.target.wants/kiosk-central-forget.timer").is_symlink()
     assert (root / "opt/kiosk/docs/sip2.md").is_file()
     assert not (root / "etc/systemd/system/kiosk.service").exists()
     assert not (root / "etc/kiosk").exists()

@@ -89,25 +89,36 @@ def test_verify_does_catch_a_mistake(tmp_path: Path) -> None:
     assert "/opt/kiosk/venv/bin/kiosk is not executable" in result.stderr
 
 
-def test_the_backup_timer_verifies_and_runs_its_service_nightly(tmp_path: Path) -> None:
-    service = ROOT / "systemd/kiosk-central-backup.service"
-    root = scratch_root(tmp_path, service)
-    shutil.copy(ROOT / "systemd/kiosk-central-backup.timer", root / "etc/systemd/system")
-    result = verify(root, "kiosk-central-backup.timer")
+def _timed_service(tmp_path: Path, name: str, calendar: str, command: str) -> dict[str, str]:
+    """``name``'s timer verifies and runs its service at ``calendar``, a day missed once the
+    machine is back; the service runs ``command`` once, as the server's own account and
+    with its database and sandbox. Its directives."""
+    root = scratch_root(tmp_path, ROOT / f"systemd/{name}.service")
+    shutil.copy(ROOT / f"systemd/{name}.timer", root / "etc/systemd/system")
+    result = verify(root, f"{name}.timer")
     assert (result.returncode, result.stderr, result.stdout) == (0, "", "")
-    timer = directives("kiosk-central-backup.timer")
-    assert timer["OnCalendar"] == "*-*-* 02:00:00"
-    assert timer["Persistent"] == "true"
-    backup = directives("kiosk-central-backup.service")
-    assert backup["ExecStart"] == "/opt/kiosk/venv/bin/kiosk-central backup"
-    assert backup["Type"] == "oneshot"
+    timer = directives(f"{name}.timer")
+    assert (timer["OnCalendar"], timer["Persistent"]) == (calendar, "true")
+    assert timer["WantedBy"] == "timers.target"
+    service = directives(f"{name}.service")
+    assert service["ExecStart"] == f"/opt/kiosk/venv/bin/kiosk-central {command}"
+    assert service["Type"] == "oneshot"
     central = directives("kiosk-central.service")
     for key in ("User", "Group", "Environment", "EnvironmentFile", "ProtectSystem"):
-        assert backup[key] == central[key], key
+        assert service[key] == central[key], key
+    return service
+
+
+def test_the_backup_timer_verifies_and_runs_its_service_nightly(tmp_path: Path) -> None:
+    backup = _timed_service(tmp_path, "kiosk-central-backup", "*-*-* 02:00:00", "backup")
     # The default [backup] directory, writable under ProtectSystem=strict.
     assert "kiosk-central/backups" in backup["StateDirectory"].split()
     # Every file it makes (the backup, its database part while written) the owner's alone.
     assert backup["UMask"] == "0077"
+
+
+def test_the_forget_timer_verifies_and_runs_its_service_daily(tmp_path: Path) -> None:
+    _timed_service(tmp_path, "kiosk-central-forget", "*-*-* 03:30:00", "forget")
 
 
 def test_the_documented_drop_in_lets_the_backup_write_another_folder(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from kiosk.central.circulation import feedback, loan_history
+from kiosk.central.circulation import forgetting
 from kiosk.central.circulation.policy import policy_in_force
 from kiosk.central.config import CentralConfig
 from kiosk.central.models import Notice, Patron
@@ -190,14 +190,12 @@ class Runner:
             if daily_due:
                 outbox.mark_scanned(db, now.date(), now)
                 report.forgotten = outbox.forget(db, now)
-                feedback.forget_senders(db, now.date())
             db.commit()
         if daily_due:
             # The library's other daily forgetting, where it already runs once a day.
-            with Session(self.engine) as db:
-                report.loans_forgotten = loan_history.forget_ended_loans(
-                    db, now, self.config.library.forget_loans_after_days
-                )
+            report.loans_forgotten = forgetting.forget_daily(
+                self.engine, now, self.config.library.forget_loans_after_days
+            ).loans
 
     def send(self, now: datetime, report: Report) -> None:
         down: set[str] = set()

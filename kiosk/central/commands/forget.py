@@ -1,0 +1,34 @@
+"""``kiosk-central forget``: the day's forgetting at once (``circulation.forgetting``),
+which ``kiosk-central notices run`` does in its daily pass: for a library that sends no
+notices, from a daily timer, so that loans nobody chose to keep are forgotten all the
+same."""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy import Engine
+
+from kiosk.central.circulation.forgetting import forget_daily
+from kiosk.central.commands import Command
+from kiosk.common.clock import SystemClock
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    del parser  # no options of its own: [library] forget_loans_after_days says how long
+
+
+def _forget(args: argparse.Namespace, engine: Engine) -> int:
+    days = args.config.library.forget_loans_after_days
+    forgotten = forget_daily(engine, SystemClock().now(), days)
+    print(
+        f"loans ended more than {days} days ago no longer naming their patron: "
+        f"{forgotten.loans}; feedback senders of days gone: {forgotten.feedback_senders}; "
+        f"addresses' refused sign-in counts: {forgotten.addresses}"
+    )
+    return 0
+
+
+COMMAND = Command(
+    "forget", "forget what the library keeps no longer (also in notices run)", _arguments, _forget
+)

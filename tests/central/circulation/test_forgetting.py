@@ -1,0 +1,89 @@
+"""The day's forgetting, on SQLite and PostgreSQL: the counts of refused sign-ins and
+registrations by address go once no window could still need them, who sent feedback
+goes with its day, and ``kiosk-central forget`` does it all for a library that runs no
+notices."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session
+
+from kiosk.central import database
+from kiosk.central.circulation.forgetting import ADDRESSES_KEPT, forget_daily
+from kiosk.central.models import FeedbackSender, PortalSignInFailures
+from tests.central.conftest import NOW
+
+# (address, counted how long before NOW, kept)
+ADDRESSES = (
+    ("192.0.2.1", timedelta(minutes=5), True),  # a sign-in window in force
+    ("register:192.0.2.2", timedelta(minutes=50), True),  # a registration hour in force
+    ("192.0.2.3", ADDRESSES_KEPT - timedelta(seconds=1), True),
+    ("192.0.2.4", ADDRESSES_KEPT + timedelta(seconds=1), False),
+    ("2001:db8::5", timedelta(days=40), False),
+)
+# (sender, days before today, kept)
+SENDERS = (("patron:P1", 0, True), ("address:192.0.2.9", 0, True), ("patron:P2", 1, False))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    built = database.connect(database_url)
+    database.upgrade(built)
+    with built.begin() as connection:
+        connection.execute(
+            insert(PortalSignInFailures),
+            [
+                {"address": address, "failures": 3, "window_start": NOW - ago}
+                for address, ago, _ in ADDRESSES
+            ],
+        )
+        connection.execute(
+            insert(FeedbackSender),
+            [
+                {"sender": sender, "day": NOW.date() - timedelta(days=ago), "sent": 1}
+                for sender, ago, _ in SENDERS
+            ],
+        )
+    yield built
+    built.dispose()
+
+
+def _left(engine: Engine) -> tuple[set[str], set[str]]:
+    with Session(engine) as db:
+        return (
+            set(db.scalars(select(PortalSignInFailures.address))),
+            set(db.scalars(select(FeedbackSender.sender))),
+        )
+
+
+def test_what_no_window_needs_is_forgotten_and_nothing_else_even_twice(engine: Engine) -> None:
+    forgotten = forget_daily(engine, NOW, 30)
+    assert (forgotten.addresses, forgotten.feedback_senders, forgotten.loans) == (2, 1, 0)
+    kept = ({a for a, _, keep in ADDRESSES if keep}, {s for s, _, keep in SENDERS if keep})
+    assert _left(engine) == kept
+    again = forget_daily(engine, NOW, 30)
+    assert (again.addresses, again.feedback_senders, again.loans) == (0, 0, 0)
+    assert _left(engine) == kept
+
+
+def test_the_command_forgets_for_a_library_that_sends_no_notices(
+    engine: Engine, database_url: str
+) -> None:
+    # The command runs on the real clock: everything planted is long past by then.
+    run = subprocess.run(
+        [sys.executable, "-m", "kiosk.central.cli", "--db", database_url, "forget"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "addresses' refused sign-in counts: 5" in run.stdout
+    assert "feedback senders of days gone: 3" in run.stdout
+    assert _left(engine) == (set(), set())
