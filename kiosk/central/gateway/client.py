@@ -32,6 +32,11 @@ class UpstreamDown(CentralError):
     says why, without anything a message carried."""
 
 
+class Unsendable(CentralError):
+    """A transaction SIP2 cannot carry as it is (a field the codec refuses): for staff,
+    never a reason to stop the relay."""
+
+
 @dataclass(frozen=True, slots=True)
 class Login:
     """Who we are to the upstream: ``[upstream]``'s settings and the password read from
@@ -125,8 +130,8 @@ class Connection:
         charset = self.settings.charset
         try:
             data = codec.frame(request, sequence=sequence, charset=charset)
-        except codec.Sip2Error as error:  # ours to fix, not the upstream's: say so
-            raise CentralError(f"cannot write {request.NAME} to the upstream: {error}") from None
+        except codec.Sip2Error as error:
+            raise Unsendable(f"it cannot be written as a SIP2 {request.NAME}: {error}") from None
         for _ in range(RESENDS + 1):
             self._send(data)
             response = self._read()
@@ -179,8 +184,9 @@ class Connection:
             raise self._lost("an answer garbled on the way (its checksum is wrong)")
         try:
             return codec.parse_response(raw.decode(self.settings.charset, errors="replace"))
-        except codec.Sip2Error as error:
-            raise self._lost(f"an answer that is not SIP2: {error}") from None
+        except codec.Sip2Error:
+            # Not the codec's words: they may quote a field, and this goes to the log.
+            raise self._lost("an answer that is not SIP2") from None
 
     def _lost(self, why: str) -> UpstreamDown:
         """The connection closed, and the error to raise."""

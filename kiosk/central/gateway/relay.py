@@ -46,7 +46,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from kiosk.central.gateway.client import Connection, Login, UpstreamDown
+from kiosk.central.gateway.client import Connection, Login, Unsendable, UpstreamDown
 from kiosk.central.gateway.outbox import DONE, PAYMENT, REFUSED, SENDING, TO_SEND, WAITING
 from kiosk.central.models import Patron, StaffException, UpstreamOutbox, UpstreamRelay, table
 from kiosk.central.sip2 import codec
@@ -298,7 +298,11 @@ class Relay:
                     if row.change_seq in in_doubt and self._done_upstream(connection, row):
                         answered.append(_Outcome(row, DONE, verified=True))
                         continue
-                    answered.append(self._send(connection, row, cards.get(row.patron_id or "")))
+                    try:
+                        sent = self._send(connection, row, cards.get(row.patron_id or ""))
+                    except Unsendable as error:  # for staff; the next goes on
+                        sent = _Outcome(row, REFUSED, str(error)[:400])
+                    answered.append(sent)
             except UpstreamDown as error:
                 errors.append(str(error))
             return answered

@@ -99,7 +99,9 @@ def test_the_upstream_decides_when_it_answers_in_time(
     gateway: Gateway, upstream: RunningSip2
 ) -> None:
     _set_pin(upstream.session, UPSTREAM_PIN)  # the gateway keeps no PIN for the patron
-    with portal(gateway, upstream.port) as url:
+    # A budget a loaded test machine meets (the upstream verifies our login's password
+    # and the PIN, each an argon2id verification); the budget itself is tested below.
+    with portal(gateway, upstream.port, budget=8.0) as url:
         assert signs_in(url, UPSTREAM_PIN)
         assert not signs_in(url, "9999")
         _set_pin(upstream.session, UPSTREAM_PIN, barred=True, barred_reason="lost card")
@@ -111,7 +113,9 @@ def test_the_upstream_down_or_silent_the_local_pin_decides_within_the_budget(
 ) -> None:
     _set_pin(gateway.session, LOCAL_PIN)
     with portal(gateway, unused_port()) as url:  # nothing listens there
+        started = time.monotonic()
         assert signs_in(url, LOCAL_PIN)
+        alone = time.monotonic() - started  # the sign-in's own time, refused at once
         assert not signs_in(url, UPSTREAM_PIN)
     silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
     held: list[socket.socket] = []
@@ -141,7 +145,8 @@ def test_the_upstream_down_or_silent_the_local_pin_decides_within_the_budget(
         for one in held:
             one.close()
     assert held  # it was asked
-    assert 0.5 <= waited < 0.5 + 3.0  # the budget, then the local verifier's own time
+    # The budget, then the sign-in's own time (with room for a loaded machine).
+    assert 0.5 <= waited < alone + 0.5 + 2.0
 
 
 def _prepare_gateway(url: str, library: GeneratedLibrary) -> Engine:
@@ -168,7 +173,7 @@ def test_a_sip2_devices_pin_is_checked_upstream_first(
     password = write_secret(folder / "upstream-password", PASSWORD)
     site = (
         f'[upstream]\nenabled = true\nhost = "127.0.0.1"\nport = {upstream.port}\n'
-        f'user = "{ACCOUNT}"\npassword_file = "{password}"\n'
+        f'user = "{ACCOUNT}"\npassword_file = "{password}"\npatron_check_seconds = 4\n'
     )
     with start_sip2(
         database_url, folder, sip2_library, site=site, prepare=_prepare_gateway
@@ -179,6 +184,6 @@ def test_a_sip2_devices_pin_is_checked_upstream_first(
         try:
             started = time.monotonic()
             assert b"CQY" in _pin_answer(gateway_sip2, LOCAL_PIN)  # the local PIN, in time
-            assert time.monotonic() - started < 1.5 + 3.0
+            assert time.monotonic() - started < 4 + 3.0
         finally:
             upstream.process.send_signal(signal.SIGCONT)
