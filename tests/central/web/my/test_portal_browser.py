@@ -435,3 +435,21 @@ def test_a_barred_card_whose_membership_ended_signs_in_and_reads_why(
     expect(page.locator("#renewed")).to_contain_text("Your card can't be used to borrow")
     accessible(page)
     watch.check(OTHER_CARD, OTHER_PIN)
+
+
+def test_the_privacy_notice_is_read_before_anyone_signs_in(page: Page, console: Console) -> None:
+    """The registration form asks consent to it: a newcomer reads it first. What is a
+    patron's own (their loan history's choice, their data) asks them to sign in."""
+    watch = Watch(page)
+    page.goto(f"{console.url}/my/privacy")
+    expect(page.get_by_role("heading", level=1)).to_have_text("What the library keeps about you")
+    accessible(page)
+    expect(page.get_by_role("link", name="Download as JSON")).to_have_count(0)
+    expect(page.locator("form[action='/my/history/keep']")).to_have_count(0)
+    page.locator("#sign-in-to-download").click()
+    expect(page.locator("input[name=card]")).to_be_visible()
+    # The download itself is still the signed-in patron's alone.
+    response = page.request.get(f"{console.url}/my/data.json", max_redirects=0)
+    assert response.status == 303
+    assert response.headers["location"].endswith("/my/login")
+    assert watch.problems == []

@@ -23,7 +23,7 @@ from kiosk.central.circulation.holds import patron_holds
 from kiosk.central.circulation.lookup import desk_patron
 from kiosk.central.models import AppliedTransaction, LedgerEntry, Patron
 from kiosk.central.web.deps import Db, Now, Settings
-from kiosk.central.web.routes.my.deps import SignedIn, page
+from kiosk.central.web.routes.my.deps import SignedIn, optional, page
 from kiosk.central.web.routes.my.sessions import IDLE
 
 router = APIRouter(prefix="/my", include_in_schema=False)
@@ -55,20 +55,24 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 @router.get("/privacy", response_class=HTMLResponse)
 def privacy(
     request: Request,
-    signed_in: SignedIn,
+    db: Db,
     config: Settings,
+    moment: Now,
     saved: Annotated[str, Query(max_length=8)] = "",
 ) -> HTMLResponse:
+    """Readable signed in or not: the registration form asks consent to it before there
+    is anyone to sign in. The choices and the download are the signed-in patron's."""
+    patron = optional(request, db, config, moment)
     return page(
         request,
         config,
         "my/privacy.html",
-        patron=signed_in.patron,
+        patron=patron,
         idle_minutes=int(IDLE.total_seconds() // 60),
         lifetime_hours=int(config.lifetimes.absolute.total_seconds() // 3600),
         hold_shelf_days=config.hold_shelf_days,
         forget_days=config.forget_loans_after_days,
-        kept=signed_in.patron.keep_loan_history,
+        kept=patron is not None and patron.keep_loan_history,
         saved=saved == "1",
     )
 
