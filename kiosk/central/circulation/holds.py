@@ -421,7 +421,7 @@ def _existing(db: Session, hold_id: int) -> Hold:
 def cancel_hold(db: Session, hold_id: int, now: datetime, actor: Actor, reason: str = "") -> None:
     """Take the hold out of its queue. When it was ready, the item stays on the hold
     shelf for the next in the queue, or failing one for the first title hold on its
-    record, if any."""
+    record, if any; or goes in transit to where that patron collects, when elsewhere."""
     log = ChangeLog(db)
     log.lock()
     try:
@@ -431,9 +431,12 @@ def cancel_hold(db: Session, hold_id: int, now: datetime, actor: Actor, reason: 
         db.delete(hold)
         log.remove(Entity.HOLD, str(hold.id))
         _renumber(log, rest, now, on_shelf=was_ready)
-        if was_ready and not rest and hold.item_barcode is not None:
+        if was_ready and hold.item_barcode is not None:
             # The copy is on the hold shelf where the cancelled hold was to be collected.
-            _trap_for_title(db, log, hold.item_barcode, now, where=hold.pickup)
+            if rest:
+                _send_to_pickup(db, log, hold.item_barcode, rest[0], where=hold.pickup)
+            else:
+                _trap_for_title(db, log, hold.item_barcode, now, where=hold.pickup)
         _audit(
             db,
             now,
@@ -483,12 +486,23 @@ def _trap_for_title(
     if waiting:
         first = waiting[0]
         first.item_barcode, first.position = barcode, 1
-        pickups = {first.patron_id: first.pickup} if first.pickup is not None else {}
-        trapped = RulesItem("", trapped_for=first.patron_id, pickups=pickups)
-        routing = route_return(trapped, where)
-        if routing.route is Route.TRANSFER:
-            item.status, item.transit_to = IN_TRANSIT, routing.destination
-            log.item(item)
-        else:
-            first.ready, first.ready_at = True, now
+        first.ready, first.ready_at = True, now
         log.hold(first)
+        _send_to_pickup(db, log, barcode, first, where=where)
+
+
+def _send_to_pickup(
+    db: Session, log: ChangeLog, barcode: str, first: Hold, *, where: str | None
+) -> None:
+    """The copy on the hold shelf of branch ``where`` is now ``first``'s, who collects
+    at another branch (``kiosk.rules.route_return``): it goes in transit there and the
+    hold is not ready until it arrives. Otherwise it stays ready where it is."""
+    pickups = {first.patron_id: first.pickup} if first.pickup is not None else {}
+    routing = route_return(RulesItem("", trapped_for=first.patron_id, pickups=pickups), where)
+    item = db.get(Item, barcode)
+    if routing.route is not Route.TRANSFER or item is None:
+        return
+    item.status, item.transit_to = IN_TRANSIT, routing.destination
+    log.item(item)
+    first.ready, first.ready_at = False, None
+    log.hold(first)

@@ -237,3 +237,27 @@ def test_borrowing_another_copy_releases_one_on_its_way_to_the_borrower(
     assert library.item("F1") == ("in_transit", "East")
     home = library.check_in("F1", "East", NOW + timedelta(hours=3))
     assert (home.route, home.destination) == ("transfer", "Main")
+
+
+def test_a_ready_item_hold_cancelled_sends_its_copy_to_where_the_next_in_its_queue_collects(
+    library: Library,
+) -> None:
+    with library.session() as db:
+        lend(db, "F1", "ben", "2026-11-30")
+        first = place_hold(db, "ada", "F1", NOW, CYRIL, pickup="North")
+        second = place_hold(db, "student", "F1", NOW, CYRIL, pickup="East")
+        third = place_hold(db, "lapsed", "F1", NOW, CYRIL, pickup="East")
+    library.check_in("F1", "North", NOW + timedelta(hours=1))
+    assert library.hold(first.id) == ("F1", True, "North")
+    with library.session() as db:
+        cancel_hold(db, first.id, NOW + timedelta(hours=2), CYRIL, "not wanted")
+    assert library.hold(second.id) == ("F1", False, "East")
+    assert library.item("F1") == ("in_transit", "East")
+    arrived = library.check_in("F1", "East", NOW + timedelta(hours=3))
+    assert (arrived.route, arrived.ready_for) == ("hold_shelf", "student")
+    assert library.hold(second.id) == ("F1", True, "East")
+    # The next one collects at East too: the copy stays on East's shelf for them.
+    with library.session() as db:
+        cancel_hold(db, second.id, NOW + timedelta(hours=4), CYRIL, "not wanted")
+    assert library.hold(third.id) == ("F1", True, "East")
+    assert library.item("F1") == ("available", None)
