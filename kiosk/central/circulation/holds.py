@@ -453,7 +453,8 @@ def cancel_hold(db: Session, hold_id: int, now: datetime, actor: Actor, reason: 
 
 def move_hold(db: Session, hold_id: int, position: int, now: datetime, actor: Actor) -> None:
     """Put the hold at ``position`` (1 = next) in its queue. When the item waits on the
-    hold shelf, it then waits for whoever is first."""
+    hold shelf, it then waits for whoever is first: there, or in transit to where they
+    collect, when elsewhere."""
     log = ChangeLog(db)
     log.lock()
     try:
@@ -461,10 +462,13 @@ def move_hold(db: Session, hold_id: int, position: int, now: datetime, actor: Ac
         holds = _queue(db, hold.item_barcode, hold.brn)
         if not 1 <= position <= len(holds):
             raise CentralError(f"choose a place from 1 to {len(holds)}")
-        on_shelf = any(other.ready for other in holds)
+        waiting = next((other for other in holds if other.ready), None)
         holds.remove(hold)
         holds.insert(position - 1, hold)
-        _renumber(log, holds, now, on_shelf=on_shelf)
+        _renumber(log, holds, now, on_shelf=waiting is not None)
+        if waiting is not None and holds[0] is not waiting and hold.item_barcode is not None:
+            # The copy is on the hold shelf where the hold it waited for is collected.
+            _send_to_pickup(db, log, hold.item_barcode, holds[0], where=waiting.pickup)
         _audit(db, now, actor, action="hold.move", hold=hold, detail=f"to position {position}")
         db.commit()
     except BaseException:

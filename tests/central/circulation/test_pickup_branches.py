@@ -26,6 +26,7 @@ from kiosk.central.circulation.holds import (
     HoldRefused,
     cancel_hold,
     hold_shelf,
+    move_hold,
     patron_holds,
     place_hold,
     place_title_hold,
@@ -261,3 +262,18 @@ def test_a_ready_item_hold_cancelled_sends_its_copy_to_where_the_next_in_its_que
         cancel_hold(db, second.id, NOW + timedelta(hours=4), CYRIL, "not wanted")
     assert library.hold(third.id) == ("F1", True, "East")
     assert library.item("F1") == ("available", None)
+
+
+def test_a_hold_moved_first_while_its_copy_waits_elsewhere_sends_the_copy_there(
+    library: Library,
+) -> None:
+    with library.session() as db:
+        lend(db, "F1", "ben", "2026-11-30")
+        first = place_hold(db, "ada", "F1", NOW, CYRIL, pickup="North")
+        second = place_hold(db, "student", "F1", NOW, CYRIL, pickup="East")
+    library.check_in("F1", "North", NOW + timedelta(hours=1))
+    with library.session() as db:
+        move_hold(db, second.id, 1, NOW + timedelta(hours=2), CYRIL)
+    assert library.hold(second.id) == ("F1", False, "East")
+    assert library.hold(first.id) == ("F1", False, "North")
+    assert library.item("F1") == ("in_transit", "East")
