@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -102,10 +103,26 @@ class _Handler:
 
 
 class SmtpServer:
-    def __init__(self, port: int | None = None) -> None:
+    """``tls``: a context for TLS from the first byte (port 465's way); ``starttls``: one
+    for STARTTLS, then required before any mail (587's)."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        tls: ssl.SSLContext | None = None,
+        starttls: ssl.SSLContext | None = None,
+    ) -> None:
         self.mail = Mail()
         self.port = port or free_port()
-        self.controller = Controller(_Handler(self.mail), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            _Handler(self.mail),
+            hostname="127.0.0.1",
+            port=self.port,
+            ssl_context=tls,
+            tls_context=starttls,
+            require_starttls=starttls is not None,
+        )
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()
