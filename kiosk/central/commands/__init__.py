@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from sqlalchemy import Engine
@@ -123,6 +126,19 @@ def in_session(
             return handler(args, session, SystemClock().now())
 
     return run
+
+
+def stop_on_signals() -> threading.Event:
+    """An event that SIGTERM (systemd stopping the service) or SIGINT (Ctrl-C) sets: a
+    long-running command finishes what it has in hand and returns when it is set."""
+    stop = threading.Event()
+
+    def stopping(_signal: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, stopping)
+    signal.signal(signal.SIGINT, stopping)
+    return stop
 
 
 def emit(rows: Sequence[dict[str, Any]], as_json: bool) -> None:

@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from datetime import date, datetime
-from types import FrameType
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from kiosk.central.commands import Command, Verbs, emit
+from kiosk.central.commands import Command, Verbs, emit, stop_on_signals
 from kiosk.central.models import Notice, Patron
 from kiosk.central.notices.finding import daily, frequent
 from kiosk.central.notices.preferences import KINDS
@@ -96,13 +93,7 @@ def _run(args: argparse.Namespace, engine: Engine) -> int:
             runner.close()
         print(f"kiosk-central notices: {report.words()}", flush=True)
         return 0
-    stop = threading.Event()
-
-    def stopping(_signal: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, stopping)
-    signal.signal(signal.SIGINT, stopping)
+    stop = stop_on_signals()
     print("kiosk-central notices: running", flush=True)
     runner.run_forever(stop)
     return 0

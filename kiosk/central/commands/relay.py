@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
-from types import FrameType
 
 from sqlalchemy import Engine
 
-from kiosk.central.commands import Command
+from kiosk.central.commands import Command, stop_on_signals
 from kiosk.central.config import UPSTREAM_PASSWORD
 from kiosk.central.gateway.client import Login
 from kiosk.central.gateway.outbox import set_relaying
@@ -59,13 +56,7 @@ def _relay(args: argparse.Namespace, engine: Engine) -> int:
             relay.close()
         print(f"kiosk-central relay: {report.words()}", flush=True)
         return 1 if report.errors else 0
-    stop = threading.Event()
-
-    def stopping(_signal: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, stopping)
-    signal.signal(signal.SIGINT, stopping)
+    stop = stop_on_signals()
     print("kiosk-central relay: running", flush=True)
     relay.run_forever(stop)
     return 0

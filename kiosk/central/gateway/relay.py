@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy import ColumnElement, Engine, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from kiosk.central.gateway.client import Connection, Login, Unsendable, UpstreamDown
@@ -156,7 +157,11 @@ class Relay:
         that doubles each time (retry_seconds up to retry_max_seconds)."""
         try:
             while not stop.is_set():
-                report = self.run_once()
+                try:
+                    report = self.run_once()
+                except DBAPIError as error:  # the database busy or gone: an ordinary event
+                    log.warning("relay: the database: %s", type(error.orig).__name__)
+                    report = Report(errors=["the database could not be used"])
                 if report.errors:
                     stop.wait(self.wait)
                     self.wait = min(self.wait * 2, self.settings.retry_max_seconds)
@@ -190,36 +195,37 @@ class Relay:
     # --- holding the right to send --------------------------------------------------------
 
     def _hold(self) -> bool:
-        """Take or renew the relay row; False when another relay holds it."""
+        """Take or renew the relay row; False when another relay holds it. Each
+        transaction here starts with its write: on SQLite a read that turns into a write
+        fails at once when another process is writing."""
         now = self.now()
+        free = or_(
+            UpstreamRelay.holder.is_(None),
+            UpstreamRelay.holder == self.holder,
+            UpstreamRelay.held_at.is_(None),
+            UpstreamRelay.held_at < now - STALE_HOLD,
+        )
+        if self._take(now, free):
+            return True
         with Session(self.engine) as db:
-            relay = db.get(UpstreamRelay, 1)
-            if relay is None or not relay.enabled:
-                return False
-            held = relay.holder
-            free = (
-                held is None
-                or held == self.holder
-                or relay.held_at is None
-                or now - relay.held_at > STALE_HOLD
-                or _gone(held)
+            held = db.scalar(
+                select(UpstreamRelay.holder).where(UpstreamRelay.id == 1, UpstreamRelay.enabled)
             )
-            if not free:
-                return False
+        # Its holder a process of this machine that is gone (killed, crashed): at once.
+        if held is None or not _gone(held) or not self._take(now, UpstreamRelay.holder == held):
+            return False
+        log.warning("relay: took over from %s, which stopped", held)
+        return True
+
+    def _take(self, now: datetime, condition: ColumnElement[bool]) -> bool:
+        with Session(self.engine) as db:
             taken = db.execute(
                 update(UpstreamRelay)
-                .where(
-                    UpstreamRelay.id == 1,
-                    UpstreamRelay.holder.is_(None)
-                    if held is None
-                    else UpstreamRelay.holder == held,
-                )
+                .where(UpstreamRelay.id == 1, UpstreamRelay.enabled, condition)
                 .values(holder=self.holder, held_at=now)
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]
             db.commit()
-        if taken and held not in (None, self.holder):
-            log.warning("relay: took over from %s, which stopped", held)
         return bool(taken)
 
     def _still_held(self, db: Session) -> bool:
@@ -276,6 +282,9 @@ class Relay:
 
     def _relay(self, db: Session, rows: list[UpstreamOutbox], report: Report) -> list[_Outcome]:
         cards = self._cards(db, rows)
+        # The reads end here: on SQLite a transaction that writes must begin with its
+        # write (a read turned write fails at once under another writer).
+        db.commit()
         # 1. In doubt first: asked after, not sent again when done there.
         in_doubt = {row.change_seq for row in rows if row.status == SENDING}
         fresh = [row for row in rows if row.status == WAITING]

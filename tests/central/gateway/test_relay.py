@@ -320,3 +320,24 @@ def test_status_says_backlog_oldest_and_last_error(gateway: Gateway, database_ur
     assert "last error" in text
     with gateway.session() as db:
         assert db.scalar(select(func.count()).select_from(UpstreamOutbox)) == 1
+
+
+def test_the_relay_service_relays_as_they_come_and_stops_on_sigterm(
+    gateway: Gateway, upstream: RunningSip2, database_url: str, tmp_path: Path
+) -> None:
+    process = _relay_process(tmp_path, database_url, upstream.port)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"kiosk-central relay: running\n"
+        gateway.checkout(22)  # decided while it runs: found within its second's look
+        deadline = time.monotonic() + 60
+        while upstream_transactions(upstream) != [("checkout", barcode(22))]:
+            assert time.monotonic() < deadline, (tmp_path / "relay.log").read_text()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert _statuses(gateway) == [DONE]
