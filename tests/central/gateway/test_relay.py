@@ -341,3 +341,25 @@ def test_the_relay_service_relays_as_they_come_and_stops_on_sigterm(
             process.kill()
             process.wait()
     assert _statuses(gateway) == [DONE]
+
+
+def test_no_block_replays_are_recorded_upstream_as_the_facts_they_are(
+    gateway: Gateway, upstream: RunningSip2
+) -> None:
+    with upstream.session() as db:
+        db.execute(update(Patron).where(Patron.patron_id == patron_id(23)).values(barred=True))
+        db.commit()
+    gateway.checkout(23)
+    relay = relay_to(gateway, upstream.port, no_block=True)
+    try:
+        report = relay.run_once()
+    finally:
+        relay.close()
+    assert (report.relayed, report.refused) == (1, 0)
+    # The upstream took it as a fact (a no-block checkout) and kept it for its own staff.
+    assert upstream_transactions(upstream) == [("checkout", barcode(23))]
+    with upstream.session() as db:
+        found = db.scalars(
+            select(StaffException.reason).where(StaffException.source.like("sip2:%"))
+        ).all()
+    assert "refused_now" in found
