@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -363,3 +364,37 @@ def test_no_block_replays_are_recorded_upstream_as_the_facts_they_are(
             select(StaffException.reason).where(StaffException.source.like("sip2:%"))
         ).all()
     assert "refused_now" in found
+
+
+def test_a_lost_renewal_answer_is_found_done_by_the_due_date_it_moved(
+    gateway: Gateway, upstream: RunningSip2, proxy: Proxy
+) -> None:
+    with gateway.session() as db, upstream.session() as up:
+        # Lent a week ago on both sides, so that a renewal today moves the due date.
+        for session in (db, up):
+            session.add(
+                Loan(
+                    item_barcode=barcode(24),
+                    patron_id=patron_id(24),
+                    member_type="ADULT",
+                    due=(gateway.now() + timedelta(days=1)).date().isoformat(),
+                    renewals=0,
+                    lent_at=gateway.now() - timedelta(days=7),
+                    kiosk_id=None,
+                )
+            )
+            session.commit()
+    gateway.renew(24)
+    proxy.lose_answer_to = b"29"
+    relay = relay_to(gateway, proxy.port)
+    try:
+        first = relay.run_once()
+        assert first.errors
+        assert proxy.lost == 1
+        second = relay.run_once()
+    finally:
+        relay.close()
+    assert (second.verified, second.relayed, second.errors) == (1, 1, [])
+    assert count_upstream(upstream, "renew", barcode(24)) == 1
+    with upstream.session() as db:
+        assert db.scalar(select(Loan.renewals).where(Loan.item_barcode == barcode(24))) == 1
