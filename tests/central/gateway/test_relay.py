@@ -398,3 +398,22 @@ def test_a_lost_renewal_answer_is_found_done_by_the_due_date_it_moved(
     assert count_upstream(upstream, "renew", barcode(24)) == 1
     with upstream.session() as db:
         assert db.scalar(select(Loan.renewals).where(Loan.item_barcode == barcode(24))) == 1
+
+
+def test_a_lost_payment_answer_is_sent_again_and_taken_once(
+    gateway: Gateway, upstream: RunningSip2, proxy: Proxy
+) -> None:
+    with gateway.session() as db:
+        ledger.pay(db, patron_id(25), Decimal("2.00"), "cash", gateway.now(), ACTOR)
+    proxy.lose_answer_to = b"37"
+    relay = relay_to(gateway, proxy.port)
+    try:
+        assert relay.run_once().errors
+        second = relay.run_once()
+    finally:
+        relay.close()
+    assert (second.relayed, second.errors) == (1, [])
+    with upstream.session() as db:
+        paid = db.get(Patron, patron_id(25))
+        assert paid is not None
+        assert paid.owed == Decimal("1.00")  # 3.00 less 2.00, once: the same BK and date
