@@ -626,13 +626,15 @@ def record_offline(
     source: str,
     transaction_id: str,
     card: str | None = None,
+    branch: str | None = None,
 ) -> LoanAnswer:
     """A loan or a return a device already made on its own (SIP2's "no block"): a
     physical fact, applied as a kiosk's is, at ``decided_at``; what the rules would
     refuse becomes an exception from ``source`` for staff. ``due`` is the device's due
     date for a loan; without one the rules' own, else the day it was lent (staff see
     the exception). ``card`` is the card the device read, for a loan to a card no patron
-    has (``patron_id`` None): the exception names it, so staff can find who has it."""
+    has (``patron_id`` None): the exception names it, so staff can find who has it.
+    ``branch``: where a return was made (None: nowhere known), as for ``check_in``."""
     desk = _Desk.open(db, policies, barcode, now, actor, transaction_id)
     action: Action = kind
     try:
@@ -642,7 +644,14 @@ def record_offline(
         # exception (the book left, or came back, all the same).
         desk.read({patron_id} if patron_id else set(), known_item=False, late=True)
         applying = Applying(
-            desk.batch, desk.log, desk.policy, None, now, actor=actor.username, source=source
+            desk.batch,
+            desk.log,
+            desk.policy,
+            None,
+            now,
+            actor=actor.username,
+            source=source,
+            branch=branch,
         )
         item = desk.batch.items.get(desk.barcode)
         title = desk.title()

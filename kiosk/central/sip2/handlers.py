@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.central.circulation import desk, holds, ledger, lookup, patrons
+from kiosk.central.circulation import branches, desk, holds, ledger, lookup, patrons
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.authentication import PinAnswer, PinCheck, check_pin
 from kiosk.central.circulation.catalogue import item_view
@@ -928,6 +928,7 @@ def _checkin(call: _Call) -> codec.Response:
                 screen_message=(f"No item has barcode {barcode}. {SEE_STAFF}",),
             )
         home = item.home_location
+        here = _branch_here(db, request.current_location, call.device.location)
         returned_id = call.transaction_id("return", "", barcode, request.transaction_date)
         backdated = (
             request.return_date is not None and request.return_date < request.transaction_date
@@ -946,6 +947,7 @@ def _checkin(call: _Call) -> codec.Response:
                 actor=call.actor,
                 source=call.device.source,
                 transaction_id=returned_id,
+                branch=here,
             )
             recorded = desk.transaction(db, found.transaction_id)
             staff = recorded is not None and recorded.outcome == "exception"
@@ -957,6 +959,7 @@ def _checkin(call: _Call) -> codec.Response:
                 now=call.now,
                 actor=call.actor,
                 transaction_id=returned_id,
+                branch=here,
             )
             staff = not found.done
         sorting = _sort(call, db, found, staff, home)
@@ -982,8 +985,28 @@ def _checkin(call: _Call) -> codec.Response:
     )
 
 
+def _branch_here(db: Session, current_location: str | None, account_location: str) -> str | None:
+    """The branch a checkin happens at, for the decision path's routing: the location the
+    device says it is at (AP) when that is a branch's code, else its account's; None when
+    neither is (a library without branches, a location that names no branch)."""
+    codes = branches.branch_codes(db)
+    for location in ((current_location or "").strip(), account_location):
+        if location in codes:
+            return location
+    return None
+
+
 def _sort(call: _Call, db: Session, found: desk.LoanAnswer, staff: bool, home: str) -> _Sorting:
     settings = call.device.settings
+    if found.route == "transfer" and found.destination and not staff:
+        # The decision path sends it on: to its home branch, or to where the patron it is
+        # kept for collects it (it is theirs, but not yet on a hold shelf).
+        return _Sorting(
+            settings.staff_bin,
+            alert=True,
+            alert_type=ALERT_TRANSFER,
+            destination=found.destination,
+        )
     ready_for = found.ready_for
     if found.route is None:  # a no-block return sent again says no route: the queue does
         queue = holds.queue(db, found.item_barcode)

@@ -994,6 +994,28 @@ def test_a_hold_is_collected_at_the_pickup_location_the_device_names(library: Li
     assert pickups == {"ada": "Main", "student": "East"}  # none named: the first by code
 
 
+def test_a_checkin_is_routed_from_the_branch_the_device_stands_in(library: Library) -> None:
+    """The decision path routes a return from where it happens: the device's AP when it
+    names a branch, else its account's location. A copy kept for a patron who collects
+    at another branch goes there in transit, and onto the hold shelf when it arrives."""
+    library.lend("F1", "ben", "2026-11-30")
+    with library.db() as db:
+        for code, name in (("East", "East End Library"), ("Main", "Main Library")):
+            add_branch(db, code, name, NOW, actor="test", origin="test")
+    assert library.send(hold("+", ADA, "F1", kind="2") + "BSEast|").ok
+    # At Main (the account's location; the AP names no branch): sent on to East.
+    sent = library.send(checkin("F1", at="Returns trolley"))
+    assert (sent.ok, sent.alert, sent.alert_type) == (True, True, "04")
+    assert (sent.sort_bin, sent.destination_location) == ("X", "East")
+    assert library.get(Item, "F1").status == "in_transit"
+    assert library.count(Hold, Hold.patron_id == "ada", Hold.ready.is_(True)) == 0
+    # At East (the AP says so, whatever the account's location): the hold shelf.
+    arrived = library.send(checkin("F1", at="East", date="20261124    100000"))
+    assert (arrived.ok, arrived.alert, arrived.alert_type) == (True, True, "01")
+    assert (arrived.sort_bin, arrived.hold_patron_id) == ("H", ADA)
+    assert library.count(Hold, Hold.patron_id == "ada", Hold.ready.is_(True)) == 1
+
+
 # --- 37/38 fee paid -------------------------------------------------------------------------------
 
 
