@@ -58,6 +58,7 @@ def verify(root: Path, name: str) -> subprocess.CompletedProcess[str]:
 def test_the_units_are_there() -> None:
     assert [unit.name for unit in UNITS] == [
         "kiosk-central-backup.service",
+        "kiosk-central-forget.service",
         "kiosk-central-notices.service",
         "kiosk-central-relay.service",
         "kiosk-central-sip2.service",
