@@ -18,12 +18,15 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    and_,
     false,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from kiosk.common.money import from_cents, to_cents
@@ -163,6 +166,17 @@ class Patron(CentralBase):
     # Asked only where the library's member types depend on it ([registration]).
     date_of_birth: Mapped[date | None]
     # Searches by surname and first name use the migration's case-folded indexes (0005).
+
+    @hybrid_property
+    def has_email(self) -> bool:
+        """What the kiosks are told of the patron's email (their PatronRow): whether
+        there is one, never the address."""
+        return bool(self.email)
+
+    @has_email.inplace.expression
+    @classmethod
+    def _has_email(cls) -> ColumnElement[bool]:
+        return and_(cls.email.is_not(None), cls.email != "").label("has_email")
 
     # The console's pending registrations, oldest first: the few rows still pending.
     __table_args__ = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -63,6 +64,7 @@ from kiosk.store.world import (
     MEMBERSHIP,
     ON_LOAN,
     PIN,
+    RECEIPT,
     RENEW,
     RETURN,
     UNKNOWN,
@@ -313,6 +315,7 @@ class Circulation:
             patron.member_type,
             expired_on=expired_on,
             barred=rules_patron.barred,
+            has_email=patron.has_email,
         )
         return Identification(IdentifyStatus.IDENTIFIED, session=session, greeting=greeting)
 
@@ -672,6 +675,43 @@ class Circulation:
             return True
 
         result: bool | Unavailable = self._run(record)
+        return result
+
+    # --- receipt by email ----------------------------------------------------------------
+
+    def email_receipt(
+        self, session: PatronSession, results: Sequence[CheckoutAnswer | RenewAnswer]
+    ) -> str | Unavailable:
+        """Journal the patron's request for this session's receipt by email: the server
+        sends it to the address it has (the kiosk never holds one). Its lines are what
+        the patron was told here, as the printed receipt's are. Returns the entry id."""
+        done = [answer for answer in results if answer.entry_id and answer.due is not None]
+        if not done:
+            raise ValueError("a receipt needs a loan or a renewal of this session")
+
+        def record(world: World, now: datetime) -> str:
+            return self._record(
+                world,
+                now,
+                RECEIPT,
+                item_barcode="",
+                patron_id=session.patron_id,
+                details={
+                    "entries": [answer.entry_id for answer in done],
+                    "items": [
+                        {
+                            "action": CHECKOUT if isinstance(answer, CheckoutAnswer) else RENEW,
+                            "title": answer.title[:300],
+                            "due": answer.due.isoformat() if answer.due else "",
+                        }
+                        for answer in done
+                    ],
+                },
+                status_after="",
+                loan=None,
+            )
+
+        result: str | Unavailable = self._run(record)
         return result
 
     # --- account ----------------------------------------------------------------------

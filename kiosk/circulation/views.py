@@ -108,6 +108,9 @@ class PatronSession:
     # Said at once when the patron signs in, not at their first scan.
     expired_on: date | None = None
     barred: bool = False
+    # The library has an email address for them (the kiosk never holds it): the Finish
+    # screen may offer to email a receipt.
+    has_email: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,6 +221,7 @@ def _patron_rows(patrons: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
             patron["pin_verifier"],
             0,  # no wrong PINs yet
             None,
+            0,  # no email: a kiosk-only library has no server to send a receipt
         )
 
 

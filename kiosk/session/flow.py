@@ -241,6 +241,7 @@ class KioskFlow:
             "renew_scanned": self._renew_scanned,
             "done": self._done,
             "print_receipt": lambda: self._finish(receipt=True),
+            "email_receipt": self._email_receipt,
             "no_receipt": lambda: self._finish(receipt=False),
             "quit": self.ports.quit,  # read at each press: the window sets it after we start
             "close_staff": self.end_session,
@@ -489,6 +490,20 @@ class KioskFlow:
         answer = self.ports.circulation.feedback(rating, reason)
         if isinstance(answer, Unavailable):
             log.warning("a patron's feedback was not recorded: %s", answer.cause.value)
+
+    def _email_receipt(self) -> None:
+        tr, session = self.tr, self.patron.session
+        if session is None:
+            return
+        asked = self.ports.circulation.email_receipt(session, self.patron.results)
+        self.end_session()
+        if isinstance(asked, Unavailable):
+            self._say(
+                tr("Sorry, the receipt could not be sent. Your loans are on your account."),
+                Tone.NOTICE,
+            )
+        else:
+            self._say(tr("Your receipt will be emailed to you. Goodbye!"), Tone.SUCCESS)
 
     def _finish(self, *, receipt: bool) -> None:
         tr = self.tr

@@ -209,6 +209,9 @@ def finish(tr: Translator, patron: Patron, banner: Banner | None, *, can_print: 
     actions: tuple[Button, ...] = ()
     if lines and can_print:
         actions += (Button("print_receipt", tr("Print a receipt")),)
+    if lines and patron.session is not None and patron.session.has_email:
+        # Sent by the library to the address it has: the kiosk never holds one.
+        actions += (Button("email_receipt", tr("Email me a receipt")),)
     label = tr("No receipt, thanks") if actions else tr("Finish")
     actions += (Button("no_receipt", label, primary=True),)
     name = patron.session.first_name if patron.session else ""

@@ -18,11 +18,14 @@ from kiosk.store.types import Money
 
 PENDING = "pending"
 ACKNOWLEDGED = "acknowledged"
-# What an entry records; the wire protocol names the same seven. A membership entry (a
-# patron renewed their membership here) and a PIN entry (a PIN typed here, right or
-# wrong, for the server to count) name no item: their ``item_barcode`` is empty. Nor does
-# a feedback entry (a patron's rating of the kiosk), which names no patron either.
-EntryKind = Literal["checkout", "return", "renew", "fault", "membership", "pin", "feedback"]
+# What an entry records; the wire protocol names the same eight. A membership entry (a
+# patron renewed their membership here), a PIN entry (a PIN typed here, right or wrong,
+# for the server to count) and a receipt entry (a patron asked for their session's
+# receipt by email) name no item: their ``item_barcode`` is empty. Nor does a feedback
+# entry (a patron's rating of the kiosk), which names no patron either.
+EntryKind = Literal[
+    "checkout", "return", "renew", "fault", "membership", "pin", "feedback", "receipt"
+]
 
 
 class JournalBase(DeclarativeBase):

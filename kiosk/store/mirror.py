@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kiosk.store.types import Money
@@ -74,6 +74,8 @@ class MirrorPatron(MirrorBase):
     # kiosk's own unsent attempts are laid over them (World.pin_state).
     pin_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     pin_locked_until: Mapped[datetime | None]
+    # Whether the library can email them (a receipt): never the address itself.
+    has_email: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class MirrorLoan(MirrorBase):

@@ -48,6 +48,8 @@ CHECKOUT, RETURN, RENEW, FAULT = "checkout", "return", "renew", "fault"
 MEMBERSHIP, PIN = "membership", "pin"
 # A patron's rating of the kiosk: no item, no patron, its time rounded down to the hour.
 FEEDBACK = "feedback"
+# A patron's request for their session's receipt by email: the patron, no item.
+RECEIPT = "receipt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ class PatronState:
     pin_verifier: str | None
     # The server's count of wrong PINs with this kiosk's unsent PINs laid over it.
     pin: PinState = _NO_WRONG_PINS
+    has_email: bool = False  # the library can email them: never the address
 
     def as_rules_patron(self) -> Patron:
         return Patron(self.patron_id, self.member_type, self.expires, self.barred, self.owed)
@@ -186,7 +189,7 @@ _PATRON = (
     "(SELECT json_group_array(json_array(n.seq, n.decided_at, "
     "json_extract(n.payload, '$.right'))) FROM main.entries n "
     "WHERE n.item_barcode = '' AND n.seq > ?1 AND n.kind = 'pin' "
-    "AND n.patron_id = p.patron_id) "
+    "AND n.patron_id = p.patron_id), p.has_email "
     "FROM mirror.patrons p WHERE p.{key} = ?2"
 )
 _PATRON_BY_CARD = _PATRON.format(key="card")
@@ -440,6 +443,7 @@ def _patron(row: Any) -> PatronState | None:
         pin_failures,
         locked_until,
         typed_here,
+        has_email,
     ) = row
     expires = renewed or expires
     pin = PinState(pin_failures, datetime.fromisoformat(locked_until) if locked_until else None)
@@ -454,6 +458,7 @@ def _patron(row: Any) -> PatronState | None:
         from_cents(owed) + from_cents(charged),
         verifier,
         pin,
+        bool(has_email),
     )
 
 

@@ -57,7 +57,8 @@ from kiosk.sync.protocol import (
     MAX_PAGE,
     MAX_PUSH,
     MAX_SNAPSHOT_PAGE,
-    PIN_STATE_HEADER,
+    PATRON_FIELDS_HEADER,
+    PATRON_FIELDS_VERSION,
     ROW_TYPES,
     SNAPSHOT_COLUMNS,
     SNAPSHOT_OPTIONAL,
@@ -475,7 +476,7 @@ class SyncAgent:
                 "/changes",
                 ChangesPage,
                 params={"since": cursor, "limit": self.page_size},
-                headers={PIN_STATE_HEADER: "1"},
+                headers={PATRON_FIELDS_HEADER: str(PATRON_FIELDS_VERSION)},
             )
             policies, tables = _mirror_changes(page.changes)
             if self._lending_changed is None and any(
@@ -593,6 +594,7 @@ _STORED: dict[Entity, Callable[[list[Any]], tuple[Any, ...]]] = {
         row[7],
         row[8] or 0,  # null from a server that counts no PINs for kiosks
         row[9],
+        int(bool(row[10])),  # null from a server that does not say who has an email
     ),
     Entity.LOAN: tuple,
     Entity.HOLD: lambda row: (*row[:4], int(row[4]), *row[5:8]),

@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     model_validator,
 )
 
@@ -92,9 +93,25 @@ class PatronRow(Wire):
     # (PIN_STATE_HEADER): a kiosk one version older refuses a field it does not know.
     pin_failures: int = Field(default=0, ge=0)
     pin_locked_until: datetime | None = None  # the library's local time, as every time
+    # Whether the library has an email address for the patron (the kiosk offers to email
+    # a receipt): a yes or no, never the address. Left out of a change while False, and
+    # of the changes sent to a kiosk that knows an older patron row.
+    has_email: bool = False
 
 
 PIN_STATE_FIELDS = ("pin_failures", "pin_locked_until")
+# The fields each version of the patron row added, from the first: a kiosk says on its
+# pull which version it knows (PATRON_FIELDS_HEADER), and the changes it is sent leave
+# out the later ones, which it would refuse.
+PATRON_FIELDS_SINCE: dict[int, tuple[str, ...]] = {1: PIN_STATE_FIELDS, 2: ("has_email",)}
+PATRON_FIELDS_VERSION = max(PATRON_FIELDS_SINCE)
+
+
+def patron_fields_unknown_to(version: int) -> tuple[str, ...]:
+    """The patron row's fields a kiosk that knows ``version`` of it does not know."""
+    return tuple(
+        name for since, names in PATRON_FIELDS_SINCE.items() if since > version for name in names
+    )
 
 
 class LoanRow(Wire):
@@ -166,6 +183,7 @@ SNAPSHOT_COLUMNS: dict[Entity, tuple[str, ...]] = {
         "pin_verifier",
         "pin_failures",
         "pin_locked_until",
+        "has_email",
     ),
     Entity.LOAN: ("item_barcode", "patron_id", "member_type", "due", "renewals"),
     Entity.HOLD: (
@@ -183,7 +201,7 @@ SNAPSHOT_COLUMNS: dict[Entity, tuple[str, ...]] = {
 # reads a snapshot's columns by name, so a newer server's added ones are passed over.
 SNAPSHOT_OPTIONAL: dict[Entity, frozenset[str]] = {
     Entity.HOLD: frozenset({"brn", "pickup"}),
-    Entity.PATRON: frozenset(PIN_STATE_FIELDS),
+    Entity.PATRON: frozenset((*PIN_STATE_FIELDS, "has_email")),
 }
 
 
@@ -197,11 +215,16 @@ class SnapshotPage(Wire):
 
 
 # ``membership``: a patron renewed their membership at the kiosk; it names no item.
-EntryKind = Literal["checkout", "return", "renew", "fault", "membership", "pin", "feedback"]
+EntryKind = Literal[
+    "checkout", "return", "renew", "fault", "membership", "pin", "feedback", "receipt"
+]
 # Entries about a patron alone, with no item (``item_barcode`` empty): a membership
-# renewal, and a PIN typed at the kiosk (``details["right"]``), which the server counts
-# with the PINs typed elsewhere.
-PATRON_ONLY_KINDS = frozenset({"membership", "pin"})
+# renewal, a PIN typed at the kiosk (``details["right"]``), which the server counts
+# with the PINs typed elsewhere, and a patron's request for their session's receipt by
+# email (``details``: the session's ``entries`` and the ``items`` it lent and renewed).
+RECEIPT = "receipt"
+PATRON_ONLY_KINDS = frozenset({"membership", "pin", RECEIPT})
+MAX_RECEIPT_ITEMS = 100
 # A patron's feedback at the end of a session names neither item nor patron, and its
 # time only to the hour: it must not say whose it was (docs/sync-protocol.md).
 FEEDBACK = "feedback"
@@ -269,6 +292,10 @@ class WireEntry(Wire):
             )
         if self.kind == FEEDBACK:
             _check_feedback(self)
+        if self.kind == RECEIPT and (self.patron_id is None or not receipt_items(self)):
+            raise ValueError(
+                "a receipt entry names its patron, and the session's entries and items"
+            )
         if self.kind == "pin" and (
             self.patron_id is None or not isinstance(self.details.get("right"), bool)
         ):
@@ -300,6 +327,29 @@ def _check_feedback(entry: WireEntry) -> None:
         )
     if entry.charged != 0 or entry.status_after or entry.fulfilled_hold_of is not None:
         raise ValueError("a feedback entry changes nothing")
+
+
+class ReceiptItem(Wire):
+    """A line of an emailed receipt: what the kiosk told the patron."""
+
+    action: Literal["checkout", "renew"]
+    title: str = Field(max_length=300)
+    due: DueText
+
+
+class _ReceiptDetails(Wire):
+    entries: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9:._-]{1,64}$")]] = Field(
+        min_length=1, max_length=MAX_RECEIPT_ITEMS
+    )
+    items: list[ReceiptItem] = Field(min_length=1, max_length=MAX_RECEIPT_ITEMS)
+
+
+def receipt_items(entry: WireEntry) -> list[ReceiptItem]:
+    """The lines of a receipt entry (none: its details are not a receipt's)."""
+    try:
+        return _ReceiptDetails.model_validate(entry.details).items
+    except ValidationError:
+        return []
 
 
 def _membership_expiry(details: Mapping[str, Any]) -> date | None:
@@ -376,8 +426,9 @@ BACKUP_HEADER = "Kiosk-Backup-Covers"
 APPLIED_HEADER = "Kiosk-Applied-Through"
 # On a heartbeat: how many applied entries the kiosk keeps until a backup covers them.
 HELD_HEADER = "Kiosk-Held-For-Backup"
-# On a kiosk's pull: "1" when its patron rows may carry PIN_STATE_FIELDS.
-PIN_STATE_HEADER = "Kiosk-Knows-Pin-State"
+# On a kiosk's pull: the version of the patron row it knows (PATRON_FIELDS_SINCE); none:
+# the first. Named when "1" (PIN_STATE_FIELDS) was its only value.
+PATRON_FIELDS_HEADER = PIN_STATE_HEADER = "Kiosk-Knows-Pin-State"
 NO_BACKUP = "none"
 IMMEDIATELY = "immediately"
 _EPOCH = re.compile(r"^[0-9a-f]{32}$")

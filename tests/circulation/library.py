@@ -130,7 +130,7 @@ def build(directory: Path, *, verifier: str | None = None) -> Store:
             connection,
             [
                 patron(ADA, "Ada", "STUDENT"),
-                patron(BEN, "Ben", "ADULT", owed=Decimal("1.50")),
+                patron(BEN, "Ben", "ADULT", owed=Decimal("1.50"), has_email=True),
                 patron(CAL, "Cal", "ADULT", barred=True),
                 patron(DOT, "Dot", "STUDENT", expires=date(2026, 10, 31)),
                 patron(EVE, "Eve", "ADULT", pin_verifier=None),

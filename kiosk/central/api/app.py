@@ -37,7 +37,7 @@ from kiosk.sync.protocol import (
     HELD_HEADER,
     MAX_PAGE,
     MAX_SNAPSHOT_PAGE,
-    PIN_STATE_HEADER,
+    PATRON_FIELDS_HEADER,
     ChangesPage,
     Heartbeat,
     HeartbeatReply,
@@ -163,10 +163,11 @@ def changes(
     caller: Caller,
     since: Annotated[int, Query(ge=0, le=2**63 - 1)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
-    pin_state: Annotated[str | None, Header(alias=PIN_STATE_HEADER, max_length=8)] = None,
+    knows: Annotated[str | None, Header(alias=PATRON_FIELDS_HEADER, max_length=8)] = None,
 ) -> Response:
     with _reading(request) as db:
-        page = changes_page(db, caller.id, since, limit, pin_state=pin_state == "1")
+        version = int(knows) if knows and knows.isdigit() else 0
+        page = changes_page(db, caller.id, since, limit, patron_version=version)
         told = _durability(request, db) | _branch(caller, db)
     # JSON already (see changes_page)
     return Response(page, media_type="application/json", headers=told)

@@ -20,10 +20,11 @@ from kiosk.central.models import (
     Record,
 )
 from kiosk.sync.protocol import (
-    PIN_STATE_FIELDS,
+    PATRON_FIELDS_VERSION,
     SNAPSHOT_COLUMNS,
     SNAPSHOT_ORDER,
     Entity,
+    patron_fields_unknown_to,
 )
 
 # entity -> (model, key column, how a key in an ``after`` token is read back)
@@ -54,10 +55,15 @@ _SELECTED: dict[Entity, dict[str, str]] = {
         "expires": "CAST(expires AS TEXT)",
         "owed": _money_text("owed"),
         "pin_locked_until": "CAST(pin_locked_until AS TEXT)",
+        # A yes or no: the address itself never leaves the server.
+        "has_email": "CASE WHEN email IS NOT NULL AND email <> '' THEN 1 ELSE 0 END",
     },
 }
 # Flags that SQLite stores as 0 or 1 and the wire writes as true or false, by position.
-_FLAGS: dict[Entity, tuple[int, ...]] = {Entity.PATRON: (5,), Entity.HOLD: (4,)}
+_FLAGS: dict[Entity, tuple[int, ...]] = {
+    Entity.PATRON: (5, SNAPSHOT_COLUMNS[Entity.PATRON].index("has_email")),
+    Entity.HOLD: (4,),
+}
 
 
 # Rows kiosks are not sent: registrations staff have not approved (ChangeLog.patron
@@ -164,20 +170,25 @@ def snapshot_page(db: Session, after: str | None, limit: int) -> dict[str, Any]:
     }
 
 
-def _without_pin_state(data: str) -> str:
+def _without(data: str, names: tuple[str, ...]) -> str:
     row = json.loads(data)
-    for name in PIN_STATE_FIELDS:
+    for name in names:
         row.pop(name, None)
     return json.dumps(row, separators=(",", ":"))
 
 
 def changes_page(
-    db: Session, kiosk_id: int, since: int, limit: int, *, pin_state: bool = True
+    db: Session,
+    kiosk_id: int,
+    since: int,
+    limit: int,
+    *,
+    patron_version: int = PATRON_FIELDS_VERSION,
 ) -> str:
     """Changes after ``since``, as the JSON of a ChangesPage. Markers of journal entries
     go only to the kiosk that made them (as ``reflected``); other kiosks skip them but
-    advance their cursor. A kiosk that does not know patrons' PIN state (``pin_state``
-    False: one version older) gets patron rows without it.
+    advance their cursor. A kiosk that knows an older patron row (``patron_version``,
+    kiosk.sync.protocol.PATRON_FIELDS_SINCE) gets patron rows without the later fields.
 
     Built as text, each row's data as stored: every kiosk pulls every other kiosk's
     changes, so this is the server's busiest loop, and parsing each row's JSON only to
@@ -192,13 +203,15 @@ def changes_page(
     changes = []
     reflected = []
     entry, patron = Entity.ENTRY.value, Entity.PATRON.value
+    unknown = patron_fields_unknown_to(patron_version)
+    marks = tuple(f'"{name}"' for name in unknown)
     for seq, entity, key, data, marker_of in rows:
         if entity == entry:
             if marker_of == kiosk_id:
                 reflected.append(key)
             continue
-        if not pin_state and entity == patron and data and '"pin_' in data:
-            data = _without_pin_state(data)  # noqa: PLW2901 - the row as this kiosk reads it
+        if marks and entity == patron and data and any(mark in data for mark in marks):
+            data = _without(data, unknown)  # noqa: PLW2901 - the row as this kiosk reads it
         changes.append(
             f'{{"seq":{seq},"entity":"{Entity(entity).value}","key":{json.dumps(key)},'
             f'"data":{data or "null"}}}'

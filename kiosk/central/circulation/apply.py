@@ -22,7 +22,7 @@ entry lock its item, so the second finds the first's row and answers
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, func, insert, select, union_all, update
@@ -65,6 +65,7 @@ from kiosk.rules import Patron as RulesPatron
 from kiosk.rules.model import AVAILABLE
 from kiosk.sync.protocol import (
     FEEDBACK,
+    RECEIPT,
     Entity,
     HoldRow,
     ItemRow,
@@ -75,6 +76,7 @@ from kiosk.sync.protocol import (
     Wire,
     WireEntry,
     membership_expiry,
+    receipt_items,
 )
 
 FOUND_STATUSES = ("lost", "missing")
@@ -217,6 +219,8 @@ class Batch:
     transactions: list[dict[str, Any]] = field(default_factory=list)
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)  # kiosk_feedback's rows
+    # Receipts asked for at kiosks: (patron id, entry id, day, facts of each action).
+    receipts: list[tuple[str, str, date, dict[str, dict[str, Any]]]] = field(default_factory=list)
     # The loan limit of each pending registration among ``patrons`` (kiosks never mirror
     # it: the server alone lends to a patron staff have not approved).
     pending: dict[str, int] = field(default_factory=dict)
@@ -421,6 +425,7 @@ class Applying:
             "membership": self._membership,
             "pin": self._pin,
             FEEDBACK: self._feedback,
+            RECEIPT: self._receipt,
         }[entry.kind]
         handler(entry)
         if entry.charged > 0 and entry.patron_id is not None:
@@ -790,6 +795,20 @@ class Applying:
             }
         )
 
+    def _receipt(self, entry: WireEntry) -> None:
+        # The lines the kiosk showed the patron, as its printed receipt has them; queued
+        # with this batch (write_batch), one notice an action, keyed by the entry.
+        patron_id = entry.patron_id or ""
+        if patron_id not in self.batch.patrons:
+            self.note("unknown_patron", f"patron {entry.patron_id} is not registered")
+            return
+        facts: dict[str, dict[str, Any]] = {}
+        for line in receipt_items(entry):
+            facts.setdefault(line.action, {"action": line.action, "items": []})["items"].append(
+                {"title": line.title, "due": line.due}
+            )
+        self.batch.receipts.append((patron_id, entry.id, entry.decided_at.date(), facts))
+
     def _untrap_title_hold(self, item: _Item) -> None:
         """The copy can no longer be lent: a title hold trapped for it goes back to the
         head of its title's queue, to wait for the next copy to come back. The item holds
@@ -873,6 +892,47 @@ def write_batch(session: Session, batch: Batch, now: datetime) -> None:
     ):
         if rows:
             session.execute(insert(table(model)), rows)
+    if batch.receipts:
+        _queue_receipts(session, batch.receipts, now)
+
+
+def _queue_receipts(
+    session: Session,
+    receipts: list[tuple[str, str, date, dict[str, dict[str, Any]]]],
+    now: datetime,
+) -> None:
+    """The receipts patrons asked for at kiosks, into the notices' outbox in this
+    transaction: each once by its entry's id, by email, or on the printed list for a
+    patron whose address has gone since. Sent whatever their preferences: they asked."""
+    # Here, not at the top: the notices read the ledger, which applies through this module.
+    from kiosk.central.notices import outbox  # noqa: PLC0415
+    from kiosk.central.notices.finding import Found  # noqa: PLC0415
+
+    emails = dict(
+        session.execute(
+            select(Patron.patron_id, Patron.has_email).where(
+                Patron.patron_id.in_({patron_id for patron_id, *_ in receipts})
+            )
+        ).all()
+    )
+    outbox.enqueue(
+        session,
+        [
+            Found(
+                patron_id,
+                "receipt",
+                f"kiosk {entry_id} {action}",
+                day,
+                "email" if emails.get(patron_id) else "print",
+                False,
+                said,
+            )
+            for patron_id, entry_id, day, facts in receipts
+            for action, said in facts.items()
+        ],
+        now,
+        digest_hour=0,
+    )
 
 
 def _write_loans(session: Session, batch: Batch) -> None:

@@ -215,8 +215,8 @@ class ChangeLog:
 def _wire_data(entity: Entity, row: Wire) -> dict[str, Any]:
     """A change's row as kiosks read it. A hold leaves out ``brn`` and ``pickup`` when
     null (an item hold's; one in a library without branches), and a patron with no wrong
-    PINs their PIN state: the change is then what a kiosk one version older, which knows
-    none of them, expects."""
+    PINs their PIN state, with no email ``has_email``: the change is then what a kiosk
+    one version older, which knows none of them, expects."""
     data = row.model_dump(mode="json")
     if entity is Entity.HOLD:
         for name in ("brn", "pickup"):
@@ -229,6 +229,8 @@ def _wire_data(entity: Entity, row: Wire) -> dict[str, Any]:
     ):
         for name in PIN_STATE_FIELDS:
             data.pop(name, None)
+    if entity is Entity.PATRON and not data.get("has_email"):
+        data.pop("has_email", None)
     return data
 
 

@@ -248,8 +248,11 @@ def _audit(db: Session, patron_id: str) -> list[tuple[str, str, str, str]]:
 
 def _mirrored_only(data: dict[str, Any], patron_id: str) -> None:
     """A patron's change carries PatronRow's fields and nothing else of them (their PIN
-    state left out while no wrong PIN is counted, as a kiosk one version older reads)."""
-    assert set(data) == set(PatronRow.model_fields) - set(PIN_STATE_FIELDS)
+    state left out while no wrong PIN is counted, and whether they have an email while
+    they have none, as a kiosk one version older reads): never the address itself."""
+    optional = {*PIN_STATE_FIELDS, "has_email"}
+    assert set(data) - optional == set(PatronRow.model_fields) - optional
+    assert data.get("has_email", False) in (True, False)
     _card, _first, surname = PATRONS[patron_id]
     dumped = json.dumps(data)
     assert surname not in dumped
@@ -417,7 +420,10 @@ def test_an_edit_changes_the_fields_given_and_only_mirrored_ones_reach_kiosks(
             ACTOR,
         )
         assert changed == ("email", "phone", "language")
-        assert _changes(db, "p-ada") == []  # nothing kiosks mirror changed
+        # Kiosks learn only that there is an email now (a receipt may be emailed).
+        (told,) = _changes(db, "p-ada")
+        assert told["has_email"] is True
+        _mirrored_only(told, "p-ada")
         changed = update_patron(
             db,
             "p-ada",
@@ -441,7 +447,7 @@ def test_an_edit_changes_the_fields_given_and_only_mirrored_ones_reach_kiosks(
             date(2028, 1, 31),
         )
         assert (ada.email, ada.phone, ada.language) == ("ada@example.org", "+44 1632 960001", "es")
-        (change,) = _changes(db, "p-ada")
+        (_, change) = _changes(db, "p-ada")
         assert change["first_name"] == "Augusta Ada"
         assert change["member_type"] == "CHILD"
         assert change["expires"] == "2028-01-31"
