@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,7 +82,15 @@ def test_ratings_per_kiosk_and_week_on_the_reports_page(page: Page, console: Con
     )
     accessible(page)
     shot(page, "reports-kiosk-feedback")
+    # The portal's Feedback page points here.
+    page.goto(f"{console.url}/staff/feedback")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Reports", exact=True).last.click()
+    expect(page).to_have_url(re.compile(r"/staff/reports#kiosk-feedback$"))
+    expect(page.locator("#kiosk-feedback")).to_be_visible()
+    accessible(page)
 
+    page.goto(f"{console.url}/staff/reports?from={monday - timedelta(days=7)}&to={now.date()}")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download patrons' ratings per kiosk and week as CSV").click()
     text = download.value.path().read_text(encoding="utf-8")
