@@ -760,7 +760,7 @@ class Applying:
                 )
         renewed = patron.model_copy(update={"expires": expires})
         self.batch.patrons[patron.patron_id] = renewed
-        self.log.put(Entity.PATRON, patron.patron_id, renewed)
+        self._put_patron(renewed)
 
     def _pin(self, entry: WireEntry) -> None:
         # A PIN typed at a kiosk, counted with those typed anywhere else as of when it was
@@ -777,7 +777,7 @@ class Applying:
                 update={"pin_failures": after.failures, "pin_locked_until": after.locked_until}
             )
             self.batch.patrons[patron.patron_id] = counted
-            self.log.put(Entity.PATRON, patron.patron_id, counted)
+            self._put_patron(counted)
 
     def _feedback(self, entry: WireEntry) -> None:
         # Anonymous, as the entry came (WireEntry's validator): the kiosk, the hour, the
@@ -859,7 +859,10 @@ class Applying:
         )
         patron = patron.model_copy(update={"owed": patron.owed + entry.charged})
         self.batch.patrons[patron.patron_id] = patron
-        self.log.put(Entity.PATRON, patron.patron_id, patron)
+        self._put_patron(patron)
+
+    def _put_patron(self, patron: PatronRow) -> None:
+        self.log.patron_row(patron, pending=patron.patron_id in self.batch.pending)
 
 
 def write_batch(session: Session, batch: Batch, now: datetime) -> None:

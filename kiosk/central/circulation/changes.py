@@ -195,12 +195,21 @@ class ChangeLog:
         return self.put(Entity.ITEM, item.barcode, item_row(item))
 
     def patron(self, patron: Patron) -> int | None:
-        """None, and nothing entered, for a registration staff have not approved: kiosks
-        are sent a patron once approved (a kiosk then knows the card; until then it
-        answers as for any card it does not know)."""
-        if patron.pending_loans is not None:
+        return self.patron_row(patron_row(patron), pending=patron.pending_loans is not None)
+
+    def patron_row(self, row: PatronRow, *, pending: bool) -> int | None:
+        """None, and nothing entered, for a registration staff have not approved
+        (``pending``): kiosks are sent a patron once approved (a kiosk then knows the
+        card; until then it answers as for any card it does not know). Every patron
+        change comes through here."""
+        if pending:
             return None
-        return self.put(Entity.PATRON, patron.patron_id, patron_row(patron))
+        return self.put(Entity.PATRON, row.patron_id, row)
+
+    def marker(self, key: str) -> int:
+        """A change no kiosk is sent (a journal entry's marker, of no kiosk): a place in
+        the log for something that changes nothing kiosks mirror."""
+        return self._add(Entity.ENTRY, key, None)
 
     def loan(self, loan: Loan) -> int:
         return self.put(Entity.LOAN, loan.item_barcode, loan_row(loan))

@@ -191,7 +191,10 @@ def _enter(
         db.add(entry)
         patron.owed -= amount
         db.flush()
-        log.patron(patron)
+        if log.patron(patron) is None and kind == "payment":
+            # A registration staff have not approved enters no patron change, yet the
+            # payment needs its own number all the same.
+            log.marker(transaction_id)
         if kind == "payment":
             # Numbered now rather than at the commit: the payment's place among the
             # transactions relayed to the library's own system is its change's.

@@ -7,19 +7,22 @@ staff approve them; a rejection keeps nothing of the person."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from kiosk.central.api.feed import snapshot_page
+from kiosk.central.api.feed import changes_page, snapshot_page
 from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.apply import apply_batch
-from kiosk.central.circulation.desk import checkout, new_transaction_id
+from kiosk.central.circulation.desk import check_in, checkout, new_transaction_id
+from kiosk.central.circulation.ledger import pay, waive
 from kiosk.central.circulation.patron_status import patron_standing
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.circulation.registrations import (
@@ -37,9 +40,19 @@ from kiosk.central.circulation.registrations import (
 )
 from kiosk.central.config.model import RegistrationSection
 from kiosk.central.errors import CentralError
-from kiosk.central.models import AuditEntry, Change, Kiosk, Loan, Notice, Patron, StaffException
+from kiosk.central.gateway.outbox import set_relaying
+from kiosk.central.models import (
+    AuditEntry,
+    Change,
+    Kiosk,
+    Loan,
+    Notice,
+    Patron,
+    StaffException,
+    UpstreamOutbox,
+)
 from kiosk.common.pins import pin_matches
-from kiosk.sync.protocol import Outcome
+from kiosk.sync.protocol import Outcome, PushResult, WireEntry
 
 from .desk_library import CYRIL, NOW, build
 from .test_desk import _kiosk_checkout
@@ -93,6 +106,16 @@ class Library:
                 transaction_id=new_transaction_id(),
             )
         return answer.done, [refusal.reason.value for refusal in answer.refusals]
+
+    def push(self, entry: WireEntry) -> PushResult:
+        """One entry from a kiosk (SIP2's no-block transactions come the same way)."""
+        with self.session() as db:
+            if db.scalars(select(Kiosk)).first() is None:
+                add_kiosk(db, "lobby", NOW)
+            kiosk = db.scalars(select(Kiosk)).one()
+            [result] = apply_batch(db, kiosk, [entry], NOW, self.policies)
+            db.commit()
+        return result
 
     def approve(self, patron_id: str, card: str = "", member_type: str = "ADULT") -> None:
         with self.session() as db:
@@ -317,16 +340,91 @@ def test_a_kiosks_loan_past_the_pending_limit_is_kept_and_shown_to_staff(library
     the loan stands and staff see that the rules refuse it."""
     one = library.register(settings=replace(OPEN, member_type="ADULT", pending_loans=1))
     assert library.lend(one.patron_id, "F1") == (True, [])
-    with library.session() as db:
-        add_kiosk(db, "lobby", NOW)
-        kiosk = db.scalars(select(Kiosk)).one()
-        [result] = apply_batch(
-            db, kiosk, [_kiosk_checkout("F2", one.patron_id, "lobby:1")], NOW, library.policies
-        )
-        db.commit()
+    result = library.push(_kiosk_checkout("F2", one.patron_id, "lobby:1"))
     assert result.outcome is Outcome.EXCEPTION
     assert library.count(Loan, Loan.patron_id == one.patron_id) == 2
     with library.session() as db:
         [exception] = db.scalars(select(StaffException))
     assert exception.reason == "refused_now"
     assert "registration_pending" in exception.detail
+
+
+def _lent_late(library: Library, patron_id: str, barcode: str) -> None:
+    with library.session() as db:
+        db.add(
+            Loan(
+                item_barcode=barcode,
+                patron_id=patron_id,
+                member_type="ADULT",
+                due="2026-11-19",  # four days late at 0.50 a day
+                renewals=0,
+                lent_at=NOW - timedelta(days=21),
+                kiosk_id=None,
+            )
+        )
+        db.commit()
+
+
+def _patron_changes(library: Library, patron_id: str) -> int:
+    return library.count(Change, Change.entity == "patron", Change.key == patron_id)
+
+
+def test_a_pending_patrons_fine_is_not_sent_to_kiosks(library: Library) -> None:
+    made = library.register(settings=replace(OPEN, member_type="ADULT", pending_loans=2))
+    _lent_late(library, made.patron_id, "F1")
+    with library.session() as db:
+        answer = check_in(
+            db, library.policies, barcode="F1", now=NOW, actor=CYRIL, transaction_id=None
+        )
+    assert (answer.done, answer.fine) == (True, Decimal("2.00"))
+    # A kiosk's (or SIP2's no-block) return charges the same way.
+    _lent_late(library, made.patron_id, "F2")
+    result = library.push(_kiosk_return("F2", made.patron_id, "lobby:1"))
+    assert result.outcome is not Outcome.EXCEPTION
+    patron = library.patron(made.patron_id)
+    assert patron is not None
+    assert patron.owed == Decimal("4.00")
+    assert _patron_changes(library, made.patron_id) == 0
+    # Approved, kiosks are sent the patron with what they owe.
+    library.approve(made.patron_id)
+    with library.session() as db:
+        [change] = db.scalars(select(Change).where(Change.key == made.patron_id))
+        assert change.data is not None
+        assert Decimal(change.data["owed"]) == Decimal("4.00")
+
+
+def _kiosk_return(barcode: str, patron_id: str, entry_id: str) -> WireEntry:
+    return _kiosk_checkout(barcode, patron_id, entry_id).model_copy(
+        update={
+            "kind": "return",
+            "charged": Decimal("2.00"),
+            "status_after": "available",
+            **dict.fromkeys(("loan_patron_id", "loan_member_type", "loan_due", "loan_renewals")),
+        }
+    )
+
+
+def test_a_pending_patron_pays_and_is_waived_with_the_payment_relayed(
+    library: Library,
+) -> None:
+    set_relaying(library.engine, True)
+    made = library.register(settings=replace(OPEN, member_type="ADULT", pending_loans=2))
+    _lent_late(library, made.patron_id, "F1")
+    with library.session() as db:
+        check_in(db, library.policies, barcode="F1", now=NOW, actor=CYRIL)
+    with library.session() as db:
+        paid = pay(db, made.patron_id, Decimal("1.50"), "cash", NOW, CYRIL)
+    assert paid.owed == Decimal("0.50")
+    with library.session() as db:
+        waived = waive(db, made.patron_id, Decimal("0.50"), "first time", NOW, CYRIL)
+    assert waived.owed == Decimal(0)
+    with library.session() as db:
+        [queued] = db.scalars(select(UpstreamOutbox).where(UpstreamOutbox.kind == "payment"))
+        assert queued.patron_id == made.patron_id
+        # Its place is a change of its own, which no kiosk is sent.
+        [marker] = db.scalars(select(Change).where(Change.seq == queued.change_seq))
+        assert marker.key == paid.transaction_id
+        page = json.loads(changes_page(db, kiosk_id=1, since=0, limit=1000))
+        assert made.patron_id not in json.dumps(page["changes"])
+        assert paid.transaction_id not in json.dumps(page)
+    assert _patron_changes(library, made.patron_id) == 0
