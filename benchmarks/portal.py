@@ -5,7 +5,9 @@ items, 500,000 patrons, 200,000 loans, 2,000,000 past transactions), runs the re
 ``kiosk-central serve`` on a loopback port with uvicorn's two workers, and has
 ``--patrons`` patrons with loans use the portal at once, each a ``requests.Session`` of
 its own signed in as a browser is (the sign-in page's CSRF token, then card and PIN),
-each picking its next page from a mix and pausing between pages (``--think``):
+each picking its next page from a mix and reading it before the next (``--think``: 0 to
+twice 10 s by default, a phone's reading of a list of loans or of search results; 200
+patrons then ask about 20 pages a second):
 
 - their account (``GET /my/``): loans, money owed, holds;
 - a catalogue search (``POST /my/catalogue``): a title's first word, an author's
@@ -436,9 +438,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     scale_arguments(parser)
     parser.add_argument("--patrons-at-once", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=20, help="pages each patron opens a round")
+    parser.add_argument("--requests", type=int, default=10, help="pages each patron opens a round")
     parser.add_argument(
-        "--think", type=float, default=2.0, help="mean seconds between pages (0 to twice this)"
+        "--think",
+        type=float,
+        default=10.0,
+        help="mean seconds a patron reads a page before the next (0 to twice this)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="turns of the floor then the portal")
     parser.add_argument("--workers", type=int, default=2, help="server processes")

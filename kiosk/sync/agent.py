@@ -57,8 +57,8 @@ from kiosk.sync.protocol import (
     MAX_PAGE,
     MAX_PUSH,
     MAX_SNAPSHOT_PAGE,
-    PATRON_FIELDS_HEADER,
-    PATRON_FIELDS_VERSION,
+    ROW_FIELDS_HEADER,
+    ROW_FIELDS_VERSION,
     ROW_TYPES,
     SNAPSHOT_COLUMNS,
     SNAPSHOT_OPTIONAL,
@@ -476,7 +476,7 @@ class SyncAgent:
                 "/changes",
                 ChangesPage,
                 params={"since": cursor, "limit": self.page_size},
-                headers={PATRON_FIELDS_HEADER: str(PATRON_FIELDS_VERSION)},
+                headers={ROW_FIELDS_HEADER: str(ROW_FIELDS_VERSION)},
             )
             policies, tables = _mirror_changes(page.changes)
             if self._lending_changed is None and any(

@@ -89,8 +89,8 @@ class PatronRow(Wire):
     owed: Decimal
     pin_verifier: str | None
     # Wrong PINs counted wherever typed (kiosk.common.pins.PinState). Left out of a change
-    # while 0 and None, and of the changes sent to a kiosk that does not say it knows them
-    # (PIN_STATE_HEADER): a kiosk one version older refuses a field it does not know.
+    # while 0 and None, and of the changes sent to a kiosk that knows older rows
+    # (ROW_FIELDS_SINCE): a kiosk one version older refuses a field it does not know.
     pin_failures: int = Field(default=0, ge=0)
     pin_locked_until: datetime | None = None  # the library's local time, as every time
     # Whether the library has an email address for the patron (the kiosk offers to email
@@ -100,18 +100,6 @@ class PatronRow(Wire):
 
 
 PIN_STATE_FIELDS = ("pin_failures", "pin_locked_until")
-# The fields each version of the patron row added, from the first: a kiosk says on its
-# pull which version it knows (PATRON_FIELDS_HEADER), and the changes it is sent leave
-# out the later ones, which it would refuse.
-PATRON_FIELDS_SINCE: dict[int, tuple[str, ...]] = {1: PIN_STATE_FIELDS, 2: ("has_email",)}
-PATRON_FIELDS_VERSION = max(PATRON_FIELDS_SINCE)
-
-
-def patron_fields_unknown_to(version: int) -> tuple[str, ...]:
-    """The patron row's fields a kiosk that knows ``version`` of it does not know."""
-    return tuple(
-        name for since, names in PATRON_FIELDS_SINCE.items() if since > version for name in names
-    )
 
 
 class LoanRow(Wire):
@@ -147,6 +135,28 @@ ROW_TYPES: dict[Entity, type[Wire]] = {
     Entity.LOAN: LoanRow,
     Entity.HOLD: HoldRow,
 }
+
+# The fields each version of the rows added, by entity, from the first version: a kiosk
+# says on its pull which version it knows (ROW_FIELDS_HEADER; none: before the first),
+# and the changes it is sent leave out the later fields, which it would refuse. A kiosk
+# and a server may then be upgraded in either order.
+ROW_FIELDS_SINCE: dict[Entity, dict[int, tuple[str, ...]]] = {
+    Entity.PATRON: {1: PIN_STATE_FIELDS, 2: ("has_email",)},
+    Entity.HOLD: {1: ("pickup",)},
+}
+ROW_FIELDS_VERSION = max(version for since in ROW_FIELDS_SINCE.values() for version in since)
+
+
+def fields_unknown_to(version: int) -> dict[str, tuple[str, ...]]:
+    """The fields of each entity's rows (by its value) a kiosk that knows ``version``
+    does not know; entities with none are left out."""
+    unknown = {
+        entity.value: tuple(
+            name for since, names in added.items() if since > version for name in names
+        )
+        for entity, added in ROW_FIELDS_SINCE.items()
+    }
+    return {entity: names for entity, names in unknown.items() if names}
 
 
 class Change(Wire):
@@ -426,9 +436,8 @@ BACKUP_HEADER = "Kiosk-Backup-Covers"
 APPLIED_HEADER = "Kiosk-Applied-Through"
 # On a heartbeat: how many applied entries the kiosk keeps until a backup covers them.
 HELD_HEADER = "Kiosk-Held-For-Backup"
-# On a kiosk's pull: the version of the patron row it knows (PATRON_FIELDS_SINCE); none:
-# the first. Named when "1" (PIN_STATE_FIELDS) was its only value.
-PATRON_FIELDS_HEADER = PIN_STATE_HEADER = "Kiosk-Knows-Pin-State"
+# On a kiosk's pull: the version of the rows it knows (ROW_FIELDS_SINCE), ASCII digits.
+ROW_FIELDS_HEADER = "Kiosk-Row-Fields"
 NO_BACKUP = "none"
 IMMEDIATELY = "immediately"
 _EPOCH = re.compile(r"^[0-9a-f]{32}$")

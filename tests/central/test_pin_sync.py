@@ -23,7 +23,7 @@ from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import Identification, IdentifyStatus, Unavailable
 from kiosk.store import outbox
 from kiosk.sync.agent import SyncAgent
-from kiosk.sync.protocol import PIN_STATE_HEADER, ChangesPage, WireEntry
+from kiosk.sync.protocol import ROW_FIELDS_HEADER, ChangesPage, WireEntry
 
 from .conftest import NOW, Central, ServerThread
 from .test_sync import card, journal_size, patron_id, server_count
@@ -202,7 +202,7 @@ def test_a_kiosk_one_version_older_gets_patron_rows_it_knows(
     central: Central, who: dict[str, Any]
 ) -> None:
     assert on_the_server(central, who, WRONG) is PinAnswer.WRONG
-    knows = _changes(central, {PIN_STATE_HEADER: "1"})
+    knows = _changes(central, {ROW_FIELDS_HEADER: "1"})
     assert [row["pin_failures"] for row in knows] == [1]
     older = _changes(central, {})
     assert len(older) == 1

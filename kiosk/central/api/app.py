@@ -37,13 +37,14 @@ from kiosk.sync.protocol import (
     HELD_HEADER,
     MAX_PAGE,
     MAX_SNAPSHOT_PAGE,
-    PATRON_FIELDS_HEADER,
+    ROW_FIELDS_HEADER,
     ChangesPage,
     Heartbeat,
     HeartbeatReply,
     PushRequest,
     PushResponse,
     SnapshotPage,
+    header_position,
 )
 
 if TYPE_CHECKING:
@@ -163,11 +164,11 @@ def changes(
     caller: Caller,
     since: Annotated[int, Query(ge=0, le=2**63 - 1)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
-    knows: Annotated[str | None, Header(alias=PATRON_FIELDS_HEADER, max_length=8)] = None,
 ) -> Response:
+    # Absent or malformed: a kiosk from before the rows had versions.
+    version = header_position(request.headers, ROW_FIELDS_HEADER) or 0
     with _reading(request) as db:
-        version = int(knows) if knows and knows.isdigit() else 0
-        page = changes_page(db, caller.id, since, limit, patron_version=version)
+        page = changes_page(db, caller.id, since, limit, rows_version=version)
         told = _durability(request, db) | _branch(caller, db)
     # JSON already (see changes_page)
     return Response(page, media_type="application/json", headers=told)

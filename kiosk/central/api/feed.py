@@ -20,11 +20,11 @@ from kiosk.central.models import (
     Record,
 )
 from kiosk.sync.protocol import (
-    PATRON_FIELDS_VERSION,
+    ROW_FIELDS_VERSION,
     SNAPSHOT_COLUMNS,
     SNAPSHOT_ORDER,
     Entity,
-    patron_fields_unknown_to,
+    fields_unknown_to,
 )
 
 # entity -> (model, key column, how a key in an ``after`` token is read back)
@@ -183,12 +183,12 @@ def changes_page(
     since: int,
     limit: int,
     *,
-    patron_version: int = PATRON_FIELDS_VERSION,
+    rows_version: int = ROW_FIELDS_VERSION,
 ) -> str:
     """Changes after ``since``, as the JSON of a ChangesPage. Markers of journal entries
     go only to the kiosk that made them (as ``reflected``); other kiosks skip them but
-    advance their cursor. A kiosk that knows an older patron row (``patron_version``,
-    kiosk.sync.protocol.PATRON_FIELDS_SINCE) gets patron rows without the later fields.
+    advance their cursor. A kiosk that knows older rows (``rows_version``,
+    kiosk.sync.protocol.ROW_FIELDS_SINCE) gets them without the later fields.
 
     Built as text, each row's data as stored: every kiosk pulls every other kiosk's
     changes, so this is the server's busiest loop, and parsing each row's JSON only to
@@ -202,16 +202,16 @@ def changes_page(
     ).all()
     changes = []
     reflected = []
-    entry, patron = Entity.ENTRY.value, Entity.PATRON.value
-    unknown = patron_fields_unknown_to(patron_version)
-    marks = tuple(f'"{name}"' for name in unknown)
+    entry = Entity.ENTRY.value
+    unknown = fields_unknown_to(rows_version)
+    marks = {entity: tuple(f'"{name}"' for name in names) for entity, names in unknown.items()}
     for seq, entity, key, data, marker_of in rows:
         if entity == entry:
             if marker_of == kiosk_id:
                 reflected.append(key)
             continue
-        if marks and entity == patron and data and any(mark in data for mark in marks):
-            data = _without(data, unknown)  # noqa: PLW2901 - the row as this kiosk reads it
+        if data and entity in marks and any(mark in data for mark in marks[entity]):
+            data = _without(data, unknown[entity])  # noqa: PLW2901 - as this kiosk reads it
         changes.append(
             f'{{"seq":{seq},"entity":"{Entity(entity).value}","key":{json.dumps(key)},'
             f'"data":{data or "null"}}}'

@@ -26,7 +26,7 @@ from kiosk.circulation.views import (
 )
 from kiosk.store import outbox
 from kiosk.sync.agent import _wire_entry
-from kiosk.sync.protocol import PATRON_FIELDS_HEADER
+from kiosk.sync.protocol import ROW_FIELDS_HEADER
 from tests.central.conftest import Central
 from tests.central.notices.conftest import SmtpServer, body, notices_config
 from tests.central.test_membership_sync import push
@@ -132,9 +132,9 @@ def test_kiosks_one_and_two_versions_older_get_patron_rows_they_know(central: Ce
     who = card(central, "has loans")
     set_email(central, who, "")  # a change without has_email: left out while False
     set_email(central, who, ADDRESS)
-    knows = _changes(central, {PATRON_FIELDS_HEADER: "2"})
+    knows = _changes(central, {ROW_FIELDS_HEADER: "2"})
     assert [row.get("has_email") for row in knows] == [None, True]
-    for older in ({PATRON_FIELDS_HEADER: "1"}, {}):
+    for older in ({ROW_FIELDS_HEADER: "1"}, {}):
         rows = _changes(central, older)
         assert len(rows) == 2
         assert not any("has_email" in row or "email" in row for row in rows)
