@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kiosk.central.circulation.actor import Actor
@@ -36,7 +36,7 @@ from kiosk.central.circulation.patrons import (
 )
 from kiosk.central.config.model import RegistrationSection
 from kiosk.central.errors import CentralError
-from kiosk.central.models import Notice, Patron, PatronSession
+from kiosk.central.models import Hold, LedgerEntry, Loan, Notice, Patron, PatronSession
 from kiosk.central.notices import outbox
 from kiosk.central.notices.finding import Found
 from kiosk.common.pins import pin_verifier
@@ -364,6 +364,24 @@ def approve(
     return Approved(patron_id, patron.card, member_type, emailed)
 
 
+# What a registration may have that must not be left without its patron, and what
+# staff do about it first.
+_HELD_BY: tuple[tuple[type[Loan | Hold | LedgerEntry], str], ...] = (
+    (Loan, "It has items on loan: check them in first"),
+    (Hold, "It has holds: cancel them first"),
+    (
+        LedgerEntry,
+        "It has fines or payments on record, which stay with a patron: approve it instead",
+    ),
+)
+
+
+def unheld(patron_id: ColumnElement[str]) -> ColumnElement[bool]:
+    """True for a patron with no loan, hold or ledger entry: one that can be deleted
+    without leaving any of those behind it."""
+    return and_(*(~exists().where(model.patron_id == patron_id) for model, _ in _HELD_BY))
+
+
 def reject(
     db: Session,
     patron_id: str,
@@ -374,8 +392,9 @@ def reject(
     transaction_id: str,
 ) -> None:
     """Delete the registration with its notices and sessions: nothing of the person is
-    kept. The audit line keeps the random id and ``reason`` (staff's words: they must
-    not write the person's name there, which the form says)."""
+    kept. Refused while it has loans, holds or ledger entries, which would be left
+    without their patron. The audit line keeps the random id and ``reason`` (staff's
+    words: they must not write the person's name there, which the form says)."""
     text = " ".join(reason.split())
     if not text:
         raise RegistrationRefused({"reason": "Say why the registration is rejected"})
@@ -386,6 +405,13 @@ def reject(
     with changing(db, patron_id) as (log, patron):
         if patron.pending_loans is None:
             raise RegistrationDecided
+        held = [
+            words
+            for model, words in _HELD_BY
+            if db.scalar(select(exists().where(model.patron_id == patron_id)))
+        ]
+        if held:
+            raise RegistrationRefused({"reason": "; ".join(held) + "."})
         db.execute(delete(Notice).where(Notice.patron_id == patron_id))
         db.execute(delete(PatronSession).where(PatronSession.patron_id == patron_id))
         db.delete(patron)

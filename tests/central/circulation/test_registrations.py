@@ -428,3 +428,41 @@ def test_a_pending_patron_pays_and_is_waived_with_the_payment_relayed(
         assert made.patron_id not in json.dumps(page["changes"])
         assert paid.transaction_id not in json.dumps(page)
     assert _patron_changes(library, made.patron_id) == 0
+
+
+def test_a_registration_with_loans_or_money_on_record_is_not_rejected(library: Library) -> None:
+    settings = replace(OPEN, member_type="ADULT", pending_loans=2)
+    borrowing = library.register(settings=settings)
+    assert library.lend(borrowing.patron_id, "F1") == (True, [])
+
+    def reject_it(patron_id: str) -> None:
+        with library.session() as db:
+            reject(
+                db,
+                patron_id,
+                reason="Registered twice",
+                now=NOW,
+                actor=CYRIL,
+                transaction_id=new_transaction_id(),
+            )
+
+    with pytest.raises(RegistrationRefused) as refused:
+        reject_it(borrowing.patron_id)
+    assert refused.value.problems == {"reason": "It has items on loan: check them in first."}
+    assert library.patron(borrowing.patron_id) is not None
+    assert library.count(Loan, Loan.patron_id == borrowing.patron_id) == 1
+    assert library.count(AuditEntry, AuditEntry.action == "registration.reject") == 0
+    with library.session() as db:
+        check_in(db, library.policies, barcode="F1", now=NOW, actor=CYRIL)
+    reject_it(borrowing.patron_id)
+    assert library.patron(borrowing.patron_id) is None
+
+    fined = library.register(
+        replace(FORM, email="fined@example.net", date_of_birth="1980-01-01"), settings
+    )
+    _lent_late(library, fined.patron_id, "F2")
+    with library.session() as db:
+        check_in(db, library.policies, barcode="F2", now=NOW, actor=CYRIL)
+    with pytest.raises(RegistrationRefused, match="fines or payments"):
+        reject_it(fined.patron_id)
+    assert library.patron(fined.patron_id) is not None
