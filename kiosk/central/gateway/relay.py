@@ -2,10 +2,14 @@
 over one SIP2 connection.
 
 One relay sends at a time. It holds the relay row (``upstream_relay.holder``, renewed
-in each of its commits); another relay waits until the holder's hold is older than
-:data:`STALE_HOLD`, or at once when the holder was a process of this machine that is
-gone (a relay killed and started again). Each of its commits checks that it still
-holds the row, so a relay that was passed over stops before writing anything.
+in each of its commits and before each message it sends); another relay waits until
+the holder's hold is older than :data:`STALE_HOLD`, or at once when the holder was a
+process of this machine that is gone (a relay killed and started again). Each message
+must be answered within :data:`MESSAGE_SECONDS`, a quarter of that, whatever
+``answer_timeout_seconds`` says: so a live holder's hold never goes stale while it
+sends, and a relay whose renewal fails stops before its next message. Each of its
+commits checks that it still holds the row, so a relay that was passed over stops
+before writing anything.
 
 It works in runs of the outbox's first transactions, each item at most once in a run:
 
@@ -21,8 +25,9 @@ committed) may or may not have reached the upstream. Before it is sent again the
 upstream is asked the item's state (17): a checkout it shows on loan, a return it shows
 not on loan, a renewal whose due date moved, counts as done. Since an item is in a run
 once, the state the upstream shows is that transaction's. A payment cannot be asked
-after: it is sent again with the same transaction id (BK) and date, by which the upstream
-can know it for the same one.
+after, and not every system knows a 37 sent again by its transaction id (BK): it is
+not sent again but made a staff exception, for staff to look in the upstream's own
+client and take the payment there if it is missing.
 
 With ``[upstream] connections`` above 1, a run also holds each patron at most once (and a
 return whose borrower is not known alone), so that no transaction in it depends on
@@ -57,11 +62,18 @@ log = logging.getLogger("kiosk.central.relay")
 
 RUN = 50  # transactions sent between two commits
 STALE_HOLD = timedelta(minutes=2)
+# The longest one message may take, connecting included: well inside STALE_HOLD, so the
+# hold renewed before it cannot go stale before its answer.
+MESSAGE_SECONDS = STALE_HOLD.total_seconds() / 4
 POLL_SECONDS = 1.0  # how often an idle relay looks for new transactions
 RECONNECT_IDLE_SECONDS = 240.0  # a connection idle this long is opened afresh
 CHARGED = "04"  # SIP2's circulation status of an item on loan
 NOT_KNOWN = "01"  # "other": what our SIP2 server and others answer for an unknown item
 REASON = "upstream_refused"
+PAYMENT_IN_DOUBT = (
+    "its answer was lost and a payment cannot be asked after: it was not sent again; "
+    "see in the library system whether it was taken, and take it there if not"
+)
 SOURCE = "upstream"
 FEE_OTHER = "01"
 PAID_CASH = "00"
@@ -84,6 +96,10 @@ def _gone(holder: str) -> bool:
     except OSError:  # another user's: alive
         return False
     return False
+
+
+class _PassedOver(Exception):
+    """The hold could not be renewed before a message: another relay may send now."""
 
 
 @dataclass
@@ -239,6 +255,17 @@ class Relay:
             ).rowcount  # type: ignore[attr-defined]
         )
 
+    def _before_message(self, connection: Connection) -> None:
+        """Renew the hold in a transaction of its own, then give the message its
+        deadline; raises :class:`_PassedOver` when the row is no longer ours."""
+        with Session(self.engine) as db:
+            held = self._still_held(db)
+            db.commit()
+        if not held:
+            log.warning("relay: another relay holds the row now; this one stops sending")
+            raise _PassedOver
+        connection.deadline = time.monotonic() + MESSAGE_SECONDS
+
     # --- one run ----------------------------------------------------------------------------
 
     def _head(self, db: Session) -> list[UpstreamOutbox]:
@@ -277,6 +304,7 @@ class Relay:
             if connection.is_open and idle > RECONNECT_IDLE_SECONDS:
                 connection.close()
             if not connection.is_open:
+                connection.deadline = time.monotonic() + MESSAGE_SECONDS
                 connection.open()
         self.last_used = time.monotonic()
 
@@ -288,25 +316,23 @@ class Relay:
         # 1. In doubt first: asked after, not sent again when done there.
         in_doubt = {row.change_seq for row in rows if row.status == SENDING}
         fresh = [row for row in rows if row.status == WAITING]
-        for row in fresh:
-            if row.kind == "renew":
-                row.due_before = self._due(self.connections[0], row)
-            row.status = SENDING
-            row.attempts += 1
-        if fresh:
-            if not self._still_held(db):
-                db.rollback()
-                return []
-            db.commit()
+        if fresh and not self._mark_sending(db, fresh):
+            return []
         errors: list[str] = []
 
         def lane(connection: Connection, share: list[UpstreamOutbox]) -> list[_Outcome]:
             answered: list[_Outcome] = []
             try:
                 for row in share:
-                    if row.change_seq in in_doubt and self._done_upstream(connection, row):
-                        answered.append(_Outcome(row, DONE, verified=True))
+                    if row.change_seq in in_doubt and row.kind == PAYMENT:
+                        answered.append(_Outcome(row, REFUSED, PAYMENT_IN_DOUBT))
                         continue
+                    if row.change_seq in in_doubt and row.item_barcode is not None:
+                        self._before_message(connection)
+                        if self._done_upstream(connection, row):
+                            answered.append(_Outcome(row, DONE, verified=True))
+                            continue
+                    self._before_message(connection)
                     try:
                         sent = self._send(connection, row, cards.get(row.patron_id or ""))
                     except Unsendable as error:  # for staff; the next goes on
@@ -314,6 +340,8 @@ class Relay:
                     answered.append(sent)
             except UpstreamDown as error:
                 errors.append(str(error))
+            except _PassedOver:
+                pass  # what was answered is recorded only if the row is still ours
             return answered
 
         outcomes: list[_Outcome] = []
@@ -331,6 +359,25 @@ class Relay:
         if errors:
             raise UpstreamDown(errors[0])
         return outcomes
+
+    def _mark_sending(self, db: Session, fresh: list[UpstreamOutbox]) -> bool:
+        """Commit the run's new transactions as ``sending`` (a renewal with the due date
+        before it); False, nothing written, when the row is no longer ours."""
+        try:
+            for row in fresh:
+                if row.kind == "renew":
+                    self._before_message(self.connections[0])
+                    row.due_before = self._due(self.connections[0], row)
+                row.status = SENDING
+                row.attempts += 1
+        except _PassedOver:
+            db.rollback()
+            return False
+        if not self._still_held(db):
+            db.rollback()
+            return False
+        db.commit()
+        return True
 
     def _cards(self, db: Session, rows: list[UpstreamOutbox]) -> dict[str, str]:
         """The cards of the run's patrons, read as they are now: the outbox keeps no
@@ -464,8 +511,11 @@ class Relay:
                         "source": SOURCE,
                         "reason": REASON,
                         "detail": (
-                            f"the library system refused this {row.kind} ({what}), which "
-                            f"stands here: {outcome.answer or 'it gave no reason'}"
+                            f"this payment ({what}) may not have reached the library "
+                            f"system: {PAYMENT_IN_DOUBT}"
+                            if outcome.answer == PAYMENT_IN_DOUBT
+                            else f"the library system refused this {row.kind} ({what}), "
+                            f"which stands here: {outcome.answer or 'it gave no reason'}"
                         )[:400],
                         "created_at": now,
                     }

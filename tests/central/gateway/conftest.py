@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -249,6 +249,8 @@ class Proxy:
         self.target = port
         self.lose_answer_to: bytes | None = None
         self.lost = 0
+        # Called with each message before it goes on (a test acts while one is in flight).
+        self.on_message: Callable[[bytes], None] | None = None
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.closing = False
@@ -282,6 +284,8 @@ class Proxy:
                 message = self._line(client, ours)
                 if message is None:
                     return
+                if self.on_message is not None:
+                    self.on_message(message)
                 up.sendall(message)
                 answer = self._line(up, theirs)
                 if answer is None:

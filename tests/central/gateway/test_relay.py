@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +17,8 @@ from sqlalchemy import func, select, update
 
 from kiosk.central.circulation import ledger
 from kiosk.central.gateway.outbox import DONE, REFUSED, relay_status
-from kiosk.central.models import Loan, Patron, StaffException, UpstreamOutbox
+from kiosk.central.gateway.relay import Report
+from kiosk.central.models import Loan, Patron, StaffException, UpstreamOutbox, UpstreamRelay
 from tests.central.gateway.conftest import (
     ACTOR,
     Gateway,
@@ -400,7 +401,7 @@ def test_a_lost_renewal_answer_is_found_done_by_the_due_date_it_moved(
         assert db.scalar(select(Loan.renewals).where(Loan.item_barcode == barcode(24))) == 1
 
 
-def test_a_lost_payment_answer_is_sent_again_and_taken_once(
+def test_a_lost_payment_answer_is_not_sent_again_but_left_to_staff(
     gateway: Gateway, upstream: RunningSip2, proxy: Proxy
 ) -> None:
     with gateway.session() as db:
@@ -412,8 +413,71 @@ def test_a_lost_payment_answer_is_sent_again_and_taken_once(
         second = relay.run_once()
     finally:
         relay.close()
-    assert (second.relayed, second.errors) == (1, [])
+    assert (second.relayed, second.refused, second.errors) == (0, 1, [])
+    assert _statuses(gateway) == [REFUSED]
+    with gateway.session() as db:
+        details = list(db.scalars(select(StaffException.detail)))
+    assert len(details) == 1
+    assert "may not have reached the library system" in details[0]
     with upstream.session() as db:
         paid = db.get(Patron, patron_id(25))
         assert paid is not None
-        assert paid.owed == Decimal("1.00")  # 3.00 less 2.00, once: the same BK and date
+        assert paid.owed == Decimal("1.00")  # 3.00 less 2.00: the lost answer's, once
+
+
+def test_a_second_relay_does_not_take_over_while_the_first_sends(
+    gateway: Gateway, upstream: RunningSip2, proxy: Proxy
+) -> None:
+    """Each message takes 90 s of the relays' clock, the hold goes stale after 120: a
+    hold renewed only at commits would be taken mid-run and its rows sent again."""
+    for n in range(26, 30):
+        gateway.checkout(n)
+    moment = [datetime.now(UTC).replace(tzinfo=None)]
+
+    def now() -> datetime:
+        return moment[0]
+
+    first = relay_to(gateway, proxy.port, holder="relay-one")
+    second = relay_to(gateway, upstream.port, holder="relay-two")
+    first.now = second.now = now
+    attempts: list[Report] = []
+
+    def meanwhile(message: bytes) -> None:
+        if message.startswith(b"11"):
+            moment[0] += timedelta(seconds=90)
+            attempts.append(second.run_once())
+
+    proxy.on_message = meanwhile
+    try:
+        done = first.run_once()
+    finally:
+        first.close()
+        second.close()
+    assert len(attempts) == 4
+    assert [(a.relayed, a.refused, a.verified) for a in attempts] == [(0, 0, 0)] * 4
+    assert (done.relayed, done.errors) == (4, [])
+    assert upstream_transactions(upstream) == [("checkout", barcode(n)) for n in range(26, 30)]
+    with gateway.session() as db:
+        assert db.scalar(select(UpstreamRelay.holder)) == "relay-one"
+
+
+def test_a_relay_passed_over_sends_nothing_more(
+    gateway: Gateway, upstream: RunningSip2, proxy: Proxy
+) -> None:
+    for n in range(30, 33):
+        gateway.checkout(n)
+    relay = relay_to(gateway, proxy.port, holder="relay-one")
+
+    def taken(message: bytes) -> None:
+        if message.startswith(b"11"):
+            with gateway.session() as db:
+                db.execute(update(UpstreamRelay).values(holder="relay-two"))
+                db.commit()
+
+    proxy.on_message = taken
+    try:
+        report = relay.run_once()
+    finally:
+        relay.close()
+    assert report.relayed == 0
+    assert upstream_transactions(upstream) == [("checkout", barcode(30))]
