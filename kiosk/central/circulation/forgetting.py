@@ -1,7 +1,8 @@
 """What the library forgets each day, in one place: the loans a patron did not ask to
 keep (``loan_history``), who sent feedback on days gone (``feedback``), and the counts of
 refused sign-ins and registrations by address, which name a network address and are
-needed only for their window (an hour at most). The notices' daily pass runs it, and
+needed only for their window (an hour at most), and registrations staff never decided
+on (``registrations.expire``). The notices' daily pass runs it, and
 ``kiosk-central forget`` for a library that sends no notices."""
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from kiosk.central.circulation import feedback, loan_history
+from kiosk.central.circulation import feedback, loan_history, registrations
+from kiosk.central.config.model import RegistrationSection
 from kiosk.central.models import PortalSignInFailures
 
 # Longer than any window an address is counted in (the sign-in's 15 minutes, the
@@ -25,6 +27,7 @@ class Forgotten:
     loans: int
     feedback_senders: int
     addresses: int
+    registrations: int
 
 
 def forget_addresses(db: Session, now: datetime) -> int:
@@ -37,7 +40,13 @@ def forget_addresses(db: Session, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def forget_daily(engine: Engine, now: datetime, forget_loans_after_days: int) -> Forgotten:
+def forget_daily(
+    engine: Engine,
+    now: datetime,
+    forget_loans_after_days: int,
+    *,
+    registrations_after_days: int = RegistrationSection().expire_after_days,
+) -> Forgotten:
     """The day's forgetting, each part in a transaction of its own; running it twice, or
     twice at once, forgets nothing more."""
     with Session(engine) as db:
@@ -46,4 +55,7 @@ def forget_daily(engine: Engine, now: datetime, forget_loans_after_days: int) ->
         db.commit()
     with Session(engine) as db:
         loans = loan_history.forget_ended_loans(db, now, forget_loans_after_days)
-    return Forgotten(loans, senders, addresses)
+    with Session(engine) as db:
+        expired = registrations.expire(db, now, registrations_after_days)
+        db.commit()
+    return Forgotten(loans, senders, addresses, expired)

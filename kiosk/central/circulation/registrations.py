@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
@@ -376,7 +376,7 @@ _HELD_BY: tuple[tuple[type[Loan | Hold | LedgerEntry], str], ...] = (
 )
 
 
-def unheld(patron_id: ColumnElement[str]) -> ColumnElement[bool]:
+def unheld(patron_id: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:
     """True for a patron with no loan, hold or ledger entry: one that can be deleted
     without leaving any of those behind it."""
     return and_(*(~exists().where(model.patron_id == patron_id) for model, _ in _HELD_BY))
@@ -426,3 +426,42 @@ def reject(
             detail=f"rejected: {text}; transaction {_transaction(transaction_id)}",
         )
     db.commit()
+
+
+# The audit's actor for what the server does of itself, on no one's request.
+_EXPIRY = Actor("-", "server")
+
+
+def expire(db: Session, now: datetime, after_days: int) -> int:
+    """Delete the registrations staff have not decided on within ``after_days`` of their
+    arrival, with their notices and sessions, as a rejection does: the person's details
+    and the address on the ``registration.received`` line are not kept for a decision
+    that never comes. One with loans, holds or ledger entries waits for staff. The audit
+    keeps the random id and "expired". Returns how many; the caller commits."""
+    # Staff's writers' lock: an approval or a loan at the desk cannot slip in between
+    # choosing a registration and deleting it.
+    ChangeLog(db).lock()
+    expired = list(
+        db.scalars(
+            select(Patron.patron_id).where(
+                Patron.pending_loans.is_not(None),
+                Patron.registered_at < now - timedelta(days=after_days),
+                unheld(Patron.patron_id),
+            )
+        )
+    )
+    if not expired:
+        return 0
+    db.execute(delete(Notice).where(Notice.patron_id.in_(expired)))
+    db.execute(delete(PatronSession).where(PatronSession.patron_id.in_(expired)))
+    db.execute(delete(Patron).where(Patron.patron_id.in_(expired)))
+    for patron_id in expired:
+        _audit(
+            db,
+            now,
+            _EXPIRY,
+            action="registration.expire",
+            patron_id=patron_id,
+            detail=f"expired: not decided within {after_days} days",
+        )
+    return len(expired)

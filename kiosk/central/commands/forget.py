@@ -20,11 +20,17 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def _forget(args: argparse.Namespace, engine: Engine) -> int:
     days = args.config.library.forget_loans_after_days
-    forgotten = forget_daily(engine, SystemClock().now(), days)
+    forgotten = forget_daily(
+        engine,
+        SystemClock().now(),
+        days,
+        registrations_after_days=args.config.registration.expire_after_days,
+    )
     print(
         f"loans ended more than {days} days ago no longer naming their patron: "
         f"{forgotten.loans}; feedback senders of days gone: {forgotten.feedback_senders}; "
-        f"addresses' refused sign-in counts: {forgotten.addresses}"
+        f"addresses' refused sign-in counts: {forgotten.addresses}; "
+        f"registrations not decided on: {forgotten.registrations}"
     )
     return 0
 

@@ -88,6 +88,7 @@ REGISTRATION_KEYS = (
     "pending_loans",
     "card_prefix",
     "per_address_per_hour",
+    "expire_after_days",
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EMAIL_KEYS = ("host", "port", "security", "from", "username", "password_file")
@@ -481,6 +482,14 @@ class _Checker(LayeredReader):
                 defaults.per_address_per_hour,
                 as_positive_int,
                 "a whole number of registrations above 0",
+            ),
+            expire_after_days=self.get(
+                table,
+                "registration",
+                "expire_after_days",
+                defaults.expire_after_days,
+                as_positive_int,
+                "a whole number of days above 0",
             ),
         )
 

@@ -197,6 +197,7 @@ class RegistrationSection:
     pending_loans: int = 0  # the most loans before approval; 0: none
     card_prefix: str = "T"  # temporary cards: this and 9 digits
     per_address_per_hour: int = 3  # registrations one address may send in an hour
+    expire_after_days: int = 30  # a registration staff have not decided on is deleted then
 
 
 @dataclass(frozen=True, slots=True)

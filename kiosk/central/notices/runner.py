@@ -194,7 +194,10 @@ class Runner:
         if daily_due:
             # The library's other daily forgetting, where it already runs once a day.
             report.loans_forgotten = forgetting.forget_daily(
-                self.engine, now, self.config.library.forget_loans_after_days
+                self.engine,
+                now,
+                self.config.library.forget_loans_after_days,
+                registrations_after_days=self.config.registration.expire_after_days,
             ).loans
 
     def send(self, now: datetime, report: Report) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, insert, select
@@ -16,7 +18,16 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import database
 from kiosk.central.circulation.forgetting import ADDRESSES_KEPT, forget_daily
-from kiosk.central.models import FeedbackSender, PortalSignInFailures
+from kiosk.central.circulation.registrations import register
+from kiosk.central.models import (
+    AuditEntry,
+    FeedbackSender,
+    LedgerEntry,
+    Notice,
+    Patron,
+    PortalSignInFailures,
+)
+from tests.central.circulation.test_registrations import FORM, OPEN, PORTAL
 from tests.central.conftest import NOW
 
 # (address, counted how long before NOW, kept)
@@ -87,3 +98,37 @@ def test_the_command_forgets_for_a_library_that_sends_no_notices(
     assert "addresses' refused sign-in counts: 5" in run.stdout
     assert "feedback senders of days gone: 3" in run.stdout
     assert _left(engine) == (set(), set())
+
+
+def test_registrations_staff_never_decided_on_expire_with_their_notices(engine: Engine) -> None:
+    def registered(name: str, days_ago: int) -> str:
+        form = replace(FORM, first_name=name, email=f"{name.lower()}@example.net")
+        with Session(engine) as db:
+            return register(db, form, OPEN, NOW - timedelta(days=days_ago), PORTAL).patron_id
+
+    old = registered("Olwen", 31)
+    young = registered("Yara", 29)
+    owing = registered("Ottilie", 40)
+    approved = registered("Agnes", 40)
+    with Session(engine) as db:
+        db.add(LedgerEntry(patron_id=owing, amount=Decimal("1.00"), kind="fine", at=NOW))
+        patron = db.get(Patron, approved)
+        assert patron is not None
+        patron.pending_loans = None
+        db.commit()
+
+    forgotten = forget_daily(engine, NOW, 30, registrations_after_days=30)
+    assert forgotten.registrations == 1
+    with Session(engine) as db:
+        assert set(db.scalars(select(Patron.patron_id))) == {young, owing, approved}
+        assert db.scalars(select(Notice).where(Notice.patron_id == old)).all() == []
+        [audited] = db.scalars(select(AuditEntry).where(AuditEntry.action == "registration.expire"))
+        assert audited.target == f"patron {old}"
+        assert "expired" in audited.detail
+        every = " ".join(
+            f"{entry.target} {entry.detail}" for entry in db.scalars(select(AuditEntry))
+        )
+        assert "olwen" not in every.lower()
+    assert forget_daily(engine, NOW, 30).registrations == 0
+    # The bound is the config's.
+    assert forget_daily(engine, NOW, 30, registrations_after_days=28).registrations == 1

@@ -31,6 +31,7 @@ member_type = "ADULT"
 pending_loans = 2
 card_prefix = "tr"
 per_address_per_hour = 5
+expire_after_days = 60
 """,
     )
     assert load_config(path).registration == RegistrationSection(
@@ -41,6 +42,7 @@ per_address_per_hour = 5
         pending_loans=2,
         card_prefix="TR",
         per_address_per_hour=5,
+        expire_after_days=60,
     )
 
 
@@ -58,6 +60,8 @@ per_address_per_hour = 5
         ),
         ('card_prefix = "2100"', "registration.card_prefix: must be 1 to 4 letters"),
         ("per_address_per_hour = 0", "registration.per_address_per_hour: must be"),
+        ("expire_after_days = 0", "registration.expire_after_days: must be"),
+        ('expire_after_days = "soon"', "registration.expire_after_days: must be"),
         ("opne = true", "registration.opne: unknown key (did you mean 'open'?)"),
     ],
 )
