@@ -457,8 +457,10 @@ class Applying:
                 "outcome": outcome.value,
                 "change_seq": marker,
                 # A rating is kept in kiosk_feedback alone: beside this entry's number, its
-                # neighbours in the kiosk's journal would say whose it was.
-                "details": {} if entry.kind == FEEDBACK else entry.details,
+                # neighbours in the kiosk's journal would say whose it was. A receipt's
+                # titles and dates go into its notices, which are forgotten after their
+                # days; kept here they would outlive a loan history the patron never chose.
+                "details": {} if entry.kind in (FEEDBACK, RECEIPT) else entry.details,
                 "charged": entry.charged,
             }
         )

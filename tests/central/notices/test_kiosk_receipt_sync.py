@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.patrons import update_patron
-from kiosk.central.models import Notice, Patron
+from kiosk.central.models import AppliedTransaction, Notice, Patron
 from kiosk.central.notices.runner import Runner
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import (
@@ -80,8 +80,13 @@ def test_a_receipt_asked_for_at_the_kiosk_is_mailed_once(
     assert push(central, entries[::-1]) == ["duplicate"] * 3
     with central.session() as db:
         queued = db.scalars(select(Notice).where(Notice.kind == "receipt")).all()
+        receipt = db.scalars(
+            select(AppliedTransaction).where(AppliedTransaction.kind == "receipt")
+        ).one()
     assert sorted(notice.facts["action"] for notice in queued) == ["checkout", "renew"]
     assert {notice.channel for notice in queued} == {"email"}
+    # What it listed lives in its notices alone, forgotten with them.
+    assert receipt.details == {}
 
     runner = Runner(central.engine, notices_config(smtp.port), central.clock.now)
     runner.run_once()
