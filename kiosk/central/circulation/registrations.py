@@ -191,6 +191,22 @@ def _known(db: Session, values: dict[str, object]) -> bool:
     return db.scalar(select(Patron.patron_id).where(or_(*same)).limit(1)) is not None
 
 
+def _identities(values: dict[str, object]) -> list[str]:
+    """Lock names for what ``_known`` matches a person by (the phone by its digits, so
+    that it covers either spelling); a patron id that happens to share one only shares
+    a lock."""
+    names = []
+    if values["date_of_birth"] is not None:
+        first, surname = str(values["first_name"]).lower(), str(values["surname"]).lower()
+        names.append(f"registration name {first} {surname} {values['date_of_birth']}")
+    if values["email"]:
+        names.append(f"registration email {str(values['email']).lower()}")
+    if values["phone"]:
+        digits = "".join(c for c in str(values["phone"]) if c in "+0123456789")
+        names.append(f"registration phone {digits}")
+    return names
+
+
 def _drawn(db: Session, column: InstrumentedAttribute[str], prefix: str) -> str:
     """A random number after ``prefix`` no patron has in ``column``: a registration's id
     and temporary card say nothing of who or how many came before."""
@@ -229,9 +245,10 @@ def register(
     verifier = pin_verifier(form.pin)  # slow on purpose: before the lock, not under it
     log = ChangeLog(db)
     try:
-        # Staff's writers' lock: two registrations of one person at once cannot both
-        # pass the check for the other.
-        log.lock()
+        # Two registrations of one person at once cannot both pass the check for the
+        # other: they share a lock on what makes them the same person. Not staff's
+        # writers' lock: anyone may send the form, and kiosks' pushes go on meanwhile.
+        log.lock_patrons(_identities(values))
         if _known(db, values):
             raise MaybeKnown
         patron = Patron(

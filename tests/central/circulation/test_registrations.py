@@ -8,7 +8,9 @@ staff approve them; a rejection keeps nothing of the person."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,6 +23,7 @@ from kiosk.central.api.feed import changes_page, snapshot_page
 from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.apply import apply_batch
+from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.desk import check_in, checkout, new_transaction_id
 from kiosk.central.circulation.ledger import pay, waive
 from kiosk.central.circulation.patron_status import patron_standing
@@ -466,3 +469,39 @@ def test_a_registration_with_loans_or_money_on_record_is_not_rejected(library: L
     with pytest.raises(RegistrationRefused, match="fines or payments"):
         reject_it(fined.patron_id)
     assert library.patron(fined.patron_id) is not None
+
+
+def test_one_person_registering_twice_at_once_is_made_once(library: Library) -> None:
+    start = threading.Barrier(4)
+
+    def one(form: RegistrationForm) -> str:
+        start.wait()
+        try:
+            library.register(form)
+        except MaybeKnown:
+            return "known"
+        return "made"
+
+    forms = [FORM, replace(FORM, first_name="Other", phone="01632 960 777")] * 2
+    with ThreadPoolExecutor(4) as pool:
+        answers = sorted(pool.map(one, forms))
+    assert answers == ["known", "known", "known", "made"]
+    assert library.count(Patron, Patron.pending_loans.is_not(None)) == 1
+
+
+def test_a_registration_does_not_wait_for_a_kiosks_push(library: Library) -> None:
+    """Anyone may send the form: it must not hold up the kiosks (on PostgreSQL, where
+    writers run side by side; SQLite has one writer at a time anyway)."""
+    with library.session() as pushing:
+        log = ChangeLog(pushing)
+        log.lock_items(["F1"])
+        log.lock_patrons(["ada"])
+        with ThreadPoolExecutor(1) as pool:
+            made = pool.submit(library.register)
+            if library.engine.dialect.name == "postgresql":
+                done = wait([made], timeout=10).done
+                pushing.rollback()
+                assert done, "the registration waited for the push"
+            else:
+                pushing.rollback()
+            assert library.patron(made.result().patron_id) is not None

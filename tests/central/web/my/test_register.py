@@ -9,7 +9,9 @@ but not approve (403); one address may send only so many."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
@@ -241,6 +243,43 @@ def test_one_address_may_send_only_so_many(portal: Portal) -> None:
     assert slowed.status_code == 429
     assert "Too many registrations were sent from this connection" in slowed.text
     assert count(portal, Patron.pending_loans.is_not(None)) == OPEN.per_address_per_hour
+
+
+def test_sendings_at_once_from_one_address_are_counted_before_any_is_made(
+    portal: Portal,
+) -> None:
+    ready = []
+    for number in range(8):
+        browser = requests.Session()
+        ready.append((browser, csrf_token(browser, portal.url, "/my/register"), number))
+    start = threading.Barrier(len(ready))
+
+    def one(sending: tuple[requests.Session, str, int]) -> int:
+        browser, token, number = sending
+        start.wait()
+        return browser.post(
+            f"{portal.url}/my/register",
+            data={
+                **FORM,
+                "email": f"at-once{number}@example.net",
+                "dob_year": str(1950 + number),
+                "csrf_token": token,
+            },
+            allow_redirects=False,
+            timeout=60,
+        ).status_code
+
+    with ThreadPoolExecutor(len(ready)) as pool:
+        statuses = sorted(pool.map(one, ready))
+    most = OPEN.per_address_per_hour
+    assert statuses == [200] * most + [429] * (len(ready) - most)
+    assert count(portal, Patron.pending_loans.is_not(None)) == most
+
+
+def test_a_form_with_a_mistake_is_not_counted_against_the_address(portal: Portal) -> None:
+    for _ in range(OPEN.per_address_per_hour + 1):
+        assert send(portal, consent="").status_code == 400
+    assert send(portal).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,9 @@
 notice; ``circulation.registrations.register`` checks it, refuses a person the library
 may know already (without saying whose record it is), and makes the pending patron
 with a temporary card, shown once on the answer and queued for their email. Sendings
-are counted per address as refused sign-ins are (``sessions.address_blocked``), under
-a key of their own: one connection cannot fill the pending list."""
+are counted per address in the refused sign-ins' table (``sessions.count_sending``),
+under a key of their own and before anything else is done: one connection cannot fill
+the pending list, not even with requests sent at once."""
 
 from __future__ import annotations
 
@@ -146,7 +147,7 @@ def send_registration(
     if not settings.open:
         return _form_page(request, config, status=403)
     key = _limit_key(origin)
-    blocked = sessions.address_blocked(
+    blocked = sessions.count_sending(
         db, key, moment, most=settings.per_address_per_hour, window=WINDOW
     )
     if blocked is not None:
@@ -172,6 +173,8 @@ def send_registration(
     try:
         made = register(db, form, settings, moment, Actor("portal", origin, "portal"))
     except RegistrationRefused as refused:
+        # A form with mistakes kept nothing: it is not one of the address's sendings.
+        sessions.uncount_sending(db, key)
         problems = {
             name: NO_CONTACT[settings.contact] if name == "contact" else PROBLEMS[name]
             for name in ("contact", *PROBLEMS)
@@ -179,9 +182,7 @@ def send_registration(
         }
         return _form_page(request, config, typed=typed, problems=problems, status=400)
     except MaybeKnown:
-        sessions.count_failure(db, key, moment, window=WINDOW)
         return _form_page(request, config, typed=typed, refused=KNOWN, status=409)
-    sessions.count_failure(db, key, moment, window=WINDOW)
     return page(
         request,
         config,

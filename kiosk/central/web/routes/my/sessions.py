@@ -14,7 +14,7 @@ import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.central.models import Patron, PatronSession, PortalSignInFailures, insert_or_skip
@@ -87,6 +87,42 @@ def address_blocked(
     if found.failures >= most:
         return found.window_start + window
     return None
+
+
+def count_sending(
+    db: Session, address: str, now: datetime, *, most: int, window: timedelta
+) -> datetime | None:
+    """Count one more sending from ``address`` (a form's key of its own), unless it has
+    sent ``most`` in its ``window``: then nothing is counted, and the answer is until
+    when it must wait. Checked and counted under the row's lock, before the work the
+    limit guards: requests sent at once cannot all pass the check before any counts."""
+    key = address[:64]
+    db.execute(
+        insert_or_skip(db.get_bind().dialect.name, PortalSignInFailures, "address").values(
+            address=key, failures=0, window_start=now
+        )
+    )
+    found = db.get(PortalSignInFailures, key, with_for_update=True, populate_existing=True)
+    assert found is not None  # made above, and only a window's end resets it
+    if now - found.window_start >= window or now < found.window_start:
+        found.failures, found.window_start = 0, now
+    if found.failures >= most:
+        until = found.window_start + window
+        db.rollback()
+        return until
+    found.failures += 1
+    db.commit()
+    return None
+
+
+def uncount_sending(db: Session, address: str) -> None:
+    """Give back a sending counted by ``count_sending`` that did nothing."""
+    db.execute(
+        update(PortalSignInFailures)
+        .where(PortalSignInFailures.address == address[:64], PortalSignInFailures.failures > 0)
+        .values(failures=PortalSignInFailures.failures - 1)
+    )
+    db.commit()
 
 
 def count_failure(
