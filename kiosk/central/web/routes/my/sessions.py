@@ -5,7 +5,8 @@ staff session and a member of staff's no patron's.
 
 A session ends after ``IDLE`` without a request (a phone left on a bus), at
 ``[web] session_lifetime_minutes`` whatever it did, and at sign-out. Sign-ins refused
-to one address are counted here too (``address_blocked``).
+to one address are counted here too (``address_blocked``), and the registration form's
+sendings, under keys of their own (``count_sending``).
 """
 
 from __future__ import annotations
@@ -78,9 +79,8 @@ def address_blocked(
     most: int = ADDRESS_FAILURES,
     window: timedelta = ADDRESS_WINDOW,
 ) -> datetime | None:
-    """Until when ``address`` may not try to sign in (None: it may now). The registration
-    form counts its own sendings the same way, under a key of their own, with ``most``
-    in each ``window``."""
+    """Until when ``address`` may not try to sign in (None: it may now): ``most``
+    refusals in each ``window``."""
     found = db.get(PortalSignInFailures, address[:64])
     if found is None or now - found.window_start >= window:
         return None
