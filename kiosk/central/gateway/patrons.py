@@ -46,9 +46,17 @@ class PatronCheck:
         self.settings = login.settings
         self.clock = clock
 
+    def pace(self, card: str, pin: str | None) -> None:
+        """Ask the other system as :meth:`confirm` does and forget its answer: a refusal
+        made here (a card unknown, a lock in force) takes as long as one it decides."""
+        self._ask(card, pin)
+
     def confirm(self, card: str, pin: str) -> Confirmed | None:
         """The other system's answer for ``card`` and ``pin``; None past the budget or
         when it cannot be asked."""
+        return self._ask(card, pin)
+
+    def _ask(self, card: str, pin: str | None) -> Confirmed | None:
         budget = self.settings.patron_check_seconds
         connection = Connection(self.login, budget, deadline=time.monotonic() + budget)
         try:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.central.circulation import branches, desk, holds, ledger, lookup, patrons
 from kiosk.central.circulation.actor import Actor
-from kiosk.central.circulation.authentication import PinAnswer, PinCheck, check_pin
+from kiosk.central.circulation.authentication import PinAnswer, PinCheck, check_card_pin
 from kiosk.central.circulation.catalogue import item_view
 from kiosk.central.circulation.patron_status import Charge, PatronStanding, patron_standing
 from kiosk.central.circulation.policy import PolicyCache
@@ -235,16 +235,9 @@ def _pin(call: _Call, db: Session, patron: Patron, pin: str | None) -> PinCheck 
     """The PIN checked, when the device sent one (an empty AD asks for no check)."""
     if not pin:
         return None
+    db.rollback()  # the check reads and writes in transactions of its own
     upstream = call.device.settings.patron_check
-    confirmed = upstream.confirm(patron.card, pin) if upstream is not None else None
-    if confirmed is not None:
-        # Gateway mode: the library's own system keeps the PINs, and answered in time;
-        # else (down, slow) the local verifier decides, as below.
-        db.rollback()
-        right = confirmed.known and confirmed.pin_right
-        return PinCheck(PinAnswer.RIGHT if right else PinAnswer.WRONG)
-    db.rollback()  # check_pin reads and writes in a transaction of its own
-    return check_pin(db, patron, pin, call.now)
+    return check_card_pin(db, patron, patron.card, pin, call.now, upstream)
 
 
 def _pin_refusal(check: PinCheck | None) -> str | None:
@@ -258,6 +251,8 @@ def _pin_refusal(check: PinCheck | None) -> str | None:
         )
     if check.answer is PinAnswer.NO_PIN:
         return f"This card has no PIN. {SEE_STAFF}"
+    if check.answer is PinAnswer.BLOCKED:
+        return f"This card is blocked by the library. {SEE_STAFF}"
     return "That PIN is not right. Please try again."
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import requests
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.central.gateway.client import Login
@@ -30,6 +30,7 @@ from kiosk.demo.library import GeneratedLibrary
 from tests.central.conftest import ServerThread
 from tests.central.gateway.conftest import (
     Gateway,
+    Proxy,
     add_people,
     card,
     patron_id,
@@ -66,7 +67,7 @@ def portal(gateway: Gateway, port: int, budget: float = 1.5) -> Iterator[str]:
         yield server.url
 
 
-def signs_in(url: str, pin: str) -> bool:
+def signs_in(url: str, pin: str, number: int = N) -> bool:
     browser = requests.Session()
     text = browser.get(f"{url}/my/login", timeout=30).text
     marker = 'name="csrf_token" value="'
@@ -74,7 +75,7 @@ def signs_in(url: str, pin: str) -> bool:
     token = text[start : text.index('"', start)]
     answer = browser.post(
         f"{url}/my/login",
-        data={"card": card(N), "pin": pin, "csrf_token": token},
+        data={"card": card(number), "pin": pin, "csrf_token": token},
         allow_redirects=False,
         timeout=30,
     )
@@ -187,3 +188,88 @@ def test_a_sip2_devices_pin_is_checked_upstream_first(
             assert time.monotonic() - started < 4 + 3.0
         finally:
             upstream.process.send_signal(signal.SIGCONT)
+
+
+def _pin_state(session_maker: object) -> tuple[int, datetime | None]:
+    with session_maker() as db:  # type: ignore[operator]
+        failures, until = db.execute(
+            select(Patron.pin_failures, Patron.pin_locked_until).where(
+                Patron.patron_id == patron_id(N)
+            )
+        ).one()
+    return failures, until
+
+
+def test_the_portal_keeps_the_local_lock_and_counts_the_upstreams_wrong_answers(
+    gateway: Gateway, upstream: RunningSip2
+) -> None:
+    _set_pin(upstream.session, UPSTREAM_PIN)
+    with portal(gateway, upstream.port, budget=8.0) as url:
+        assert not signs_in(url, "9999")
+        assert _pin_state(gateway.session) == (1, None)  # the upstream's "wrong", counted
+        assert signs_in(url, UPSTREAM_PIN)
+        assert _pin_state(gateway.session) == (0, None)  # its "right" clears the count
+        locked = datetime.now() + timedelta(minutes=15)
+        _set_pin(gateway.session, None, pin_failures=5, pin_locked_until=locked)
+        assert not signs_in(url, UPSTREAM_PIN)  # locked by wrong PINs here: still locked
+        _set_pin(upstream.session, UPSTREAM_PIN, barred=True, barred_reason="lost card")
+        _set_pin(gateway.session, None, pin_failures=0, pin_locked_until=None)
+        assert not signs_in(url, UPSTREAM_PIN)  # blocked there
+        assert _pin_state(gateway.session) == (0, None)
+
+
+def test_an_unknown_card_is_answered_no_sooner_than_a_known_one(
+    gateway: Gateway, upstream: RunningSip2, proxy: Proxy
+) -> None:
+    """The library's own system answers each 63 after a fixed delay: a card no patron
+    here has must wait for it too, or how soon the refusal comes tells it is unknown."""
+    delay = 1.0
+    _set_pin(upstream.session, UPSTREAM_PIN)
+
+    def slow(message: bytes) -> None:
+        if message.startswith(b"63"):
+            time.sleep(delay)
+
+    proxy.on_message = slow
+    known: list[float] = []
+    unknown: list[float] = []
+    with portal(gateway, proxy.port, budget=8.0) as url:
+        assert not signs_in(url, "9999", number=N + 1)  # the first, slower, not measured
+        for _ in range(3):
+            for number, times in ((N, known), (9000, unknown)):  # 9000: no patron's card
+                started = time.monotonic()
+                assert not signs_in(url, "9999", number=number)
+                times.append(time.monotonic() - started)
+    assert min(known) >= delay
+    assert min(unknown) >= delay
+    # Each the upstream's delay and the same work on both sides, give or take a loaded
+    # machine's noise: the unknown card's refusal is no sooner.
+    assert sorted(unknown)[1] > sorted(known)[1] - 0.5
+
+
+def test_a_sip2_device_meets_the_local_lock_and_its_wrong_pins_count(
+    database_url: str, upstream: RunningSip2, tmp_path: Path, sip2_library: GeneratedLibrary
+) -> None:
+    _set_pin(upstream.session, UPSTREAM_PIN)
+    folder = tmp_path / "gateway-sip2"
+    folder.mkdir()
+    password = write_secret(folder / "upstream-password", PASSWORD)
+    site = (
+        f'[upstream]\nenabled = true\nhost = "127.0.0.1"\nport = {upstream.port}\n'
+        f'user = "{ACCOUNT}"\npassword_file = "{password}"\npatron_check_seconds = 4\n'
+    )
+    with start_sip2(
+        database_url, folder, sip2_library, site=site, prepare=_prepare_gateway
+    ) as gateway_sip2:
+        assert b"CQN" in _pin_answer(gateway_sip2, "9999")
+        assert _pin_state(gateway_sip2.session) == (1, None)
+        locked = datetime.now() + timedelta(minutes=15)
+        _set_pin(gateway_sip2.session, LOCAL_PIN, pin_failures=5, pin_locked_until=locked)
+        answer = _pin_answer(gateway_sip2, UPSTREAM_PIN)
+        assert b"CQN" in answer
+        assert b"Too many wrong PINs" in answer
+        _set_pin(gateway_sip2.session, LOCAL_PIN, pin_failures=0, pin_locked_until=None)
+        _set_pin(upstream.session, UPSTREAM_PIN, barred=True, barred_reason="lost card")
+        answer = _pin_answer(gateway_sip2, UPSTREAM_PIN)
+        assert b"CQN" in answer
+        assert b"blocked" in answer

@@ -1,11 +1,12 @@
 """Signing in to the portal with a card and its PIN (``/my/login``, fields ``card`` and
 ``pin``), signing out, and choosing a language.
 
-The PIN is checked by ``circulation.authentication.check_pin``, the verifier and lockout
-SIP2 devices use, counted in the same table: five wrong PINs lock the card for 15
-minutes wherever they were typed. Every refusal has one answer, so the page tells no
-one whether a card exists; refusals are also counted per address
-(``sessions.address_blocked``), which slows trying one PIN on many cards.
+The PIN is checked by ``circulation.authentication.check_card_pin`` (in gateway mode
+asking the library's own system too), the verifier and lockout SIP2 devices use,
+counted in the same table: five wrong PINs lock the card for 15 minutes wherever they
+were typed. Every refusal has one answer, so the page tells no one whether a card
+exists; refusals are also counted per address (``sessions.address_blocked``), which
+slows trying one PIN on many cards.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kiosk.central.circulation.actor import Actor
-from kiosk.central.circulation.authentication import check_pin
+from kiosk.central.circulation.authentication import check_card_pin
 from kiosk.central.circulation.lookup import patron_by_card
 from kiosk.central.circulation.patrons import update_patron
 from kiosk.central.models import Patron
@@ -102,23 +103,12 @@ def login(
         return _login_page(request, config, refused=SLOWED, status=429, minutes=minutes)
     patron_id = patron_by_card(db, card.strip())
     patron = db.get(Patron, patron_id) if patron_id is not None else None
-    if patron is None:
+    checked = check_card_pin(db, patron, card.strip(), pin, moment, config.patron_check)
+    if not checked.verified:
+        # Answered without a check: spend one all the same, so that how soon a
+        # refusal comes never tells a guesser that this card is someone's.
         _spend_a_check(pin)
-        right = False
-    elif (
-        config.patron_check is not None
-        and (confirmed := config.patron_check.confirm(card.strip(), pin)) is not None
-    ):
-        # Gateway mode: the library's own system keeps the PINs and blocks, and answered
-        # in time; else (down, slow) the local verifier decides, below.
-        right = confirmed.may_sign_in
-    else:
-        checked = check_pin(db, patron, pin, moment)
-        if not checked.verified:
-            # Answered without a check: spend one all the same, so that how soon a
-            # refusal comes never tells a guesser that this card is someone's.
-            _spend_a_check(pin)
-        right = checked.right
+    right = checked.right
     if not right:
         sessions.count_failure(db, origin, moment)
         return _login_page(
