@@ -165,10 +165,11 @@ def _pin_answer(running: RunningSip2, pin: str) -> bytes:
     return answer
 
 
-def test_a_sip2_devices_pin_is_checked_upstream_first(
+@contextmanager
+def _gateway_sip2(
     database_url: str, upstream: RunningSip2, tmp_path: Path, sip2_library: GeneratedLibrary
-) -> None:
-    _set_pin(upstream.session, UPSTREAM_PIN)
+) -> Iterator[RunningSip2]:
+    """The gateway's own SIP2 server, in gateway mode towards ``upstream``."""
     folder = tmp_path / "gateway-sip2"
     folder.mkdir()
     password = write_secret(folder / "upstream-password", PASSWORD)
@@ -179,6 +180,14 @@ def test_a_sip2_devices_pin_is_checked_upstream_first(
     with start_sip2(
         database_url, folder, sip2_library, site=site, prepare=_prepare_gateway
     ) as gateway_sip2:
+        yield gateway_sip2
+
+
+def test_a_sip2_devices_pin_is_checked_upstream_first(
+    database_url: str, upstream: RunningSip2, tmp_path: Path, sip2_library: GeneratedLibrary
+) -> None:
+    _set_pin(upstream.session, UPSTREAM_PIN)
+    with _gateway_sip2(database_url, upstream, tmp_path, sip2_library) as gateway_sip2:
         assert b"CQY" in _pin_answer(gateway_sip2, UPSTREAM_PIN)
         assert b"CQN" in _pin_answer(gateway_sip2, LOCAL_PIN)  # the upstream decides
         upstream.process.send_signal(signal.SIGSTOP)  # the upstream stops answering
@@ -251,16 +260,7 @@ def test_a_sip2_device_meets_the_local_lock_and_its_wrong_pins_count(
     database_url: str, upstream: RunningSip2, tmp_path: Path, sip2_library: GeneratedLibrary
 ) -> None:
     _set_pin(upstream.session, UPSTREAM_PIN)
-    folder = tmp_path / "gateway-sip2"
-    folder.mkdir()
-    password = write_secret(folder / "upstream-password", PASSWORD)
-    site = (
-        f'[upstream]\nenabled = true\nhost = "127.0.0.1"\nport = {upstream.port}\n'
-        f'user = "{ACCOUNT}"\npassword_file = "{password}"\npatron_check_seconds = 4\n'
-    )
-    with start_sip2(
-        database_url, folder, sip2_library, site=site, prepare=_prepare_gateway
-    ) as gateway_sip2:
+    with _gateway_sip2(database_url, upstream, tmp_path, sip2_library) as gateway_sip2:
         assert b"CQN" in _pin_answer(gateway_sip2, "9999")
         assert _pin_state(gateway_sip2.session) == (1, None)
         locked = datetime.now() + timedelta(minutes=15)
