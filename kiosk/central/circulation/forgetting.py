@@ -2,8 +2,9 @@
 keep (``loan_history``), who sent feedback on days gone (``feedback``), and the counts of
 refused sign-ins and registrations by address, which name a network address and are
 needed only for their window (an hour at most), and registrations staff never decided
-on (``registrations.expire``). The notices' daily pass runs it, and
-``kiosk-central forget`` for a library that sends no notices."""
+on (``registrations.expire``), and whom and what the transactions relayed to the
+library's own system long ago were about (``outbox.forget_relayed``). The notices'
+daily pass runs it, and ``kiosk-central forget`` for a library that sends no notices."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import feedback, loan_history, registrations
 from kiosk.central.config.model import RegistrationSection
+from kiosk.central.gateway.outbox import forget_relayed
 from kiosk.central.models import PortalSignInFailures
 
 # Longer than any window an address is counted in (the sign-in's 15 minutes, the
@@ -28,6 +30,7 @@ class Forgotten:
     feedback_senders: int
     addresses: int
     registrations: int
+    relayed: int
 
 
 def forget_addresses(db: Session, now: datetime) -> int:
@@ -58,4 +61,7 @@ def forget_daily(
     with Session(engine) as db:
         expired = registrations.expire(db, now, registrations_after_days)
         db.commit()
-    return Forgotten(loans, senders, addresses, expired)
+    with Session(engine) as db:
+        relayed = forget_relayed(db, now)
+        db.commit()
+    return Forgotten(loans, senders, addresses, expired, relayed)

@@ -30,7 +30,8 @@ def _forget(args: argparse.Namespace, engine: Engine) -> int:
         f"loans ended more than {days} days ago no longer naming their patron: "
         f"{forgotten.loans}; feedback senders of days gone: {forgotten.feedback_senders}; "
         f"addresses' refused sign-in counts: {forgotten.addresses}; "
-        f"registrations not decided on: {forgotten.registrations}"
+        f"registrations not decided on: {forgotten.registrations}; "
+        f"relayed transactions no longer naming their patron: {forgotten.relayed}"
     )
     return 0
 

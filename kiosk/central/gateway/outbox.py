@@ -13,14 +13,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, bindparam, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from kiosk.central.models import (
     AppliedTransaction,
+    StaffException,
     UpstreamOutbox,
     UpstreamRelay,
     insert_or_skip,
@@ -34,6 +47,9 @@ TO_SEND = (WAITING, SENDING)
 # staff's business in the upstream's own client.
 RELAYED = ("checkout", "return", "renew")
 PAYMENT = "payment"
+# How long a relayed transaction keeps whom and what it was about: long enough for staff
+# to compare a week's or a month's relaying with the other system's, no longer.
+RELAYED_KEPT = timedelta(days=30)
 
 _RELAYING = exists().where(table(UpstreamRelay).c.id == 1, table(UpstreamRelay).c.enabled)
 _OUTBOX = table(UpstreamOutbox)
@@ -163,3 +179,32 @@ def relay_status(db: Session) -> RelayStatus:
         relay.last_error_at,
         relay.holder,
     )
+
+
+def forget_relayed(db: Session, now: datetime) -> int:
+    """Clear the patron, the item and the other system's words (which may name the
+    patron) from transactions relayed more than ``RELAYED_KEPT`` ago: done, or refused
+    and the staff exception it made resolved. The caller commits."""
+    open_exception = exists().where(
+        StaffException.entry_id == UpstreamOutbox.transaction_id,
+        StaffException.resolved_at.is_(None),
+    )
+    result = db.execute(
+        update(UpstreamOutbox)
+        .where(
+            UpstreamOutbox.done_at < now - RELAYED_KEPT,
+            or_(
+                UpstreamOutbox.status == DONE,
+                and_(UpstreamOutbox.status == REFUSED, ~open_exception),
+            ),
+            or_(
+                UpstreamOutbox.patron_id.is_not(None),
+                UpstreamOutbox.item_barcode.is_not(None),
+                UpstreamOutbox.answer.is_not(None),
+                UpstreamOutbox.due_before.is_not(None),
+            ),
+        )
+        .values(patron_id=None, item_barcode=None, answer=None, due_before=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from kiosk.central import database
 from kiosk.central.circulation.forgetting import ADDRESSES_KEPT, forget_daily
 from kiosk.central.circulation.registrations import register
+from kiosk.central.gateway.outbox import RELAYED_KEPT
 from kiosk.central.models import (
     AuditEntry,
     FeedbackSender,
@@ -26,6 +27,8 @@ from kiosk.central.models import (
     Notice,
     Patron,
     PortalSignInFailures,
+    StaffException,
+    UpstreamOutbox,
 )
 from tests.central.circulation.test_registrations import FORM, OPEN, PORTAL
 from tests.central.conftest import NOW
@@ -132,3 +135,57 @@ def test_registrations_staff_never_decided_on_expire_with_their_notices(engine: 
     assert forget_daily(engine, NOW, 30).registrations == 0
     # The bound is the config's.
     assert forget_daily(engine, NOW, 30, registrations_after_days=28).registrations == 1
+
+
+# (status, done how long before NOW or None, its exception resolved or None, cleared)
+RELAYED = (
+    ("done", RELAYED_KEPT + timedelta(seconds=1), None, True),
+    ("done", RELAYED_KEPT - timedelta(seconds=1), None, False),
+    ("refused", RELAYED_KEPT + timedelta(days=9), True, True),
+    ("refused", RELAYED_KEPT + timedelta(days=9), False, False),  # staff still on it
+    ("sending", None, None, False),
+    ("waiting", None, None, False),
+)
+
+
+def test_relayed_transactions_stop_naming_the_patron_once_done_with(engine: Engine) -> None:
+    decided = NOW - timedelta(days=60)
+    rows = [
+        {
+            "change_seq": seq,
+            "transaction_id": f"T{seq}",
+            "kind": "checkout",
+            "item_barcode": f"I{seq}",
+            "patron_id": f"P{seq}",
+            "decided_at": decided,
+            "status": status,
+            "attempts": 1,
+            "done_at": None if ago is None else NOW - ago,
+            "answer": f"Patron P{seq} blocked" if status == "refused" else None,
+        }
+        for seq, (status, ago, _, _) in enumerate(RELAYED, start=1)
+    ]
+    exceptions = [
+        {
+            "entry_id": f"T{seq}",
+            "source": "upstream",
+            "reason": "upstream_refused",
+            "detail": "refused",
+            "created_at": decided,
+            "resolved_at": NOW if resolved else None,
+        }
+        for seq, (_, _, resolved, _) in enumerate(RELAYED, start=1)
+        if resolved is not None
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(UpstreamOutbox), rows)
+        connection.execute(insert(StaffException), exceptions)
+    forgotten = forget_daily(engine, NOW, 30)
+    assert forgotten.relayed == sum(cleared for *_, cleared in RELAYED)
+    with Session(engine) as db:
+        rows = db.scalars(select(UpstreamOutbox).order_by(UpstreamOutbox.change_seq)).all()
+        for row, (*_, cleared) in zip(rows, RELAYED, strict=True):
+            named = (row.patron_id, row.item_barcode, row.answer)
+            assert (named == (None, None, None)) is cleared, row.change_seq
+            assert row.transaction_id == f"T{row.change_seq}"  # the row itself stays
+    assert forget_daily(engine, NOW, 30).relayed == 0
