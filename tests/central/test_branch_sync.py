@@ -260,8 +260,8 @@ def test_a_title_hold_collected_at_east_is_sent_there_from_north_and_ready_on_ar
         assert ready is not None
         assert (ready.item_barcode, ready.ready, ready.ready_at) == (copy, True, NOW)
     assert refusal(east, sign_in(east, ann), copy) == ["on_hold_for_other"]
-    lent = east.checkout(sign_in(east, bea), copy)
-    assert getattr(lent, "status", None) is CheckoutStatus.LENT
+    collected = east.checkout(sign_in(east, bea), copy)
+    assert getattr(collected, "status", None) is CheckoutStatus.LENT
     east_agent.sync_once()
     with branches.session() as db:
         assert db.get(Hold, hold_id) is None  # collected

@@ -183,8 +183,8 @@ def test_relayed_transactions_stop_naming_the_patron_once_done_with(engine: Engi
     forgotten = forget_daily(engine, NOW, 30)
     assert forgotten.relayed == sum(cleared for *_, cleared in RELAYED)
     with Session(engine) as db:
-        rows = db.scalars(select(UpstreamOutbox).order_by(UpstreamOutbox.change_seq)).all()
-        for row, (*_, cleared) in zip(rows, RELAYED, strict=True):
+        kept = db.scalars(select(UpstreamOutbox).order_by(UpstreamOutbox.change_seq)).all()
+        for row, (*_, cleared) in zip(kept, RELAYED, strict=True):
             named = (row.patron_id, row.item_barcode, row.answer)
             assert (named == (None, None, None)) is cleared, row.change_seq
             assert row.transaction_id == f"T{row.change_seq}"  # the row itself stays

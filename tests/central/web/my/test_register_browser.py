@@ -109,9 +109,8 @@ def test_registered_refused_approved_and_signed_in_with_the_permanent_card(
     )
     accessible(page)
 
-    staff = browser.new_context(
-        viewport=dict(zip(("width", "height"), VIEWPORTS[screen], strict=True))
-    )
+    width, height = VIEWPORTS[screen]
+    staff = browser.new_context(viewport={"width": width, "height": height})
     desk = staff.new_page()
     staff_watch = Watch(desk)
     staff_sign_in(desk, console, "cyril")
