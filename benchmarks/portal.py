@@ -44,6 +44,7 @@ import re
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -184,14 +185,28 @@ class PortalPatron:
         self.http.close()
 
 
+# Connections a client process's plain-SQL patrons share: 200 of their own would pass
+# PostgreSQL's max_connections (100 by default), as the portal's own pool never does.
+FLOOR_CONNECTIONS = 10
+
+
+@dataclass
+class Shared:
+    """One connection, used by one patron at a time."""
+
+    connection: psycopg.Connection[Any]
+    lock: threading.Lock
+
+
 class PlainPatron:
     """The same reads as plain SQL: what no portal could do faster."""
 
-    def __init__(self, dsn: str, patron_id: str) -> None:
-        self.connection = psycopg.connect(dsn, autocommit=True)
+    def __init__(self, shared: Shared, patron_id: str) -> None:
+        self.connection = shared.connection
+        self.lock = shared.lock
         self.patron_id = patron_id
 
-    def account(self) -> None:
+    def _account(self) -> None:
         sql, patron_id = self.connection.execute, self.patron_id
         sql("SELECT * FROM patrons WHERE patron_id = %s", (patron_id,)).fetchone()
         sql(
@@ -210,7 +225,7 @@ class PlainPatron:
             "SELECT * FROM ledger WHERE patron_id = %s ORDER BY at DESC LIMIT 20", (patron_id,)
         ).fetchall()
 
-    def search(self, text: str) -> None:
+    def _search(self, text: str) -> None:
         prefix = text.lower()
         found = self.connection.execute(
             'SELECT brn, title, author FROM records WHERE lower(title) COLLATE "C" >= %s '
@@ -225,23 +240,45 @@ class PlainPatron:
             (brns,),
         ).fetchall()
 
-    def renew(self, barcode: str) -> None:
+    def _renew(self, barcode: str) -> None:
         with self.connection.transaction():
             sql = self.connection.execute
             sql("SELECT * FROM loans WHERE item_barcode = %s FOR UPDATE", (barcode,)).fetchone()
             sql("SELECT 1 FROM holds WHERE item_barcode = %s LIMIT 1", (barcode,)).fetchone()
             sql("UPDATE loans SET renewals = renewals WHERE item_barcode = %s", (barcode,))
 
-    def details(self) -> None:
+    def _details(self) -> None:
         self.connection.execute(
             "SELECT * FROM patrons WHERE patron_id = %s", (self.patron_id,)
         ).fetchone()
 
+    def _privacy(self) -> None:
+        self._details()
+
+    # Each page's reads on the shared connection, one patron at a time: the lock's wait
+    # is the floor's own queue for a connection.
+    def account(self) -> None:
+        with self.lock:
+            self._account()
+
+    def search(self, text: str) -> None:
+        with self.lock:
+            self._search(text)
+
+    def renew(self, barcode: str) -> None:
+        with self.lock:
+            self._renew(barcode)
+
+    def details(self) -> None:
+        with self.lock:
+            self._details()
+
     def privacy(self) -> None:
-        self.details()
+        with self.lock:
+            self._privacy()
 
     def close(self) -> None:
-        self.connection.close()
+        pass  # the shared connections are closed by their client process
 
 
 Patron = PortalPatron | PlainPatron
@@ -290,11 +327,19 @@ def _client(
     """One client process: a thread per patron, all started at once once signed in (the
     sign-ins timed apart, one after another)."""
     signing_in = Timings()
+    shared = (
+        []
+        if portal
+        else [
+            Shared(psycopg.connect(target, autocommit=True), threading.Lock())
+            for _ in range(min(FLOOR_CONNECTIONS, len(numbers)))
+        ]
+    )
     patrons: list[Patron] = [
         PortalPatron(target, samples.patrons[number][1], signing_in)
         if portal
-        else PlainPatron(target, samples.patrons[number][0])
-        for number in numbers
+        else PlainPatron(shared[n % len(shared)], samples.patrons[number][0])
+        for n, number in enumerate(numbers)
     ]
 
     def one(pair: tuple[Patron, int], timings: Timings) -> None:
@@ -304,6 +349,8 @@ def _client(
     timings.merge(signing_in)
     for patron in patrons:
         patron.close()
+    for one_connection in shared:
+        one_connection.connection.close()
     results.put((timings.samples, timings.failures))
 
 
