@@ -35,6 +35,9 @@ MAX_ARRIVALS = 20
 # notice still finds it).
 READY_NEWS = timedelta(days=2)
 RECEIPT_WINDOW = timedelta(days=1)
+# A receipt lists a visit: a patron's checkouts and renewals at one place, each within
+# this of the one before; it is found once the visit has been this quiet.
+RECEIPT_QUIET = timedelta(minutes=10)
 ZERO = Decimal("0.00")
 _PATRON = (
     Patron.patron_id,
@@ -129,20 +132,30 @@ def _hold_subject(row: Any) -> str:
 
 
 def receipts(db: Session, now: datetime) -> Iterator[Found]:
-    """Checkouts and renewals of the last day, for the patrons who want receipts."""
+    """A receipt for each visit of the last day, to the patrons who chose receipts: what
+    they borrowed and what they renewed at one place (the desk, the portal, a SIP2
+    device, one kiosk), a notice for each, once the visit has been quiet for
+    :data:`RECEIPT_QUIET`. A visit is the patron's transactions at one place, each
+    within RECEIPT_QUIET of the one before; its key names its first transaction, so a
+    later pass finds the same visit with the same key and the outbox keeps it once. A
+    kiosk visit whose patron asked for a receipt at its Finish screen (a ``receipt``
+    entry in it) has that receipt already (queued as the entry was applied): none here."""
+    start = now - RECEIPT_WINDOW - RECEIPT_QUIET
     rows = db.execute(
         select(
             AppliedTransaction.id.label("transaction_id"),
             AppliedTransaction.kind,
+            AppliedTransaction.kiosk_id,
             AppliedTransaction.decided_at,
+            AppliedTransaction.applied_at,
             AppliedTransaction.details,
             Record.title,
             Loan.due,
             *_PATRON,
         )
         .join(Patron, Patron.patron_id == AppliedTransaction.patron_id)
-        .join(Item, Item.barcode == AppliedTransaction.item_barcode)
-        .join(Record, Record.brn == Item.brn)
+        .outerjoin(Item, Item.barcode == AppliedTransaction.item_barcode)
+        .outerjoin(Record, Record.brn == Item.brn)
         .outerjoin(
             Loan,
             and_(
@@ -151,18 +164,54 @@ def receipts(db: Session, now: datetime) -> Iterator[Found]:
             ),
         )
         .where(
-            AppliedTransaction.decided_at >= now - RECEIPT_WINDOW,
+            AppliedTransaction.decided_at >= start,
             AppliedTransaction.decided_at <= now,
-            AppliedTransaction.kind.in_(("checkout", "renew")),
+            AppliedTransaction.kind.in_(("checkout", "renew", "receipt")),
             Patron.notices.contains("receipt"),
         )
+        .order_by(AppliedTransaction.patron_id, AppliedTransaction.decided_at)
     )
+    visits: dict[tuple[str, str], list[list[Row[Any]]]] = defaultdict(list)
     for row in rows:
-        due = row.due or (row.details or {}).get("due")
-        if not _wants(row, "receipt") or not due:
+        if not _wants(row, "receipt"):
             continue
-        facts = {"action": row.kind, "items": [{"title": row.title, "due": due}]}
-        yield _found(row, "receipt", row.transaction_id, row.decided_at.date(), facts)
+        chains = visits[(row.patron_id, _place(row))]
+        if chains and row.decided_at - chains[-1][-1].decided_at <= RECEIPT_QUIET:
+            chains[-1].append(row)
+        else:
+            chains.append([row])
+    for chains in visits.values():
+        for visit in chains:
+            yield from _visit_receipts(visit, now)
+
+
+def _place(row: Any) -> str:
+    """Where a transaction was made: its kiosk, else the channel the decision path
+    names in its details (the desk, the portal, SIP2)."""
+    if row.kiosk_id is not None:
+        return f"kiosk {row.kiosk_id}"
+    return str((row.details or {}).get("via") or "desk")
+
+
+def _visit_receipts(visit: list[Row[Any]], now: datetime) -> Iterator[Found]:
+    first = visit[0]
+    if first.decided_at < now - RECEIPT_WINDOW:
+        return  # begun more than a day ago: found then, or no news now
+    if now - max(row.applied_at for row in visit) < RECEIPT_QUIET:
+        return  # the visit may go on: found when it is over
+    if any(row.kind == "receipt" for row in visit):
+        return  # asked for at the kiosk, and queued then
+    for action in ("checkout", "renew"):
+        items = []
+        for row in visit:
+            # The due date as this transaction made it (a later renewal moves the loan's).
+            due = (row.details or {}).get("due") or row.due
+            if row.kind == action and due:
+                items.append({"title": row.title or "", "due": str(due)})
+        if items:
+            facts = {"action": action, "items": items}
+            subject = f"visit {first.transaction_id} {action}"
+            yield _found(first, "receipt", subject, first.decided_at.date(), facts)
 
 
 # --- once a day -----------------------------------------------------------------------

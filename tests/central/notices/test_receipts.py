@@ -1,0 +1,215 @@
+"""Receipts for what a patron borrowed at the desk and renewed in the portal (issue 16),
+on SQLite and PostgreSQL, through the real console and portal over HTTP and a real SMTP
+server on loopback: one receipt a visit and action, only to a patron who chose receipts,
+found once the visit has been quiet, never twice (a form sent again, a pass again, a new
+runner); a kiosk visit whose patron asked for a receipt at the Finish screen gets that
+one alone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kiosk.central import database
+from kiosk.central.circulation import desk
+from kiosk.central.models import Notice, Patron
+from kiosk.central.notices.finding import RECEIPT_QUIET
+from kiosk.central.notices.runner import Runner
+from kiosk.circulation.service import Circulation
+from kiosk.circulation.views import CheckoutStatus, Unavailable
+from tests.central.conftest import Central
+from tests.central.notices.conftest import SmtpServer, body, notices_config
+from tests.central.notices.test_kiosk_receipt_sync import ADDRESS, set_email, sign_in
+from tests.central.test_sync import available, card, patron_id
+from tests.central.web.conftest import PASSWORDS
+from tests.central.web.my.conftest import Portal, csrf_token, in_process, reader
+
+
+@pytest.fixture
+def portal(database_url: str) -> Iterator[Portal]:
+    """The console and the portal in this process over the portal's readers, on a clock
+    the test moves."""
+    with in_process(database_url) as running:
+        yield running
+
+
+def _choose(database_url: str, patron: str, notices: str) -> None:
+    engine = database.connect(database_url)
+    with Session(engine) as db:
+        db.execute(update(Patron).where(Patron.patron_id == patron).values(notices=notices))
+        db.commit()
+    engine.dispose()
+
+
+def _desk(portal: Portal) -> requests.Session:
+    staff = requests.Session()
+    staff.get(f"{portal.url}/staff/login", timeout=30)
+    answer = staff.post(
+        f"{portal.url}/staff/login",
+        data={
+            "username": "cyril",
+            "password": PASSWORDS["cyril"],
+            "csrf_token": csrf_token(staff, portal.url, "/staff/login"),
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert answer.status_code == 303, answer.text
+    return staff
+
+
+def _lend(portal: Portal, staff: requests.Session, patron: str, barcode: str, form: str) -> None:
+    answer = staff.post(
+        f"{portal.url}/staff/desk/checkout",
+        data={
+            "patron_id": patron,
+            "barcode": barcode,
+            "transaction_id": form,
+            "csrf_token": csrf_token(staff, portal.url, f"/staff/desk/{patron}"),
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def _renew_all(portal: Portal, card_number: str, pin: str) -> None:
+    browser = portal.sign_in(card_number, pin)
+    page = browser.get(f"{portal.url}/my/", timeout=30).text
+    found = re.search(r'name="transaction_id" value="([^"]+)"', page)
+    assert found is not None
+    form = {"transaction_id": found.group(1), "csrf_token": csrf_token(browser, portal.url, "/my/")}
+    for _ in range(2):  # sent twice (a double click): renewed once
+        answer = browser.post(f"{portal.url}/my/renew-all", data=form, timeout=30)
+        assert answer.status_code == 200, answer.text
+
+
+def _receipts(database_url: str) -> list[Notice]:
+    engine = database.connect(database_url)
+    with Session(engine) as db:
+        found = list(db.scalars(select(Notice).where(Notice.kind == "receipt")).all())
+    engine.dispose()
+    return found
+
+
+def test_desk_and_portal_receipts_go_once_a_visit_to_whoever_chose_them(
+    portal: Portal, smtp: SmtpServer
+) -> None:
+    assert portal.clock is not None
+    clock = portal.clock
+    chooser, other = reader(1), reader(2)
+    _choose(portal.database_url, chooser.patron_id, "receipt,hold_ready")
+    _choose(portal.database_url, other.patron_id, "due_soon,hold_ready")
+    staff = _desk(portal)
+    for person in (chooser, other):
+        form = desk.new_transaction_id()
+        for _ in range(2):  # the desk's form sent again: lent once
+            _lend(portal, staff, person.patron_id, person.barcode(6), form)
+    clock.moment += timedelta(minutes=2)
+    for person in (chooser, other):
+        _renew_all(portal, person.card, person.pin)
+
+    runner = Runner(database.connect(portal.database_url), notices_config(smtp.port), clock.now)
+    clock.moment += timedelta(minutes=3)
+    runner.run_once()  # the visit may go on: nothing yet
+    assert _receipts(portal.database_url) == []
+    assert smtp.mail.to(chooser.email) == []
+
+    clock.moment += RECEIPT_QUIET
+    runner.run_once()
+    mailed = smtp.mail.to(chooser.email)
+    assert sorted(str(message["X-Library-Notice"]) for message in mailed) == ["receipt"] * 2
+    texts = {
+        ("You borrowed:" if "You borrowed:" in body(message) else "You renewed:"): body(message)
+        for message in mailed
+    }
+    assert set(texts) == {"You borrowed:", "You renewed:"}
+    assert "You renewed:" not in texts["You borrowed:"]
+    assert chooser.title(6) in texts["You borrowed:"]
+    renewed = texts["You renewed:"]
+    assert chooser.title(1) in renewed
+    assert chooser.title(2) not in renewed  # refused: another member waits for it
+    assert chooser.title(3) not in renewed  # renewed the most times allowed
+    assert chooser.card not in "".join(message.as_string() for message in mailed)
+    assert smtp.mail.to(other.email) == []  # did not choose receipts
+    queued = _receipts(portal.database_url)
+    assert {notice.patron_id for notice in queued} == {chooser.patron_id}
+    assert sorted(notice.subject.rsplit(" ", 1)[1] for notice in queued) == ["checkout", "renew"]
+
+    # Again, and a new runner a little later the same day: nothing more.
+    runner.run_once()
+    clock.moment += timedelta(hours=3)
+    Runner(database.connect(portal.database_url), notices_config(smtp.port), clock.now).run_once()
+    assert len(smtp.mail.to(chooser.email)) == 2
+    assert len(_receipts(portal.database_url)) == 2
+
+    # A later visit, at the desk, is a receipt of its own.
+    staff = _desk(portal)  # signed in again: idle too long
+    form = desk.new_transaction_id()
+    answer = staff.post(
+        f"{portal.url}/staff/desk/renew",
+        data={
+            "patron_id": chooser.patron_id,
+            "barcode": chooser.barcode(1),
+            "transaction_id": form,
+            "csrf_token": csrf_token(staff, portal.url, f"/staff/desk/{chooser.patron_id}"),
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    clock.moment += RECEIPT_QUIET * 2
+    runner.run_once()
+    runner.run_once()
+    mailed = smtp.mail.to(chooser.email)
+    assert len(mailed) == 3
+    assert "You renewed:" in body(mailed[-1])
+
+
+def test_a_kiosk_visit_gets_the_receipt_asked_for_there_and_no_other(
+    central: Central, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    who = card(central, "has loans")
+    set_email(central, who, ADDRESS)
+    with central.session() as db:
+        db.execute(
+            update(Patron)
+            .where(Patron.patron_id == patron_id(central, who["card"]))
+            .values(notices="receipt")
+        )
+        db.commit()
+    agent = central.agent(tmp_path / "kiosk")
+    agent.sync_once()
+    circulation = Circulation(agent.store, central.clock)
+    session = sign_in(circulation, who)
+    lent = circulation.checkout(session, available(central)[0])
+    assert not isinstance(lent, Unavailable)
+    assert lent.status is CheckoutStatus.LENT
+    assert not isinstance(circulation.email_receipt(session, [lent]), Unavailable)
+    agent.sync_once()
+    runner = Runner(central.engine, notices_config(smtp.port), central.clock.now)
+    runner.run_once()
+    central.clock.advance(minutes=RECEIPT_QUIET.seconds // 60 + 1)
+    runner.run_once()
+    (mailed,) = smtp.mail.to(ADDRESS)  # the one asked for at the Finish screen
+    assert lent.title[:40] in body(mailed)
+
+    # A second visit, with no receipt asked for at the kiosk: the patron chose receipts.
+    central.clock.advance(minutes=30)
+    session = sign_in(circulation, who)
+    again = circulation.checkout(session, available(central)[1])
+    assert not isinstance(again, Unavailable)
+    assert again.status is CheckoutStatus.LENT
+    agent.sync_once()
+    central.clock.advance(minutes=RECEIPT_QUIET.seconds // 60 + 1)
+    runner.run_once()
+    runner.run_once()
+    mailed_now = smtp.mail.to(ADDRESS)
+    assert len(mailed_now) == 2
+    assert again.title[:40] in body(mailed_now[-1])
+    assert lent.title[:40] not in body(mailed_now[-1])
