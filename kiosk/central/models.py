@@ -372,6 +372,9 @@ class StaffMember(CentralBase):
     failed_attempts: Mapped[int]
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # The branch where they work (a branch's code; None: none): the desk's returns are
+    # routed from it and the console's lists show it first.
+    branch: Mapped[str | None] = mapped_column(String(32))
 
 
 class StaffSession(CentralBase):

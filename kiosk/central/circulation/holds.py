@@ -476,6 +476,68 @@ def move_hold(db: Session, hold_id: int, position: int, now: datetime, actor: Ac
         raise
 
 
+def change_pickup(
+    db: Session,
+    hold_id: int,
+    pickup: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    patron_id: str | None = None,
+) -> Hold:
+    """The hold is now to be collected at branch ``pickup``, which must be one of the
+    library's branches (refused otherwise, naming the nearest, nothing changed).
+    ``patron_id``: the patron asking for their own hold (the portal); another's is
+    refused as no such hold.
+
+    A hold no copy is trapped for only changes its pickup. A ready hold's copy waits on
+    the hold shelf where it was to be collected: it goes in transit to the new pickup,
+    and the hold is ready again only once it arrives there (``route_return``, as a
+    cancelled hold's next patron). A copy already in transit for the hold goes on to the
+    new pickup instead. Entered in the change log for the kiosks, and audited."""
+    log = ChangeLog(db)
+    log.lock()
+    try:
+        hold = _existing(db, hold_id)
+        if patron_id is not None and hold.patron_id != patron_id:
+            raise CentralError("no such hold: it may have been cancelled or collected meanwhile")
+        codes = branch_codes(db)
+        problem = branch_problem(pickup, codes) if codes else "the library has no branches"
+        if problem is not None:
+            raise HoldRefused(HoldRefused.PICKUP, f"the hold can't be collected there: {problem}")
+        before = hold.pickup
+        if before == pickup:
+            raise HoldRefused(
+                HoldRefused.PICKUP, f"the hold is to be collected at {pickup} already"
+            )
+        hold.pickup = pickup
+        log.hold(hold)
+        item = db.get(Item, hold.item_barcode) if hold.item_barcode is not None else None
+        first = item is not None and hold.position == 1 and db.get(Loan, item.barcode) is None
+        if item is not None and first and hold.ready:
+            # On the hold shelf where it was to be collected (a hold from before branches:
+            # where its copy lives), sent on to the new pickup.
+            where = before or item.home_location
+            _send_to_pickup(db, log, item.barcode, hold, where=where)
+        elif item is not None and first and item.status == IN_TRANSIT and item.transit_to == before:
+            # On its way to the old pickup for this hold: it goes on to the new one.
+            item.transit_to = pickup
+            log.item(item)
+        _audit(
+            db,
+            now,
+            actor,
+            action="hold.pickup",
+            hold=hold,
+            detail=f"collected at {pickup}, was {before or 'where trapped'}",
+        )
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return hold
+
+
 def _trap_for_title(
     db: Session, log: ChangeLog, barcode: str, now: datetime, *, where: str | None
 ) -> None:

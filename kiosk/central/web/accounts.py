@@ -1,4 +1,5 @@
-"""Staff accounts: add, list, disable, new password, and signing in with a lockout.
+"""Staff accounts: add, list, disable, new password, the branch where each works, and
+signing in with a lockout.
 
 Passwords are kept only as argon2id verifiers (``kiosk.common.pins``: the same
 hasher as patrons' PINs, OWASP's minimum cost). Five wrong passwords in a row lock the
@@ -18,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.central import audit
+from kiosk.central.circulation.branches import known_branch
 from kiosk.central.errors import CentralError
 from kiosk.central.models import StaffMember, StaffSession
 from kiosk.common.pins import pin_matches, pin_verifier
@@ -47,6 +49,9 @@ class SignedIn:
     staff_id: int
     username: str
     role: Role
+    # The branch where they work (None: none): the desk's returns are routed from it,
+    # and the console's lists show it first.
+    branch: str | None = None
 
 
 def as_role(value: str) -> Role | None:
@@ -79,13 +84,24 @@ def _find(db: Session, username: str) -> StaffMember:
 
 
 def add_staff(
-    db: Session, username: str, role: str, password: str, now: datetime, *, actor: str, origin: str
+    db: Session,
+    username: str,
+    role: str,
+    password: str,
+    now: datetime,
+    *,
+    actor: str,
+    origin: str,
+    branch: str | None = None,
 ) -> None:
-    """A new account, committed with its audit entry."""
+    """A new account, working at ``branch`` (a branch's code; None: none), committed with
+    its audit entry."""
     _check_username(username)
     if role not in ROLES:
         raise AccountError(f"{role!r} is not a role; choose one of {', '.join(ROLES)}")
     check_password(password)
+    if branch is not None:
+        known_branch(db, branch)
     if db.scalar(select(StaffMember.id).where(StaffMember.username == username)) is not None:
         raise AccountError(f"a staff account named {username!r} exists already")
     db.add(
@@ -97,10 +113,33 @@ def add_staff(
             failed_attempts=0,
             locked_until=None,
             created_at=now,
+            branch=branch,
         )
     )
+    detail = role if branch is None else f"{role}; branch {branch}"
     audit.record(
-        db, now, actor=actor, action="staff.add", target=username, origin=origin, detail=role
+        db, now, actor=actor, action="staff.add", target=username, origin=origin, detail=detail
+    )
+    db.commit()
+
+
+def set_staff_branch(
+    db: Session, username: str, branch: str | None, now: datetime, *, actor: str, origin: str
+) -> None:
+    """The account now works at ``branch`` (None: at none); its open sessions see it at
+    their next page. Refused, naming the nearest, for a code that is no branch."""
+    member = _find(db, username)
+    if branch is not None:
+        known_branch(db, branch)
+    member.branch = branch
+    audit.record(
+        db,
+        now,
+        actor=actor,
+        action="staff.branch",
+        target=username,
+        origin=origin,
+        detail=branch or "none",
     )
     db.commit()
 
@@ -181,4 +220,4 @@ def authenticate(
     member.locked_until = None
     db.commit()  # the session's start is audited with the session (sessions.start)
     role = as_role(member.role)
-    return None if role is None else SignedIn(member.id, member.username, role)
+    return None if role is None else SignedIn(member.id, member.username, role, member.branch)

@@ -85,7 +85,7 @@ def find(db: Session, session_id: str, now: datetime, lifetimes: Lifetimes) -> S
         session.last_seen = now
         db.commit()
     role = as_role(member.role)
-    return None if role is None else SignedIn(member.id, member.username, role)
+    return None if role is None else SignedIn(member.id, member.username, role, member.branch)
 
 
 def end(db: Session, session_id: str, who: SignedIn, now: datetime, *, origin: str) -> None:

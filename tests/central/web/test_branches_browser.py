@@ -46,27 +46,33 @@ def _seed(database_url: str) -> None:
                     transit_to=home,
                 )
             )
-        for number, (barcode, days) in enumerate(((LATELY, 1), (LONG_AGO, 10)), start=1):
-            sent = now - timedelta(days=days)
-            db.add(
-                AppliedTransaction(
-                    id=f"sent-{number}",
-                    kiosk_id=None,
-                    kiosk_seq=0,
-                    actor="cyril",
-                    kind="return",
-                    item_barcode=barcode,
-                    patron_id=None,
-                    decided_at=sent,
-                    applied_at=sent,
-                    outcome="applied",
-                    change_seq=number,
-                    details={"route": "transfer", "branch": "North"},
-                    charged=Decimal("0.00"),
-                )
-            )
+        sent_back(db, now, [(LATELY, 1), (LONG_AGO, 10)], at="North")
         db.commit()
     engine.dispose()
+
+
+def sent_back(db: Session, now: datetime, sent: list[tuple[str, int]], *, at: str) -> None:
+    """The desk's returns at branch ``at`` that sent each copy on its way, ``days``
+    before ``now``: when each went in transit."""
+    for number, (barcode, days) in enumerate(sent, start=1):
+        when = now - timedelta(days=days)
+        db.add(
+            AppliedTransaction(
+                id=f"sent-{number}",
+                kiosk_id=None,
+                kiosk_seq=0,
+                actor="cyril",
+                kind="return",
+                item_barcode=barcode,
+                patron_id=None,
+                decided_at=when,
+                applied_at=when,
+                outcome="applied",
+                change_seq=number,
+                details={"route": "transfer", "branch": at},
+                charged=Decimal("0.00"),
+            )
+        )
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +122,7 @@ def test_the_kiosks_of_one_branch_and_the_copies_in_transit(page: Page, console:
     page.get_by_label("Going to").select_option("Main")
     with page.expect_navigation():
         page.get_by_role("button", name="Show").click()
-    expect(page).to_have_url(f"{console.url}/staff/transfers?to=Main")
+    expect(page).to_have_url(f"{console.url}/staff/transfers?to=Main&show=")
     assert [row.get_attribute("data-item") for row in rows.all()] == [LATELY]
     expect(page.locator("#transfers caption")).to_have_text("1 copy in transit to Main")
     accessible(page)

@@ -7,6 +7,10 @@ Each form carries a transaction id drawn with the page, so a form sent twice is 
 once. What was done is shown after a redirect (POST, redirect, GET): the URL names the
 transaction, whose record says what it did, and never a card or a name. A refusal or an
 error changed nothing and is shown in the answer to the form itself.
+
+A return at the desk happens at the branch where the signed-in member of staff works
+(their account's branch; none: a desk of no known branch, as before branches): it is
+routed to that branch's hold shelf, or in transit to another, as at a kiosk there.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import desk, holds
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branch_names
 from kiosk.central.circulation.lookup import (
     desk_patron,
     patron_by_card,
@@ -74,10 +79,11 @@ class Answer:
     duplicate: bool = False
     due: str | None = None  # in words: "Monday 7 December 2026"
     fine: Decimal = ZERO
-    route: str | None = None  # after a return: "hold_shelf" or "shelf"
+    route: str | None = None  # after a return: "hold_shelf", "shelf" or "transfer"
     ready_for: str | None = None  # the name of the patron it waits for on the hold shelf
     refusals: tuple[str, ...] = ()
     note: str = ""
+    destination: str | None = None  # the branch a transfer goes to, by its name
 
     @property
     def reasons(self) -> list[dict[str, str]]:
@@ -111,6 +117,14 @@ def _name(db: Session, patron_id: str | None) -> str | None:
     return patron_names(db, [patron_id]).get(patron_id, "a patron no longer on record")
 
 
+def _destination(db: Session, code: object) -> str | None:
+    """The branch a transfer goes to, as staff read it: "Northside (North)"."""
+    if not isinstance(code, str) or not code:
+        return None
+    name = branch_names(db).get(code)
+    return code if name is None else f"{name} ({code})"
+
+
 def _answered(db: Session, found: desk.LoanAnswer) -> Answer:
     return Answer(
         KINDS.get(found.action, "return"),
@@ -124,6 +138,7 @@ def _answered(db: Session, found: desk.LoanAnswer) -> Answer:
         _name(db, found.ready_for),
         tuple(refusal.message for refusal in found.refusals),
         found.note,
+        _destination(db, found.destination),
     )
 
 
@@ -148,6 +163,7 @@ def _recorded(db: Session, transaction_id: str, *, again: bool) -> Answer | None
         fine=row.charged,
         route=str(route) if route else None,
         ready_for=_name(db, str(ready_for)) if ready_for else None,
+        destination=_destination(db, details.get("destination")),
     )
 
 
@@ -256,6 +272,7 @@ def returns(
             now=moment,
             actor=_actor(signed_in, origin),
             transaction_id=transaction_id or None,
+            branch=signed_in.who.branch,
         )
     except CentralError as error:
         return _returns_page(request, config, signed_in, error=str(error))
@@ -308,6 +325,7 @@ def _patron_page(
         patron=patron,
         holds=waiting,
         pickup_options=pickup_options(db),
+        pickup_names=branch_names(db),
         answer=answer,
         trouble=trouble,
         placed=placed_hold,
@@ -349,7 +367,7 @@ def patron_page(
         rules=rules,
         answer=_recorded(db, done, again=again == "1"),
         placed=int(placed) if placed.isdigit() else None,
-        changed=changed if changed in ("cancelled",) else "",
+        changed=changed if changed in ("cancelled", "pickup") else "",
     )
 
 
@@ -394,7 +412,13 @@ def _lend(
             )
         else:
             found = desk.check_in(
-                db, rules, barcode=barcode, now=moment, actor=actor, transaction_id=chosen
+                db,
+                rules,
+                barcode=barcode,
+                now=moment,
+                actor=actor,
+                transaction_id=chosen,
+                branch=signed_in.who.branch,
             )
     except CentralError as error:
         return _patron_page(

@@ -27,6 +27,7 @@ from kiosk.central.circulation.lookup import (
 )
 from kiosk.central.errors import CentralError
 from kiosk.central.web.accounts import RANK
+from kiosk.central.web.branches import BranchChoice, branch_view
 from kiosk.central.web.deps import (
     Circulation,
     CsrfChecked,
@@ -48,17 +49,17 @@ from kiosk.central.web.routes.desk import (
     patron_url,
     title_url,
 )
-from kiosk.central.web.routes.kiosks import BranchChoice, Pickup, branch_options, pickup_options
+from kiosk.central.web.routes.kiosks import Pickup, pickup_options
 from kiosk.central.web.settings import ConsoleSettings
 
 router = APIRouter(prefix="/staff/holds", include_in_schema=False)
 
-Changed = Literal["", "moved", "cancelled"]
+Changed = Literal["", "moved", "cancelled", "pickup"]
 SHORT = Annotated[str, Form(max_length=16)]
 # Which queue the place form puts the patron in: the copy's, or its title's.
 Level = Annotated[Literal["item", "title"], Form()]
 BACK = {"shelf", "item", "desk"}
-CHANGES: dict[str, Changed] = {"moved": "moved", "cancelled": "cancelled"}
+CHANGES: dict[str, Changed] = {"moved": "moved", "cancelled": "cancelled", "pickup": "pickup"}
 
 
 def _actor(signed_in: Current, origin: str) -> Actor:
@@ -76,14 +77,16 @@ def shelf_page(
     changed: Flag = "",
     branch: BranchChoice = None,
 ) -> HTMLResponse:
-    rows = holds.hold_shelf(db, moment, config.hold_shelf_days, branch=branch or None)
+    view = branch_view(db, signed_in.who, branch)
+    rows = holds.hold_shelf(db, moment, config.hold_shelf_days, branch=view.chosen)
     return render(
         request,
         config,
         "holds.html",
         who=signed_in.who,
+        status_code=view.status,
         rows=rows,
-        branch_options=branch_options(db, branch or None),
+        view=view,
         branch_names=branch_names(db),
         expired=sum(1 for row in rows if row.expired),
         keep_days=config.hold_shelf_days,
@@ -385,3 +388,30 @@ def cancel(
         "item": _queue_url(found),
     }[back if back in BACK else "item"]
     return RedirectResponse(f"{target}?changed=cancelled", status_code=303)
+
+
+@router.post("/{hold_id}/pickup", dependencies=[CsrfChecked], response_model=None)
+def change_pickup(
+    request: Request,
+    hold_id: int,
+    *,
+    signed_in: Circulation,
+    db: Db,
+    config: Settings,
+    moment: Now,
+    origin: Origin,
+    pickup: Pickup = "",
+) -> Response:
+    """Collect the hold at branch ``pickup`` instead: the decision path refuses a code
+    that is no branch, and sends a copy waiting elsewhere on its way
+    (``holds.change_pickup``)."""
+    found = hold_ref(db, hold_id)
+    if found is None:
+        return not_found(request, config, signed_in.who, "hold")
+    try:
+        holds.change_pickup(db, hold_id, pickup, moment, _actor(signed_in, origin))
+    except CentralError as error:
+        return _queue_page(
+            request, found, signed_in, db=db, config=config, moment=moment, error=str(error)
+        )
+    return RedirectResponse(f"{patron_url(found.patron_id)}?changed=pickup", status_code=303)

@@ -5,7 +5,7 @@ or disabling it. What those do is decided in ``kiosk.central.api.kiosks``."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,6 +19,7 @@ from kiosk.central.circulation.reports import kiosk_day
 from kiosk.central.errors import CentralError
 from kiosk.central.gateway.outbox import RelayStatus, relay_status
 from kiosk.central.models import ServerState
+from kiosk.central.web.branches import BranchChoice, branch_view
 from kiosk.central.web.deps import (
     Admin,
     CsrfChecked,
@@ -60,14 +61,6 @@ def backup_warning(state: ServerState, now: datetime) -> str | None:
     return None
 
 
-# A branch chosen in the page's filter (none: every branch); an empty choice is every one.
-BranchChoice = Annotated[str | None, Query(max_length=32)]
-
-
-def _branch(chosen: str | None) -> str | None:
-    return chosen or None
-
-
 def upstream_view(status: RelayStatus, now: datetime) -> dict[str, Any] | None:
     """Gateway mode's relay for the Kiosks page; None when there is none to show."""
     if not status.enabled and not status.backlog:
@@ -83,18 +76,6 @@ def upstream_view(status: RelayStatus, now: datetime) -> dict[str, Any] | None:
         "last_error": status.last_error,
         "last_error_at": status.last_error_at,
     }
-
-
-def branch_options(db: Session, chosen: str | None) -> list[dict[str, Any]]:
-    """The branch filter's choices: every branch, then each by name (none: no filter)."""
-    return [{"value": "", "text": "Every branch", "selected": chosen is None}] + [
-        {
-            "value": found.code,
-            "text": f"{found.name} ({found.code})",
-            "selected": found.code == chosen,
-        }
-        for found in branches(db)
-    ]
 
 
 def pickup_options(db: Session) -> list[dict[str, Any]]:
@@ -127,14 +108,16 @@ def kiosks_page(
     branch: BranchChoice = None,
 ) -> HTMLResponse:
     state = server_state(db, moment)
+    view = branch_view(db, signed_in.who, branch)
     return render(
         request,
         config,
         "kiosks.html",
         who=signed_in.who,
-        rows=[row(kiosk, moment) for kiosk in kiosks(db, _branch(branch))],
-        branch_options=branch_options(db, _branch(branch)),
-        branch=_branch(branch),
+        status_code=view.status,
+        rows=[row(kiosk, moment) for kiosk in kiosks(db, view.chosen)],
+        view=view,
+        branch=view.chosen,
         now=moment,
         tag_classes=TAGS,
         backups=backup_warning(state, moment),
@@ -159,13 +142,15 @@ def kiosks_table(
 ) -> HTMLResponse:
     """The Kiosks page's table alone, for its script to refresh the page without a
     reload: the same role, headers and no-store as the page."""
+    view = branch_view(db, signed_in.who, branch)
     return render(
         request,
         config,
         "kiosks_table.html",
         who=signed_in.who,
-        rows=[row(kiosk, moment) for kiosk in kiosks(db, _branch(branch))],
-        branch=_branch(branch),
+        status_code=view.status,
+        rows=[row(kiosk, moment) for kiosk in kiosks(db, view.chosen)],
+        branch=view.chosen,
         now=moment,
         tag_classes=TAGS,
     )
@@ -264,15 +249,29 @@ def transfers_page(
     config: Settings,
     moment: Now,
     to: BranchChoice = None,
+    show: Annotated[str, Query(max_length=16)] = "",
 ) -> HTMLResponse:
-    """Copies on their way between branches (to one, or to any), longest first, those on
-    the way for more than a week marked."""
+    """Copies on their way between branches (to one, or to any; by default to the
+    member of staff's own), longest first, those on the way for more than a week marked;
+    ``show=overdue``: those alone."""
+    view = branch_view(db, signed_in.who, to)
+    overdue = show == OVERDUE
+    rows = in_transit(db, moment, to=view.chosen)
     return render(
         request,
         config,
         "transfers.html",
         who=signed_in.who,
-        rows=in_transit(db, moment, to=_branch(to)),
-        branch_options=branch_options(db, _branch(to)),
-        branch=_branch(to),
+        status_code=view.status,
+        rows=[found for found in rows if found.overdue] if overdue else rows,
+        view=view,
+        branch=view.chosen,
+        overdue=overdue,
+        show_options=[
+            {"value": "", "text": "Every copy", "selected": not overdue},
+            {"value": OVERDUE, "text": "Overdue in transit", "selected": overdue},
+        ],
     )
+
+
+OVERDUE: Literal["overdue"] = "overdue"

@@ -174,7 +174,7 @@ def test_staff_see_the_hold_shelf_by_branch_and_place_a_hold_for_one(
     # Zealand by the copy's barcode, and joins the title's queue to be collected there.
     page.goto(f"{console.url}/staff/desk/{reader(8).patron_id}")
     expect(page.locator(f'#holds tr[data-barcode="{COPY}"] [data-pickup]')).to_have_text(
-        "Collected at Zeal"
+        "Collected at Zealand Branch Library"
     )
     page.goto(f"{console.url}/staff/desk/{reader(9).patron_id}")
     expect(page.get_by_label("Collected at")).to_have_value("Main")
@@ -185,5 +185,54 @@ def test_staff_see_the_hold_shelf_by_branch_and_place_a_hold_for_one(
         page.locator("#place-title-hold").click()
     expect(page.locator("#hold-placed")).to_be_visible()
     placed = page.locator("#holds tr", has_text=TITLE)
-    expect(placed.locator("[data-pickup]")).to_have_text("Collected at Zeal")
+    expect(placed.locator("[data-pickup]")).to_have_text("Collected at Zealand Branch Library")
     console_pages.accessible(page)
+
+
+def test_a_patron_and_the_desk_change_where_a_hold_is_collected(
+    phone: Page, console: Console
+) -> None:
+    """Reader 9's hold for Zealand (placed at the desk above) is collected at Central
+    instead, chosen on her phone; then staff move reader 8's, ready on Zealand's shelf,
+    to Central at the desk: the copy goes there in transit and is ready again once it
+    arrives."""
+    page = phone
+    person = reader(9)
+    watch = Watch(page)
+    sign_in(page, console.url, person)
+    held = page.locator("#holds li", has_text=TITLE)
+    expect(held).to_contain_text("You will collect it at Zealand Branch Library.")
+    choice = held.get_by_label("Collect it at")
+    expect(choice).to_have_value("Zeal")
+    accessible(page)
+    choice.select_option(label="Central Library")
+    with page.expect_navigation():
+        held.get_by_role("button", name="Collect it there instead").click()
+    expect(page).to_have_url(f"{console.url}/my/?pickup=1")
+    expect(page.locator("#pickup-changed")).to_contain_text(
+        "Where you collect your hold has changed."
+    )
+    expect(held).to_contain_text("You will collect it at Central Library.")
+    accessible(page)
+    watch.check(person.card, person.pin)
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.context.clear_cookies()
+    console_pages.sign_in(page, console, "cyril")
+    page.goto(f"{console.url}/staff/desk/{reader(8).patron_id}")
+    row = page.locator(f'#holds tr[data-barcode="{COPY}"]')
+    expect(row).to_contain_text("Ready")
+    row.get_by_label("Collect at").select_option("Main")
+    with page.expect_navigation():
+        row.get_by_role("button", name="Change").click()
+    expect(page.locator("#pickup-changed")).to_be_visible()
+    expect(row.locator("[data-pickup]")).to_have_text("Collected at Central Library")
+    expect(row).not_to_contain_text("Ready")
+    console_pages.accessible(page)
+    page.goto(f"{console.url}/staff/transfers")
+    expect(page.locator(f'#transfers tr[data-item="{COPY}"]')).to_contain_text("Main")
+    console_pages.accessible(page)
+    now = datetime.now().replace(microsecond=0) + timedelta(minutes=1)
+    assert _check_in(console, "Main", now) == ("hold_shelf", None)
+    page.goto(f"{console.url}/staff/holds?branch=Main")
+    expect(page.locator(f'#hold-shelf tr[data-barcode="{COPY}"]')).to_be_visible()

@@ -1,9 +1,10 @@
 """*My account* (``/my/``): the patron's loans with their due dates, renewing one or all,
 what they owe with the ledger, and their holds with the place in each queue, the shelf
-and last day of a ready one, and cancelling one.
+and last day of a ready one, cancelling one, and choosing another branch to collect one.
 
 Every question is the decision path's: a renewal is ``circulation.desk.renew`` (the
-desk's and SIP2's), a cancellation ``circulation.holds.cancel_hold``; this module checks
+desk's and SIP2's), a cancellation ``circulation.holds.cancel_hold``, a new pickup
+``circulation.holds.change_pickup``; this module checks
 only that what a form names is the signed-in patron's own (else 404, as for a thing
 that does not exist), and says the answers in the patron's language.
 """
@@ -111,6 +112,8 @@ def account_page(
     renewed: list[desk.LoanAnswer] | None = None,
     cancelled: bool = False,
     membership_answer: MembershipRenewalDecision | None = None,
+    pickup_changed: bool = False,
+    pickup_error: bool = False,
 ) -> HTMLResponse:
     standing = patron_standing(db, signed_in.patron_id, moment, rules.get(db))
     assert standing is not None  # the session's patron exists: find() joined it
@@ -128,6 +131,8 @@ def account_page(
         renewal_id=desk.new_transaction_id(),
         renewed=renewed,
         cancelled=cancelled,
+        pickup_changed=pickup_changed,
+        pickup_error=pickup_error,
         membership=own_membership_renewal(db, signed_in.patron_id, moment),
         membership_answer=membership_answer,
     )
@@ -143,6 +148,7 @@ def account(
     moment: Now,
     rules: Policies,
     cancelled: Annotated[str, Query(max_length=8)] = "",
+    pickup: Annotated[str, Query(max_length=8)] = "",
 ) -> HTMLResponse:
     return account_page(
         request,
@@ -152,6 +158,7 @@ def account(
         moment=moment,
         rules=rules,
         cancelled=cancelled == "1",
+        pickup_changed=pickup == "1",
     )
 
 
@@ -241,6 +248,13 @@ def _loans(
     return found.loans if found is not None else ()
 
 
+def _own_hold(db: Session, signed_in: SignedInPatron, hold_id: str) -> int | None:
+    """The id of the signed-in patron's hold named ``hold_id`` (as the URL says it), or
+    None: another patron's, or none at all."""
+    mine = {str(hold.hold_id): hold.hold_id for hold in holds.patron_holds(db, signed_in.patron_id)}
+    return mine.get(hold_id)
+
+
 @router.post("/holds/{hold_id}/cancel", dependencies=[CsrfChecked], response_model=None)
 def cancel(
     request: Request,
@@ -254,13 +268,52 @@ def cancel(
 ) -> Response:
     """Cancel one of the patron's holds; another patron's hold, like one that does not
     exist, is a page not found."""
-    mine = {str(hold.hold_id): hold.hold_id for hold in holds.patron_holds(db, signed_in.patron_id)}
-    if hold_id not in mine:
+    mine = _own_hold(db, signed_in, hold_id)
+    if mine is None:
         return _not_found(request, config, signed_in)
     try:
         holds.cancel_hold(
-            db, mine[hold_id], moment, patron_actor(signed_in, origin), "cancelled by the patron"
+            db, mine, moment, patron_actor(signed_in, origin), "cancelled by the patron"
         )
     except CentralError:
         return _not_found(request, config, signed_in)
     return RedirectResponse("/my/?cancelled=1", status_code=303)
+
+
+@router.post("/holds/{hold_id}/pickup", dependencies=[CsrfChecked], response_model=None)
+def change_pickup(
+    request: Request,
+    hold_id: str,
+    *,
+    signed_in: SignedIn,
+    db: Db,
+    config: Settings,
+    moment: Now,
+    origin: Origin,
+    rules: Policies,
+    pickup: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Collect one of the patron's holds at branch ``pickup`` instead; another patron's
+    hold, like one that does not exist, is a page not found, and a branch the library
+    does not have is refused by the decision path, nothing changed."""
+    mine = _own_hold(db, signed_in, hold_id)
+    if mine is None:
+        return _not_found(request, config, signed_in)
+    try:
+        holds.change_pickup(
+            db,
+            mine,
+            pickup,
+            moment,
+            patron_actor(signed_in, origin),
+            patron_id=signed_in.patron_id,
+        )
+    except holds.HoldRefused:
+        refused = account_page(
+            request, signed_in, db=db, config=config, moment=moment, rules=rules, pickup_error=True
+        )
+        refused.status_code = 409
+        return refused
+    except CentralError:
+        return _not_found(request, config, signed_in)
+    return RedirectResponse("/my/?pickup=1", status_code=303)
