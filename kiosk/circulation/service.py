@@ -1,5 +1,5 @@
 """The kiosk's use cases: identify (with what waits for the patron), checkout, return,
-renew, account, membership renewal, fault.
+renew, account, membership renewal, a title hold, fault.
 
 Each decision is made on one consistent reading of mirror + journal, recorded
 in the journal and committed (``synchronous=FULL``) before its view is returned:
@@ -25,7 +25,9 @@ from kiosk.circulation.views import (
     FaultAnswer,
     FeedbackReason,
     Greeting,
+    HoldAnswer,
     HoldLine,
+    HoldStatus,
     Identification,
     IdentifyStatus,
     LoanLine,
@@ -55,12 +57,14 @@ from kiosk.rules import (
     route_return,
 )
 from kiosk.rules.model import AVAILABLE, money
+from kiosk.rules.reasons import Reason
 from kiosk.store.errors import StoreFull
 from kiosk.store.store import MirrorHealth, Store
 from kiosk.store.world import (
     CHECKOUT,
     FAULT,
     FEEDBACK,
+    HOLD,
     MEMBERSHIP,
     ON_LOAN,
     PIN,
@@ -86,6 +90,13 @@ _SOON = timedelta(days=DUE_SOON_DAYS)
 
 # A copy on its way to another branch: lent once it has arrived (checked in there).
 IN_TRANSIT = "in_transit"
+# A copy in one of these is not coming back to be lent: no hold is offered through it
+# (the server's circulation.holds.UNHOLDABLE).
+UNHOLDABLE = ("withdrawn", "lost", "missing")
+# A copy refused for these alone may be waited for: a hold on its title is offered.
+_WAITED_FOR = frozenset({Reason.ON_HOLD_FOR_OTHER, Reason.ITEM_UNAVAILABLE})
+# A card refused for these cannot place a hold either (as the portal and SIP2 refuse).
+_CARD_REFUSED = frozenset({Reason.PATRON_BARRED, Reason.MEMBERSHIP_EXPIRED})
 
 # A Pi has no battery-backed clock: before this, its time is certainly wrong.
 EARLIEST_TRUSTED_TIME = datetime(2026, 1, 1)
@@ -377,7 +388,11 @@ class Circulation:
             )
             if not decision.allowed or decision.due is None:
                 return CheckoutAnswer(
-                    CheckoutStatus.REFUSED, barcode, item.title, refusals=decision.refusals
+                    CheckoutStatus.REFUSED,
+                    barcode,
+                    item.title,
+                    refusals=decision.refusals,
+                    hold_offered=self._hold_offered(world, patron, item, decision.refusals),
                 )
             # The copy waited for this patron (trapped here, or first in its queue), or
             # they were first in its title's queue: their hold is done.
@@ -411,6 +426,64 @@ class Circulation:
             )
 
         result: CheckoutAnswer | Unavailable = self._run(decide)
+        return result
+
+    def _hold_offered(
+        self, world: World, patron: PatronState, item: ItemState, refusals: Sequence[Any]
+    ) -> bool:
+        """Whether a hold on the copy's title is offered: the copy waits for someone else
+        or cannot be lent now (and could come back), the card may place holds, and the
+        patron neither waits for the title already nor has a copy of it."""
+        reasons = {refusal.reason for refusal in refusals}
+        if not reasons & _WAITED_FOR or reasons & _CARD_REFUSED:
+            return False
+        if item.stock_status in UNHOLDABLE:
+            return False
+        brn = world.record_of(item.barcode)
+        return brn is not None and not world.hold_obstacles(patron.patron_id, brn)
+
+    # --- title hold ---------------------------------------------------------------------
+
+    def place_hold(self, session: PatronSession, barcode: str) -> HoldAnswer | Unavailable:
+        """A hold on the title of the copy ``barcode``, to collect at this kiosk's branch
+        (none: the library's default, the server's choice), journaled as an entry of its
+        own that names no item: the server places it through its decision path, as the
+        portal's. Refused as the portal refuses: a card barred or expired, a hold on the
+        title already (here or known to the mirror), a copy of it on loan already, a copy
+        that cannot come back."""
+
+        def decide(world: World, now: datetime) -> HoldAnswer:
+            patron = world.patron(session.patron_id)
+            item = world.item(barcode)
+            brn = world.record_of(barcode)
+            title = item.title if item is not None else ""
+            if item is None or brn is None or item.stock_status in UNHOLDABLE:
+                return HoldAnswer(HoldStatus.UNHOLDABLE, barcode, title)
+            if patron is None:
+                return HoldAnswer(HoldStatus.CARD, barcode, title)
+            card = patron.as_rules_patron()
+            if card.barred or (card.expires is not None and card.expires < now.date()):
+                return HoldAnswer(HoldStatus.CARD, barcode, title)
+            obstacles = world.hold_obstacles(patron.patron_id, brn)
+            if "on_loan" in obstacles:
+                return HoldAnswer(HoldStatus.ON_LOAN, barcode, title)
+            if "waiting" in obstacles:
+                return HoldAnswer(HoldStatus.WAITING, barcode, title)
+            entry_id = self._record(
+                world,
+                now,
+                HOLD,
+                item_barcode="",
+                patron_id=patron.patron_id,
+                details={"brn": brn, "item": barcode, "pickup": world.branch},
+                status_after="",
+                loan=None,
+            )
+            return HoldAnswer(
+                HoldStatus.PLACED, barcode, title, pickup=world.branch, entry_id=entry_id
+            )
+
+        result: HoldAnswer | Unavailable = self._run(decide)
         return result
 
     # --- return -----------------------------------------------------------------------
@@ -741,6 +814,10 @@ class Circulation:
                     continue  # fulfilled here, before the server knows
                 line = HoldLine(hold.title, hold.ready, hold.position)
                 (ready if hold.ready else waiting).append(line)
+            # Placed here since the last sync: waiting, at a place the server gives it.
+            waiting += [
+                HoldLine(title, False, 0) for title in world.holds_placed_here(session.patron_id)
+            ]
             return AccountAnswer(
                 session.first_name,
                 loans,

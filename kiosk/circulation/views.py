@@ -24,7 +24,9 @@ __all__ = [
     "FaultAnswer",
     "FeedbackReason",
     "Greeting",
+    "HoldAnswer",
     "HoldLine",
+    "HoldStatus",
     "Identification",
     "IdentifyStatus",
     "LoanLine",
@@ -160,6 +162,33 @@ class CheckoutAnswer:
     hold_fulfilled: bool = False
     entry_id: str | None = None
     offline_limit: int | None = None  # OFFLINE_LIMIT: the items a session may have
+    # REFUSED because the copy waits for someone else or cannot be lent now: the patron
+    # may place a hold on its title here (Circulation.place_hold).
+    hold_offered: bool = False
+
+
+class HoldStatus(StrEnum):
+    PLACED = "placed"
+    # Refused, and why: a hold of theirs on the title already, a copy of it on loan to
+    # them, a card that cannot place holds (barred, expired), a copy the kiosk does not
+    # know or no copy that could come back to be lent.
+    WAITING = "waiting"
+    ON_LOAN = "on_loan"
+    CARD = "card"
+    UNHOLDABLE = "unholdable"
+
+
+@dataclass(frozen=True, slots=True)
+class HoldAnswer:
+    """A title hold asked for at the kiosk: placed (journaled; the server queues it) or
+    refused. ``pickup``: the branch to collect it at (the kiosk's; None: the library's
+    default, which the server chooses)."""
+
+    status: HoldStatus
+    barcode: str
+    title: str
+    pickup: str | None = None
+    entry_id: str | None = None
 
 
 class ReturnStatus(StrEnum):

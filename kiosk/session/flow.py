@@ -17,6 +17,7 @@ from typing import TypeVar
 from kiosk.circulation.views import (
     CheckoutStatus,
     FeedbackReason,
+    HoldStatus,
     Identification,
     IdentifyStatus,
     MembershipStatus,
@@ -239,6 +240,7 @@ class KioskFlow:
             "renew_all": self._renew_all,
             "renew_membership": self._renew_membership,
             "renew_scanned": self._renew_scanned,
+            "place_hold": self._place_hold,
             "done": self._done,
             "print_receipt": lambda: self._finish(receipt=True),
             "email_receipt": self._email_receipt,
@@ -382,6 +384,11 @@ class KioskFlow:
             # renews it (the newest line only, so the button is never for another item).
             self.patron.renew_offer = barcode
             line = replace(line, action=Button("renew_scanned", self.tr("Renew")))
+        elif answer.status is CheckoutStatus.REFUSED and answer.hold_offered:
+            # It waits for someone else, or cannot be lent now: one tap puts the patron
+            # in the queue for the title (the newest line only, as for a renewal).
+            self.patron.hold_offer = barcode
+            line = replace(line, action=Button("place_hold", self.tr("Place a hold on this title")))
         self.patron.lines.insert(0, line)
         if answer.status is CheckoutStatus.LENT:
             self.patron.results.append(answer)
@@ -392,8 +399,22 @@ class KioskFlow:
         self._changed(Sound.SUCCESS if ok else Sound.ERROR)
 
     def _withdraw_renew_offer(self) -> None:
-        self.patron.renew_offer = None
+        """The offers on the lines (renew, place a hold) go with the next scan or tap."""
+        self.patron.renew_offer = self.patron.hold_offer = None
         self.patron.lines = [replace(line, action=None) for line in self.patron.lines]
+
+    def _place_hold(self) -> None:
+        session, barcode = self.patron.session, self.patron.hold_offer
+        if session is None or barcode is None:
+            return
+        answer = self._served(self.ports.circulation.place_hold(session, barcode))
+        if answer is None:
+            return
+        self._withdraw_renew_offer()
+        self.patron.lines.insert(0, wording.hold_line(self.tr, answer))
+        self.patron.account = None
+        placed = answer.status is HoldStatus.PLACED
+        self._changed(Sound.SUCCESS if placed else Sound.ERROR)
 
     def _renew_scanned(self) -> None:
         session, barcode = self.patron.session, self.patron.renew_offer

@@ -29,6 +29,7 @@ class Patron:
     greeting: Greeting = field(default_factory=Greeting)  # what waited for them at sign-in
     membership: MembershipAnswer | None = None  # their renewal here, allowed or refused
     renew_offer: str | None = None  # the item just scanned again: one tap renews it
+    hold_offer: str | None = None  # the copy just refused: one tap holds its title
     # Their rating of the kiosk on the finish screen (1-3) and its reason, journaled
     # (anonymous) as the session ends, however it ends.
     rating: int | None = None

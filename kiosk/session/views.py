@@ -143,6 +143,11 @@ def account(tr: Translator, patron: Patron, banner: Banner | None) -> AccountVie
     )
     waiting = tuple(
         Line(hold.title, tr("You are number {position} in the queue.", position=hold.position))
+        if hold.position
+        # Placed at this kiosk: the server gives it its place at the next sync.
+        else Line(
+            hold.title, tr("Your hold is placed. We will tell you when a copy is ready for you.")
+        )
         for hold in answer.holds_waiting
     )
     sections = [

@@ -17,6 +17,8 @@ from kiosk.circulation.views import (
     CheckoutStatus,
     FeedbackReason,
     Greeting,
+    HoldAnswer,
+    HoldStatus,
     Identification,
     IdentifyStatus,
     MembershipAnswer,
@@ -340,6 +342,33 @@ def renew_sentence(tr: Translator, answer: RenewAnswer) -> str:
             )
         return sentence
     return renew_line(tr, answer).detail
+
+
+# --- title hold ---------------------------------------------------------------------
+
+HOLD_REFUSED = {
+    HoldStatus.WAITING: N_("You are already waiting for this title."),
+    HoldStatus.ON_LOAN: N_("You have a copy of this title on loan already."),
+    HoldStatus.CARD: N_(
+        "Your card can't be used to place holds at the moment. Please see a member of staff."
+    ),
+    HoldStatus.UNHOLDABLE: N_("This title can't be held here. Please ask at the desk."),
+}
+
+
+def hold_sentence(tr: Translator, answer: HoldAnswer) -> str:
+    if answer.status is HoldStatus.PLACED:
+        return tr("Your hold is placed. We will tell you when a copy is ready for you.")
+    return tr(HOLD_REFUSED[answer.status])
+
+
+def hold_line(tr: Translator, answer: HoldAnswer) -> Line:
+    placed = answer.status is HoldStatus.PLACED
+    return Line(
+        item_title(tr, answer.title, answer.barcode),
+        hold_sentence(tr, answer),
+        Tone.SUCCESS if placed else Tone.ERROR,
+    )
 
 
 # --- return -------------------------------------------------------------------------

@@ -18,13 +18,14 @@ from kiosk.store.types import Money
 
 PENDING = "pending"
 ACKNOWLEDGED = "acknowledged"
-# What an entry records; the wire protocol names the same eight. A membership entry (a
+# What an entry records; the wire protocol names the same nine. A membership entry (a
 # patron renewed their membership here), a PIN entry (a PIN typed here, right or wrong,
-# for the server to count) and a receipt entry (a patron asked for their session's
-# receipt by email) name no item: their ``item_barcode`` is empty. Nor does a feedback
+# for the server to count), a receipt entry (a patron asked for their session's receipt
+# by email) and a hold entry (a patron placed a title hold here) name no item: their
+# ``item_barcode`` is empty. Nor does a feedback
 # entry (a patron's rating of the kiosk), which names no patron either.
 EntryKind = Literal[
-    "checkout", "return", "renew", "fault", "membership", "pin", "feedback", "receipt"
+    "checkout", "return", "renew", "fault", "membership", "pin", "feedback", "receipt", "hold"
 ]
 
 

@@ -50,6 +50,9 @@ MEMBERSHIP, PIN = "membership", "pin"
 FEEDBACK = "feedback"
 # A patron's request for their session's receipt by email: the patron, no item.
 RECEIPT = "receipt"
+# A title hold placed here: the patron, no item (the copy scanned and its record are in
+# its payload).
+HOLD = "hold"
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +260,34 @@ _GREETING = (
     "AND f.seq > ?1)"
 )
 
+# What stands in the way of a title hold on record ?2 for patron ?3, beside the card:
+# a hold of theirs on it (waiting for the title, or on one of its copies), in the mirror
+# or placed here since; a copy of it on loan to them (in the mirror or lent here since,
+# as the newest unreflected entry about it left it).
+_HOLD_CHECK = (
+    "SELECT 'waiting' FROM mirror.holds h WHERE h.patron_id = ?3 AND (h.brn = ?2 "
+    "OR EXISTS (SELECT 1 FROM mirror.items c WHERE c.barcode = h.item_barcode "
+    "AND c.brn = ?2)) "
+    "UNION ALL SELECT 'waiting' FROM main.entries e WHERE e.item_barcode = '' "
+    "AND e.seq > ?1 AND e.kind = 'hold' AND e.patron_id = ?3 "
+    "AND json_extract(e.payload, '$.brn') = ?2 "
+    "UNION ALL SELECT 'on_loan' FROM (SELECT item_barcode FROM mirror.loans "
+    "WHERE patron_id = ?3 UNION SELECT item_barcode FROM main.entries "
+    "WHERE loan_patron_id = ?3 AND superseded = 0 AND seq > ?1) m "
+    "JOIN mirror.items i ON i.barcode = m.item_barcode AND i.brn = ?2 "
+    "LEFT JOIN main.entries x ON x.seq = (SELECT max(y.seq) FROM main.entries y "
+    "WHERE y.item_barcode = m.item_barcode AND y.seq > ?1) "
+    "LEFT JOIN mirror.loans l ON l.item_barcode = m.item_barcode "
+    "WHERE CASE WHEN x.id IS NULL THEN l.patron_id ELSE x.loan_patron_id END = ?3"
+)
+# The title holds placed here since the mirror was refreshed, as (title, payload).
+_HOLDS_PLACED = (
+    "SELECT r.title FROM main.entries e "
+    "JOIN mirror.records r ON r.brn = json_extract(e.payload, '$.brn') "
+    "WHERE e.item_barcode = '' AND e.seq > ?1 AND e.kind = 'hold' AND e.patron_id = ?2 "
+    "ORDER BY e.seq"
+)
+
 _APPEND = (
     "INSERT INTO main.entries (id, kind, decided_at, item_barcode, patron_id, payload, "
     "state, charged, status_after, loan_patron_id, loan_member_type, loan_due, "
@@ -413,6 +444,25 @@ class World:
             else:
                 ready.append(value)
         return dues, ready
+
+    def record_of(self, barcode: str) -> int | None:
+        """The catalogue record (brn) of the copy ``barcode``."""
+        row = self._sql("SELECT brn FROM mirror.items WHERE barcode = ?", (barcode,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def hold_obstacles(self, patron_id: str, brn: int) -> set[str]:
+        """What stands in the way of the patron's title hold on ``brn``: "waiting" (a hold
+        of theirs on it already, here or in the mirror), "on_loan" (a copy of it on loan
+        to them). Indexed reads only (holds_by_patron, loans_by_patron, entries_by_item,
+        entries_lent_to): the mirror's items have no index by record."""
+        return {
+            kind for (kind,) in self._sql(_HOLD_CHECK, (self.reflected_through, brn, patron_id))
+        }
+
+    def holds_placed_here(self, patron_id: str) -> list[str]:
+        """The titles of the title holds the patron placed here that the mirror does not
+        show yet, oldest first."""
+        return [title for (title,) in self._sql(_HOLDS_PLACED, (self.reflected_through, patron_id))]
 
     def holds_of(self, patron_id: str) -> list[tuple[HoldState, ItemState | None]]:
         holds = [

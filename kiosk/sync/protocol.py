@@ -226,14 +226,18 @@ class SnapshotPage(Wire):
 
 # ``membership``: a patron renewed their membership at the kiosk; it names no item.
 EntryKind = Literal[
-    "checkout", "return", "renew", "fault", "membership", "pin", "feedback", "receipt"
+    "checkout", "return", "renew", "fault", "membership", "pin", "feedback", "receipt", "hold"
 ]
 # Entries about a patron alone, with no item (``item_barcode`` empty): a membership
 # renewal, a PIN typed at the kiosk (``details["right"]``), which the server counts
 # with the PINs typed elsewhere, and a patron's request for their session's receipt by
 # email (``details``: the session's ``entries`` and the ``items`` it lent and renewed).
 RECEIPT = "receipt"
-PATRON_ONLY_KINDS = frozenset({"membership", "pin", RECEIPT})
+# A title hold a patron placed at the kiosk (``details``: the record's ``brn``, the
+# ``item`` they scanned, the ``pickup`` branch, the kiosk's own or None): its item is
+# no copy's state, so it names none, as the others here.
+HOLD = "hold"
+PATRON_ONLY_KINDS = frozenset({"membership", "pin", RECEIPT, HOLD})
 MAX_RECEIPT_ITEMS = 100
 # A patron's feedback at the end of a session names neither item nor patron, and its
 # time only to the hour: it must not say whose it was (docs/sync-protocol.md).
@@ -314,6 +318,10 @@ class WireEntry(Wire):
             self.patron_id is None or _membership_expiry(self.details) is None
         ):
             raise ValueError("a membership entry names its patron and its new expiry date")
+        if self.kind == HOLD and (self.patron_id is None or _hold_request(self.details) is None):
+            raise ValueError(
+                "a hold entry names its patron, the record, the copy scanned and the pickup"
+            )
         return self
 
 
@@ -375,6 +383,39 @@ def membership_expiry(entry: WireEntry) -> date:
     expires = _membership_expiry(entry.details)
     assert expires is not None
     return expires
+
+
+class HoldRequest(Wire):
+    """What a hold entry asks: a title hold on record ``brn``, seen through the copy
+    ``item`` the patron scanned, to collect at branch ``pickup`` (None: the default)."""
+
+    brn: int = Field(ge=1, le=INT32)
+    item: Code
+    pickup: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")] | None
+    ) = None
+
+
+def _hold_request(details: Mapping[str, Any]) -> HoldRequest | None:
+    try:
+        return HoldRequest.model_validate(details)
+    except ValidationError:
+        return None
+
+
+def hold_request(entry: WireEntry) -> HoldRequest:
+    """The request of a hold entry (checked as the entry was read)."""
+    request = _hold_request(entry.details)
+    assert request is not None
+    return request
+
+
+def touched_item(entry: WireEntry) -> str:
+    """The item an entry's application reads and locks: its own, or for a hold the copy
+    scanned (whose record's title queue it joins); empty for none."""
+    if entry.kind == HOLD:
+        return hold_request(entry).item
+    return entry.item_barcode
 
 
 class PushRequest(Wire):

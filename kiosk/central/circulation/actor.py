@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Channel = Literal["desk", "terminal", "portal", "sip2"]
+Channel = Literal["desk", "terminal", "portal", "sip2", "kiosk"]
 
 
 @dataclass(frozen=True, slots=True)
 class Actor:
     """A member of staff at the console or a terminal (``username``), a patron in the
-    portal, or a SIP2 device, with where the request came from (``origin``: an address,
-    or "terminal")."""
+    portal or at a kiosk, or a SIP2 device, with where the request came from (``origin``:
+    an address, "terminal", or the kiosk)."""
 
     username: str
     origin: str

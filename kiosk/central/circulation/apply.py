@@ -29,9 +29,12 @@ from sqlalchemy import bindparam, delete, exists, func, insert, select, union_al
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import BindParameter
 
-from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branch_codes
+from kiosk.central.circulation.changes import ChangeLog, hold_row
+from kiosk.central.circulation.holds import add_title_hold
 from kiosk.central.circulation.policy import PolicyCache
-from kiosk.central.errors import ForeignEntry
+from kiosk.central.errors import CentralError, ForeignEntry
 from kiosk.central.gateway.outbox import queue_transactions
 from kiosk.central.models import (
     AppliedTransaction,
@@ -65,6 +68,7 @@ from kiosk.rules import Patron as RulesPatron
 from kiosk.rules.model import AVAILABLE
 from kiosk.sync.protocol import (
     FEEDBACK,
+    HOLD,
     RECEIPT,
     Entity,
     HoldRow,
@@ -75,8 +79,10 @@ from kiosk.sync.protocol import (
     PushResult,
     Wire,
     WireEntry,
+    hold_request,
     membership_expiry,
     receipt_items,
+    touched_item,
 )
 
 FOUND_STATUSES = ("lost", "missing")
@@ -231,6 +237,14 @@ class Batch:
         self.original_patrons = dict(self.patrons)
         self.original_items = dict(self.items)
 
+    def checkpoint(self, session: Session, now: datetime) -> None:
+        """Write what the batch changed so far (``write_batch``) and take that as its new
+        start: a decision made in the database (a kiosk's title hold, through
+        ``holds.add_title_hold``) then reads what the entries before it did."""
+        write_batch(session, self, now)
+        self.ledger, self.exceptions, self.feedback, self.receipts = [], [], [], []
+        self.__post_init__()
+
     def all_holds(self) -> list[HoldRow]:
         return [
             hold for queue in (*self.holds.values(), *self.title_holds.values()) for hold in queue
@@ -251,7 +265,7 @@ def _read(session: Session, entries: list[WireEntry], log: ChangeLog) -> Batch:
     """What ``entries`` touch, read after their items are locked; locks their patrons."""
     patron_ids = {entry.patron_id for entry in entries if entry.patron_id}
     patron_ids |= {entry.loan_patron_id for entry in entries if entry.loan_patron_id}
-    touched = {entry.item_barcode for entry in entries if entry.item_barcode}
+    touched = {touched_item(entry) for entry in entries if touched_item(entry)}
     return read_batch(session, touched, patron_ids, log)
 
 
@@ -346,7 +360,7 @@ def apply_batch(
     batch again.
     """
     log = ChangeLog(session)
-    log.lock_items(entry.item_barcode for entry in entries if entry.item_barcode)
+    log.lock_items(touched_item(entry) for entry in entries if touched_item(entry))
     earlier = dict(
         session.execute(
             select(AppliedTransaction.id, AppliedTransaction.kiosk_id).where(
@@ -426,6 +440,7 @@ class Applying:
             "pin": self._pin,
             FEEDBACK: self._feedback,
             RECEIPT: self._receipt,
+            HOLD: self._hold,
         }[entry.kind]
         handler(entry)
         if entry.charged > 0 and entry.patron_id is not None:
@@ -810,6 +825,43 @@ class Applying:
                 {"title": line.title, "due": line.due}
             )
         self.batch.receipts.append((patron_id, entry.id, entry.decided_at.date(), facts))
+
+    def _hold(self, entry: WireEntry) -> None:
+        # A title hold a patron placed at a kiosk: placed now by the decision path the
+        # portal and the desk use (holds.add_title_hold), on the batch as written so far,
+        # under the push's locks on the copy scanned, its record and the patron. What it
+        # refuses now (a hold placed meanwhile elsewhere, a card blocked) is for staff to
+        # tell the patron, who was told at the kiosk that it was placed.
+        if self.kiosk_id is None:
+            return
+        request = hold_request(entry)
+        batch, patron_id = self.batch, entry.patron_id or ""
+        copy = batch.items.get(request.item)
+        if copy is None:
+            self.note("unknown_item", f"item {request.item} is not in the catalogue; no hold")
+            return
+        session = self.log.session
+        batch.checkpoint(session, self.now)
+        codes = branch_codes(session)
+        pickup = request.pickup if request.pickup in codes else None
+        kiosk = f"kiosk {self.kiosk_id}"
+        try:
+            hold = add_title_hold(
+                session,
+                self.log,
+                patron_id,
+                copy.row.brn,
+                now=entry.decided_at,
+                actor=Actor(kiosk, kiosk, "kiosk"),
+                pickup=pickup,
+            )
+        except CentralError as refused:
+            self.note("hold_refused", f"a hold placed at the kiosk was not placed: {refused}")
+            return
+        # Later entries of this push see it (a copy of the title returned traps for it).
+        row = hold_row(hold)
+        batch.title_holds.setdefault(row.brn or copy.row.brn, []).append(row)
+        batch.original_holds[row.id] = row
 
     def _untrap_title_hold(self, item: _Item) -> None:
         """The copy can no longer be lent: a title hold trapped for it goes back to the

@@ -194,10 +194,11 @@ def _holder(db: Session, patron_id: str, now: datetime, actor: Actor) -> Patron:
     patron = db.get(Patron, patron_id)
     if patron is None:
         raise CentralError("no such patron: find them again with the search")
-    if actor.channel in ("sip2", "portal") and (
+    if actor.channel in ("sip2", "portal", "kiosk") and (
         patron.barred or (patron.expires is not None and patron.expires < now.date())
     ):
-        # A device or the portal asks for the patron; staff (desk, terminal) may decide.
+        # A device, the portal or a kiosk asks for the patron; staff (desk, terminal) may
+        # decide.
         raise HoldRefused(
             HoldRefused.CARD, "this card can't place holds at the moment: please ask staff"
         )
@@ -307,75 +308,87 @@ def place_title_hold(
     log = ChangeLog(db)
     log.lock()
     try:
-        _holder(db, patron_id, now, actor)
-        pickup = _pickup(db, pickup)
-        record = db.get(Record, brn)
-        if record is None:
-            raise CentralError(f"no title has record number {brn}")
-        copies = list(db.scalars(select(Item.barcode).where(Item.brn == brn)))
-        holdable = db.scalar(
-            select(func.count())
-            .select_from(Item)
-            .where(Item.brn == brn, Item.status.not_in(UNHOLDABLE))
-        )
-        if not holdable:
-            raise HoldRefused(
-                HoldRefused.UNHOLDABLE,
-                f"no copy of {record.title} can come back to be lent: it cannot be held",
-            )
-        if copies and db.scalar(
-            select(func.count())
-            .select_from(Loan)
-            .where(Loan.item_barcode.in_(copies), Loan.patron_id == patron_id)
-        ):
-            raise HoldRefused(
-                HoldRefused.ON_LOAN, f"the patron has a copy of {record.title} on loan already"
-            )
-        if db.scalar(
-            select(func.count())
-            .select_from(Hold)
-            .where(Hold.brn == brn, Hold.patron_id == patron_id)
-        ):
-            raise HoldRefused(
-                HoldRefused.WAITING, f"the patron is waiting for {record.title} already"
-            )
-        held_copy = (
-            db.scalar(
-                select(Hold.item_barcode)
-                .where(Hold.item_barcode.in_(copies), Hold.patron_id == patron_id)
-                .limit(1)
-            )
-            if copies
-            else None
-        )
-        if held_copy is not None:
-            raise HoldRefused(
-                HoldRefused.COPY_HELD,
-                f"the patron has a hold on copy {held_copy} of {record.title} already: "
-                "cancel it first to wait for any copy",
-            )
-        waiting = _queue(db, None, brn)
-        hold = Hold(
-            item_barcode=None,
-            brn=brn,
-            patron_id=patron_id,
-            position=(waiting[-1].position if waiting else 0) + 1,
-            ready=False,
-            ready_at=None,
-            title=record.title,
-            placed_at=now,
-            pickup=pickup,
-        )
-        db.add(hold)
-        db.flush()
-        log.hold(hold)
-        _audit(
-            db, now, actor, action="hold.place", hold=hold, detail=f"position {len(waiting) + 1}"
-        )
+        hold = add_title_hold(db, log, patron_id, brn, now=now, actor=actor, pickup=pickup)
         db.commit()
     except BaseException:
         db.rollback()
         raise
+    return hold
+
+
+def add_title_hold(
+    db: Session,
+    log: ChangeLog,
+    patron_id: str,
+    brn: int,
+    *,
+    now: datetime,
+    actor: Actor,
+    pickup: str | None = None,
+) -> Hold:
+    """``place_title_hold``'s decision and its writes, in the caller's transaction under
+    the caller's locks (staff's ``log.lock()``; a kiosk's push holds the patron's and the
+    record's): refused with ``HoldRefused`` (or ``CentralError``), else the hold added,
+    entered in ``log`` and audited. The caller commits."""
+    _holder(db, patron_id, now, actor)
+    pickup = _pickup(db, pickup)
+    record = db.get(Record, brn)
+    if record is None:
+        raise CentralError(f"no title has record number {brn}")
+    copies = list(db.scalars(select(Item.barcode).where(Item.brn == brn)))
+    holdable = db.scalar(
+        select(func.count())
+        .select_from(Item)
+        .where(Item.brn == brn, Item.status.not_in(UNHOLDABLE))
+    )
+    if not holdable:
+        raise HoldRefused(
+            HoldRefused.UNHOLDABLE,
+            f"no copy of {record.title} can come back to be lent: it cannot be held",
+        )
+    if copies and db.scalar(
+        select(func.count())
+        .select_from(Loan)
+        .where(Loan.item_barcode.in_(copies), Loan.patron_id == patron_id)
+    ):
+        raise HoldRefused(
+            HoldRefused.ON_LOAN, f"the patron has a copy of {record.title} on loan already"
+        )
+    if db.scalar(
+        select(func.count()).select_from(Hold).where(Hold.brn == brn, Hold.patron_id == patron_id)
+    ):
+        raise HoldRefused(HoldRefused.WAITING, f"the patron is waiting for {record.title} already")
+    held_copy = (
+        db.scalar(
+            select(Hold.item_barcode)
+            .where(Hold.item_barcode.in_(copies), Hold.patron_id == patron_id)
+            .limit(1)
+        )
+        if copies
+        else None
+    )
+    if held_copy is not None:
+        raise HoldRefused(
+            HoldRefused.COPY_HELD,
+            f"the patron has a hold on copy {held_copy} of {record.title} already: "
+            "cancel it first to wait for any copy",
+        )
+    waiting = _queue(db, None, brn)
+    hold = Hold(
+        item_barcode=None,
+        brn=brn,
+        patron_id=patron_id,
+        position=(waiting[-1].position if waiting else 0) + 1,
+        ready=False,
+        ready_at=None,
+        title=record.title,
+        placed_at=now,
+        pickup=pickup,
+    )
+    db.add(hold)
+    db.flush()
+    log.hold(hold)
+    _audit(db, now, actor, action="hold.place", hold=hold, detail=f"position {len(waiting) + 1}")
     return hold
 
 
