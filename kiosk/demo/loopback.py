@@ -37,32 +37,58 @@ class LoopbackLibrary:
 
     def lines(self) -> tuple[str, ...]:
         """What to try, for the screen and the terminal (as many as the Pi's 800x480
-        Welcome screen has room for; ``more_cards`` are for the terminal only)."""
+        Welcome screen has room for; ``more_cards`` are for the terminal only): a card
+        with nothing on loan (every demo card has an email on file: Finish offers a
+        receipt by email), one with a hold ready, one whose membership ends soon, books
+        on the shelf and a copy kept for another patron (a hold on its title is
+        offered)."""
         lines = ["Demo: type a barcode and press Enter; the keyboard is the scanner."]
         lines += self._cards(
-            "adult, nothing on loan",
-            "has overdue loans",
-            "has a hold ready for pickup",
-            "membership ends soon",
+            ("adult, nothing on loan", "adult, email on file"),
+            ("has overdue loans", "has overdue loans"),
+            ("has a hold ready for pickup", "has a hold ready for pickup"),
+            ("membership ends soon", "membership ends soon"),
         )
         books = [
             code for kind in self.cards["items"].values() for code in kind.get("available", [])[:1]
         ]
-        lines.append("Books: " + "  ".join(books[:4]))
+        kept = self.kept_for_another()
+        shown = "  ".join(books[: 3 if kept else 4])
+        lines.append(f"Books: {shown}" + (f"  held for another: {kept}" if kept else ""))
         lines.append(f"Staff card {DEMO_STAFF_CARD}  PIN {DEMO_STAFF_PIN}")
         return tuple(lines)
 
-    def more_cards(self) -> tuple[str, ...]:
-        """More cards to try, for the terminal."""
-        return tuple(self._cards("owes money", "membership ends soon, owes too much"))
+    def kept_for_another(self) -> str | None:
+        """A copy on the hold shelf for a patron: scanned with another card, it is
+        refused and a hold on its title is offered."""
+        return next(
+            (
+                codes[0]
+                for kind in self.cards["items"].values()
+                if (codes := kind.get("on_hold_shelf"))
+            ),
+            None,
+        )
 
-    def _cards(self, *situations: str) -> list[str]:
+    def more_cards(self) -> tuple[str, ...]:
+        """More cards to try, and what the demo shows with them, for the terminal."""
+        return (
+            *self._cards(
+                ("owes money", "owes money"),
+                ("membership ends soon, owes too much", "membership ends soon, owes too much"),
+            ),
+            "Every demo card has an email on file: Finish offers 'Email me a receipt', "
+            "sent by kiosk-central notices.",
+        )
+
+    def _cards(self, *situations: tuple[str, str]) -> list[str]:
+        """A card of each situation, said as its label."""
         by_situation: dict[str, dict[str, Any]] = {}
         for card in self.cards["cards"]:
             by_situation.setdefault(card["situation"], card)
         return [
-            f"Card {card['card']}  PIN {card['pin']}  ({situation})"
-            for situation in situations
+            f"Card {card['card']}  PIN {card['pin']}  ({label})"
+            for situation, label in situations
             if (card := by_situation.get(situation))
         ]
 

@@ -27,6 +27,16 @@ def test_the_demo_serves_its_library_to_the_kiosk_the_console_and_the_portal(
             timeout=30,
         )
         assert snapshot.status_code == 200, snapshot.text[:200]
+        # Issue 17's demo: the cards for what the kiosk says to a patron, on screen and
+        # in the terminal, and a copy kept for another patron to place a hold through.
+        said = "\n".join(library.lines())
+        for label in ("email on file)", "(has a hold ready for pickup)", "(membership ends soon)"):
+            assert label in said
+        kept = library.kept_for_another()
+        assert kept is not None
+        assert f"held for another: {kept}" in said
+        assert any(kept in kind.get("on_hold_shelf", []) for kind in cards["items"].values())
+        assert any("email on file" in line for line in library.more_cards())
         line, portal_line = library.console_lines()
         assert f"{library.server_url}/staff/" in line
         assert DEMO_CONSOLE_USER in line
