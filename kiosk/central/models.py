@@ -84,6 +84,9 @@ class Record(CentralBase):
     isbn: Mapped[str | None] = mapped_column(String(17))
     publication_type: Mapped[str] = mapped_column(String(32))
     added_on: Mapped[date | None]  # when it entered the catalogue: the new arrivals
+    # Its subject headings ("Cookery; History -- Europe"), separated by semicolons: the
+    # new arrivals by subject (kiosk.central.notices.preferences.headings).
+    subjects: Mapped[str] = mapped_column(String(400), server_default="")
 
     # Searches by title and author use the migration's case-folded indexes (0005).
     __table_args__ = (Index("records_by_isbn", "isbn"),)
@@ -154,6 +157,8 @@ class Patron(CentralBase):
     due_soon_days: Mapped[int] = mapped_column(server_default="2")
     digest: Mapped[bool] = mapped_column(server_default=false())
     arrivals: Mapped[str] = mapped_column(String(400), server_default="")
+    # The subjects of the new arrivals wanted (chosen in the portal), by semicolons.
+    arrival_subjects: Mapped[str] = mapped_column(String(400), server_default="")
     # Off unless the patron chooses it in the portal: then their ended loans stay linked
     # to them; else the link goes a bounded time after each loan ends
     # (kiosk.central.circulation.loan_history).

@@ -6,7 +6,9 @@ every kiosk receives them.
 
 Columns (a header row is required; column order is free):
 
-- catalogue: ``brn, title, author, isbn, publication_type`` (isbn may be empty)
+- catalogue: ``brn, title, author, isbn, publication_type`` (isbn may be empty) and,
+  optional, ``subjects``: the record's subject headings separated by semicolons
+  (``Cookery; History -- Europe``), for the new arrivals by subject
 - items: ``barcode, brn, price, status, home_location`` (once the library has branches,
   ``home_location`` is the item's home branch: one of their codes)
 - patrons: ``patron_id, card, first_name, surname, member_type, expires, barred, pin``
@@ -61,7 +63,7 @@ CONTACT_COLUMNS = (
     "arrivals",
 )
 COLUMNS = {
-    "catalogue": ("brn", "title", "author", "isbn", "publication_type"),
+    "catalogue": ("brn", "title", "author", "isbn", "publication_type", "subjects"),
     "items": ("barcode", "brn", "price", "status", "home_location"),
     "patrons": (
         "patron_id",
@@ -75,8 +77,9 @@ COLUMNS = {
         *CONTACT_COLUMNS,
     ),
 }
-OPTIONAL = {"isbn", "expires", "pin", *CONTACT_COLUMNS}
+OPTIONAL = {"isbn", "expires", "pin", "subjects", *CONTACT_COLUMNS}
 _PIN = re.compile(r"\d{4,8}")
+MAX_SUBJECTS = 400  # records.subjects
 _MONEY_LIMIT = Decimal("10000000.00")
 _WHOLE_LIMIT = 2**31 - 1
 
@@ -334,7 +337,18 @@ def _catalogue(row: _Row, _members: set[str], publications: set[str]) -> dict[st
         "author": row.text("author", 200),
         "isbn": isbn.replace("-", "") or None,
         "publication_type": row.code("publication_type", publications, "publication type"),
-    }
+    } | _subjects(row)
+
+
+def _subjects(row: _Row) -> dict[str, str]:
+    """The record's subject headings, when the file has the column (one it leaves out
+    leaves a record's as they are): separated by semicolons, as stored."""
+    if "subjects" not in row.values:
+        return {}
+    text = preferences.SUBJECT_SEPARATOR.join(preferences.headings(row.values["subjects"]))
+    if len(text) > MAX_SUBJECTS:
+        row.bad("subjects", f"is longer than {MAX_SUBJECTS} characters")
+    return {"subjects": text[:MAX_SUBJECTS]}
 
 
 def _item(row: _Row, _members: set[str], _publications: set[str]) -> dict[str, Any]:

@@ -20,10 +20,11 @@ import hashlib
 import itertools
 import re
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -47,7 +48,7 @@ from kiosk.rules import Patron as RulesPatron
 LANGUAGES = {"en": "English", "es": "Español", "fr": "Français"}
 
 # The messaging preferences (kiosk.central.notices.preferences), as the patron's columns.
-PREFERENCES = ("notify_by", "notices", "due_soon_days", "digest", "arrivals")
+PREFERENCES = ("notify_by", "notices", "due_soon_days", "digest", "arrivals", "arrival_subjects")
 # What staff may change with ``update_patron``, in the form's order.
 FIELDS = (
     "first_name",
@@ -72,7 +73,12 @@ FIELD_NAMES = {
     "due_soon_days": "days before a due date",
     "digest": "daily digest",
     "arrivals": "new arrivals chosen",
+    "arrival_subjects": "subjects of the new arrivals",
 }
+# The subjects patrons may choose for their new arrivals: the broad subjects of the
+# records that entered the catalogue in this many days, the most common of them.
+SUBJECTS_FROM_DAYS = 365
+MOST_SUBJECTS = 100
 MAX_REASON = 200  # patrons.barred_reason, ledger.note
 MAX_SEARCH = 64
 ONE_TIME_PIN_DIGITS = 6
@@ -386,6 +392,28 @@ def publication_types(db: Session) -> dict[str, str]:
     return {code: kind.name for code, kind in found.policy.publication_types.items()}
 
 
+def arrival_subjects(db: Session, today: date) -> list[str]:
+    """The subjects patrons may choose for the weekly new arrivals, in alphabetical
+    order: the broad subjects ("History" of "History -- Europe") of the records that
+    entered the catalogue in the last SUBJECTS_FROM_DAYS, the MOST_SUBJECTS most common,
+    each as the catalogue first spells it."""
+    counted: Counter[str] = Counter()
+    spelled: dict[str, str] = {}
+    rows = db.scalars(
+        select(Record.subjects).where(
+            Record.added_on >= today - timedelta(days=SUBJECTS_FROM_DAYS), Record.subjects != ""
+        )
+    )
+    for text in rows:
+        for heading in preferences.headings(text):
+            subject = preferences.broad(heading)
+            if subject:
+                counted[subject.casefold()] += 1
+                spelled.setdefault(subject.casefold(), subject)
+    common = [folded for folded, _ in counted.most_common(MOST_SUBJECTS)]
+    return sorted((spelled[folded] for folded in common), key=str.casefold)
+
+
 # --- changing -------------------------------------------------------------------------
 
 
@@ -543,7 +571,19 @@ _CHECKS: dict[str, Callable[[Session, str], Any]] = {
 }
 
 
-def _checked(db: Session, changes: Mapping[str, str | None], patron: Patron) -> dict[str, Any]:
+def _arrival_subjects(db: Session, value: str, patron: Patron, today: date) -> str:
+    """The subjects chosen, among those offered today and those the patron chose
+    before (a subject that has had no new record for a while stays chosen)."""
+    offered = [*arrival_subjects(db, today), *preferences.headings(patron.arrival_subjects)]
+    try:
+        return preferences.subjects(preferences.headings(value), offered)
+    except preferences.BadPreference as bad:
+        raise _Bad(f"{{}}: {bad}") from None
+
+
+def _checked(
+    db: Session, changes: Mapping[str, str | None], patron: Patron, today: date
+) -> dict[str, Any]:
     """Each field of ``changes`` read and checked, every problem found at once. A member
     type left as it is stands, even one the policy in force no longer has: the rest of
     the record can still be changed."""
@@ -555,6 +595,11 @@ def _checked(db: Session, changes: Mapping[str, str | None], patron: Patron) -> 
     for name in FIELDS:
         if name == "member_type" and (changes.get(name) or "").strip() == patron.member_type:
             values[name] = patron.member_type
+        elif name == "arrival_subjects" and name in changes:
+            try:
+                values[name] = _arrival_subjects(db, changes[name] or "", patron, today)
+            except _Bad as bad:
+                problems[name] = str(bad).replace("{}", FIELD_NAMES[name].capitalize())
         elif name in changes:
             try:
                 values[name] = _CHECKS[name](db, changes[name] or "")
@@ -577,7 +622,7 @@ def update_patron(
     (PatronRefused, by field); nothing changes then. Returns the fields that changed
     (none: nothing written)."""
     with changing(db, patron_id) as (log, patron):
-        values = _checked(db, changes, patron)
+        values = _checked(db, changes, patron, now.date())
         before = patron_row(patron)
         changed = tuple(
             name for name in FIELDS if name in values and getattr(patron, name) != values[name]

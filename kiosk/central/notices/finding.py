@@ -21,11 +21,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.ledger import fine_so_far
 from kiosk.central.models import AppliedTransaction, Branch, Hold, Item, Loan, Patron, Record
+from kiosk.central.notices.preferences import broad, headings
 from kiosk.rules import Due
 from kiosk.rules.model import Policy, money
 
@@ -343,32 +344,44 @@ def membership_expiring(db: Session, today: date, days_before: int) -> Iterator[
 
 def new_arrivals(db: Session, today: date) -> Iterator[Found]:
     """The records that entered the catalogue in the seven days before ``today``, to the
-    patrons who chose new arrivals of their publication types (never from what they
-    borrowed)."""
+    patrons who chose new arrivals of their publication types or of their subjects (a
+    record with a heading of the subject, or under it: "History -- Europe" is history),
+    each record once, newest first (never from what they borrowed)."""
     records = db.execute(
-        select(Record.title, Record.author, Record.publication_type)
+        select(Record.brn, Record.title, Record.author, Record.publication_type, Record.subjects)
         .where(Record.added_on >= today - timedelta(days=7), Record.added_on < today)
         .order_by(Record.added_on.desc(), Record.brn.desc())
     ).all()
     if not records:
         return
-    by_type: dict[str, list[dict[str, str]]] = defaultdict(list)
+    by_type: dict[str, set[int]] = defaultdict(set)
+    by_subject: dict[str, set[int]] = defaultdict(set)
     for record in records:
-        by_type[record.publication_type].append({"title": record.title, "author": record.author})
+        by_type[record.publication_type].add(record.brn)
+        for heading in headings(record.subjects or ""):
+            by_subject[broad(heading).casefold()].add(record.brn)
     patrons = db.execute(
-        select(Patron.arrivals, *_PATRON).where(
-            Patron.notices.contains("new_arrivals"), Patron.arrivals != ""
+        select(Patron.arrivals, Patron.arrival_subjects, *_PATRON).where(
+            Patron.notices.contains("new_arrivals"),
+            or_(Patron.arrivals != "", Patron.arrival_subjects != ""),
         )
     )
     year, week, _ = today.isocalendar()
+    label = f"{year}-W{week:02d}"
     for patron in patrons:
         if not _wants(patron, "new_arrivals"):
             continue
-        items = [item for code in patron.arrivals.split(",") for item in by_type.get(code, [])][
-            :MAX_ARRIVALS
-        ]
+        wanted: set[int] = set()
+        for code in patron.arrivals.split(","):
+            wanted |= by_type.get(code, set())
+        for subject in headings(patron.arrival_subjects):
+            wanted |= by_subject.get(broad(subject).casefold(), set())
+        items = [
+            {"title": record.title, "author": record.author}
+            for record in records
+            if record.brn in wanted
+        ][:MAX_ARRIVALS]
         if items:
-            label = f"{year}-W{week:02d}"
             yield _found(patron, "new_arrivals", label, today, {"week": label, "items": items})
 
 

@@ -1,10 +1,11 @@
 """A patron's messaging preferences: the channel, the kinds of notice, how many days
-before a due date, a daily digest, the publication types of the new arrivals wanted.
+before a due date, a daily digest, the publication types and the subjects of the new
+arrivals wanted.
 
 Kept on the patron's row (``patrons.notify_by``, ``notices``, ``due_soon_days``,
-``digest``, ``arrivals``); written by the patron CSV import and the staff console's
-patron edit until the patron portal exists, each typed value checked here so that both
-say the same about a mistake.
+``digest``, ``arrivals``, ``arrival_subjects``); written by the patron CSV import, the
+staff console's patron edit and the portal (the subjects: the portal alone), each typed
+value checked here so that all say the same about a mistake.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ DEFAULT_KINDS = ("due_soon", "overdue", "hold_ready", "hold_expiring", "membersh
 CHANNELS = ("email", "sms", "none")
 CHANNEL_NAMES = {"email": "Email", "sms": "Text message (SMS)", "none": "Neither (printed)"}
 DEFAULT_DUE_SOON_DAYS = 2
+SUBJECT_SEPARATOR = "; "
+MAX_SUBJECTS_TEXT = 400  # patrons.arrival_subjects
 MAX_DUE_SOON_DAYS = 14
 _FLAGS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False, "": False}
 
@@ -55,23 +58,70 @@ class Preferences:
     due_soon_days: int
     digest: bool
     arrivals: frozenset[str]
+    subjects: frozenset[str] = frozenset()
 
     def wants(self, kind: str) -> bool:
-        return kind in self.kinds and (kind != "new_arrivals" or bool(self.arrivals))
+        return kind in self.kinds and (
+            kind != "new_arrivals" or bool(self.arrivals) or bool(self.subjects)
+        )
 
 
-def preferences(
-    notify_by: str, notices: str, due_soon_days: int, digest: bool, arrivals: str
+def preferences(  # noqa: PLR0917 - the row's columns, in its order
+    notify_by: str,
+    notices: str,
+    due_soon_days: int,
+    digest: bool,
+    arrivals: str,
+    subjects: str = "",
 ) -> Preferences:
     """The preferences as a patron's row stores them."""
     return Preferences(
-        notify_by, frozenset(codes(notices)), due_soon_days, digest, frozenset(codes(arrivals))
+        notify_by,
+        frozenset(codes(notices)),
+        due_soon_days,
+        digest,
+        frozenset(codes(arrivals)),
+        frozenset(headings(subjects)),
     )
 
 
 def codes(text: str) -> list[str]:
     """A stored or typed list of codes: separated by commas, spaces or semicolons."""
     return [code for code in text.replace(";", ",").replace(" ", ",").split(",") if code]
+
+
+def headings(text: str) -> list[str]:
+    """Subject headings as stored or typed, separated by semicolons (a heading may hold
+    spaces and commas: "Cookery, Vegetarian"), each once, spaces tidied."""
+    found: dict[str, str] = {}
+    for part in text.split(";"):
+        heading = " ".join(part.split())
+        if heading:
+            found.setdefault(heading.casefold(), heading)
+    return list(found.values())
+
+
+def broad(heading: str) -> str:
+    """A heading's broad subject, as patrons choose it: "History -- Europe" is
+    "History"."""
+    return " ".join(heading.split("--", 1)[0].split())
+
+
+def subjects(chosen: Iterable[str], offered: Collection[str]) -> str:
+    """Subjects chosen among ``offered`` (the catalogue's broad subjects), as stored:
+    each as the catalogue spells it, by semicolons, in the catalogue's order."""
+    by_fold = {subject.casefold(): subject for subject in offered}
+    picked = headings(";".join(chosen))
+    unknown = [subject for subject in picked if subject.casefold() not in by_fold]
+    if unknown:
+        raise BadPreference(
+            f"unknown subject {unknown[0]!r}" + did_you_mean(unknown[0], offered, bracketed=True)
+        )
+    wanted = {subject.casefold() for subject in picked}
+    text = SUBJECT_SEPARATOR.join(subject for subject in offered if subject.casefold() in wanted)
+    if len(text) > MAX_SUBJECTS_TEXT:
+        raise BadPreference(f"too many subjects: at most {MAX_SUBJECTS_TEXT} characters")
+    return text
 
 
 def joined(chosen: Iterable[str], order: Iterable[str]) -> str:

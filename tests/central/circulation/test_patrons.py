@@ -492,6 +492,7 @@ BAD_EDIT = {
     "due_soon_days": ("40", "Days before a due date: must be a number of days"),
     "digest": ("often", "Daily digest: must be yes or no"),
     "arrivals": ("POETRY", "New arrivals chosen: unknown publication type 'POETRY'"),
+    "arrival_subjects": ("Poetry", "Subjects of the new arrivals: unknown subject 'Poetry'"),
 }
 MORE_BAD = [
     ("email", "ada@localhost"),

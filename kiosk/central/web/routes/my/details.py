@@ -1,6 +1,8 @@
 """*Your details* (``/my/details``): the patron's email address, phone number and
 language, and their messaging preferences: which notices, by which channel, how many
-days before a due date, one daily digest or not, and the kinds of new arrivals.
+days before a due date, one daily digest or not, and the kinds and subjects of new
+arrivals (the subjects: the broad subjects of the catalogue's new records of the year,
+``patrons.arrival_subjects``, and those the patron chose before).
 
 Written by ``circulation.patrons.update_patron``, as the staff console's patron edit and
 the CSV import write them, and checked there the same way (every problem at once,
@@ -10,13 +12,19 @@ says each problem in the patron's words, by the field the check names.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from kiosk.central.circulation.patrons import PatronRefused, publication_types, update_patron
+from kiosk.central.circulation.patrons import (
+    PatronRefused,
+    arrival_subjects,
+    publication_types,
+    update_patron,
+)
 from kiosk.central.notices import preferences
 from kiosk.central.web.deps import CsrfChecked, Db, Now, Origin, Settings
 from kiosk.central.web.routes.my.account import patron_actor
@@ -29,6 +37,7 @@ router = APIRouter(prefix="/my", include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=300)]  # the checks set the real limits
 Codes = Annotated[list[str], Form(max_length=64)]
+Subjects = Annotated[list[str], Form(max_length=200)]
 _NONE: list[str] = []
 
 # The order of the form, each field's problem as the patron reads it.
@@ -44,6 +53,7 @@ PROBLEMS = {
     "due_soon_days": N_("Enter a number of days from 1 to {most}."),
     "digest": N_("Choose yes or no for one message a day."),
     "arrivals": N_("Choose kinds of new arrivals from the list shown."),
+    "arrival_subjects": N_("Choose subjects of new arrivals from the list shown."),
 }
 KIND_WORDS = {
     "due_soon": N_("Before an item is due back"),
@@ -64,7 +74,12 @@ CHANNEL_WORDS = {
 def _values(signed_in: SignedInPatron) -> dict[str, str]:
     patron = signed_in.patron
     chosen = preferences.preferences(
-        patron.notify_by, patron.notices, patron.due_soon_days, patron.digest, patron.arrivals
+        patron.notify_by,
+        patron.notices,
+        patron.due_soon_days,
+        patron.digest,
+        patron.arrivals,
+        patron.arrival_subjects,
     )
     return {
         "email": patron.email or "",
@@ -75,6 +90,7 @@ def _values(signed_in: SignedInPatron) -> dict[str, str]:
         "due_soon_days": str(chosen.due_soon_days),
         "digest": "yes" if chosen.digest else "no",
         "arrivals": ",".join(sorted(chosen.arrivals)),
+        "arrival_subjects": patron.arrival_subjects,
     }
 
 
@@ -84,32 +100,43 @@ def _details_page(
     *,
     db: Session,
     config: ConsoleSettings,
+    moment: datetime,
     typed: dict[str, str] | None = None,
     problems: dict[str, str] | None = None,
     saved: bool = False,
 ) -> HTMLResponse:
     values = {**_values(signed_in), **(typed or {})}
+    ticked = {name: set(preferences.codes(values[name])) for name in ("notices", "arrivals")}
+    ticked["arrival_subjects"] = set(preferences.headings(values["arrival_subjects"]))
+    chosen_before = preferences.headings(signed_in.patron.arrival_subjects)
+    subjects = {
+        subject.casefold(): subject
+        for subject in [*arrival_subjects(db, moment.date()), *chosen_before]
+    }
     return page(
         request,
         config,
         "my/details.html",
         patron=signed_in.patron,
         values=values,
-        ticked={name: set(preferences.codes(values[name])) for name in ("notices", "arrivals")},
+        ticked=ticked,
         problems=problems or {},
         most_days=preferences.MAX_DUE_SOON_DAYS,
         language_names=LANGUAGE_NAMES,
         kind_words=KIND_WORDS,
         channel_words=CHANNEL_WORDS,
         arrival_names=publication_types(db),
+        subject_names=sorted(subjects.values(), key=str.casefold),
         saved=saved,
         status_code=400 if problems else 200,
     )
 
 
 @router.get("/details", response_class=HTMLResponse)
-def details_page(request: Request, signed_in: SignedIn, db: Db, config: Settings) -> HTMLResponse:
-    return _details_page(request, signed_in, db=db, config=config)
+def details_page(
+    request: Request, signed_in: SignedIn, db: Db, config: Settings, moment: Now
+) -> HTMLResponse:
+    return _details_page(request, signed_in, db=db, config=config, moment=moment)
 
 
 @router.post("/details", dependencies=[CsrfChecked], response_model=None)
@@ -129,6 +156,7 @@ def save_details(
     due_soon_days: Text = "",
     digest: Text = "",
     arrivals: Codes = _NONE,
+    arrival_subjects: Subjects = _NONE,
 ) -> Response:
     """Save the form's fields; unticked boxes send nothing, so an empty list is none
     chosen (the form always shows every box)."""
@@ -142,13 +170,21 @@ def save_details(
         "due_soon_days": due_soon_days,
         "digest": digest or "no",
         "arrivals": ",".join(arrivals),
+        # A subject may hold a comma ("Cookery, Vegetarian"): joined as they are stored.
+        "arrival_subjects": preferences.SUBJECT_SEPARATOR.join(arrival_subjects),
     }
     try:
         update_patron(db, signed_in.patron_id, changes, moment, patron_actor(signed_in, origin))
     except PatronRefused as refused:
         problems = {name: PROBLEMS[name] for name in PROBLEMS if name in refused.problems}
         return _details_page(
-            request, signed_in, db=db, config=config, typed=changes, problems=problems
+            request,
+            signed_in,
+            db=db,
+            config=config,
+            moment=moment,
+            typed=changes,
+            problems=problems,
         )
     db.refresh(signed_in.patron)
-    return _details_page(request, signed_in, db=db, config=config, saved=True)
+    return _details_page(request, signed_in, db=db, config=config, moment=moment, saved=True)

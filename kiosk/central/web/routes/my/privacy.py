@@ -45,6 +45,7 @@ DETAILS = (
     "due_soon_days",
     "digest",
     "arrivals",
+    "arrival_subjects",
     "keep_loan_history",
 )
 EVERY_LOAN = 1_000_000  # the download's one page of the history

@@ -1,0 +1,150 @@
+"""The weekly new arrivals by subject as well as by publication type (issue 16), on
+SQLite and PostgreSQL through a real SMTP server on loopback: the catalogue import's
+subject headings, the subjects a patron may choose (the broad subjects of the year's new
+records) and the check of a choice, and the notice: each new record of a chosen subject
+or type once, to whoever chose new arrivals and nothing to anyone else, once a week."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.importers import import_file
+from kiosk.central.circulation.patrons import PatronRefused, arrival_subjects, update_patron
+from kiosk.central.errors import ImportRejected
+from kiosk.central.models import Patron, Record
+from kiosk.central.notices.runner import Runner
+from kiosk.common.clock import FixedClock
+from tests.central.notices.conftest import NOW, TODAY, SmtpServer, body, notices_config
+
+STAFF = Actor("cyril", "127.0.0.1")
+CATALOGUE = (
+    "brn,title,author,isbn,publication_type,subjects\n"
+    '5,Brand New Novel,A. Writer,,FICTION,"Space -- Fiction; Friendship"\n'
+    "6,Brand New Film,A. Writer,,DVD,Science fiction;  space -- exploration ;\n"
+    "7,Fresh Cookbook,A. Cook,,FICTION,Cookery\n"
+    "1,Middlemarch,George Eliot,,FICTION,Space\n"
+)
+
+
+def _import(engine: Engine, tmp_path: Path, text: str, name: str = "catalogue.csv") -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with Session(engine) as db:
+        import_file(db, "catalogue", path, actor="cyril", origin="test", now=NOW)
+        db.commit()
+
+
+def _subjects(engine: Engine) -> dict[int, str]:
+    with Session(engine) as db:
+        return {row.brn: row.subjects for row in db.execute(select(Record.brn, Record.subjects))}
+
+
+def _choose(engine: Engine, patron_id: str, **values: str) -> None:
+    with Session(engine) as db:
+        db.execute(update(Patron).where(Patron.patron_id == patron_id).values(**values))
+        db.commit()
+
+
+def test_the_catalogue_import_keeps_subject_headings(library: Engine, tmp_path: Path) -> None:
+    _import(library, tmp_path, CATALOGUE)
+    found = _subjects(library)
+    assert found[5] == "Space -- Fiction; Friendship"
+    assert found[6] == "Science fiction; space -- exploration"
+    assert found[7] == "Cookery"
+    # A file without the column leaves the headings as they are.
+    _import(
+        library,
+        tmp_path,
+        "brn,title,author,isbn,publication_type\n5,Brand New Novel,A. Writer,,FICTION\n",
+        "again.csv",
+    )
+    assert _subjects(library)[5] == "Space -- Fiction; Friendship"
+    too_long = "; ".join(f"Heading number {n}" for n in range(40))
+    with pytest.raises(ImportRejected) as rejected:
+        _import(
+            library,
+            tmp_path,
+            f'brn,title,author,isbn,publication_type,subjects\n5,N,A,,FICTION,"{too_long}"\n',
+            "long.csv",
+        )
+    assert "long.csv:2: subjects: is longer than 400 characters" in str(rejected.value.problems)
+    assert _subjects(library)[5] == "Space -- Fiction; Friendship"
+
+
+def test_patrons_choose_among_the_years_broad_subjects(library: Engine, tmp_path: Path) -> None:
+    _import(library, tmp_path, CATALOGUE)
+    with Session(library) as db:
+        # Middlemarch entered the catalogue before there were new arrivals: not offered.
+        db.execute(update(Record).where(Record.brn == 1).values(added_on=None))
+        db.commit()
+        assert arrival_subjects(db, TODAY) == ["Cookery", "Friendship", "Science fiction", "Space"]
+        assert arrival_subjects(db, TODAY + timedelta(days=400)) == []
+    with Session(library) as db:
+        changed = update_patron(
+            db, "p-all", {"arrival_subjects": "space;COOKERY; space"}, NOW, STAFF
+        )
+    assert changed == ("arrival_subjects",)
+    with Session(library) as db:
+        with pytest.raises(PatronRefused) as refused:
+            update_patron(db, "p-all", {"arrival_subjects": "Space; Cookry"}, NOW, STAFF)
+        assert "did you mean 'Cookery'" in refused.value.problems["arrival_subjects"]
+        assert db.get(Patron, "p-all").arrival_subjects == "Cookery; Space"  # type: ignore[union-attr]
+    # A subject chosen before stays choosable when the year has no new record of it.
+    later = NOW + timedelta(days=400)
+    with Session(library) as db:
+        assert update_patron(db, "p-all", {"arrival_subjects": "Space"}, later, STAFF) == (
+            "arrival_subjects",
+        )
+    with Session(library) as db, pytest.raises(PatronRefused):
+        update_patron(db, "p-all", {"arrival_subjects": "Space; Cookery"}, later, STAFF)
+
+
+def test_new_arrivals_by_subject_and_type_go_once_a_week_to_whoever_chose_them(
+    library: Engine, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    _import(library, tmp_path, CATALOGUE)
+    with Session(library) as db:  # the import's records came today: this week's came before
+        db.execute(update(Record).where(Record.brn == 7).values(added_on=TODAY - timedelta(days=1)))
+        db.execute(update(Record).where(Record.brn == 1).values(added_on=None))
+        db.commit()
+    _choose(library, "p-all", arrivals="", arrival_subjects="Space")
+    _choose(library, "p-fr", arrivals="FICTION", arrival_subjects="Space; Cookery")
+    _choose(library, "p-es", arrivals="", arrival_subjects="")  # chose the kind, nothing of it
+    _choose(library, "p-nothing", arrival_subjects="Space")  # chose no notices at all
+    clock = FixedClock(NOW)
+    runner = Runner(library, notices_config(smtp.port), clock.now)
+    runner.run_once()
+
+    def arrivals(address: str) -> list[str]:
+        return [
+            body(message)
+            for message in smtp.mail.to(address)
+            if message["X-Library-Notice"] == "new_arrivals"
+        ]
+
+    (ada,) = arrivals("ada@example.org")
+    assert "Brand New Novel" in ada  # Space -- Fiction
+    assert "Brand New Film" in ada  # space -- exploration, a DVD: by subject, whatever type
+    assert "Fresh Cookbook" not in ada
+    assert "Middlemarch" not in ada  # of the subject, but no new arrival
+    (fleur,) = arrivals("fleur@example.org")
+    assert fleur.count("Brand New Novel") == 1  # fiction and space: listed once
+    assert "Fresh Cookbook" in fleur
+    assert "Brand New Film" in fleur
+    assert arrivals("eva@example.org") == []
+    assert arrivals("bo@example.org") == []
+    # Again the same day, and on the days after until next week: nothing more.
+    runner.run_once()
+    for _ in range(6):
+        clock.advance(days=1)
+        runner.run_once()
+    assert len(arrivals("ada@example.org")) == 1
+    clock.advance(days=1)  # next Monday: the week before had no new record
+    runner.run_once()
+    assert len(arrivals("ada@example.org")) == 1
