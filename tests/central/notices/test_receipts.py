@@ -28,7 +28,7 @@ from tests.central.conftest import Central
 from tests.central.notices.conftest import SmtpServer, body, notices_config
 from tests.central.notices.test_kiosk_receipt_sync import ADDRESS, set_email, sign_in
 from tests.central.test_sync import available, card, patron_id
-from tests.central.web.conftest import PASSWORDS
+from tests.central.web.conftest import Console
 from tests.central.web.my.conftest import Portal, csrf_token, in_process, reader
 
 
@@ -49,20 +49,8 @@ def _choose(database_url: str, patron: str, notices: str) -> None:
 
 
 def _desk(portal: Portal) -> requests.Session:
-    staff = requests.Session()
-    staff.get(f"{portal.url}/staff/login", timeout=30)
-    answer = staff.post(
-        f"{portal.url}/staff/login",
-        data={
-            "username": "cyril",
-            "password": PASSWORDS["cyril"],
-            "csrf_token": csrf_token(staff, portal.url, "/staff/login"),
-        },
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert answer.status_code == 303, answer.text
-    return staff
+    """Circulation staff signed in to the console."""
+    return Console(portal.url, portal.database_url, Path("server.log")).login("cyril")
 
 
 def _lend(portal: Portal, staff: requests.Session, patron: str, barcode: str, form: str) -> None:
