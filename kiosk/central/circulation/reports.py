@@ -10,7 +10,11 @@ types take a second grouped query (a join with ``patrons``), money a third over 
 ledger (``ledger_at``), and a kiosk's 24 hours one over ``heartbeats_by_kiosk``.
 
 Times are the library's local time as stored (naive), so a day here is a calendar day at
-the library and midnight is the library's midnight. SQLite and PostgreSQL take a day, an
+the library and midnight is the library's midnight.
+
+By branch (issue 21): the loans and returns of one branch are those made at the kiosks
+standing in it (``kiosks.branch``); the desk's and the SIP2 devices' say no branch, and
+are counted only for every branch, as is the ledger's money. SQLite and PostgreSQL take a day, an
 hour or a minute out of a timestamp differently: ``_SqliteCalendar`` reads SQLite's text
 (``YYYY-MM-DD HH:MM:SS.ffffff``, as SQLAlchemy writes it) with ``substr``, several times
 faster there than ``strftime``; ``_PostgresCalendar`` uses ``CAST``, ``EXTRACT`` and
@@ -317,12 +321,18 @@ def _as_hour(value: Any) -> datetime:
 _decided = AppliedTransaction.decided_at  # when it happened, at the kiosk or the desk
 
 
-def _counted(period: Period) -> tuple[ColumnElement[int], ColumnElement[int], Any]:
-    """Loans and returns summed per group, and the condition every count shares."""
+def _counted(
+    period: Period, branch: str | None = None
+) -> tuple[ColumnElement[int], ColumnElement[int], Any]:
+    """Loans and returns summed per group, and the condition every count shares: in the
+    period, and at the kiosks of ``branch`` when one is given."""
     kind = AppliedTransaction.kind
     loans = func.coalesce(func.sum(case((kind == LOAN, 1), else_=0)), 0)
     returns = func.coalesce(func.sum(case((kind == RETURN, 1), else_=0)), 0)
     where = and_(kind.in_((LOAN, RETURN)), _decided >= period.start, _decided < period.end)
+    if branch is not None:
+        at_branch = select(Kiosk.id).where(Kiosk.branch == branch)
+        where = and_(where, AppliedTransaction.kiosk_id.in_(at_branch))
     return loans, returns, where
 
 
@@ -340,7 +350,7 @@ class _Hourly:
     device: bool = False  # no kiosk: a SIP2 device's, not the desk's
 
 
-def _hourly(db: Session, period: Period) -> tuple[_Hourly, ...]:
+def _hourly(db: Session, period: Period, branch: str | None = None) -> tuple[_Hourly, ...]:
     """The period's loans and returns grouped by the database into hours per kiosk."""
     hour = _calendar(db).hour(_decided).label("hour")
     kiosk = AppliedTransaction.kiosk_id
@@ -354,7 +364,7 @@ def _hourly(db: Session, period: Period) -> tuple[_Hourly, ...]:
         ),
         else_=0,
     ).label("device")
-    loans, returns, where = _counted(period)
+    loans, returns, where = _counted(period, branch)
     query = (
         select(hour, kiosk, device, loans.label("loans"), returns.label("returns"))
         .where(where)
@@ -391,9 +401,17 @@ def _per_hour(hourly: Iterable[_Hourly]) -> tuple[HourCounts, ...]:
     return tuple(HourCounts(each, *found.get(each, (0, 0))) for each in range(24))
 
 
-def _per_kiosk(db: Session, hourly: Iterable[_Hourly]) -> tuple[KioskCounts, ...]:
+def _per_kiosk(
+    db: Session, hourly: Iterable[_Hourly], branch: str | None = None
+) -> tuple[KioskCounts, ...]:
     found = _added(((DEVICES if group.device else group.kiosk_id), group) for group in hourly)
-    names = db.execute(select(Kiosk.id, Kiosk.name).order_by(Kiosk.name)).all()
+    query = select(Kiosk.id, Kiosk.name).order_by(Kiosk.name)
+    if branch is not None:  # its kiosks alone: the desk and the devices are of no branch
+        return tuple(
+            KioskCounts(row.id, row.name, *found.get(row.id, (0, 0)))
+            for row in db.execute(query.where(Kiosk.branch == branch))
+        )
+    names = db.execute(query).all()
     devices = (KioskCounts(None, DEVICES, *found[DEVICES]),) if DEVICES in found else ()
     return (
         *(KioskCounts(row.id, row.name, *found.get(row.id, (0, 0))) for row in names),
@@ -414,34 +432,39 @@ def _busiest(hourly: Iterable[_Hourly], limit: int | None) -> tuple[BusyHour, ..
     return tuple(ranked if limit is None else ranked[:limit])
 
 
-def per_day(db: Session, period: Period) -> tuple[DayCounts, ...]:
-    """Every day of the period, those with nothing included."""
-    return _per_day(_hourly(db, period), period)
+def per_day(db: Session, period: Period, branch: str | None = None) -> tuple[DayCounts, ...]:
+    """Every day of the period, those with nothing included (at ``branch``'s kiosks, or
+    everywhere)."""
+    return _per_day(_hourly(db, period, branch), period)
 
 
-def per_hour(db: Session, period: Period) -> tuple[HourCounts, ...]:
+def per_hour(db: Session, period: Period, branch: str | None = None) -> tuple[HourCounts, ...]:
     """The 24 hours of the day, 00:00 to 23:00, summed over the period's days."""
-    return _per_hour(_hourly(db, period))
+    return _per_hour(_hourly(db, period, branch))
 
 
-def per_kiosk(db: Session, period: Period) -> tuple[KioskCounts, ...]:
+def per_kiosk(db: Session, period: Period, branch: str | None = None) -> tuple[KioskCounts, ...]:
     """Every kiosk registered (by name, those with nothing included), then the staff
-    desk."""
-    return _per_kiosk(db, _hourly(db, period))
+    desk; for a branch, its kiosks alone."""
+    return _per_kiosk(db, _hourly(db, period, branch), branch)
 
 
-def busiest_hours(db: Session, period: Period, limit: int | None = 10) -> tuple[BusyHour, ...]:
+def busiest_hours(
+    db: Session, period: Period, limit: int | None = 10, branch: str | None = None
+) -> tuple[BusyHour, ...]:
     """The hours of the week (a weekday at an hour) with the most loans and returns in
     the period, busiest first (ties: Monday first, then the earlier hour); ``limit=None``:
     every hour with any."""
-    return _busiest(_hourly(db, period), limit)
+    return _busiest(_hourly(db, period, branch), limit)
 
 
-def per_member_type(db: Session, period: Period) -> tuple[MemberTypeCounts, ...]:
+def per_member_type(
+    db: Session, period: Period, branch: str | None = None
+) -> tuple[MemberTypeCounts, ...]:
     """Each member type that borrowed or returned in the period, by the patron's member
     type now (or the one a transaction kept when its patron was forgotten); by name, with
     transactions of no known patron last."""
-    loans, returns, where = _counted(period)
+    loans, returns, where = _counted(period, branch)
     member_type = func.coalesce(Patron.member_type, AppliedTransaction.member_type).label(
         "member_type"
     )
@@ -508,16 +531,17 @@ def money_per_day(db: Session, period: Period) -> tuple[DayMoney, ...]:
     return tuple(DayMoney(each, *found.get(each, nothing)) for each in period.days)
 
 
-def reports(db: Session, period: Period) -> Reports:
-    """Every report of the period: the transactions read twice (by hour and kiosk, and by
-    member type), the ledger once."""
-    hourly = _hourly(db, period)
+def reports(db: Session, period: Period, branch: str | None = None) -> Reports:
+    """Every report of the period (the loans and returns at ``branch``'s kiosks, when one
+    is given): the transactions read twice (by hour and kiosk, and by member type), the
+    ledger once."""
+    hourly = _hourly(db, period, branch)
     return Reports(
         period=period,
         per_day=_per_day(hourly, period),
         per_hour=_per_hour(hourly),
-        per_kiosk=_per_kiosk(db, hourly),
-        per_member_type=per_member_type(db, period),
+        per_kiosk=_per_kiosk(db, hourly, branch),
+        per_member_type=per_member_type(db, period, branch),
         money=money_per_day(db, period),
         busiest=_busiest(hourly, limit=10),
     )

@@ -10,7 +10,7 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
@@ -391,3 +391,36 @@ def test_a_sip2_devices_transactions_are_counted_apart_from_the_desks(library: S
         (DESK, 2, 1),  # "sip2" alone is a member of staff's name, not a device
         ("SIP2 devices", 1, 1),
     ]
+
+
+def test_one_branchs_reports_count_the_loans_and_returns_at_its_kiosks(
+    library: Session,
+) -> None:
+    """By branch (issue 21): north and idle stand in North, south in South; the desk's
+    transactions are of no branch, and the money is every branch's."""
+    library.execute(update(Kiosk).where(Kiosk.name.in_(("north", "idle"))).values(branch="North"))
+    library.execute(update(Kiosk).where(Kiosk.name == "south").values(branch="South"))
+    library.commit()
+    north = reports(library, WEEK, "North")
+    assert [(row.kiosk, row.loans, row.returns) for row in north.per_kiosk] == [
+        ("idle", 0, 0),
+        ("north", 2, 1),
+    ]
+    assert {row.day: (row.loans, row.returns) for row in north.per_day if row.total} == {
+        date(2026, 11, 16): (1, 1),
+        date(2026, 11, 22): (1, 0),
+    }
+    assert north.per_member_type == (
+        MemberTypeCounts("ADULT", 1, 1),
+        MemberTypeCounts("CHILD", 1, 0),
+    )
+    assert sum(row.total for row in north.busiest) == 3
+    assert north.money == reports(library, WEEK).money
+    south = reports(library, WEEK, "South")
+    assert [(row.kiosk, row.loans, row.returns) for row in south.per_kiosk] == [("south", 2, 0)]
+    assert south.per_member_type == (
+        MemberTypeCounts("CHILD", 1, 0),
+        MemberTypeCounts(NOT_KNOWN, 1, 0),
+    )
+    assert per_kiosk(library, WEEK, "Nowhere") == ()
+    assert sum(row.total for row in per_hour(library, WEEK, "Nowhere")) == 0

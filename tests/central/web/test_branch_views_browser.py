@@ -236,3 +236,42 @@ def test_changing_a_pickup_at_the_desk_wants_a_token_and_a_circulation_role(
         assert found is not None
         assert (found.pickup, found.ready) == ("North", True)
     engine.dispose()
+
+
+def test_the_reports_of_the_staff_members_branch_and_of_every_branch(
+    page: Page, console: Console
+) -> None:
+    problems = watch(page)
+    sign_in(page, console, "cyril")
+    page.goto(f"{console.url}/staff/reports")
+    expect(page.get_by_label("Branch")).to_have_value("North")
+    expect(page.locator("#summary")).to_contain_text("branch North")
+    expect(page.locator("#branch-scope")).to_contain_text("the loans and returns at its kiosks")
+    kiosks = page.locator("#per-kiosk-table tbody th")
+    expect(kiosks).to_have_text(["branch-1", "branch-2"])
+    csv = page.locator('a[data-csv="loans-per-kiosk"]').get_attribute("href") or ""
+    assert csv.endswith("&branch=North")
+    quick = page.get_by_role("link", name="Last 7 days").get_attribute("href") or ""
+    assert quick.endswith("&branch=North")
+    accessible(page)
+    page.get_by_label("Branch").select_option(label="Every branch")
+    with page.expect_navigation():
+        page.locator("#show").click()
+    assert page.url.endswith("&branch=")
+    expect(page.locator("#branch-scope")).to_have_count(0)
+    expect(kiosks.last).to_have_text("Staff desk")
+    accessible(page)
+    answer = page.goto(f"{console.url}/staff/reports?branch={XSS}")
+    assert answer is not None
+    assert answer.status == 400
+    expect(page.locator(".govuk-error-message")).to_contain_text(f"no branch '{XSS}'")
+    accessible(page)
+    assert [problem for problem in problems if "400" not in problem] == []
+    browser = console.login("cyril")
+    refused = browser.get(
+        f"{console.url}/staff/reports/loans-per-day.csv", params={"branch": XSS}, timeout=10
+    )
+    assert refused.status_code == 400
+    assert XSS not in refused.text
+    north = browser.get(f"{console.url}/staff/reports/loans-per-kiosk.csv", timeout=10)
+    assert north.text.splitlines()[1:] == ["branch-1,0,0", "branch-2,0,0"]

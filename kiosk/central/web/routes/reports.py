@@ -5,8 +5,10 @@ a chart that ``static/reports.js`` draws from the same figures with Chart.js, an
 CSV download. The figures are ``kiosk.central.circulation.reports``' (the ratings
 ``kiosk_feedback``'s); this module reads the range and renders.
 
-The range is two dates in the query string (``?from=2026-11-17&to=2026-11-23``), nothing
-else: no card number or name is ever in a report's URL."""
+The range is two dates in the query string (``?from=2026-11-17&to=2026-11-23``), and a
+branch (``&branch=North``: the loans and returns at its kiosks; by default the member of
+staff's own, ``branch=`` every branch; ``kiosk.central.web.branches``), nothing else: no
+card number or name is ever in a report's URL."""
 
 from __future__ import annotations
 
@@ -18,14 +20,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from kiosk.central.api.kiosks import kiosks
 from kiosk.central.circulation.kiosk_feedback import (
     RATING_WORDS,
     REASON_WORDS,
+    KioskWeek,
     per_kiosk_and_week,
 )
 from kiosk.central.circulation.reports import (
@@ -42,6 +47,7 @@ from kiosk.central.circulation.reports import (
     per_member_type,
     reports,
 )
+from kiosk.central.web.branches import BranchChoice, branch_view
 from kiosk.central.web.deps import Db, Now, Settings, Viewer
 from kiosk.central.web.pages import not_found, render
 
@@ -240,45 +246,54 @@ def heartbeat_chart(hours: Sequence[HeartbeatHour]) -> dict[str, object]:
 
 # A CSV file: its header, and its rows.
 Table = tuple[tuple[str, ...], Iterable[Sequence[object]]]
-Rows = Callable[[Session, Period], Table]
+Rows = Callable[[Session, Period, str | None], Table]
 
 
-def _loans_per_day(db: Session, period: Period) -> Table:
-    rows = per_day(db, period)
+def _loans_per_day(db: Session, period: Period, branch: str | None) -> Table:
+    rows = per_day(db, period, branch)
     return ("Day", "Loans", "Returns"), ((r.day.isoformat(), r.loans, r.returns) for r in rows)
 
 
-def _loans_per_hour(db: Session, period: Period) -> Table:
-    rows = per_hour(db, period)
+def _loans_per_hour(db: Session, period: Period, branch: str | None) -> Table:
+    rows = per_hour(db, period, branch)
     return ("Hour", "Loans", "Returns"), ((r.label, r.loans, r.returns) for r in rows)
 
 
-def _loans_per_kiosk(db: Session, period: Period) -> Table:
-    rows = per_kiosk(db, period)
+def _loans_per_kiosk(db: Session, period: Period, branch: str | None) -> Table:
+    rows = per_kiosk(db, period, branch)
     return ("Kiosk", "Loans", "Returns"), ((r.kiosk, r.loans, r.returns) for r in rows)
 
 
-def _loans_per_member_type(db: Session, period: Period) -> Table:
-    rows = per_member_type(db, period)
+def _loans_per_member_type(db: Session, period: Period, branch: str | None) -> Table:
+    rows = per_member_type(db, period, branch)
     return ("Member type", "Loans", "Returns"), ((r.member_type, r.loans, r.returns) for r in rows)
 
 
-def _fines(db: Session, period: Period) -> Table:
+def _fines(db: Session, period: Period, _branch: str | None) -> Table:
     rows = money_per_day(db, period)
     return ("Day", "Charged", "Paid", "Waived"), (
         (r.day.isoformat(), r.charged, r.paid, r.waived) for r in rows
     )
 
 
-def _busiest(db: Session, period: Period) -> Table:
-    rows = busiest_hours(db, period, limit=None)  # every hour of the week with any
+def _busiest(db: Session, period: Period, branch: str | None) -> Table:
+    rows = busiest_hours(db, period, limit=None, branch=branch)  # every hour with any
     return ("Weekday", "Hour", "Loans", "Returns", "Total"), (
         (WEEKDAYS[r.weekday], f"{r.hour:02d}:00", r.loans, r.returns, r.total) for r in rows
     )
 
 
-def _kiosk_feedback(db: Session, period: Period) -> Table:
+def feedback_at(db: Session, period: Period, branch: str | None) -> list[KioskWeek]:
+    """Patrons' ratings per kiosk and week: every kiosk's, or those of ``branch``."""
     rows = per_kiosk_and_week(db, period)
+    if branch is None:
+        return list(rows)
+    there = {kiosk.name for kiosk in kiosks(db, branch)}
+    return [row for row in rows if row.kiosk in there]
+
+
+def _kiosk_feedback(db: Session, period: Period, branch: str | None) -> Table:
+    rows = feedback_at(db, period, branch)
     return (
         "Kiosk",
         "Week beginning",
@@ -325,10 +340,12 @@ From = Annotated[str | None, Query(alias="from")]
 To = Annotated[str | None, Query(alias="to")]
 
 
-def _quick_ranges(today: date) -> list[dict[str, str]]:
+def _quick_ranges(today: date, branch: str) -> list[dict[str, str]]:
+    where = f"&branch={quote(branch)}"
+
     def link(text: str, days: int) -> dict[str, str]:
         first = today - timedelta(days=days - 1)
-        return {"text": text, "href": f"/staff/reports?from={first}&to={today}"}
+        return {"text": text, "href": f"/staff/reports?from={first}&to={today}{where}"}
 
     return [link("Last 7 days", 7), link("Last 30 days", 30), link("Last 12 months", 365)]
 
@@ -343,21 +360,25 @@ def reports_page(
     moment: Now,
     first: From = None,
     last: To = None,
+    branch: BranchChoice = None,
 ) -> HTMLResponse:
     chosen = read_range(first, last, moment.date())
+    view = branch_view(db, signed_in.who, branch)
     context: dict[str, Any] = {
         "chosen": chosen,
-        "quick_ranges": _quick_ranges(moment.date()),
+        "view": view,
+        "branch": view.chosen,
+        "quick_ranges": _quick_ranges(moment.date(), view.query),
         "csv_reports": CSV_REPORTS,
         "weekdays": WEEKDAYS,
     }
     if chosen.period is not None:
-        found = reports(db, chosen.period)
+        found = reports(db, chosen.period, view.chosen)
         context |= {
             "found": found,
             "charts": charts(found),
             "day_label": _day_label,
-            "kiosk_feedback": per_kiosk_and_week(db, chosen.period),
+            "kiosk_feedback": feedback_at(db, chosen.period, view.chosen),
             "rating_words": RATING_WORDS,
             "reason_words": REASON_WORDS,
         }
@@ -366,7 +387,7 @@ def reports_page(
         config,
         "reports.html",
         who=signed_in.who,
-        status_code=200 if chosen.period is not None else 400,
+        status_code=200 if chosen.period is not None and view.problem is None else 400,
         **context,
     )
 
@@ -382,22 +403,25 @@ def report_csv(
     moment: Now,
     first: From = None,
     last: To = None,
+    branch: BranchChoice = None,
 ) -> Response:
     known = CSV_REPORTS.get(report)
     if known is None:
         return not_found(request, config, signed_in.who, "report")
     chosen = read_range(first, last, moment.date())
-    if chosen.period is None:
+    view = branch_view(db, signed_in.who, branch)
+    if chosen.period is None or view.problem is not None:
+        problems = [*chosen.errors.values(), *([view.problem] if view.problem else [])]
         return render(
             request,
             config,
             "error.html",
             who=signed_in.who,
             status_code=400,
-            heading="That range of days cannot be reported",
-            message=". ".join(chosen.errors.values()) + ". Go back to Reports and choose again.",
+            heading=f"That {'range of days' if chosen.errors else 'branch'} cannot be reported",
+            message=". ".join(problems) + ". Go back to Reports and choose again.",
         )
-    header, rows = known[1](db, chosen.period)
+    header, rows = known[1](db, chosen.period, view.chosen)
     period = chosen.period
     return Response(
         _csv(header, rows),
