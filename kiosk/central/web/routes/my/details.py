@@ -61,7 +61,7 @@ KIND_WORDS = {
     "hold_ready": N_("When a hold is ready to collect"),
     "hold_expiring": N_("When a hold is about to stop being kept"),
     "membership_expiring": N_("When your membership is about to end"),
-    "receipt": N_("A receipt for each loan, return and payment"),
+    "receipt": N_("A receipt of what you borrow and renew"),
     "new_arrivals": N_("New arrivals, once a week"),
 }
 CHANNEL_WORDS = {
