@@ -245,6 +245,11 @@ if [ "$role" = central ]; then
     # systemctl enable --now kiosk-central-relay.service
     place "$tree/systemd/kiosk-central-relay.service" \
         "$R/etc/systemd/system/kiosk-central-relay.service" 0644
+    # And the hourly import of the other system's exports, also gateway mode's:
+    # systemctl enable --now kiosk-central-import.timer
+    for unit in kiosk-central-import.service kiosk-central-import.timer; do
+        place "$tree/systemd/$unit" "$R/etc/systemd/system/$unit" 0644
+    done
 fi
 if [ "$role" = kiosk ]; then
     place "$tree/config/99-kiosk-scanners.rules" "$R/etc/udev/rules.d/99-kiosk-scanners.rules" 0644

@@ -251,16 +251,23 @@ def _sqlite_path(engine: Engine) -> Path:
     return Path(name)
 
 
-@contextlib.contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
+def _folder_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
     """One backup at a time into a folder: a second one would rotate the first's away."""
-    with (folder / LOCK_FILE).open("a") as lock:
+    return held_alone(
+        folder / LOCK_FILE,
+        BackupError(f"{folder}: another backup is being written there; try again when it is done"),
+    )
+
+
+@contextlib.contextmanager
+def held_alone(lock_file: Path, refusal: Exception) -> Iterator[None]:
+    """Held by one process at a time (an flock, gone with its process however it ends);
+    another is refused at once with ``refusal``."""
+    with lock_file.open("a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BackupError(
-                f"{folder}: another backup is being written there; try again when it is done"
-            ) from None
+            raise refusal from None
         yield
 
 

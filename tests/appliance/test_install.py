@@ -246,6 +246,8 @@ def test_the_central_server_host(roots: Roots, tmp_path: Path) -> None:
         "kiosk-central-backup.timer",
         "kiosk-central-notices.service",
         "kiosk-central-relay.service",
+        "kiosk-central-import.service",
+        "kiosk-central-import.timer",
     ):
         assert (root / "etc/systemd/system" / unit).read_bytes() == (
             roots.clone / "systemd" / unit

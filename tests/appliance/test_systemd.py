@@ -59,6 +59,7 @@ def test_the_units_are_there() -> None:
     assert [unit.name for unit in UNITS] == [
         "kiosk-central-backup.service",
         "kiosk-central-forget.service",
+        "kiosk-central-import.service",
         "kiosk-central-notices.service",
         "kiosk-central-relay.service",
         "kiosk-central-sip2.service",
@@ -120,6 +121,15 @@ def test_the_backup_timer_verifies_and_runs_its_service_nightly(tmp_path: Path) 
 
 def test_the_forget_timer_verifies_and_runs_its_service_daily(tmp_path: Path) -> None:
     _timed_service(tmp_path, "kiosk-central-forget", "*-*-* 03:30:00", "forget")
+
+
+def test_the_import_timer_verifies_and_runs_its_service_hourly(tmp_path: Path) -> None:
+    service = _timed_service(tmp_path, "kiosk-central-import", "hourly", "import waiting")
+    # The default [imports] directory, where it moves what it took to done/ or failed/.
+    assert "kiosk-central/imports" in service["StateDirectory"].split()
+    assert service["UMask"] == "0077"  # the exports hold every patron's record
+    defaults = (ROOT / "kiosk/central/config/defaults.toml").read_text()
+    assert 'directory = "/var/lib/kiosk-central/imports"' in defaults
 
 
 def test_the_documented_drop_in_lets_the_backup_write_another_folder(tmp_path: Path) -> None:

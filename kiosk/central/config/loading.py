@@ -43,6 +43,7 @@ from kiosk.central.config.model import (
     CentralSection,
     Contact,
     EmailSection,
+    ImportsSection,
     KiosksForget,
     LibrarySection,
     LogLevel,
@@ -66,7 +67,17 @@ CONFIG_ENV = "KIOSK_CENTRAL_CONFIG"
 DB_ENV = "KIOSK_CENTRAL_DB"
 
 # central.toml's tables, in the order of the shipped defaults.
-TABLES = ("central", "library", "web", "registration", "notices", "sip2", "backup", "upstream")
+TABLES = (
+    "central",
+    "library",
+    "web",
+    "registration",
+    "notices",
+    "sip2",
+    "backup",
+    "upstream",
+    "imports",
+)
 NOTICES_KEYS = (
     "templates",
     "preferences_url",
@@ -273,6 +284,7 @@ class _Checker(LayeredReader):
             sip2=self.sip2(),
             backup=self.backup(),
             upstream=self.upstream(),
+            imports=self.imports(),
             files=tuple(
                 source.path for source in (self.layers.defaults, self.layers.site) if source
             ),
@@ -680,6 +692,22 @@ class _Checker(LayeredReader):
                 self.choice(
                     table, "backup", "kiosks_forget", defaults.kiosks_forget, KIOSKS_FORGET
                 ),
+            ),
+        )
+
+    def imports(self) -> ImportsSection:
+        """The inbox of the other system's exports; checked when imported from, not here,
+        as the backup folder is."""
+        table = self.section("imports", ("directory", "keep"))
+        return ImportsSection(
+            directory=self.path(table, "imports", "directory"),
+            keep=self.get(
+                table,
+                "imports",
+                "keep",
+                ImportsSection().keep,
+                as_positive_int,
+                "a whole number of files above 0",
             ),
         )
 

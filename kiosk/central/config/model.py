@@ -179,6 +179,14 @@ class UpstreamSection:
     connections: int = 1  # side by side: transactions with no item or patron in common
 
 
+@dataclass(frozen=True, slots=True)
+class ImportsSection:
+    """``kiosk-central import waiting``: the other system's exports, on a schedule."""
+
+    directory: Path | None = Path("/var/lib/kiosk-central/imports")  # None: not used
+    keep: int = 14  # of each kind, imported and refused alike
+
+
 Contact = Literal["email", "phone", "email_or_phone"]
 CONTACTS: tuple[str, ...] = get_args(Contact)
 
@@ -210,5 +218,6 @@ class CentralConfig:
     backup: BackupSection = field(default_factory=BackupSection)
     registration: RegistrationSection = field(default_factory=RegistrationSection)
     upstream: UpstreamSection = field(default_factory=UpstreamSection)
+    imports: ImportsSection = field(default_factory=ImportsSection)
     # The files read, defaults first.
     files: tuple[Path, ...] = ()
