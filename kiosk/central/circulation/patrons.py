@@ -327,9 +327,7 @@ def _details(patron: Patron, now: datetime) -> PatronDetails:
         language=patron.language,
         has_pin=patron.pin_verifier is not None,
         pin_version=pin_version(patron),
-        preferences=preferences.preferences(
-            patron.notify_by, patron.notices, patron.due_soon_days, patron.digest, patron.arrivals
-        ),
+        preferences=preferences.of_patron(patron),
         keep_loan_history=patron.keep_loan_history,
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from kiosk.common.suggest import did_you_mean
 
@@ -82,6 +83,27 @@ def preferences(  # noqa: PLR0917 - the row's columns, in its order
         digest,
         frozenset(codes(arrivals)),
         frozenset(headings(subjects)),
+    )
+
+
+class _Row(Protocol):
+    notify_by: str
+    notices: str
+    due_soon_days: int
+    digest: bool
+    arrivals: str
+    arrival_subjects: str
+
+
+def of_patron(patron: _Row) -> Preferences:
+    """The preferences of a patron's row (or any row with its columns)."""
+    return preferences(
+        patron.notify_by,
+        patron.notices,
+        patron.due_soon_days,
+        patron.digest,
+        patron.arrivals,
+        patron.arrival_subjects,
     )
 
 
@@ -180,7 +202,8 @@ def arrivals(text: str, publication_types: Collection[str]) -> str:
 
 
 def described(chosen: Preferences) -> str:
-    """The preferences in a line for staff: "Email: Due soon, Hold ready; daily digest"."""
+    """The preferences in a line for staff: "Email: Due soon, New arrivals (weekly); one
+    daily digest; new arrivals of FICTION, on Cookery"."""
     kinds = [KIND_NAMES[kind] for kind in KINDS if kind in chosen.kinds]
     if chosen.notify_by == "none":
         words = "None chosen: printed"
@@ -190,4 +213,10 @@ def described(chosen: Preferences) -> str:
         words += f"; due soon {chosen.due_soon_days} days before"
     if chosen.digest:
         words += "; one daily digest"
+    if "new_arrivals" in chosen.kinds:
+        chosen_arrivals = [
+            *(f"of {code}" for code in sorted(chosen.arrivals)),
+            *(f"on {subject}" for subject in sorted(chosen.subjects, key=str.casefold)),
+        ]
+        words += "; new arrivals " + (", ".join(chosen_arrivals) or "of nothing chosen")
     return words

@@ -1,7 +1,7 @@
 """The subjects of the weekly new arrivals in *Your details*, on SQLite and PostgreSQL:
 offered from the broad subjects of the year's new records, saved as the notices read
 them (a subject with a comma in it too), one not offered refused in the patron's words
-with nothing changed; and the attacks: no or a forged CSRF token, another patron's
+with nothing changed, shown to staff on the patron's page; and the attacks: no or a forged CSRF token, another patron's
 record named in the form, a member of staff's session, no session at all."""
 
 from __future__ import annotations
@@ -82,6 +82,10 @@ def test_subjects_are_offered_saved_and_checked(portal: Portal) -> None:
     answer = _save(browser, portal, _form(token, arrival_subjects=["Space", "Cookery, Vegetarian"]))
     assert answer.status_code == 200
     assert _subjects(portal, me.patron_id) == "Cookery, Vegetarian; Space"
+    # Staff read the choice on the patron's page.
+    staff = Console(portal.url, portal.database_url, Path("server.log")).login("vera")
+    shown = staff.get(f"{portal.url}/staff/patrons/{me.patron_id}", timeout=30).text
+    assert "new arrivals on Cookery, Vegetarian, on Space" in shown
     page = browser.get(f"{portal.url}/my/details", timeout=30).text
     assert 'value="Space" checked' in page
     assert 'value="Cookery, Vegetarian" checked' in page

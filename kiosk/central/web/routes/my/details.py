@@ -73,14 +73,7 @@ CHANNEL_WORDS = {
 
 def _values(signed_in: SignedInPatron) -> dict[str, str]:
     patron = signed_in.patron
-    chosen = preferences.preferences(
-        patron.notify_by,
-        patron.notices,
-        patron.due_soon_days,
-        patron.digest,
-        patron.arrivals,
-        patron.arrival_subjects,
-    )
+    chosen = preferences.of_patron(patron)
     return {
         "email": patron.email or "",
         "phone": patron.phone or "",
