@@ -21,7 +21,7 @@ from kiosk.central.errors import CentralError
 from kiosk.central.models import Hold, Item, Loan, Patron, Record
 from kiosk.common.clock import SystemClock
 from kiosk.common.money import from_cents
-from kiosk.demo.library import GeneratedLibrary, Scale, generate_library
+from kiosk.demo.library import TOPICS, GeneratedLibrary, Scale, generate_library
 
 BATCH = 20_000
 
@@ -42,6 +42,7 @@ def load_library(connection: Connection, library: GeneratedLibrary, now: datetim
                     "publication_type": kind,
                     # A record in twenty came this week: the new arrivals have news.
                     "added_on": now.date() - timedelta(days=brn % 140),
+                    "subjects": demo_subjects(brn, title, kind),
                 }
                 for brn, title, author, isbn, kind in library.records[start : start + BATCH]
             ],
@@ -70,6 +71,23 @@ def load_library(connection: Connection, library: GeneratedLibrary, now: datetim
         connection.execute(insert(Loan), loans[start : start + BATCH])
     if library.holds:
         connection.execute(insert(Hold), [{**hold, "placed_at": now} for hold in library.holds])
+
+
+# The subjects of the demo's fiction, by record number; the rest take the topic in their
+# title ("Astronomy for Year 9"), a film is a film.
+GENRES = ("Adventure", "Mystery", "Romance", "Science fiction", "Fantasy")
+# The subjects of the new arrivals wanted, by the demo patron's preferences' row.
+_SUBJECTS = {3: "Astronomy", 6: "History; Mystery"}
+
+
+def demo_subjects(brn: int, title: str, kind: str) -> str:
+    """A demo record's subject headings, from its number, title and type alone (never
+    the shared random draws: the kiosk's demo library stays the same)."""
+    if kind == "FICTION":
+        return f"{GENRES[brn % len(GENRES)]} -- Fiction"
+    if kind == "DVD":
+        return "Film"
+    return next((topic for topic in TOPICS if topic in title.split()), "")
 
 
 # Every demo patron's messaging preferences, by their number's last digit: most chose
@@ -104,7 +122,9 @@ def demo_contact(number: int, patron: dict[str, Any]) -> dict[str, Any]:
         "notices": kinds,
         "due_soon_days": 2 + number % 3,
         "digest": digest,
-        "arrivals": "FICTION" if "new_arrivals" in kinds else "",
+        # The one with a digest by subject alone, the other by fiction and a subject.
+        "arrivals": "FICTION" if "new_arrivals" in kinds and not digest else "",
+        "arrival_subjects": _SUBJECTS.get(number % len(_PREFERENCES), ""),
     }
 
 

@@ -32,6 +32,8 @@ from kiosk.central.config.model import LibrarySection, WebSection
 from kiosk.central.models import AppliedTransaction, Hold, Item, Loan, Patron, Record
 from kiosk.central.process import free_port
 from kiosk.common.clock import FixedClock
+from kiosk.demo.central_command import load_library
+from kiosk.demo.library import GeneratedLibrary, Scale, generate_library
 
 # A Monday, at ten: the new arrivals go today.
 NOW = datetime(2026, 11, 23, 10, 0)
@@ -349,6 +351,19 @@ def library(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
+
+
+def demo_library(database_url: str, scale: Scale) -> tuple[Engine, GeneratedLibrary]:
+    """The demo library at ``scale`` (its policy, records, patrons with their messaging
+    preferences, loans), loaded into a new database at ``database_url`` as NOW."""
+    engine = database.connect(database_url)
+    database.upgrade(engine)
+    library = generate_library(scale, NOW)
+    with Session(engine) as db:
+        put_policy(db, library.document, NOW)
+    with engine.begin() as connection:
+        load_library(connection, library, NOW)
+    return engine, library
 
 
 def write_site_file(path: Path, text: str) -> Path:

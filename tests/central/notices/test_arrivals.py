@@ -17,10 +17,18 @@ from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.importers import import_file
 from kiosk.central.circulation.patrons import PatronRefused, arrival_subjects, update_patron
 from kiosk.central.errors import ImportRejected
-from kiosk.central.models import Patron, Record
+from kiosk.central.models import Notice, Patron, Record
 from kiosk.central.notices.runner import Runner
 from kiosk.common.clock import FixedClock
-from tests.central.notices.conftest import NOW, TODAY, SmtpServer, body, notices_config
+from kiosk.demo.library import Scale
+from tests.central.notices.conftest import (
+    NOW,
+    TODAY,
+    SmtpServer,
+    body,
+    demo_library,
+    notices_config,
+)
 
 STAFF = Actor("cyril", "127.0.0.1")
 CATALOGUE = (
@@ -148,3 +156,49 @@ def test_new_arrivals_by_subject_and_type_go_once_a_week_to_whoever_chose_them(
     clock.advance(days=1)  # next Monday: the week before had no new record
     runner.run_once()
     assert len(arrivals("ada@example.org")) == 1
+
+
+def test_the_demo_library_sends_new_arrivals_by_subject(
+    database_url: str, smtp: SmtpServer
+) -> None:
+    engine, library = demo_library(database_url, Scale(items=600, patrons=40, loans=20, seed=4))
+    week = [(record.title, record.publication_type, record.subjects) for record in _week(engine)]
+    assert "Mystery -- Fiction" in {subjects for _, _, subjects in week}
+    Runner(engine, notices_config(smtp.port), FixedClock(NOW).now).run_once()
+    by_subject = library.patrons[6]  # a digest, by history and mysteries alone
+    both = library.patrons[3]  # by fiction and astronomy
+    with Session(engine) as db:
+        chosen = db.get(Patron, by_subject["patron_id"])
+        assert chosen is not None
+        assert (chosen.arrivals, chosen.arrival_subjects) == ("", "History; Mystery")
+        (notice,) = db.scalars(
+            select(Notice).where(
+                Notice.patron_id == by_subject["patron_id"], Notice.kind == "new_arrivals"
+            )
+        ).all()
+    listed = {item["title"] for item in notice.facts["items"]}
+    assert listed == {
+        title for title, _, subjects in week if subjects in ("History", "Mystery -- Fiction")
+    }
+    (mailed,) = [
+        message
+        for message in smtp.mail.messages
+        if message["X-Library-Notice"] == "new_arrivals"
+        and str(message["To"]).endswith(f".{both['patron_id'].lower()}@example.org")
+    ]
+    text = body(mailed)
+    for title, kind, subjects in week:
+        if kind == "FICTION" or subjects == "Astronomy":
+            assert title in text
+    engine.dispose()
+
+
+def _week(engine: Engine) -> list[Record]:
+    with Session(engine) as db:
+        return list(
+            db.scalars(
+                select(Record).where(
+                    Record.added_on >= TODAY - timedelta(days=7), Record.added_on < TODAY
+                )
+            ).all()
+        )

@@ -14,15 +14,20 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from kiosk.central import database
-from kiosk.central.circulation.policy import put_policy
 from kiosk.central.models import Hold, Loan, Notice
 from kiosk.central.notices import outbox
 from kiosk.central.notices.runner import Runner
 from kiosk.common.clock import FixedClock
-from kiosk.demo.central_command import load_library
-from kiosk.demo.library import Scale, generate_library
-from tests.central.notices.conftest import NOW, PATRONS, Gateway, SmtpServer, body, notices_config
+from kiosk.demo.library import Scale
+from tests.central.notices.conftest import (
+    NOW,
+    PATRONS,
+    Gateway,
+    SmtpServer,
+    body,
+    demo_library,
+    notices_config,
+)
 
 EVERY = [
     "due_soon",
@@ -190,13 +195,9 @@ def test_the_demo_library_sends_notices_of_each_channel(
     tmp_path: Path, smtp: SmtpServer, gateway: Gateway
 ) -> None:
     # SQLite alone: the demo's data, not the database, is what this adds to the others.
-    engine = database.connect(f"sqlite:///{tmp_path / 'demo.db'}")
-    database.upgrade(engine)
-    library = generate_library(Scale(items=300, patrons=60, loans=80, seed=3), NOW)
-    with Session(engine) as db:
-        put_policy(db, library.document, NOW)
-    with engine.begin() as connection:
-        load_library(connection, library, NOW)
+    engine, _ = demo_library(
+        f"sqlite:///{tmp_path / 'demo.db'}", Scale(items=300, patrons=60, loans=80, seed=3)
+    )
     # A week on: loans are due, some overdue, the week's new arrivals are news.
     later = FixedClock(NOW + timedelta(days=14))
     report = Runner(engine, notices_config(smtp.port, gateway.url), later.now).run_once()
