@@ -281,6 +281,14 @@ class Circulation:
             return greeting
         return self._welcome(patron, greeting)
 
+    @staticmethod
+    def _elsewhere(world: World, pickup: str | None) -> str:
+        """The name of branch ``pickup`` when a hold collected there waits on another
+        branch's hold shelf than this kiosk's ("": here, or no name known)."""
+        if pickup is None or pickup == world.branch:
+            return ""
+        return world.branch_name(pickup) or ""
+
     def _greeting(self, world: World, now: datetime, patron: PatronState) -> Greeting:
         """What waits for the patron: one read of their loans and ready holds beside the
         patron already read."""
@@ -306,7 +314,8 @@ class Circulation:
         if ends is not None and (ends - today).days > notice_days:
             ends = None
         return Greeting(
-            holds_ready=tuple(ready),
+            holds_ready=tuple(title for title, _ in ready),
+            ready_where=tuple(self._elsewhere(world, pickup) for _, pickup in ready),
             overdue=len(overdue),
             due_soon=len(soon),
             next_due=soon[0] if soon else None,

@@ -123,6 +123,9 @@ class Greeting:
     say (``renewable``: a patron may renew it here, the policy's window being open)."""
 
     holds_ready: tuple[str, ...] = ()
+    # Beside each of holds_ready, the name of the branch whose hold shelf it waits on
+    # when that is not this kiosk's ("": here, or not known): where to collect it.
+    ready_where: tuple[str, ...] = ()
     overdue: int = 0
     due_soon: int = 0
     next_due: Due | None = None

@@ -183,9 +183,16 @@ def waiting_lines(
                 Tone.NOTICE,
             )
         )
+    where = greeting.ready_where or ("",) * len(greeting.holds_ready)
     lines += [
-        Line(title, tr("Ready for you at the hold shelf."), Tone.SUCCESS)
-        for title in greeting.holds_ready
+        Line(
+            title,
+            tr("Ready for you at the hold shelf at {library}.", library=library)
+            if library
+            else tr("Ready for you at the hold shelf."),
+            Tone.SUCCESS,
+        )
+        for title, library in zip(greeting.holds_ready, where, strict=True)
     ]
     if greeting.overdue:
         lines.append(

@@ -7,6 +7,7 @@ that a policy change arrives and applies as one consistent piece.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -138,8 +139,25 @@ class SyncCursor(MirrorBase):
     # none, being older or the library having none): a home_location that names none of
     # them is no home branch.
     branches: Mapped[str | None] = mapped_column(Text)
+    # Their names as patrons read them, as the server last said (a JSON object by code;
+    # None: it said none): the greeting says where a ready hold waits.
+    branch_names: Mapped[str | None] = mapped_column(Text)
 
 
 def branch_codes(kept: str | None) -> frozenset[str] | None:
     """The branch codes as the mirror keeps them (None: none said)."""
     return None if kept is None else frozenset(code for code in kept.split(",") if code)
+
+
+def kept_branch_names(kept: str | None) -> dict[str, str] | None:
+    """The branches' names as the mirror keeps them, by code (None: none said, or kept
+    damaged: a name is only ever shown, so it is read as none rather than refused)."""
+    if kept is None:
+        return None
+    try:
+        found = json.loads(kept)
+    except ValueError:
+        return None
+    if not isinstance(found, dict):
+        return None
+    return {str(code): str(name) for code, name in found.items()}

@@ -7,6 +7,7 @@ is a short transaction of its own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,14 @@ from sqlalchemy.sql.schema import Table
 
 from kiosk.store import loading
 from kiosk.store.database import scrub
-from kiosk.store.mirror import MirrorBase, MirrorHold, MirrorLoan, SyncCursor, branch_codes
+from kiosk.store.mirror import (
+    MirrorBase,
+    MirrorHold,
+    MirrorLoan,
+    SyncCursor,
+    branch_codes,
+    kept_branch_names,
+)
 from kiosk.store.store import Store
 
 # The tables that tie a member to an item: who has it, and who waits for it.
@@ -103,18 +111,31 @@ def apply_changes(
         )
 
 
-def set_branch(store: Store, branch: str | None, codes: frozenset[str] | None = None) -> None:
-    """The branch the server says this kiosk stands in (None: none) and the library's
-    branch codes (None: it named none), kept beside the cursor they came with."""
+def set_branch(
+    store: Store,
+    branch: str | None,
+    codes: frozenset[str] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """The branch the server says this kiosk stands in (None: none), the library's
+    branch codes (None: it named none) and their names (None: it named none), kept
+    beside the cursor they came with."""
     kept = None if codes is None else ",".join(sorted(codes))
+    named = None if names is None else json.dumps(dict(sorted(names.items())))
     with loading.writing(store) as mirror:
-        mirror.execute(update(SyncCursor).values(branch=branch, branches=kept))
+        mirror.execute(update(SyncCursor).values(branch=branch, branches=kept, branch_names=named))
 
 
 def branch(store: Store) -> str | None:
     with store.mirror.connect() as mirror:
         value = mirror.scalar(select(SyncCursor.branch))
     return None if value is None else str(value)
+
+
+def branch_names(store: Store) -> dict[str, str] | None:
+    """The branches' names by code, as kept (None: the server named none)."""
+    with store.mirror.connect() as mirror:
+        return kept_branch_names(mirror.scalar(select(SyncCursor.branch_names)))
 
 
 def branches(store: Store) -> frozenset[str] | None:

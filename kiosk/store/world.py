@@ -38,7 +38,7 @@ from kiosk.rules.model import AVAILABLE
 from kiosk.store.database import disk_full
 from kiosk.store.errors import StoreFull
 from kiosk.store.journal import PENDING
-from kiosk.store.mirror import branch_codes
+from kiosk.store.mirror import branch_codes, kept_branch_names
 
 ON_LOAN = "on_loan"
 UNKNOWN = "unknown"
@@ -173,7 +173,8 @@ _HEADER = (
     "(SELECT reflected_through FROM mirror.sync_cursor WHERE id = 1), "
     "(SELECT version FROM mirror.policy WHERE id = 1), "
     "(SELECT branch FROM mirror.sync_cursor WHERE id = 1), "
-    "(SELECT branches FROM mirror.sync_cursor WHERE id = 1)"
+    "(SELECT branches FROM mirror.sync_cursor WHERE id = 1), "
+    "(SELECT branch_names FROM mirror.sync_cursor WHERE id = 1)"
 )
 
 # A patron, with what this kiosk charged them since the mirror was last refreshed, and
@@ -249,12 +250,12 @@ _GREETING = (
     "WITH mine(barcode) AS (SELECT item_barcode FROM mirror.loans WHERE patron_id = ?2 "
     "UNION SELECT item_barcode FROM main.entries WHERE loan_patron_id = ?2 "
     "AND superseded = 0 AND seq > ?1) "
-    "SELECT 'loan', CASE WHEN e.id IS NULL THEN l.due ELSE e.loan_due END FROM mine m "
+    "SELECT 'loan', CASE WHEN e.id IS NULL THEN l.due ELSE e.loan_due END, NULL FROM mine m "
     "LEFT JOIN mirror.loans l ON l.item_barcode = m.barcode "
     "LEFT JOIN main.entries e ON e.seq = (SELECT max(x.seq) FROM main.entries x "
     "WHERE x.item_barcode = m.barcode AND x.seq > ?1) "
     "WHERE CASE WHEN e.id IS NULL THEN l.patron_id ELSE e.loan_patron_id END = ?2 "
-    "UNION ALL SELECT 'hold', h.title FROM mirror.holds h "
+    "UNION ALL SELECT 'hold', h.title, h.pickup FROM mirror.holds h "
     "WHERE h.patron_id = ?2 AND h.ready AND NOT EXISTS (SELECT 1 FROM main.entries f "
     "WHERE f.item_barcode = h.item_barcode AND f.fulfilled_hold_of = h.patron_id "
     "AND f.seq > ?1)"
@@ -342,7 +343,7 @@ class World:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._sql = connection.execute
-        latest, reflected, version, branch, codes = self._sql(_HEADER).fetchone()
+        latest, reflected, version, branch, codes, names = self._sql(_HEADER).fetchone()
         self._latest: str | None = latest
         self._policy_version: str | None = version
         self.reflected_through: int = reflected or 0
@@ -351,6 +352,7 @@ class World:
         # The library's branch codes (None: a server from before it said them): a
         # home_location naming none of them is no home branch, as the server decides.
         self._branches = branch_codes(codes)
+        self._branch_names: str | None = names  # read when asked (branch_name)
 
     # --- the kiosk's own state ---------------------------------------------------------
 
@@ -433,17 +435,23 @@ class World:
         ]
         return sorted(on_loan, key=lambda state: state.loan.due.day if state.loan else date.min)
 
-    def waiting_for(self, patron_id: str) -> tuple[list[Due], list[str]]:
-        """The due dates of the patron's loans, and the titles of their holds ready on
-        the hold shelf: what the greeting needs, in one indexed read."""
+    def waiting_for(self, patron_id: str) -> tuple[list[Due], list[tuple[str, str | None]]]:
+        """The due dates of the patron's loans, and the title of each of their holds
+        ready on the hold shelf with the branch where it is collected (None: wherever
+        its copy was trapped): what the greeting needs, in one indexed read."""
         dues: list[Due] = []
-        ready: list[str] = []
-        for kind, value in self._sql(_GREETING, (self.reflected_through, patron_id)):
+        ready: list[tuple[str, str | None]] = []
+        for kind, value, pickup in self._sql(_GREETING, (self.reflected_through, patron_id)):
             if kind == "loan":
                 dues.append(Due.fromisoformat(value))
             else:
-                ready.append(value)
+                ready.append((value, pickup))
         return dues, ready
+
+    def branch_name(self, code: str) -> str | None:
+        """The name patrons read of branch ``code``, as the server last said (None: it
+        said none)."""
+        return (kept_branch_names(self._branch_names) or {}).get(code)
 
     def record_of(self, barcode: str) -> int | None:
         """The catalogue record (brn) of the copy ``barcode``."""

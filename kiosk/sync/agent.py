@@ -74,6 +74,7 @@ from kiosk.sync.protocol import (
     SnapshotPage,
     WireEntry,
     branch_from_headers,
+    branch_names_from_headers,
     branches_from_headers,
     header_position,
 )
@@ -503,10 +504,16 @@ class SyncAgent:
         try:
             told = branch_from_headers(headers)
             codes = branches_from_headers(headers)
+            names = branch_names_from_headers(headers)
         except ValueError as error:
             raise SyncError(f"the server's answer is malformed: {error}") from None
-        if (told, codes) != (mirroring.branch(self.store), mirroring.branches(self.store)):
-            mirroring.set_branch(self.store, told, codes)
+        kept = (
+            mirroring.branch(self.store),
+            mirroring.branches(self.store),
+            mirroring.branch_names(self.store),
+        )
+        if (told, codes, names) != kept:
+            mirroring.set_branch(self.store, told, codes, names)
 
     # --- purge -------------------------------------------------------------------------
 

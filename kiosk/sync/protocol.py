@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import quote, unquote
 
 from pydantic import (
     AfterValidator,
@@ -571,3 +572,38 @@ def branches_from_headers(headers: Mapping[str, str]) -> frozenset[str] | None:
         if not BRANCH_CODE.fullmatch(code):
             raise ValueError(f"{BRANCHES_HEADER} names no branch code: {code[:40]!r}")
     return codes
+
+
+# And the branches' names as patrons read them, for the kiosk to say where a hold ready
+# for a patron waits when that is another branch ("at the hold shelf at Northside
+# Library"): ``CODE=NAME`` pairs, comma-separated, each name percent-encoded as UTF-8
+# (a header is ASCII). Sent whenever the library has branches; a kiosk from before it
+# ignores it, and a server from before it sends none (the kiosk then names no branch).
+BRANCH_NAMES_HEADER = "Kiosk-Branch-Names"
+BRANCH_NAME_LENGTH = 120
+
+
+def branch_names_header(names: Mapping[str, str]) -> str:
+    """The header's value for the branches ``names`` (by code)."""
+    return ",".join(f"{code}={quote(name, safe='')}" for code, name in sorted(names.items()))
+
+
+def branch_names_from_headers(headers: Mapping[str, str]) -> dict[str, str] | None:
+    """The branches' names an answer gives (by code), or None (a server from before the
+    header, or a library with no branches). Raises ValueError when one is malformed."""
+    value = headers.get(BRANCH_NAMES_HEADER)
+    if value is None:
+        return None
+    names = {}
+    for pair in value.split(","):
+        code, equals, quoted = pair.strip().partition("=")
+        if not equals or not BRANCH_CODE.fullmatch(code):
+            raise ValueError(f"{BRANCH_NAMES_HEADER} names no branch code: {pair[:40]!r}")
+        try:
+            name = unquote(quoted, errors="strict")
+        except UnicodeDecodeError:
+            raise ValueError(f"{BRANCH_NAMES_HEADER}: {code}'s name is not UTF-8") from None
+        if not name.strip() or len(name) > BRANCH_NAME_LENGTH or not name.isprintable():
+            raise ValueError(f"{BRANCH_NAMES_HEADER}: {code}'s name is malformed")
+        names[code] = name
+    return names

@@ -25,7 +25,7 @@ from kiosk.central.circulation.branches import add_branch
 from kiosk.central.circulation.desk import LoanAnswer, check_in, checkout
 from kiosk.central.circulation.holds import place_title_hold_by_copy
 from kiosk.central.circulation.policy import PolicyCache
-from kiosk.central.models import AppliedTransaction, Hold, Item, Loan, StaffException
+from kiosk.central.models import AppliedTransaction, Branch, Hold, Item, Loan, StaffException
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import (
     CheckoutStatus,
@@ -410,3 +410,47 @@ def test_a_copy_stuck_in_transit_to_no_branch_arrives_and_is_shelved(
     assert _routes(branches, stacks) == [("shelf", "East", None)]
     assert branches.item(stacks) == ("available", None)
     assert branches.exceptions() == []
+
+
+def test_the_greeting_says_at_which_branch_a_ready_hold_waits(
+    branches: Branches, tmp_path: Path
+) -> None:
+    """A hold ready on East's hold shelf: the kiosk at North greets its patron with
+    East's name (from the server's Kiosk-Branch-Names, kept in the mirror); the kiosk at
+    East says it is here. A branch renamed reaches the kiosks at their next sync, accents
+    and commas as they were written."""
+    ann, bea = branches.adults()[:2]
+    copy, _ = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
+    with branches.session() as db:
+        place_title_hold_by_copy(db, branches.patron_id(bea), copy, NOW, STAFF, pickup="East")
+        lent = checkout(
+            db, PolicyCache(), patron_id=branches.patron_id(ann), barcode=copy, now=NOW, actor=STAFF
+        )
+        assert lent.done
+        back = check_in(db, PolicyCache(), barcode=copy, now=NOW, actor=STAFF, branch="East")
+        assert (back.route, back.ready_for) == ("hold_shelf", branches.patron_id(bea))
+    north_agent, north = branches.kiosk(tmp_path / "north", "North")
+    _, east = branches.kiosk(tmp_path / "east", "East")
+    assert mirroring.branch_names(north_agent.store) == BRANCHES
+
+    greeted = north.identify(bea["card"], bea["pin"])
+    assert not isinstance(greeted, Unavailable)
+    assert greeted.greeting is not None
+    title = greeted.greeting.holds_ready[0]
+    assert greeted.greeting.ready_where == ("East End Library",)
+    at_east = east.identify(bea["card"], bea["pin"])
+    assert not isinstance(at_east, Unavailable)
+    assert at_east.greeting is not None
+    assert (at_east.greeting.holds_ready, at_east.greeting.ready_where) == ((title,), ("",))
+
+    # A name with a comma and an accent comes through the header as it was written.
+    with branches.session() as db:
+        found = db.get(Branch, "East")
+        assert found is not None
+        found.name = "Biblioteca del Este, Ñuñoa"
+        db.commit()
+    north_agent.sync_once()
+    greeted = north.identify(bea["card"], bea["pin"])
+    assert not isinstance(greeted, Unavailable)
+    assert greeted.greeting is not None
+    assert greeted.greeting.ready_where == ("Biblioteca del Este, Ñuñoa",)

@@ -24,7 +24,7 @@ from kiosk.central.api.feed import changes_page, current_cursor, snapshot_page
 from kiosk.central.api.kiosks import token_hash
 from kiosk.central.backups import durability
 from kiosk.central.circulation.apply import apply_batch
-from kiosk.central.circulation.branches import branch_codes
+from kiosk.central.circulation.branches import branch_names
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import ForeignEntry
 from kiosk.central.models import HeartbeatRecord, Kiosk
@@ -32,6 +32,7 @@ from kiosk.sync.protocol import (
     API_PREFIX,
     APPLIED_HEADER,
     BRANCH_HEADER,
+    BRANCH_NAMES_HEADER,
     BRANCHES_HEADER,
     EPOCH_HEADER,
     HELD_HEADER,
@@ -44,6 +45,7 @@ from kiosk.sync.protocol import (
     PushRequest,
     PushResponse,
     SnapshotPage,
+    branch_names_header,
     header_position,
 )
 
@@ -84,11 +86,13 @@ def _durability(request: Request, db: Session) -> dict[str, str]:
 def _branch(caller: Kiosk, db: Session) -> dict[str, str]:
     """The headers that tell a kiosk the branch it stands in (none: no header) and the
     library's branch codes (none yet: no header), by which it knows a home_location that
-    names no branch: such a copy has no home branch, as the server decides."""
+    names no branch: such a copy has no home branch, as the server decides; and their
+    names, by which it tells a patron where a hold waits for them."""
     told = {} if caller.branch is None else {BRANCH_HEADER: caller.branch}
-    codes = sorted(branch_codes(db))
-    if codes:
-        told[BRANCHES_HEADER] = ",".join(codes)
+    names = branch_names(db)
+    if names:
+        told[BRANCHES_HEADER] = ",".join(sorted(names))
+        told[BRANCH_NAMES_HEADER] = branch_names_header(names)
     return told
 
 
