@@ -2,14 +2,17 @@
 over one SIP2 connection.
 
 One relay sends at a time. It holds the relay row (``upstream_relay.holder``, renewed
-in each of its commits and before each message it sends); another relay waits until
-the holder's hold is older than :data:`STALE_HOLD`, or at once when the holder was a
-process of this machine that is gone (a relay killed and started again). Each message
-must be answered within :data:`MESSAGE_SECONDS`, a quarter of that, whatever
-``answer_timeout_seconds`` says: so a live holder's hold never goes stale while it
-sends, and a relay whose renewal fails stops before its next message. Each of its
-commits checks that it still holds the row, so a relay that was passed over stops
-before writing anything.
+in each of its commits and before a message whenever the last renewal is
+:data:`RENEW_EVERY` old); another relay waits until the holder's hold is older than
+:data:`STALE_HOLD`, or at once when the holder was a process of this machine that is
+gone (a relay killed and started again). Each message must be answered within
+:data:`MESSAGE_SECONDS`, a quarter of that, whatever ``answer_timeout_seconds`` says:
+a message starts at most a quarter after a renewal and ends at most a quarter after
+that, so a live holder's hold never goes stale while it sends, and a relay whose
+renewal fails (it was stopped longer than that, and passed over) stops before its
+next message. Renewing before every message instead cost a transaction of its own a
+message, most of the relay's time. Each of its commits checks that it still holds the
+row, so a relay that was passed over stops before writing anything.
 
 It works in runs of the outbox's first transactions, each item at most once in a run:
 
@@ -65,6 +68,7 @@ STALE_HOLD = timedelta(minutes=2)
 # The longest one message may take, connecting included: well inside STALE_HOLD, so the
 # hold renewed before it cannot go stale before its answer.
 MESSAGE_SECONDS = STALE_HOLD.total_seconds() / 4
+RENEW_EVERY = STALE_HOLD / 4
 POLL_SECONDS = 1.0  # how often an idle relay looks for new transactions
 RECONNECT_IDLE_SECONDS = 240.0  # a connection idle this long is opened afresh
 CHARGED = "04"  # SIP2's circulation status of an item on loan
@@ -157,6 +161,8 @@ class Relay:
         )
         self.last_used = 0.0
         self.wait = self.settings.retry_seconds
+        self._renewed: datetime | None = None  # by this relay's clock, committed
+        self._renewing = threading.Lock()  # the lanes share the hold
 
     def close(self) -> None:
         for connection in self.connections:
@@ -242,6 +248,8 @@ class Relay:
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]
             db.commit()
+        with self._renewing:
+            self._renewed = now if taken else None
         return bool(taken)
 
     def _still_held(self, db: Session) -> bool:
@@ -256,14 +264,20 @@ class Relay:
         )
 
     def _before_message(self, connection: Connection) -> None:
-        """Renew the hold in a transaction of its own, then give the message its
-        deadline; raises :class:`_PassedOver` when the row is no longer ours."""
-        with Session(self.engine) as db:
-            held = self._still_held(db)
-            db.commit()
-        if not held:
-            log.warning("relay: another relay holds the row now; this one stops sending")
-            raise _PassedOver
+        """Renew the hold in a transaction of its own when its last renewal is
+        ``RENEW_EVERY`` old, then give the message its deadline; raises
+        :class:`_PassedOver` when the row is no longer ours."""
+        with self._renewing:
+            now = self.now()
+            renewed = self._renewed
+            if renewed is None or not renewed <= now < renewed + RENEW_EVERY:
+                with Session(self.engine) as db:
+                    held = self._still_held(db)
+                    db.commit()
+                self._renewed = now if held else None
+                if not held:
+                    log.warning("relay: another relay holds the row now; this one stops sending")
+                    raise _PassedOver
         connection.deadline = time.monotonic() + MESSAGE_SECONDS
 
     # --- one run ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from kiosk.central.circulation import ledger
 from kiosk.central.gateway.outbox import DONE, REFUSED, relay_status
-from kiosk.central.gateway.relay import Report
+from kiosk.central.gateway.relay import STALE_HOLD, Report
 from kiosk.central.models import Loan, Patron, StaffException, UpstreamOutbox, UpstreamRelay
 from tests.central.gateway.conftest import (
     ACTOR,
@@ -464,14 +464,20 @@ def test_a_second_relay_does_not_take_over_while_the_first_sends(
 def test_a_relay_passed_over_sends_nothing_more(
     gateway: Gateway, upstream: RunningSip2, proxy: Proxy
 ) -> None:
+    """The relay stopped (a paused machine) while its first checkout was answered, longer
+    than a hold lasts; a second relay took the row meanwhile. Its hold renewed before
+    the next message, the first finds the row gone, and sends nothing more."""
     for n in range(30, 33):
         gateway.checkout(n)
+    moment = [datetime.now(UTC).replace(tzinfo=None)]
     relay = relay_to(gateway, proxy.port, holder="relay-one")
+    relay.now = lambda: moment[0]
 
     def taken(message: bytes) -> None:
         if message.startswith(b"11"):
+            moment[0] += STALE_HOLD + timedelta(seconds=1)
             with gateway.session() as db:
-                db.execute(update(UpstreamRelay).values(holder="relay-two"))
+                db.execute(update(UpstreamRelay).values(holder="relay-two", held_at=moment[0]))
                 db.commit()
 
     proxy.on_message = taken
