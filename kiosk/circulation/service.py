@@ -821,7 +821,8 @@ class Circulation:
                     and item.loan.patron_id == session.patron_id
                 ):
                     continue  # fulfilled here, before the server knows
-                line = HoldLine(hold.title, hold.ready, hold.position)
+                where = self._elsewhere(world, hold.pickup) if hold.ready else ""
+                line = HoldLine(hold.title, hold.ready, hold.position, where)
                 (ready if hold.ready else waiting).append(line)
             # Placed here since the last sync: waiting, at a place the server gives it.
             waiting += [

@@ -257,6 +257,9 @@ class HoldLine:
     title: str
     ready: bool
     position: int
+    # A ready one's branch by name when it waits on another branch's hold shelf than
+    # this kiosk's ("": here, or not known).
+    where: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,10 +137,7 @@ def account(tr: Translator, patron: Patron, banner: Banner | None) -> AccountVie
         else:
             line = Line(loan.title, tr("Due back by {due}.", due=tr.due(loan.due)))
         loans.append(replace(line, action=Button(f"renew_{number}", tr("Renew"))))
-    ready = tuple(
-        Line(hold.title, tr("Ready for you at the hold shelf."), Tone.SUCCESS)
-        for hold in answer.holds_ready
-    )
+    ready = tuple(wording.ready_line(tr, hold.title, hold.where) for hold in answer.holds_ready)
     waiting = tuple(
         Line(hold.title, tr("You are number {position} in the queue.", position=hold.position))
         if hold.position

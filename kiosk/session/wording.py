@@ -165,6 +165,16 @@ def notice_sentences(tr: Translator, session: PatronSession) -> tuple[str, ...]:
 # --- what waits for the patron ------------------------------------------------------
 
 
+def ready_line(tr: Translator, title: str, library: str) -> Line:
+    """A hold ready for the patron: on the hold shelf here, or at branch ``library``'s
+    (its name) when it waits at another branch."""
+    if library:
+        detail = tr("Ready for you at the hold shelf at {library}.", library=library)
+    else:
+        detail = tr("Ready for you at the hold shelf.")
+    return Line(title, detail, Tone.SUCCESS)
+
+
 def waiting_lines(
     tr: Translator, greeting: Greeting, membership: MembershipAnswer | None, *, ended: bool
 ) -> tuple[Line, ...]:
@@ -185,13 +195,7 @@ def waiting_lines(
         )
     where = greeting.ready_where or ("",) * len(greeting.holds_ready)
     lines += [
-        Line(
-            title,
-            tr("Ready for you at the hold shelf at {library}.", library=library)
-            if library
-            else tr("Ready for you at the hold shelf."),
-            Tone.SUCCESS,
-        )
+        ready_line(tr, title, library)
         for title, library in zip(greeting.holds_ready, where, strict=True)
     ]
     if greeting.overdue:

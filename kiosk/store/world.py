@@ -146,6 +146,7 @@ class HoldState:
     title: str
     position: int
     ready: bool
+    pickup: str | None = None  # the branch where it is collected (None: where trapped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,9 +475,9 @@ class World:
 
     def holds_of(self, patron_id: str) -> list[tuple[HoldState, ItemState | None]]:
         holds = [
-            HoldState(barcode, title, position, bool(ready))
-            for barcode, title, position, ready in self._sql(
-                "SELECT item_barcode, title, position, ready FROM mirror.holds "
+            HoldState(barcode, title, position, bool(ready), pickup)
+            for barcode, title, position, ready, pickup in self._sql(
+                "SELECT item_barcode, title, position, ready, pickup FROM mirror.holds "
                 "WHERE patron_id = ? ORDER BY id",
                 (patron_id,),
             )

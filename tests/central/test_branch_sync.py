@@ -417,7 +417,7 @@ def test_the_greeting_says_at_which_branch_a_ready_hold_waits(
 ) -> None:
     """A hold ready on East's hold shelf: the kiosk at North greets its patron with
     East's name (from the server's Kiosk-Branch-Names, kept in the mirror); the kiosk at
-    East says it is here. A branch renamed reaches the kiosks at their next sync, accents
+    East says it is here; their My account screens say the same. A branch renamed reaches the kiosks at their next sync, accents
     and commas as they were written."""
     ann, bea = branches.adults()[:2]
     copy, _ = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
@@ -438,10 +438,18 @@ def test_the_greeting_says_at_which_branch_a_ready_hold_waits(
     assert greeted.greeting is not None
     title = greeted.greeting.holds_ready[0]
     assert greeted.greeting.ready_where == ("East End Library",)
+    account = north.account(sign_in(north, bea))
+    assert not isinstance(account, Unavailable)
+    assert [(hold.title, hold.where) for hold in account.holds_ready] == [
+        (title, "East End Library")
+    ]
     at_east = east.identify(bea["card"], bea["pin"])
     assert not isinstance(at_east, Unavailable)
     assert at_east.greeting is not None
     assert (at_east.greeting.holds_ready, at_east.greeting.ready_where) == ((title,), ("",))
+    account = east.account(sign_in(east, bea))
+    assert not isinstance(account, Unavailable)
+    assert [hold.where for hold in account.holds_ready] == [""]
 
     # A name with a comma and an accent comes through the header as it was written.
     with branches.session() as db:
