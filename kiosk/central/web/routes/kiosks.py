@@ -5,7 +5,7 @@ or disabling it. What those do is decided in ``kiosk.central.api.kiosks``."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -44,6 +44,9 @@ TAGS = {
     "disabled": "govuk-tag--grey",
 }
 
+
+# In transit's choice of the copies overdue on their way alone (show=overdue).
+OVERDUE = "overdue"
 
 # The latest backup older than this: the nightly one is failing (or was never set up).
 BACKUP_STALE = timedelta(days=2)
@@ -272,6 +275,3 @@ def transfers_page(
             {"value": OVERDUE, "text": "Overdue in transit", "selected": overdue},
         ],
     )
-
-
-OVERDUE: Literal["overdue"] = "overdue"
