@@ -615,3 +615,16 @@ class FeedbackSender(CentralBase):
     sender: Mapped[str] = mapped_column(String(80), primary_key=True)
     day: Mapped[date]
     sent: Mapped[int]
+
+
+class LibraryMessage(CentralBase):
+    """The library's own message on the kiosks' Welcome screen in one language ("Closed
+    on Monday 25th"), set by staff in the console; it reaches the kiosks through the
+    change log (``Entity.MESSAGE``). No row: no message in that language."""
+
+    __tablename__ = "library_messages"
+
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    text: Mapped[str] = mapped_column(String(300))
+    set_at: Mapped[datetime]
+    set_by: Mapped[str] = mapped_column(String(80))

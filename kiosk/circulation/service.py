@@ -191,6 +191,12 @@ class Circulation:
         answer = self._run(read)
         return (None, False) if isinstance(answer, Unavailable) else answer
 
+    def library_message(self) -> dict[str, str]:
+        """The library's message on Welcome by language as staff set it in the console,
+        from the mirror (none while it cannot be read: kiosk.toml's stands)."""
+        answer = self._run(lambda world, _now: world.library_message())
+        return {} if isinstance(answer, Unavailable) else dict(answer)
+
     def readiness(self) -> OutOfService | None:
         """Why the kiosk cannot lend now, or None; checked as a transaction would be."""
         answer = self._run(lambda world, _now: self.policy(world))

@@ -63,6 +63,8 @@ class KioskFlow:
         self.serial = 0
         self.sound: Sound | None = None
         self.staff = StaffMode(settings.staff_pin_verifier, ports)
+        # The library's message as staff set it in the console, read with the health.
+        self.library_message: dict[str, str] = {}
         self.check_health(force=True)
 
     # --- state helpers ------------------------------------------------------------------
@@ -281,6 +283,10 @@ class KioskFlow:
         if not force and now < self.next_health:
             return
         self.next_health = now + self.settings.health_seconds
+        message = self.ports.circulation.library_message()
+        if message != self.library_message:
+            self.library_message = message
+            self._changed()
         health = self.ports.health()
         if health == self.health and not force:
             return
@@ -597,7 +603,9 @@ class KioskFlow:
     def _view(self, tr: Translator) -> View:
         patron, banner = self.patron, self.banner
         build: dict[Screen, Callable[[], View]] = {
-            Screen.WELCOME: lambda: views.welcome(tr, self.settings, patron, banner),
+            Screen.WELCOME: lambda: views.welcome(
+                tr, self.settings, patron, banner, self.library_message
+            ),
             Screen.PIN: lambda: views.pin(tr, patron, banner),
             Screen.CHECKOUT: lambda: views.checkout(tr, patron, banner),
             Screen.ACCOUNT: lambda: views.account(tr, patron, banner),

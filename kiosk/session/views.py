@@ -8,6 +8,7 @@ decide nothing and change nothing; staff mode builds its own page (kiosk.session
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 
 from kiosk.circulation.views import RenewAnswer, ReturnAnswer
@@ -37,8 +38,16 @@ def help_button(tr: Translator) -> Button:
 
 
 def welcome(
-    tr: Translator, settings: FlowSettings, patron: Patron, banner: Banner | None
+    tr: Translator,
+    settings: FlowSettings,
+    patron: Patron,
+    banner: Banner | None,
+    console_message: Mapping[str, str] | None = None,
 ) -> WelcomeView:
+    """``console_message``: the library's message as staff set it in the console, by
+    language; when staff have set any, it stands in for kiosk.toml's (a closure staff
+    announce today outranks the kiosk's standing words), in the patron's language, else
+    in the kiosk's default language."""
     hints = []
     if settings.lends:
         heading = tr("Scan your library card to borrow")
@@ -56,7 +65,7 @@ def welcome(
     )
     larger = tr("Standard text") if patron.look.large_text else tr("Larger text")
     options = (Button("contrast", contrast), Button("larger_text", larger), help_button(tr))
-    said = settings.welcome_message
+    said = console_message or settings.welcome_message
     message = said.get(patron.language) or said.get(settings.default_language)
     return WelcomeView(
         settings.library_name,

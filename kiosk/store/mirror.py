@@ -116,6 +116,17 @@ class MirrorHold(MirrorBase):
     )
 
 
+class MirrorMessage(MirrorBase):
+    """The library's own message on Welcome in one language, as staff set it in the
+    console (kiosk.toml's [library.message] is the kiosk's own, used when staff set
+    none)."""
+
+    __tablename__ = "messages"
+
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    text: Mapped[str]
+
+
 class SyncCursor(MirrorBase):
     """How far the mirror has followed the server's change log.
 

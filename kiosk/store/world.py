@@ -374,6 +374,11 @@ class World:
         row = self._sql("SELECT synced_at FROM mirror.sync_cursor WHERE id = 1").fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
+    def library_message(self) -> dict[str, str]:
+        """The library's message on Welcome by language, as staff set it in the console
+        (none: staff set none)."""
+        return dict(self._sql("SELECT language, text FROM mirror.messages"))
+
     def append(self, entry: NewEntry) -> None:
         """Append one entry and move the kiosk's latest recorded time forward."""
         loan = entry.loan

@@ -40,6 +40,7 @@ from kiosk.store.mirror import (
     MirrorBase,
     MirrorHold,
     MirrorLoan,
+    MirrorMessage,
     MirrorPatron,
     Record,
     StockItem,
@@ -90,6 +91,7 @@ MIRROR_TABLES: dict[Entity, type[MirrorBase]] = {
     Entity.PATRON: MirrorPatron,
     Entity.LOAN: MirrorLoan,
     Entity.HOLD: MirrorHold,
+    Entity.MESSAGE: MirrorMessage,
 }
 # Seconds from one sync round to the next unless kiosk.toml's [server] sync_interval says.
 DEFAULT_INTERVAL_S = 15.0
@@ -415,8 +417,14 @@ class SyncAgent:
         """Replace the mirror with the server's library, page by page. The next page is
         fetched while the current one is written, so the server and the kiosk work at
         once."""
+        # The rows it knows: a server leaves out the entities of a later version.
+        known = {ROW_FIELDS_HEADER: str(ROW_FIELDS_VERSION)}
         first, headers = self._exchange(
-            "GET", "/snapshot", SnapshotPage, params={"limit": self.snapshot_page_size}
+            "GET",
+            "/snapshot",
+            SnapshotPage,
+            params={"limit": self.snapshot_page_size},
+            headers=known,
         )
         total = sum(first.totals.values()) or 1
         done = 0
@@ -432,6 +440,7 @@ class SyncAgent:
                         "/snapshot",
                         SnapshotPage,
                         params={"after": page.after, "limit": self.snapshot_page_size},
+                        headers=known,
                     )
                     if page.after is not None
                     else None
@@ -605,6 +614,7 @@ _STORED: dict[Entity, Callable[[list[Any]], tuple[Any, ...]]] = {
     ),
     Entity.LOAN: tuple,
     Entity.HOLD: lambda row: (*row[:4], int(row[4]), *row[5:8]),
+    Entity.MESSAGE: tuple,
 }
 
 

@@ -30,6 +30,7 @@ API_PREFIX = "/v1"
 MAX_PUSH = 500  # entries in one push
 MAX_PAGE = 5000  # changes in one page
 MAX_SNAPSHOT_PAGE = 50_000  # rows in one snapshot page
+MESSAGE_LENGTH = 300  # characters of the library's message in one language
 
 
 class Wire(BaseModel):
@@ -45,6 +46,7 @@ class Entity(StrEnum):
     PATRON = "patron"
     LOAN = "loan"
     HOLD = "hold"
+    MESSAGE = "message"  # the library's message on the kiosks' Welcome, one per language
     ENTRY = "entry"  # marks a kiosk's journal entry as applied; carries no row
 
 
@@ -56,6 +58,7 @@ SNAPSHOT_ORDER = (
     Entity.PATRON,
     Entity.LOAN,
     Entity.HOLD,
+    Entity.MESSAGE,
 )
 
 
@@ -128,6 +131,14 @@ class HoldRow(Wire):
     pickup: str | None = None  # left out of a change while None, as ``brn`` is
 
 
+class MessageRow(Wire):
+    """The library's own message on the kiosks' Welcome screen in one language (a code
+    of kiosk.session.i18n.LANGUAGE_NAMES), as staff set it in the console."""
+
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MESSAGE_LENGTH)]
+
+
 ROW_TYPES: dict[Entity, type[Wire]] = {
     Entity.POLICY: PolicyRow,
     Entity.RECORD: RecordRow,
@@ -135,6 +146,7 @@ ROW_TYPES: dict[Entity, type[Wire]] = {
     Entity.PATRON: PatronRow,
     Entity.LOAN: LoanRow,
     Entity.HOLD: HoldRow,
+    Entity.MESSAGE: MessageRow,
 }
 
 # The fields each version of the rows added, by entity, from the first version: a kiosk
@@ -145,7 +157,18 @@ ROW_FIELDS_SINCE: dict[Entity, dict[int, tuple[str, ...]]] = {
     Entity.PATRON: {1: PIN_STATE_FIELDS, 2: ("has_email",)},
     Entity.HOLD: {1: ("pickup",)},
 }
-ROW_FIELDS_VERSION = max(version for since in ROW_FIELDS_SINCE.values() for version in since)
+# The entities each version added: a kiosk that knows an older version is sent none of
+# their snapshot pages or changes (it would refuse an entity it does not know).
+ENTITIES_SINCE: dict[Entity, int] = {Entity.MESSAGE: 3}
+ROW_FIELDS_VERSION = max(
+    *(version for since in ROW_FIELDS_SINCE.values() for version in since),
+    *ENTITIES_SINCE.values(),
+)
+
+
+def entities_unknown_to(version: int) -> frozenset[Entity]:
+    """The entities a kiosk that knows rows of ``version`` does not know."""
+    return frozenset(entity for entity, since in ENTITIES_SINCE.items() if since > version)
 
 
 def fields_unknown_to(version: int) -> dict[str, tuple[str, ...]]:
@@ -207,6 +230,7 @@ SNAPSHOT_COLUMNS: dict[Entity, tuple[str, ...]] = {
         "brn",
         "pickup",
     ),
+    Entity.MESSAGE: ("language", "text"),
 }
 # Columns a server one version older does not send: a kiosk reads them as null. A kiosk
 # reads a snapshot's columns by name, so a newer server's added ones are passed over.

@@ -149,9 +149,11 @@ def snapshot(
     after: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_SNAPSHOT_PAGE)] = MAX_SNAPSHOT_PAGE,
 ) -> Response:
+    # Absent or malformed: a kiosk from before the rows had versions.
+    version = header_position(request.headers, ROW_FIELDS_HEADER) or 0
     try:
         with _reading(request) as db:
-            page = snapshot_page(db, after, limit)
+            page = snapshot_page(db, after, limit, rows_version=version)
             told = _durability(request, db) | _branch(caller, db)
     except ValueError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None

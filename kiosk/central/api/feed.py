@@ -14,6 +14,7 @@ from kiosk.central.models import (
     ChangeCounter,
     Hold,
     Item,
+    LibraryMessage,
     Loan,
     Patron,
     PolicyVersion,
@@ -24,6 +25,7 @@ from kiosk.sync.protocol import (
     SNAPSHOT_COLUMNS,
     SNAPSHOT_ORDER,
     Entity,
+    entities_unknown_to,
     fields_unknown_to,
 )
 
@@ -35,6 +37,7 @@ TABLES: dict[Entity, tuple[Any, Any, Callable[[str], Any]]] = {
     Entity.PATRON: (Patron, Patron.patron_id, str),
     Entity.LOAN: (Loan, Loan.item_barcode, str),
     Entity.HOLD: (Hold, Hold.id, int),
+    Entity.MESSAGE: (LibraryMessage, LibraryMessage.language, str),
 }
 
 
@@ -130,14 +133,20 @@ def _parse_after(after: str) -> tuple[int, Entity, str]:
         raise ValueError(f"after: not a token this server gave out: {after!r}") from None
 
 
-def snapshot_page(db: Session, after: str | None, limit: int) -> dict[str, Any]:
+def snapshot_page(
+    db: Session, after: str | None, limit: int, *, rows_version: int = ROW_FIELDS_VERSION
+) -> dict[str, Any]:
     """One page of the snapshot, as the JSON of a SnapshotPage (built directly: a page
     holds up to fifty thousand rows). The first page (``after`` None) fixes the cursor
-    to follow afterwards and carries the totals; each page carries one entity's rows."""
+    to follow afterwards and carries the totals; each page carries one entity's rows. A
+    kiosk that knows older rows (``rows_version``) is sent none of the entities it does
+    not know."""
+    unknown = entities_unknown_to(rows_version)
+    order = tuple(entity for entity in SNAPSHOT_ORDER if entity not in unknown)
     totals: dict[str, int] = {}
     if after is None:
-        cursor, entity, key = current_cursor(db), SNAPSHOT_ORDER[0], ""
-        for counted in SNAPSHOT_ORDER:
+        cursor, entity, key = current_cursor(db), order[0], ""
+        for counted in order:
             model = TABLES[counted][0]
             counting = select(func.count()).select_from(model)
             if counted in _KEPT_FROM_KIOSKS:
@@ -145,19 +154,21 @@ def snapshot_page(db: Session, after: str | None, limit: int) -> dict[str, Any]:
             totals[counted.value] = db.scalar(counting) or 0
     else:
         cursor, entity, key = _parse_after(after)
-    position = SNAPSHOT_ORDER.index(entity)
+        if entity not in order:
+            raise ValueError(f"after: not a token this server gave out: {after!r}")
+    position = order.index(entity)
     while True:
         _, key_column, read_key = TABLES[entity]
         rows = _page_rows(db, entity, read_key(key) if key else None, limit)
-        if rows or position == len(SNAPSHOT_ORDER) - 1:
+        if rows or position == len(order) - 1:
             break
         position += 1
-        entity, key = SNAPSHOT_ORDER[position], ""
+        entity, key = order[position], ""
     if len(rows) == limit and entity is not Entity.POLICY:  # one policy: never a full page
         last = rows[-1][SNAPSHOT_COLUMNS[entity].index(key_column.key)]
         next_after: str | None = f"{cursor}:{entity.value}:{last}"
-    elif position < len(SNAPSHOT_ORDER) - 1:
-        next_after = f"{cursor}:{SNAPSHOT_ORDER[position + 1].value}:"
+    elif position < len(order) - 1:
+        next_after = f"{cursor}:{order[position + 1].value}:"
     else:
         next_after = None
     return {
@@ -205,10 +216,14 @@ def changes_page(
     entry = Entity.ENTRY.value
     unknown = fields_unknown_to(rows_version)
     marks = {entity: tuple(f'"{name}"' for name in names) for entity, names in unknown.items()}
+    # Entities this kiosk does not know: passed over, as other kiosks' markers are.
+    passed_over = {entity.value for entity in entities_unknown_to(rows_version)}
     for seq, entity, key, data, marker_of in rows:
         if entity == entry:
             if marker_of == kiosk_id:
                 reflected.append(key)
+            continue
+        if entity in passed_over:
             continue
         if data and entity in marks and any(mark in data for mark in marks[entity]):
             data = _without(data, unknown[entity])  # noqa: PLW2901 - as this kiosk reads it

@@ -43,6 +43,7 @@ NAVIGATION = (
     ("Holds", "/staff/holds", "viewer"),
     ("Items", "/staff/items", "viewer"),
     ("Kiosks", "/staff/kiosks", "viewer"),
+    ("Kiosk message", "/staff/message", "admin"),
     ("In transit", "/staff/transfers", "viewer"),
     ("Exceptions", "/staff/exceptions", "viewer"),
     ("Notices", "/staff/notices", "viewer"),
