@@ -31,17 +31,17 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.central.circulation import branches, desk, holds, ledger, lookup, patrons
+from kiosk.central.circulation import desk, holds, ledger, lookup, patrons
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.authentication import PinAnswer, PinCheck, check_card_pin
 from kiosk.central.circulation.catalogue import item_view
 from kiosk.central.circulation.patron_status import Charge, PatronStanding, patron_standing
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
-from kiosk.central.models import Item, Patron
+from kiosk.central.models import Branch, Item, Patron
 from kiosk.central.sip2 import codec
 from kiosk.central.sip2.codec import ItemList, PatronFlag, Sip2Error
 from kiosk.central.sip2.device import BLOCK, CHECKIN, CHECKOUT, HOLD, PAY, RENEW, Device
@@ -907,7 +907,9 @@ def _checkin(call: _Call) -> codec.Response:
     barcode = request.item_id.strip()
     settings = call.device.settings
     with call.sessions() as db:
-        item = db.get(Item, barcode) if barcode else None
+        item, here = _item_and_branch_here(
+            db, barcode, request.current_location, call.device.location
+        )
         if item is None:
             return codec.CheckinResponse(
                 ok=False,
@@ -923,7 +925,6 @@ def _checkin(call: _Call) -> codec.Response:
                 screen_message=(f"No item has barcode {barcode}. {SEE_STAFF}",),
             )
         home = item.home_location
-        here = _branch_here(db, request.current_location, call.device.location)
         returned_id = call.transaction_id("return", "", barcode, request.transaction_date)
         backdated = (
             request.return_date is not None and request.return_date < request.transaction_date
@@ -980,15 +981,26 @@ def _checkin(call: _Call) -> codec.Response:
     )
 
 
-def _branch_here(db: Session, current_location: str | None, account_location: str) -> str | None:
-    """The branch a checkin happens at, for the decision path's routing: the location the
-    device says it is at (AP) when that is a branch's code, else its account's; None when
-    neither is (a library without branches, a location that names no branch)."""
-    codes = branches.branch_codes(db)
-    for location in ((current_location or "").strip(), account_location):
-        if location in codes:
-            return location
-    return None
+def _item_and_branch_here(
+    db: Session, barcode: str, current_location: str | None, account_location: str
+) -> tuple[Item | None, str | None]:
+    """The item, and the branch a checkin happens at for the decision path's routing: the
+    location the device says it is at (AP) when that is a branch's code, else its
+    account's; None when neither is (a library without branches, a location that names
+    no branch). One statement: a checkin is the devices' busiest request."""
+    if not barcode:
+        return None, None
+    locations = ((current_location or "").strip(), account_location)
+    found = db.execute(
+        select(Item, *(exists().where(Branch.code == location) for location in locations)).where(
+            Item.barcode == barcode
+        )
+    ).one_or_none()
+    if found is None:
+        return None, None
+    item, *is_branch = found
+    here = next((place for place, yes in zip(locations, is_branch, strict=True) if yes), None)
+    return item, here
 
 
 def _sort(call: _Call, db: Session, found: desk.LoanAnswer, staff: bool, home: str) -> _Sorting:
