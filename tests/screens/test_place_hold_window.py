@@ -1,13 +1,20 @@
 """Place a hold at the kiosk (issue 17, item 6) in the real app under Xvfb: ``kiosk run
 --demo --script`` scans a copy kept on the hold shelf for another patron, is offered a
 hold on its title, takes it, and after the demo's own sync agent has pushed, the demo's
-central server holds it: a title hold, waiting in its record's queue."""
+central server holds it: a title hold, waiting in its record's queue. And the library's
+message set in the console (item 7) on the Welcome screen after a sync."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from kiosk.central.circulation.messages import set_messages
+from kiosk.central.database import connect
 
 from .test_greeting_window import card, demo, shots, template
 from .xvfb import run_kiosk
@@ -53,3 +60,22 @@ def test_a_hold_placed_at_the_kiosk_reaches_the_server_after_a_sync(
         exceptions = central.execute("SELECT count(*) FROM exceptions").fetchone()[0]
     assert rows == [(None, 0, 1)]
     assert exceptions == 0
+
+
+def test_the_message_set_in_the_console_reaches_the_welcome_screen(
+    display: str, demo: Path
+) -> None:
+    """Issue 17, item 7 in the real app: a message staff set in the demo's console
+    database is on the Welcome screen once the demo's own sync agent has pulled it."""
+    engine = connect(f"sqlite:///{demo / 'central.db'}")
+    try:
+        with Session(engine) as db:
+            set_messages(
+                db, {"en": "Closed on Monday 25th"}, datetime.now(), actor="ada", origin="test"
+            )
+    finally:
+        engine.dispose()
+    run = run_kiosk(display, demo, "wait 12\nshot console-message\n")
+    assert run.status == 0, run.output
+    welcome = run.trace[run.first("welcome", "Closed on Monday 25th")]
+    assert welcome["screen"] == "welcome"
