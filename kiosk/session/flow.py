@@ -283,11 +283,13 @@ class KioskFlow:
         if not force and now < self.next_health:
             return
         self.next_health = now + self.settings.health_seconds
-        message = self.ports.circulation.library_message()
+        health = self.ports.health()
+        # Read only while the kiosk serves: out of service there may be no store to read
+        # (and the Welcome screen is not shown).
+        message = self.ports.circulation.library_message() if health.cause is None else {}
         if message != self.library_message:
             self.library_message = message
             self._changed()
-        health = self.ports.health()
         if health == self.health and not force:
             return
         self.health = health
