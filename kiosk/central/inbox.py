@@ -11,9 +11,16 @@ named by the time it was taken. So a file is imported once, a refused one is not
 tried again every hour, and staff can see both.
 
 A file changed in the last ``settle_seconds`` may still be being copied: it is left
-for the next run, and so is every file after it in the order. After a refusal the
-later files are left too: items imported without the catalogue they name would be
-refused for it, and staff fix the order's first problem first.
+for the next run, and so is every file after it in the order. Its inode's change time
+says so, which ``cp -p`` and ``rsync -a`` cannot set back as they do the modification
+time. A file is moved into ``importing/`` before it is read: a copy written to the
+inbox meanwhile is a new file, for the next run. One found there by a run was being
+imported when the last run was stopped; imported or not, nobody can say from the file,
+and importing it again an hour later could undo what was lent since (imports override
+item statuses), so it goes to ``failed/`` for staff to check against the audit log.
+
+After a refusal the later files are left too: items imported without the catalogue
+they name would be refused for it, and staff fix the order's first problem first.
 
 Two runs at once (the timer and someone at a terminal) would import one file twice:
 the second waits for nothing and says so.
@@ -36,7 +43,12 @@ from kiosk.central.circulation.importers import import_file
 from kiosk.central.errors import CentralError, ImportRejected
 
 ORDER = ("catalogue", "items", "patrons")
-DONE, FAILED = "done", "failed"
+DONE, FAILED, IMPORTING = "done", "failed", "importing"
+INTERRUPTED = (
+    "the run importing this file was stopped (the machine or the service stopped): it may "
+    "or may not have been imported; the console's audit log shows an import.{kind} then "
+    "if it was; send it again if not"
+)
 LOCK = ".import.lock"
 SETTLE_SECONDS = 60.0
 
@@ -82,12 +94,13 @@ def import_waiting(
     refusal = InboxError(f"another import of {folder} is running; this one imported nothing")
     with held_alone(folder / LOCK, refusal):
         stamp = now.strftime("%Y%m%d-%H%M%S")
-        held_back = ""
+        outcomes += _interrupted(folder, stamp, keep)
+        held_back = next((_refusal(o.kind) for o in outcomes if o.refused), "")
         for kind in ORDER:
             waiting = folder / f"{kind}.csv"
             if not waiting.is_file():
                 continue
-            if not held_back and wall() - waiting.stat().st_mtime < settle_seconds:
+            if not held_back and wall() - _changed(waiting) < settle_seconds:
                 held_back = (
                     f"{waiting.name} changed less than {settle_seconds:g} s ago and may "
                     "still be being copied"
@@ -99,29 +112,57 @@ def import_waiting(
             _keep_newest(folder / (FAILED if outcome.refused else DONE), kind, keep)
             outcomes.append(outcome)
             if outcome.refused:
-                held_back = f"{waiting.name} was refused; fix it and send it again first"
+                held_back = _refusal(kind)
     return outcomes
+
+
+def _refusal(kind: str) -> str:
+    return f"{kind}.csv was refused; fix it and send it again first"
+
+
+def _changed(path: Path) -> float:
+    status = path.stat()
+    return max(status.st_mtime, status.st_ctime)
+
+
+def _interrupted(folder: Path, stamp: str, keep: int) -> list[Outcome]:
+    """What an interrupted run left in ``importing/``: failed, for staff to check."""
+    found = []
+    for kind in ORDER:
+        left = folder / IMPORTING / f"{kind}.csv"
+        if left.is_file():
+            problems = (INTERRUPTED.format(kind=kind),)
+            found.append(_refused(left, folder, kind, stamp, problems))
+            _keep_newest(folder / FAILED, kind, keep)
+    return found
 
 
 def _import_one(
     engine: Engine, waiting: Path, kind: str, stamp: str, now: datetime, *, actor: str, origin: str
 ) -> Outcome:
+    folder = waiting.parent
+    taken = _move(waiting, folder / IMPORTING, kind)
     try:
         with Session(engine) as session:
-            rows = import_file(session, kind, waiting, actor=actor, origin=origin, now=now)
+            rows = import_file(session, kind, taken, actor=actor, origin=origin, now=now)
     except ImportRejected as rejected:
-        moved = _move(waiting, FAILED, f"{kind}-{stamp}")
-        # Beside the file: the problems name lines and columns, never what was in them
-        # beyond what staff's own file holds.
-        problems_file = moved.with_suffix(".problems.txt")
-        problems_file.write_text("\n".join(rejected.problems) + "\n", encoding="utf-8")
-        os.chmod(problems_file, 0o600)
-        return Outcome(kind, moved, problems=tuple(rejected.problems))
-    return Outcome(kind, _move(waiting, DONE, f"{kind}-{stamp}"), rows=rows)
+        return _refused(taken, folder, kind, stamp, tuple(rejected.problems))
+    return Outcome(kind, _move(taken, folder / DONE, f"{kind}-{stamp}"), rows=rows)
 
 
-def _move(waiting: Path, subfolder: str, name: str) -> Path:
-    into = waiting.parent / subfolder
+def _refused(
+    taken: Path, folder: Path, kind: str, stamp: str, problems: tuple[str, ...]
+) -> Outcome:
+    moved = _move(taken, folder / FAILED, f"{kind}-{stamp}")
+    # Beside the file: the problems name lines and columns, never what was in them
+    # beyond what staff's own file holds.
+    problems_file = moved.with_suffix(".problems.txt")
+    problems_file.write_text("\n".join(problems) + "\n", encoding="utf-8")
+    os.chmod(problems_file, 0o600)
+    return Outcome(kind, moved, problems=problems)
+
+
+def _move(waiting: Path, into: Path, name: str) -> Path:
     into.mkdir(mode=0o700, exist_ok=True)
     target = into / f"{name}.csv"
     count = 1

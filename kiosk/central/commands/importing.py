@@ -15,7 +15,7 @@ from kiosk.central.circulation.importers import import_file
 from kiosk.central.circulation.policy import import_policy
 from kiosk.central.commands import Command, Verbs, in_session
 from kiosk.central.commands.staff import ORIGIN, terminal_actor
-from kiosk.central.inbox import InboxError, Outcome, import_waiting
+from kiosk.central.inbox import SETTLE_SECONDS, InboxError, Outcome, import_waiting
 from kiosk.common.clock import SystemClock
 
 TABLES = (
@@ -30,11 +30,19 @@ TABLES = (
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     what = Verbs(parser, "what", "WHAT")
-    what.add(
+    waiting = what.add(
         "waiting",
         "import the other system's exports waiting in [imports] directory "
         "(catalogue.csv, items.csv, patrons.csv), each once",
         json=True,
+    )
+    waiting.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE_SECONDS,
+        metavar="SECONDS",
+        help="leave a file changed less than this long ago: it may still be being copied "
+        f"(default {SETTLE_SECONDS:g}; 0 when you know the copies are complete)",
     )
     policy = what.add("policy", "make a policy file (TOML) the policy in force")
     policy.add_argument("file", type=Path)
@@ -60,6 +68,7 @@ def _import_waiting(args: argparse.Namespace, engine: Engine) -> int:
         actor=terminal_actor(),
         origin=ORIGIN,
         keep=settings.keep,
+        settle_seconds=max(0.0, args.settle),
     )
     if args.json:
         print(json.dumps([_as_json(outcome) for outcome in outcomes]))

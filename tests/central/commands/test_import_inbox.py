@@ -53,12 +53,13 @@ def central(url: str, config: Path, *args: str) -> subprocess.CompletedProcess[s
     )
 
 
-def drop(inbox: Path, name: str, text: str, *, when: float = AN_HOUR_AGO) -> Path:
-    """An export copied in at ``when``: written elsewhere, then renamed, as advised."""
+def drop(inbox: Path, name: str, text: str) -> Path:
+    """An export copied in with ``cp -p``'s times (an hour old): written elsewhere, then
+    renamed, as advised."""
     path = inbox / name
     partial = inbox / f".{name}.part"
     partial.write_text(text, encoding="utf-8")
-    os.utime(partial, (when, when))
+    os.utime(partial, (AN_HOUR_AGO, AN_HOUR_AGO))
     partial.rename(path)
     return path
 
@@ -87,11 +88,22 @@ def library(database_url: str) -> str:
     return database_url
 
 
-def take(url: str, inbox: Path, now: datetime = NOW, keep: int = 2) -> list[Outcome]:
-    """What the timer's run does, in this process."""
+def take(
+    url: str, inbox: Path, now: datetime = NOW, *, settle: float = 0, later: float = 0
+) -> list[Outcome]:
+    """What the timer's run does, in this process, ``later`` seconds from now."""
     engine = database.connect(url)
     try:
-        return import_waiting(engine, inbox, now, actor="terminal:test", origin="test", keep=keep)
+        return import_waiting(
+            engine,
+            inbox,
+            now,
+            actor="terminal:test",
+            origin="test",
+            keep=2,
+            settle_seconds=settle,
+            wall=lambda: time.time() + later,
+        )
     finally:
         engine.dispose()
 
@@ -115,7 +127,7 @@ def test_the_three_exports_are_imported_in_order_once_and_moved_to_done(
     drop(inbox, "patrons.csv", PATRONS)
     drop(inbox, "items.csv", ITEMS)
     drop(inbox, "catalogue.csv", CATALOGUE)
-    run = central(library, config, "import", "waiting", "--json")
+    run = central(library, config, "import", "waiting", "--settle", "0", "--json")
     assert run.returncode == 0, run.stderr
     outcomes = json.loads(run.stdout)
     assert [(o["kind"], o["rows"], o["problems"]) for o in outcomes] == [
@@ -130,7 +142,7 @@ def test_the_three_exports_are_imported_in_order_once_and_moved_to_done(
     assert all(Path(o["moved_to"]).parent == inbox / "done" for o in outcomes)
     assert (inbox / "done").stat().st_mode & 0o777 == 0o700
     # The next hour finds nothing: each export is imported once.
-    again = central(library, config, "import", "waiting")
+    again = central(library, config, "import", "waiting", "--settle", "0")
     assert (again.returncode, again.stdout) == (0, f"{inbox}: nothing waiting\n")
     assert counts(library) == (2, 2, 1)
 
@@ -141,7 +153,7 @@ def test_a_refused_export_goes_to_failed_with_its_reasons_and_holds_back_the_res
     drop(inbox, "catalogue.csv", CATALOGUE)
     drop(inbox, "items.csv", ITEMS.replace(",2,9.50,", ",7,9.50,"))  # no record 7
     drop(inbox, "patrons.csv", PATRONS)
-    run = central(library, config, "import", "waiting")
+    run = central(library, config, "import", "waiting", "--settle", "0")
     # A refusal fails the run: systemd shows the timer's service failed.
     assert run.returncode == 1
     lines = run.stdout.splitlines()
@@ -160,7 +172,7 @@ def test_a_refused_export_goes_to_failed_with_its_reasons_and_holds_back_the_res
     assert (inbox / "patrons.csv").is_file()
     # Staff send the items again, corrected: both they and the patrons go in.
     drop(inbox, "items.csv", ITEMS)
-    fixed = central(library, config, "import", "waiting", "--json")
+    fixed = central(library, config, "import", "waiting", "--settle", "0", "--json")
     assert fixed.returncode == 0, fixed.stderr
     assert [(o["kind"], o["rows"]) for o in json.loads(fixed.stdout)] == [
         ("items", 2),
@@ -172,9 +184,10 @@ def test_a_refused_export_goes_to_failed_with_its_reasons_and_holds_back_the_res
 def test_an_export_still_being_copied_waits_and_so_do_those_after_it(
     library: str, inbox: Path
 ) -> None:
-    drop(inbox, "catalogue.csv", CATALOGUE, when=time.time() - 5)
+    # Its modification time an hour old (cp -p, rsync -a), but copied in just now.
+    drop(inbox, "catalogue.csv", CATALOGUE)
     drop(inbox, "items.csv", ITEMS)
-    outcomes = take(library, inbox)
+    outcomes = take(library, inbox, settle=60)
     assert [(o.kind, o.rows, o.moved_to) for o in outcomes] == [
         ("catalogue", None, None),
         ("items", None, None),
@@ -183,9 +196,30 @@ def test_an_export_still_being_copied_waits_and_so_do_those_after_it(
     assert outcomes[1].waiting_because == outcomes[0].waiting_because
     assert counts(library) == (0, 0, 0)
     # A minute later it has settled.
-    os.utime(inbox / "catalogue.csv", (AN_HOUR_AGO, AN_HOUR_AGO))
-    later = take(library, inbox)
+    later = take(library, inbox, settle=60, later=61)
     assert [(o.kind, o.rows) for o in later] == [("catalogue", 2), ("items", 2)]
+
+
+def test_a_file_an_interrupted_run_was_importing_goes_to_failed_not_in_again(
+    library: str, inbox: Path
+) -> None:
+    (inbox / "importing").mkdir()
+    drop(inbox / "importing", "catalogue.csv", CATALOGUE)  # the machine stopped mid-import
+    drop(inbox, "items.csv", ITEMS)
+    outcomes = take(library, inbox)
+    assert [(o.kind, o.rows, o.refused) for o in outcomes] == [
+        ("catalogue", None, True),
+        ("items", None, False),
+    ]
+    assert "may or may not have been imported" in outcomes[0].problems[0]
+    assert "import.catalogue" in outcomes[0].problems[0]
+    assert outcomes[0].moved_to is not None
+    assert outcomes[0].moved_to.parent == inbox / "failed"
+    assert outcomes[1].waiting_because == (
+        "catalogue.csv was refused; fix it and send it again first"
+    )
+    assert list((inbox / "importing").iterdir()) == []
+    assert counts(library) == (0, 0, 0)
 
 
 def test_only_the_newest_exports_of_each_kind_are_kept(library: str, inbox: Path) -> None:
@@ -217,12 +251,12 @@ def test_a_missing_or_unset_folder_is_refused_in_words(tmp_path: Path) -> None:
     engine.dispose()
     elsewhere = tmp_path / "elsewhere.toml"
     elsewhere.write_text(f'[imports]\ndirectory = "{tmp_path / "nowhere"}"\n', encoding="utf-8")
-    run = central(url, elsewhere, "import", "waiting")
+    run = central(url, elsewhere, "import", "waiting", "--settle", "0")
     assert run.returncode != 0
     assert f"the import folder {tmp_path / 'nowhere'} does not exist" in run.stderr
     assert "Traceback" not in run.stderr
     off = tmp_path / "off.toml"
     off.write_text('[imports]\ndirectory = ""\n', encoding="utf-8")
-    refused = central(url, off, "import", "waiting")
+    refused = central(url, off, "import", "waiting", "--settle", "0")
     assert refused.returncode != 0
     assert "[imports] directory is empty" in refused.stderr
