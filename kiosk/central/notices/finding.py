@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,7 +25,16 @@ from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.ledger import fine_so_far
-from kiosk.central.models import AppliedTransaction, Branch, Hold, Item, Loan, Patron, Record
+from kiosk.central.models import (
+    AppliedTransaction,
+    Branch,
+    Hold,
+    Item,
+    Loan,
+    Notice,
+    Patron,
+    Record,
+)
 from kiosk.central.notices.preferences import broad, headings
 from kiosk.rules import Due
 from kiosk.rules.model import Policy, money
@@ -36,9 +45,16 @@ MAX_ARRIVALS = 20
 # notice still finds it).
 READY_NEWS = timedelta(days=2)
 RECEIPT_WINDOW = timedelta(days=1)
-# A receipt lists a visit: a patron's checkouts and renewals at one place, each within
-# this of the one before; it is found once the visit has been this quiet.
-RECEIPT_QUIET = timedelta(minutes=10)
+# A receipt lists a visit: a patron's checkouts and renewals at one place, each decided
+# and applied within this of the one before.
+RECEIPT_GAP = timedelta(minutes=10)
+# A visit is found once nothing of it has been applied for this long: a minute more than
+# the gap, so that a transaction the runner could not see yet (applied just before its
+# read, committed just after) is too late to join a visit found then, and starts one of
+# its own.
+RECEIPT_QUIET = RECEIPT_GAP + timedelta(minutes=1)
+# Keys looked up in the outbox at once.
+KEYS_AT_ONCE = 500
 ZERO = Decimal("0.00")
 _PATRON = (
     Patron.patron_id,
@@ -136,12 +152,21 @@ def receipts(db: Session, now: datetime) -> Iterator[Found]:
     """A receipt for each visit of the last day, to the patrons who chose receipts: what
     they borrowed and what they renewed at one place (the desk, the portal, a SIP2
     device, one kiosk), a notice for each, once the visit has been quiet for
-    :data:`RECEIPT_QUIET`. A visit is the patron's transactions at one place, each
-    within RECEIPT_QUIET of the one before; its key names its first transaction, so a
-    later pass finds the same visit with the same key and the outbox keeps it once. A
-    kiosk visit whose patron asked for a receipt at its Finish screen (a ``receipt``
-    entry in it) has that receipt already (queued as the entry was applied): none here."""
-    start = now - RECEIPT_WINDOW - RECEIPT_QUIET
+    :data:`RECEIPT_QUIET`. A kiosk visit whose patron asked for a receipt at its Finish
+    screen (a ``receipt`` entry in it) has that receipt already (queued as the entry was
+    applied): none here.
+
+    A visit is the patron's transactions at one place, each decided *and* applied within
+    :data:`RECEIPT_GAP` of the one before: a transaction applied after its visit's
+    receipt went (an offline kiosk's or SIP2 device's, uploaded later) is a visit of its
+    own, with a receipt of its own. A visit's key names its first transaction, so a later
+    pass finds the same visit with the same key and the outbox keeps it once. Each line
+    names its transaction: a visit found with a key the outbox does not hold (its first
+    transaction forgotten since, its patron no longer named on it) lists only the
+    transactions no receipt of the patron lists yet, a visit's or, from before receipts
+    were by visit, the transaction's own (its subject the transaction's id); none when
+    every one is listed. Nothing is sent twice."""
+    start = now - RECEIPT_WINDOW - RECEIPT_GAP
     rows = db.execute(
         select(
             AppliedTransaction.id.label("transaction_id"),
@@ -170,20 +195,35 @@ def receipts(db: Session, now: datetime) -> Iterator[Found]:
             AppliedTransaction.kind.in_(("checkout", "renew", "receipt")),
             Patron.notices.contains("receipt"),
         )
-        .order_by(AppliedTransaction.patron_id, AppliedTransaction.decided_at)
+        .order_by(
+            AppliedTransaction.patron_id, AppliedTransaction.decided_at, AppliedTransaction.id
+        )
     )
     visits: dict[tuple[str, str], list[list[Row[Any]]]] = defaultdict(list)
     for row in rows:
         if not _wants(row, "receipt"):
             continue
         chains = visits[(row.patron_id, _place(row))]
-        if chains and row.decided_at - chains[-1][-1].decided_at <= RECEIPT_QUIET:
-            chains[-1].append(row)
-        else:
+        # The latest visit there whose last transaction this one follows (an offline
+        # transaction, decided in the middle of a visit, leaves it open for the next).
+        joined = next((chain for chain in reversed(chains) if _follows(chain[-1], row)), None)
+        if joined is None:
             chains.append([row])
-    for chains in visits.values():
-        for visit in chains:
-            yield from _visit_receipts(visit, now)
+        else:
+            joined.append(row)
+    found = [
+        notice
+        for chains in visits.values()
+        for visit in chains
+        for notice in _visit_receipts(visit, now)
+    ]
+    yield from _not_receipted(db, found, start)
+
+
+def _follows(before: Any, row: Any) -> bool:
+    decided: timedelta = abs(row.decided_at - before.decided_at)
+    applied: timedelta = abs(row.applied_at - before.applied_at)
+    return decided <= RECEIPT_GAP and applied <= RECEIPT_GAP
 
 
 def _place(row: Any) -> str:
@@ -208,11 +248,49 @@ def _visit_receipts(visit: list[Row[Any]], now: datetime) -> Iterator[Found]:
             # The due date as this transaction made it (a later renewal moves the loan's).
             due = (row.details or {}).get("due") or row.due
             if row.kind == action and due:
-                items.append({"title": row.title or "", "due": str(due)})
+                items.append(
+                    {"title": row.title or "", "due": str(due), "transaction": row.transaction_id}
+                )
         if items:
             facts = {"action": action, "items": items}
             subject = f"visit {first.transaction_id} {action}"
             yield _found(first, "receipt", subject, first.decided_at.date(), facts)
+
+
+def _not_receipted(db: Session, found: list[Found], start: datetime) -> Iterator[Found]:
+    """``found`` as the outbox has not listed it yet: a receipt whose key it holds as
+    it is (the outbox adds nothing for it); one it does not hold, with only the lines
+    no receipt of the patron in the outbox lists (by a visit's lines, or a transaction's
+    own receipt from before visits, whose subject was the transaction's id), and none
+    when every line is listed already."""
+    held: set[str] = set()
+    keys = [notice.key for notice in found]
+    for at in range(0, len(keys), KEYS_AT_ONCE):
+        chunk = keys[at : at + KEYS_AT_ONCE]
+        held.update(db.scalars(select(Notice.key).where(Notice.key.in_(chunk))))
+    fresh = [notice for notice in found if notice.key not in held]
+    yield from (notice for notice in found if notice.key in held)
+    if not fresh:
+        return
+    listed: dict[str, set[str]] = defaultdict(set)
+    # A receipt listing a line of these visits began at most a window before it.
+    earliest = (start - RECEIPT_WINDOW).date()
+    for patron_id, subject, facts in db.execute(
+        select(Notice.patron_id, Notice.subject, Notice.facts).where(
+            Notice.patron_id.in_(sorted({notice.patron_id for notice in fresh})),
+            Notice.kind == "receipt",
+            Notice.day >= earliest,
+        )
+    ):
+        listed[patron_id].add(subject)
+        for item in (facts or {}).get("items", ()):
+            if isinstance(item, dict) and item.get("transaction"):
+                listed[patron_id].add(str(item["transaction"]))
+    for notice in fresh:
+        already = listed[notice.patron_id]
+        items = [item for item in notice.facts["items"] if item["transaction"] not in already]
+        if items:
+            yield replace(notice, facts={**notice.facts, "items": items})
 
 
 # --- once a day -----------------------------------------------------------------------
