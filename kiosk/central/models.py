@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     and_,
     false,
     text,
@@ -157,8 +158,13 @@ class Patron(CentralBase):
     due_soon_days: Mapped[int] = mapped_column(server_default="2")
     digest: Mapped[bool] = mapped_column(server_default=false())
     arrivals: Mapped[str] = mapped_column(String(400), server_default="")
-    # The subjects of the new arrivals wanted (chosen in the portal), by semicolons.
-    arrival_subjects: Mapped[str] = mapped_column(String(400), server_default="")
+    # The subjects of the new arrivals wanted (chosen in the portal), by semicolons, as
+    # many as preferences.MAX_SUBJECTS: text of any length (0026). SQLite keeps any
+    # length in any column: there the column stays as 0023 declared it (changing its
+    # type copies the table, and the copy loses the name searches' indexes).
+    arrival_subjects: Mapped[str] = mapped_column(
+        Text().with_variant(String(400), "sqlite"), server_default=""
+    )
     # Off unless the patron chooses it in the portal: then their ended loans stay linked
     # to them; else the link goes a bounded time after each loan ends
     # (kiosk.central.circulation.loan_history).

@@ -79,6 +79,8 @@ FIELD_NAMES = {
 # records that entered the catalogue in this many days, the most common of them.
 SUBJECTS_FROM_DAYS = 365
 MOST_SUBJECTS = 100
+# PatronRefused.codes: more subjects chosen than preferences.MAX_SUBJECTS.
+TOO_MANY_SUBJECTS = "too_many_subjects"
 MAX_REASON = 200  # patrons.barred_reason, ledger.note
 MAX_SEARCH = 64
 ONE_TIME_PIN_DIGITS = 6
@@ -102,10 +104,13 @@ class UnknownPatron(CentralError):
 
 
 class PatronRefused(CentralError):
-    """A change refused, with a message for each field that is wrong (all at once)."""
+    """A change refused, with a message for each field that is wrong (all at once), and
+    ``codes``: the fields whose problem is not the field's usual one (a value it may
+    hold, but more of them than it may: TOO_MANY_SUBJECTS), for words of their own."""
 
-    def __init__(self, problems: Mapping[str, str]) -> None:
+    def __init__(self, problems: Mapping[str, str], codes: Mapping[str, str] | None = None) -> None:
         self.problems = dict(problems)
+        self.codes = dict(codes or {})
         super().__init__("; ".join(self.problems.values()))
 
 
@@ -453,7 +458,11 @@ def _mirror(log: ChangeLog, patron: Patron, before: object) -> None:
 
 
 class _Bad(ValueError):
-    """One field's problem, in words for staff."""
+    """One field's problem, in words for staff; ``code`` for PatronRefused.codes."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _words(value: str, name: str, limit: int, *, required: bool) -> str | None:
@@ -575,6 +584,8 @@ def _arrival_subjects(db: Session, value: str, patron: Patron, today: date) -> s
     offered = [*arrival_subjects(db, today), *preferences.headings(patron.arrival_subjects)]
     try:
         return preferences.subjects(preferences.headings(value), offered)
+    except preferences.TooManySubjects as bad:
+        raise _Bad(f"{{}}: {bad}", TOO_MANY_SUBJECTS) from None
     except preferences.BadPreference as bad:
         raise _Bad(f"{{}}: {bad}") from None
 
@@ -586,6 +597,7 @@ def _checked(
     type left as it is stands, even one the policy in force no longer has: the rest of
     the record can still be changed."""
     problems: dict[str, str] = {}
+    codes: dict[str, str] = {}
     unknown = sorted(set(changes) - set(FIELDS))
     if unknown:
         problems["fields"] = f"These cannot be changed here: {', '.join(unknown)}"
@@ -598,13 +610,15 @@ def _checked(
                 values[name] = _arrival_subjects(db, changes[name] or "", patron, today)
             except _Bad as bad:
                 problems[name] = str(bad).replace("{}", FIELD_NAMES[name].capitalize())
+                if bad.code:
+                    codes[name] = bad.code
         elif name in changes:
             try:
                 values[name] = _CHECKS[name](db, changes[name] or "")
             except _Bad as bad:
                 problems[name] = str(bad).replace("{}", FIELD_NAMES[name].capitalize())
     if problems:
-        raise PatronRefused(problems)
+        raise PatronRefused(problems, codes)
     return values
 
 

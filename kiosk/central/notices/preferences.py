@@ -43,13 +43,20 @@ CHANNELS = ("email", "sms", "none")
 CHANNEL_NAMES = {"email": "Email", "sms": "Text message (SMS)", "none": "Neither (printed)"}
 DEFAULT_DUE_SOON_DAYS = 2
 SUBJECT_SEPARATOR = "; "
-MAX_SUBJECTS_TEXT = 400  # patrons.arrival_subjects
+# The most subjects a patron may choose: as many as the portal offers of the catalogue's
+# (kiosk.central.circulation.patrons.MOST_SUBJECTS), which patrons.arrival_subjects
+# (text, migration 0026) holds whatever their length.
+MAX_SUBJECTS = 100
 MAX_DUE_SOON_DAYS = 14
 _FLAGS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False, "": False}
 
 
 class BadPreference(ValueError):
     """A preference typed wrong; the message says what is wanted."""
+
+
+class TooManySubjects(BadPreference):
+    """More subjects chosen than :data:`MAX_SUBJECTS`, each of them one to choose."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +146,16 @@ def subjects(chosen: Iterable[str], offered: Collection[str]) -> str:
         raise BadPreference(
             f"unknown subject {unknown[0]!r}" + did_you_mean(unknown[0], offered, bracketed=True)
         )
+    if len(picked) > MAX_SUBJECTS:
+        raise TooManySubjects(f"too many subjects: at most {MAX_SUBJECTS}, not {len(picked)}")
     wanted = {subject.casefold() for subject in picked}
-    text = SUBJECT_SEPARATOR.join(subject for subject in offered if subject.casefold() in wanted)
-    if len(text) > MAX_SUBJECTS_TEXT:
-        raise BadPreference(f"too many subjects: at most {MAX_SUBJECTS_TEXT} characters")
-    return text
+    # Each once: a subject offered today may be one chosen before too.
+    spelled: dict[str, str] = {}
+    for subject in offered:
+        spelled.setdefault(subject.casefold(), subject)
+    return SUBJECT_SEPARATOR.join(
+        subject for folded, subject in spelled.items() if folded in wanted
+    )
 
 
 def joined(chosen: Iterable[str], order: Iterable[str]) -> str:

@@ -1,8 +1,11 @@
 """The subjects of the weekly new arrivals in *Your details*, on SQLite and PostgreSQL:
 offered from the broad subjects of the year's new records, saved as the notices read
 them (a subject with a comma in it too), one not offered refused in the patron's words
-with nothing changed, shown to staff on the patron's page; and the attacks: no or a forged CSRF token, another patron's
-record named in the form, a member of staff's session, no session at all."""
+with nothing changed, shown to staff on the patron's page; as many as the portal offers
+kept whatever their length, more than that refused as too many in the patron's language
+(English, Spanish, French) with nothing changed; and the attacks: no or a forged CSRF
+token, another patron's record named in the form, a member of staff's session, no
+session at all."""
 
 from __future__ import annotations
 
@@ -148,3 +151,76 @@ def test_no_one_else_changes_a_patrons_subjects(portal: Portal) -> None:
     assert answer.status_code in (303, 401, 403)
     assert _subjects(portal, me.patron_id) == "Space"
     assert _subjects(portal, them.patron_id) == "Gardening"
+
+
+# A hundred subjects, as many as the portal offers: thirty of them fill more than the
+# 400 characters the patron's choice was once kept in.
+MANY = [f"Parish history, part {number:03d}" for number in range(1, 101)]
+TOO_MANY = {
+    "en": "Choose at most 100 subjects of new arrivals.",
+    "es": "Elija como máximo 100 temas de novedades.",
+    "fr": "Choisissez au plus 100 sujets de nouveautés.",
+}
+NOT_LISTED = {
+    "en": "Choose subjects of new arrivals from the list shown.",
+    "es": "Elija temas de novedades de la lista.",
+    "fr": "Choisissez des sujets de nouveautés dans la liste.",
+}
+
+
+def _many_subjects(portal: Portal) -> None:
+    """MANY subjects of the year's new records, ten on each of ten records."""
+    assert portal.clock is not None
+    today = portal.clock.now().date()
+    engine = database.connect(portal.database_url)
+    with Session(engine) as db:
+        for brn in range(1, 11):
+            db.execute(
+                update(Record)
+                .where(Record.brn == brn)
+                .values(
+                    subjects="; ".join(MANY[(brn - 1) * 10 : brn * 10]),
+                    added_on=today - timedelta(days=brn),
+                )
+            )
+        db.commit()
+    engine.dispose()
+
+
+def _set(portal: Portal, patron_id: str, **values: object) -> None:
+    engine = database.connect(portal.database_url)
+    with Session(engine) as db:
+        db.execute(update(Patron).where(Patron.patron_id == patron_id).values(**values))
+        db.commit()
+    engine.dispose()
+
+
+def test_many_subjects_are_kept_and_too_many_are_said_to_be(portal: Portal) -> None:
+    _many_subjects(portal)
+    me = reader(8)
+    browser = portal.sign_in(me.card, me.pin)
+    page = browser.get(f"{portal.url}/my/details", timeout=30).text
+    assert all(f'value="{subject}"' in page for subject in MANY)
+    token = csrf_token(browser, portal.url, "/my/details")
+    chosen = MANY[:40]
+    answer = _save(browser, portal, _form(token, arrival_subjects=chosen))
+    assert answer.status_code == 200, answer.text
+    assert _subjects(portal, me.patron_id) == "; ".join(chosen)
+    # Every one offered, and one chosen before that is offered no longer: more than a
+    # patron may choose, said so in the patron's language, and nothing changes.
+    kept = "; ".join([*chosen, "Knitting"])
+    for language, words in TOO_MANY.items():
+        _set(portal, me.patron_id, arrival_subjects=kept, language=language)
+        page = browser.get(f"{portal.url}/my/details", timeout=30).text
+        assert 'value="Knitting" checked' in page
+        everything = [*MANY, "Knitting"]
+        answer = _save(browser, portal, _form(token, arrival_subjects=everything))
+        assert answer.status_code == 400, language
+        assert words in answer.text, language
+        assert NOT_LISTED[language] not in answer.text, language
+        assert 'href="#arrival_subjects"' in answer.text
+        assert _subjects(portal, me.patron_id) == kept
+        # As many as a patron may choose are kept, each once, in the catalogue's order.
+        answer = _save(browser, portal, _form(token, arrival_subjects=[*MANY[1:], "Knitting"]))
+        assert answer.status_code == 200, language
+        assert _subjects(portal, me.patron_id) == "; ".join([*MANY[1:], "Knitting"])

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.patrons import (
+    TOO_MANY_SUBJECTS,
     PatronRefused,
     arrival_subjects,
     publication_types,
@@ -54,6 +55,10 @@ PROBLEMS = {
     "digest": N_("Choose yes or no for one message a day."),
     "arrivals": N_("Choose kinds of new arrivals from the list shown."),
     "arrival_subjects": N_("Choose subjects of new arrivals from the list shown."),
+}
+# A field's other problems (PatronRefused.codes), each in its own words.
+CODED_PROBLEMS = {
+    TOO_MANY_SUBJECTS: N_("Choose at most {most_subjects} subjects of new arrivals."),
 }
 KIND_WORDS = {
     "due_soon": N_("Before an item is due back"),
@@ -115,6 +120,7 @@ def _details_page(
         ticked=ticked,
         problems=problems or {},
         most_days=preferences.MAX_DUE_SOON_DAYS,
+        most_subjects=preferences.MAX_SUBJECTS,
         language_names=LANGUAGE_NAMES,
         kind_words=KIND_WORDS,
         channel_words=CHANNEL_WORDS,
@@ -169,7 +175,11 @@ def save_details(
     try:
         update_patron(db, signed_in.patron_id, changes, moment, patron_actor(signed_in, origin))
     except PatronRefused as refused:
-        problems = {name: PROBLEMS[name] for name in PROBLEMS if name in refused.problems}
+        problems = {
+            name: CODED_PROBLEMS.get(refused.codes.get(name, ""), PROBLEMS[name])
+            for name in PROBLEMS
+            if name in refused.problems
+        }
         return _details_page(
             request,
             signed_in,
