@@ -238,7 +238,10 @@ def test_circ_json_keeps_its_fields_with_each_message_worded(
         "hold_fulfilled",
         "entry_id",
         "offline_limit",
+        "hold_offered",
     ]
+    # A barred card may place no hold: a refusal never offers one then.
+    assert answer["hold_offered"] is False
     assert answer["refusals"][0] == {
         "reason": "patron_barred",
         "message": "Your card can't be used to borrow at the moment. Please see a member of staff.",
@@ -257,3 +260,28 @@ def test_circ_json_keeps_its_fields_with_each_message_worded(
         "greeting",
     ]
     assert answer["message"].startswith("That PIN is not right. Please try again (")
+
+
+def test_circ_json_says_a_hold_is_offered_for_a_copy_lent_to_another(
+    demo: tuple[Path, dict[str, Any]],
+) -> None:
+    data, cards = demo
+    lender, asker = [
+        card for card in cards["cards"] if card["situation"] == "adult, nothing on loan"
+    ][:2]
+    item = cards["items"]["FICTION"]["available"][2]
+
+    def checkout(card: dict[str, Any]) -> dict[str, Any]:
+        patron = ["--card", card["card"], "--pin", card["pin"]]
+        run = kiosk("circ", "--data", str(data), "--json", "checkout", *patron, "--item", item)
+        answer: dict[str, Any] = json.loads(run.stdout)
+        return answer
+
+    try:
+        assert checkout(lender)["status"] == "lent"
+        refused = checkout(asker)
+        assert refused["status"] == "refused"
+        assert [refusal["reason"] for refusal in refused["refusals"]] == ["item_unavailable"]
+        assert refused["hold_offered"] is True
+    finally:
+        assert kiosk("circ", "--data", str(data), "return", "--item", item).returncode == 0

@@ -8,6 +8,13 @@ Circulation answers with facts; each line (and each JSON ``message``) is worded 
 kiosk.session.wording through the screens' catalogs, in English or in ``--lang``. The
 status codes, the bin's figures and the account's listing around them are staff's, in
 English like staff mode.
+
+A checkout's JSON object has the answer's every field, in this order: ``status``,
+``barcode``, ``title``, ``message``, ``due``, ``refusals`` (each ``reason`` and
+``message``), ``hold_fulfilled``, ``entry_id``, ``offline_limit`` and ``hold_offered``:
+true when the copy was refused because it waits for someone else or cannot be lent
+now, and the patron could place a hold on its title (the kiosk's screen offers "Place a
+hold on this title" then; the terminal places none).
 """
 
 from __future__ import annotations
