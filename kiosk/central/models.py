@@ -105,6 +105,11 @@ class Item(CentralBase):
     # The branch a copy is on its way to (status ``in_transit`` meanwhile); None: it is
     # where it belongs.
     transit_to: Mapped[str | None] = mapped_column(String(32))
+    # The branch whose hold shelf it is to be sent from, while in transit because a
+    # hold's decision sent it on (its pickup changed, a ready hold cancelled or moved:
+    # circulation.holds): None once it is checked in anywhere, and for a copy a check-in
+    # sent (in the returns' transfer bin already).
+    transit_from: Mapped[str | None] = mapped_column(String(32))
 
     # The console's In transit page reads the few copies on their way: a partial index.
     __table_args__ = (

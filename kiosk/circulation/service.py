@@ -53,6 +53,7 @@ from kiosk.rules import (
     decide_checkout,
     decide_membership_renewal,
     decide_renewal,
+    lending_closed,
     read_policy,
     route_return,
 )
@@ -407,7 +408,9 @@ class Circulation:
                     barcode,
                     item.title,
                     refusals=decision.refusals,
-                    hold_offered=self._hold_offered(world, patron, item, decision.refusals),
+                    hold_offered=self._hold_offered(
+                        world, policy, patron, item, refusals=decision.refusals, now=now
+                    ),
                 )
             # The copy waited for this patron (trapped here, or first in its queue), or
             # they were first in its title's queue: their hold is done.
@@ -444,15 +447,27 @@ class Circulation:
         return result
 
     def _hold_offered(
-        self, world: World, patron: PatronState, item: ItemState, refusals: Sequence[Any]
+        self,
+        world: World,
+        policy: Policy,
+        patron: PatronState,
+        item: ItemState,
+        *,
+        refusals: Sequence[Any],
+        now: datetime,
     ) -> bool:
         """Whether a hold on the copy's title is offered: the copy waits for someone else
-        or cannot be lent now (and could come back), the card may place holds, and the
-        patron neither waits for the title already nor has a copy of it."""
+        or cannot be lent now (and could come back), the card may place holds, the
+        patron's member type may some day borrow the title's type (the rules report every
+        reason: a copy on loan may be refused for no privilege as well, and a hold on it
+        could never be collected: ``kiosk.rules.lending_closed``), and the patron neither
+        waits for the title already nor has a copy of it."""
         reasons = {refusal.reason for refusal in refusals}
         if not reasons & _WAITED_FOR or reasons & _CARD_REFUSED:
             return False
         if item.stock_status in UNHOLDABLE:
+            return False
+        if lending_closed(policy, patron.member_type, item.publication_type, now.date()):
             return False
         brn = world.record_of(item.barcode)
         return brn is not None and not world.hold_obstacles(patron.patron_id, brn)
@@ -463,11 +478,13 @@ class Circulation:
         """A hold on the title of the copy ``barcode``, to collect at this kiosk's branch
         (none: the library's default, the server's choice), journaled as an entry of its
         own that names no item: the server places it through its decision path, as the
-        portal's. Refused as the portal refuses: a card barred or expired, a hold on the
-        title already (here or known to the mirror), a copy of it on loan already, a copy
-        that cannot come back."""
+        portal's. Refused as the portal refuses: a card barred or expired, a member type
+        that may never borrow the title's type (``kiosk.rules.lending_closed``), a hold on
+        the title already (here or known to the mirror), a copy of it on loan already, a
+        copy that cannot come back."""
 
-        def decide(world: World, now: datetime) -> HoldAnswer:
+        def decide(world: World, now: datetime) -> HoldAnswer:  # noqa: PLR0911 - one a refusal
+            policy = self.policy(world)
             patron = world.patron(session.patron_id)
             item = world.item(barcode)
             brn = world.record_of(barcode)
@@ -479,6 +496,9 @@ class Circulation:
             card = patron.as_rules_patron()
             if card.barred or (card.expires is not None and card.expires < now.date()):
                 return HoldAnswer(HoldStatus.CARD, barcode, title)
+            closed = lending_closed(policy, patron.member_type, item.publication_type, now.date())
+            if closed:
+                return HoldAnswer(HoldStatus.NOT_LENDABLE, barcode, title, refusals=closed)
             obstacles = world.hold_obstacles(patron.patron_id, brn)
             if "on_loan" in obstacles:
                 return HoldAnswer(HoldStatus.ON_LOAN, barcode, title)

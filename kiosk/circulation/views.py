@@ -179,6 +179,9 @@ class HoldStatus(StrEnum):
     ON_LOAN = "on_loan"
     CARD = "card"
     UNHOLDABLE = "unholdable"
+    # The patron's member type may never borrow the title's publication type while the
+    # policy stands (kiosk.rules.lending_closed): ``refusals`` say why.
+    NOT_LENDABLE = "not_lendable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,7 @@ class HoldAnswer:
     title: str
     pickup: str | None = None
     entry_id: str | None = None
+    refusals: tuple[Refusal, ...] = ()  # NOT_LENDABLE: the rules' reasons
 
 
 class ReturnStatus(StrEnum):

@@ -217,6 +217,34 @@ def decide_checkout(
     return CheckoutDecision((), due, fulfils_title_hold=item.title_holds[:1] == (patron.id,))
 
 
+def lending_closed(
+    policy: Policy, member_type: str, publication_type: str, today: date
+) -> tuple[Refusal, ...]:
+    """What stops every member of type ``member_type`` borrowing any item of type
+    ``publication_type`` while the policy stands, whoever they are and whatever they
+    hold: no privilege, a quota of 0 (the privilege's, the member type's or the
+    publication type's), or lending closed (the earliest ``no_issue_after`` of the two
+    is before ``today``). Empty: a member of the type could borrow one some day. A hold
+    is not placed for such a member (kiosk, portal, desk, SIP2 alike): the copy would
+    wait on the hold shelf for someone who may not take it."""
+    member = policy.member_types[member_type]
+    publication = policy.publication_types[publication_type]
+    refusals = []
+    privilege = policy.privilege(member.code, publication.code)
+    if privilege is None:
+        refusals.append(reasons.no_privilege(member.name, publication.name))
+    elif privilege.quota == 0:
+        refusals.append(reasons.privilege_quota(0, member.name, publication.name))
+    if member.quota == 0:
+        refusals.append(reasons.member_type_quota(0, member.name))
+    if publication.quota == 0:
+        refusals.append(reasons.publication_type_quota(0, publication.name))
+    cap = policy.lending_cap(member.code, publication.code)
+    if cap is not None and cap < today:
+        refusals.append(reasons.no_issue_after(human_date(cap)))
+    return tuple(refusals)
+
+
 def _waits_for_another(item: Item, patron_id: str) -> bool:
     """The copy is trapped (ready) for another patron, or its item-hold queue's first
     is another: the contract's ``on_hold_for_other`` at checkout. Waiting title holds

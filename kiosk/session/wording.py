@@ -370,6 +370,8 @@ HOLD_REFUSED = {
 def hold_sentence(tr: Translator, answer: HoldAnswer) -> str:
     if answer.status is HoldStatus.PLACED:
         return tr("Your hold is placed. We will tell you when a copy is ready for you.")
+    if answer.status is HoldStatus.NOT_LENDABLE:  # the rules' own sentences
+        return refusals(tr, answer.refusals)
     return tr(HOLD_REFUSED[answer.status])
 
 

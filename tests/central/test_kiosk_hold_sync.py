@@ -200,3 +200,49 @@ def test_a_hold_entry_names_its_record_copy_and_pickup(details: dict[str, Any]) 
             loan_renewals=None,
             fulfilled_hold_of=None,
         )
+
+
+def test_a_hold_for_a_patron_who_may_not_borrow_the_title_is_refused_for_staff(
+    central: Central, tmp_path: Path
+) -> None:
+    """A kiosk offers no hold on a DVD to a Grade 8 patron (no privilege); one pushed all
+    the same (a kiosk with an older policy, or older software) is refused by the
+    decision path as the portal's would be: the hold_refused exception, no hold. Its
+    transaction keeps no details either way: the hold's row carries the hold."""
+    agent = central.agent(tmp_path / "a")
+    agent.sync_once()
+    circulation = Circulation(agent.store, central.clock)
+    adult = card(central, "adult, nothing on loan")
+    offered_and_placed(circulation, sign_in(circulation, adult), kept_for_another(central, adult))
+    [placed] = [_wire_entry(row) for row in outbox.entries(agent.store)]
+    grade8 = card(central, "grade8, nothing on loan")
+    dvd = available(central, "DVD")[0]
+    refused = placed.model_copy(
+        update={
+            "id": f"{placed.id}-grade8",
+            "seq": placed.seq + 1,
+            "patron_id": patron_id(central, grade8["card"]),
+            "details": {"brn": record_of(central, dvd), "item": dvd, "pickup": None},
+        }
+    )
+    assert push(central, [placed, refused]) == ["applied", "exception"]
+    assert holds_of(central, grade8) == []
+    assert len(holds_of(central, adult)) == 1
+    with central.session() as db:
+        [(reason, detail)] = db.execute(
+            select(StaffException.reason, StaffException.detail).where(
+                StaffException.entry_id == refused.id
+            )
+        )
+        rows = db.execute(
+            select(AppliedTransaction.patron_id, AppliedTransaction.details)
+            .where(AppliedTransaction.kind == "hold")
+            .order_by(AppliedTransaction.kiosk_seq)
+        ).all()
+    assert reason == "hold_refused"
+    assert "may not borrow" in detail
+    assert "Grade 8 members can't borrow DVD items." in detail
+    assert [tuple(row) for row in rows] == [
+        (patron_id(central, adult["card"]), {}),
+        (patron_id(central, grade8["card"]), {}),
+    ]

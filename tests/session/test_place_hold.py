@@ -9,8 +9,9 @@ import pytest
 from kiosk.circulation.service import Circulation
 from kiosk.circulation.views import HoldStatus, PatronSession, Unavailable
 from kiosk.common.clock import FixedClock
+from kiosk.session import wording
 from kiosk.session.viewdata import AccountView, CheckoutView, Line, Sound, Tone
-from kiosk.store import outbox
+from kiosk.store import loading, outbox
 from kiosk.store.store import Store
 from tests.circulation.library import (
     ADA,
@@ -101,6 +102,71 @@ def test_no_hold_is_offered_where_it_would_be_refused(kiosk: Kiosk, who: str, ba
     assert "place_hold" not in kiosk.flow.buttons()
 
 
+def keep_textbook_for_ada(store: Store, how: str) -> None:
+    """The textbook waits for Ada on the hold shelf, or is lent to her: an adult (who may
+    borrow no textbook) is refused it for that and for the privilege alike."""
+    with store.mirror.begin() as connection:
+        if how == "kept":
+            loading.put_holds(
+                connection,
+                [
+                    {
+                        "item_barcode": TEXTBOOK,
+                        "patron_id": ADA,
+                        "position": 1,
+                        "ready": True,
+                        "title": "Algebra 1",
+                    }
+                ],
+            )
+        else:
+            loading.put_loans(
+                connection,
+                [
+                    {
+                        "item_barcode": TEXTBOOK,
+                        "patron_id": ADA,
+                        "member_type": "STUDENT",
+                        "due": "2026-12-01",
+                        "renewals": 0,
+                    }
+                ],
+            )
+
+
+@pytest.mark.parametrize(
+    ("how", "reasons"),
+    [
+        ("kept", ["on_hold_for_other", "no_privilege"]),
+        ("lent", ["item_unavailable", "no_privilege"]),
+    ],
+)
+def test_no_hold_is_offered_on_a_copy_waited_for_by_another_that_the_patron_may_not_borrow(
+    kiosk: Kiosk, store: Store, clock: FixedClock, how: str, reasons: list[str]
+) -> None:
+    keep_textbook_for_ada(store, how)
+    circulation = Circulation(store, clock)
+    refused = circulation.checkout(session_of(circulation, FAY), TEXTBOOK)
+    assert not isinstance(refused, Unavailable)
+    assert [refusal.reason.value for refusal in refused.refusals] == reasons
+    assert refused.hold_offered is False
+    kiosk.sign_in(CARDS[FAY]).scan(TEXTBOOK)
+    assert lines(kiosk)[0].tone is Tone.ERROR
+    assert lines(kiosk)[0].action is None
+    assert "place_hold" not in kiosk.flow.buttons()
+    # Asked for all the same (a stale screen, a script): refused, in the rules' words.
+    answer = circulation.place_hold(session_of(circulation, FAY), TEXTBOOK)
+    assert not isinstance(answer, Unavailable)
+    assert answer.status is HoldStatus.NOT_LENDABLE
+    assert [refusal.reason.value for refusal in answer.refusals] == ["no_privilege"]
+    assert answer.entry_id is None
+    assert (
+        wording.hold_sentence(kiosk.flow.tr, answer)
+        == "Adult members can't borrow Text Book items."
+    )
+    assert holds_journaled(store) == []
+
+
 def test_no_hold_is_offered_to_a_patron_with_a_copy_of_the_title(kiosk: Kiosk) -> None:
     kiosk.sign_in(CARDS[FAY]).scan(FICTION[0]).scan(HELD_FOR_BEN)
     assert "place_hold" not in kiosk.flow.buttons()
@@ -129,6 +195,7 @@ def session_of(circulation: Circulation, patron: str) -> PatronSession:
         (FAY, LOST_ITEM, HoldStatus.UNHOLDABLE),
         (FAY, "39999999999999", HoldStatus.UNHOLDABLE),
         (BEN, FICTION[0], HoldStatus.ON_LOAN),  # Ben has the copy Ada waits for
+        (FAY, TEXTBOOK, HoldStatus.NOT_LENDABLE),  # adults may borrow no textbook
     ],
 )
 def test_the_service_refuses_what_the_portal_refuses(

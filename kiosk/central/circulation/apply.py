@@ -112,7 +112,14 @@ _HOME_IS_A_BRANCH = (
     exists().where(table(Branch).c.code == Item.home_location).label("home_is_a_branch")
 )
 _READ_ITEMS = (
-    select(*_ITEM, Record.publication_type, Record.title, Item.transit_to, _HOME_IS_A_BRANCH)
+    select(
+        *_ITEM,
+        Record.publication_type,
+        Record.title,
+        Item.transit_to,
+        Item.transit_from,
+        _HOME_IS_A_BRANCH,
+    )
     .join(Record, Record.brn == Item.brn)
     .where(Item.barcode.in_(_BARCODES))
 )
@@ -168,6 +175,9 @@ class _Item:
     title: str = ""  # its record's, for the desk's answer
     transit_to: str | None = None  # the branch it is on its way to (status in_transit)
     home_is_a_branch: bool = False
+    # The hold shelf it is to be sent from (holds._send_to_pickup): None once a scan of
+    # it here sets its status (a check-in routes it afresh, a loan takes it).
+    transit_from: str | None = None
 
     @classmethod
     def read(cls, found: Any) -> _Item:  # a Row with the fields by name
@@ -177,6 +187,7 @@ class _Item:
             getattr(found, "title", ""),
             getattr(found, "transit_to", None),
             bool(getattr(found, "home_is_a_branch", False)),
+            getattr(found, "transit_from", None),
         )
 
     @property
@@ -475,7 +486,10 @@ class Applying:
                 # neighbours in the kiosk's journal would say whose it was. A receipt's
                 # titles and dates go into its notices, which are forgotten after their
                 # days; kept here they would outlive a loan history the patron never chose.
-                "details": {} if entry.kind in (FEEDBACK, RECEIPT) else entry.details,
+                # A hold's title, copy and pickup are in its holds row for as long as it
+                # waits (and go with it); here they would keep the patron's reading
+                # interest for good (forgetting.forget_daily forgets whose it was).
+                "details": {} if entry.kind in (FEEDBACK, RECEIPT, HOLD) else entry.details,
                 "charged": entry.charged,
             }
         )
@@ -854,6 +868,7 @@ class Applying:
                 now=entry.decided_at,
                 actor=Actor(kiosk, kiosk, "kiosk"),
                 pickup=pickup,
+                policy=self.policy,
             )
         except CentralError as refused:
             self.note("hold_refused", f"a hold placed at the kiosk was not placed: {refused}")
@@ -888,7 +903,10 @@ class Applying:
 
     def _set_status(self, item: _Item, status: str, *, transit_to: str | None = None) -> _Item:
         changed = replace(
-            item, row=item.row.model_copy(update={"status": status}), transit_to=transit_to
+            item,
+            row=item.row.model_copy(update={"status": status}),
+            transit_to=transit_to,
+            transit_from=None,
         )
         self.batch.items[item.row.barcode] = changed
         self.log.put(Entity.ITEM, item.row.barcode, changed.row)
@@ -940,7 +958,11 @@ def write_batch(session: Session, batch: Batch, now: datetime) -> None:
             session.execute(
                 update(Item)
                 .where(Item.barcode == barcode)
-                .values(status=item.row.status, transit_to=item.transit_to)
+                .values(
+                    status=item.row.status,
+                    transit_to=item.transit_to,
+                    transit_from=item.transit_from,
+                )
             )
     for model, rows in (
         (LedgerEntry, batch.ledger),

@@ -165,3 +165,32 @@ def in_transit(db: Session, now: datetime, *, to: str | None = None) -> list[InT
         for barcode, title, destination, since in db.execute(query)
     ]
     return sorted(rows, key=lambda row: (row.since or datetime.min, row.barcode))
+
+
+@dataclass(frozen=True, slots=True)
+class ToSend:
+    """A copy waiting on branch ``source``'s hold shelf to be sent to branch ``to``: a
+    hold's decision sent it on (its pickup changed, a ready hold cancelled or moved),
+    with no check-in to sort it into the transfers."""
+
+    barcode: str
+    title: str
+    source: str
+    to: str | None
+
+
+def to_send(db: Session, *, source: str | None = None) -> list[ToSend]:
+    """The copies to send from a hold shelf (branch ``source``'s, or any), until each is
+    checked in (``items.transit_from``), by barcode."""
+    query = (
+        select(Item.barcode, Record.title, Item.transit_from, Item.transit_to)
+        .join(Record, Record.brn == Item.brn)
+        .where(Item.status == IN_TRANSIT, Item.transit_from.is_not(None))
+        .order_by(Item.barcode)
+    )
+    if source is not None:
+        query = query.where(Item.transit_from == source)
+    return [
+        ToSend(barcode, title, str(origin), destination)
+        for barcode, title, origin, destination in db.execute(query)
+    ]

@@ -3,21 +3,23 @@ keep (``loan_history``), who sent feedback on days gone (``feedback``), and the 
 refused sign-ins and registrations by address, which name a network address and are
 needed only for their window (an hour at most), and registrations staff never decided
 on (``registrations.expire``), and whom and what the transactions relayed to the
-library's own system long ago were about (``outbox.forget_relayed``). The notices'
-daily pass runs it, and ``kiosk-central forget`` for a library that sends no notices."""
+library's own system long ago were about (``outbox.forget_relayed``), and who placed a
+hold at a kiosk or typed a PIN there once the loans' days have passed
+(``forget_holds_and_pins``). The notices' daily pass runs it, and ``kiosk-central
+forget`` for a library that sends no notices."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import feedback, loan_history, registrations
 from kiosk.central.config.model import RegistrationSection
 from kiosk.central.gateway.outbox import forget_relayed
-from kiosk.central.models import PortalSignInFailures
+from kiosk.central.models import AppliedTransaction, PortalSignInFailures
 
 # Longer than any window an address is counted in (the sign-in's 15 minutes, the
 # registration form's hour), so a count still in force is never forgotten.
@@ -31,6 +33,7 @@ class Forgotten:
     addresses: int
     registrations: int
     relayed: int
+    holds_and_pins: int = 0
 
 
 def forget_addresses(db: Session, now: datetime) -> int:
@@ -41,6 +44,43 @@ def forget_addresses(db: Session, now: datetime) -> int:
         delete(PortalSignInFailures).where(PortalSignInFailures.window_start < gone)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# A kiosk's entries that are no loan: a hold placed there (its transaction row keeps no
+# details: the holds row carries the hold while it waits) and a PIN typed there (its
+# details say only whether it was right). Whose they were is needed while a hold is new
+# and a PIN's count stands (the patron's row keeps the count), not for good.
+NOT_LOANS = ("hold", "pin")
+BATCH = 2000
+
+
+def forget_holds_and_pins(db: Session, now: datetime, days: int) -> int:
+    """Take the patron out of the ``NOT_LOANS`` transactions decided more than ``days``
+    ago (the loans' forgetting period), whatever the patron keeps of their loans: the
+    row stays, for the kiosk's counts. Commits each batch; on PostgreSQL rows another
+    run holds are left to it (SKIP LOCKED), so two runs at once never wait for each
+    other, and a row forgotten is never chosen again. Returns how many rows."""
+    cutoff = now - timedelta(days=days)
+    row = AppliedTransaction
+    forgotten = 0
+    while True:
+        batch = (
+            select(row.id)
+            .where(row.kind.in_(NOT_LOANS), row.decided_at < cutoff, row.patron_id.is_not(None))
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        result = db.execute(
+            update(row)
+            .where(row.id.in_(batch))
+            .values(patron_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+        taken = int(result.rowcount)  # type: ignore[attr-defined]
+        if not taken:
+            return forgotten
+        forgotten += taken
 
 
 def forget_daily(
@@ -64,4 +104,6 @@ def forget_daily(
     with Session(engine) as db:
         relayed = forget_relayed(db, now)
         db.commit()
-    return Forgotten(loans, senders, addresses, expired, relayed)
+    with Session(engine) as db:
+        others = forget_holds_and_pins(db, now, forget_loans_after_days)
+    return Forgotten(loans, senders, addresses, expired, relayed, others)

@@ -24,10 +24,12 @@ from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.branches import IN_TRANSIT, branch_codes, branch_problem
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.lookup import item_record
+from kiosk.central.circulation.policy import policy_in_force
 from kiosk.central.errors import CentralError
 from kiosk.central.models import Branch, Hold, Item, Loan, Patron, Record
 from kiosk.rules import Item as RulesItem
-from kiosk.rules import Route, route_return
+from kiosk.rules import Policy, Refusal, Route, lending_closed, route_return
+from kiosk.rules.model import AVAILABLE
 from kiosk.sync.protocol import Entity
 
 # An item in one of these is not coming back to the shelf: no hold can be placed on it.
@@ -40,7 +42,9 @@ class HoldRefused(CentralError):
     is staff's: ``CARD`` (barred or expired, asking by device or portal), ``UNHOLDABLE``
     (no copy can come back), ``ON_LOAN`` (the patron has a copy), ``WAITING`` (in the
     queue already), ``COPY_HELD`` (holding one copy of the title already), ``PICKUP``
-    (no such branch to collect at)."""
+    (no such branch to collect at), ``NOT_LENDABLE`` (the patron's member type may never
+    borrow the title's publication type while the policy stands: ``refusals``, the
+    rules' reasons, say why, whoever asks)."""
 
     CARD = "card"
     UNHOLDABLE = "unholdable"
@@ -48,10 +52,12 @@ class HoldRefused(CentralError):
     WAITING = "waiting"
     COPY_HELD = "copy_held"
     PICKUP = "pickup"
+    NOT_LENDABLE = "not_lendable"
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, refusals: tuple[Refusal, ...] = ()) -> None:
         super().__init__(message)
         self.reason = reason
+        self.refusals = refusals
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +211,38 @@ def _holder(db: Session, patron_id: str, now: datetime, actor: Actor) -> Patron:
     return patron
 
 
+def _lendable(
+    db: Session, patron: Patron, record: Record | None, now: datetime, policy: Policy | None
+) -> None:
+    """Refused (``HoldRefused.NOT_LENDABLE``) when the patron's member type may never
+    borrow the record's publication type while the policy stands
+    (``kiosk.rules.lending_closed``: no privilege, a quota of 0, lending closed), as the
+    kiosks decide it: the copy would wait on the hold shelf for someone who may not take
+    it. Staff are refused too: a hold they place could never be collected. Nothing is
+    decided without a policy, or for types it does not know."""
+    in_force = policy if policy is not None else _policy(db)
+    if (
+        in_force is None
+        or record is None
+        or patron.member_type not in in_force.member_types
+        or record.publication_type not in in_force.publication_types
+    ):
+        return
+    closed = lending_closed(in_force, patron.member_type, record.publication_type, now.date())
+    if closed:
+        why = " ".join(refusal.message for refusal in closed)
+        raise HoldRefused(
+            HoldRefused.NOT_LENDABLE,
+            f"the patron may not borrow {record.title}, so it can't be held for them: {why}",
+            closed,
+        )
+
+
+def _policy(db: Session) -> Policy | None:
+    found = policy_in_force(db)
+    return found.policy if found is not None else None
+
+
 def default_pickup(db: Session) -> str | None:
     """Where a hold is collected when no one chose: patrons have no home branch, so the
     library's first branch by code (None: a library without branches)."""
@@ -238,7 +276,7 @@ def place_hold(
     log = ChangeLog(db)
     log.lock()
     try:
-        _holder(db, patron_id, now, actor)
+        patron = _holder(db, patron_id, now, actor)
         pickup = _pickup(db, pickup)
         barcode = barcode.strip()
         item = db.get(Item, barcode)
@@ -246,6 +284,7 @@ def place_hold(
             raise CentralError(f"no item has barcode {barcode}")
         if item.status in UNHOLDABLE:
             raise CentralError(f"item {barcode} is recorded as {item.status}: it cannot be held")
+        _lendable(db, patron, db.get(Record, item.brn), now, None)
         loan = db.get(Loan, barcode)
         if loan is not None and loan.patron_id == patron_id:
             raise CentralError(f"the patron has item {barcode} on loan already")
@@ -325,16 +364,19 @@ def add_title_hold(
     now: datetime,
     actor: Actor,
     pickup: str | None = None,
+    policy: Policy | None = None,
 ) -> Hold:
     """``place_title_hold``'s decision and its writes, in the caller's transaction under
     the caller's locks (staff's ``log.lock()``; a kiosk's push holds the patron's and the
     record's): refused with ``HoldRefused`` (or ``CentralError``), else the hold added,
-    entered in ``log`` and audited. The caller commits."""
-    _holder(db, patron_id, now, actor)
+    entered in ``log`` and audited. The caller commits. ``policy``: the policy in force
+    when the caller has read it already (None: read here)."""
+    patron = _holder(db, patron_id, now, actor)
     pickup = _pickup(db, pickup)
     record = db.get(Record, brn)
     if record is None:
         raise CentralError(f"no title has record number {brn}")
+    _lendable(db, patron, record, now, policy)
     copies = list(db.scalars(select(Item.barcode).where(Item.brn == brn)))
     holdable = db.scalar(
         select(func.count())
@@ -533,8 +575,15 @@ def change_pickup(
             where = before or item.home_location
             _send_to_pickup(db, log, item.barcode, hold, where=where)
         elif item is not None and first and item.status == IN_TRANSIT and item.transit_to == before:
-            # On its way to the old pickup for this hold: it goes on to the new one.
-            item.transit_to = pickup
+            if item.transit_from == pickup:
+                # Still on the hold shelf where it is now to be collected (never sent):
+                # ready there again.
+                item.status, item.transit_to, item.transit_from = AVAILABLE, None, None
+                hold.ready, hold.ready_at = True, now
+                log.hold(hold)
+            else:
+                # On its way to the old pickup for this hold: it goes on to the new one.
+                item.transit_to = pickup
             log.item(item)
         _audit(
             db,
@@ -575,13 +624,17 @@ def _send_to_pickup(
 ) -> None:
     """The copy on the hold shelf of branch ``where`` is now ``first``'s, who collects
     at another branch (``kiosk.rules.route_return``): it goes in transit there and the
-    hold is not ready until it arrives. Otherwise it stays ready where it is."""
+    hold is not ready until it arrives. It is still on that shelf, where no check-in
+    sorted it: ``transit_from`` names ``where``, whose staff the In transit page tells to
+    send it (``branches.to_send``), until it is checked in. Otherwise it stays ready
+    where it is."""
     pickups = {first.patron_id: first.pickup} if first.pickup is not None else {}
     routing = route_return(RulesItem("", trapped_for=first.patron_id, pickups=pickups), where)
     item = db.get(Item, barcode)
     if routing.route is not Route.TRANSFER or item is None:
         return
     item.status, item.transit_to = IN_TRANSIT, routing.destination
+    item.transit_from = where
     log.item(item)
     first.ready, first.ready_at = False, None
     log.hold(first)

@@ -31,7 +31,9 @@ def _forget(args: argparse.Namespace, engine: Engine) -> int:
         f"{forgotten.loans}; feedback senders of days gone: {forgotten.feedback_senders}; "
         f"addresses' refused sign-in counts: {forgotten.addresses}; "
         f"registrations not decided on: {forgotten.registrations}; "
-        f"relayed transactions no longer naming their patron: {forgotten.relayed}"
+        f"relayed transactions no longer naming their patron: {forgotten.relayed}; "
+        f"holds placed and PINs typed at kiosks no longer naming their patron: "
+        f"{forgotten.holds_and_pins}"
     )
     return 0
 

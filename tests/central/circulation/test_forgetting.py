@@ -21,6 +21,7 @@ from kiosk.central.circulation.forgetting import ADDRESSES_KEPT, forget_daily
 from kiosk.central.circulation.registrations import register
 from kiosk.central.gateway.outbox import RELAYED_KEPT
 from kiosk.central.models import (
+    AppliedTransaction,
     AuditEntry,
     FeedbackSender,
     LedgerEntry,
@@ -189,3 +190,53 @@ def test_relayed_transactions_stop_naming_the_patron_once_done_with(engine: Engi
             assert (named == (None, None, None)) is cleared, row.change_seq
             assert row.transaction_id == f"T{row.change_seq}"  # the row itself stays
     assert forget_daily(engine, NOW, 30).relayed == 0
+
+
+# (kind, days before NOW, forgotten) with a forgetting period of 30 days
+NOT_LOANS = (
+    ("hold", 31, True),
+    ("hold", 29, False),  # a hold placed lately: whose it was is still needed
+    ("pin", 31, True),
+    ("pin", 1, False),
+    ("checkout", 31, False),  # a loan not yet back: the loans' forgetting decides
+)
+
+
+def test_holds_placed_and_pins_typed_at_kiosks_stop_naming_the_patron_with_the_loans(
+    engine: Engine,
+) -> None:
+    """A hold's transaction keeps no details (apply: the holds row carries the hold) and
+    a PIN's only whether it was right; whose they were goes after the loans' period,
+    whatever the patron keeps of their loans, and the rows stay for the counts."""
+    with engine.begin() as connection:
+        connection.execute(
+            insert(AppliedTransaction),
+            [
+                {
+                    "id": f"k1:{seq}",
+                    "kiosk_id": None,
+                    "kiosk_seq": seq,
+                    "kind": kind,
+                    "item_barcode": "31000000000001" if kind == "checkout" else "",
+                    "patron_id": "P0000001",
+                    "decided_at": NOW - timedelta(days=ago),
+                    "applied_at": NOW - timedelta(days=ago),
+                    "outcome": "applied",
+                    "change_seq": seq,
+                    "details": {"right": False} if kind == "pin" else {},
+                    "charged": Decimal("0.00"),
+                    "actor": None,
+                    "member_type": None,
+                }
+                for seq, (kind, ago, _) in enumerate(NOT_LOANS, start=1)
+            ],
+        )
+    assert forget_daily(engine, NOW, 30).holds_and_pins == 2
+    with Session(engine) as db:
+        rows = db.execute(
+            select(AppliedTransaction.kiosk_seq, AppliedTransaction.patron_id).order_by(
+                AppliedTransaction.kiosk_seq
+            )
+        ).all()
+    assert [patron is None for _, patron in rows] == [gone for *_, gone in NOT_LOANS]
+    assert forget_daily(engine, NOW, 30).holds_and_pins == 0

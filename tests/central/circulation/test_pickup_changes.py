@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import ToSend, in_transit, to_send
 from kiosk.central.circulation.holds import HoldRefused, change_pickup
 from kiosk.central.errors import CentralError
 from kiosk.central.models import AuditEntry, Change
@@ -105,6 +106,66 @@ def test_a_copy_on_its_way_for_the_hold_goes_on_to_the_new_pickup(library: Libra
     other = library.place("student", pickup="North")
     _change(library, other.id, "Main")
     assert library.hold(other.id) == (None, False, "Main")
+
+
+def _to_send(library: Library, source: str | None = None) -> list[ToSend]:
+    with library.session() as db:
+        return to_send(db, source=source)
+
+
+def test_a_copy_whose_ready_hold_moved_is_to_send_from_the_shelf_it_waits_on(
+    library: Library,
+) -> None:
+    """North's hold shelf no longer lists it (the hold is East's, not ready) and no
+    check-in put it in North's transfers: North is told to send it, until a check-in
+    (North's, or East's) routes it."""
+    with library.session() as db:
+        lend(db, "F1", "ben", "2026-11-30")
+    hold = library.place("ada", pickup="North")
+    library.check_in("F1", "North", NOW + timedelta(hours=1))
+    _change(library, hold.id, "East")
+    assert library.shelf("North") == []
+    sending = [ToSend("F1", "Middlemarch", "North", "East")]
+    assert _to_send(library, "North") == sending
+    assert _to_send(library) == sending
+    assert _to_send(library, "East") == _to_send(library, "Main") == []
+    with library.session() as db:
+        assert [row.barcode for row in in_transit(db, LATER, to="East")] == ["F1"]
+
+    # Checked in at North, it is sent: in transit to East still, no longer to send.
+    sent = library.check_in("F1", "North", LATER + timedelta(hours=1))
+    assert (sent.route, sent.ready_for) == ("transfer", "ada")
+    assert library.item("F1") == ("in_transit", "East")
+    assert _to_send(library) == []
+    arrived = library.check_in("F1", "East", LATER + timedelta(hours=2))
+    assert (arrived.route, arrived.ready_for) == ("hold_shelf", "ada")
+    assert library.hold(hold.id) == ("F1", True, "East")
+
+
+def test_a_copy_checked_in_where_it_goes_is_no_longer_to_send(library: Library) -> None:
+    with library.session() as db:
+        lend(db, "F1", "ben", "2026-11-30")
+    hold = library.place("ada", pickup="North")
+    library.check_in("F1", "North", NOW + timedelta(hours=1))
+    _change(library, hold.id, "East")
+    library.check_in("F1", "East", LATER + timedelta(hours=1))
+    assert _to_send(library) == []
+    assert library.hold(hold.id) == ("F1", True, "East")
+
+
+def test_a_hold_moved_back_before_its_copy_was_sent_is_ready_again_where_it_waits(
+    library: Library,
+) -> None:
+    with library.session() as db:
+        lend(db, "F1", "ben", "2026-11-30")
+    hold = library.place("ada", pickup="North")
+    library.check_in("F1", "North", NOW + timedelta(hours=1))
+    _change(library, hold.id, "East")
+    _change(library, hold.id, "North")
+    assert library.hold(hold.id) == ("F1", True, "North")
+    assert library.item("F1") == ("available", None)
+    assert library.shelf("North") == ["ada"]
+    assert _to_send(library) == []
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.apply import _READ_HOLDS, apply_batch
 from kiosk.central.circulation.desk import check_in, checkout, renew, set_item_status
 from kiosk.central.circulation.holds import (
+    HoldRefused,
     cancel_hold,
     move_hold,
     patron_holds,
@@ -31,14 +32,15 @@ from kiosk.central.circulation.holds import (
     title_queue,
 )
 from kiosk.central.circulation.lookup import record_named, titled
-from kiosk.central.circulation.policy import PolicyCache
+from kiosk.central.circulation.policy import PolicyCache, put_policy
 from kiosk.central.errors import CentralError
 from kiosk.central.models import AuditEntry, Change, Hold, Item, Kiosk, Loan, Record
 from kiosk.sync.protocol import Outcome, WireEntry
 
-from .desk_library import CYRIL, NOW, PATRONS, build, lend
+from .desk_library import CYRIL, NOW, PATRONS, POLICY, build, lend
 
 MIDDLEMARCH = 1  # copies F1, F2 and HELD (HELD waits for ben, an item hold)
+METROPOLIS = 3  # a DVD (copy D1): students have no privilege for DVDs
 GONE = 9  # a record whose only copy is lost
 
 
@@ -142,6 +144,55 @@ def test_a_title_hold_that_cannot_be_is_refused_clearly(
     with pytest.raises(CentralError, match=message):
         library.place(patron_id, brn, actor)
     assert library.waiting(brn) == before, case
+
+
+PORTAL = Actor("patron student", "127.0.0.1", "portal")
+DEVICE = Actor("sip2:sc", "x", "sip2")
+
+
+@pytest.mark.parametrize("actor", [CYRIL, PORTAL, DEVICE], ids=["desk", "portal", "sip2"])
+def test_no_hold_is_placed_for_a_patron_who_may_not_borrow_the_title(
+    library: Library, actor: Actor
+) -> None:
+    """A student may borrow no DVD: a hold (on the title, or on a copy) would leave the
+    copy on the hold shelf for someone who may not take it. Refused, whoever asks, in
+    the rules' words, with the reasons for a caller that words them itself."""
+    library.lend("D1", "ada")  # on loan: the case where a hold would be offered
+    with pytest.raises(HoldRefused) as refused:
+        library.place("student", METROPOLIS, actor)
+    assert refused.value.reason == HoldRefused.NOT_LENDABLE
+    assert [r.reason.value for r in refused.value.refusals] == ["no_privilege"]
+    assert str(refused.value) == (
+        "the patron may not borrow Metropolis, so it can't be held for them: "
+        "Student members can't borrow DVD items."
+    )
+    with library.session() as db, pytest.raises(HoldRefused, match="may not borrow Metropolis"):
+        place_hold(db, "student", "D1", NOW, actor)
+    assert library.waiting(METROPOLIS) == []
+    assert library.copy_queue("D1") == []
+    # An adult may: placed.
+    library.place("ben", METROPOLIS, actor)
+    assert library.waiting(METROPOLIS) == [("ben", 1)]
+
+
+def test_no_hold_is_placed_once_lending_of_the_type_has_closed(library: Library) -> None:
+    closed = {
+        **POLICY,
+        "publication_types": {
+            **POLICY["publication_types"],
+            "DVD": {
+                "name": "DVD",
+                "no_issue_after": "2026-11-01",
+            },
+        },
+    }
+    with library.session() as db:
+        put_policy(db, closed, NOW)
+    with pytest.raises(HoldRefused, match="loans had to be back by 1 November 2026") as refused:
+        library.place("ben", METROPOLIS)
+    assert [r.reason.value for r in refused.value.refusals] == ["no_issue_after"]
+    assert library.waiting(METROPOLIS) == []
+    library.place("ada")  # fiction is still lent
 
 
 def test_a_patron_waits_for_a_copy_or_for_the_title_never_both(library: Library) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.api.kiosks import disable_kiosk, find_kiosk, kiosks, rotate_token
 from kiosk.central.backups import server_state
-from kiosk.central.circulation.branches import branches, in_transit
+from kiosk.central.circulation.branches import branches, in_transit, to_send
 from kiosk.central.circulation.holds import default_pickup
 from kiosk.central.circulation.reports import kiosk_day
 from kiosk.central.errors import CentralError
@@ -256,7 +256,9 @@ def transfers_page(
 ) -> HTMLResponse:
     """Copies on their way between branches (to one, or to any; by default to the
     member of staff's own), longest first, those on the way for more than a week marked;
-    ``show=overdue``: those alone."""
+    ``show=overdue``: those alone. Above them, the copies that branch (or any) is to send
+    from its hold shelf, where a hold's decision left them (a pickup changed): no
+    check-in put them in its transfers."""
     view = branch_view(db, signed_in.who, to)
     overdue = show == OVERDUE
     rows = in_transit(db, moment, to=view.chosen)
@@ -267,6 +269,7 @@ def transfers_page(
         who=signed_in.who,
         status_code=view.status,
         rows=[found for found in rows if found.overdue] if overdue else rows,
+        sending=to_send(db, source=view.chosen),
         view=view,
         branch=view.chosen,
         overdue=overdue,

@@ -116,6 +116,21 @@ def test_a_barred_card_is_told_why_it_cannot_place_a_hold(portal: Portal) -> Non
     assert all(patron_id != OTHER for patron_id, _ in _title_holds(portal, brn))
 
 
+def test_a_title_the_patron_may_not_borrow_is_not_held_and_the_rules_say_why(
+    portal: Portal,
+) -> None:
+    """Non fiction's lending has closed (no_issue_after): a hold on Closed Book 2 (on loan
+    to reader 2) could never be collected. Refused in the rules' own words, nothing
+    placed."""
+    brn = _brn(portal, reader(2).title(7))
+    browser = portal.sign_in(reader(1).card, reader(1).pin)
+    answer = _hold(browser, portal, brn, csrf_token(browser, portal.url, "/my/catalogue"))
+    assert answer.status_code == 200
+    assert "Your hold on Closed Book 2 could not be placed" in answer.text
+    assert "Lending of this item has closed for now: loans had to be back by" in answer.text
+    assert _title_holds(portal, brn) == []
+
+
 def test_a_record_number_no_title_has_is_not_found_and_csrf_is_required(portal: Portal) -> None:
     me = reader(1)
     browser = portal.sign_in(me.card, me.pin)

@@ -23,8 +23,8 @@ from kiosk.central.circulation.holds import HoldRefused
 from kiosk.central.models import Record
 from kiosk.central.web.deps import CsrfChecked, Db, Now, Origin, Settings
 from kiosk.central.web.routes.my.account import patron_actor
-from kiosk.central.web.routes.my.deps import SignedIn, SignedInPatron, page
-from kiosk.central.web.routes.my.words import N_
+from kiosk.central.web.routes.my.deps import SignedIn, SignedInPatron, chosen_language, page
+from kiosk.central.web.routes.my.words import N_, words
 from kiosk.central.web.settings import ConsoleSettings
 
 router = APIRouter(prefix="/my", include_in_schema=False)
@@ -38,7 +38,8 @@ COPY_STATUS = {
     "in_transit": N_("On its way between libraries"),
 }
 NOT_LENDABLE = N_("Not available")
-# Why a hold was refused, by HoldRefused.reason.
+# Why a hold was refused, by HoldRefused.reason; a member type that may not borrow the
+# title (HoldRefused.NOT_LENDABLE) is told the rules' own sentences, as the kiosks say them.
 HOLD_REFUSED = {
     HoldRefused.CARD: N_(
         "Your card can't be used to place holds at the moment. Your account page says why."
@@ -134,13 +135,12 @@ def place_hold(
         )
         collect_at = branch_names(db).get(hold.pickup or "")
     except HoldRefused as refused:
+        said = words(chosen_language(request))
+        why = HOLD_REFUSED.get(refused.reason) or " ".join(
+            said.refusal(reason) for reason in refused.refusals
+        )
         return _catalogue_page(
-            request,
-            signed_in,
-            db=db,
-            config=config,
-            text=text,
-            refused=(title, HOLD_REFUSED[refused.reason]),
+            request, signed_in, db=db, config=config, text=text, refused=(title, why)
         )
     place = next(
         (
