@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk import __version__
 from kiosk.central.api.feed import changes_page, current_cursor, snapshot_page
+from kiosk.central.api.inflight import InFlightLimit, pool_limit
 from kiosk.central.api.kiosks import token_hash
 from kiosk.central.backups import durability
 from kiosk.central.circulation.apply import apply_batch
@@ -288,6 +289,7 @@ def create_app(
     )
     # Level 1: most of gzip's saving on this repetitive JSON at a fraction of the CPU.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
+    app.add_middleware(InFlightLimit, limit=pool_limit(engine))
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
     # SQLite keeps its own transaction handling (see db.connect): switching a connection
     # to autocommit and back would undo it.
