@@ -34,7 +34,7 @@ from kiosk.demo.library import EXAMPLE_POLICY
 
 from .conftest import XSS, Console, csrf_token, serve
 from .test_branches_browser import sent_back
-from .test_browser import accessible, sign_in, watch
+from .test_browser import accessible, shot, sign_in, watch
 
 TO_NORTH, TO_EAST, READY = "39000000022001", "39000000022002", "39000000022003"
 PATRON = "P2200"
@@ -143,6 +143,7 @@ def test_a_member_of_staff_sees_their_branch_first_and_every_branch_on_asking(
     expect(page.get_by_label("Going to")).to_have_value("North")
     assert _shown(page, "transfers", "data-item") == [TO_NORTH]
     accessible(page)
+    shot(page, "transfers")
     page.get_by_label("Going to").select_option(label="Every branch")
     page.get_by_label("Show", exact=True).select_option(label="Overdue in transit")
     with page.expect_navigation():

@@ -60,9 +60,12 @@ def sign_in(page: Page, console: Console, username: str, password: str | None = 
         page.get_by_role("button", name="Sign in").click()
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, room: str = "console") -> None:
+    """The README's screenshot ``name`` of the console's (or, ``room="portal"``, the
+    portal's, kept beside them) when the walk is asked for them."""
     folder = screenshots()
     if folder is not None:
+        folder = folder if room == "console" else folder.parent / room
         folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 

@@ -16,8 +16,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from ..conftest import XSS, Console
 from ..test_browser import accessible as console_accessible
+from ..test_browser import shot, watch
 from ..test_browser import sign_in as staff_sign_in
-from ..test_browser import watch
 from .conftest import reader, serve_portal
 from .test_history import lend
 from .test_portal_browser import AXE, Watch, _tab_to, accessible, from_menu, sign_in
@@ -70,6 +70,8 @@ def test_a_patron_sends_feedback_and_a_viewer_reads_it(
     accessible(page)
     problems.get_by_role("link", name="Choose how good").click()
     expect(page.locator("#rating")).to_be_focused()
+    if screen == "phone":
+        shot(page, "feedback", room="portal")
     _send(page, "2: Poor", COMMENT, contact=False)
     page.goto(f"{console.url}/my/feedback")
     _send(page, "5: Very good", f"{XSS} {screen}", contact=True)
@@ -92,6 +94,8 @@ def test_a_patron_sends_feedback_and_a_viewer_reads_it(
     expect(anonymous).to_contain_text("anonymous")
     expect(anonymous.get_by_role("link")).to_have_count(0)
     expect(staff.locator("#ratings tr[data-rating='2'] td")).not_to_have_text("0")
+    if screen == "desktop":
+        shot(staff, "feedback")
     # Nothing at all within the page's own content; the console's shared header has
     # one moderate finding of its own (its signed-in line outside a landmark), so the
     # whole page is held to the console's rule: nothing serious or critical.
@@ -121,6 +125,8 @@ def test_a_patron_keeps_their_loan_history_then_has_it_forgotten(
     expect(page.locator("#history tbody tr")).to_have_count(3)
     expect(page.locator("#history tbody tr").first).to_contain_text(person.title(6))
     accessible(page)
+    if screen == "phone":
+        shot(page, "history", room="portal")
 
     from_menu(page, "Privacy")
     expect(page.get_by_label("Also delete the history kept so far, now")).to_be_checked()

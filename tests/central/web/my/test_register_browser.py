@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from kiosk.central.config.model import RegistrationSection
 
 from ..conftest import Console
+from ..test_browser import shot
 from ..test_browser import sign_in as staff_sign_in
 from .conftest import VIEWPORTS, in_process, serve_portal
 from .test_portal_browser import AXE, Watch, accessible
@@ -99,6 +100,8 @@ def test_registered_refused_approved_and_signed_in_with_the_permanent_card(
         "You can borrow once your registration is approved."
     )
     accessible(page)
+    if screen == "phone":
+        shot(page, "registered", room="portal")
 
     page.goto(f"{console.url}/my/register")
     fill(page, "Someone", "Else", email)  # the same email: the library knows it
@@ -117,6 +120,8 @@ def test_registered_refused_approved_and_signed_in_with_the_permanent_card(
     desk.goto(f"{console.url}/staff/registrations")
     expect(desk.get_by_role("heading", level=1)).to_have_text("Pending registrations")
     axe_clean(desk)
+    if screen == "desktop":
+        shot(desk, "registrations")
     with desk.expect_navigation():
         desk.get_by_role("link", name=f"{surname}, {first}").click()
     expect(desk.get_by_text("1985-07-14")).to_be_visible()
