@@ -117,8 +117,14 @@ def put_holds(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
 
 
 def put_cursor(
-    connection: Connection, cursor: int, synced_at: datetime, reflected_through: int = 0
+    connection: Connection,
+    cursor: int,
+    synced_at: datetime,
+    reflected_through: int = 0,
+    row_fields: int | None = None,
 ) -> None:
+    """The mirror's cursor, written last; ``row_fields``: the version of the rows it was
+    built from (None: not known, and the sync agent replaces it with a snapshot)."""
     connection.execute(delete(_table(SyncCursor)))
     connection.execute(
         insert(_table(SyncCursor)),
@@ -127,5 +133,6 @@ def put_cursor(
             "cursor": cursor,
             "synced_at": synced_at.isoformat(),
             "reflected_through": reflected_through,
+            "row_fields": row_fields,
         },
     )

@@ -153,6 +153,11 @@ class SyncCursor(MirrorBase):
     # Their names as patrons read them, as the server last said (a JSON object by code;
     # None: it said none): the greeting says where a ready hold waits.
     branch_names: Mapped[str | None] = mapped_column(Text)
+    # The version of the rows the mirror was built from (kiosk.sync.protocol's
+    # ROW_FIELDS_VERSION when its snapshot was taken; None: a mirror from before it was
+    # kept). The server leaves out for an older version what it does not know and moves
+    # its cursor past it, so an upgraded kiosk replaces a mirror built from an older one.
+    row_fields: Mapped[int | None] = mapped_column()
 
 
 def branch_codes(kept: str | None) -> frozenset[str] | None:

@@ -69,10 +69,23 @@ def load_rows(store: Store, model: type[MirrorBase], rows: Sequence[tuple[Any, .
         return loading.put_stored(mirror, model, rows)
 
 
-def finish_snapshot(store: Store, cursor: int, synced_at: datetime, reflected_through: int) -> None:
-    """Written last: the mirror counts as complete only with its cursor."""
+def finish_snapshot(
+    store: Store, cursor: int, synced_at: datetime, reflected_through: int, *, row_fields: int
+) -> None:
+    """Written last: the mirror counts as complete only with its cursor. ``row_fields``:
+    the version of the rows the kiosk asked for (kiosk.sync.protocol.ROW_FIELDS_VERSION)."""
     with loading.writing(store) as mirror:
-        loading.put_cursor(mirror, cursor, synced_at, reflected_through=reflected_through)
+        loading.put_cursor(
+            mirror, cursor, synced_at, reflected_through=reflected_through, row_fields=row_fields
+        )
+
+
+def row_fields(store: Store) -> int | None:
+    """The version of the rows the mirror was built from (None: none yet, or a mirror
+    from before it was kept)."""
+    with store.mirror.connect() as mirror:
+        value = mirror.scalar(select(SyncCursor.row_fields))
+    return None if value is None else int(value)
 
 
 def apply_changes(

@@ -307,12 +307,31 @@ class SyncAgent:
         return report
 
     def _exchange_round(self) -> tuple[int, int, int, int, int]:
-        """Push, then a snapshot when the mirror has none or follows an earlier epoch,
-        then pull."""
+        """Push, then a snapshot when one is due (``_snapshot_due``), then pull."""
         pushed, duplicates, exceptions = self.push()
-        due = outbox.server_epoch(self.store)[1]
-        snapshot_rows = self.snapshot() if due or self._cursor() is None else 0
+        snapshot_rows = self.snapshot() if self._snapshot_due() else 0
         return pushed, duplicates, exceptions, snapshot_rows, self.pull()
+
+    def _snapshot_due(self) -> bool:
+        """Whether the mirror is to be replaced: it has none yet, follows an earlier epoch
+        of the server, or was built from rows of an older version than this kiosk now
+        reads (ROW_FIELDS_VERSION; None: built before the mirror said). Upgraded, a kiosk
+        must not go on from its cursor: the server passed over, for the older version,
+        the entities and fields it did not know (the library's message, a patron's email
+        flag or PIN state, a hold's pickup) and moved the cursor past them. The journal is
+        not the mirror's: a snapshot keeps every entry the server has not applied."""
+        if outbox.server_epoch(self.store)[1] or self._cursor() is None:
+            return True
+        built = mirroring.row_fields(self.store)
+        if built is not None and built >= ROW_FIELDS_VERSION:
+            return False
+        log.info(
+            "the mirror was built from rows of version %s and this kiosk reads version %d: "
+            "reloading the library",
+            "unknown" if built is None else built,
+            ROW_FIELDS_VERSION,
+        )
+        return True
 
     def _save(
         self,
@@ -451,9 +470,13 @@ class SyncAgent:
                 if self.on_progress is not None:
                     self.on_progress(done, total)
                 page = following.result() if following is not None else None
-        mirroring.finish_snapshot(self.store, first.cursor, self.clock.now(), reflected)
-        self._keep_branch(headers)
+        mirroring.finish_snapshot(
+            self.store, first.cursor, self.clock.now(), reflected, row_fields=ROW_FIELDS_VERSION
+        )
+        # Taken before the branch is kept: should the branch's headers fail the round,
+        # the mirror is whole all the same and is not loaded again at the next.
         outbox.snapshot_taken(self.store)
+        self._keep_branch(headers)
         self._set(snapshot_percent=None)
         with contextlib.suppress(OSError):
             last_sync.clear_progress(self.store.directory)
@@ -507,21 +530,25 @@ class SyncAgent:
                 return applied
 
     def _keep_branch(self, headers: requests.structures.CaseInsensitiveDict[str]) -> None:
-        """The branch the server says this kiosk stands in, and the library's branch
-        codes, into the mirror when they are news (staff moved the kiosk, gave it its
-        first, or added a branch)."""
+        """The branch the server says this kiosk stands in, the library's branch codes
+        and their names, into the mirror when they are news (staff moved the kiosk, gave
+        it its first, or added a branch). A malformed code fails the round (returns are
+        routed by it); a name is only shown, so one the kiosk cannot show is left out,
+        said in the log, and the round goes on."""
         try:
             told = branch_from_headers(headers)
             codes = branches_from_headers(headers)
-            names = branch_names_from_headers(headers)
         except ValueError as error:
             raise SyncError(f"the server's answer is malformed: {error}") from None
+        names, left_out = branch_names_from_headers(headers)
         kept = (
             mirroring.branch(self.store),
             mirroring.branches(self.store),
             mirroring.branch_names(self.store),
         )
         if (told, codes, names) != kept:
+            for problem in left_out:  # said once, when the names are news
+                log.warning("a branch's name left out: %s", problem)
             mirroring.set_branch(self.store, told, codes, names)
 
     # --- purge -------------------------------------------------------------------------

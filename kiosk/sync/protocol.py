@@ -158,7 +158,9 @@ ROW_FIELDS_SINCE: dict[Entity, dict[int, tuple[str, ...]]] = {
     Entity.HOLD: {1: ("pickup",)},
 }
 # The entities each version added: a kiosk that knows an older version is sent none of
-# their snapshot pages or changes (it would refuse an entity it does not know).
+# their snapshot pages or changes (it would refuse an entity it does not know). Either
+# way its cursor moves past what it was not sent: upgraded, a kiosk replaces a mirror
+# built from an older version with a snapshot (sync_cursor.row_fields).
 ENTITIES_SINCE: dict[Entity, int] = {Entity.MESSAGE: 3}
 ROW_FIELDS_VERSION = max(
     *(version for since in ROW_FIELDS_SINCE.values() for version in since),
@@ -603,6 +605,8 @@ def branches_from_headers(headers: Mapping[str, str]) -> frozenset[str] | None:
 # Library"): ``CODE=NAME`` pairs, comma-separated, each name percent-encoded as UTF-8
 # (a header is ASCII). Sent whenever the library has branches; a kiosk from before it
 # ignores it, and a server from before it sends none (the kiosk then names no branch).
+# A name is only shown: the kiosk shows what it can of each and leaves out one it cannot
+# read, and never fails a sync round for a name (every kiosk would stop syncing).
 BRANCH_NAMES_HEADER = "Kiosk-Branch-Names"
 BRANCH_NAME_LENGTH = 120
 
@@ -612,22 +616,44 @@ def branch_names_header(names: Mapping[str, str]) -> str:
     return ",".join(f"{code}={quote(name, safe='')}" for code, name in sorted(names.items()))
 
 
-def branch_names_from_headers(headers: Mapping[str, str]) -> dict[str, str] | None:
-    """The branches' names an answer gives (by code), or None (a server from before the
-    header, or a library with no branches). Raises ValueError when one is malformed."""
+def shown_branch_name(name: str) -> str:
+    """``name`` as a kiosk can show it: a space of any kind (a non-breaking space, as
+    French typography puts before a colon, a tab, a line break) as one plain space, any
+    other character with nothing to show (a soft hyphen, a control character) left out,
+    and cut to BRANCH_NAME_LENGTH; "" when nothing is left to show."""
+    kept = "".join(
+        character if character.isprintable() else " " if character.isspace() else ""
+        for character in name
+    )
+    return " ".join(kept.split())[:BRANCH_NAME_LENGTH].rstrip()
+
+
+def branch_names_from_headers(
+    headers: Mapping[str, str],
+) -> tuple[dict[str, str] | None, list[str]]:
+    """The branches' names an answer gives (by code), as a kiosk can show them
+    (shown_branch_name), or None (a server from before the header, or a library with no
+    branches); and what was left out, for the log. A name is only ever shown, so nothing
+    in it is a reason to refuse the answer: a pair with no branch code, a name that is not
+    UTF-8 or has nothing to show is left out, and the others are kept. What is left out
+    names a branch's code or a pair's place in the header, never the text sent."""
     value = headers.get(BRANCH_NAMES_HEADER)
     if value is None:
-        return None
-    names = {}
-    for pair in value.split(","):
+        return None, []
+    names: dict[str, str] = {}
+    left_out = []
+    for place, pair in enumerate(value.split(","), start=1):
         code, equals, quoted = pair.strip().partition("=")
         if not equals or not BRANCH_CODE.fullmatch(code):
-            raise ValueError(f"{BRANCH_NAMES_HEADER} names no branch code: {pair[:40]!r}")
+            left_out.append(f"{BRANCH_NAMES_HEADER}: pair {place} names no branch code")
+            continue
         try:
-            name = unquote(quoted, errors="strict")
+            name = shown_branch_name(unquote(quoted, errors="strict"))
         except UnicodeDecodeError:
-            raise ValueError(f"{BRANCH_NAMES_HEADER}: {code}'s name is not UTF-8") from None
-        if not name.strip() or len(name) > BRANCH_NAME_LENGTH or not name.isprintable():
-            raise ValueError(f"{BRANCH_NAMES_HEADER}: {code}'s name is malformed")
+            left_out.append(f"{BRANCH_NAMES_HEADER}: {code}'s name is not UTF-8")
+            continue
+        if not name:
+            left_out.append(f"{BRANCH_NAMES_HEADER}: {code}'s name has nothing to show")
+            continue
         names[code] = name
-    return names
+    return names, left_out

@@ -10,6 +10,7 @@ checked in where she collects it; and the desk's check-in of a copy in transit."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiosk.central.api import app as api_app
 from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.branches import add_branch
@@ -36,9 +38,9 @@ from kiosk.circulation.views import (
 )
 from kiosk.common.clock import FixedClock
 from kiosk.demo.library import GeneratedLibrary
-from kiosk.store import mirroring
+from kiosk.store import mirroring, outbox
 from kiosk.store.store import Store
-from kiosk.sync.agent import SyncAgent
+from kiosk.sync.agent import Connectivity, SyncAgent
 
 from .conftest import NOW, ServerThread, prepare_central
 from .test_title_hold_sync import _two_copies_on_the_shelf
@@ -462,3 +464,50 @@ def test_the_greeting_says_at_which_branch_a_ready_hold_waits(
     assert not isinstance(greeted, Unavailable)
     assert greeted.greeting is not None
     assert greeted.greeting.ready_where == ("Biblioteca del Este, Ñuñoa",)
+
+
+def test_a_branch_name_the_kiosk_cannot_show_stops_no_kiosk_syncing(
+    branches: Branches,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A name is only shown, so no name fails a kiosk's sync round (which would stop
+    every kiosk pushing and purging its journal, and one due a snapshot loading it every
+    round). One written with French typography and a tab (before the server refused
+    control characters) is shown as the kiosk can; a pair the kiosk cannot read at all is
+    left out and said in the log by its code, the others kept."""
+    ann = branches.adults()[0]
+    north_agent, north = branches.kiosk(tmp_path / "north", "North")
+    with branches.session() as db:
+        found = db.get(Branch, "East")
+        assert found is not None
+        found.name = "Médiathèque\u00a0: Est\u00ad\tEnd"
+        db.commit()
+    copy, _ = _two_copies_on_the_shelf(branches)  # type: ignore[arg-type]
+    assert getattr(north.checkout(sign_in(north, ann), copy), "status", None) is CheckoutStatus.LENT
+    report = north_agent.sync_once()
+    assert report.pushed == 1
+    assert north_agent.status.connectivity is Connectivity.ONLINE
+    assert outbox.waiting(north_agent.store)[0] == 0
+    assert (mirroring.branch_names(north_agent.store) or {})["East"] == "Médiathèque : Est End"
+
+    # A server sending names no kiosk can read: each such pair left out, the round done.
+    monkeypatch.setattr(
+        api_app,
+        "branch_names_header",
+        lambda _names: "North=%FF%FE,Bad code=Nowhere,East=East%20End,Main=%09",
+    )
+    caplog.set_level(logging.WARNING, logger="kiosk.sync.agent")
+    north_agent.sync_once()
+    assert mirroring.branch_names(north_agent.store) == {"East": "East End"}
+    left_out = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    assert left_out == [
+        "a branch's name left out: Kiosk-Branch-Names: North's name is not UTF-8",
+        "a branch's name left out: Kiosk-Branch-Names: pair 2 names no branch code",
+        "a branch's name left out: Kiosk-Branch-Names: Main's name has nothing to show",
+    ]
+    # A new kiosk takes its snapshot once, whatever the names, and follows it.
+    east_agent, _ = branches.kiosk(tmp_path / "east", "East")
+    assert mirroring.branch_names(east_agent.store) == {"East": "East End"}
+    assert east_agent.sync_once().snapshot_rows == 0

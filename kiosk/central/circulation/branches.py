@@ -8,6 +8,7 @@ staff register it in. Adding a branch is audited in its own transaction.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,7 +41,8 @@ def branch_codes(db: Session) -> set[str]:
 def add_branch(
     db: Session, code: str, name: str, now: datetime, *, actor: str, origin: str
 ) -> Branch:
-    """Register a branch; refused for a malformed or taken code, or an empty name."""
+    """Register a branch; refused for a malformed or taken code, or an empty name or one
+    with a control character (name_problem)."""
     name = name.strip()
     if not BRANCH_CODE.fullmatch(code):
         raise CentralError(
@@ -49,6 +51,9 @@ def add_branch(
         )
     if not name or len(name) > MAX_NAME:
         raise CentralError(f"a branch's name must be 1 to {MAX_NAME} characters")
+    problem = name_problem(name)
+    if problem is not None:
+        raise CentralError(problem)
     if db.get(Branch, code) is not None:
         raise CentralError(f"a branch {code!r} exists already")
     branch = Branch(code=code, name=name)
@@ -56,6 +61,34 @@ def add_branch(
     audit.record(db, now, actor=actor, action="branch.add", target=code, origin=origin)
     db.commit()
     return branch
+
+
+# Characters a branch's name may not hold: control characters (a tab, a line break),
+# line and paragraph separators and lone surrogates. A non-breaking space or a soft
+# hyphen is the library's typography: kept, and shown by each kiosk as it can.
+_NOT_IN_A_NAME = frozenset({"Cc", "Zl", "Zp", "Cs"})
+_SAID = {
+    "\t": "a tab",
+    "\n": "a line break",
+    "\r": "a carriage return",
+    "\u2028": "a line break",
+    "\u2029": "a paragraph break",
+}
+
+
+def name_problem(name: str) -> str | None:
+    """What is wrong with ``name`` as a branch's name (one line of text that patrons read
+    on the kiosks and in the portal), or None."""
+    for place, character in enumerate(name, start=1):
+        category = unicodedata.category(character)
+        if category in _NOT_IN_A_NAME:
+            kind = "a control character" if category == "Cc" else "a character that is no text"
+            what = _SAID.get(character, f"{kind} (U+{ord(character):04X})")
+            return (
+                "a branch's name must be one line of text without control characters: "
+                f"it has {what} at character {place}"
+            )
+    return None
 
 
 def branch_problem(code: str, codes: set[str]) -> str | None:

@@ -88,6 +88,26 @@ def test_a_mistyped_branch_is_refused_with_the_nearest(library: str) -> None:
     assert "branch code 'North side' must be" in spaced.stderr
 
 
+def test_a_name_with_a_control_character_is_refused_in_words(library: str) -> None:
+    """A branch's name is one line patrons read: a tab or a line break (pasted from a
+    spreadsheet) is refused, saying where; French typography is kept as written."""
+    for name, said in (
+        ("North\tside", "it has a tab at character 6"),
+        ("North\nside", "it has a line break at character 6"),
+        ("North\x07", "it has a control character (U+0007) at character 6"),
+    ):
+        run = central(library, "branch", "add", "NORTH", name)
+        assert run.returncode == 2, name
+        assert (
+            "a branch's name must be one line of text without control characters: " + said
+        ) in run.stderr
+    assert json.loads(ok(library, "branch", "list", "--json")) == []
+    ok(library, "branch", "add", "NORD", "M\u00e9dia\u00adth\u00e8que\u00a0: Nord")
+    assert json.loads(ok(library, "branch", "list", "--json")) == [
+        {"code": "NORD", "name": "M\u00e9dia\u00adth\u00e8que\u00a0: Nord"}
+    ]
+
+
 def test_items_home_branches_are_checked_once_there_are_branches(
     library: str, tmp_path: Path
 ) -> None:
