@@ -45,9 +45,11 @@ def welcome(
     console_message: Mapping[str, str] | None = None,
 ) -> WelcomeView:
     """``console_message``: the library's message as staff set it in the console, by
-    language; when staff have set any, it stands in for kiosk.toml's (a closure staff
-    announce today outranks the kiosk's standing words), in the patron's language, else
-    in the kiosk's default language."""
+    language. It outranks kiosk.toml's (a closure staff announce today outranks the
+    kiosk's standing words) in the languages it has: the console's in the patron's
+    language, else in the kiosk's default language, else kiosk.toml's in the patron's
+    language, else in the default. A message staff set only in French hides no kiosk's
+    own from a patron reading English or Spanish."""
     hints = []
     if settings.lends:
         heading = tr("Scan your library card to borrow")
@@ -65,8 +67,17 @@ def welcome(
     )
     larger = tr("Standard text") if patron.look.large_text else tr("Larger text")
     options = (Button("contrast", contrast), Button("larger_text", larger), help_button(tr))
-    said = console_message or settings.welcome_message
-    message = said.get(patron.language) or said.get(settings.default_language)
+    console, own = console_message or {}, settings.welcome_message
+    languages_in_order = (patron.language, settings.default_language)
+    message = next(
+        (
+            text
+            for said in (console, own)
+            for language in languages_in_order
+            if (text := said.get(language))
+        ),
+        None,
+    )
     return WelcomeView(
         settings.library_name,
         settings.logo,
