@@ -106,6 +106,8 @@ SCALE = Scale(items=2000, patrons=300, loans=50, seed=7)
 def _people(engine: Engine, count: int, first: int = 0) -> None:
     """``count`` adults and ``count`` fiction copies on the shelf, numbered from ``first``,
     the same on both sides."""
+    if count == 0:
+        return
     expires = CLOCK.now().date() + timedelta(days=365)
     with Session(engine) as session:
         fiction = session.scalar(

@@ -253,7 +253,7 @@ MISTAKES = [
     pytest.param(
         "[libary]\nname = 'x'\n",
         [
-            "1: libary: unknown table (did you mean 'library'?); known tables: central, library, web, registration, notices, sip2, backup, upstream"
+            "1: libary: unknown table (did you mean 'library'?); known tables: central, library, web, registration, notices, sip2, backup, upstream, imports"
         ],
         id="unknown table",
     ),
@@ -555,7 +555,7 @@ MISTAKES = [
         "[backups]\nkeep = 3\n",
         [
             "1: backups: unknown table (did you mean 'backup'?); known tables: central, "
-            "library, web, registration, notices, sip2, backup, upstream"
+            "library, web, registration, notices, sip2, backup, upstream, imports"
         ],
         id="backup: the table misspelt",
     ),
@@ -626,7 +626,7 @@ port = 6001
         f"{path}:15: notices.email.pasword_file: unknown key (did you mean 'password_file'?); "
         "known keys: host, port, security, from, username, password_file",
         f"{path}:17: sip: unknown table (did you mean 'sip2'?); known tables: central, "
-        "library, web, registration, notices, sip2, backup, upstream",
+        "library, web, registration, notices, sip2, backup, upstream, imports",
     ]
 
 

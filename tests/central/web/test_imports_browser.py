@@ -316,7 +316,10 @@ def test_an_admin_imports_a_catalogue_its_items_and_patrons(
     expect(page).to_have_url(f"{console.url}/staff/imports")
     # Each kind says the columns it needs, from the importer itself.
     expect(
-        page.get_by_text("Columns: brn, title, author, isbn (may be empty), publication_type.")
+        page.get_by_text(
+            "Columns: brn, title, author, isbn (may be empty), publication_type, "
+            "subjects (may be empty)."
+        )
     ).to_be_visible()
     expect(page.get_by_text("Columns: patron_id, card, first_name, surname")).to_be_visible()
     accessible(page)
