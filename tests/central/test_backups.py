@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import requests
 from psycopg.conninfo import conninfo_to_dict
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -367,7 +367,19 @@ def test_a_backup_while_fifty_kiosks_push_is_exactly_what_it_says_it_covers(
             backups.backup(engine, tmp_path / f"b{n}.backup", NOW, off_machine=True)
             for n in range(2)
         ]
-        time.sleep(0.5)
+        # Until a kiosk has pushed after the last backup (under a busy machine the
+        # first may take seconds): the restore must leave that push out.
+        pushed_after = (
+            select(func.count())
+            .select_from(Change)
+            .where(Change.entity == Entity.ENTRY.value, Change.seq > taken[-1].manifest.covers)
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not failures:
+            with Session(engine) as session:
+                if session.scalar(pushed_after):
+                    break
+            time.sleep(0.2)
         stop.set()
         for thread in threads:
             thread.join(timeout=60)
