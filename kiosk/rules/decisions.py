@@ -20,9 +20,11 @@ from kiosk.rules.model import (
     Due,
     Item,
     Loan,
+    MemberType,
     Patron,
     Policy,
     Privilege,
+    PublicationType,
     money,
 )
 from kiosk.rules.reasons import Refusal
@@ -198,15 +200,7 @@ def decide_checkout(
         refusals.append(reasons.on_hold_for_other())
 
     privilege = policy.privilege(member.code, publication.code)
-    same_type = sum(1 for code in held if code == publication.code)
-    if privilege is None:
-        refusals.append(reasons.no_privilege(member.name, publication.name))
-    elif privilege.quota is not None and same_type >= privilege.quota:
-        refusals.append(reasons.privilege_quota(privilege.quota, member.name, publication.name))
-    if member.quota is not None and len(held) >= member.quota:
-        refusals.append(reasons.member_type_quota(member.quota, member.name))
-    if publication.quota is not None and same_type >= publication.quota:
-        refusals.append(reasons.publication_type_quota(publication.quota, publication.name))
+    refusals += _type_refusals(privilege, member, publication, held)
     # A pending registration with none at all is refused by its standing already.
     if patron.pending_loans and len(held) >= patron.pending_loans:
         refusals.append(reasons.registration_pending(patron.pending_loans))
@@ -229,20 +223,33 @@ def lending_closed(
     wait on the hold shelf for someone who may not take it."""
     member = policy.member_types[member_type]
     publication = policy.publication_types[publication_type]
-    refusals = []
+    # Holding nothing, a quota still refuses only when it is 0.
     privilege = policy.privilege(member.code, publication.code)
-    if privilege is None:
-        refusals.append(reasons.no_privilege(member.name, publication.name))
-    elif privilege.quota == 0:
-        refusals.append(reasons.privilege_quota(0, member.name, publication.name))
-    if member.quota == 0:
-        refusals.append(reasons.member_type_quota(0, member.name))
-    if publication.quota == 0:
-        refusals.append(reasons.publication_type_quota(0, publication.name))
+    refusals = _type_refusals(privilege, member, publication, held=())
     cap = policy.lending_cap(member.code, publication.code)
     if cap is not None and cap < today:
         refusals.append(reasons.no_issue_after(human_date(cap)))
     return tuple(refusals)
+
+
+def _type_refusals(
+    privilege: Privilege | None,
+    member: MemberType,
+    publication: PublicationType,
+    held: Sequence[str],
+) -> list[Refusal]:
+    """The privilege and the quotas, for a patron holding loans of the types ``held``."""
+    refusals = []
+    same_type = sum(1 for code in held if code == publication.code)
+    if privilege is None:
+        refusals.append(reasons.no_privilege(member.name, publication.name))
+    elif privilege.quota is not None and same_type >= privilege.quota:
+        refusals.append(reasons.privilege_quota(privilege.quota, member.name, publication.name))
+    if member.quota is not None and len(held) >= member.quota:
+        refusals.append(reasons.member_type_quota(member.quota, member.name))
+    if publication.quota is not None and same_type >= publication.quota:
+        refusals.append(reasons.publication_type_quota(publication.quota, publication.name))
+    return refusals
 
 
 def _waits_for_another(item: Item, patron_id: str) -> bool:
