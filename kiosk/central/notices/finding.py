@@ -385,13 +385,15 @@ def _fine(policy: Policy, loan: Row[Any], moment: datetime) -> Decimal:
 
 
 def hold_expiring(db: Session, today: date, timing: Timing) -> Iterator[Found]:
-    """Ready holds whose last day on the hold shelf is close."""
+    """Ready holds whose last day on the hold shelf is close, each with the name of the
+    branch whose hold shelf it is on (``pickup``, as :func:`hold_ready`'s)."""
     shelf = timedelta(days=timing.hold_shelf_days)
     before = timedelta(days=timing.hold_expiry_days_before)
     earliest = datetime.combine(today - shelf, time(0))
     rows = db.execute(
-        select(Hold.id, Hold.title, Hold.ready_at, *_PATRON)
+        select(Hold.id, Hold.title, Hold.ready_at, Branch.name.label("pickup"), *_PATRON)
         .join(Patron, Patron.patron_id == Hold.patron_id)
+        .outerjoin(Branch, Branch.code == Hold.pickup)
         .where(Hold.ready, Hold.ready_at >= earliest)
     )
     for row in rows:
@@ -400,7 +402,12 @@ def hold_expiring(db: Session, today: date, timing: Timing) -> Iterator[Found]:
         last_day = row.ready_at.date() + shelf
         warned_on = last_day - before
         if warned_on <= today <= last_day and warned_on > row.ready_at.date():
-            facts = {"title": row.title, "pickup_by": last_day.isoformat(), "hold": row.id}
+            facts = {
+                "title": row.title,
+                "pickup_by": last_day.isoformat(),
+                "hold": row.id,
+                "pickup": row.pickup or "",
+            }
             yield _found(row, "hold_expiring", _hold_subject(row), warned_on, facts)
 
 

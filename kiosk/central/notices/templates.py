@@ -47,9 +47,9 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "due_soon": ("due", "items"),
     "overdue": ("level", "items", "total"),
     # pickup: the name of the branch whose hold shelf it is on ("" for a hold with none;
-    # absent from a notice queued before pickups).
+    # absent from a notice queued before pickups, or, for hold_expiring, before its own).
     "hold_ready": ("title", "pickup_by", "pickup"),
-    "hold_expiring": ("title", "pickup_by"),
+    "hold_expiring": ("title", "pickup_by", "pickup"),
     "membership_expiring": ("expires",),
     "receipt": ("action", "items"),
     "new_arrivals": ("week", "items"),
@@ -63,7 +63,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "due_soon": {"due": "2026-12-01", "items": [_ITEM]},
     "overdue": {"level": 1, "items": [_ITEM], "total": "1.50"},
     "hold_ready": {"title": "A Title", "pickup_by": "2026-12-01", "pickup": "Main Library"},
-    "hold_expiring": {"title": "A Title", "pickup_by": "2026-12-01"},
+    "hold_expiring": {"title": "A Title", "pickup_by": "2026-12-01", "pickup": "Main Library"},
     "membership_expiring": {"expires": "2026-12-31"},
     "receipt": {"action": "checkout", "items": [_ITEM]},
     "new_arrivals": {"week": "2026-W48", "items": [_ITEM]},

@@ -1,27 +1,32 @@
 """Finding and sending notices, on SQLite and PostgreSQL, through a real SMTP server and
 an HTTP gateway on loopback: each kind to a patron who chose it and to no one else, the
 digest, texts, the printed list, a second run the same day sending nothing, the mail
-server down then up, refusals retried with backoff then recorded as failed."""
+server down then up, refusals retried with backoff then recorded as failed; the
+hold-expiring notice naming the branch whose hold shelf the hold is on."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
 from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from kiosk.central.models import Hold, Loan, Notice
+from kiosk.central.circulation.branches import add_branch
+from kiosk.central.models import Hold, Loan, Notice, Patron
 from kiosk.central.notices import outbox
+from kiosk.central.notices.finding import Found
 from kiosk.central.notices.runner import Runner
 from kiosk.common.clock import FixedClock
 from kiosk.demo.library import Scale
 from tests.central.notices.conftest import (
     NOW,
     PATRONS,
+    TODAY,
     Gateway,
     SmtpServer,
     body,
@@ -277,3 +282,58 @@ def test_texts_carry_the_gateways_credentials_and_its_refusals_are_kept(
         texts = db.scalars(select(Notice).where(Notice.channel == "sms")).all()
     assert {n.status for n in texts} == {"failed"}
     assert all("900003" not in (n.last_error or "") for n in texts)
+
+
+def _expiring(messages: list[EmailMessage]) -> str:
+    (message,) = [m for m in messages if m["X-Library-Notice"] == "hold_expiring"]
+    assert "East End Library" in body(message, "html")
+    return body(message)
+
+
+def test_the_hold_expiring_notice_names_the_branch_whose_hold_shelf_it_is_on(
+    library: Engine, smtp: SmtpServer, gateway: Gateway, clock: FixedClock
+) -> None:
+    """Persuasion, on its last day on the shelf tomorrow, waits at East End for Ada
+    (English email), Eva (Spanish email), Cy (English texts) and Fleur (French texts, for
+    this test); a notice to Bo queued before pickups were told, with no ``pickup`` in its
+    facts, reads as before."""
+    with Session(library) as db:
+        add_branch(db, "EAST", "East End Library", NOW, actor="test", origin="test")
+        db.execute(update(Hold).where(Hold.title == "Persuasion").values(pickup="EAST"))
+        db.execute(
+            update(Patron)
+            .where(Patron.patron_id == "p-fr")
+            .values(notify_by="sms", phone="+33 6 00 00 00 07")
+        )
+        bos = db.scalars(
+            select(Hold.id).where(Hold.patron_id == "p-nothing", Hold.title == "Persuasion")
+        ).one()
+        facts = {"title": "Persuasion", "pickup_by": "2026-11-24", "hold": bos}
+        old = Found("p-nothing", "hold_expiring", "old", TODAY, "email", False, facts)
+        assert outbox.enqueue(db, [old], NOW - timedelta(hours=1), 8) == 1
+        db.commit()
+    Runner(library, notices_config(smtp.port, gateway.url), clock.now).run_once()
+    assert (
+        "Persuasion waits for you on the hold shelf at East End Library until "
+        "November 24, 2026. After that it goes to the next reader."
+    ) in _expiring(smtp.mail.to("ada@example.org"))
+    assert (
+        "Persuasion le espera en el estante de reservas de East End Library hasta el "
+        "24 de noviembre de 2026."
+    ) in _expiring(smtp.mail.to("eva@example.org"))
+    texts = {t["to"]: t["text"] for t in gateway.texts() if "Persuasion" in t["text"]}
+    assert texts == {
+        "+44 7700 900003": "Riverside Library: collect Persuasion from the hold shelf at "
+        "East End Library by November 24, 2026 or it goes to the next reader.",
+        "+33 6 00 00 00 07": "Riverside Library : retirez Persuasion de l'étagère des "
+        "réservations à East End Library avant le 24 novembre 2026 inclus, sinon il "
+        "passera au lecteur suivant.",
+    }
+    # Queued before: the notice it was, no branch named.
+    (before,) = smtp.mail.to("bo@example.org")
+    assert before["X-Library-Notice"] == "hold_expiring"
+    assert (
+        "Persuasion waits for you on the hold shelf until November 24, 2026. After that "
+        "it goes to the next reader."
+    ) in body(before)
+    assert "East End" not in before.as_string()

@@ -33,6 +33,30 @@ def test_every_shipped_template_is_good_in_every_language() -> None:
             assert len(composed.sms) <= 240
 
 
+@pytest.mark.parametrize(
+    ("language", "named", "unnamed"),
+    [
+        ("en", "on the hold shelf at Main Library until", "on the hold shelf until"),
+        ("es", "estante de reservas de Main Library hasta", "estante de reservas hasta"),
+        ("fr", "réservations à Main Library jusqu'au", "réservations jusqu'au"),
+    ],
+)
+def test_a_hold_notice_names_its_pickup_branch_and_one_queued_without_it_still_reads(
+    language: str, named: str, unnamed: str
+) -> None:
+    templates = Templates()
+    facts = {**SAMPLE_COMMON, **SAMPLES["hold_expiring"]}
+    composed = templates.compose("hold_expiring", language, facts)
+    for form in (composed.text, composed.html, composed.sms, composed.digest):
+        assert "Main Library" in form
+    assert named in composed.text
+    for before in ({k: v for k, v in facts.items() if k != "pickup"}, {**facts, "pickup": ""}):
+        composed = templates.compose("hold_expiring", language, before)
+        assert unnamed in composed.text
+        assert "Main Library" not in composed.text + composed.html + composed.sms
+        assert composed.digest
+
+
 def test_the_librarys_own_template_replaces_the_shipped_one(tmp_path: Path) -> None:
     (tmp_path / "en").mkdir()
     (tmp_path / "en" / "hold_ready.txt").write_text(
