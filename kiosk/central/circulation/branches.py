@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import audit
 from kiosk.central.errors import CentralError
-from kiosk.central.models import AppliedTransaction, Branch, Item, Record
+from kiosk.central.models import AppliedTransaction, Branch, Item, Kiosk, Record
 from kiosk.common.suggest import did_you_mean
 from kiosk.sync.protocol import BRANCH_CODE
 
@@ -38,24 +38,66 @@ def branch_codes(db: Session) -> set[str]:
     return set(db.scalars(select(Branch.code)))
 
 
+@dataclass(frozen=True, slots=True)
+class BranchCounts:
+    """A branch with how many kiosks stand in it and how many items have it as home."""
+
+    code: str
+    name: str
+    kiosks: int
+    items: int
+
+
+def branch_counts(db: Session) -> list[BranchCounts]:
+    """Every branch, by code, with its kiosks and its items counted (one grouped query
+    each, whatever the number of branches)."""
+    kiosks = dict(
+        db.execute(
+            select(Kiosk.branch, func.count())
+            .where(Kiosk.branch.is_not(None))
+            .group_by(Kiosk.branch)
+        ).all()
+    )
+    items = dict(
+        db.execute(
+            select(Item.home_location, func.count())
+            .where(Item.home_location.in_(select(Branch.code)))
+            .group_by(Item.home_location)
+        ).all()
+    )
+    return [
+        BranchCounts(found.code, found.name, kiosks.get(found.code, 0), items.get(found.code, 0))
+        for found in branches(db)
+    ]
+
+
+class BranchRefused(CentralError):
+    """A branch add_branch refuses; ``field``: the one at fault, ``code`` or ``name``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def add_branch(
     db: Session, code: str, name: str, now: datetime, *, actor: str, origin: str
 ) -> Branch:
-    """Register a branch; refused for a malformed or taken code, or an empty name or one
-    with a control character (name_problem)."""
+    """Register a branch; refused (BranchRefused) for a malformed or taken code, or an
+    empty name or one with a control character (name_problem)."""
     name = name.strip()
     if not BRANCH_CODE.fullmatch(code):
-        raise CentralError(
+        raise BranchRefused(
+            "code",
             f"branch code {code!r} must be 1 to 32 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit (it is what items' home_location say)"
+            "starting with a letter or digit (it is what items' home_location say)",
         )
     if not name or len(name) > MAX_NAME:
-        raise CentralError(f"a branch's name must be 1 to {MAX_NAME} characters")
+        raise BranchRefused("name", f"a branch's name must be 1 to {MAX_NAME} characters")
     problem = name_problem(name)
     if problem is not None:
-        raise CentralError(problem)
+        raise BranchRefused("name", problem)
     if db.get(Branch, code) is not None:
-        raise CentralError(f"a branch {code!r} exists already")
+        raise BranchRefused("code", f"a branch {code!r} exists already")
     branch = Branch(code=code, name=name)
     db.add(branch)
     audit.record(db, now, actor=actor, action="branch.add", target=code, origin=origin)

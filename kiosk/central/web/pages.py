@@ -45,6 +45,7 @@ NAVIGATION = (
     ("Kiosks", "/staff/kiosks", "viewer"),
     ("Kiosk message", "/staff/message", "admin"),
     ("In transit", "/staff/transfers", "viewer"),
+    ("Branches", "/staff/branches", "viewer"),
     ("Exceptions", "/staff/exceptions", "viewer"),
     ("Notices", "/staff/notices", "viewer"),
     ("Policy", "/staff/policy", "viewer"),

@@ -25,6 +25,7 @@ PAGES = (
     "/staff/kiosks",
     "/staff/kiosks/table",  # the Kiosks page's table alone, which its script refreshes
     "/staff/kiosks/1",
+    "/staff/branches",  # every role reads it; adding one: test_branches_page
     "/staff/exceptions",
     "/staff/notices",  # the outbox: every role; a resend: circulation and above
     "/staff/notices/print",
@@ -46,6 +47,7 @@ FORMS = (
     "/staff/logout",
     "/staff/kiosks/1/token",
     "/staff/kiosks/1/disable",
+    "/staff/branches",
     "/staff/exceptions/1/resolve",
     "/staff/notices/1/resend",
     "/staff/notices/printed",

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from kiosk.central.web.routes import (
     audit,
+    branches,
     desk,
     exceptions,
     feedback,
@@ -34,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     items.router,
     kiosks.router,
     message.router,
+    branches.router,
     exceptions.router,
     notices.router,
     policy.router,
