@@ -417,6 +417,11 @@ def arrival_subjects(db: Session, today: date) -> list[str]:
     return sorted((spelled[folded] for folded in common), key=str.casefold)
 
 
+# The subjects of new arrivals offered on a day: ``arrival_subjects``, or the app's
+# cache of it (``subject_cache.ArrivalSubjects``).
+SubjectsOffered = Callable[[Session, date], list[str]]
+
+
 # --- changing -------------------------------------------------------------------------
 
 
@@ -578,10 +583,12 @@ _CHECKS: dict[str, Callable[[Session, str], Any]] = {
 }
 
 
-def _arrival_subjects(db: Session, value: str, patron: Patron, today: date) -> str:
+def _arrival_subjects(
+    db: Session, value: str, patron: Patron, today: date, subjects: SubjectsOffered
+) -> str:
     """The subjects chosen, among those offered today and those the patron chose
     before (a subject that has had no new record for a while stays chosen)."""
-    offered = [*arrival_subjects(db, today), *preferences.headings(patron.arrival_subjects)]
+    offered = [*subjects(db, today), *preferences.headings(patron.arrival_subjects)]
     try:
         return preferences.subjects(preferences.headings(value), offered)
     except preferences.TooManySubjects as bad:
@@ -591,7 +598,11 @@ def _arrival_subjects(db: Session, value: str, patron: Patron, today: date) -> s
 
 
 def _checked(
-    db: Session, changes: Mapping[str, str | None], patron: Patron, today: date
+    db: Session,
+    changes: Mapping[str, str | None],
+    patron: Patron,
+    today: date,
+    subjects: SubjectsOffered,
 ) -> dict[str, Any]:
     """Each field of ``changes`` read and checked, every problem found at once. A member
     type left as it is stands, even one the policy in force no longer has: the rest of
@@ -607,7 +618,7 @@ def _checked(
             values[name] = patron.member_type
         elif name == "arrival_subjects" and name in changes:
             try:
-                values[name] = _arrival_subjects(db, changes[name] or "", patron, today)
+                values[name] = _arrival_subjects(db, changes[name] or "", patron, today, subjects)
             except _Bad as bad:
                 problems[name] = str(bad).replace("{}", FIELD_NAMES[name].capitalize())
                 if bad.code:
@@ -628,13 +639,16 @@ def update_patron(
     changes: Mapping[str, str | None],
     now: datetime,
     actor: Actor,
+    *,
+    subjects: SubjectsOffered = arrival_subjects,
 ) -> tuple[str, ...]:
     """Change the patron's fields named in ``changes`` (``FIELDS``), each as typed: an
     empty email, phone, language or expiry clears it. Every problem is reported at once
     (PatronRefused, by field); nothing changes then. Returns the fields that changed
-    (none: nothing written)."""
+    (none: nothing written). ``subjects``: the subjects of new arrivals offered on a day
+    (the app's ``subject_cache.ArrivalSubjects``; counted afresh without one)."""
     with changing(db, patron_id) as (log, patron):
-        values = _checked(db, changes, patron, now.date())
+        values = _checked(db, changes, patron, now.date(), subjects)
         before = patron_row(patron)
         changed = tuple(
             name for name in FIELDS if name in values and getattr(patron, name) != values[name]

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_csrf_protect import CsrfProtect
 
+from kiosk.central.circulation.subject_cache import ArrivalSubjects
 from kiosk.central.web.deps import CsrfRefused, NotAllowed, NotSignedIn
 from kiosk.central.web.headers import SecurityHeaders, quiet_access_log
 from kiosk.central.web.limits import FormLimits
@@ -24,6 +25,8 @@ LOGIN = "/staff/login"
 
 def mount_console(app: FastAPI, config: ConsoleSettings) -> None:
     app.state.console = config
+    # The subjects of new arrivals the portal offers, counted once a day and catalogue change.
+    app.state.arrival_subjects = ArrivalSubjects()
     settings = [
         ("secret_key", config.secret_key),
         ("token_location", "body"),

@@ -15,6 +15,7 @@ from fastapi_csrf_protect.exceptions import CsrfProtectError
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.policy import PolicyCache
+from kiosk.central.circulation.subject_cache import ArrivalSubjects
 from kiosk.central.web import sessions
 from kiosk.central.web.accounts import RANK, Role, SignedIn
 from kiosk.central.web.settings import ConsoleSettings
@@ -67,6 +68,12 @@ async def policies(request: Request) -> PolicyCache:
     return policy_cache(request)
 
 
+async def arrival_subjects(request: Request) -> ArrivalSubjects:
+    """The server's one cache of the subjects of new arrivals the portal offers."""
+    found: ArrivalSubjects = request.app.state.arrival_subjects
+    return found
+
+
 def database(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as db:
         yield db
@@ -74,6 +81,7 @@ def database(request: Request) -> Iterator[Session]:
 
 Db = Annotated[Session, Depends(database)]
 Policies = Annotated[PolicyCache, Depends(policies)]
+OfferedSubjects = Annotated[ArrivalSubjects, Depends(arrival_subjects)]
 Settings = Annotated[ConsoleSettings, Depends(settings)]
 Now = Annotated[datetime, Depends(now)]
 Origin = Annotated[str, Depends(origin)]

@@ -3,7 +3,8 @@ offered from the broad subjects of the year's new records, saved as the notices 
 them (a subject with a comma in it too), one not offered refused in the patron's words
 with nothing changed, shown to staff on the patron's page; as many as the portal offers
 kept whatever their length, more than that refused as too many in the patron's language
-(English, Spanish, French) with nothing changed; and the attacks: no or a forged CSRF
+(English, Spanish, French) with nothing changed; the subjects counted from the records
+once, not on each page and save, and again after a catalogue import; and the attacks: no or a forged CSRF
 token, another patron's record named in the form, a member of staff's session, no
 session at all."""
 
@@ -13,10 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import requests
-from sqlalchemy import update
+from sqlalchemy import Engine, event, update
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
+from kiosk.central.circulation.importers import import_file
 from kiosk.central.models import Patron, Record
 
 from ..conftest import Console
@@ -69,6 +71,50 @@ def _form(token: str, **more: object) -> dict[str, object]:
 
 def _save(browser: requests.Session, portal: Portal, data: dict[str, object]) -> requests.Response:
     return browser.post(f"{portal.url}/my/details", data=data, timeout=30)
+
+
+def test_the_subjects_are_counted_once_until_the_catalogue_changes(
+    portal: Portal, tmp_path: Path
+) -> None:
+    _catalogue(portal)
+    me = reader(5)
+    browser = portal.sign_in(me.card, me.pin)
+    counted: list[str] = []
+
+    def before(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        # patrons.arrival_subjects' one statement, on the app's engine (any, here).
+        if "records.subjects" in statement and "records.added_on >=" in statement:
+            counted.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", before)
+    try:
+        for _ in range(3):
+            page = browser.get(f"{portal.url}/my/details", timeout=30).text
+            assert 'value="Gardening"' in page
+        token = csrf_token(browser, portal.url, "/my/details")
+        answer = _save(browser, portal, _form(token, arrival_subjects=["Gardening"]))
+        assert answer.status_code == 200, answer.text
+        assert _subjects(portal, me.patron_id) == "Gardening"
+        assert len(counted) == 1
+        # A catalogue import (the terminal's or the timer's, not the server's) brings a
+        # subject: the next page offers it.
+        assert portal.clock is not None
+        csv = tmp_path / "catalogue.csv"
+        csv.write_text(
+            "brn,title,author,isbn,publication_type,subjects\n"
+            "9001,Cast On,A. Knitter,,FICTION,Knitting -- Patterns\n",
+            encoding="utf-8",
+        )
+        engine = database.connect(portal.database_url)
+        with Session(engine) as db:
+            import_file(db, "catalogue", csv, actor="vera", now=portal.clock.now())
+        engine.dispose()
+        page = browser.get(f"{portal.url}/my/details", timeout=30).text
+        assert 'value="Knitting"' in page
+        browser.get(f"{portal.url}/my/details", timeout=30)
+        assert len(counted) == 2
+    finally:
+        event.remove(Engine, "before_cursor_execute", before)
 
 
 def test_subjects_are_offered_saved_and_checked(portal: Portal) -> None:

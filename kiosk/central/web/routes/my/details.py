@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 from kiosk.central.circulation.patrons import (
     TOO_MANY_SUBJECTS,
     PatronRefused,
-    arrival_subjects,
+    SubjectsOffered,
     publication_types,
     update_patron,
 )
 from kiosk.central.notices import preferences
-from kiosk.central.web.deps import CsrfChecked, Db, Now, Origin, Settings
+from kiosk.central.web.deps import CsrfChecked, Db, Now, OfferedSubjects, Origin, Settings
 from kiosk.central.web.routes.my.account import patron_actor
 from kiosk.central.web.routes.my.deps import SignedIn, SignedInPatron, page
 from kiosk.central.web.routes.my.words import N_
@@ -99,6 +99,7 @@ def _details_page(
     db: Session,
     config: ConsoleSettings,
     moment: datetime,
+    offered: SubjectsOffered,
     typed: dict[str, str] | None = None,
     problems: dict[str, str] | None = None,
     saved: bool = False,
@@ -108,8 +109,7 @@ def _details_page(
     ticked["arrival_subjects"] = set(preferences.headings(values["arrival_subjects"]))
     chosen_before = preferences.headings(signed_in.patron.arrival_subjects)
     subjects = {
-        subject.casefold(): subject
-        for subject in [*arrival_subjects(db, moment.date()), *chosen_before]
+        subject.casefold(): subject for subject in [*offered(db, moment.date()), *chosen_before]
     }
     return page(
         request,
@@ -133,9 +133,15 @@ def _details_page(
 
 @router.get("/details", response_class=HTMLResponse)
 def details_page(
-    request: Request, signed_in: SignedIn, db: Db, config: Settings, moment: Now
+    request: Request,
+    *,
+    signed_in: SignedIn,
+    db: Db,
+    config: Settings,
+    moment: Now,
+    offered: OfferedSubjects,
 ) -> HTMLResponse:
-    return _details_page(request, signed_in, db=db, config=config, moment=moment)
+    return _details_page(request, signed_in, db=db, config=config, moment=moment, offered=offered)
 
 
 @router.post("/details", dependencies=[CsrfChecked], response_model=None)
@@ -147,6 +153,7 @@ def save_details(
     config: Settings,
     moment: Now,
     origin: Origin,
+    offered: OfferedSubjects,
     email: Text = "",
     phone: Text = "",
     language: Text = "",
@@ -173,7 +180,8 @@ def save_details(
         "arrival_subjects": preferences.SUBJECT_SEPARATOR.join(arrival_subjects),
     }
     try:
-        update_patron(db, signed_in.patron_id, changes, moment, patron_actor(signed_in, origin))
+        actor = patron_actor(signed_in, origin)
+        update_patron(db, signed_in.patron_id, changes, moment, actor, subjects=offered)
     except PatronRefused as refused:
         problems = {
             name: CODED_PROBLEMS.get(refused.codes.get(name, ""), PROBLEMS[name])
@@ -186,8 +194,11 @@ def save_details(
             db=db,
             config=config,
             moment=moment,
+            offered=offered,
             typed=changes,
             problems=problems,
         )
     db.refresh(signed_in.patron)
-    return _details_page(request, signed_in, db=db, config=config, moment=moment, saved=True)
+    return _details_page(
+        request, signed_in, db=db, config=config, moment=moment, offered=offered, saved=True
+    )
