@@ -181,6 +181,9 @@ class Patron(CentralBase):
     registered_at: Mapped[datetime | None]  # when the registration form was sent
     # Asked only where the library's member types depend on it ([registration]).
     date_of_birth: Mapped[date | None]
+    # The branch they use (a branch's code; None: none chosen): a hold placed without a
+    # pickup is collected there (0027). Only the server keeps it.
+    home_branch: Mapped[str | None] = mapped_column(String(32))
     # Searches by surname and first name use the migration's case-folded indexes (0005).
 
     @hybrid_property

@@ -243,17 +243,21 @@ def _policy(db: Session) -> Policy | None:
     return found.policy if found is not None else None
 
 
-def default_pickup(db: Session) -> str | None:
-    """Where a hold is collected when no one chose: patrons have no home branch, so the
-    library's first branch by code (None: a library without branches)."""
+def default_pickup(db: Session, patron: Patron | None = None) -> str | None:
+    """Where a hold is collected when no one chose: the patron's home branch while it is
+    one of the library's, else the library's first branch by code (None: a library
+    without branches)."""
+    home = patron.home_branch if patron is not None else None
+    if home is not None and db.get(Branch, home) is not None:
+        return home
     return db.scalar(select(Branch.code).order_by(Branch.code).limit(1))
 
 
-def _pickup(db: Session, pickup: str | None) -> str | None:
+def _pickup(db: Session, pickup: str | None, patron: Patron) -> str | None:
     """The branch a hold is to be collected at: ``pickup`` if it is one of the library's
-    branches, the default when None; refused otherwise."""
+    branches, the patron's default when None; refused otherwise."""
     if pickup is None:
-        return default_pickup(db)
+        return default_pickup(db, patron)
     problem = branch_problem(pickup, branch_codes(db))
     if problem is not None:
         raise HoldRefused(HoldRefused.PICKUP, f"the hold can't be collected there: {problem}")
@@ -277,7 +281,7 @@ def place_hold(
     log.lock()
     try:
         patron = _holder(db, patron_id, now, actor)
-        pickup = _pickup(db, pickup)
+        pickup = _pickup(db, pickup, patron)
         barcode = barcode.strip()
         item = db.get(Item, barcode)
         if item is None:
@@ -372,7 +376,7 @@ def add_title_hold(
     entered in ``log`` and audited. The caller commits. ``policy``: the policy in force
     when the caller has read it already (None: read here)."""
     patron = _holder(db, patron_id, now, actor)
-    pickup = _pickup(db, pickup)
+    pickup = _pickup(db, pickup, patron)
     record = db.get(Record, brn)
     if record is None:
         raise CentralError(f"no title has record number {brn}")

@@ -17,8 +17,9 @@ Columns (a header row is required; column order is free):
   and, each optional, the contact and messaging preferences: ``email, phone, language,
   notify_by`` (email, sms or none), ``notices`` (the kinds chosen, e.g.
   ``due_soon;hold_ready``), ``due_soon_days, digest`` (yes/no) and ``arrivals`` (the
-  publication types of the weekly new arrivals); a column left out leaves what the
-  patron has
+  publication types of the weekly new arrivals), and ``home_branch`` (a branch's code,
+  where their holds are collected unless they choose; empty: none); a column left out
+  leaves what the patron has
 
 Given an ``actor`` (and ``origin`` and ``now``), an import is audited as
 ``import.<kind>`` (the number of rows, never a card or a name) in the transaction
@@ -75,9 +76,10 @@ COLUMNS = {
         "barred",
         "pin",
         *CONTACT_COLUMNS,
+        "home_branch",
     ),
 }
-OPTIONAL = {"isbn", "expires", "pin", "subjects", *CONTACT_COLUMNS}
+OPTIONAL = {"isbn", "expires", "pin", "subjects", "home_branch", *CONTACT_COLUMNS}
 _PIN = re.compile(r"\d{4,8}")
 MAX_SUBJECTS = 400  # records.subjects
 _MONEY_LIMIT = Decimal("10000000.00")
@@ -234,6 +236,17 @@ def _check_items(
     _check_home_branches(db, parsed, problems, source)
 
 
+def _check_patrons(
+    db: Session, parsed: list[tuple[int, dict[str, Any]]], problems: list[str], source: str
+) -> None:
+    _check_cards(db, parsed, problems, source)
+    codes = branch_codes(db)
+    for line, values in parsed:
+        home = values.get("home_branch")
+        if home is not None and (problem := branch_problem(home, codes)) is not None:
+            problems.append(f"{source}:{line}: home_branch: {problem}")
+
+
 def _check_cards(
     db: Session, parsed: list[tuple[int, dict[str, Any]]], problems: list[str], source: str
 ) -> None:
@@ -385,7 +398,15 @@ def _patron(row: _Row, members: set[str], publications: set[str]) -> dict[str, A
         "expires": expires,
         "barred": barred_text in ("yes", "true", "1"),
     } | ({"pin_verifier": pin_verifier(pin)} if pin and _PIN.fullmatch(pin) else {})
-    return values | _contact(row, publications)
+    return values | _contact(row, publications) | _home_branch(row)
+
+
+def _home_branch(row: _Row) -> dict[str, str | None]:
+    """The patron's home branch, when the file has the column (checked against the
+    branches with the cards: ``_check_patrons``); empty: none."""
+    if "home_branch" not in row.values:
+        return {}
+    return {"home_branch": row.text("home_branch", 32) or None}
 
 
 def _contact(row: _Row, publications: set[str]) -> dict[str, Any]:
@@ -426,7 +447,7 @@ _AGAINST_THE_DATABASE: dict[
     str, Callable[[Session, list[tuple[int, dict[str, Any]]], list[str], str], None]
 ] = {
     "items": _check_items,
-    "patrons": _check_cards,
+    "patrons": _check_patrons,
 }
 _LOG: dict[str, Callable[[ChangeLog, Any], int | None]] = {
     "catalogue": ChangeLog.record,

@@ -33,6 +33,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kiosk.central import audit
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branch_codes, branch_problem
 from kiosk.central.circulation.changes import ChangeLog, patron_row
 from kiosk.central.circulation.holds import QueuedHold, patron_holds
 from kiosk.central.circulation.policy import policy_in_force
@@ -56,6 +57,7 @@ FIELDS = (
     "email",
     "phone",
     "language",
+    "home_branch",
     "member_type",
     "expires",
     *PREFERENCES,
@@ -66,6 +68,7 @@ FIELD_NAMES = {
     "email": "email address",
     "phone": "phone number",
     "language": "language",
+    "home_branch": "home branch",
     "member_type": "member type",
     "expires": "membership expiry",
     "notify_by": "notices' channel",
@@ -148,6 +151,7 @@ class PatronDetails:
     email: str | None
     phone: str | None
     language: str | None
+    home_branch: str | None  # a branch's code: where their holds are collected by default
     has_pin: bool
     pin_version: str  # see ``pin_version``: what a PIN form was made for
     preferences: preferences.Preferences  # what notices they receive, and how
@@ -330,6 +334,7 @@ def _details(patron: Patron, now: datetime) -> PatronDetails:
         email=patron.email,
         phone=patron.phone,
         language=patron.language,
+        home_branch=patron.home_branch,
         has_pin=patron.pin_verifier is not None,
         pin_version=pin_version(patron),
         preferences=preferences.of_patron(patron),
@@ -513,6 +518,14 @@ def _language(_db: object, value: str) -> str | None:
     return language
 
 
+def _home_branch(db: Session, value: str) -> str | None:
+    code = value.strip() or None
+    problem = None if code is None else branch_problem(code, branch_codes(db))
+    if problem is not None:
+        raise _Bad(f"Choose one of the library's branches as the home branch: {problem}")
+    return code
+
+
 def _member_type(db: Session, value: str) -> str:
     code = value.strip()
     types = member_types(db)
@@ -573,6 +586,7 @@ _CHECKS: dict[str, Callable[[Session, str], Any]] = {
     "email": _email,
     "phone": _phone,
     "language": _language,
+    "home_branch": _home_branch,
     "member_type": _member_type,
     "expires": _expires,
     "notify_by": _preference(preferences.channel),

@@ -485,6 +485,8 @@ BAD_EDIT = {
     "email": ("ada.example.org", "Enter an email address like name@example.org"),
     "phone": ("call me", "Enter a phone number of 6 to 15 digits"),
     "language": ("de", "Choose a language the kiosks speak"),
+    # This library has no branches: none is a home branch.
+    "home_branch": ("MAIN", "Choose one of the library's branches as the home branch: no branch"),
     "member_type": ("ROYAL", "Choose a member type of the lending policy in force"),
     "expires": ("2027-02-30", "Enter the membership expiry as a real date"),
     "notify_by": ("fax", "Notices' channel: must be email, sms or none"),

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -25,14 +26,18 @@ from kiosk.central.circulation.desk import LoanAnswer, check_in, checkout
 from kiosk.central.circulation.holds import (
     HoldRefused,
     cancel_hold,
+    default_pickup,
     hold_shelf,
     move_hold,
     patron_holds,
     place_hold,
     place_title_hold,
 )
+from kiosk.central.circulation.importers import import_file
+from kiosk.central.circulation.patrons import PatronRefused, update_patron
 from kiosk.central.circulation.policy import PolicyCache
-from kiosk.central.models import Change, Hold, Item, Kiosk
+from kiosk.central.errors import ImportRejected
+from kiosk.central.models import AuditEntry, Change, Hold, Item, Kiosk, Patron
 from kiosk.sync.protocol import Outcome, WireEntry
 
 from .desk_library import CYRIL, NOW, build, lend
@@ -104,6 +109,39 @@ def test_a_hold_is_collected_where_chosen_or_else_at_the_first_branch(library: L
             db.scalar(select(func.count()).select_from(Hold).where(Hold.patron_id == "lapsed")) == 0
         )
         assert db.scalar(select(func.count()).select_from(Change)) == changes
+
+
+def _patron(db: Session, patron_id: str) -> Patron:
+    found = db.get(Patron, patron_id)
+    assert found is not None
+    return found
+
+
+def test_a_hold_placed_without_a_pickup_is_collected_at_the_patrons_home_branch(
+    library: Library,
+) -> None:
+    with library.session() as db:
+        assert update_patron(db, "ada", {"home_branch": "North"}, NOW, CYRIL) == ("home_branch",)
+        with pytest.raises(PatronRefused) as refused:
+            update_patron(db, "student", {"home_branch": "Nrth"}, NOW, CYRIL)
+        assert "no branch 'Nrth'" in refused.value.problems["home_branch"]
+        assert "did you mean 'North'" in refused.value.problems["home_branch"]
+        assert _patron(db, "student").home_branch is None  # nothing changed
+        assert default_pickup(db, _patron(db, "ada")) == "North"
+        assert default_pickup(db, _patron(db, "student")) == "East"  # none: the first
+        audited = db.scalars(select(AuditEntry.detail).where(AuditEntry.action == "patron.edit"))
+        assert list(audited) == ["changed home branch"]  # the field, never its value
+    home = library.place("ada")
+    chosen = library.place("student", pickup="Main")
+    assert library.hold(home.id)[2] == "North"
+    assert library.hold(chosen.id)[2] == "Main"
+    with library.session() as db:  # one chosen elsewhere wins over the home branch
+        other = place_hold(db, "ada", "F3", NOW, CYRIL, pickup="Main")
+        assert other.pickup == "Main"
+        assert place_hold(db, "ada", "F4", NOW, CYRIL).pickup == "North"
+        # Cleared, the library's first branch again.
+        assert update_patron(db, "ada", {"home_branch": ""}, NOW, CYRIL) == ("home_branch",)
+        assert default_pickup(db, _patron(db, "ada")) == "East"
 
 
 def test_a_library_without_branches_keeps_no_pickup(database_url: str) -> None:
@@ -277,3 +315,36 @@ def test_a_hold_moved_first_while_its_copy_waits_elsewhere_sends_the_copy_there(
     assert library.hold(second.id) == ("F1", False, "East")
     assert library.hold(first.id) == ("F1", False, "North")
     assert library.item("F1") == ("in_transit", "East")
+
+
+def test_the_patron_import_sets_the_home_branch_checked_against_the_branches(
+    library: Library, tmp_path: Path
+) -> None:
+    header = "patron_id,card,first_name,surname,member_type,expires,barred,pin,home_branch"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{header}\nada,C-ADA,Ada,Lovelace,ADULT,,no,,Nrth\n", encoding="utf-8")
+    with library.session() as db, pytest.raises(ImportRejected) as rejected:
+        import_file(db, "patrons", bad, now=NOW)
+    assert rejected.value.problems == [
+        "bad.csv:2: home_branch: no branch 'Nrth'; did you mean 'North'? "
+        "(branches: East, Main, North)"
+    ]
+    good = tmp_path / "good.csv"
+    good.write_text(
+        f"{header}\nada,C-ADA,Ada,Lovelace,ADULT,,no,,North\nben,C-BEN,Ben,Bell,ADULT,,no,,\n",
+        encoding="utf-8",
+    )
+    with library.session() as db:
+        _patron(db, "ben").home_branch = "Main"
+        db.commit()
+        assert import_file(db, "patrons", good, now=NOW) == 2
+    with library.session() as db:
+        assert _patron(db, "ada").home_branch == "North"
+        assert _patron(db, "ben").home_branch is None  # an empty cell clears it
+    # A file without the column leaves it.
+    plain = tmp_path / "plain.csv"
+    plain.write_text(f"{header[:-12]}\nada,C-ADA,Ada,Lovelace,ADULT,,no,\n", encoding="utf-8")
+    with library.session() as db:
+        import_file(db, "patrons", plain, now=NOW)
+        assert _patron(db, "ada").home_branch == "North"
+    assert library.hold(library.place("ada").id)[2] == "North"

@@ -324,7 +324,7 @@ def _patron_page(
         who=signed_in.who,
         patron=patron,
         holds=waiting,
-        pickup_options=pickup_options(db),
+        pickup_options=pickup_options(db, patron_id),
         pickup_names=branch_names(db),
         answer=answer,
         trouble=trouble,

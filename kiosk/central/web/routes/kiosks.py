@@ -18,7 +18,7 @@ from kiosk.central.circulation.holds import default_pickup
 from kiosk.central.circulation.reports import kiosk_day
 from kiosk.central.errors import CentralError
 from kiosk.central.gateway.outbox import RelayStatus, relay_status
-from kiosk.central.models import ServerState
+from kiosk.central.models import Patron, ServerState
 from kiosk.central.web.branches import BranchChoice, branch_view
 from kiosk.central.web.deps import (
     Admin,
@@ -81,18 +81,25 @@ def upstream_view(status: RelayStatus, now: datetime) -> dict[str, Any] | None:
     }
 
 
-def pickup_options(db: Session) -> list[dict[str, Any]]:
+def pickup_options(db: Session, patron_id: str | None = None) -> list[dict[str, Any]]:
     """Where a hold staff place may be collected (the desk's and the hold queues' forms):
-    every branch, the decision path's default chosen (none: a library without
-    branches)."""
-    default = default_pickup(db)
-    return [
-        {
-            "value": found.code,
-            "text": f"{found.name} ({found.code})",
-            "selected": found.code == default,
-        }
-        for found in branches(db)
+    every branch (none: a library without branches), with the patron ``patron_id``'s
+    default chosen; for a patron not known yet (a hold queue's form, where staff type a
+    card), first the choice of their home branch, chosen, which the decision path reads
+    when the hold is placed."""
+    found = branches(db)
+    if not found:
+        return []
+    if patron_id is None:
+        default = ""
+        home = {"value": "", "text": "The patron's home branch", "selected": True}
+        options = [home] if len(found) > 1 else []
+    else:
+        default = default_pickup(db, db.get(Patron, patron_id)) or ""
+        options = []
+    return options + [
+        {"value": row.code, "text": f"{row.name} ({row.code})", "selected": row.code == default}
+        for row in found
     ]
 
 

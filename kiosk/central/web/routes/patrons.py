@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import ledger, loan_history, patrons
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branch_names
 from kiosk.central.circulation.desk import new_transaction_id
 from kiosk.central.circulation.patrons import PatronRefused, UnknownPatron
 from kiosk.central.notices import preferences
@@ -70,6 +71,7 @@ ANCHORS = {
     "email": "email",
     "phone": "phone",
     "language": "language",
+    "home_branch": "home_branch",
     "member_type": "member_type",
     "expires": "expires",
     "reason": "reason",
@@ -179,6 +181,7 @@ def _patron_page(
         patron=view.patron,
         member_type_name=types.get(view.patron.member_type, view.patron.member_type),
         language_name=patrons.LANGUAGES.get(view.patron.language or "", view.patron.language),
+        home_branch_text=_home_branch_text(db, view.patron.home_branch),
         renewal_days=patrons.renewal_period(db, view.patron.member_type),
         may_change=RANK[signed_in.who.role] >= RANK["circulation"],
         done=DONE.get(done),
@@ -244,6 +247,7 @@ def _edit_page(
         "email": patron.email or "",
         "phone": patron.phone or "",
         "language": patron.language or "",
+        "home_branch": patron.home_branch or "",
         "member_type": patron.member_type,
         "expires": patron.expires.isoformat() if patron.expires else "",
         **_preference_values(patron.preferences),
@@ -263,6 +267,7 @@ def _edit_page(
         errors=_errors(refused),
         language_options=_options({"": "The kiosk's own", **patrons.LANGUAGES}, values["language"]),
         type_options=_options(types, values["member_type"]),
+        branch_options=_home_branch_options(db, values["home_branch"]),
         renewal_days=patrons.renewal_period(db, patron.member_type),
         channel_options=_options(preferences.CHANNEL_NAMES, values["notify_by"]),
         kind_items=_checkboxes(preferences.KIND_NAMES, values["notices"]),
@@ -271,6 +276,29 @@ def _edit_page(
             values["arrivals"],
         ),
     )
+
+
+def _home_branch_text(db: Session, code: str | None) -> str | None:
+    """The patron's home branch as their page names it (None: a library without
+    branches, where the row is not shown)."""
+    names = branch_names(db)
+    if not names:
+        return None
+    if code in names:
+        return f"{names[code]} ({code})"
+    return "None chosen: holds are collected where each is placed for"
+
+
+def _home_branch_options(db: Session, chosen: str) -> list[dict[str, Any]] | None:
+    """The edit form's choices of home branch (None: a library without branches, whose
+    form has no such field)."""
+    names = branch_names(db)
+    if not names:
+        return None
+    words = {"": "None chosen", **{code: f"{name} ({code})" for code, name in names.items()}}
+    if chosen and chosen not in words:  # shown as it is, to be changed
+        words[chosen] = f"{chosen} (not a branch)"
+    return _options(words, chosen)
 
 
 def _preference_values(chosen: preferences.Preferences) -> dict[str, str]:
@@ -319,6 +347,7 @@ def edit(
     email: Text = "",
     phone: Text = "",
     language: Text = "",
+    home_branch: Annotated[str | None, Form(max_length=40)] = None,
     member_type: Text = "",
     expires: Text = "",
     notify_by: Text = "email",
@@ -337,6 +366,9 @@ def edit(
         "member_type": member_type,
         "expires": expires,
     }
+    # A library without branches shows no such field: nothing sent, nothing changed.
+    if home_branch is not None:
+        typed["home_branch"] = home_branch
     # Unticked boxes send nothing: only a form that showed the notices (its hidden
     # with_notices) may clear them, never a post of the details alone.
     if with_notices:

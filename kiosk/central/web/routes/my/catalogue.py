@@ -84,8 +84,8 @@ def _catalogue_page(
         copy_status=COPY_STATUS,
         not_lendable=NOT_LENDABLE,
         branch_names=names,
-        # Patrons have no home branch: the choice starts at the decision path's default.
-        default_pickup=holds.default_pickup(db) if len(names) > 1 else None,
+        # The choice starts at the decision path's default: the patron's home branch.
+        default_pickup=holds.default_pickup(db, signed_in.patron) if len(names) > 1 else None,
         placed=placed,
         refused=refused,
         status_code=status_code,
