@@ -21,7 +21,7 @@ from kiosk.central import database
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.desk import check_in
 from kiosk.central.circulation.policy import PolicyCache
-from kiosk.central.models import Branch, Item, Record
+from kiosk.central.models import Branch, Item, Patron, Record
 from kiosk.central.web.routes.my.words import words
 
 from .. import test_browser as console_pages
@@ -237,3 +237,50 @@ def test_a_patron_and_the_desk_change_where_a_hold_is_collected(
     assert _check_in(console, "Main", now) == ("hold_shelf", None)
     page.goto(f"{console.url}/staff/holds?branch=Main")
     expect(page.locator(f'#hold-shelf tr[data-barcode="{COPY}"]')).to_be_visible()
+
+
+def test_a_patron_chooses_their_library_where_their_holds_are_kept(
+    phone: Page, console: Console
+) -> None:
+    """*Your details* offers the library's branches, none ticked for a patron who has
+    none; the one chosen is where the catalogue's hold form starts, and a branch the
+    library lacks, posted by hand, is refused in the patron's words, escaped, nothing
+    changed."""
+    page = phone
+    person = reader(7)
+    watch = Watch(page)
+    sign_in(page, console.url, person)
+    from_menu(page, "Your details")
+    library = page.get_by_role("group", name="Your library")
+    expect(library.get_by_role("radio")).to_have_count(2)
+    expect(library.get_by_label("Zealand Branch Library")).not_to_be_checked()
+    expect(library.get_by_label("Central Library")).not_to_be_checked()
+    accessible(page)
+    library.get_by_label("Zealand Branch Library").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save my details").click()
+    expect(page.locator("#details-saved")).to_be_visible()
+    expect(library.get_by_label("Zealand Branch Library")).to_be_checked()
+    accessible(page)
+    from_menu(page, "Search the catalogue")
+    page.get_by_label("Title, author or ISBN").fill(ISBN)
+    with page.expect_navigation():
+        page.locator("#search").click()
+    expect(page.locator("#titles > li").first.get_by_label("Collect it at")).to_have_value("Zeal")
+
+    # By hand: a branch the library lacks.
+    token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
+    answer = page.request.post(
+        f"{console.url}/my/details",
+        form={"csrf_token": token or "", "home_branch": "<script>alert(1)</script>"},
+    )
+    assert answer.status == 400
+    assert "<script>alert(1)" not in answer.text()
+    assert "Choose one of the libraries shown." in answer.text()
+    engine = database.connect(console.database_url)
+    with Session(engine) as db:
+        found = db.get(Patron, person.patron_id)
+        assert found is not None
+        assert found.home_branch == "Zeal"
+    engine.dispose()
+    watch.check(person.card, person.pin)

@@ -1,8 +1,9 @@
 """*Your details* (``/my/details``): the patron's email address, phone number and
-language, and their messaging preferences: which notices, by which channel, how many
-days before a due date, one daily digest or not, and the kinds and subjects of new
-arrivals (the subjects: the broad subjects of the catalogue's new records of the year,
-``patrons.arrival_subjects``, and those the patron chose before).
+language, their home library (where a library has branches: their holds are collected
+there unless they choose another), and their messaging preferences: which notices, by
+which channel, how many days before a due date, one daily digest or not, and the kinds
+and subjects of new arrivals (the subjects: the broad subjects of the catalogue's new
+records of the year, ``patrons.arrival_subjects``, and those the patron chose before).
 
 Written by ``circulation.patrons.update_patron``, as the staff console's patron edit and
 the CSV import write them, and checked there the same way (every problem at once,
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from kiosk.central.circulation.branches import branch_names
 from kiosk.central.circulation.patrons import (
     TOO_MANY_SUBJECTS,
     PatronRefused,
@@ -49,6 +51,7 @@ PROBLEMS = {
         "or leave it empty."
     ),
     "language": N_("Choose one of the languages shown."),
+    "home_branch": N_("Choose one of the libraries shown."),
     "notify_by": N_("Choose how the library sends you notices."),
     "notices": N_("Choose notices from the list shown."),
     "due_soon_days": N_("Enter a number of days from 1 to {most}."),
@@ -83,6 +86,7 @@ def _values(signed_in: SignedInPatron) -> dict[str, str]:
         "email": patron.email or "",
         "phone": patron.phone or "",
         "language": patron.language or "",
+        "home_branch": patron.home_branch or "",
         "notify_by": chosen.notify_by,
         "notices": preferences.joined(chosen.kinds, preferences.KINDS),
         "due_soon_days": str(chosen.due_soon_days),
@@ -122,6 +126,8 @@ def _details_page(
         most_days=preferences.MAX_DUE_SOON_DAYS,
         most_subjects=preferences.MAX_SUBJECTS,
         language_names=LANGUAGE_NAMES,
+        # A choice only where there is more than one library to collect holds at.
+        branch_names=names if len(names := branch_names(db)) > 1 else {},
         kind_words=KIND_WORDS,
         channel_words=CHANNEL_WORDS,
         arrival_names=publication_types(db),
@@ -157,6 +163,7 @@ def save_details(
     email: Text = "",
     phone: Text = "",
     language: Text = "",
+    home_branch: Text = "",
     notify_by: Text = "",
     notices: Codes = _NONE,
     due_soon_days: Text = "",
@@ -171,6 +178,8 @@ def save_details(
         "phone": phone,
         # The kiosk's own language is not one to choose here: the portal speaks one.
         "language": language or (signed_in.patron.language or ""),
+        # No library ticked (the form shows none ticked to a patron who has none): as it is.
+        "home_branch": home_branch or (signed_in.patron.home_branch or ""),
         "notify_by": notify_by,
         "notices": ",".join(notices),
         "due_soon_days": due_soon_days,

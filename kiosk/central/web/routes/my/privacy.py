@@ -36,6 +36,7 @@ DETAILS = (
     "phone",
     "date_of_birth",  # only where registration asked for it
     "language",
+    "home_branch",
     "member_type",
     "expires",
     "barred",
