@@ -427,6 +427,20 @@ def arrival_subjects(db: Session, today: date) -> list[str]:
 SubjectsOffered = Callable[[Session, date], list[str]]
 
 
+def subject_choices(
+    db: Session, today: date, chosen_before: str, offered: SubjectsOffered = arrival_subjects
+) -> list[str]:
+    """The subjects of new arrivals a patron's form offers, in alphabetical order, each
+    once: those ``offered`` today and those the patron chose before (``chosen_before``,
+    as ``patrons.arrival_subjects`` stores them, each spelled so), as ``update_patron``
+    accepts them: the portal's *Your details* and the console's patron edit."""
+    subjects = {
+        subject.casefold(): subject
+        for subject in [*offered(db, today), *preferences.headings(chosen_before)]
+    }
+    return sorted(subjects.values(), key=str.casefold)
+
+
 # --- changing -------------------------------------------------------------------------
 
 

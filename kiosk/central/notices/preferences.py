@@ -4,8 +4,8 @@ arrivals wanted.
 
 Kept on the patron's row (``patrons.notify_by``, ``notices``, ``due_soon_days``,
 ``digest``, ``arrivals``, ``arrival_subjects``); written by the patron CSV import, the
-staff console's patron edit and the portal (the subjects: the portal alone), each typed
-value checked here so that all say the same about a mistake.
+staff console's patron edit and the portal (the subjects: the portal and the console),
+each typed value checked here so that all say the same about a mistake.
 """
 
 from __future__ import annotations

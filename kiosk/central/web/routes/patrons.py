@@ -33,6 +33,7 @@ from kiosk.central.web.deps import (
     Current,
     Db,
     Now,
+    OfferedSubjects,
     Origin,
     Settings,
     Viewer,
@@ -51,6 +52,8 @@ Secret = Annotated[str, Form(max_length=100)]
 Done = Annotated[str, Query(max_length=16)]
 # The ticked boxes of a list (kinds of notice, publication types), each a short code.
 Codes = Annotated[list[str], Form(max_length=64)]
+# The ticked subjects of new arrivals: each a subject as the catalogue spells it.
+Subjects = Annotated[list[str], Form(max_length=200)]
 _NONE: list[str] = []
 
 # What each change's redirect says on the patron's page.
@@ -74,6 +77,7 @@ ANCHORS = {
     "home_branch": "home_branch",
     "member_type": "member_type",
     "expires": "expires",
+    "arrival_subjects": "arrival_subjects",
     "reason": "reason",
     "pin": "pin",
     "pin_again": "pin_again",
@@ -94,6 +98,23 @@ def _done(patron_id: str, done: str, *, again: bool = False) -> RedirectResponse
     return RedirectResponse(
         f"{_url(patron_id)}?done={done}{'&again=1' if again else ''}", status_code=303
     )
+
+
+# A problem said in other words when its code says why (PatronRefused.codes).
+CODED_PROBLEMS = {
+    patrons.TOO_MANY_SUBJECTS: (
+        f"Choose at most {preferences.MAX_SUBJECTS} subjects of new arrivals"
+    ),
+}
+
+
+def _worded(refused: PatronRefused) -> PatronRefused:
+    """The refusal with each coded problem in the console's words."""
+    problems = {
+        field: CODED_PROBLEMS.get(refused.codes.get(field, ""), message)
+        for field, message in refused.problems.items()
+    }
+    return PatronRefused(problems, refused.codes)
 
 
 def _errors(refused: PatronRefused | None) -> list[dict[str, str]]:
@@ -232,6 +253,7 @@ def _edit_page(
     db: Session,
     config: ConsoleSettings,
     moment: datetime,
+    offered: patrons.SubjectsOffered,
     typed: dict[str, str] | None = None,
     refused: PatronRefused | None = None,
 ) -> HTMLResponse:
@@ -240,6 +262,7 @@ def _edit_page(
     except UnknownPatron:
         return not_found(request, config, signed_in.who, "patron")
     patron = view.patron
+    refused = None if refused is None else _worded(refused)
     types = {code: f"{name} ({code})" for code, name in patrons.member_types(db).items()}
     values = {
         "first_name": patron.first_name,
@@ -275,6 +298,10 @@ def _edit_page(
             {code: f"{name} ({code})" for code, name in patrons.publication_types(db).items()},
             values["arrivals"],
         ),
+        subject_items=_subject_items(
+            patrons.subject_choices(db, moment.date(), _subjects_text(patron.preferences), offered),
+            values["arrival_subjects"],
+        ),
     )
 
 
@@ -309,7 +336,22 @@ def _preference_values(chosen: preferences.Preferences) -> dict[str, str]:
         "due_soon_days": str(chosen.due_soon_days),
         "digest": "yes" if chosen.digest else "no",
         "arrivals": ",".join(sorted(chosen.arrivals)),
+        "arrival_subjects": _subjects_text(chosen),
     }
+
+
+def _subjects_text(chosen: preferences.Preferences) -> str:
+    """The subjects chosen, as ``patrons.arrival_subjects`` holds them."""
+    return preferences.SUBJECT_SEPARATOR.join(sorted(chosen.subjects, key=str.casefold))
+
+
+def _subject_items(choices: list[str], chosen: str) -> list[dict[str, object]]:
+    """The subjects' checkboxes, those ``chosen`` (stored or posted) ticked."""
+    ticked = {subject.casefold() for subject in preferences.headings(chosen)}
+    return [
+        {"value": subject, "text": subject, "checked": subject.casefold() in ticked}
+        for subject in choices
+    ]
 
 
 def _checkboxes(words: dict[str, str], chosen: str) -> list[dict[str, object]]:
@@ -328,8 +370,11 @@ def edit_page(
     db: Db,
     config: Settings,
     moment: Now,
+    offered: OfferedSubjects,
 ) -> HTMLResponse:
-    return _edit_page(request, patron_id, signed_in, db=db, config=config, moment=moment)
+    return _edit_page(
+        request, patron_id, signed_in, db=db, config=config, moment=moment, offered=offered
+    )
 
 
 @router.post("/{patron_id}/edit", dependencies=[CsrfChecked], response_model=None)
@@ -342,6 +387,7 @@ def edit(
     config: Settings,
     moment: Now,
     origin: Origin,
+    offered: OfferedSubjects,
     first_name: Text = "",
     surname: Text = "",
     email: Text = "",
@@ -355,6 +401,7 @@ def edit(
     due_soon_days: Text = "",
     digest: Text = "no",
     arrivals: Codes = _NONE,
+    arrival_subjects: Subjects = _NONE,
     with_notices: Text = "",
 ) -> Response:
     typed = {
@@ -378,9 +425,13 @@ def edit(
             "due_soon_days": due_soon_days,
             "digest": digest,
             "arrivals": ",".join(arrivals),
+            # A subject may hold a comma ("Cookery, Vegetarian"): joined as stored.
+            "arrival_subjects": preferences.SUBJECT_SEPARATOR.join(arrival_subjects),
         }
     try:
-        changed = patrons.update_patron(db, patron_id, typed, moment, _actor(signed_in, origin))
+        changed = patrons.update_patron(
+            db, patron_id, typed, moment, _actor(signed_in, origin), subjects=offered
+        )
     except UnknownPatron:
         return not_found(request, config, signed_in.who, "patron")
     except PatronRefused as refused:
@@ -391,6 +442,7 @@ def edit(
             db=db,
             config=config,
             moment=moment,
+            offered=offered,
             typed=typed,
             refused=refused,
         )
