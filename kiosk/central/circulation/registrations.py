@@ -16,6 +16,7 @@ The audit never names the patron, their card, email or phone.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branch_codes
 from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.circulation.desk import new_transaction_id
 from kiosk.central.circulation.lookup import MAX_CARD, patron_by_card
@@ -89,6 +91,7 @@ class RegistrationForm:
     pin_again: str = ""
     consent: bool = False
     language: str = ""
+    home_branch: str = ""  # a branch's code: where their holds are kept (empty: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,7 @@ class Pending:
     card: str
     registered_at: datetime | None
     pending_loans: int
+    home_branch: str | None = None  # the library they chose (a branch's code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +136,14 @@ def _birth(text: str, today: date) -> date:
 
 
 def checked(
-    form: RegistrationForm, settings: RegistrationSection, today: date
+    form: RegistrationForm,
+    settings: RegistrationSection,
+    today: date,
+    branches: Collection[str] = (),
 ) -> dict[str, object]:
-    """The form's values, or RegistrationRefused naming every field that is wrong."""
+    """The form's values, or RegistrationRefused naming every field that is wrong.
+    ``branches``: the codes of the library's branches, one of which the home branch
+    chosen must be (none chosen: none)."""
     problems: dict[str, str] = {}
     values: dict[str, object] = {}
     for name in ("first_name", "surname", "email", "phone", "language"):
@@ -160,6 +169,9 @@ def checked(
             values["date_of_birth"] = _birth(form.date_of_birth, today)
         except ValueError as bad:
             problems["date_of_birth"] = str(bad)
+    values["home_branch"] = form.home_branch.strip() or None
+    if values["home_branch"] is not None and values["home_branch"] not in branches:
+        problems["home_branch"] = "Choose one of the library's branches"
     problems |= pin_problems(form.pin, form.pin_again)
     if not form.consent:
         problems["consent"] = "Agree to the privacy notice to register"
@@ -241,7 +253,11 @@ def register(
     card's confirmation is queued for their email in the same transaction."""
     if not settings.open:
         raise CentralError("online registration is closed")
-    values = checked(form, settings, now.date())
+    values = checked(form, settings, now.date(), branch_codes(db))
+    # The branches were read in a transaction of their own: on SQLite the lock below
+    # must begin the writing one, not upgrade a reader (which fails at once when another
+    # registration writes meanwhile).
+    db.rollback()
     verifier = pin_verifier(form.pin)  # slow on purpose: before the lock, not under it
     log = ChangeLog(db)
     try:
@@ -260,6 +276,7 @@ def register(
             phone=values["phone"],
             language=values["language"],
             date_of_birth=values["date_of_birth"],
+            home_branch=values["home_branch"],
             member_type=settings.member_type,
             expires=None,
             barred=False,
@@ -310,6 +327,7 @@ def _pending(patron: Patron) -> Pending:
         patron.card,
         patron.registered_at,
         patron.pending_loans,
+        patron.home_branch,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import registrations
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branch_names
 from kiosk.central.circulation.desk import new_transaction_id
 from kiosk.central.circulation.patrons import UnknownPatron, member_types
 from kiosk.central.circulation.registrations import RegistrationDecided, RegistrationRefused
@@ -85,6 +86,7 @@ def _registration_page(
         who=signed_in.who,
         status_code=400 if refused is not None else 200,
         registration=found,
+        branch_names=branch_names(db),
         may_decide=RANK[signed_in.who.role] >= RANK["circulation"],
         type_options=[{"value": "", "text": "Choose a member type"}]
         + [

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.central import database
 from kiosk.central.config.model import RegistrationSection
-from kiosk.central.models import AuditEntry, Notice, Patron
+from kiosk.central.models import AuditEntry, Branch, Notice, Patron
 from kiosk.central.notices.runner import Runner
 from tests.central.notices.conftest import SmtpServer, body, notices_config
 
@@ -308,3 +308,33 @@ def test_the_form_and_its_answer_speak_the_patrons_language(
         patron = db.scalars(select(Patron).where(Patron.email == f"{language}@example.net")).one()
         assert patron.language == language  # the notices speak it too
     engine.dispose()
+
+
+def test_where_the_library_has_branches_a_registrant_may_choose_theirs(portal: Portal) -> None:
+    """The form offers the branches (none with fewer than two), the one chosen is the
+    pending patron's home branch and staff see it; a code the library lacks is refused
+    in the patron's words, escaped, and keeps nothing."""
+    assert 'name="home_branch"' not in requests.get(f"{portal.url}/my/register", timeout=30).text
+    engine = database.connect(portal.database_url)
+    with Session(engine) as db:
+        db.add_all(
+            [Branch(code="Main", name="Central Library"), Branch(code="Zeal", name="Zealand")]
+        )
+        db.commit()
+    form = requests.get(f"{portal.url}/my/register", timeout=30).text
+    assert 'value="Main"' in form
+    assert 'value="Zeal"' in form
+    forged = send(portal, home_branch="<script>alert(1)</script>")
+    assert forged.status_code == 400
+    assert "Choose one of the libraries shown." in forged.text
+    assert "<script>alert(1)" not in forged.text
+    assert count(portal) == count(portal, Patron.pending_loans.is_(None))  # none pending
+    assert send(portal, home_branch="Zeal").status_code == 200
+    with Session(engine) as db:
+        patron = db.scalars(select(Patron).where(Patron.pending_loans.is_not(None))).one()
+        assert patron.home_branch == "Zeal"
+        patron_id = patron.patron_id
+    engine.dispose()
+    staff = console(portal).login("cyril")
+    opened = staff.get(f"{portal.url}/staff/registrations/{patron_id}", timeout=30)
+    assert "Zealand" in opened.text

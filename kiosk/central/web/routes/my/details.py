@@ -26,6 +26,7 @@ from kiosk.central.circulation.patrons import (
     PatronRefused,
     SubjectsOffered,
     publication_types,
+    subject_choices,
     update_patron,
 )
 from kiosk.central.notices import preferences
@@ -111,10 +112,6 @@ def _details_page(
     values = {**_values(signed_in), **(typed or {})}
     ticked = {name: set(preferences.codes(values[name])) for name in ("notices", "arrivals")}
     ticked["arrival_subjects"] = set(preferences.headings(values["arrival_subjects"]))
-    chosen_before = preferences.headings(signed_in.patron.arrival_subjects)
-    subjects = {
-        subject.casefold(): subject for subject in [*offered(db, moment.date()), *chosen_before]
-    }
     return page(
         request,
         config,
@@ -131,7 +128,9 @@ def _details_page(
         kind_words=KIND_WORDS,
         channel_words=CHANNEL_WORDS,
         arrival_names=publication_types(db),
-        subject_names=sorted(subjects.values(), key=str.casefold),
+        subject_names=subject_choices(
+            db, moment.date(), signed_in.patron.arrival_subjects, offered
+        ),
         saved=saved,
         status_code=400 if problems else 200,
     )

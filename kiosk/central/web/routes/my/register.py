@@ -14,8 +14,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.actor import Actor
+from kiosk.central.circulation.branches import branch_names
 from kiosk.central.circulation.registrations import (
     MaybeKnown,
     RegistrationForm,
@@ -40,6 +42,7 @@ PROBLEMS = {
     "email": N_("Enter an email address like name@example.org."),
     "phone": N_("Enter a phone number of 6 to 15 digits, like 01632 960 001 or +44 1632 960001."),
     "date_of_birth": N_("Enter your date of birth as a real date in the past, like 31 3 1990."),
+    "home_branch": N_("Choose one of the libraries shown."),
     "pin": N_("Choose a PIN of 4 to 8 digits."),
     "pin_again": N_("Type the same PIN in both boxes."),
     "consent": N_(
@@ -82,6 +85,7 @@ def _date(day: str, month: str, year: str) -> str:
 def _form_page(
     request: Request,
     config: ConsoleSettings,
+    db: Session,
     *,
     typed: dict[str, str] | None = None,
     problems: dict[str, str] | None = None,
@@ -95,6 +99,8 @@ def _form_page(
         config,
         "my/register.html",
         settings=settings,
+        # A choice only where there is more than one library to collect holds at.
+        branch_names=names if len(names := branch_names(db)) > 1 else {},
         values=typed or {},
         problems=problems or {},
         anchors=ANCHORS,
@@ -105,8 +111,8 @@ def _form_page(
 
 
 @router.get("/register", response_class=HTMLResponse)
-def register_page(request: Request, config: Settings) -> HTMLResponse:
-    return _form_page(request, config)
+def register_page(request: Request, config: Settings, db: Db) -> HTMLResponse:
+    return _form_page(request, config, db)
 
 
 def _slowed(until: datetime, moment: datetime) -> dict[str, int]:
@@ -131,6 +137,7 @@ def send_registration(
     pin: Text = "",
     pin_again: Text = "",
     consent: Text = "",
+    home_branch: Text = "",
 ) -> Response:
     settings = config.registration
     # What was typed comes back with a problem; never the PINs.
@@ -142,10 +149,11 @@ def send_registration(
         "dob_day": dob_day,
         "dob_month": dob_month,
         "dob_year": dob_year,
+        "home_branch": home_branch,
         "consent": consent,
     }
     if not settings.open:
-        return _form_page(request, config, status=403)
+        return _form_page(request, config, db, status=403)
     key = _limit_key(origin)
     blocked = sessions.count_sending(
         db, key, moment, most=settings.per_address_per_hour, window=WINDOW
@@ -154,6 +162,7 @@ def send_registration(
         return _form_page(
             request,
             config,
+            db,
             typed=typed,
             refused=SLOWED,
             fields=_slowed(blocked, moment),
@@ -169,6 +178,7 @@ def send_registration(
         pin_again=pin_again,
         consent=consent == "yes",
         language=chosen_language(request),
+        home_branch=home_branch,
     )
     try:
         made = register(db, form, settings, moment, Actor("portal", origin, "portal"))
@@ -180,9 +190,9 @@ def send_registration(
             for name in ("contact", *PROBLEMS)
             if name in refused.problems
         }
-        return _form_page(request, config, typed=typed, problems=problems, status=400)
+        return _form_page(request, config, db, typed=typed, problems=problems, status=400)
     except MaybeKnown:
-        return _form_page(request, config, typed=typed, refused=KNOWN, status=409)
+        return _form_page(request, config, db, typed=typed, refused=KNOWN, status=409)
     return page(
         request,
         config,
