@@ -324,6 +324,9 @@ class AppliedTransaction(CentralBase):
     # The borrower's member type, written when the patron is forgotten (patron_id set to
     # None, kiosk.central.circulation.loan_history): the reports still count by it.
     member_type: Mapped[str | None] = mapped_column(String(32))
+    # Where it happened (0028): the kiosk's branch, the desk's member of staff's, the SIP2
+    # device's location; None: none known. The reports by branch count by it.
+    branch: Mapped[str | None] = mapped_column(String(32))
 
     # Not unique: a kiosk re-installed on a new card starts a new journal at 1.
     __table_args__ = (

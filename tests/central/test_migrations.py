@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -59,3 +60,36 @@ def test_the_migrated_schema_is_the_models_schema(database_url: str) -> None:
         if engine.dialect.name == "postgresql":
             assert 'COLLATE "C"' in search[name]
     engine.dispose()
+
+
+def test_0028_records_a_kiosks_earlier_transactions_at_its_branch(database_url: str) -> None:
+    """A kiosk's transactions from before 0028 take the branch it stands in; the desk's,
+    and a kiosk's of no branch, none."""
+    engine = database.connect(database_url)
+    config = database._config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0027")
+        connection.execute(
+            text(
+                "INSERT INTO kiosks (id, name, token_hash, created_at, branch) VALUES "
+                "(1, 'north', :one, '2026-01-01 00:00:00', 'North'), "
+                "(2, 'nowhere', :two, '2026-01-01 00:00:00', NULL)"
+            ),
+            {"one": "1" * 64, "two": "2" * 64},
+        )
+        for number, kiosk in ((1, 1), (2, 2), (3, None)):
+            connection.execute(
+                text(
+                    "INSERT INTO transactions (id, kiosk_id, kiosk_seq, kind, item_barcode,"
+                    " decided_at, applied_at, outcome, change_seq, details, charged) VALUES"
+                    " (:id, :kiosk, 1, 'return', 'B1', '2026-11-01 10:00:00',"
+                    " '2026-11-01 10:00:01', 'applied', :n, '{}', 0)"
+                ),
+                {"id": f"t{number}", "kiosk": kiosk, "n": number},
+            )
+        command.upgrade(config, "0028")
+        rows = connection.execute(text("SELECT id, branch FROM transactions")).all()
+        recorded: dict[str, str | None] = {row[0]: row[1] for row in rows}
+    engine.dispose()
+    assert recorded == {"t1": "North", "t2": None, "t3": None}

@@ -394,7 +394,7 @@ def apply_batch(
     batch = _read(session, to_apply, log)
     policy = policies.get(session)
     results = [
-        Applying(batch, log, policy, kiosk.id, now).apply(new)
+        Applying(batch, log, policy, kiosk.id, now, recorded_at=kiosk.branch).apply(new)
         if new is not None
         else PushResult(id=entry.id, outcome=Outcome.DUPLICATE)
         for entry, new in zip(entries, fresh, strict=True)
@@ -436,6 +436,9 @@ class Applying:
     # Where a return the server decides happens (a branch's code; None: nowhere known,
     # and nothing is sent on). A kiosk's return says where it was decided.
     branch: str | None = None
+    # Where the fact is recorded as made, for the reports by branch: the kiosk's branch,
+    # the desk's or the device's (None: none known).
+    recorded_at: str | None = None
     findings: list[tuple[str, str]] = field(default_factory=list)
 
     def note(self, reason: str, detail: str) -> None:
@@ -491,6 +494,7 @@ class Applying:
                 # interest for good (forgetting.forget_daily forgets whose it was).
                 "details": {} if entry.kind in (FEEDBACK, RECEIPT, HOLD) else entry.details,
                 "charged": entry.charged,
+                "branch": self.recorded_at,
             }
         )
         reported = self.kiosk_id is not None or self.source is not None

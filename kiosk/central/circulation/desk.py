@@ -177,6 +177,7 @@ class _Desk:
             self.now,
             actor=self.actor.username,
             branch=branch,
+            recorded_at=branch if branch is not None else self.actor.branch,
         )
 
     def title(self) -> str:
@@ -652,6 +653,7 @@ def record_offline(
             actor=actor.username,
             source=source,
             branch=branch,
+            recorded_at=branch if branch is not None else actor.branch,
         )
         item = desk.batch.items.get(desk.barcode)
         title = desk.title()

@@ -12,15 +12,18 @@ ledger (``ledger_at``), and a kiosk's 24 hours one over ``heartbeats_by_kiosk``.
 Times are the library's local time as stored (naive), so a day here is a calendar day at
 the library and midnight is the library's midnight.
 
-By branch (issue 21): the loans and returns of one branch are those made at the kiosks
-standing in it (``kiosks.branch``); the desk's and the SIP2 devices' say no branch, and
-are counted only for every branch, as is the ledger's money. SQLite and PostgreSQL take a day, an
-hour or a minute out of a timestamp differently: ``_SqliteCalendar`` reads SQLite's text
-(``YYYY-MM-DD HH:MM:SS.ffffff``, as SQLAlchemy writes it) with ``substr``, several times
-faster there than ``strftime``; ``_PostgresCalendar`` uses ``CAST``, ``EXTRACT`` and
-``date_trunc``. ``_calendar`` picks the one for the session's database. Neither puts a
-bound parameter in an expression that is grouped on, so that the grouped expression and
-the selected one are the same text on PostgreSQL.
+By branch (issue 21): the loans and returns of one branch are those recorded there
+(``transactions.branch``): at its kiosks, at its desk (by staff whose account works
+there) and by its SIP2 devices (by their location); the ledger's money is counted only
+for every branch.
+
+SQLite and PostgreSQL take a day, an hour or a minute out of a timestamp differently:
+``_SqliteCalendar`` reads SQLite's text (``YYYY-MM-DD HH:MM:SS.ffffff``, as SQLAlchemy
+writes it) with ``substr``, several times faster there than ``strftime``;
+``_PostgresCalendar`` uses ``CAST``, ``EXTRACT`` and ``date_trunc``. ``_calendar``
+picks the one for the session's database. Neither puts a bound parameter in an
+expression that is grouped on, so that the grouped expression and the selected one are
+the same text on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -325,14 +328,13 @@ def _counted(
     period: Period, branch: str | None = None
 ) -> tuple[ColumnElement[int], ColumnElement[int], Any]:
     """Loans and returns summed per group, and the condition every count shares: in the
-    period, and at the kiosks of ``branch`` when one is given."""
+    period, and recorded at ``branch`` when one is given."""
     kind = AppliedTransaction.kind
     loans = func.coalesce(func.sum(case((kind == LOAN, 1), else_=0)), 0)
     returns = func.coalesce(func.sum(case((kind == RETURN, 1), else_=0)), 0)
     where = and_(kind.in_((LOAN, RETURN)), _decided >= period.start, _decided < period.end)
     if branch is not None:
-        at_branch = select(Kiosk.id).where(Kiosk.branch == branch)
-        where = and_(where, AppliedTransaction.kiosk_id.in_(at_branch))
+        where = and_(where, AppliedTransaction.branch == branch)
     return loans, returns, where
 
 
@@ -406,11 +408,12 @@ def _per_kiosk(
 ) -> tuple[KioskCounts, ...]:
     found = _added(((DEVICES if group.device else group.kiosk_id), group) for group in hourly)
     query = select(Kiosk.id, Kiosk.name).order_by(Kiosk.name)
-    if branch is not None:  # its kiosks alone: the desk and the devices are of no branch
-        return tuple(
-            KioskCounts(row.id, row.name, *found.get(row.id, (0, 0)))
-            for row in db.execute(query.where(Kiosk.branch == branch))
-        )
+    if branch is not None:
+        # Its kiosks now, and any kiosk whose transactions were recorded there before it
+        # moved; its desk and devices.
+        moved = [key for key in found if isinstance(key, int)]
+        shown = or_(Kiosk.branch == branch, Kiosk.id.in_(moved))
+        query = query.where(shown)
     names = db.execute(query).all()
     devices = (KioskCounts(None, DEVICES, *found[DEVICES]),) if DEVICES in found else ()
     return (
@@ -445,7 +448,8 @@ def per_hour(db: Session, period: Period, branch: str | None = None) -> tuple[Ho
 
 def per_kiosk(db: Session, period: Period, branch: str | None = None) -> tuple[KioskCounts, ...]:
     """Every kiosk registered (by name, those with nothing included), then the staff
-    desk; for a branch, its kiosks alone."""
+    desk (and the SIP2 devices, when they made any); for a branch, its kiosks, desk and
+    devices."""
     return _per_kiosk(db, _hourly(db, period, branch), branch)
 
 

@@ -145,7 +145,9 @@ class _Call:
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.device.source, self.device.peer, "sip2")
+        return Actor(
+            self.device.source, self.device.peer, "sip2", branch=self.device.location or None
+        )
 
     @property
     def institution(self) -> str:

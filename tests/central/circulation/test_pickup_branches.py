@@ -37,7 +37,7 @@ from kiosk.central.circulation.importers import import_file
 from kiosk.central.circulation.patrons import PatronRefused, update_patron
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import ImportRejected
-from kiosk.central.models import AuditEntry, Change, Hold, Item, Kiosk, Patron
+from kiosk.central.models import AppliedTransaction, AuditEntry, Change, Hold, Item, Kiosk, Patron
 from kiosk.sync.protocol import Outcome, WireEntry
 
 from .desk_library import CYRIL, NOW, build, lend
@@ -348,3 +348,29 @@ def test_the_patron_import_sets_the_home_branch_checked_against_the_branches(
         import_file(db, "patrons", plain, now=NOW)
         assert _patron(db, "ada").home_branch == "North"
     assert library.hold(library.place("ada").id)[2] == "North"
+
+
+def test_each_transaction_is_recorded_at_the_branch_where_it_happened(library: Library) -> None:
+    """For the reports by branch: a kiosk's at the branch it stands in, a desk's at its
+    member of staff's (a return at the branch it was made at), none where none is
+    known."""
+    at_north = Actor("cyril", "127.0.0.1", branch="North")
+    with library.session() as db:
+        lent = checkout(
+            db, library.policies, patron_id="ada", barcode="F1", now=NOW, actor=at_north
+        )
+        nowhere = checkout(
+            db, library.policies, patron_id="ben", barcode="F3", now=NOW, actor=CYRIL
+        )
+    with library.session() as db:
+        add_kiosk(db, "east", NOW, branch="East")
+        kiosk = db.scalars(select(Kiosk)).one()
+        apply_batch(db, kiosk, [_kiosk_return("F1", "East")], NOW, library.policies)
+        db.commit()
+    back = library.check_in("F3", "Main", NOW + timedelta(hours=2))
+    with library.session() as db:
+        recorded = dict(db.execute(select(AppliedTransaction.id, AppliedTransaction.branch)).all())
+    assert recorded[lent.transaction_id] == "North"
+    assert recorded[nowhere.transaction_id] is None
+    assert recorded["north:return:F1"] == "East"
+    assert recorded[back.transaction_id] == "Main"

@@ -10,7 +10,7 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
@@ -393,34 +393,67 @@ def test_a_sip2_devices_transactions_are_counted_apart_from_the_desks(library: S
     ]
 
 
-def test_one_branchs_reports_count_the_loans_and_returns_at_its_kiosks(
+def test_one_branchs_reports_count_the_loans_and_returns_recorded_there(
     library: Session,
 ) -> None:
-    """By branch (issue 21): north and idle stand in North, south in South; the desk's
-    transactions are of no branch, and the money is every branch's."""
+    """By branch (issue 21): each transaction counts where it was recorded
+    (transactions.branch): north's and idle's at North, south's at South, the desk's
+    checkout by staff at North; the desk's return by staff of no branch counts for every
+    branch only, as does the money. A kiosk moved since is still shown where its
+    transactions were."""
     library.execute(update(Kiosk).where(Kiosk.name.in_(("north", "idle"))).values(branch="North"))
     library.execute(update(Kiosk).where(Kiosk.name == "south").values(branch="South"))
+    for kiosk, branch in (("north", "North"), ("south", "South")):
+        library.execute(
+            update(AppliedTransaction)
+            .where(
+                AppliedTransaction.kiosk_id
+                == select(Kiosk.id).where(Kiosk.name == kiosk).scalar_subquery()
+            )
+            .values(branch=branch)
+        )
+    library.execute(
+        update(AppliedTransaction)
+        .where(AppliedTransaction.kiosk_id.is_(None), AppliedTransaction.kind == "checkout")
+        .values(branch="North")
+    )
     library.commit()
     north = reports(library, WEEK, "North")
     assert [(row.kiosk, row.loans, row.returns) for row in north.per_kiosk] == [
         ("idle", 0, 0),
         ("north", 2, 1),
+        (DESK, 1, 0),
     ]
     assert {row.day: (row.loans, row.returns) for row in north.per_day if row.total} == {
         date(2026, 11, 16): (1, 1),
+        date(2026, 11, 17): (1, 0),
         date(2026, 11, 22): (1, 0),
     }
     assert north.per_member_type == (
-        MemberTypeCounts("ADULT", 1, 1),
+        MemberTypeCounts("ADULT", 2, 1),
         MemberTypeCounts("CHILD", 1, 0),
     )
-    assert sum(row.total for row in north.busiest) == 3
+    assert sum(row.total for row in north.busiest) == 4
     assert north.money == reports(library, WEEK).money
+    everywhere = reports(library, WEEK)
+    assert sum(row.total for row in everywhere.per_day) == 7  # the desk's return too
     south = reports(library, WEEK, "South")
-    assert [(row.kiosk, row.loans, row.returns) for row in south.per_kiosk] == [("south", 2, 0)]
+    assert [(row.kiosk, row.loans, row.returns) for row in south.per_kiosk] == [
+        ("south", 2, 0),
+        (DESK, 0, 0),
+    ]
     assert south.per_member_type == (
         MemberTypeCounts("CHILD", 1, 0),
         MemberTypeCounts(NOT_KNOWN, 1, 0),
     )
-    assert per_kiosk(library, WEEK, "Nowhere") == ()
+    # south moves to North: its week's transactions stay South's, and South's list
+    # still names it.
+    library.execute(update(Kiosk).where(Kiosk.name == "south").values(branch="North"))
+    library.commit()
+    moved = reports(library, WEEK, "South")
+    assert [(row.kiosk, row.loans, row.returns) for row in moved.per_kiosk] == [
+        ("south", 2, 0),
+        (DESK, 0, 0),
+    ]
+    assert [row.kiosk for row in per_kiosk(library, WEEK, "Nowhere")] == [DESK]
     assert sum(row.total for row in per_hour(library, WEEK, "Nowhere")) == 0

@@ -1014,6 +1014,14 @@ def test_a_checkin_is_routed_from_the_branch_the_device_stands_in(library: Libra
     assert (arrived.ok, arrived.alert, arrived.alert_type) == (True, True, "01")
     assert (arrived.sort_bin, arrived.hold_patron_id) == ("H", ADA)
     assert library.count(Hold, Hold.patron_id == "ada", Hold.ready.is_(True)) == 1
+    # Each recorded where it happened, for the reports by branch.
+    with library.db() as db:
+        recorded = db.scalars(
+            select(AppliedTransaction.branch)
+            .where(AppliedTransaction.item_barcode == "F1", AppliedTransaction.kind == "return")
+            .order_by(AppliedTransaction.decided_at)
+        ).all()
+    assert recorded == ["Main", "East"]
 
 
 # --- 37/38 fee paid -------------------------------------------------------------------------------

@@ -173,7 +173,8 @@ def _answered_url(base: str, found: desk.LoanAnswer) -> str:
 
 
 def _actor(signed_in: Current, origin: str) -> Actor:
-    return Actor(signed_in.who.username, origin)
+    """The member of staff, at their branch: where the desk's loans are recorded."""
+    return Actor(signed_in.who.username, origin, branch=signed_in.who.branch)
 
 
 def patron_url(patron_id: str) -> str:
