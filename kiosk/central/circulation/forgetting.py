@@ -5,21 +5,23 @@ needed only for their window (an hour at most), and registrations staff never de
 on (``registrations.expire``), and whom and what the transactions relayed to the
 library's own system long ago were about (``outbox.forget_relayed``), and who placed a
 hold at a kiosk or typed a PIN there once the loans' days have passed
-(``forget_holds_and_pins``). The notices' daily pass runs it, and ``kiosk-central
-forget`` for a library that sends no notices."""
+(``forget_holds_and_pins``), and whose holds the audit log's entries of holds were
+(``forget_hold_audits``): "patron P1 held title 42" is what a patron was reading. The
+notices' daily pass runs it, and ``kiosk-central forget`` for a library that sends no
+notices."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import feedback, loan_history, registrations
 from kiosk.central.config.model import RegistrationSection
 from kiosk.central.gateway.outbox import forget_relayed
-from kiosk.central.models import AppliedTransaction, PortalSignInFailures
+from kiosk.central.models import AppliedTransaction, AuditEntry, PortalSignInFailures
 
 # Longer than any window an address is counted in (the sign-in's 15 minutes, the
 # registration form's hour), so a count still in force is never forgotten.
@@ -34,6 +36,7 @@ class Forgotten:
     registrations: int
     relayed: int
     holds_and_pins: int = 0
+    hold_audits: int = 0
 
 
 def forget_addresses(db: Session, now: datetime) -> int:
@@ -83,6 +86,67 @@ def forget_holds_and_pins(db: Session, now: datetime, days: int) -> int:
         forgotten += taken
 
 
+# The audit log's entries of holds (holds._audit): "patron P1; position 2" in the detail,
+# and a patron's own in the portal by "patron P1" as actor.
+HOLD_ACTIONS = ("hold.place", "hold.cancel", "hold.move", "hold.pickup")
+_PATRON_NAMED = "patron %"
+
+
+def forget_hold_audits(db: Session, now: datetime, days: int) -> int:
+    """Take the patron out of the audit log's entries of holds made more than ``days``
+    ago (the loans' forgetting period): the entry stays (who on the staff did what to
+    which title's queue, when), but no longer says for whom. Commits each batch;
+    returns how many entries."""
+    cutoff = now - timedelta(days=days)
+    forgotten = 0
+    while True:
+        batch = (
+            select(AuditEntry.id)
+            .where(
+                AuditEntry.action.in_(HOLD_ACTIONS),
+                AuditEntry.at < cutoff,
+                or_(AuditEntry.detail.like(_PATRON_NAMED), AuditEntry.actor.like(_PATRON_NAMED)),
+            )
+            .order_by(AuditEntry.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        # Taken by a write that changes nothing (as loan_history's batches are): SQLite's
+        # write lock first, so no read has to become a write later.
+        rows = db.execute(
+            update(AuditEntry)
+            .where(AuditEntry.id.in_(batch))
+            .values(actor=AuditEntry.actor)
+            .returning(AuditEntry.id, AuditEntry.detail)
+            .execution_options(synchronize_session=False)
+        ).all()
+        if not rows:
+            db.commit()
+            return forgotten
+        for row in rows:
+            db.execute(
+                update(AuditEntry)
+                .where(AuditEntry.id == row.id)
+                .values(
+                    actor=case(
+                        (AuditEntry.actor.like(_PATRON_NAMED), "patron"), else_=AuditEntry.actor
+                    ),
+                    detail=_unnamed(row.detail),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        db.commit()
+        forgotten += len(rows)
+
+
+def _unnamed(detail: str) -> str:
+    """A hold's audit detail ("patron P1; position 2") without its patron."""
+    if not detail.startswith("patron "):
+        return detail
+    _, _, rest = detail.partition(";")
+    return loan_history.FORGOTTEN + (";" + rest if rest else "")
+
+
 def forget_daily(
     engine: Engine,
     now: datetime,
@@ -106,4 +170,6 @@ def forget_daily(
         db.commit()
     with Session(engine) as db:
         others = forget_holds_and_pins(db, now, forget_loans_after_days)
-    return Forgotten(loans, senders, addresses, expired, relayed, others)
+    with Session(engine) as db:
+        hold_audits = forget_hold_audits(db, now, forget_loans_after_days)
+    return Forgotten(loans, senders, addresses, expired, relayed, others, hold_audits)

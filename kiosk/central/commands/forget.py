@@ -33,7 +33,8 @@ def _forget(args: argparse.Namespace, engine: Engine) -> int:
         f"registrations not decided on: {forgotten.registrations}; "
         f"relayed transactions no longer naming their patron: {forgotten.relayed}; "
         f"holds placed and PINs typed at kiosks no longer naming their patron: "
-        f"{forgotten.holds_and_pins}"
+        f"{forgotten.holds_and_pins}; audit entries of holds no longer naming their "
+        f"patron: {forgotten.hold_audits}"
     )
     return 0
 

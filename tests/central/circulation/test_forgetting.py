@@ -17,7 +17,10 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
+from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.forgetting import ADDRESSES_KEPT, forget_daily
+from kiosk.central.circulation.holds import cancel_hold, place_title_hold
+from kiosk.central.circulation.loan_history import FORGOTTEN
 from kiosk.central.circulation.registrations import register
 from kiosk.central.gateway.outbox import RELAYED_KEPT
 from kiosk.central.models import (
@@ -31,6 +34,7 @@ from kiosk.central.models import (
     StaffException,
     UpstreamOutbox,
 )
+from tests.central.circulation import desk_library
 from tests.central.circulation.test_registrations import FORM, OPEN, PORTAL
 from tests.central.conftest import NOW
 
@@ -240,3 +244,38 @@ def test_holds_placed_and_pins_typed_at_kiosks_stop_naming_the_patron_with_the_l
         ).all()
     assert [patron is None for _, patron in rows] == [gone for *_, gone in NOT_LOANS]
     assert forget_daily(engine, NOW, 30).holds_and_pins == 0
+
+
+def test_the_audit_log_of_holds_stops_naming_the_patron_with_the_loans(
+    database_url: str,
+) -> None:
+    """Whose hold it was (a staff member's entry says 'patron ada; position 1', the
+    portal's has the patron as its actor) goes from the audit log after the loans'
+    period; the entries stay, with the title and the member of staff; a hold placed
+    lately still says whose it is."""
+    engine, _ = desk_library.build(database_url)
+    portal = Actor("patron student", "127.0.0.1", "portal")
+    try:
+        with Session(engine) as db:
+            old = NOW - timedelta(days=31)
+            hold = place_title_hold(db, "ada", 1, old, desk_library.CYRIL)
+            cancel_hold(db, hold.id, old, desk_library.CYRIL, "asked at the desk")
+            place_title_hold(db, "student", 1, old, portal)
+            place_title_hold(db, "ada", 2, NOW - timedelta(days=1), desk_library.CYRIL)
+        forgotten = forget_daily(engine, NOW, 30)
+        assert forgotten.hold_audits == 3
+        with Session(engine) as db:
+            entries = db.execute(
+                select(AuditEntry.action, AuditEntry.actor, AuditEntry.target, AuditEntry.detail)
+                .where(AuditEntry.action.like("hold.%"))
+                .order_by(AuditEntry.id)
+            ).all()
+        assert [tuple(entry) for entry in entries] == [
+            ("hold.place", "cyril", "title 1", f"{FORGOTTEN}; position 1"),
+            ("hold.cancel", "cyril", "title 1", f"{FORGOTTEN}; asked at the desk"),
+            ("hold.place", "patron", "title 1", f"{FORGOTTEN}; position 1"),
+            ("hold.place", "cyril", "title 2", "patron ada; position 1"),
+        ]
+        assert forget_daily(engine, NOW, 30).hold_audits == 0
+    finally:
+        engine.dispose()
