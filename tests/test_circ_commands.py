@@ -285,3 +285,34 @@ def test_circ_json_says_a_hold_is_offered_for_a_copy_lent_to_another(
         assert refused["hold_offered"] is True
     finally:
         assert kiosk("circ", "--data", str(data), "return", "--item", item).returncode == 0
+
+
+def test_circ_hold_places_a_hold_on_the_title_of_a_copy_lent_to_another(
+    demo: tuple[Path, dict[str, Any]],
+) -> None:
+    """The terminal's "Place a hold on this title": journaled for the server (an entry
+    of its own naming no item), and refused a second time with the kiosk's words."""
+    data, cards = demo
+    adults = [card for card in cards["cards"] if card["situation"] == "adult, nothing on loan"]
+    lender, asker = adults[0], adults[2]
+    item = cards["items"]["FICTION"]["available"][3]
+    lend = ["--card", lender["card"], "--pin", lender["pin"], "--item", item]
+    ask = ["--card", asker["card"], "--pin", asker["pin"], "--item", item]
+    try:
+        assert kiosk("circ", "--data", str(data), "checkout", *lend).returncode == 0
+        placed = kiosk("circ", "--data", str(data), "--json", "hold", *ask)
+        assert placed.returncode == 0, placed.stdout + placed.stderr
+        answer = json.loads(placed.stdout)
+        assert answer["status"] == "placed"
+        assert answer["message"] == (
+            "Your hold is placed. We will tell you when a copy is ready for you."
+        )
+        with sqlite3.connect(data / "journal.db") as journal:
+            kinds = [row[0] for row in journal.execute("SELECT kind FROM entries")]
+        assert kinds.count("hold") == 1
+        again = kiosk("circ", "--data", str(data), "hold", *ask)
+        assert again.returncode == 1
+        assert again.stdout.startswith(f"waiting: {item} ")
+        assert kiosk("circ", "--data", str(data), "hold", "--card", asker["card"]).returncode == 2
+    finally:
+        assert kiosk("circ", "--data", str(data), "return", "--item", item).returncode == 0

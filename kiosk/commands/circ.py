@@ -14,7 +14,8 @@ A checkout's JSON object has the answer's every field, in this order: ``status``
 ``message``), ``hold_fulfilled``, ``entry_id``, ``offline_limit`` and ``hold_offered``:
 true when the copy was refused because it waits for someone else or cannot be lent
 now, and the patron could place a hold on its title (the kiosk's screen offers "Place a
-hold on this title" then; the terminal places none).
+hold on this title" then; ``kiosk circ hold`` places one: on the title of each copy
+named, to collect at this kiosk's branch, journaled for the server to queue).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from kiosk.circulation.views import (
     AccountAnswer,
     CheckoutStatus,
     Due,
+    HoldStatus,
     IdentifyStatus,
     OutOfService,
     PatronSession,
@@ -182,6 +184,25 @@ class CircTool:
                 status = NOT_DONE
         return status
 
+    def hold(self, card: str, pin: str | None, barcodes: Sequence[str]) -> int:
+        """A hold on the title of each copy, as the kiosk's "Place a hold on this
+        title" places it."""
+        session = self._sign_in(card, pin)
+        if isinstance(session, int):
+            return session
+        status = DONE
+        for barcode in barcodes:
+            view = self.circulation.place_hold(session, barcode)
+            if isinstance(view, Unavailable):
+                return self._unavailable(view)
+            message = wording.hold_sentence(self.tr, view)
+            self._emit(
+                view, message, f"{view.status.value}: {_named(barcode, view.title)}: {message}"
+            )
+            if view.status is not HoldStatus.PLACED:
+                status = NOT_DONE
+        return status
+
     def account(self, card: str, pin: str | None) -> int:
         session = self._sign_in(card, pin)
         if isinstance(session, int):
@@ -221,6 +242,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     for name, text in (
         ("checkout", "lend items to a patron"),
         ("renew", "renew a patron's loans (all of them when no --item is given)"),
+        ("hold", "place a hold on the title of each copy, collected at this kiosk's branch"),
         ("account", "show a patron's loans, holds and money owed"),
     ):
         action = actions.add_parser(name, help=text)
@@ -231,7 +253,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                 "--item",
                 action="append",
                 default=[],
-                required=name == "checkout",
+                required=name in ("checkout", "hold"),
                 help="an item barcode; repeat for several",
             )
     returning = actions.add_parser("return", help="take items back (no patron needed)")
@@ -278,6 +300,8 @@ def run(args: argparse.Namespace) -> int:
             return tool.return_items(args.item)
         if args.circ_command == "renew":
             return tool.renew(args.card, args.pin, args.item)
+        if args.circ_command == "hold":
+            return tool.hold(args.card, args.pin, args.item)
         return tool.account(args.card, args.pin)
     finally:
         tool.close()
