@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import Row, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.ledger import fine_so_far
@@ -168,35 +168,9 @@ def receipts(db: Session, now: datetime) -> Iterator[Found]:
     every one is listed. Nothing is sent twice."""
     start = now - RECEIPT_WINDOW - RECEIPT_GAP
     rows = db.execute(
-        select(
-            AppliedTransaction.id.label("transaction_id"),
-            AppliedTransaction.kind,
-            AppliedTransaction.kiosk_id,
-            AppliedTransaction.decided_at,
-            AppliedTransaction.applied_at,
-            AppliedTransaction.details,
-            Record.title,
-            Loan.due,
-            *_PATRON,
-        )
-        .join(Patron, Patron.patron_id == AppliedTransaction.patron_id)
-        .outerjoin(Item, Item.barcode == AppliedTransaction.item_barcode)
-        .outerjoin(Record, Record.brn == Item.brn)
-        .outerjoin(
-            Loan,
-            and_(
-                Loan.item_barcode == AppliedTransaction.item_barcode,
-                Loan.patron_id == AppliedTransaction.patron_id,
-            ),
-        )
-        .where(
-            AppliedTransaction.decided_at >= start,
-            AppliedTransaction.decided_at <= now,
+        _receipt_lines(start, now).where(
             AppliedTransaction.kind.in_(("checkout", "renew", "receipt")),
             Patron.notices.contains("receipt"),
-        )
-        .order_by(
-            AppliedTransaction.patron_id, AppliedTransaction.decided_at, AppliedTransaction.id
         )
     )
     visits: dict[tuple[str, str], list[list[Row[Any]]]] = defaultdict(list)
@@ -218,6 +192,38 @@ def receipts(db: Session, now: datetime) -> Iterator[Found]:
         for notice in _visit_receipts(visit, now)
     ]
     yield from _not_receipted(db, found, start)
+
+
+def _receipt_lines(start: datetime, now: datetime) -> Select[Any]:
+    """The transactions decided from ``start`` to ``now``, each with its patron, its
+    title and the due date of its loan, by patron and time."""
+    return (
+        select(
+            AppliedTransaction.id.label("transaction_id"),
+            AppliedTransaction.kind,
+            AppliedTransaction.kiosk_id,
+            AppliedTransaction.decided_at,
+            AppliedTransaction.applied_at,
+            AppliedTransaction.details,
+            Record.title,
+            Loan.due,
+            *_PATRON,
+        )
+        .join(Patron, Patron.patron_id == AppliedTransaction.patron_id)
+        .outerjoin(Item, Item.barcode == AppliedTransaction.item_barcode)
+        .outerjoin(Record, Record.brn == Item.brn)
+        .outerjoin(
+            Loan,
+            and_(
+                Loan.item_barcode == AppliedTransaction.item_barcode,
+                Loan.patron_id == AppliedTransaction.patron_id,
+            ),
+        )
+        .where(AppliedTransaction.decided_at >= start, AppliedTransaction.decided_at <= now)
+        .order_by(
+            AppliedTransaction.patron_id, AppliedTransaction.decided_at, AppliedTransaction.id
+        )
+    )
 
 
 def _follows(before: Any, row: Any) -> bool:
@@ -242,6 +248,15 @@ def _visit_receipts(visit: list[Row[Any]], now: datetime) -> Iterator[Found]:
         return  # the visit may go on: found when it is over
     if any(row.kind == "receipt" for row in visit):
         return  # asked for at the kiosk, and queued then
+    for action, facts in _visit_facts(visit).items():
+        subject = f"visit {first.transaction_id} {action}"
+        yield _found(first, "receipt", subject, first.decided_at.date(), facts)
+
+
+def _visit_facts(visit: list[Row[Any]]) -> dict[str, dict[str, Any]]:
+    """A receipt's facts for each action of the visit with any line: its titles and due
+    dates, each line naming its transaction."""
+    found: dict[str, dict[str, Any]] = {}
     for action in ("checkout", "renew"):
         items = []
         for row in visit:
@@ -252,9 +267,46 @@ def _visit_receipts(visit: list[Row[Any]], now: datetime) -> Iterator[Found]:
                     {"title": row.title or "", "due": str(due), "transaction": row.transaction_id}
                 )
         if items:
-            facts = {"action": action, "items": items}
-            subject = f"visit {first.transaction_id} {action}"
-            yield _found(first, "receipt", subject, first.decided_at.date(), facts)
+            found[action] = {"action": action, "items": items}
+    return found
+
+
+def asked_receipts(db: Session, patron_id: str, place: str, now: datetime) -> list[Found]:
+    """The receipts of the patron's latest visit at ``place`` (``"desk"``) of the last
+    day, which they asked for there (whatever their preferences), by email: one for what
+    they borrowed and one for what they renewed, none when the visit made neither. Keyed
+    by the visit's first and last transactions, so asking twice queues them once and
+    asking again after more loans sends the whole visit; a receipt found later for a
+    patron who chose receipts leaves out the lines these list (``_not_receipted``)."""
+    rows = [
+        row
+        for row in db.execute(
+            _receipt_lines(now - RECEIPT_WINDOW, now).where(
+                AppliedTransaction.patron_id == patron_id,
+                AppliedTransaction.kiosk_id.is_(None),
+                AppliedTransaction.kind.in_(("checkout", "renew")),
+            )
+        )
+        if _place(row) == place
+    ]
+    visit: list[Row[Any]] = []
+    for row in rows:
+        visit = [*visit, row] if visit and _follows(visit[-1], row) else [row]
+    if not visit:
+        return []
+    first, last = visit[0], visit[-1]
+    return [
+        Found(
+            patron_id,
+            "receipt",
+            f"{place} {first.transaction_id} {last.transaction_id} {action}",
+            first.decided_at.date(),
+            "email",
+            False,
+            facts,
+        )
+        for action, facts in _visit_facts(visit).items()
+    ]
 
 
 def _not_receipted(db: Session, found: list[Found], start: datetime) -> Iterator[Found]:

@@ -37,6 +37,7 @@ from kiosk.central.circulation.lookup import (
 from kiosk.central.circulation.policy import PolicyCache
 from kiosk.central.errors import CentralError
 from kiosk.central.models import AppliedTransaction
+from kiosk.central.notices.asked import can_email_receipt, email_desk_receipt
 from kiosk.central.web.deps import (
     Circulation,
     CsrfChecked,
@@ -289,7 +290,7 @@ def returns(
 class Trouble:
     """A form the decision path refused to act on (a bad barcode, no such loan...)."""
 
-    form: Literal["checkout", "return", "renew", "hold"]
+    form: Literal["checkout", "return", "renew", "hold", "receipt"]
     message: str
 
 
@@ -326,6 +327,7 @@ def _patron_page(
         patron=patron,
         holds=waiting,
         pickup_options=pickup_options(db, patron_id),
+        receipt_offered=can_email_receipt(db, patron_id, moment),
         pickup_names=branch_names(db),
         answer=answer,
         trouble=trouble,
@@ -368,7 +370,7 @@ def patron_page(
         rules=rules,
         answer=_recorded(db, done, again=again == "1"),
         placed=int(placed) if placed.isdigit() else None,
-        changed=changed if changed in ("cancelled", "pickup") else "",
+        changed=changed if changed in ("cancelled", "pickup", "receipt") else "",
     )
 
 
@@ -531,6 +533,38 @@ def renew(
         barcode=barcode,
         transaction_id=transaction_id,
     )
+
+
+@router.post("/receipt", dependencies=[CsrfChecked], response_model=None)
+def email_receipt(
+    request: Request,
+    *,
+    signed_in: Circulation,
+    db: Db,
+    config: Settings,
+    moment: Now,
+    origin: Origin,
+    rules: Policies,
+    patron_id: PatronId = "",
+) -> Response:
+    """The patron asks for a receipt of this visit's loans and renewals by email."""
+    if not patron_exists(db, patron_id):
+        return not_found(request, config, signed_in.who, "patron")
+    try:
+        email_desk_receipt(db, patron_id, moment, _actor(signed_in, origin))
+    except CentralError as error:
+        db.rollback()
+        return _patron_page(
+            request,
+            patron_id,
+            signed_in,
+            db=db,
+            config=config,
+            moment=moment,
+            rules=rules,
+            trouble=Trouble("receipt", str(error)),
+        )
+    return RedirectResponse(f"{patron_url(patron_id)}?changed=receipt", status_code=303)
 
 
 @router.post("/hold", dependencies=[CsrfChecked], response_model=None)
