@@ -14,11 +14,13 @@ none, or have no address for the one they chose).
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import groupby, islice
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, or_, select
@@ -491,12 +493,17 @@ def new_arrivals(db: Session, today: date) -> Iterator[Found]:
     ).all()
     if not records:
         return
-    by_type: dict[str, set[int]] = defaultdict(set)
-    by_subject: dict[str, set[int]] = defaultdict(set)
-    for record in records:
-        by_type[record.publication_type].add(record.brn)
+    # Each type's and each subject's records as places in ``records`` (newest first),
+    # each in order and once: a patron's are the first MAX_ARRIVALS of their lists
+    # merged, not a pass over every record of the week for every patron.
+    by_type: dict[str, list[int]] = defaultdict(list)
+    by_subject: dict[str, list[int]] = defaultdict(list)
+    for place, record in enumerate(records):
+        by_type[record.publication_type].append(place)
         for heading in headings(record.subjects or ""):
-            by_subject[broad(heading).casefold()].add(record.brn)
+            listed = by_subject[broad(heading).casefold()]
+            if not listed or listed[-1] != place:
+                listed.append(place)
     patrons = db.execute(
         select(Patron.arrivals, Patron.arrival_subjects, *_PATRON).where(
             Patron.notices.contains("new_arrivals"),
@@ -508,16 +515,16 @@ def new_arrivals(db: Session, today: date) -> Iterator[Found]:
     for patron in patrons:
         if not _wants(patron, "new_arrivals"):
             continue
-        wanted: set[int] = set()
-        for code in patron.arrivals.split(","):
-            wanted |= by_type.get(code, set())
-        for subject in headings(patron.arrival_subjects):
-            wanted |= by_subject.get(broad(subject).casefold(), set())
+        lists = [by_type.get(code, []) for code in patron.arrivals.split(",")]
+        lists += [
+            by_subject.get(broad(subject).casefold(), [])
+            for subject in headings(patron.arrival_subjects)
+        ]
+        # The lists are sorted: each place once, in order, and only as many as shown.
+        places = list(islice((place for place, _ in groupby(heapq.merge(*lists))), MAX_ARRIVALS))
         items = [
-            {"title": record.title, "author": record.author}
-            for record in records
-            if record.brn in wanted
-        ][:MAX_ARRIVALS]
+            {"title": records[place].title, "author": records[place].author} for place in places
+        ]
         if items:
             yield _found(patron, "new_arrivals", label, today, {"week": label, "items": items})
 

@@ -18,6 +18,7 @@ from kiosk.central.circulation.importers import import_file
 from kiosk.central.circulation.patrons import PatronRefused, arrival_subjects, update_patron
 from kiosk.central.errors import ImportRejected
 from kiosk.central.models import Notice, Patron, Record
+from kiosk.central.notices.finding import MAX_ARRIVALS, new_arrivals
 from kiosk.central.notices.runner import Runner
 from kiosk.common.clock import FixedClock
 from kiosk.demo.library import Scale
@@ -202,3 +203,35 @@ def _week(engine: Engine) -> list[Record]:
                 )
             ).all()
         )
+
+
+def test_a_patrons_new_arrivals_are_the_newest_twenty_each_once(library: Engine) -> None:
+    """Forty of the week's records, each of a type or a subject the patron chose, some
+    of both: the notice lists the newest MAX_ARRIVALS, newest first (a day's by record
+    number, highest first), each once; another patron's choice of one subject only
+    lists that subject's."""
+    with Session(library) as db:
+        for n in range(40):
+            db.add(
+                Record(
+                    brn=900 + n,
+                    title=f"Arrival {n:02d}",
+                    author="A. Writer",
+                    publication_type="DVD" if n % 3 else "FICTION",
+                    subjects="Space -- Fiction" if n % 2 else "Cookery",
+                    added_on=TODAY - timedelta(days=1 + n // 10),
+                )
+            )
+        db.commit()
+    _choose(library, "p-fr", notices="new_arrivals", arrivals="FICTION", arrival_subjects="Space")
+    _choose(library, "p-all", notices="new_arrivals", arrivals="", arrival_subjects="Cookery")
+    with Session(library) as db:
+        found = {notice.patron_id: notice for notice in new_arrivals(db, TODAY)}
+    wanted = [n for n in range(40) if n % 3 == 0 or n % 2 == 1]  # FICTION or Space
+    newest_first = sorted(wanted, key=lambda n: (n // 10, -n))
+    titles = [item["title"] for item in found["p-fr"].facts["items"]]
+    assert titles == [f"Arrival {n:02d}" for n in newest_first[:MAX_ARRIVALS]]
+    cookery = sorted((n for n in range(40) if n % 2 == 0), key=lambda n: (n // 10, -n))
+    assert [item["title"] for item in found["p-all"].facts["items"]] == [
+        f"Arrival {n:02d}" for n in cookery
+    ]
