@@ -38,7 +38,16 @@ def watch(page: Page) -> list[str]:
 
     page.on("console", on_console)
     page.on("dialog", on_dialog)
-    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    # A request the browser gave up as the page went on to the next (ERR_ABORTED: a
+    # script still loading when a form was sent) is no failure of the console's.
+    page.on(
+        "requestfailed",
+        lambda request: (
+            None
+            if "ERR_ABORTED" in (request.failure or "")
+            else problems.append(f"failed: {request.url}")
+        ),
+    )
     page.on(
         "response",
         lambda response: (

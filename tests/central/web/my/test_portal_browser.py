@@ -74,7 +74,16 @@ class Watch:
         self.urls: list[str] = []
         self.expected: set[int] = set()
         page.on("console", self._console)
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+        # A request the browser gave up as the page went on to the next (ERR_ABORTED: a
+        # script still loading when a form was sent) is no failure of the portal's.
+        page.on(
+            "requestfailed",
+            lambda r: (
+                None
+                if "ERR_ABORTED" in (r.failure or "")
+                else self.problems.append(f"failed: {r.url}")
+            ),
+        )
         page.on("request", lambda r: self.urls.append(r.url))
         page.on(
             "response",
