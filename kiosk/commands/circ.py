@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields, is_dataclass
 from datetime import date
 from decimal import Decimal
@@ -130,19 +130,40 @@ class CircTool:
         return identified.session
 
     def checkout(self, card: str, pin: str | None, barcodes: Sequence[str]) -> int:
+        return self._each_copy(
+            card,
+            pin,
+            barcodes,
+            act=self.circulation.checkout,
+            sentence=wording.checkout_sentence,
+            done=(CheckoutStatus.LENT, CheckoutStatus.ALREADY_YOURS),
+        )
+
+    def _each_copy(
+        self,
+        card: str,
+        pin: str | None,
+        barcodes: Sequence[str],
+        *,
+        act: Callable[[PatronSession, str], Any],
+        sentence: Callable[[Translator, Any], str],
+        done: tuple[Enum, ...],
+    ) -> int:
+        """The patron signed in, then ``act`` on each copy, each answer worded by
+        ``sentence``: done when every answer's status is one of ``done``."""
         session = self._sign_in(card, pin)
         if isinstance(session, int):
             return session
         status = DONE
         for barcode in barcodes:
-            view = self.circulation.checkout(session, barcode)
+            view = act(session, barcode)
             if isinstance(view, Unavailable):
                 return self._unavailable(view)
-            message = wording.checkout_sentence(self.tr, view)
+            message = sentence(self.tr, view)
             self._emit(
                 view, message, f"{view.status.value}: {_named(barcode, view.title)}: {message}"
             )
-            if view.status not in (CheckoutStatus.LENT, CheckoutStatus.ALREADY_YOURS):
+            if view.status not in done:
                 status = NOT_DONE
         return status
 
@@ -187,21 +208,14 @@ class CircTool:
     def hold(self, card: str, pin: str | None, barcodes: Sequence[str]) -> int:
         """A hold on the title of each copy, as the kiosk's "Place a hold on this
         title" places it."""
-        session = self._sign_in(card, pin)
-        if isinstance(session, int):
-            return session
-        status = DONE
-        for barcode in barcodes:
-            view = self.circulation.place_hold(session, barcode)
-            if isinstance(view, Unavailable):
-                return self._unavailable(view)
-            message = wording.hold_sentence(self.tr, view)
-            self._emit(
-                view, message, f"{view.status.value}: {_named(barcode, view.title)}: {message}"
-            )
-            if view.status is not HoldStatus.PLACED:
-                status = NOT_DONE
-        return status
+        return self._each_copy(
+            card,
+            pin,
+            barcodes,
+            act=self.circulation.place_hold,
+            sentence=wording.hold_sentence,
+            done=(HoldStatus.PLACED,),
+        )
 
     def account(self, card: str, pin: str | None) -> int:
         session = self._sign_in(card, pin)

@@ -34,6 +34,13 @@ def branch_names(db: Session) -> dict[str, str]:
     return {branch.code: branch.name for branch in branches(db)}
 
 
+def choosable_branches(db: Session) -> dict[str, str]:
+    """The branches a patron chooses among (their library, where to collect a hold), by
+    code to name: none where there is only one, or none, to choose."""
+    names = branch_names(db)
+    return names if len(names) > 1 else {}
+
+
 def branch_codes(db: Session) -> set[str]:
     return set(db.scalars(select(Branch.code)))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, case, delete, or_, select, update
+from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation import feedback, loan_history, registrations
@@ -117,24 +117,24 @@ def forget_hold_audits(db: Session, now: datetime, days: int) -> int:
             update(AuditEntry)
             .where(AuditEntry.id.in_(batch))
             .values(actor=AuditEntry.actor)
-            .returning(AuditEntry.id, AuditEntry.detail)
+            .returning(AuditEntry.id, AuditEntry.actor, AuditEntry.detail)
             .execution_options(synchronize_session=False)
         ).all()
         if not rows:
             db.commit()
             return forgotten
-        for row in rows:
-            db.execute(
-                update(AuditEntry)
-                .where(AuditEntry.id == row.id)
-                .values(
-                    actor=case(
-                        (AuditEntry.actor.like(_PATRON_NAMED), "patron"), else_=AuditEntry.actor
-                    ),
-                    detail=_unnamed(row.detail),
-                )
-                .execution_options(synchronize_session=False)
-            )
+        # The batch written in one statement by primary key (the driver's executemany).
+        db.execute(
+            update(AuditEntry),
+            [
+                {
+                    "id": row.id,
+                    "actor": "patron" if row.actor.startswith("patron ") else row.actor,
+                    "detail": _unnamed(row.detail),
+                }
+                for row in rows
+            ],
+        )
         db.commit()
         forgotten += len(rows)
 

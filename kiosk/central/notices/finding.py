@@ -293,7 +293,9 @@ def asked_receipts(db: Session, patron_id: str, place: str, now: datetime) -> li
     ]
     visit: list[Row[Any]] = []
     for row in rows:
-        visit = [*visit, row] if visit and _follows(visit[-1], row) else [row]
+        if visit and not _follows(visit[-1], row):
+            visit = []  # a visit of its own: the latest is the one asked about
+        visit.append(row)
     if not visit:
         return []
     first, last = visit[0], visit[-1]

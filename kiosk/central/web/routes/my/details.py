@@ -20,7 +20,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from kiosk.central.circulation.branches import branch_names
+from kiosk.central.circulation.branches import choosable_branches
 from kiosk.central.circulation.patrons import (
     TOO_MANY_SUBJECTS,
     PatronRefused,
@@ -123,8 +123,7 @@ def _details_page(
         most_days=preferences.MAX_DUE_SOON_DAYS,
         most_subjects=preferences.MAX_SUBJECTS,
         language_names=LANGUAGE_NAMES,
-        # A choice only where there is more than one library to collect holds at.
-        branch_names=names if len(names := branch_names(db)) > 1 else {},
+        branch_names=choosable_branches(db),
         kind_words=KIND_WORDS,
         channel_words=CHANNEL_WORDS,
         arrival_names=publication_types(db),

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from kiosk.central.circulation.actor import Actor
-from kiosk.central.circulation.branches import branch_names
+from kiosk.central.circulation.branches import choosable_branches
 from kiosk.central.circulation.registrations import (
     MaybeKnown,
     RegistrationForm,
@@ -99,8 +99,7 @@ def _form_page(
         config,
         "my/register.html",
         settings=settings,
-        # A choice only where there is more than one library to collect holds at.
-        branch_names=names if len(names := branch_names(db)) > 1 else {},
+        branch_names=choosable_branches(db),
         values=typed or {},
         problems=problems or {},
         anchors=ANCHORS,
