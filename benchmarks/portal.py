@@ -5,9 +5,10 @@ items, 500,000 patrons, 200,000 loans, 2,000,000 past transactions), runs the re
 ``kiosk-central serve`` on a loopback port with uvicorn's two workers, and has
 ``--patrons`` patrons with loans use the portal at once, each a ``requests.Session`` of
 its own signed in as a browser is (the sign-in page's CSRF token, then card and PIN),
-each picking its next page from a mix and reading it before the next (``--think``: 0 to
-twice 10 s by default, a phone's reading of a list of loans or of search results; 200
-patrons then ask about 20 pages a second):
+each picking its next page from a mix after a pause (``--think``: 0 to twice 10 s by
+default, a phone's reading of a list of loans or of search results; 200 patrons then
+ask about 20 pages a second; the first page after a pause too, so that the patrons
+arrive spread over one pause rather than all in one instant):
 
 - their account (``GET /my/``): loans, money owed, holds;
 - a catalogue search (``POST /my/catalogue``): a title's first word, an author's
@@ -298,6 +299,10 @@ def work(
     patron_id, _ = samples.patrons[number]
     pages, weights = list(MIX), list(MIX.values())
     for _ in range(requests_each):
+        # The pause comes before each page, so the patrons' first pages are spread over
+        # one pause as their later ones are, not all sent in the same instant (a burst of
+        # 200 that no library's morning makes, and a tenth of the pages timed).
+        time.sleep(rng.uniform(0, 2 * think))
         page = rng.choices(pages, weights)[0]
         began = time.perf_counter()
         try:
@@ -311,7 +316,6 @@ def work(
             timings.add(page, began)
         except Exception as error:  # counted; the patron goes on
             timings.failures.append(f"{page}: {type(error).__name__}: {str(error)[:80]}")
-        time.sleep(rng.uniform(0, 2 * think))
 
 
 def _client(

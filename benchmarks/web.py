@@ -539,12 +539,15 @@ def work(
     seed: int,
     timings: Timings,
 ) -> None:
-    """One member of staff's turn: ``requests_each`` pages picked from the mix, with a
-    pause of 0 to 2 x ``think`` seconds after each."""
+    """One member of staff's turn: ``requests_each`` pages picked from the mix, each after
+    a pause of 0 to 2 x ``think`` seconds."""
     rng = random.Random(seed * 1000 + number)
     pages, weights = list(MIX), list(MIX.values())
     skip = desk.absent if isinstance(desk, ConsoleDesk) else set()
     for _ in range(requests_each):
+        # The pause before each page: the members of staff begin spread over one pause,
+        # as they go on, not all in the same instant.
+        time.sleep(rng.uniform(0, 2 * think))
         page = rng.choices(pages, weights)[0]
         if page in skip:
             continue
@@ -556,7 +559,6 @@ def work(
                 skip.add("checkout")
         except Exception as error:  # counted by kind; the member of staff goes on
             timings.failures.append(f"{page}: {type(error).__name__}: {str(error)[:80]}")
-        time.sleep(rng.uniform(0, 2 * think))
 
 
 def server_cost(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -270,6 +271,15 @@ def heartbeat(
     return HeartbeatReply(server_time=now, cursor=cursor)
 
 
+@asynccontextmanager
+async def _starting(app: FastAPI) -> AsyncIterator[None]:
+    """Each process runs ``app.state.on_start`` as it begins serving (each worker its own,
+    as it builds its own app), not as the app is built: a test's app starts none."""
+    for start in app.state.on_start:
+        start(app)
+    yield
+
+
 def create_app(
     engine: Engine,
     now: Callable[[], datetime],
@@ -286,7 +296,9 @@ def create_app(
         version=__version__,
         description="The library's circulation server that self-service kiosks sync with. "
         "See docs/sync-protocol.md.",
+        lifespan=_starting,
     )
+    app.state.on_start = []
     # Level 1: most of gzip's saving on this repetitive JSON at a fraction of the CPU.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     app.add_middleware(InFlightLimit, limit=pool_limit(engine))

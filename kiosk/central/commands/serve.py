@@ -36,6 +36,8 @@ def app_from_env() -> FastAPI:
     """The API and the console for uvicorn's workers: the database comes from
     $KIOSK_CENTRAL_DB, the rest from the config file the command read."""
     from kiosk.central.api.app import create_app  # noqa: PLC0415 - FastAPI only when serving
+    from kiosk.central.web.console import count_subjects_ahead  # noqa: PLC0415
+    from kiosk.central.web.pages import compile_every_template  # noqa: PLC0415
     from kiosk.central.web.settings import console_settings  # noqa: PLC0415
 
     answer_waiting_threads_promptly()
@@ -48,6 +50,8 @@ def app_from_env() -> FastAPI:
         console,
         kiosks_forget_immediately=config.backup.kiosks_forget == "immediately",
     )
+    app.state.on_start.append(count_subjects_ahead)
+    compile_every_template()
     collect_only_what_requests_make()
     return app
 

@@ -4,6 +4,11 @@ missing session, a role that does not reach and a refused form."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -21,6 +26,28 @@ from kiosk.central.web.routes.my.deps import page as portal_page
 from kiosk.central.web.settings import ConsoleSettings
 
 LOGIN = "/staff/login"
+log = logging.getLogger(__name__)
+
+
+def count_subjects_ahead(app: FastAPI) -> None:
+    """Count the portal's subjects of new arrivals beside the server as it starts and
+    again just after each midnight: on a large catalogue a count takes seconds, which the
+    first patron to open Your details in the day would otherwise wait for."""
+
+    def keep_counted() -> None:
+        while True:
+            try:
+                with app.state.sessions() as db:
+                    app.state.arrival_subjects(db, app.state.now().date())
+            except Exception:  # the page counts for itself when asked
+                log.exception("counting the subjects of new arrivals ahead failed")
+            now: datetime = app.state.now()
+            midnight = datetime.combine(
+                now.date() + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo
+            )
+            time.sleep(max(60.0, (midnight - now).total_seconds() + 5))
+
+    threading.Thread(target=keep_counted, name="subjects-ahead", daemon=True).start()
 
 
 def mount_console(app: FastAPI, config: ConsoleSettings) -> None:

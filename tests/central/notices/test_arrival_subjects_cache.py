@@ -4,7 +4,8 @@ the records once, then not again (the statements reading ``records`` counted on 
 engine) while nothing but other changes happen; counted again after a catalogue import
 (its new subject offered) or a record added at the desk, and when the day changes (the
 records of more than SUBJECTS_FROM_DAYS ago dropped); threads that find it out of date at
-once count it once; the portal's page and its save use the app's one."""
+once count it once; the portal's page and its save use the app's one; the served app
+counts them as it starts."""
 
 from __future__ import annotations
 
@@ -12,16 +13,21 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+from kiosk.central.api.app import create_app
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.catalogue import add_record
 from kiosk.central.circulation.patrons import SUBJECTS_FROM_DAYS, arrival_subjects, update_patron
 from kiosk.central.circulation.subject_cache import ArrivalSubjects
+from kiosk.central.web.console import count_subjects_ahead
+from kiosk.central.web.sessions import Lifetimes
+from kiosk.central.web.settings import ConsoleSettings
 from kiosk.common.clock import FixedClock
 from tests.central.notices.conftest import NOW
 from tests.central.notices.test_arrivals import CATALOGUE, _import
@@ -152,3 +158,37 @@ def test_threads_finding_the_subjects_out_of_date_together_count_them_once(
         thread.join()
     assert answers == [OFFERED] * 6
     assert counted == [NOW.date()]
+
+
+def test_the_served_app_counts_the_subjects_as_it_starts_not_as_a_patron_asks(
+    library: Engine, tmp_path: Path
+) -> None:
+    """``kiosk-central serve`` counts ahead (``web.console.count_subjects_ahead``): on a
+    large catalogue the count takes seconds that the first patron to open Your details
+    would otherwise wait."""
+    _import(library, tmp_path, CATALOGUE)
+    counted: list[date] = []
+    done = threading.Event()
+
+    def counting(db: Session, today: date) -> list[str]:
+        counted.append(today)
+        done.set()
+        return arrival_subjects(db, today)
+
+    settings = ConsoleSettings(
+        secret_key="a test key that signs the CSRF tokens of this server",
+        secure_cookies=False,
+        lifetimes=Lifetimes(idle=timedelta(minutes=30), absolute=timedelta(hours=12)),
+        library_name="Riverside Library",
+    )
+    clock = FixedClock(NOW)
+    app = create_app(library, clock.now, settings)
+    app.state.arrival_subjects = ArrivalSubjects(counting)
+    app.state.on_start.append(count_subjects_ahead)
+    assert not done.wait(0.2)  # built, not started: nothing counted
+    with TestClient(app):
+        assert done.wait(30)
+        assert counted == [NOW.date()]
+        # The first patron's page finds them counted.
+        assert _offered(library, app.state.arrival_subjects, clock) == OFFERED
+        assert counted == [NOW.date()]

@@ -10,10 +10,10 @@ from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
+from kiosk.central.circulation.changes import ChangeLog
 from kiosk.central.models import Record
 
 from ..conftest import Console
@@ -29,12 +29,15 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     for served in serve_portal(tmp_path_factory.mktemp("subjects")):
         engine = database.connect(served.database_url)
         with Session(engine) as db:
+            # Through the change log, as the catalogue's own writers do: the server has
+            # counted the subjects as it started, and counts again for a record change.
+            log = ChangeLog(db)
+            log.lock()
             for brn, subjects in ((1, "Cookery, Vegetarian"), (2, "Space -- Exploration")):
-                db.execute(
-                    update(Record)
-                    .where(Record.brn == brn)
-                    .values(subjects=subjects, added_on=date.today() - timedelta(days=3))
-                )
+                record = db.get_one(Record, brn)
+                record.subjects, record.added_on = subjects, date.today() - timedelta(days=3)
+                db.flush()
+                log.record(record)
             db.commit()
         engine.dispose()
         yield served
