@@ -62,6 +62,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from shared import fiction_titles
 from sip2 import sip2_server
 from sqlalchemy import Engine, Row, Select, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -79,7 +80,6 @@ from kiosk.central.models import (
     Item,
     Kiosk,
     Patron,
-    Record,
     UpstreamOutbox,
     table,
 )
@@ -110,9 +110,7 @@ def _people(engine: Engine, count: int, first: int = 0) -> None:
         return
     expires = CLOCK.now().date() + timedelta(days=365)
     with Session(engine) as session:
-        fiction = session.scalar(
-            select(Record.brn).where(Record.publication_type == "FICTION").limit(1)
-        )
+        titles = fiction_titles(session)
         session.execute(
             insert(table(Patron)),
             [
@@ -135,7 +133,7 @@ def _people(engine: Engine, count: int, first: int = 0) -> None:
             [
                 {
                     "barcode": f"37770000{n:06d}",
-                    "brn": fiction,
+                    "brn": next(titles),
                     "price": Decimal("5.00"),
                     "status": "available",
                     "home_location": "Main",

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from kiosk.central import database
 from kiosk.central.api.kiosks import add_kiosk
 from kiosk.central.circulation.policy import put_policy
-from kiosk.central.models import Kiosk
+from kiosk.central.models import Kiosk, Record
 from kiosk.central.process import CentralProcess
 from kiosk.central.web.accounts import add_staff
 from kiosk.common.clock import SystemClock
@@ -521,6 +521,21 @@ def members_at_once(
 
     threads = [threading.Thread(target=one, args=(member,)) for member in members]
     return timings, all_at_once(threads, ready, start)
+
+
+def fiction_titles(session: Session) -> itertools.cycle[int]:
+    """The library's fiction records in catalogue order, over and over: the titles of
+    the copies a benchmark adds, a title to a copy while they last. All of one title,
+    every checkout and return waited on that title's hold-queue lock (taken with the
+    item and the patron: circulation.changes), as if the library lent nothing else."""
+    brns = list(
+        session.scalars(
+            select(Record.brn).where(Record.publication_type == "FICTION").order_by(Record.brn)
+        )
+    )
+    if not brns:
+        raise SystemExit("benchmark setup: the demo library has no fiction")
+    return itertools.cycle(brns)
 
 
 @dataclass

@@ -73,13 +73,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from shared import tree_cpu_s
-from sqlalchemy import Engine, select, text
+from shared import fiction_titles, tree_cpu_s
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from kiosk.central import database
 from kiosk.central.circulation.policy import put_policy
-from kiosk.central.models import Item, Patron, Record
+from kiosk.central.models import Item, Patron
 from kiosk.central.sip2 import accounts, codec
 from kiosk.central.sip2.device import PERMISSIONS
 from kiosk.common.clock import SystemClock
@@ -255,11 +255,7 @@ def _devices(
     devices: list[Device] = []
     serial = 0
     with Session(engine) as session:
-        fiction = session.scalar(
-            select(Record.brn).where(Record.publication_type == "FICTION").limit(1)
-        )
-        if fiction is None:
-            raise SystemExit("benchmark setup: the demo library has no fiction")
+        titles = fiction_titles(session)
         for n in range(count):
             device = Device(card=f"2999{n:010d}")
             session.add(
@@ -284,7 +280,7 @@ def _devices(
                     session.add(
                         Item(
                             barcode=barcode,
-                            brn=fiction,
+                            brn=next(titles),
                             price=Decimal("5.00"),
                             status="available",
                             home_location=LOCATION,
