@@ -35,7 +35,6 @@ from kiosk.central.sip2.processes import Supervisor, listening_socket
 from kiosk.central.sip2.server import (
     Sip2Server,
     limits_of,
-    pool_size,
     serve,
     settings_of,
     tls_context,
@@ -129,7 +128,7 @@ def _serve(args: argparse.Namespace, engine: Engine) -> int:
             settings_of(config),
             limits=limits_of(config),
             now=SystemClock().now,
-            workers=pool_size(engine),
+            workers=section.handler_threads,
             tls=tls,
         )
         answer_waiting_threads_promptly()

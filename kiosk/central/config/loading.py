@@ -117,6 +117,7 @@ SIP2_KEYS = (
     "shelf_bin",
     "staff_bin",
     "processes",
+    "handler_threads",
 )
 UPSTREAM_KEYS = (
     "enabled",
@@ -143,6 +144,7 @@ PATRON_CHECK_SECONDS = 10.0  # the most a patron may be kept waiting for the oth
 CHARSETS = ("utf-8", "cp850", "latin-1", "ibm850", "iso-8859-1", "cp1252", "ascii")
 SIP2_MESSAGE_BYTES = (256, 1 << 20)
 SIP2_PROCESSES = (1, 64)
+SIP2_HANDLER_THREADS = (1, 64)
 MAX_SIP2_TEXT = 64
 # Keys whose values ``config show`` never prints: any whose name says it holds a secret
 # (a *_file key names a file, and is shown), and the password in a database URL.
@@ -647,6 +649,14 @@ class _Checker(LayeredReader):
         if not low <= processes <= high:
             self.problem("sip2.processes", f"must be {between}, not {processes}")
             processes = defaults.processes
+        low, high = SIP2_HANDLER_THREADS
+        between = f"a whole number of threads from {low} to {high}"
+        threads = self.get(
+            table, "sip2", "handler_threads", defaults.handler_threads, as_positive_int, between
+        )
+        if not low <= threads <= high:
+            self.problem("sip2.handler_threads", f"must be {between}, not {threads}")
+            threads = defaults.handler_threads
         return Sip2Section(
             host=self.host(table, "sip2", defaults.host),
             port=self.port(table, "sip2", defaults.port),
@@ -667,6 +677,7 @@ class _Checker(LayeredReader):
             shelf_bin=self.sip2_text(table, "shelf_bin", defaults.shelf_bin),
             staff_bin=self.sip2_text(table, "staff_bin", defaults.staff_bin),
             processes=processes,
+            handler_threads=threads,
         )
 
     def backup(self) -> BackupSection:

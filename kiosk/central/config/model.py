@@ -140,6 +140,9 @@ class Sip2Section:
     # Server processes sharing the port: each has an interpreter of its own, so that
     # many devices at once are not all waiting for one (kiosk/central/sip2/processes.py).
     processes: int = 1
+    # The threads in each process that answer requests (the database work): more than
+    # two on two cores only wait for each other's Python (benchmarks/sip2.py).
+    handler_threads: int = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.central.circulation.policy import PolicyCache
@@ -105,12 +104,6 @@ def tls_context(certificate: Path, key: Path) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certificate, key)
     return context
-
-
-def pool_size(engine: Engine) -> int:
-    """The threads to run handlers in: as many as the database pool keeps connections."""
-    size = getattr(engine.pool, "size", None)
-    return max(2, size()) if callable(size) else 4
 
 
 class Closing(Exception):

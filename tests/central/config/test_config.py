@@ -158,6 +158,7 @@ institution_id = "SPL"
 hold_shelf_bin = "A"
 shelf_bin = "B"
 staff_bin = "Reject"
+handler_threads = 4
 """,
     )
     config = load_config(path)
@@ -204,6 +205,7 @@ staff_bin = "Reject"
             hold_shelf_bin="A",
             shelf_bin="B",
             staff_bin="Reject",
+            handler_threads=4,
         ),
         files=(DEFAULTS_FILE, path),
     )
@@ -416,7 +418,7 @@ MISTAKES = [
             "5: sip2.sort_bin: unknown key (did you mean 'staff_bin'?); known keys: host, port, "
             "tls_certificate_file, tls_key_file, charset, idle_timeout_seconds, "
             "max_message_bytes, institution_id, hold_shelf_bin, shelf_bin, staff_bin, "
-            "processes",
+            "processes, handler_threads",
         ],
         id="sip2: bins and the institution",
     ),
@@ -434,6 +436,16 @@ MISTAKES = [
         '[sip2]\nprocesses = "two"\n',
         ["2: sip2.processes: must be a whole number of processes from 1 to 64, not 'two'"],
         id="sip2: processes in words",
+    ),
+    pytest.param(
+        "[sip2]\nhandler_threads = 0\n",
+        ["2: sip2.handler_threads: must be a whole number of threads from 1 to 64, not 0"],
+        id="sip2: no thread to answer",
+    ),
+    pytest.param(
+        "[sip2]\nhandler_threads = 65\n",
+        ["2: sip2.handler_threads: must be a whole number of threads from 1 to 64, not 65"],
+        id="sip2: too many threads",
     ),
     pytest.param(
         '[sip2]\ntls_certificate_file = "no-such.pem"\n',

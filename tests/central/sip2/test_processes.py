@@ -1,4 +1,5 @@
-"""``[sip2] processes = 2``: the real ``kiosk-central sip2 serve`` as a watching process
+"""``[sip2] processes = 2`` (each with one handler thread): the real ``kiosk-central sip2
+serve`` as a watching process
 and two server processes taking turns at one port, on SQLite and PostgreSQL.
 
 Devices connecting at once are spread over both (each connection's socket is found in
@@ -30,7 +31,7 @@ def two_processes(
     database_url: str, tmp_path: Path, sip2_library: GeneratedLibrary
 ) -> Iterator[RunningSip2]:
     with start_sip2(
-        database_url, tmp_path / "sip2", sip2_library, config="processes = 2"
+        database_url, tmp_path / "sip2", sip2_library, config="processes = 2\nhandler_threads = 1"
     ) as running:
         yield running
 

@@ -300,4 +300,3 @@ def test_the_settings_and_limits_come_from_central_toml() -> None:
         staff_bin="X",
     )
     assert server.limits_of(config) == Limits(idle_timeout=30, max_message_bytes=1024)
-    assert server.pool_size(database.connect("sqlite://")) >= 2
