@@ -641,22 +641,12 @@ class _Checker(LayeredReader):
                 f"not {size}",
             )
             size = defaults.max_message_bytes
-        low, high = SIP2_PROCESSES
-        between = f"a whole number of processes from {low} to {high}"
-        processes = self.get(
-            table, "sip2", "processes", defaults.processes, as_positive_int, between
+        processes = self._counted(
+            table, "processes", defaults.processes, SIP2_PROCESSES, "processes"
         )
-        if not low <= processes <= high:
-            self.problem("sip2.processes", f"must be {between}, not {processes}")
-            processes = defaults.processes
-        low, high = SIP2_HANDLER_THREADS
-        between = f"a whole number of threads from {low} to {high}"
-        threads = self.get(
-            table, "sip2", "handler_threads", defaults.handler_threads, as_positive_int, between
+        threads = self._counted(
+            table, "handler_threads", defaults.handler_threads, SIP2_HANDLER_THREADS, "threads"
         )
-        if not low <= threads <= high:
-            self.problem("sip2.handler_threads", f"must be {between}, not {threads}")
-            threads = defaults.handler_threads
         return Sip2Section(
             host=self.host(table, "sip2", defaults.host),
             port=self.port(table, "sip2", defaults.port),
@@ -679,6 +669,18 @@ class _Checker(LayeredReader):
             processes=processes,
             handler_threads=threads,
         )
+
+    def _counted(
+        self, table: Mapping[str, Any], key: str, default: int, bounds: tuple[int, int], unit: str
+    ) -> int:
+        """A [sip2] count of ``unit`` within ``bounds``, else its default (reported)."""
+        low, high = bounds
+        between = f"a whole number of {unit} from {low} to {high}"
+        count = self.get(table, "sip2", key, default, as_positive_int, between)
+        if not low <= count <= high:
+            self.problem(f"sip2.{key}", f"must be {between}, not {count}")
+            return default
+        return count
 
     def backup(self) -> BackupSection:
         """Where backups go and how many stay; the folder is checked when a backup is
