@@ -8,11 +8,17 @@ in subprocesses; nothing here imports the kiosk from the checkout.
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import signal
+import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.screens.xvfb import run_kiosk
 
@@ -167,3 +173,66 @@ def test_a_scripted_run_reaches_checkout_in_spanish_and_in_english(
     assert any(f"Hello {adult['first_name']}" in entry["texts"] for entry in english)
     assert any("Due back by" in text for entry in english for text in entry["texts"])
     assert run.screens()[-1] == "welcome"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_the_installed_server_serves_the_console_and_the_portal(
+    installed: Installed, central: Path
+) -> None:
+    """``kiosk-central serve`` from the wheel: its templates, GOV.UK Frontend's macros and
+    assets, and the start-up work each worker does (every template compiled, the subjects
+    counted) come from the installed package, as they do from the checkout."""
+    config = installed.outside / "serve-central.toml"
+    config.write_text('[library]\nname = "Installed Library"\n', encoding="utf-8")
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            str(installed.bin("kiosk-central")),
+            "--db",
+            f"sqlite:///{central / 'central.db'}",
+            "--config",
+            str(config),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=installed.outside,
+        env=installed.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                staff = requests.get(f"{base}/staff/login", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, "the installed server stopped"
+                assert time.monotonic() < deadline, "the installed server never answered"
+                time.sleep(0.2)
+        assert staff.status_code == 200
+        assert 'name="username"' in staff.text
+        assert "Installed Library" in staff.text
+        portal = requests.get(f"{base}/my/login", timeout=5)
+        assert portal.status_code == 200
+        assert 'name="card"' in portal.text
+        stylesheet = re.search(r'href="(/staff/static/[^"]+\.css)"', staff.text)
+        assert stylesheet is not None
+        assert requests.get(f"{base}{stylesheet.group(1)}", timeout=5).status_code == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    assert "Traceback" not in output, output
