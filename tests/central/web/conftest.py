@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Request, sync_playwright
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,18 @@ PASSWORDS = {
 }
 ROLES = {"ada": "admin", "cyril": "circulation", "vera": "viewer", "lena": "viewer"}
 XSS = "<script>alert(1)</script>"
+
+
+def failed_requests_into(problems: list[str]) -> Callable[[Request], None]:
+    """A browser watcher's ``requestfailed`` handler: each failed request a problem, but
+    for one the browser gave up itself as the page went on to the next (ERR_ABORTED: a
+    script still loading when a form was sent), which is no failure of the server's."""
+
+    def failed(request: Request) -> None:
+        if "ERR_ABORTED" not in (request.failure or ""):
+            problems.append(f"failed: {request.url}")
+
+    return failed
 
 
 @dataclass

@@ -7,7 +7,7 @@ import re
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect
 
-from .conftest import PASSWORDS, XSS, Console, screenshots
+from .conftest import PASSWORDS, XSS, Console, failed_requests_into, screenshots
 
 AXE = Axe()
 
@@ -38,16 +38,7 @@ def watch(page: Page) -> list[str]:
 
     page.on("console", on_console)
     page.on("dialog", on_dialog)
-    # A request the browser gave up as the page went on to the next (ERR_ABORTED: a
-    # script still loading when a form was sent) is no failure of the console's.
-    page.on(
-        "requestfailed",
-        lambda request: (
-            None
-            if "ERR_ABORTED" in (request.failure or "")
-            else problems.append(f"failed: {request.url}")
-        ),
-    )
+    page.on("requestfailed", failed_requests_into(problems))
     page.on(
         "response",
         lambda response: (

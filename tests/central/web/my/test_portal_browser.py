@@ -18,7 +18,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from ..conftest import Console
+from ..conftest import Console, failed_requests_into
 from .conftest import (
     OTHER_CARD,
     OTHER_PIN,
@@ -74,16 +74,7 @@ class Watch:
         self.urls: list[str] = []
         self.expected: set[int] = set()
         page.on("console", self._console)
-        # A request the browser gave up as the page went on to the next (ERR_ABORTED: a
-        # script still loading when a form was sent) is no failure of the portal's.
-        page.on(
-            "requestfailed",
-            lambda r: (
-                None
-                if "ERR_ABORTED" in (r.failure or "")
-                else self.problems.append(f"failed: {r.url}")
-            ),
-        )
+        page.on("requestfailed", failed_requests_into(self.problems))
         page.on("request", lambda r: self.urls.append(r.url))
         page.on(
             "response",
