@@ -595,21 +595,24 @@ def transaction(db: Session, transaction_id: str) -> AppliedTransaction | None:
     return db.scalar(select(AppliedTransaction).where(AppliedTransaction.id == transaction_id))
 
 
+def own_loan_facts(barcode: str, checkout_id: str, renewal_id: str) -> tuple[Any, ...]:
+    """What ``renews_own_loan`` decides from, as columns for the caller's own statement
+    (a device waits on each): whether the checkout ``checkout_id`` and the renewal
+    ``renewal_id`` were applied, and who has the item ``barcode``."""
+    sent = select(AppliedTransaction.id)
+    return (
+        sent.where(AppliedTransaction.id == checkout_id).exists(),
+        sent.where(AppliedTransaction.id == renewal_id).exists(),
+        select(Loan.patron_id).where(Loan.item_barcode == barcode).scalar_subquery(),
+    )
+
+
 def renews_own_loan(
-    db: Session, patron_id: str, barcode: str, checkout_id: str, renewal_id: str
+    patron_id: str, lent_before: bool, renewed_before: bool, borrower: str | None
 ) -> bool:
     """Whether a device's checkout is the patron's renewal of their own loan: it is not
-    the checkout ``checkout_id`` sent again (answered as it was, whatever the loan is
-    now), and the renewal ``renewal_id`` was sent before or the patron has the item.
-    One statement: a device waits on each."""
-    sent = select(AppliedTransaction.id)
-    lent_before, renewed_before, borrower = db.execute(
-        select(
-            sent.where(AppliedTransaction.id == checkout_id).exists(),
-            sent.where(AppliedTransaction.id == renewal_id).exists(),
-            select(Loan.patron_id).where(Loan.item_barcode == barcode).scalar_subquery(),
-        )
-    ).one()
+    the checkout sent again (answered as it was, whatever the loan is now), and the
+    renewal was sent before or the patron has the item (``own_loan_facts``)."""
     return not lent_before and (renewed_before or borrower == patron_id)
 
 

@@ -229,8 +229,20 @@ def _known_patron(
     if refusal is not None:
         raise _Refused(refusal)
     patron_id = patron.patron_id
-    db.rollback()  # what follows is the decision path's, in transactions of its own
+    _reads_done(db)
     return patron_id
+
+
+def _reads_done(db: Session) -> None:
+    """End what a handler read before the decision path writes. On SQLite its transaction
+    ends: one that read and then writes must upgrade its lock, and fails when another
+    wrote meanwhile. PostgreSQL reads each statement afresh (READ COMMITTED) and the
+    decision path takes its locks before it reads again, so there the transaction goes
+    on: a ROLLBACK and a BEGIN fewer, two of a checkout's round trips."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.rollback()
+    else:
+        db.expire_all()  # as a rollback would: what the path reads is read again
 
 
 def _pin(call: _Call, db: Session, patron: Patron, pin: str | None) -> PinCheck | None:
@@ -705,11 +717,12 @@ def _checkout(call: _Call) -> codec.Response:
         raise _Refused(CANCEL_UNSUPPORTED)
     card, barcode = request.patron_id, request.item_id.strip()
     lent_id = call.transaction_id("checkout", card, barcode, request.transaction_date)
+    renewal_id = call.transaction_id("renew", card, barcode, request.transaction_date)
     with call.sessions() as db:
-        patron = _patron(db, card)
+        patron, renewing = _patron_renewing(db, card, barcode, lent_id, renewal_id)
         if request.no_block:
             patron_id = patron.patron_id if patron is not None else None
-            db.rollback()
+            _reads_done(db)
             found = desk.record_offline(
                 db,
                 call.policies,
@@ -732,9 +745,6 @@ def _checkout(call: _Call) -> codec.Response:
         if patron is None:
             raise _Refused(UNKNOWN_CARD)
         patron_id = _known_patron(call, db, card, request.patron_password, patron)
-        renewal_id = call.transaction_id("renew", card, barcode, request.transaction_date)
-        renewing = desk.renews_own_loan(db, patron_id, barcode, lent_id, renewal_id)
-        db.rollback()
         if renewing and not request.sc_renewal_policy:
             raise _Refused("You have this item on loan already.")
         if renewing and RENEW not in call.device.may:
@@ -750,6 +760,25 @@ def _checkout(call: _Call) -> codec.Response:
             transaction_id=renewal_id if renewing else lent_id,
         )
     return _checkout_response(call, request, found)
+
+
+def _patron_renewing(
+    db: Session, card: str, barcode: str, lent_id: str, renewal_id: str
+) -> tuple[Patron | None, bool]:
+    """The patron whose card the device read (None: no one's), and whether their checkout
+    of ``barcode`` renews their own loan (``desk.renews_own_loan``). One statement: the
+    device waits on each."""
+    if not lookup.could_be_card(card):
+        return None, False
+    found = db.execute(
+        select(Patron, *desk.own_loan_facts(barcode, lent_id, renewal_id)).where(
+            Patron.card == card.strip()
+        )
+    ).one_or_none()
+    if found is None:
+        return None, False
+    patron, *facts = found
+    return patron, desk.renews_own_loan(patron.patron_id, *facts)
 
 
 def _checkout_response(
@@ -931,7 +960,7 @@ def _checkin(call: _Call) -> codec.Response:
         backdated = (
             request.return_date is not None and request.return_date < request.transaction_date
         )
-        db.rollback()
+        _reads_done(db)
         if request.no_block or backdated:
             found = desk.record_offline(
                 db,
