@@ -974,7 +974,8 @@ def write_batch(session: Session, batch: Batch, now: datetime) -> None:
         (KioskFeedback, batch.feedback),
     ):
         if rows:
-            session.execute(insert(table(model)), rows)
+            # Inline: their new ids are not read back (a commit may be pipelined).
+            session.execute(insert(table(model)).inline(), rows)
     if batch.receipts:
         _queue_receipts(session, batch.receipts, now)
 

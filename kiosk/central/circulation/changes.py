@@ -18,9 +18,10 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import Connection, bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
+from kiosk.central import database
 from kiosk.central.errors import LockOrderError
 from kiosk.central.models import Change, ChangeCounter, Hold, Item, Loan, Patron, Record, table
 from kiosk.sync.protocol import (
@@ -49,6 +50,20 @@ _BUMP_COUNTER = (
 )
 
 _INSERT_CHANGES = insert(table(Change))
+
+
+def _bump_counter(connection: Connection, count: int) -> int:
+    """The change counter raised by ``count``: its new value."""
+    pipeline = database.pipeline_of(connection)
+    if pipeline is None:
+        last: int = connection.execute(_BUMP_COUNTER, {"count": count}).scalar_one()
+        return last
+    compiled = _BUMP_COUNTER.compile(dialect=connection.dialect)
+    with pipeline.cursor() as cursor:
+        cursor.execute(str(compiled), compiled.construct_params({"count": count}))
+        found = cursor.fetchone()  # sends what was queued before it, and reads it all
+    assert found is not None
+    return int(found[0])
 
 
 def _key(text: str) -> int:
@@ -144,8 +159,7 @@ class ChangeLog:
         count = len(self._pending)
         # Core statements on the transaction's connection: no ORM state is involved.
         connection = self.session.connection()
-        last: int = connection.execute(_BUMP_COUNTER, {"count": count}).scalar_one()
-        first = last - count + 1
+        first = _bump_counter(connection, count) - count + 1
         connection.execute(
             _INSERT_CHANGES,
             [{**change, "seq": first + n} for n, change in enumerate(self._pending)],

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.central import audit
+from kiosk.central import audit, database
 from kiosk.central.circulation.actor import Actor
 from kiosk.central.circulation.apply import (
     FOUND_STATUSES,
@@ -206,17 +206,19 @@ class _Desk:
         )
 
     def commit(self, action: str, target: str, detail: str) -> None:
-        finish_batch(self.db, self.batch, self.log, self.now)
-        audit.record(
-            self.db,
-            self.now,
-            actor=self.actor.username,
-            action=action,
-            target=target,
-            origin=self.actor.origin,
-            detail=detail,
-        )
-        self.db.commit()
+        # A device waits on each round trip: the writes go in two (database.pipelined).
+        with database.pipelined(self.db):
+            finish_batch(self.db, self.batch, self.log, self.now)
+            audit.record(
+                self.db,
+                self.now,
+                actor=self.actor.username,
+                action=action,
+                target=target,
+                origin=self.actor.origin,
+                detail=detail,
+            )
+            self.db.commit()
 
 
 _KINDS: dict[Action, str] = {
