@@ -18,9 +18,9 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from kiosk.central import audit, database
@@ -35,7 +35,7 @@ from kiosk.central.circulation.apply import (
     rules_loan,
 )
 from kiosk.central.circulation.changes import ChangeLog
-from kiosk.central.circulation.policy import PolicyCache
+from kiosk.central.circulation.policy import VERSION_IN_FORCE, PolicyCache
 from kiosk.central.errors import CentralError
 from kiosk.central.models import AppliedTransaction, Loan
 from kiosk.rules import (
@@ -54,6 +54,9 @@ Action = Literal["checkout", "return", "renew", "status"]
 ZERO = Decimal("0.00")
 _CODE = re.compile(r"[\x21-\x7e]{1,32}")
 _TRANSACTION = re.compile(r"[A-Za-z0-9:._-]{1,64}")
+# One row, for a statement that reads the policy's version whether or not it finds a
+# transaction (``_Desk.earlier``).
+_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
 
 # Stock statuses staff may set without a charge; the policy's fault charges add theirs.
 PLAIN_STATUSES: dict[str, str] = {
@@ -130,6 +133,7 @@ class _Desk:
     actor: Actor
     transaction_id: str
     log: ChangeLog = field(init=False)
+    policy_version: str | None = field(init=False)
     batch: Batch = field(init=False)
     policy: Policy = field(init=False)
 
@@ -152,15 +156,21 @@ class _Desk:
         return cls(db, policies, barcode, now, actor, transaction_id)
 
     def earlier(self) -> AppliedTransaction | None:
-        """This transaction, if it was applied before; locks the item first."""
+        """This transaction, if it was applied before; locks the item first. Reads the
+        policy's version in the same statement, for ``read``."""
         self.log = ChangeLog(self.db)
         self.log.lock_items([self.barcode])
-        return self.db.get(AppliedTransaction, self.transaction_id)
+        self.policy_version, found = self.db.execute(
+            select(VERSION_IN_FORCE, AppliedTransaction)
+            .select_from(_ONE_ROW)
+            .outerjoin(AppliedTransaction, AppliedTransaction.id == self.transaction_id)
+        ).one()
+        return cast(AppliedTransaction | None, found)
 
     def read(self, patron_ids: set[str], *, known_item: bool = True, late: bool = False) -> None:
         """What the transaction touches; an item not in the catalogue is refused, unless
         ``known_item`` is False (a device's fact about it is kept all the same)."""
-        policy = self.policies.get(self.db)
+        policy = self.policies.at_version(self.db, self.policy_version)
         if policy is None:
             raise CentralError("no lending policy is in force: import one first")
         self.policy = policy

@@ -115,6 +115,8 @@ def policy_in_force(db: Session) -> InForce | None:
 
 # Built once: every transaction asks (see apply._READ_ITEMS).
 _VERSION = select(PolicyVersion.version).where(PolicyVersion.id == 1)
+# The same, as a column of a caller's own statement (``PolicyCache.at_version``).
+VERSION_IN_FORCE = _VERSION.scalar_subquery()
 
 
 class PolicyCache:
@@ -124,7 +126,11 @@ class PolicyCache:
         self._cached: tuple[str, Policy] | None = None
 
     def get(self, session: Session) -> Policy | None:
-        version = session.connection().scalar(_VERSION)
+        return self.at_version(session, session.connection().scalar(_VERSION))
+
+    def at_version(self, session: Session, version: str | None) -> Policy | None:
+        """The policy in force when the caller read its ``version`` (``VERSION_IN_FORCE``)
+        in a statement of its own, after its locks: a round trip fewer."""
         if version is None:
             return None
         if self._cached is None or self._cached[0] != version:

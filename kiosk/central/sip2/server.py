@@ -308,9 +308,9 @@ class Connection:
             if len(self.buffer) > limit:
                 await self.too_long()
             try:
-                chunk = await asyncio.wait_for(
-                    self.reader.read(READ_CHUNK), self.server.limits.idle_timeout
-                )
+                # A timeout, not wait_for: that is a task more for every read.
+                async with asyncio.timeout(self.server.limits.idle_timeout):
+                    chunk = await self.reader.read(READ_CHUNK)
             except TimeoutError:
                 raise Closing(f"idle for {self.server.limits.idle_timeout:g} s: closed") from None
             if not chunk:
@@ -339,7 +339,8 @@ class Connection:
             self.last = data
         self.writer.write(data)
         try:
-            await asyncio.wait_for(self.writer.drain(), self.server.limits.idle_timeout)
+            async with asyncio.timeout(self.server.limits.idle_timeout):
+                await self.writer.drain()
         except TimeoutError:
             raise Closing(
                 f"has not read its answers for {self.server.limits.idle_timeout:g} s: dropped",
