@@ -113,7 +113,9 @@ def pipelined(session: Session) -> Iterator[None]:
         yield
         return
     session.flush()  # the unit of work reads back the keys it inserts
-    with session.connection().connection.driver_connection.pipeline():
+    driver = session.connection().connection.driver_connection
+    assert driver is not None  # a connection checked out, not closed
+    with driver.pipeline():
         yield
 
 
