@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
 
-from sqlalchemy import literal, select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from kiosk.central import audit, database
@@ -607,16 +607,15 @@ def transaction(db: Session, transaction_id: str) -> AppliedTransaction | None:
     return db.scalar(select(AppliedTransaction).where(AppliedTransaction.id == transaction_id))
 
 
-def own_loan_facts(barcode: str, checkout_id: str, renewal_id: str) -> tuple[Any, ...]:
-    """What ``renews_own_loan`` decides from, as columns for the caller's own statement
-    (a device waits on each): whether the checkout ``checkout_id`` and the renewal
-    ``renewal_id`` were applied, and who has the item ``barcode``."""
-    sent = select(AppliedTransaction.id)
-    return (
-        sent.where(AppliedTransaction.id == checkout_id).exists(),
-        sent.where(AppliedTransaction.id == renewal_id).exists(),
-        select(Loan.patron_id).where(Loan.item_barcode == barcode).scalar_subquery(),
-    )
+_SENT = select(AppliedTransaction.id)
+# What ``renews_own_loan`` decides from, as columns for the caller's own statement (a
+# device waits on each), built once: whether the checkout (parameter ``checkout_id``)
+# and the renewal (``renewal_id``) were applied, and who has the item (``barcode``).
+OWN_LOAN_FACTS = (
+    _SENT.where(AppliedTransaction.id == bindparam("checkout_id")).exists(),
+    _SENT.where(AppliedTransaction.id == bindparam("renewal_id")).exists(),
+    select(Loan.patron_id).where(Loan.item_barcode == bindparam("barcode")).scalar_subquery(),
+)
 
 
 def renews_own_loan(
@@ -624,7 +623,7 @@ def renews_own_loan(
 ) -> bool:
     """Whether a device's checkout is the patron's renewal of their own loan: it is not
     the checkout sent again (answered as it was, whatever the loan is now), and the
-    renewal was sent before or the patron has the item (``own_loan_facts``)."""
+    renewal was sent before or the patron has the item (``OWN_LOAN_FACTS``)."""
     return not lent_before and (renewed_before or borrower == patron_id)
 
 

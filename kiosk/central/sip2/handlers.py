@@ -31,7 +31,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, exists, select
+from sqlalchemy import Connection, Engine, bindparam, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.central.circulation import desk, holds, ledger, lookup, patrons
@@ -762,6 +762,10 @@ def _checkout(call: _Call) -> codec.Response:
     return _checkout_response(call, request, found)
 
 
+# Built once: a device waits on each checkout and checkin.
+_PATRON_RENEWING = select(Patron, *desk.OWN_LOAN_FACTS).where(Patron.card == bindparam("card"))
+
+
 def _patron_renewing(
     db: Session, card: str, barcode: str, lent_id: str, renewal_id: str
 ) -> tuple[Patron | None, bool]:
@@ -771,9 +775,13 @@ def _patron_renewing(
     if not lookup.could_be_card(card):
         return None, False
     found = db.execute(
-        select(Patron, *desk.own_loan_facts(barcode, lent_id, renewal_id)).where(
-            Patron.card == card.strip()
-        )
+        _PATRON_RENEWING,
+        {
+            "card": card.strip(),
+            "barcode": barcode,
+            "checkout_id": lent_id,
+            "renewal_id": renewal_id,
+        },
     ).one_or_none()
     if found is None:
         return None, False
@@ -938,10 +946,10 @@ def _checkin(call: _Call) -> codec.Response:
     barcode = request.item_id.strip()
     settings = call.device.settings
     with call.sessions() as db:
-        item, here = _item_and_branch_here(
+        home, here = _item_and_branch_here(
             db, barcode, request.current_location, call.device.location
         )
-        if item is None:
+        if home is None:
             return codec.CheckinResponse(
                 ok=False,
                 resensitize=False,
@@ -955,7 +963,6 @@ def _checkin(call: _Call) -> codec.Response:
                 alert_type=ALERT_OTHER,
                 screen_message=(f"No item has barcode {barcode}. {SEE_STAFF}",),
             )
-        home = item.home_location
         returned_id = call.transaction_id("return", "", barcode, request.transaction_date)
         backdated = (
             request.return_date is not None and request.return_date < request.transaction_date
@@ -1012,26 +1019,36 @@ def _checkin(call: _Call) -> codec.Response:
     )
 
 
+_ITEM_AND_BRANCHES = select(
+    Item.home_location,
+    exists().where(Branch.code == bindparam("said")),
+    exists().where(Branch.code == bindparam("account")),
+).where(Item.barcode == bindparam("barcode"))
+
+
 def _item_and_branch_here(
     db: Session, barcode: str, current_location: str | None, account_location: str
-) -> tuple[Item | None, str | None]:
-    """The item, and the branch a checkin happens at for the decision path's routing: the
-    location the device says it is at (AP) when that is a branch's code, else its
-    account's; None when neither is (a library without branches, a location that names
-    no branch). One statement: a checkin is the devices' busiest request."""
+) -> tuple[str | None, str | None]:
+    """The item's home location (None: no item has the barcode), and the branch a checkin
+    happens at for the decision path's routing: the location the device says it is at
+    (AP) when that is a branch's code, else its account's; None when neither is (a
+    library without branches, a location that names no branch). One statement, built
+    once: a checkin is the devices' busiest request."""
     if not barcode:
         return None, None
-    locations = ((current_location or "").strip(), account_location)
-    found = db.execute(
-        select(Item, *(exists().where(Branch.code == location) for location in locations)).where(
-            Item.barcode == barcode
+    said = (current_location or "").strip()
+    found = (
+        db.connection()
+        .execute(
+            _ITEM_AND_BRANCHES, {"barcode": barcode, "said": said, "account": account_location}
         )
-    ).one_or_none()
+        .one_or_none()
+    )
     if found is None:
         return None, None
-    item, *is_branch = found
-    here = next((place for place, yes in zip(locations, is_branch, strict=True) if yes), None)
-    return item, here
+    home, said_is_branch, account_is_branch = found
+    here = said if said_is_branch else account_location if account_is_branch else None
+    return home, here
 
 
 def _sort(call: _Call, db: Session, found: desk.LoanAnswer, staff: bool, home: str) -> _Sorting:
