@@ -1,6 +1,7 @@
-"""The central database's engine on PostgreSQL: a pooled connection is pinged before use
+"""The central database's engine: on PostgreSQL a pooled connection is pinged before use
 only after it was idle, and a server that dropped its connections costs at most the
-request that found out."""
+request that found out; ``pipelined`` writes, on both databases, commit all or nothing
+and number the change log as unpipelined ones do."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from datetime import datetime
 
-from kiosk.central import database
+import pytest
+from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from kiosk.central import audit, database
+from kiosk.central.circulation.changes import ChangeLog
+from kiosk.central.models import AuditEntry, Change, ChangeCounter, table
 from tests.central.conftest import POSTGRES, postgres_schema
 
 
@@ -86,3 +92,64 @@ def test_a_connection_dropped_while_busy_fails_one_request_and_the_next_reconnec
     assert failed.value.connection_invalidated
     assert backend(engine) != first
     assert pings == []
+
+
+# --- pipelined writes, on both databases -------------------------------------------------
+
+NOW = datetime(2026, 12, 4, 10, 0)
+
+
+@pytest.fixture
+def any_engine(database_url: str) -> Iterator[Engine]:
+    engine = database.connect(database_url)
+    database.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def count(engine: Engine, model: Any) -> int:
+    with Session(engine) as db:
+        return db.scalar(select(func.count()).select_from(model)) or 0
+
+
+def record(db: Session, n: int) -> None:
+    audit.record(db, NOW, actor="cyril", action="test.write", target=f"row {n}", origin="here")
+
+
+def test_pipelined_writes_are_committed_and_the_change_log_numbered_in_turn(
+    any_engine: Engine,
+) -> None:
+    postgres = any_engine.dialect.name == "postgresql"
+    with Session(any_engine) as db:
+        log = ChangeLog(db)
+        log.lock()
+        assert database.pipeline_of(db.connection()) is None
+        with database.pipelined(db):
+            assert (database.pipeline_of(db.connection()) is not None) is postgres
+            for n in range(3):
+                record(db, n)
+            log.marker("first")
+            log.marker("second")
+            first = log.write()  # the counter's new value read inside the pipeline
+            db.commit()
+        assert database.pipeline_of(db.connection()) is None
+    assert first == 1
+    assert count(any_engine, AuditEntry) == 3
+    with Session(any_engine) as db:
+        assert db.scalars(select(Change.seq).order_by(Change.seq)).all() == [1, 2]
+        assert db.scalar(select(ChangeCounter.value)) == 2
+
+
+def test_a_pipelined_write_that_fails_fails_the_whole_transaction(any_engine: Engine) -> None:
+    with Session(any_engine) as db:
+        with pytest.raises(IntegrityError), database.pipelined(db):
+            record(db, 1)
+            # The counter's row is there already: this insert breaks its primary key.
+            db.connection().execute(insert(table(ChangeCounter)).values(id=1, value=0))
+            record(db, 2)
+            db.commit()
+        db.rollback()
+        record(db, 3)  # the session goes on, unpipelined
+        db.commit()
+    with Session(any_engine) as db:
+        assert db.scalars(select(AuditEntry.target)).all() == ["row 3"]
