@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, insert, select, text
@@ -141,13 +140,17 @@ def test_pipelined_writes_are_committed_and_the_change_log_numbered_in_turn(
 
 
 def test_a_pipelined_write_that_fails_fails_the_whole_transaction(any_engine: Engine) -> None:
-    with Session(any_engine) as db:
-        with pytest.raises(IntegrityError), database.pipelined(db):
+    def three_writes_the_second_failing(db: Session) -> None:
+        with database.pipelined(db):
             record(db, 1)
             # The counter's row is there already: this insert breaks its primary key.
             db.connection().execute(insert(table(ChangeCounter)).values(id=1, value=0))
             record(db, 2)
             db.commit()
+
+    with Session(any_engine) as db:
+        with pytest.raises(IntegrityError):
+            three_writes_the_second_failing(db)
         db.rollback()
         record(db, 3)  # the session goes on, unpipelined
         db.commit()
