@@ -14,11 +14,13 @@ anyway; there every writer takes the database's write lock first.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, func, insert, select, update
+from sqlalchemy import Connection, Dialect, TextClause, bindparam, event, insert, text, update
+from sqlalchemy.engine import Compiled
 from sqlalchemy.orm import Session, SessionTransaction
 
 from kiosk.central import database
@@ -52,13 +54,18 @@ _BUMP_COUNTER = (
 _INSERT_CHANGES = insert(table(Change))
 
 
+@functools.cache
+def _bump_compiled(dialect: Dialect) -> Compiled:
+    return _BUMP_COUNTER.compile(dialect=dialect)
+
+
 def _bump_counter(connection: Connection, count: int) -> int:
     """The change counter raised by ``count``: its new value."""
     pipeline = database.pipeline_of(connection)
     if pipeline is None:
         last: int = connection.execute(_BUMP_COUNTER, {"count": count}).scalar_one()
         return last
-    compiled = _BUMP_COUNTER.compile(dialect=connection.dialect)
+    compiled = _bump_compiled(connection.dialect)
     with pipeline.cursor() as cursor:
         cursor.execute(str(compiled), compiled.construct_params({"count": count}))
         found = cursor.fetchone()  # sends what was queued before it, and reads it all
@@ -66,9 +73,33 @@ def _bump_counter(connection: Connection, count: int) -> int:
     return int(found[0])
 
 
-def _key(text: str) -> int:
-    """A stable int4 for ``text``; two texts sharing one only share a lock."""
-    value = zlib.crc32(text.encode())
+_LOCK_STATEMENTS: dict[tuple[str | None, int], TextClause] = {}
+
+
+def _lock_statement(writers: str | None, count: int) -> TextClause:
+    """A SELECT of the writers' lock (``writers``, the function: shared or exclusive; None
+    when held already) and then ``count`` locks of a class and a key (parameters
+    ``class_N`` and ``key_N``). Built once for each shape: every writer takes its locks
+    with one, and building it anew cost more than running it."""
+    shape = (writers, count)
+    statement = _LOCK_STATEMENTS.get(shape)
+    if statement is None:
+        calls = [f"{writers}({WRITERS}, 0)"] if writers is not None else []
+        calls += [
+            f"pg_advisory_xact_lock(CAST(:class_{n} AS INTEGER), CAST(:key_{n} AS INTEGER))"
+            for n in range(count)
+        ]
+        statement = _LOCK_STATEMENTS[shape] = text("SELECT " + ", ".join(calls))
+    return statement
+
+
+def _named(n: int, lock: tuple[int, int]) -> tuple[tuple[str, int], tuple[str, int]]:
+    return (f"class_{n}", lock[0]), (f"key_{n}", lock[1])
+
+
+def _key(name: str) -> int:
+    """A stable int4 for ``name``; two names sharing one only share a lock."""
+    value = zlib.crc32(name.encode())
     return value - 2**32 if value >= 2**31 else value
 
 
@@ -114,7 +145,7 @@ class ChangeLog:
         )
 
     def _take(self, *, exclusive: bool, names: dict[int, Iterable[str]] | None = None) -> None:
-        calls = []
+        writers: str | None = None
         if not self._writing:
             self._writing = True
             if not self._postgres:
@@ -126,8 +157,7 @@ class ChangeLog:
                     .values(value=ChangeCounter.value)
                 )
                 return
-            writers = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
-            calls.append(writers(WRITERS, 0))
+            writers = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         if not self._postgres:
             return
         wanted = {(space, _key(name)) for space, some in (names or {}).items() for name in some}
@@ -139,10 +169,12 @@ class ChangeLog:
                 f"locks taken out of order ({keys[0]} after {self._last}): "
                 "lock_items must come before lock_patrons, each once"
             )
-        calls += [func.pg_advisory_xact_lock(kind, key) for kind, key in keys]
-        if calls:
+        if writers is not None or keys:
             # One statement; its calls run left to right, so the locks come in that order.
-            self.session.connection().execute(select(*calls))
+            self.session.connection().execute(
+                _lock_statement(writers, len(keys)),
+                {name: value for n, key in enumerate(keys) for name, value in _named(n, key)},
+            )
         if keys:
             self._held.update(keys)
             self._last = keys[-1]

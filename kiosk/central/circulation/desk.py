@@ -54,9 +54,13 @@ Action = Literal["checkout", "return", "renew", "status"]
 ZERO = Decimal("0.00")
 _CODE = re.compile(r"[\x21-\x7e]{1,32}")
 _TRANSACTION = re.compile(r"[A-Za-z0-9:._-]{1,64}")
-# One row, for a statement that reads the policy's version whether or not it finds a
-# transaction (``_Desk.earlier``).
-_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
+# The policy's version and the transaction of that id, if there is one (from one row,
+# so that the version comes without it): ``_Desk.earlier``.
+_EARLIER = (
+    select(VERSION_IN_FORCE, AppliedTransaction)
+    .select_from(select(literal(1).label("one")).subquery("one_row"))
+    .outerjoin(AppliedTransaction, AppliedTransaction.id == bindparam("transaction_id"))
+)
 
 # Stock statuses staff may set without a charge; the policy's fault charges add theirs.
 PLAIN_STATUSES: dict[str, str] = {
@@ -161,9 +165,7 @@ class _Desk:
         self.log = ChangeLog(self.db)
         self.log.lock_items([self.barcode])
         self.policy_version, found = self.db.execute(
-            select(VERSION_IN_FORCE, AppliedTransaction)
-            .select_from(_ONE_ROW)
-            .outerjoin(AppliedTransaction, AppliedTransaction.id == self.transaction_id)
+            _EARLIER, {"transaction_id": self.transaction_id}
         ).one()
         return cast(AppliedTransaction | None, found)
 
