@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -109,8 +110,8 @@ def pipelined(session: Session) -> Iterator[None]:
     rather than one each. Only for statements whose results SQLAlchemy is not asked for
     (it sees none yet): INSERT, UPDATE and DELETE without RETURNING. An error surfaces
     where the answers are read. On SQLite, which makes no round trips, nothing changes."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
+    if session.get_bind().dialect.name != "postgresql" or not psycopg.Pipeline.is_supported():
+        yield  # SQLite; or a libpq older than 14, which has no pipeline mode
         return
     session.flush()  # the unit of work reads back the keys it inserts
     driver = session.connection().connection.driver_connection

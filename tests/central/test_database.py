@@ -156,3 +156,26 @@ def test_a_pipelined_write_that_fails_fails_the_whole_transaction(any_engine: En
         db.commit()
     with Session(any_engine) as db:
         assert db.scalars(select(AuditEntry.target)).all() == ["row 3"]
+
+
+def test_a_failed_write_read_back_by_the_change_log_is_sqlalchemys_error(
+    any_engine: Engine,
+) -> None:
+    """On PostgreSQL the counter's statement is the first whose answer is read: a write
+    queued before it that failed fails there, raised as SQLAlchemy raises its own."""
+
+    def a_failing_write_then_numbered(db: Session) -> None:
+        log = ChangeLog(db)
+        log.lock()
+        with database.pipelined(db):
+            db.connection().execute(insert(table(ChangeCounter)).values(id=1, value=0))
+            log.marker("after it")
+            log.write()
+
+    with Session(any_engine) as db:
+        with pytest.raises(IntegrityError):
+            a_failing_write_then_numbered(db)
+        db.rollback()
+    with Session(any_engine) as db:
+        assert db.scalar(select(ChangeCounter.value)) == 0
+        assert db.scalars(select(Change.seq)).all() == []

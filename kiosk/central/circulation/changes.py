@@ -14,13 +14,13 @@ anyway; there every writer takes the database's write lock first.
 
 from __future__ import annotations
 
-import functools
 import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, TextClause, bindparam, event, insert, text, update
+from sqlalchemy import Connection, TextClause, bindparam, event, insert, text, update
 from sqlalchemy.engine import Compiled
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from kiosk.central import database
@@ -54,9 +54,8 @@ _BUMP_COUNTER = (
 _INSERT_CHANGES = insert(table(Change))
 
 
-@functools.cache
-def _bump_compiled(dialect: Dialect) -> Compiled:
-    return _BUMP_COUNTER.compile(dialect=dialect)
+# Compiled once, for PostgreSQL: the statement a pipelined write runs on psycopg itself.
+_BUMP_COMPILED: dict[str, Compiled] = {}
 
 
 def _bump_counter(connection: Connection, count: int) -> int:
@@ -65,10 +64,22 @@ def _bump_counter(connection: Connection, count: int) -> int:
     if pipeline is None:
         last: int = connection.execute(_BUMP_COUNTER, {"count": count}).scalar_one()
         return last
-    compiled = _bump_compiled(connection.dialect)
-    with pipeline.cursor() as cursor:
-        cursor.execute(str(compiled), compiled.construct_params({"count": count}))
-        found = cursor.fetchone()  # sends what was queued before it, and reads it all
+    dialect = connection.dialect
+    compiled = _BUMP_COMPILED.get(dialect.name) or _BUMP_COMPILED.setdefault(
+        dialect.name, _BUMP_COUNTER.compile(dialect=dialect)
+    )
+    statement, parameters = str(compiled), compiled.construct_params({"count": count})
+    try:
+        with pipeline.cursor() as cursor:
+            cursor.execute(statement, parameters)
+            # Sends what was queued before it and reads it all: a write of those that
+            # failed (a key taken, a deadlock) fails here.
+            found = cursor.fetchone()
+    except dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy raises it for its own statements (IntegrityError, ...).
+        raise DBAPIError.instance(
+            statement, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
     assert found is not None
     return int(found[0])
 
