@@ -60,6 +60,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from postgres_schema("t")
 
 
+@pytest.fixture
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    """An engine on an empty database of ``database_url``'s, its schema up to date."""
+    engine = database.connect(database_url)
+    database.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
 def postgres_schema(prefix: str) -> Iterator[str]:
     """A URL on a fresh schema of the test PostgreSQL, dropped afterwards."""
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"

@@ -98,14 +98,6 @@ def test_a_connection_dropped_while_busy_fails_one_request_and_the_next_reconnec
 NOW = datetime(2026, 12, 4, 10, 0)
 
 
-@pytest.fixture
-def any_engine(database_url: str) -> Iterator[Engine]:
-    engine = database.connect(database_url)
-    database.upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
 def count(engine: Engine, model: Any) -> int:
     with Session(engine) as db:
         return db.scalar(select(func.count()).select_from(model)) or 0
@@ -116,10 +108,10 @@ def record(db: Session, n: int) -> None:
 
 
 def test_pipelined_writes_are_committed_and_the_change_log_numbered_in_turn(
-    any_engine: Engine,
+    migrated_engine: Engine,
 ) -> None:
-    postgres = any_engine.dialect.name == "postgresql"
-    with Session(any_engine) as db:
+    postgres = migrated_engine.dialect.name == "postgresql"
+    with Session(migrated_engine) as db:
         log = ChangeLog(db)
         log.lock()
         assert database.pipeline_of(db.connection()) is None
@@ -133,13 +125,13 @@ def test_pipelined_writes_are_committed_and_the_change_log_numbered_in_turn(
             db.commit()
         assert database.pipeline_of(db.connection()) is None
     assert first == 1
-    assert count(any_engine, AuditEntry) == 3
-    with Session(any_engine) as db:
+    assert count(migrated_engine, AuditEntry) == 3
+    with Session(migrated_engine) as db:
         assert db.scalars(select(Change.seq).order_by(Change.seq)).all() == [1, 2]
         assert db.scalar(select(ChangeCounter.value)) == 2
 
 
-def test_a_pipelined_write_that_fails_fails_the_whole_transaction(any_engine: Engine) -> None:
+def test_a_pipelined_write_that_fails_fails_the_whole_transaction(migrated_engine: Engine) -> None:
     def three_writes_the_second_failing(db: Session) -> None:
         with database.pipelined(db):
             record(db, 1)
@@ -148,18 +140,18 @@ def test_a_pipelined_write_that_fails_fails_the_whole_transaction(any_engine: En
             record(db, 2)
             db.commit()
 
-    with Session(any_engine) as db:
+    with Session(migrated_engine) as db:
         with pytest.raises(IntegrityError):
             three_writes_the_second_failing(db)
         db.rollback()
         record(db, 3)  # the session goes on, unpipelined
         db.commit()
-    with Session(any_engine) as db:
+    with Session(migrated_engine) as db:
         assert db.scalars(select(AuditEntry.target)).all() == ["row 3"]
 
 
 def test_a_failed_write_read_back_by_the_change_log_is_sqlalchemys_error(
-    any_engine: Engine,
+    migrated_engine: Engine,
 ) -> None:
     """On PostgreSQL the counter's statement is the first whose answer is read: a write
     queued before it that failed fails there, raised as SQLAlchemy raises its own."""
@@ -172,10 +164,10 @@ def test_a_failed_write_read_back_by_the_change_log_is_sqlalchemys_error(
             log.marker("after it")
             log.write()
 
-    with Session(any_engine) as db:
+    with Session(migrated_engine) as db:
         with pytest.raises(IntegrityError):
             a_failing_write_then_numbered(db)
         db.rollback()
-    with Session(any_engine) as db:
+    with Session(migrated_engine) as db:
         assert db.scalar(select(ChangeCounter.value)) == 0
         assert db.scalars(select(Change.seq)).all() == []

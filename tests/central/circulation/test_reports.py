@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
-from kiosk.central import database
 from kiosk.central.circulation.reports import (
     DESK,
     MAX_DAYS,
@@ -75,16 +74,8 @@ LEDGER = [
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = database.connect(database_url)
-    database.upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    with Session(engine) as session:
+def db(migrated_engine: Engine) -> Iterator[Session]:
+    with Session(migrated_engine) as session:
         yield session
 
 
