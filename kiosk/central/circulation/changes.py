@@ -65,9 +65,9 @@ def _bump_counter(connection: Connection, count: int) -> int:
         last: int = connection.execute(_BUMP_COUNTER, {"count": count}).scalar_one()
         return last
     dialect = connection.dialect
-    compiled = _BUMP_COMPILED.get(dialect.name) or _BUMP_COMPILED.setdefault(
-        dialect.name, _BUMP_COUNTER.compile(dialect=dialect)
-    )
+    compiled = _BUMP_COMPILED.get(dialect.name)
+    if compiled is None:
+        compiled = _BUMP_COMPILED[dialect.name] = _BUMP_COUNTER.compile(dialect=dialect)
     statement, parameters = str(compiled), compiled.construct_params({"count": count})
     try:
         with pipeline.cursor() as cursor:

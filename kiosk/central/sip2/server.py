@@ -17,10 +17,11 @@ time, in the order sent. What the connection itself answers:
 - a message longer than ``max_message_bytes``: 96, and the connection closed.
 
 Every other message goes to ``kiosk.central.sip2.handlers.answer`` in a thread of a
-pool as large as the database's pool of connections, so that any number of idle
-connections costs no thread and many busy ones wait for a connection in turn rather
-than fail. A connection silent for ``idle_timeout`` is closed; so is one whose device
-has not read its answers for as long (its writes would otherwise pile up in memory).
+pool of ``[sip2] handler_threads`` (within the database's pool of connections), so
+that any number of idle connections costs no thread and many busy ones wait for a
+thread in turn rather than fail. A connection silent for ``idle_timeout`` is closed;
+so is one whose device has not read its answers for as long (its writes would
+otherwise pile up in memory).
 A disconnect, a reset, noise or a handler's bug ends that connection alone, logged
 with the peer and the account, never with a card, a name or a PIN.
 """
